@@ -121,6 +121,10 @@ export interface ResourceDef {
    * * = priority 1, shown with -o wide). Without a table the server prints Name and Age.
    */
   table?: TableDef;
+  /** Clients may set status on create (upstream: nodes, so a kubelet registers with its status). */
+  statusOnCreate?: boolean;
+  /** The kind's rule for metadata.name (default: DNS-1123 subdomain). Returns messages; empty = valid. */
+  nameValidator?: (name: string) => string[];
   /** metadata.generation is set to 1 on create and bumped when anything but metadata/status changes. */
   tracksGeneration?: boolean;
   /** Field selectors beyond metadata.name and metadata.namespace (which are always supported). */

@@ -1,5 +1,5 @@
 // API errors: Kubernetes `Status` objects with a reason and an HTTP code.
-// Storage has its own closed set of codes (src/storage/errors.ts); the registry converts at one boundary.
+// Storage has its own closed set of codes (StorageError in src/storage/store.ts); the registry converts at one boundary.
 
 export interface StatusCause {
   reason?: string;

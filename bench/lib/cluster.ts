@@ -1,0 +1,104 @@
+// Starts `mizzen up` as a child process on a temporary data dir, and an HTTPS client for it.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import YAML from 'yaml';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+    s.on('error', reject);
+  });
+}
+
+export interface BenchCluster {
+  proc: ChildProcess;
+  dataDir: string;
+  url: string;
+  readyMs: number;
+  agent: https.Agent;
+  stop(): Promise<void>;
+}
+
+const repo = path.resolve(import.meta.dirname, '..', '..');
+
+export async function startCluster(extraArgs: string[] = []): Promise<BenchCluster> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mizzen-bench-'));
+  const port = await freePort();
+  const t0 = performance.now();
+  const proc = spawn(process.execPath, [path.join(repo, 'bin/mizzen.js'), 'up', '--data-dir', dataDir, '--port', String(port), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const readyMs = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready after 30s:\n${out}`)), 30_000);
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('is ready')) {
+        clearTimeout(timer);
+        resolve(performance.now() - t0);
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    proc.on('exit', (code) => reject(new Error(`mizzen up exited with ${code}:\n${out}`)));
+  });
+  const kc = YAML.parse(readFileSync(path.join(dataDir, 'kubeconfig'), 'utf8'));
+  const b64 = (s: string) => Buffer.from(s, 'base64');
+  const agent = new https.Agent({
+    keepAlive: true,
+    maxSockets: 256,
+    ca: b64(kc.clusters[0].cluster['certificate-authority-data']),
+    cert: b64(kc.users[0].user['client-certificate-data']),
+    key: b64(kc.users[0].user['client-key-data']),
+  });
+  return {
+    proc,
+    dataDir,
+    url: kc.clusters[0].cluster.server,
+    readyMs,
+    agent,
+    async stop() {
+      agent.destroy();
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function request(c: BenchCluster, method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  const u = new URL(p, c.url);
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const req = https.request(
+      { method, hostname: u.hostname, port: u.port, path: u.pathname + u.search, agent: c.agent, headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...(data ? { 'Content-Length': Buffer.byteLength(data) } : {}), ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+export function rssMB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}

@@ -1,0 +1,12 @@
+// `npm run bench -- <name> [flags]`: runs one benchmark; each prints one JSON line.
+
+const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
+  apiserver: () => import('./apiserver.ts'),
+};
+
+const [name, ...rest] = process.argv.slice(2);
+if (!name || !benches[name]) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [flags]`);
+  process.exit(2);
+}
+await (await benches[name]()).main(rest);

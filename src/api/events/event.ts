@@ -1,0 +1,121 @@
+// events.k8s.io/v1 Event, stored separately from core/v1 events here but printed the same way.
+
+import { field, type FieldError } from '../../machinery/errors.ts';
+import { humanAge, type KObject, type ResourceDef } from '../types.ts';
+import { isQualifiedName, validateImmutable } from '../validation.ts';
+
+const maxShortField = 128;
+const maxNoteBytes = 1024;
+
+function requiredShort(obj: KObject, key: string): FieldError[] {
+  const v = obj[key];
+  if (v === undefined || v === null || v === '') return [field.required(key)];
+  if (typeof v === 'string' && v.length > maxShortField) return [field.tooLong(key, maxShortField)];
+  return [];
+}
+
+export function validateEvent(obj: KObject): FieldError[] {
+  const errs: FieldError[] = [];
+  const series = obj.series;
+  if (series) {
+    if (typeof series.count !== 'number' || series.count < 2) errs.push(field.invalid('series.count', '', 'should be at least 2'));
+    if (!series.lastObservedTime) errs.push(field.required('series.lastObservedTime'));
+  }
+  if (!obj.eventTime) errs.push(field.required('eventTime'));
+  if (obj.type !== 'Normal' && obj.type !== 'Warning') errs.push(field.invalid('type', '', `has invalid value: ${obj.type ?? ''}`));
+  if (obj.deprecatedFirstTimestamp) errs.push(field.invalid('deprecatedFirstTimestamp', '', 'needs to be unset'));
+  if (obj.deprecatedLastTimestamp) errs.push(field.invalid('deprecatedLastTimestamp', '', 'needs to be unset'));
+  if (obj.deprecatedCount) errs.push(field.invalid('deprecatedCount', '', 'needs to be unset'));
+  if (obj.deprecatedSource?.component || obj.deprecatedSource?.host) errs.push(field.invalid('deprecatedSource', '', 'needs to be unset'));
+  const rc = obj.reportingController;
+  if (!rc) errs.push(field.required('reportingController'));
+  else for (const m of isQualifiedName(rc)) errs.push(field.invalid('reportingController', rc, m));
+  errs.push(...requiredShort(obj, 'reportingInstance'));
+  errs.push(...requiredShort(obj, 'action'));
+  errs.push(...requiredShort(obj, 'reason'));
+  if (typeof obj.note === 'string' && Buffer.byteLength(obj.note) > maxNoteBytes) errs.push(field.tooLong('note', maxNoteBytes));
+  return errs;
+}
+
+/** Only series and the deprecated counters may change after an event is recorded. */
+const immutableFields = ['regarding', 'related', 'reason', 'note', 'type', 'eventTime', 'action', 'reportingController', 'reportingInstance'];
+
+export function validateEventUpdate(obj: KObject, old: KObject): FieldError[] {
+  const errs: FieldError[] = [];
+  for (const k of immutableFields) errs.push(...validateImmutable(obj[k], old[k], k));
+  return errs;
+}
+
+function age(ts: string | undefined, now: number): string {
+  return ts ? humanAge(ts, now) : '<unknown>';
+}
+
+/** Cells as kubectl prints events, from the events.k8s.io field names. */
+function eventRow(obj: KObject, now: number): unknown[] {
+  const first = obj.deprecatedFirstTimestamp ? age(obj.deprecatedFirstTimestamp, now) : age(obj.eventTime, now);
+  let last = obj.deprecatedLastTimestamp ? age(obj.deprecatedLastTimestamp, now) : first;
+  let count = obj.deprecatedCount ?? 0;
+  if (obj.series) {
+    last = age(obj.series.lastObservedTime, now);
+    count = obj.series.count ?? 0;
+  } else if (count === 0) {
+    count = 1;
+  }
+  const kind = String(obj.regarding?.kind ?? '').toLowerCase();
+  const target = obj.regarding?.name ? `${kind}/${obj.regarding.name}` : kind;
+  const component = obj.deprecatedSource?.component || obj.reportingController || '';
+  const instance = obj.deprecatedSource?.host || obj.reportingInstance || '';
+  const source = instance ? `${component}, ${instance}` : component;
+  return [last, obj.type ?? '', obj.reason ?? '', target, obj.regarding?.fieldPath ?? '', source, String(obj.note ?? '').trim(), first, count, obj.metadata.name];
+}
+
+const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+
+export const events: ResourceDef = {
+  group: 'events.k8s.io',
+  version: 'v1',
+  kind: 'Event',
+  plural: 'events',
+  singular: 'event',
+  namespaced: true,
+  shortNames: ['ev'],
+  model: 'EventsV1Event',
+  strategy: { validate: validateEvent, validateUpdate: validateEventUpdate },
+  fieldSelectors: {
+    'regarding.kind': (o) => str(o.regarding?.kind),
+    'regarding.namespace': (o) => str(o.regarding?.namespace),
+    'regarding.name': (o) => str(o.regarding?.name),
+    'regarding.uid': (o) => str(o.regarding?.uid),
+    'regarding.apiVersion': (o) => str(o.regarding?.apiVersion),
+    'regarding.resourceVersion': (o) => str(o.regarding?.resourceVersion),
+    'regarding.fieldPath': (o) => str(o.regarding?.fieldPath),
+    // The core/v1 spellings, which upstream accepts because both APIs share one storage.
+    'involvedObject.kind': (o) => str(o.regarding?.kind),
+    'involvedObject.namespace': (o) => str(o.regarding?.namespace),
+    'involvedObject.name': (o) => str(o.regarding?.name),
+    'involvedObject.uid': (o) => str(o.regarding?.uid),
+    'involvedObject.apiVersion': (o) => str(o.regarding?.apiVersion),
+    'involvedObject.resourceVersion': (o) => str(o.regarding?.resourceVersion),
+    'involvedObject.fieldPath': (o) => str(o.regarding?.fieldPath),
+    reason: (o) => str(o.reason),
+    reportingController: (o) => str(o.reportingController),
+    reportingComponent: (o) => str(o.reportingController),
+    source: (o) => str(o.deprecatedSource?.component),
+    type: (o) => str(o.type),
+  },
+  table: {
+    columns: [
+      { name: 'Last Seen', type: 'string', description: 'When the event was last seen.', priority: 0 },
+      { name: 'Type', type: 'string', description: 'Normal or Warning.', priority: 0 },
+      { name: 'Reason', type: 'string', description: 'Short reason for the event.', priority: 0 },
+      { name: 'Object', type: 'string', description: 'Object the event is about.', priority: 0 },
+      { name: 'Subobject', type: 'string', description: 'Field of the object the event is about.', priority: 1 },
+      { name: 'Source', type: 'string', description: 'Component that reported the event.', priority: 1 },
+      { name: 'Message', type: 'string', description: 'Human-readable description.', priority: 0 },
+      { name: 'First Seen', type: 'string', description: 'When the event was first seen.', priority: 1 },
+      { name: 'Count', type: 'string', description: 'How many times the event occurred.', priority: 1 },
+      { name: 'Name', type: 'string', format: 'name', description: 'Name of the object.', priority: 1 },
+    ],
+    row: eventRow,
+  },
+};

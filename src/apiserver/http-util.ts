@@ -1,0 +1,111 @@
+// Small helpers for writing responses and reading request bodies.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import YAML from 'yaml';
+import { errors, StatusError } from '../machinery/errors.ts';
+import { decodeKubernetesProtobuf } from '../machinery/protobuf/index.ts';
+
+/** Upstream's limit on request bodies. */
+export const maxBodyBytes = 3 * 1024 * 1024;
+
+export function sendJSON(res: ServerResponse, code: number, body: string | object, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function sendStatusError(res: ServerResponse, err: StatusError): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJSON(res, err.code, err.toStatus(), err.headers ?? {});
+}
+
+export function readBody(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxBodyBytes) {
+    req.resume();
+    return Promise.reject(errors.tooLarge());
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > maxBodyBytes) {
+        failed = true;
+        reject(errors.tooLarge());
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    });
+    req.on('error', (e) => {
+      if (!failed) reject(errors.badRequest(`error reading request body: ${e.message}`));
+    });
+  });
+}
+
+/** The media type of a Content-Type header without parameters, lower-cased. */
+export function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0].trim().toLowerCase();
+}
+
+/** Decode a create/update body as JSON or YAML, with clear 400/415 errors. */
+export function decodeObjectBody(body: Buffer, contentType: string | undefined): any {
+  const mt = mediaType(contentType);
+  if (body.length === 0) throw errors.badRequest('the request body is empty: send a JSON or YAML object');
+  let value: unknown;
+  if (mt === 'application/json' || mt === '' || mt === 'application/*' || mt === '*/*') {
+    try {
+      value = JSON.parse(body.toString('utf8'));
+    } catch (e) {
+      throw errors.badRequest(`the request body is not valid JSON: ${(e as Error).message}`);
+    }
+  } else if (mt === 'application/yaml' || mt === 'application/x-yaml' || mt === 'text/yaml') {
+    try {
+      const docs = YAML.parseAllDocuments(body.toString('utf8'));
+      if (docs.length !== 1) throw new Error(`expected one YAML document, found ${docs.length}`);
+      if (docs[0].errors.length) throw docs[0].errors[0];
+      value = docs[0].toJS();
+    } catch (e) {
+      throw errors.badRequest(`the request body is not valid YAML: ${(e as Error).message}`);
+    }
+  } else if (mt === 'application/vnd.kubernetes.protobuf') {
+    // kubectl's typed clients (create namespace/deployment/..., drain) send protobuf.
+    value = decodeKubernetesProtobuf(body).object;
+  } else if (mt === 'application/cbor') {
+    throw errors.unsupportedMediaType(`the body of the request was in an unsupported format (${mt}): Mizzen accepts application/json, application/yaml and application/vnd.kubernetes.protobuf`);
+  } else {
+    throw errors.unsupportedMediaType(
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got "${contentType}")`,
+    );
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw errors.badRequest('the request body must be a JSON object (a Kubernetes resource), not ' + (Array.isArray(value) ? 'an array' : String(value === null ? 'null' : typeof value)));
+  return value;
+}
+
+/** Parses an Accept header into media ranges with parameters. */
+export interface MediaRange {
+  type: string;
+  params: Record<string, string>;
+}
+
+export function parseAccept(header: string | undefined): MediaRange[] {
+  if (!header) return [{ type: 'application/json', params: {} }];
+  return header.split(',').map((part) => {
+    const [type, ...ps] = part.split(';').map((s) => s.trim());
+    const params: Record<string, string> = {};
+    for (const p of ps) {
+      const i = p.indexOf('=');
+      if (i > 0) params[p.slice(0, i).trim()] = p.slice(i + 1).trim();
+    }
+    return { type: type.toLowerCase(), params };
+  });
+}

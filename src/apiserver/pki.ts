@@ -1,0 +1,315 @@
+// The cluster's private PKI: one CA, a serving certificate for the API server and an admin
+// client certificate, kept as PEM files in DIR/pki and reused across starts.
+//
+// Keys are ECDSA P-256 so that a first start stays fast (RSA generation in JS takes seconds).
+// Existing files are inspected with Node's own X509Certificate, so a warm start never loads the
+// certificate-generation library at all.
+
+import { X509Certificate, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile, chmod } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+export interface PkiFiles {
+  caCert: string;
+  caKey: string;
+  serverCert: string;
+  serverKey: string;
+  adminCert: string;
+  adminKey: string;
+}
+
+export interface Pki {
+  dir: string;
+  files: PkiFiles;
+  caCertPem: string;
+  caKeyPem: string;
+  serverCertPem: string;
+  serverKeyPem: string;
+  adminCertPem: string;
+  adminKeyPem: string;
+  /** Which certificates were (re)issued by this call; empty when everything was reused. */
+  issued: Array<'ca' | 'server' | 'admin'>;
+}
+
+export const CA_COMMON_NAME = 'mizzen-ca';
+export const ADMIN_USER = 'admin';
+export const ADMIN_GROUP = 'system:masters';
+/** First address of the default service CIDR: the in-cluster `kubernetes` service's ClusterIP. */
+export const DEFAULT_KUBERNETES_SERVICE_IP = '10.43.0.1';
+
+const DAY = 24 * 60 * 60 * 1000;
+const CA_LIFETIME = 10 * 365 * DAY;
+const LEAF_LIFETIME = 365 * DAY;
+/** Leaf certificates this close to expiry are re-issued on start. */
+const RENEW_BEFORE = 30 * DAY;
+/** Back-date notBefore a little so peers with a slightly slow clock accept fresh certificates. */
+const CLOCK_SKEW = 60 * 60 * 1000;
+
+/** Names every serving certificate carries, whatever the host. */
+export function defaultServingHosts(serviceIP: string = DEFAULT_KUBERNETES_SERVICE_IP): string[] {
+  return [
+    'localhost',
+    '127.0.0.1',
+    '::1',
+    serviceIP,
+    'kubernetes',
+    'kubernetes.default',
+    'kubernetes.default.svc',
+    'kubernetes.default.svc.cluster.local',
+    hostname(),
+  ];
+}
+
+/** Wildcard bind addresses say nothing about how clients reach us, so they are not SANs. */
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::' || host === '';
+}
+
+function servingHosts(extra: string[]): string[] {
+  const out: string[] = [];
+  for (const h of [...defaultServingHosts(), ...extra]) {
+    const v = h.trim().replace(/^\[(.*)\]$/, '$1');
+    if (isWildcard(v) || out.includes(v)) continue;
+    out.push(v);
+  }
+  return out;
+}
+
+function pkiFiles(dir: string): PkiFiles {
+  return {
+    caCert: join(dir, 'ca.crt'),
+    caKey: join(dir, 'ca.key'),
+    serverCert: join(dir, 'server.crt'),
+    serverKey: join(dir, 'server.key'),
+    adminCert: join(dir, 'admin.crt'),
+    adminKey: join(dir, 'admin.key'),
+  };
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Write via a temp file and rename so a concurrent reader never sees half a PEM. */
+async function writeAtomic(file: string, data: string, mode: number): Promise<void> {
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(tmp, data, { mode });
+  await chmod(tmp, mode);
+  await rename(tmp, file);
+}
+
+function parseCert(pem: string | undefined): X509Certificate | undefined {
+  if (!pem) return undefined;
+  try {
+    return new X509Certificate(pem);
+  } catch {
+    return undefined;
+  }
+}
+
+function keyMatches(cert: X509Certificate, keyPem: string | undefined): boolean {
+  if (!keyPem) return false;
+  try {
+    return cert.checkPrivateKey(createPrivateKey(keyPem));
+  } catch {
+    return false;
+  }
+}
+
+function expiresSoon(cert: X509Certificate, margin: number): boolean {
+  return Date.parse(cert.validTo) - Date.now() < margin;
+}
+
+function coversHost(cert: X509Certificate, host: string): boolean {
+  if (isIP(host)) return cert.checkIP(host) !== undefined;
+  return cert.checkHost(host, { subject: 'never', wildcards: false }) !== undefined;
+}
+
+/** A leaf is reusable when its key matches, the current CA signed it and it is not about to expire. */
+function leafUsable(cert: X509Certificate | undefined, keyPem: string | undefined, ca: X509Certificate): cert is X509Certificate {
+  return (
+    cert !== undefined &&
+    keyMatches(cert, keyPem) &&
+    cert.checkIssued(ca) &&
+    cert.verify(ca.publicKey) &&
+    !expiresSoon(cert, RENEW_BEFORE)
+  );
+}
+
+/**
+ * Make sure DIR/pki holds a CA, a serving certificate covering `hosts` (plus the fixed local and
+ * in-cluster names) and an admin client certificate; create or re-issue only what is missing,
+ * mismatched or near expiry. Keys are written with mode 0600.
+ */
+export async function ensurePki(dir: string, hosts: string[] = []): Promise<Pki> {
+  const pkiDir = join(dir, 'pki');
+  await mkdir(pkiDir, { recursive: true, mode: 0o700 });
+  const files = pkiFiles(pkiDir);
+  const issued: Pki['issued'] = [];
+  const wanted = servingHosts(hosts);
+
+  let caCertPem = await readOptional(files.caCert);
+  let caKeyPem = await readOptional(files.caKey);
+  let ca = parseCert(caCertPem);
+  let gen: Generator | undefined;
+
+  if (!ca || !keyMatches(ca, caKeyPem) || !ca.ca || expiresSoon(ca, 0)) {
+    gen ??= await loadGenerator();
+    ({ certPem: caCertPem, keyPem: caKeyPem } = await gen.ca());
+    ca = new X509Certificate(caCertPem);
+    await writeAtomic(files.caKey, caKeyPem, 0o600);
+    await writeAtomic(files.caCert, caCertPem, 0o644);
+    issued.push('ca');
+  }
+  const caPair = { certPem: caCertPem!, keyPem: caKeyPem! };
+
+  let serverCertPem = await readOptional(files.serverCert);
+  let serverKeyPem = await readOptional(files.serverKey);
+  const server = parseCert(serverCertPem);
+  if (!leafUsable(server, serverKeyPem, ca) || !wanted.every((h) => coversHost(server, h))) {
+    gen ??= await loadGenerator();
+    ({ certPem: serverCertPem, keyPem: serverKeyPem } = await gen.server(caPair, wanted));
+    await writeAtomic(files.serverKey, serverKeyPem, 0o600);
+    await writeAtomic(files.serverCert, serverCertPem, 0o644);
+    issued.push('server');
+  }
+
+  let adminCertPem = await readOptional(files.adminCert);
+  let adminKeyPem = await readOptional(files.adminKey);
+  if (!leafUsable(parseCert(adminCertPem), adminKeyPem, ca)) {
+    gen ??= await loadGenerator();
+    ({ certPem: adminCertPem, keyPem: adminKeyPem } = await gen.client(caPair, ADMIN_USER, [ADMIN_GROUP]));
+    await writeAtomic(files.adminKey, adminKeyPem, 0o600);
+    await writeAtomic(files.adminCert, adminCertPem, 0o644);
+    issued.push('admin');
+  }
+
+  return {
+    dir: pkiDir,
+    files,
+    caCertPem: caPair.certPem,
+    caKeyPem: caPair.keyPem,
+    serverCertPem: serverCertPem!,
+    serverKeyPem: serverKeyPem!,
+    adminCertPem: adminCertPem!,
+    adminKeyPem: adminKeyPem!,
+    issued,
+  };
+}
+
+// ---- generation (loaded lazily: the library and its reflect polyfill cost ~100 ms) ----
+
+interface PemPair {
+  certPem: string;
+  keyPem: string;
+}
+
+interface Generator {
+  ca(): Promise<PemPair>;
+  server(ca: PemPair, hosts: string[]): Promise<PemPair>;
+  client(ca: PemPair, user: string, groups: string[]): Promise<PemPair>;
+}
+
+const EC_ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+/** Positive, non-zero 128-bit serial as hex (the top bit cleared keeps DER from reading it as negative). */
+function serialNumber(): string {
+  const b = randomBytes(16);
+  b[0] = (b[0]! & 0x7f) | 0x01;
+  return b.toString('hex');
+}
+
+/** Escape a value for the library's RFC 4514 style name strings. */
+function rdn(value: string): string {
+  return value.replace(/([,+"\\<>;=])/g, '\\$1');
+}
+
+async function loadGenerator(): Promise<Generator> {
+  await import('reflect-metadata');
+  const x509 = await import('@peculiar/x509');
+  const subtle = webcrypto.subtle;
+  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+  const newKeys = () => subtle.generateKey(EC_ALG, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+  const keyToPem = async (key: CryptoKey) =>
+    x509.PemConverter.encode(await subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
+  const importKey = (pem: string) =>
+    subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(pem), EC_ALG, true, ['sign']);
+  const validity = (lifetime: number) => {
+    const now = Date.now();
+    return { notBefore: new Date(now - CLOCK_SKEW), notAfter: new Date(now + lifetime) };
+  };
+
+  async function leaf(
+    ca: PemPair,
+    subject: string,
+    extensions: InstanceType<typeof x509.Extension>[],
+  ): Promise<PemPair> {
+    const caCert = new x509.X509Certificate(ca.certPem);
+    const signingKey = await importKey(ca.keyPem);
+    const keys = await newKeys();
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: serialNumber(),
+      subject,
+      issuer: caCert.subject,
+      publicKey: keys.publicKey,
+      signingKey,
+      signingAlgorithm: EC_ALG,
+      ...validity(LEAF_LIFETIME),
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+        await x509.AuthorityKeyIdentifierExtension.create(caCert.publicKey),
+        ...extensions,
+      ],
+    });
+    return { certPem: cert.toString('pem'), keyPem: await keyToPem(keys.privateKey) };
+  }
+
+  return {
+    async ca() {
+      const keys = await newKeys();
+      const cert = await x509.X509CertificateGenerator.createSelfSigned({
+        serialNumber: serialNumber(),
+        name: `CN=${rdn(CA_COMMON_NAME)}`,
+        keys,
+        signingAlgorithm: EC_ALG,
+        ...validity(CA_LIFETIME),
+        extensions: [
+          new x509.BasicConstraintsExtension(true, undefined, true),
+          new x509.KeyUsagesExtension(
+            x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+            true,
+          ),
+          await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+        ],
+      });
+      return { certPem: cert.toString('pem'), keyPem: await keyToPem(keys.privateKey) };
+    },
+
+    server(ca, hosts) {
+      const names = hosts.map((h) => ({ type: isIP(h) ? ('ip' as const) : ('dns' as const), value: h }));
+      return leaf(ca, `CN=${rdn('mizzen-apiserver')}`, [
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension(names),
+      ]);
+    },
+
+    client(ca, user, groups) {
+      // Kubernetes reads the user from CN and the groups from the O attributes.
+      const subject = [...groups.map((g) => `O=${rdn(g)}`), `CN=${rdn(user)}`].join(', ');
+      return leaf(ca, subject, [
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,64 @@
+// An object as the watch cache holds it. Both forms are lazy: the JSON comes from storage (with
+// the resourceVersion spliced in) and is parsed only when someone needs the object, so a LIST
+// or a watch event that goes out as JSON costs no parse and no re-serialisation.
+// Cached objects are shared by every reader and must never be mutated; copy() before changing.
+
+import type { KObject } from '../../api/types.ts';
+import type { KeyValue } from '../../storage/store.ts';
+
+export class CachedObject {
+  private _obj?: KObject;
+  private _json?: string;
+
+  constructor(json: string | undefined, obj?: KObject) {
+    this._json = json;
+    this._obj = obj;
+  }
+
+  get obj(): KObject {
+    return (this._obj ??= JSON.parse(this._json!) as KObject);
+  }
+
+  /** The object as JSON, computed at most once. */
+  get json(): string {
+    return (this._json ??= JSON.stringify(this._obj));
+  }
+
+  /** A private deep copy for a handler to modify. */
+  copy(): KObject {
+    return JSON.parse(this.json);
+  }
+
+  get namespace(): string | undefined {
+    return this.obj.metadata.namespace;
+  }
+
+  get name(): string {
+    return this.obj.metadata.name!;
+  }
+}
+
+/** Stored JSON starts with these keys (encodeForStorage writes them first), so the resourceVersion can be spliced in. */
+const head = /^\{"apiVersion":"[^"\\]*","kind":"[^"\\]*","metadata":\{/;
+
+/** Stored values are the object's JSON without resourceVersion; it comes from the revision. */
+export function decodeKeyValue(kv: KeyValue): CachedObject {
+  const m = head.exec(kv.value);
+  if (m) {
+    const at = m[0].length;
+    const rest = kv.value.slice(at);
+    const sep = rest.startsWith('}') ? '' : ',';
+    return new CachedObject(`${kv.value.slice(0, at)}"resourceVersion":"${kv.modRevision}"${sep}${rest}`);
+  }
+  const obj = JSON.parse(kv.value) as KObject;
+  obj.metadata ??= {};
+  obj.metadata.resourceVersion = String(kv.modRevision);
+  return new CachedObject(undefined, obj);
+}
+
+/** What goes to storage: apiVersion, kind and metadata first, without resourceVersion. */
+export function encodeForStorage(obj: KObject): string {
+  const { apiVersion, kind, metadata, ...rest } = obj;
+  const { resourceVersion: _rv, ...meta } = metadata ?? {};
+  return JSON.stringify({ apiVersion, kind, metadata: meta, ...rest });
+}

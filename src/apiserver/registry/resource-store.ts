@@ -1,0 +1,429 @@
+// The generic registry: create/get/list/update/patch/delete for any kind, driven by its
+// ResourceDef strategy (upstream's registry/generic/registry/store.go, much smaller).
+// Reads come from the watch cache; writes go to the Store with compare-and-swap.
+
+import { randomUUID } from 'node:crypto';
+import type { KObject, ResourceDef, StrategyContext } from '../../api/types.ts';
+import { validateObjectMeta, validateObjectMetaUpdate, deepEqual, isDNS1123Label } from '../../api/validation.ts';
+import { errors, StatusError, type FieldError, type GroupResource } from '../../machinery/errors.ts';
+import { StorageError, type Store } from '../../storage/store.ts';
+import { objectKey, keyPrefix, apiVersionOf } from '../../api/resource-keys.ts';
+import { CachedObject, encodeForStorage } from './cached-object.ts';
+
+/** The subset of the watch cache this registry needs. */
+export interface CacheView {
+  get(key: string): CachedObject | undefined;
+  list(prefix: string): { items: CachedObject[]; revision: number };
+  readonly revision: number;
+}
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  /** Collected `Warning` header texts. */
+  warnings?: string[];
+}
+
+export interface DeleteOptions extends WriteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export interface DeleteResult {
+  obj: KObject;
+  /** True when the object is gone from storage; false when deletion is pending (finalizers, grace period). */
+  deleted: boolean;
+}
+
+/** Runs before a write is persisted (admission): may mutate obj, may throw StatusError. */
+export type AdmitFn = (op: 'CREATE' | 'UPDATE' | 'DELETE', def: ResourceDef, obj: KObject, old: KObject | undefined, subresource?: string) => void;
+
+const gcFinalizers = ['orphan', 'foregroundDeletion'];
+
+export class ResourceStore {
+  readonly def: ResourceDef;
+  readonly gr: GroupResource;
+  readonly prefix: string;
+  readonly apiVersion: string;
+
+  constructor(
+    def: ResourceDef,
+    private store: Store,
+    readonly cache: CacheView,
+    private ctx: StrategyContext,
+    private admit: AdmitFn,
+  ) {
+    this.def = def;
+    this.gr = { group: def.group, resource: def.plural };
+    this.prefix = keyPrefix(def);
+    this.apiVersion = apiVersionOf(def);
+  }
+
+  key(namespace: string | undefined, name: string): string {
+    return objectKey(this.def, namespace, name);
+  }
+
+  /** Prefix for a list: the namespace's, or all. */
+  listPrefix(namespace?: string): string {
+    return this.def.namespaced && namespace ? `${this.prefix}${namespace}/` : this.prefix;
+  }
+
+  get(namespace: string | undefined, name: string): CachedObject {
+    const c = this.cache.get(this.key(namespace, name));
+    if (!c) throw errors.notFound(this.gr, name);
+    return c;
+  }
+
+  tryGet(namespace: string | undefined, name: string): CachedObject | undefined {
+    return this.cache.get(this.key(namespace, name));
+  }
+
+  private invalid(name: string, causes: FieldError[]): StatusError {
+    return errors.invalid(this.def.kind, this.def.group, name, causes);
+  }
+
+  /** Fill in apiVersion/kind and check the body names this resource. */
+  private checkTypeMeta(obj: KObject): void {
+    if (obj.kind !== undefined && obj.kind !== this.def.kind)
+      throw errors.badRequest(`the body of the request was in an unknown format - accepted media types include: application/json, application/yaml: kind "${obj.kind}" does not match the expected kind "${this.def.kind}"`);
+    if (obj.apiVersion !== undefined && obj.apiVersion !== this.apiVersion)
+      throw errors.badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${this.apiVersion})`);
+    obj.apiVersion = this.apiVersion;
+    obj.kind = this.def.kind;
+  }
+
+  async create(namespace: string | undefined, obj: KObject, opts: WriteOptions = {}): Promise<KObject> {
+    this.checkTypeMeta(obj);
+    if (!obj.metadata || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) obj.metadata = {};
+    const m = obj.metadata;
+    if (this.def.namespaced) {
+      if (m.namespace && namespace && m.namespace !== namespace)
+        throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      m.namespace = namespace ?? m.namespace;
+    } else if (m.namespace) {
+      // Upstream silently clears the namespace of cluster-scoped objects.
+      delete m.namespace;
+    }
+    const useGenerated = !m.name && typeof m.generateName === 'string' && m.generateName !== '';
+    if (useGenerated) m.name = generateName(m.generateName as string);
+    m.uid = randomUUID();
+    m.creationTimestamp = nowRFC3339();
+    delete m.resourceVersion;
+    delete m.deletionTimestamp;
+    delete m.deletionGracePeriodSeconds;
+    delete m.managedFields;
+    if (this.def.tracksGeneration) m.generation = 1;
+    else delete m.generation;
+    if (this.def.status && !this.def.statusOnCreate) {
+      // Clients cannot set status on create for kinds with a status subresource (strategies may set an initial one).
+      delete obj.status;
+    }
+    const s = this.def.strategy;
+    s.defaults?.(obj);
+    this.admit('CREATE', this.def, obj, undefined);
+    s.prepareForCreate?.(obj, this.ctx);
+    const errs = [...validateObjectMeta(obj, this.def.namespaced, this.def.nameValidator), ...(s.validate?.(obj) ?? [])];
+    if (errs.length) {
+      this.releaseAllocations(obj, false);
+      throw this.invalid(m.name ?? m.generateName ?? '', errs);
+    }
+    if (opts.warnings && s.warnings) opts.warnings.push(...s.warnings(obj));
+    if (opts.dryRun) {
+      if (this.cache.get(this.key(m.namespace, m.name!))) throw errors.alreadyExists(this.gr, m.name!);
+      this.releaseAllocations(obj, true);
+      return obj;
+    }
+    const generated = useGenerated;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const kv = await this.store.create(this.key(m.namespace, m.name!), encodeForStorage(obj));
+        obj.metadata.resourceVersion = String(kv.modRevision);
+        return obj;
+      } catch (e) {
+        if (e instanceof StorageError && e.code === 'Exists') {
+          // A generated name that collides is generated again, as upstream does (RetryGenerateName).
+          if (generated && attempt < 7) {
+            m.name = generateName(m.generateName as string);
+            continue;
+          }
+          this.releaseAllocations(obj, false);
+          throw errors.alreadyExists(this.gr, m.name!);
+        }
+        this.releaseAllocations(obj, false);
+        throw this.storageError(e, m.name!);
+      }
+    }
+  }
+
+  private releaseAllocations(obj: KObject, _dry: boolean): void {
+    // Allocations made by prepareForCreate (service IPs/ports) are released when the write fails.
+    if (this.def.strategy.afterDelete) this.def.strategy.afterDelete(obj, this.ctx);
+  }
+
+  /**
+   * Update through a function of the current object (PUT passes a constant, PATCH applies a patch).
+   * Retries on conflict unless the new object pins a resourceVersion.
+   */
+  async update(
+    namespace: string | undefined,
+    name: string,
+    mutate: (current: KObject) => KObject,
+    opts: WriteOptions & { subresource?: string } = {},
+  ): Promise<KObject> {
+    for (let attempt = 0; ; attempt++) {
+      const current = this.tryGet(namespace, name);
+      if (!current) throw errors.notFound(this.gr, name);
+      const old = current.obj;
+      // The copy has no resourceVersion: only one the client sent (PUT body, patch) pins the write.
+      const base = current.copy();
+      delete base.metadata.resourceVersion;
+      const obj = mutate(base);
+      const pinned = obj.metadata?.resourceVersion;
+      if (pinned !== undefined && pinned !== '' && pinned !== old.metadata.resourceVersion) throw errors.staleConflict(this.gr, name);
+      const next = this.prepareUpdate(obj, old, opts);
+      if (next === old) return old;
+      if (opts.dryRun) return next;
+      try {
+        if (shouldDeleteDuringUpdate(next)) {
+          await this.store.delete(this.key(namespace, name), Number(old.metadata.resourceVersion));
+          this.def.strategy.afterDelete?.(next, this.ctx);
+          return next;
+        }
+        const kv = await this.store.update(this.key(namespace, name), encodeForStorage(next), Number(old.metadata.resourceVersion));
+        next.metadata.resourceVersion = String(kv.modRevision);
+        return next;
+      } catch (e) {
+        if (e instanceof StorageError && e.code === 'Conflict') {
+          if (pinned || attempt >= 8) throw errors.staleConflict(this.gr, name);
+          continue;
+        }
+        if (e instanceof StorageError && e.code === 'NotFound') throw errors.notFound(this.gr, name);
+        throw this.storageError(e, name);
+      }
+    }
+  }
+
+  /** Applies upstream's update rules; returns `old` itself when nothing changed. */
+  private prepareUpdate(obj: KObject, old: KObject, opts: WriteOptions & { subresource?: string }): KObject {
+    if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw errors.badRequest('the request body must be a JSON object');
+    if (!obj.metadata || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) obj.metadata = {};
+    const sub = opts.subresource;
+    if (sub === 'binding') {
+      // The binding subresource has already made its checked change (nodeName, PodScheduled).
+    } else if (sub === 'finalize') {
+      // namespaces/<name>/finalize changes spec.finalizers only.
+      const fins = obj.spec?.finalizers;
+      obj = JSON.parse(JSON.stringify(old));
+      obj.spec = { ...(obj.spec ?? {}) };
+      if (fins?.length) obj.spec.finalizers = fins;
+      else delete obj.spec.finalizers;
+    } else if (sub === 'status') {
+      // Status updates change status only: keep everything else from the stored object.
+      const status = obj.status;
+      const rv = obj.metadata.resourceVersion;
+      if (obj.metadata.uid && obj.metadata.uid !== old.metadata.uid)
+        throw errors.conflict(this.gr, old.metadata.name!, `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
+      obj = JSON.parse(JSON.stringify(old));
+      if (status === undefined) delete obj.status;
+      else obj.status = status;
+      obj.metadata.resourceVersion = rv;
+      this.def.status?.prepareForUpdate?.(obj, old);
+      const errs = this.def.status?.validateUpdate?.(obj, old) ?? [];
+      if (errs.length) throw this.invalid(old.metadata.name!, errs);
+    } else {
+      this.checkTypeMeta(obj);
+      const m = obj.metadata;
+      const o = old.metadata;
+      if (m.name === undefined) m.name = o.name;
+      if (this.def.namespaced && m.namespace === undefined) m.namespace = o.namespace;
+      if (m.name !== o.name) throw errors.badRequest(`the name of the object (${m.name}) does not match the name on the URL (${o.name})`);
+      if (this.def.namespaced && m.namespace !== o.namespace)
+        throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      if (m.uid && m.uid !== o.uid)
+        throw errors.conflict(this.gr, o.name!, `Precondition failed: UID in precondition: ${m.uid}, UID in object meta: ${o.uid}`);
+      // System-owned metadata is kept from the stored object.
+      m.uid = o.uid;
+      m.creationTimestamp = o.creationTimestamp;
+      if (o.deletionTimestamp) m.deletionTimestamp = o.deletionTimestamp;
+      else delete m.deletionTimestamp;
+      if (o.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = o.deletionGracePeriodSeconds;
+      else delete m.deletionGracePeriodSeconds;
+      if (o.generation !== undefined) m.generation = o.generation;
+      else delete m.generation;
+      delete m.managedFields;
+      if (this.def.status) {
+        if (old.status === undefined) delete obj.status;
+        else obj.status = JSON.parse(JSON.stringify(old.status));
+      }
+      const s = this.def.strategy;
+      s.defaults?.(obj);
+      s.prepareForUpdate?.(obj, old, this.ctx);
+      const errs = [...validateObjectMetaUpdate(obj, old), ...(s.validateUpdate?.(obj, old) ?? s.validate?.(obj) ?? [])];
+      if (m.deletionTimestamp) {
+        // Once deleting, no new finalizers may be added (upstream rejects this).
+        const added = (m.finalizers ?? []).filter((f: string) => !(o.finalizers ?? []).includes(f));
+        if (added.length) errs.push({ type: 'FieldValueForbidden', field: 'metadata.finalizers', detail: `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` });
+      }
+      if (errs.length) throw this.invalid(o.name!, errs);
+      if (this.def.tracksGeneration && !specEqual(obj, old)) m.generation = (o.generation ?? 0) + 1;
+      if (opts.warnings && s.warnings) opts.warnings.push(...s.warnings(obj, old));
+    }
+    this.admit('UPDATE', this.def, obj, old, sub);
+    // A no-op update leaves the object (and its resourceVersion) as it is, like upstream.
+    const { resourceVersion: _a, ...nm } = obj.metadata;
+    const { resourceVersion: _b, ...om } = old.metadata;
+    if (deepEqualExcept(obj, old) && deepEqual(nm, om)) return old;
+    return obj;
+  }
+
+  async delete(namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
+    for (let attempt = 0; ; attempt++) {
+      const current = this.tryGet(namespace, name);
+      if (!current) throw errors.notFound(this.gr, name);
+      const old = current.obj;
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== old.metadata.uid)
+        throw errors.conflict(this.gr, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
+      if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion)
+        throw errors.conflict(this.gr, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
+      this.admit('DELETE', this.def, old, old);
+      const obj = current.copy();
+      const m = obj.metadata;
+      const finalizers = new Set<string>(m.finalizers ?? []);
+      // Garbage-collection finalizers follow the propagation policy (upstream deletionFinalizersForGarbageCollection).
+      if (opts.propagationPolicy === 'Orphan') {
+        finalizers.add('orphan');
+        finalizers.delete('foregroundDeletion');
+      } else if (opts.propagationPolicy === 'Foreground') {
+        finalizers.add('foregroundDeletion');
+        finalizers.delete('orphan');
+      } else if (opts.propagationPolicy === 'Background') {
+        for (const f of gcFinalizers) finalizers.delete(f);
+      }
+      const grace = this.gracePeriod(old, opts.gracePeriodSeconds);
+      let pendingGrace = false;
+      if (grace > 0) {
+        // Graceful deletion (pods): record when the grace period ends; the kubelet removes it.
+        const ends = new Date(Date.now() + grace * 1000);
+        if (!m.deletionTimestamp || (m.deletionGracePeriodSeconds ?? Infinity) > grace) {
+          m.deletionTimestamp = rfc3339(ends);
+          m.deletionGracePeriodSeconds = grace;
+        }
+        pendingGrace = true;
+      }
+      const hasFinalizers = finalizers.size > 0 || (obj.kind === 'Namespace' && !!obj.spec?.finalizers?.length);
+      if (hasFinalizers && obj.kind === 'Namespace') obj.status = { ...(obj.status ?? {}), phase: 'Terminating' };
+      if (hasFinalizers || pendingGrace) {
+        m.finalizers = [...finalizers];
+        if (!m.finalizers.length) delete m.finalizers;
+        if (!m.deletionTimestamp) {
+          m.deletionTimestamp = nowRFC3339();
+          m.deletionGracePeriodSeconds = 0;
+        }
+        if (m.generation !== undefined && !old.metadata.deletionTimestamp) m.generation = (m.generation ?? 0) + 1;
+        if (opts.dryRun) return { obj, deleted: false };
+        if (deepEqual(obj.metadata, old.metadata) && deepEqual(obj.status, old.status)) return { obj: old, deleted: false };
+        try {
+          const kv = await this.store.update(this.key(namespace, name), encodeForStorage(obj), Number(old.metadata.resourceVersion));
+          obj.metadata.resourceVersion = String(kv.modRevision);
+          return { obj, deleted: false };
+        } catch (e) {
+          if (e instanceof StorageError && e.code === 'Conflict' && attempt < 8) continue;
+          if (e instanceof StorageError && e.code === 'NotFound') throw errors.notFound(this.gr, name);
+          throw this.storageError(e, name);
+        }
+      }
+      if (opts.dryRun) return { obj: old, deleted: true };
+      try {
+        const kv = await this.store.delete(this.key(namespace, name), Number(old.metadata.resourceVersion));
+        this.def.strategy.afterDelete?.(old, this.ctx);
+        const gone = current.copy();
+        gone.metadata.resourceVersion = String(kv.modRevision);
+        return { obj: gone, deleted: true };
+      } catch (e) {
+        if (e instanceof StorageError && e.code === 'Conflict' && attempt < 8) continue;
+        if (e instanceof StorageError && e.code === 'NotFound') throw errors.notFound(this.gr, name);
+        throw this.storageError(e, name);
+      }
+    }
+  }
+
+  /** Upstream's graceful-deletion rules: only pods have a grace period, and only once bound to a node. */
+  private gracePeriod(obj: KObject, requested: number | undefined): number {
+    if (this.def.group !== '' || this.def.plural !== 'pods') return 0;
+    const phase = obj.status?.phase;
+    if (!obj.spec?.nodeName || phase === 'Succeeded' || phase === 'Failed') return 0;
+    let grace = requested ?? obj.spec?.terminationGracePeriodSeconds ?? 30;
+    if (grace < 0) grace = 1;
+    return grace;
+  }
+
+  private storageError(e: unknown, name: string): Error {
+    if (e instanceof StatusError) return e;
+    if (e instanceof StorageError) {
+      switch (e.code) {
+        case 'NotFound':
+          return errors.notFound(this.gr, name);
+        case 'Exists':
+          return errors.alreadyExists(this.gr, name);
+        case 'Conflict':
+          return errors.staleConflict(this.gr, name);
+        case 'Compacted':
+          return errors.expired(e.message);
+        default:
+          return errors.serviceUnavailable(e.message);
+      }
+    }
+    return e instanceof Error ? e : new Error(String(e));
+  }
+}
+
+/** An object being deleted with no finalizers left and no grace period pending is removed on update. */
+function shouldDeleteDuringUpdate(obj: KObject): boolean {
+  const m = obj.metadata;
+  return !!m.deletionTimestamp && !hasPendingFinalizers(obj) && (m.deletionGracePeriodSeconds ?? 0) === 0;
+}
+
+/** Finalizers that block removal: metadata.finalizers, and for namespaces also spec.finalizers. */
+function hasPendingFinalizers(obj: KObject): boolean {
+  if (obj.metadata.finalizers?.length) return true;
+  return obj.kind === 'Namespace' && !!obj.spec?.finalizers?.length;
+}
+
+/** Everything but metadata and status equal (the rule for bumping generation). */
+function specEqual(a: KObject, b: KObject): boolean {
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (k === 'metadata' || k === 'status' || k === 'apiVersion' || k === 'kind') continue;
+    if (!deepEqual(a[k], b[k])) return false;
+  }
+  return true;
+}
+
+function deepEqualExcept(a: KObject, b: KObject): boolean {
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (k === 'metadata') continue;
+    if (!deepEqual(a[k], b[k])) return false;
+  }
+  return true;
+}
+
+const alphanums = 'bcdfghjklmnpqrstvwxz2456789';
+
+/** generateName + 5 random characters from upstream's alphabet (no vowels, no confusable digits). */
+export function generateName(base: string): string {
+  const max = 63 - 5;
+  let prefix = base.length > max ? base.slice(0, max) : base;
+  let s = '';
+  for (let i = 0; i < 5; i++) s += alphanums[Math.floor(Math.random() * alphanums.length)];
+  return prefix + s;
+}
+
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function nowRFC3339(): string {
+  return rfc3339(new Date());
+}
+
+export { isDNS1123Label };

@@ -1,0 +1,284 @@
+// Serves one resource request (get, list, watch, create, update, patch, delete, deletecollection)
+// and the generic subresources (status, scale). Pod binding/eviction live in pod-subresources.ts.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KObject, ResourceDef } from '../api/types.ts';
+import { errors, StatusError } from '../machinery/errors.ts';
+import { applyPatch } from '../machinery/patch/index.ts';
+import { decodeObjectBody, readBody, sendJSON, mediaType } from './http-util.ts';
+import type { RequestInfo } from './request-info.ts';
+import { isTrue } from './request-info.ts';
+import { negotiateOutput, toTable, listJSON, partialMetadata, type OutputForm } from './output.ts';
+import { buildFilter } from './selectors.ts';
+import type { ResourceStore, DeleteOptions } from './registry/resource-store.ts';
+import type { CachedObject } from './registry/cached-object.ts';
+import { serveWatch } from './watch.ts';
+import type { FieldValidator } from './field-validation.ts';
+import { scaleOf, applyScale } from './scale.ts';
+
+export interface HandlerContext {
+  stores: Map<ResourceDef, ResourceStore>;
+  validateFields: FieldValidator;
+  patchSchemaFor(model: string): unknown;
+  /** Pod binding/eviction and other special subresources. */
+  subresourcePost?(info: RequestInfo, store: ResourceStore, body: any, res: ServerResponse, dryRun: boolean): Promise<boolean>;
+}
+
+interface ContinueToken {
+  rv: number;
+  start: string;
+}
+
+function encodeContinue(t: ContinueToken): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: t.rv, start: t.start })).toString('base64url');
+}
+
+function decodeContinue(s: string): ContinueToken {
+  try {
+    const t = JSON.parse(Buffer.from(s, 'base64url').toString('utf8'));
+    if (t.v !== 'meta.k8s.io/v1' || typeof t.rv !== 'number' || typeof t.start !== 'string') throw new Error('bad');
+    return t;
+  } catch {
+    throw errors.badRequest(`continue key is not valid: ${s.slice(0, 64)}`);
+  }
+}
+
+function dryRunOf(q: URLSearchParams): boolean {
+  const d = q.getAll('dryRun');
+  for (const v of d) if (v !== 'All') throw errors.badRequest(`Invalid dry run value: unsupported dry run value "${v}"; only "All" is supported`);
+  return d.length > 0;
+}
+
+function writeObject(res: ServerResponse, code: number, def: ResourceDef, obj: KObject | CachedObject, form: OutputForm, q: URLSearchParams, warnings?: string[]): void {
+  const headers: Record<string, string> = {};
+  if (warnings?.length) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
+  const plain = 'obj' in obj && obj instanceof Object && (obj as CachedObject).copy ? (obj as CachedObject).obj : (obj as KObject);
+  if (form.kind === 'table') return sendJSON(res, code, toTable(def, [plain], undefined, form.version, q.get('includeObject') ?? 'Metadata'), headers);
+  if (form.kind === 'metadata') return sendJSON(res, code, partialMetadata(plain, form.version), headers);
+  const json = (obj as CachedObject).copy ? (obj as CachedObject).json : JSON.stringify(obj);
+  sendJSON(res, code, json, headers);
+}
+
+function warningHeader(warnings: string[]): Record<string, string> {
+  return warnings.length ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {};
+}
+
+export async function handleResource(req: IncomingMessage, res: ServerResponse, info: RequestInfo, def: ResourceDef, store: ResourceStore, hc: HandlerContext, q: URLSearchParams): Promise<void> {
+  const ns = def.namespaced ? info.namespace : undefined;
+  if (def.namespaced && info.namespace === undefined && !['list', 'watch', 'deletecollection'].includes(info.verb) && !(info.verb === 'create' && info.name === undefined && false)) {
+    if (info.verb === 'create' || info.name) throw errors.notFoundPath(`the server could not find the requested resource: ${def.plural} is namespaced; use /namespaces/<namespace>/${def.plural}`);
+  }
+  if (!def.namespaced && info.namespace !== undefined) throw errors.notFoundPath(`the server could not find the requested resource: ${def.plural} is not namespaced`);
+  const form = negotiateOutput(req.headers.accept);
+  const verb = info.verb;
+  const sub = info.subresource;
+
+  if (sub && !['status', 'scale', 'binding', 'eviction', 'finalize'].includes(sub)) throw errors.notFoundPath(`the server could not find the requested resource (${def.plural}/${sub})`);
+  if (sub === 'status' && !def.status) throw errors.notFoundPath(`the server could not find the requested resource (${def.plural}/status)`);
+  if (sub === 'scale' && !def.scale) throw errors.notFoundPath(`the server could not find the requested resource (${def.plural}/scale)`);
+  if (sub === 'finalize' && def.plural !== 'namespaces') throw errors.notFoundPath();
+
+  switch (verb) {
+    case 'get': {
+      const c = store.get(ns, info.name!);
+      if (sub === 'scale') return sendJSON(res, 200, scaleOf(def, c.obj));
+      return writeObject(res, 200, def, c, form, q);
+    }
+    case 'list':
+      return list(res, def, store, form, ns, q);
+    case 'watch':
+      if (info.name) {
+        const nameSel = `metadata.name=${info.name}`;
+        const fs = q.get('fieldSelector');
+        q.set('fieldSelector', fs ? `${fs},${nameSel}` : nameSel);
+      }
+      return serveWatch(req, res, def, store, form, ns, q);
+    case 'create': {
+      const dryRun = dryRunOf(q);
+      const body = decodeObjectBody(await readBody(req), req.headers['content-type']);
+      if (info.name && sub) {
+        if (hc.subresourcePost && (await hc.subresourcePost(info, store, body, res, dryRun))) return;
+        throw errors.methodNotAllowed(`POST is not supported on ${def.plural}/${sub}`);
+      }
+      if (info.name) throw errors.methodNotAllowed(`the server does not allow this method on the requested resource: POST to a named ${def.singular}; use PUT or PATCH`);
+      const warnings: string[] = [];
+      hc.validateFields(def, body, q.get('fieldValidation'), warnings);
+      const created = await store.create(ns, body, { dryRun, warnings });
+      return writeObject(res, 201, def, created, form, q, warnings);
+    }
+    case 'update': {
+      const dryRun = dryRunOf(q);
+      const body = decodeObjectBody(await readBody(req), req.headers['content-type']);
+      const warnings: string[] = [];
+      if (sub === 'scale') {
+        const updated = await store.update(ns, info.name!, (cur) => applyScale(def, cur, body, info.name!), { dryRun, warnings });
+        return sendJSON(res, 200, scaleOf(def, updated));
+      }
+      if (sub === 'finalize') {
+        const updated = await store.update(ns, info.name!, (cur) => finalizeNamespace(cur, body), { dryRun, warnings, subresource: 'finalize' });
+        return writeObject(res, 200, def, updated, form, q, warnings);
+      }
+      if (!sub) hc.validateFields(def, body, q.get('fieldValidation'), warnings);
+      const updated = await store.update(ns, info.name!, () => body, { dryRun, warnings, subresource: sub });
+      return writeObject(res, 200, def, updated, form, q, warnings);
+    }
+    case 'patch': {
+      const dryRun = dryRunOf(q);
+      const ct = mediaType(req.headers['content-type']);
+      const raw = await readBody(req);
+      if (raw.length === 0) throw errors.badRequest('the request body is empty: send a patch document');
+      if (ct === 'application/apply-patch+yaml' || ct === 'application/apply-patch+cbor')
+        throw errors.unsupportedMediaType('server-side apply (application/apply-patch+yaml) is not supported by Mizzen yet; use client-side `kubectl apply` (without --server-side)');
+      const warnings: string[] = [];
+      const schema = hc.patchSchemaFor(def.model);
+      if (sub === 'scale') {
+        const updated = await store.update(
+          ns,
+          info.name!,
+          (cur) => {
+            const patched = applyPatch(ct, scaleOf(def, cur), raw, undefined);
+            return applyScale(def, cur, patched, info.name!);
+          },
+          { dryRun, warnings },
+        );
+        return sendJSON(res, 200, scaleOf(def, updated));
+      }
+      const updated = await store.update(
+        ns,
+        info.name!,
+        (cur) => {
+          const patched = applyPatch(ct, cur, raw, schema as any);
+          if (!sub) hc.validateFields(def, patched, q.get('fieldValidation'), warnings);
+          return patched;
+        },
+        { dryRun, warnings, subresource: sub },
+      );
+      return writeObject(res, 200, def, updated, form, q, warnings);
+    }
+    case 'delete': {
+      if (sub) throw errors.methodNotAllowed(`DELETE is not supported on ${def.plural}/${sub}`);
+      const opts = await deleteOptions(req, q);
+      const r = await store.delete(ns, info.name!, opts);
+      if (r.deleted && form.kind === 'json') {
+        return sendJSON(res, 200, {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
+          details: { name: info.name, group: def.group, kind: def.plural, uid: r.obj.metadata.uid },
+        });
+      }
+      return writeObject(res, r.deleted ? 200 : 200, def, r.obj, form, q);
+    }
+    case 'deletecollection': {
+      const opts = await deleteOptions(req, q);
+      const filter = buildFilter(def, q.get('labelSelector'), q.get('fieldSelector'));
+      const { items } = store.cache.list(store.listPrefix(ns));
+      const deleted: KObject[] = [];
+      for (const c of items) {
+        if (filter && !filter(c.obj)) continue;
+        try {
+          const r = await store.delete(c.namespace, c.name, opts);
+          deleted.push(r.obj);
+        } catch (e) {
+          if (e instanceof StatusError && e.code === 404) continue;
+          throw e;
+        }
+      }
+      return sendJSON(res, 200, { kind: def.listKind ?? `${def.kind}List`, apiVersion: store.apiVersion, metadata: {}, items: deleted });
+    }
+    default:
+      throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+  }
+}
+
+function list(res: ServerResponse, def: ResourceDef, store: ResourceStore, form: OutputForm, ns: string | undefined, q: URLSearchParams): void {
+  const filter = buildFilter(def, q.get('labelSelector'), q.get('fieldSelector'));
+  const limitRaw = q.get('limit');
+  let limit = 0;
+  if (limitRaw !== null && limitRaw !== '') {
+    limit = Number(limitRaw);
+    if (!Number.isInteger(limit) || limit < 0) throw errors.badRequest(`limit must be a non-negative integer, got ${JSON.stringify(limitRaw)}`);
+  }
+  const cont = q.get('continue');
+  const token = cont ? decodeContinue(cont) : undefined;
+  const prefix = store.listPrefix(ns);
+  const { items, revision } = store.cache.list(prefix);
+  let start = 0;
+  if (token) {
+    // Items are sorted by key: binary search for the first key after the token's.
+    let lo = 0;
+    let hi = items.length;
+    const startKey = prefix + token.start;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (store.key(items[mid].namespace, items[mid].name) <= startKey) lo = mid + 1;
+      else hi = mid;
+    }
+    start = lo;
+  }
+  const out: CachedObject[] = [];
+  let i = start;
+  for (; i < items.length; i++) {
+    const c = items[i];
+    if (filter && !filter(c.obj)) continue;
+    if (limit > 0 && out.length >= limit) break;
+    out.push(c);
+  }
+  const meta: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: String(token?.rv ?? revision) };
+  if (limit > 0 && i < items.length) {
+    const last = out[out.length - 1];
+    const lastKey = store.key(last.namespace, last.name).slice(prefix.length);
+    meta.continue = encodeContinue({ rv: token?.rv ?? revision, start: lastKey });
+    if (!filter) meta.remainingItemCount = items.length - i;
+  }
+  if (form.kind === 'table') {
+    return sendJSON(res, 200, toTable(def, out.map((c) => c.obj), meta, form.version, q.get('includeObject') ?? 'Metadata'));
+  }
+  if (form.kind === 'metadata') {
+    return sendJSON(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: `meta.k8s.io/${form.version}`, metadata: meta, items: out.map((c) => partialMetadata(c.obj, form.version)) });
+  }
+  sendJSON(res, 200, listJSON(def, store.apiVersion, out, meta));
+}
+
+async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {
+  const opts: DeleteOptions = {};
+  const raw = await readBody(req);
+  let body: any = {};
+  if (raw.length > 0) {
+    body = decodeObjectBody(raw, req.headers['content-type'] ?? 'application/json');
+    if (body.kind !== undefined && body.kind !== 'DeleteOptions') throw errors.badRequest(`expected a DeleteOptions body, got kind ${JSON.stringify(body.kind)}`);
+  }
+  const gp = q.get('gracePeriodSeconds') ?? body.gracePeriodSeconds;
+  if (gp !== undefined && gp !== null && gp !== '') {
+    const n = Number(gp);
+    if (!Number.isInteger(n)) throw errors.badRequest(`gracePeriodSeconds must be an integer, got ${JSON.stringify(gp)}`);
+    opts.gracePeriodSeconds = n;
+  }
+  let pp = q.get('propagationPolicy') ?? body.propagationPolicy;
+  if (pp === undefined || pp === null) {
+    const orphan = q.get('orphanDependents') ?? body.orphanDependents;
+    if (orphan !== undefined && orphan !== null) pp = String(orphan) === 'true' ? 'Orphan' : 'Background';
+  }
+  if (pp !== undefined && pp !== null) {
+    if (!['Orphan', 'Background', 'Foreground'].includes(pp))
+      throw errors.invalid('DeleteOptions', '', '', [{ type: 'FieldValueNotSupported', field: 'propagationPolicy', detail: `Unsupported value: "${pp}": supported values: "Foreground", "Background", "Orphan"` }]);
+    opts.propagationPolicy = pp;
+  }
+  if (body.preconditions) opts.preconditions = body.preconditions;
+  const dr = [...q.getAll('dryRun'), ...(Array.isArray(body.dryRun) ? body.dryRun : [])];
+  for (const v of dr) if (v !== 'All') throw errors.badRequest(`Invalid dry run value: unsupported dry run value "${v}"; only "All" is supported`);
+  opts.dryRun = dr.length > 0;
+  return opts;
+}
+
+/** namespaces/<name>/finalize: only spec.finalizers changes. */
+function finalizeNamespace(cur: KObject, body: any): KObject {
+  const fins = body?.spec?.finalizers;
+  if (fins !== undefined && !Array.isArray(fins)) throw errors.badRequest('spec.finalizers must be a list');
+  cur.spec = { ...(cur.spec ?? {}), finalizers: fins ?? [] };
+  if (!cur.spec.finalizers.length) delete cur.spec.finalizers;
+  return cur;
+}
+
+export { warningHeader, isTrue };

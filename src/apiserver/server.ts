@@ -1,0 +1,220 @@
+// The API server: storage, watch caches, the generic registry for every kind, and the HTTPS front door.
+
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { KObject, ResourceDef, StrategyContext } from '../api/types.ts';
+import { ResourceRegistry, keyPrefix } from '../api/registry.ts';
+import { errors, StatusError } from '../machinery/errors.ts';
+import type { Store } from '../storage/store.ts';
+import { SqliteStore } from '../storage/sqlite/sqlite-store.ts';
+import { WatchCache } from '../storage/watch-cache.ts';
+import { ServiceAllocators } from '../api/core/service-allocator.ts';
+import { systemPriorityClasses } from '../api/scheduling/index.ts';
+import { patchSchemaFor } from '../api/schema.ts';
+import { CachedObject, decodeKeyValue } from './registry/cached-object.ts';
+import { ResourceStore, type CacheView } from './registry/resource-store.ts';
+import { parseRequestInfo, type RequestInfo } from './request-info.ts';
+import { sendJSON, sendStatusError } from './http-util.ts';
+import { handleResource, type HandlerContext } from './resource-handler.ts';
+import { builtinAdmission, immortalNamespaces } from './admission.ts';
+import { podSubresourcePost } from './pod-subresources.ts';
+import type { WatchableCache } from './watch.ts';
+import { validateFields } from './field-validation.ts';
+import { serveDiscovery, serveOpenAPI } from './discovery-routes.ts';
+import { authenticate, type UserInfo } from './authn.ts';
+import { authorize } from './authz.ts';
+import { versionInfo } from './version.ts';
+
+export interface ApiServerOptions {
+  /** Holds state.db (the SQLite store) and pki/. */
+  dataDir: string;
+  /** 0 = pick a free port. */
+  port: number;
+  bindAddress: string;
+  /** PEM strings: serving cert/key, CA for client certs. */
+  tls: { cert: string; key: string; clientCA: string };
+  serviceCIDR?: string;
+  log?: (msg: string) => void;
+  /** Use this store instead of opening dataDir/state.db (tests, benchmarks, etcd later). */
+  store?: Store;
+}
+
+export interface RunningApiServer {
+  url: string;
+  port: number;
+  registry: ResourceRegistry;
+  /** The generic store of a resource, for in-process components and tests. */
+  resource(group: string, plural: string): ResourceStore;
+  close(): Promise<void>;
+}
+
+export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
+  const log = opts.log ?? (() => {});
+  mkdirSync(opts.dataDir, { recursive: true });
+  const store: Store = opts.store ?? SqliteStore.open({ file: path.join(opts.dataDir, 'state.db') });
+  const registry = new ResourceRegistry();
+  const caches = new Map<ResourceDef, WatchCache<CachedObject>>();
+  await Promise.all(
+    registry.resources.map(async (def) => {
+      const cache = new WatchCache<CachedObject>(store, keyPrefix(def), decodeKeyValue);
+      await cache.start();
+      caches.set(def, cache);
+    }),
+  );
+
+  const stores = new Map<ResourceDef, ResourceStore>();
+  const byGroupResource = new Map<string, ResourceStore>();
+  const lookup = (group: string, plural: string) => byGroupResource.get(`${group}/${plural}`);
+  const allocators = new ServiceAllocators({ serviceCIDR: opts.serviceCIDR });
+  const ctx: StrategyContext = {
+    allocators,
+    get: (plural, group, ns, name) => lookup(group, plural)?.tryGet(ns, name)?.obj,
+  };
+  const admit = builtinAdmission({ lookup });
+  for (const def of registry.resources) {
+    const rs = new ResourceStore(def, store, cacheView(caches.get(def)!), ctx, admit);
+    stores.set(def, rs);
+    byGroupResource.set(`${def.group}/${def.plural}`, rs);
+  }
+  const services = lookup('', 'services')!;
+  allocators.load(services.cache.list(services.listPrefix()).items.map((c) => c.obj));
+
+  await bootstrap(lookup, allocators.kubernetesServiceIP, opts);
+
+  const hc: HandlerContext = {
+    stores,
+    validateFields,
+    patchSchemaFor,
+    subresourcePost: podSubresourcePost({ pdbs: lookup('policy', 'poddisruptionbudgets') }),
+  };
+
+  const server = https.createServer(
+    {
+      cert: opts.tls.cert,
+      key: opts.tls.key,
+      ca: opts.tls.clientCA,
+      requestCert: true,
+      rejectUnauthorized: false,
+      keepAlive: true,
+    },
+    (req, res) => {
+      handle(req, res).catch((e) => fail(res, e, log));
+    },
+  );
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 60_000;
+  server.requestTimeout = 0; // watches are long-lived
+
+  let serverAddress = '';
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const p = url.pathname;
+    const user = authenticate(req.socket as TLSSocket, req);
+    // Health and version are open to everyone, as upstream's system:public-info-viewer allows.
+    if (p === '/healthz' || p === '/livez' || p === '/readyz' || p.startsWith('/healthz/') || p.startsWith('/livez/') || p.startsWith('/readyz/')) {
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
+      res.end(url.searchParams.has('verbose') ? `[+]ping ok\n[+]etcd ok\n${p.slice(1).split('/')[0]} check passed\n` : 'ok');
+      return;
+    }
+    if (p === '/version' || p === '/version/') return sendJSON(res, 200, versionInfo());
+    if (!user) throw errors.unauthorized();
+    const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);
+    authorize(user, info);
+    if (!info.isResourceRequest) {
+      if (p.startsWith('/openapi/')) return serveOpenAPI(req, res, p, url.searchParams, registry.resources);
+      if (await serveDiscovery(req, res, info, registry, serverAddress)) return;
+      if (p === '/' ) return sendJSON(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
+      throw errors.notFoundPath(`the server could not find the requested resource (${req.method} ${p})`);
+    }
+    if (info.prefix === 'api' && info.version !== 'v1') throw errors.notFoundPath(`the server could not find the requested resource: no API version ${info.version} in the core group (use /api/v1)`);
+    if (info.prefix === 'apis' && !registry.hasGroup(info.group)) throw errors.notFoundPath(`the server could not find the requested resource: API group ${JSON.stringify(info.group)} is not served`);
+    const def = registry.lookup(info.group, info.version, info.resource!);
+    if (!def) {
+      if (!registry.hasGroupVersion(info.group, info.version))
+        throw errors.notFoundPath(`the server could not find the requested resource: ${info.group || 'core'}/${info.version} is not served`);
+      throw errors.notFoundPath(`the server could not find the requested resource: no resource ${JSON.stringify(info.resource)} in ${info.group ? `${info.group}/` : ''}${info.version}`);
+    }
+    await handleResource(req, res, info, def, stores.get(def)!, hc, url.searchParams);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.bindAddress, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  const host = opts.bindAddress.includes(':') ? `[${opts.bindAddress}]` : opts.bindAddress;
+  const url = `https://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+  serverAddress = `${opts.bindAddress === '0.0.0.0' ? '127.0.0.1' : opts.bindAddress}:${port}`;
+  log(`API server listening on ${url}`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    registry,
+    resource(group: string, plural: string) {
+      const rs = lookup(group, plural);
+      if (!rs) throw new Error(`no resource ${group}/${plural}`);
+      return rs;
+    },
+    close() {
+      closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        for (const c of caches.values()) c.stop();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The registry's view of a watch cache: objects rather than cache entries. */
+function cacheView(cache: WatchCache<CachedObject>): CacheView & WatchableCache {
+  return {
+    get: (key) => cache.get(key)?.obj,
+    list: (prefix) => cache.list(prefix),
+    get revision() {
+      return cache.revision;
+    },
+    watch: (from, prefix, cb) => cache.watch(from, prefix, cb as any),
+  };
+}
+
+function fail(res: ServerResponse, e: unknown, log: (m: string) => void): void {
+  if (e instanceof StatusError) return sendStatusError(res, e);
+  log(`internal error: ${(e as Error)?.stack ?? String(e)}`);
+  sendStatusError(res, errors.internal((e as Error)?.message ?? String(e)));
+}
+
+/** Objects every cluster has: the system namespaces, the `kubernetes` service, system priority classes. */
+async function bootstrap(lookup: (g: string, p: string) => ResourceStore | undefined, kubernetesIP: string, opts: ApiServerOptions): Promise<void> {
+  const namespaces = lookup('', 'namespaces')!;
+  for (const name of immortalNamespaces) {
+    if (!namespaces.tryGet(undefined, name)) await createIgnoringExists(namespaces, undefined, { metadata: { name } });
+  }
+  const pcs = lookup('scheduling.k8s.io', 'priorityclasses');
+  if (pcs) for (const pc of systemPriorityClasses) if (!pcs.tryGet(undefined, pc.metadata.name!)) await createIgnoringExists(pcs, undefined, JSON.parse(JSON.stringify(pc)));
+  const services = lookup('', 'services')!;
+  if (!services.tryGet('default', 'kubernetes')) {
+    await createIgnoringExists(services, 'default', {
+      metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: { type: 'ClusterIP', clusterIP: kubernetesIP, clusterIPs: [kubernetesIP], ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: opts.port || 6443 }], sessionAffinity: 'None' },
+    });
+  }
+}
+
+async function createIgnoringExists(rs: ResourceStore, ns: string | undefined, obj: KObject): Promise<void> {
+  try {
+    await rs.create(ns, obj);
+  } catch (e) {
+    if (!(e instanceof StatusError && e.code === 409)) throw e;
+  }
+}
+
+export type { UserInfo, RequestInfo };

@@ -1,0 +1,147 @@
+// Watch: stream events from the watch cache as newline-delimited JSON, each object serialised once.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { KObject, ResourceDef } from '../api/types.ts';
+import { errors, StatusError } from '../machinery/errors.ts';
+import { StorageError } from '../storage/store.ts';
+import type { ResourceStore } from './registry/resource-store.ts';
+import type { CachedObject } from './registry/cached-object.ts';
+import { toTable, partialMetadata, type OutputForm } from './output.ts';
+import { buildFilter } from './selectors.ts';
+import { isTrue } from './request-info.ts';
+
+/** An event as the watch cache delivers it. */
+export interface CacheWatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: CachedObject;
+  prevObject?: CachedObject;
+  revision: number;
+}
+
+export interface WatchableCache {
+  watch(fromRevision: number, prefix: string, cb: (ev: CacheWatchEvent) => void): { stop(): void };
+  readonly revision: number;
+}
+
+/** How often a watch that asked for bookmarks gets one. */
+export let bookmarkIntervalMs = 30_000;
+export function setBookmarkInterval(ms: number): void {
+  bookmarkIntervalMs = ms;
+}
+
+/** A watcher whose unsent output passes this is too slow and is closed (it re-watches). */
+const maxBufferedBytes = 32 * 1024 * 1024;
+
+export function serveWatch(req: IncomingMessage, res: ServerResponse, def: ResourceDef, store: ResourceStore, form: OutputForm, ns: string | undefined, q: URLSearchParams): void {
+  const filter = buildFilter(def, q.get('labelSelector'), q.get('fieldSelector'));
+  const rvRaw = q.get('resourceVersion') ?? '';
+  let fromRev = 0;
+  if (rvRaw !== '' && rvRaw !== '0') {
+    fromRev = Number(rvRaw);
+    if (!Number.isInteger(fromRev) || fromRev < 0) throw errors.badRequest(`Invalid value for resourceVersion: ${JSON.stringify(rvRaw)}: must be an integer`);
+  }
+  const sendInitialEvents = isTrue(q.get('sendInitialEvents'));
+  if (sendInitialEvents) fromRev = 0;
+  const bookmarks = isTrue(q.get('allowWatchBookmarks'));
+  const tsRaw = q.get('timeoutSeconds');
+  let timeoutMs = (1800 + Math.random() * 1800) * 1000;
+  if (tsRaw !== null && tsRaw !== '') {
+    const t = Number(tsRaw);
+    if (!Number.isFinite(t) || t < 0) throw errors.badRequest(`timeoutSeconds must be a non-negative number, got ${JSON.stringify(tsRaw)}`);
+    if (t > 0) timeoutMs = t * 1000;
+  }
+  const includeObject = q.get('includeObject') ?? 'Metadata';
+  const cache = store.cache as unknown as WatchableCache;
+
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache, private' });
+  if ((res as any).flushHeaders) res.flushHeaders();
+
+  let closed = false;
+  let handle: { stop(): void } | undefined;
+  let initialDone = fromRev !== 0 || !sendInitialEvents;
+  let lastRev = fromRev;
+  const timers: NodeJS.Timeout[] = [];
+
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    handle?.stop();
+    for (const t of timers) clearTimeout(t);
+    res.end();
+  };
+  res.on('close', close);
+  req.on('close', () => {
+    if (!res.writableEnded) close();
+  });
+
+  const write = (line: string) => {
+    if (closed) return;
+    res.write(line);
+    if (res.writableLength > maxBufferedBytes) close();
+  };
+
+  const frame = (type: string, c: CachedObject): string => {
+    if (form.kind === 'json') return `{"type":"${type}","object":${c.json}}\n`;
+    if (form.kind === 'table') return `{"type":"${type}","object":${JSON.stringify(toTable(def, [c.obj], { resourceVersion: c.obj.metadata.resourceVersion ?? '' }, form.version, includeObject))}}\n`;
+    return `{"type":"${type}","object":${JSON.stringify(partialMetadata(c.obj, form.version))}}\n`;
+  };
+
+  const bookmark = (rev: number, initialEnd = false) => {
+    const meta: KObject['metadata'] = { resourceVersion: String(rev) };
+    if (initialEnd) meta.annotations = { 'k8s.io/initial-events-end': 'true' };
+    const obj = { kind: def.kind, apiVersion: store.apiVersion, metadata: meta };
+    write(`{"type":"BOOKMARK","object":${JSON.stringify(obj)}}\n`);
+  };
+
+  const onEvent = (ev: CacheWatchEvent) => {
+    if (closed) return;
+    lastRev = ev.revision;
+    if (!initialDone && ev.revision > startRevision) {
+      // The synthetic initial events are over: tell a watch-list client.
+      initialDone = true;
+      if (bookmarks) bookmark(startRevision, true);
+    }
+    if (!filter) return write(frame(ev.type, ev.object));
+    const now = filter(ev.object.obj);
+    if (ev.type === 'MODIFIED') {
+      const before = ev.prevObject ? filter(ev.prevObject.obj) : false;
+      if (now && before) write(frame('MODIFIED', ev.object));
+      else if (now) write(frame('ADDED', ev.object));
+      else if (before) write(frame('DELETED', ev.object));
+      return;
+    }
+    if (now) write(frame(ev.type, ev.object));
+  };
+
+  const startRevision = cache.revision;
+  try {
+    handle = cache.watch(fromRev, store.listPrefix(ns), onEvent);
+  } catch (e) {
+    if (e instanceof StorageError && e.code === 'Compacted') {
+      const st = errors.expired(`too old resource version: ${fromRev} (${e.revision ?? cache.revision})`).toStatus();
+      write(`{"type":"ERROR","object":${JSON.stringify(st)}}\n`);
+      close();
+      return;
+    }
+    if (e instanceof StatusError) {
+      write(`{"type":"ERROR","object":${JSON.stringify(e.toStatus())}}\n`);
+      close();
+      return;
+    }
+    throw e;
+  }
+  if (!initialDone) {
+    initialDone = true;
+    if (bookmarks) bookmark(startRevision, true);
+  }
+  if (lastRev < startRevision) lastRev = startRevision;
+  timers.push(setTimeout(close, timeoutMs));
+  if (bookmarks) {
+    const tick = () => {
+      if (closed) return;
+      bookmark(Math.max(lastRev, cache.revision));
+      timers.push(setTimeout(tick, bookmarkIntervalMs));
+    };
+    timers.push(setTimeout(tick, bookmarkIntervalMs));
+  }
+}

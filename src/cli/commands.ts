@@ -1,0 +1,106 @@
+// The command table: names, flags and help text. Command bodies live in their own modules and are
+// imported only when run, so `mizzen --help` stays fast.
+
+import type { ParseArgsConfig } from 'node:util';
+import { DEFAULT_BIND_ADDRESS, DEFAULT_PORT } from './options.ts';
+
+export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
+
+export interface CommandSpec {
+  name: string;
+  summary: string;
+  usage: string;
+  flags: FlagSpec;
+}
+
+const helpFlag: FlagSpec = { help: { type: 'boolean', short: 'h' } };
+
+const serveFlags: FlagSpec = {
+  'data-dir': { type: 'string' },
+  port: { type: 'string' },
+  'bind-address': { type: 'string' },
+  'service-cluster-ip-range': { type: 'string' },
+};
+
+const serveFlagHelp = `  --data-dir DIR          where state.db, pki/ and kubeconfig live (default ~/.mizzen)
+  --port PORT             HTTPS port of the API server; 0 picks a free port (default ${DEFAULT_PORT})
+  --bind-address ADDR     address to listen on, e.g. 0.0.0.0 for all interfaces (default ${DEFAULT_BIND_ADDRESS})
+  --service-cluster-ip-range CIDR
+                          IPv4 range for Service ClusterIPs (default 10.43.0.0/16)`;
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    name: 'up',
+    summary: 'start the whole control plane in the foreground',
+    flags: { ...helpFlag, ...serveFlags },
+    usage: `Usage: mizzen up [flags]
+
+Start the control plane in the foreground: create the certificates on first start, run the API
+server (and the controllers), and write DIR/kubeconfig for kubectl. Ctrl-C or SIGTERM stops it
+cleanly; a second signal exits at once.
+
+Flags:
+${serveFlagHelp}
+  -h, --help              show this help
+
+Example:
+  mizzen up --data-dir /tmp/mizzen --port 7443
+  export KUBECONFIG=/tmp/mizzen/kubeconfig; kubectl get ns`,
+  },
+  {
+    name: 'apiserver',
+    summary: 'run the API server alone',
+    flags: {
+      ...helpFlag,
+      ...serveFlags,
+      'tls-cert-file': { type: 'string' },
+      'tls-private-key-file': { type: 'string' },
+      'client-ca-file': { type: 'string' },
+    },
+    usage: `Usage: mizzen apiserver [flags]
+
+Run only the API server in the foreground. Without the TLS flags it uses (and creates if needed)
+the certificates in DIR/pki.
+
+Flags:
+${serveFlagHelp}
+  --tls-cert-file FILE        serving certificate, PEM (default DIR/pki/server.crt)
+  --tls-private-key-file FILE key of the serving certificate, PEM (default DIR/pki/server.key)
+  --client-ca-file FILE       CA that signs client certificates, PEM (default DIR/pki/ca.crt)
+  -h, --help                  show this help`,
+  },
+  {
+    name: 'version',
+    summary: 'print the version',
+    flags: { ...helpFlag },
+    usage: `Usage: mizzen version
+
+Print the mizzen version.`,
+  },
+  {
+    name: 'help',
+    summary: 'show help for a command',
+    flags: { ...helpFlag },
+    usage: `Usage: mizzen help [COMMAND]
+
+Show the overall usage, or the usage of COMMAND.`,
+  },
+];
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+export function mainUsage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return `Usage: mizzen COMMAND [flags]
+
+Mizzen is a Kubernetes-compatible cluster written in TypeScript.
+
+Commands:
+${lines.join('\n')}
+
+Run 'mizzen help COMMAND' or 'mizzen COMMAND --help' for the flags of a command.
+Global flags: -h, --help (show this help), --version (print the version).`;
+}

@@ -1,0 +1,90 @@
+// Typed options for every command, with all defaults in one place.
+
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const DEFAULT_PORT = 6443;
+export const DEFAULT_BIND_ADDRESS = '127.0.0.1';
+
+export function defaultDataDir(): string {
+  return join(homedir(), '.mizzen');
+}
+
+/** Flags shared by `up` and `apiserver`. */
+export interface ServeOptions {
+  dataDir: string;
+  port: number;
+  bindAddress: string;
+  /** Passed through to the API server; undefined lets it pick its default. */
+  serviceCIDR?: string;
+}
+
+export type UpOptions = ServeOptions;
+
+export interface ApiServerCommandOptions extends ServeOptions {
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  clientCAFile?: string;
+}
+
+/** A bad command line: printed with the command's usage, exit status 2. */
+export class UsageError extends Error {
+  readonly command: string | undefined;
+  constructor(message: string, command?: string) {
+    super(message);
+    this.command = command;
+  }
+}
+
+/** Expand a leading `~` (shells do not expand it after `--flag=`) and make the path absolute. */
+export function expandPath(p: string): string {
+  if (p === '~') return homedir();
+  if (p.startsWith('~/')) return join(homedir(), p.slice(2));
+  return resolve(p);
+}
+
+export function parsePort(value: string | undefined, command: string): number {
+  if (value === undefined) return DEFAULT_PORT;
+  if (!/^\d+$/.test(value) || Number(value) > 65535) {
+    throw new UsageError(`invalid --port "${value}": must be an integer between 0 and 65535`, command);
+  }
+  return Number(value);
+}
+
+export function parseBindAddress(value: string | undefined, command: string): string {
+  if (value === undefined) return DEFAULT_BIND_ADDRESS;
+  const v = value.replace(/^\[(.*)\]$/, '$1');
+  if (v === '') throw new UsageError('invalid --bind-address "": must not be empty', command);
+  return v;
+}
+
+export function parseServiceCIDR(value: string | undefined, command: string): string | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 30) {
+    throw new UsageError(`invalid --service-cluster-ip-range "${value}": must be an IPv4 CIDR such as 10.43.0.0/16`, command);
+  }
+  return value;
+}
+
+/** The first usable address of an IPv4 CIDR: where the `kubernetes` service lives. */
+export function firstServiceIP(cidr: string): string {
+  const [addr, bits] = cidr.split('/') as [string, string];
+  const n = addr.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(bits));
+  const ip = Math.floor(n / size) * size + 1;
+  return [24, 16, 8, 0].map((s) => Math.floor(ip / 2 ** s) % 256).join('.');
+}
+
+export function serveOptions(
+  values: { 'data-dir'?: string; port?: string; 'bind-address'?: string; 'service-cluster-ip-range'?: string },
+  command: string,
+): ServeOptions {
+  if (values['data-dir'] === '') throw new UsageError('invalid --data-dir "": must not be empty', command);
+  return {
+    dataDir: values['data-dir'] !== undefined ? expandPath(values['data-dir']) : defaultDataDir(),
+    port: parsePort(values.port, command),
+    bindAddress: parseBindAddress(values['bind-address'], command),
+    serviceCIDR: parseServiceCIDR(values['service-cluster-ip-range'], command),
+  };
+}

@@ -1,0 +1,72 @@
+// What the CLI needs around the API server: the server's start contract, the names its serving
+// certificate must carry, and the URL clients should use.
+
+import { networkInterfaces, hostname } from 'node:os';
+import { firstServiceIP } from './options.ts';
+
+/** Mirrors the contract of src/apiserver/server.ts so the CLI can be tested with a fake server. */
+export interface ApiServerStartOptions {
+  dataDir: string;
+  port: number;
+  bindAddress: string;
+  tls: { cert: string; key: string; clientCA: string };
+  serviceCIDR?: string;
+  log?: (msg: string) => void;
+}
+
+export interface RunningApiServerLike {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export type StartApiServer = (opts: ApiServerStartOptions) => Promise<RunningApiServerLike>;
+
+/** Imported on demand: the server pulls in the whole API machinery. */
+export async function loadStartApiServer(): Promise<StartApiServer> {
+  const mod = await import('../apiserver/server.ts');
+  return mod.startApiServer;
+}
+
+export function isWildcardAddress(addr: string): boolean {
+  return addr === '0.0.0.0' || addr === '::';
+}
+
+/**
+ * Extra names for the serving certificate beyond the fixed local ones: the bind address, or every
+ * interface address when listening on all of them, and the `kubernetes` service IP of a custom range.
+ */
+export function servingHostsFor(bindAddress: string, serviceCIDR?: string): string[] {
+  const hosts = [hostname()];
+  if (isWildcardAddress(bindAddress)) {
+    for (const addrs of Object.values(networkInterfaces())) {
+      for (const a of addrs ?? []) {
+        if (!a.internal && !a.address.startsWith('fe80:')) hosts.push(a.address);
+      }
+    }
+  } else {
+    hosts.push(bindAddress);
+  }
+  if (serviceCIDR) hosts.push(firstServiceIP(serviceCIDR));
+  return hosts;
+}
+
+/** The URL clients should use; a wildcard bind is reached over loopback. */
+export function clientURL(bindAddress: string, port: number): string {
+  let host = bindAddress;
+  if (bindAddress === '0.0.0.0') host = '127.0.0.1';
+  else if (bindAddress === '::') host = '::1';
+  return `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Storage reports a held data dir with code ELOCKED (see src/storage/sqlite/lock.ts). */
+export function isLockedError(err: unknown): err is Error & { code: 'ELOCKED'; pid?: number; file?: string } {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ELOCKED';
+}
+
+/** Storage's own message already names the file and the pid holding it. */
+export function lockedMessage(dataDir: string, err: Error & { pid?: number }): string {
+  if (/in use/.test(err.message)) return `mizzen: ${err.message}`;
+  const by = typeof err.pid === 'number' && err.pid > 0 ? ` by process ${err.pid}` : '';
+  return `mizzen: data directory ${dataDir} is in use${by}: ${err.message}`;
+}

@@ -1,0 +1,104 @@
+// `mizzen up`: the whole control plane in the foreground.
+
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ensurePki } from '../apiserver/pki.ts';
+import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
+import { CONTROL_PLANE_COMPONENTS, type ControlPlaneComponent } from './components.ts';
+import type { CliIO } from './io.ts';
+import { Lifecycle, listenForStop, type StopSignal } from './lifecycle.ts';
+import type { UpOptions } from './options.ts';
+import {
+  clientURL,
+  isLockedError,
+  loadStartApiServer,
+  lockedMessage,
+  servingHostsFor,
+  type StartApiServer,
+} from './serving.ts';
+
+/** Seams for tests: a fake API server, fake components, a stop signal that is not a real signal. */
+export interface UpDeps {
+  startApiServer?: StartApiServer;
+  components?: ControlPlaneComponent[];
+  stopSignal?: StopSignal;
+}
+
+export function kubeconfigPath(dataDir: string): string {
+  return join(dataDir, 'kubeconfig');
+}
+
+function readyLine(seconds: number, url: string, kubeconfig: string): string {
+  return `mizzen is ready in ${seconds.toFixed(2)}s: ${url} — export KUBECONFIG=${kubeconfig}; kubectl get nodes`;
+}
+
+export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Promise<number> {
+  const started = performance.now();
+  const log = (msg: string) => io.out(`mizzen: ${msg}`);
+  const life = new Lifecycle(io);
+  const stop = deps.stopSignal ?? listenForStop(io);
+  try {
+    log(`data directory ${opts.dataDir}`);
+    await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+
+    const pki = await ensurePki(opts.dataDir, servingHostsFor(opts.bindAddress, opts.serviceCIDR));
+    log(pki.issued.length ? `issued certificates (${pki.issued.join(', ')}) in ${pki.dir}` : `using certificates in ${pki.dir}`);
+
+    const startApiServer = deps.startApiServer ?? (await loadStartApiServer());
+    const api = await startApiServer({
+      dataDir: opts.dataDir,
+      port: opts.port,
+      bindAddress: opts.bindAddress,
+      tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
+      serviceCIDR: opts.serviceCIDR,
+      log: (msg) => io.out(`apiserver: ${msg}`),
+    });
+    life.add('apiserver', () => api.close());
+    const url = clientURL(opts.bindAddress, api.port);
+    log(`API server is serving at ${url}`);
+
+    const kubeconfig = kubeconfigPath(opts.dataDir);
+    await writeKubeconfig(kubeconfig, {
+      server: url,
+      caPem: pki.caCertPem,
+      clientCertPem: pki.adminCertPem,
+      clientKeyPem: pki.adminKeyPem,
+    });
+    log(`wrote ${kubeconfig}`);
+
+    for (const component of deps.components ?? CONTROL_PLANE_COMPONENTS) {
+      if (stop.received) break;
+      const running = await component.start({
+        apiServerURL: url,
+        kubeconfig,
+        pki,
+        dataDir: opts.dataDir,
+        serviceCIDR: opts.serviceCIDR,
+        log: (msg) => io.out(`${component.name}: ${msg}`),
+      });
+      life.add(component.name, () => running.close());
+      log(`started ${component.name}`);
+    }
+
+    if (!stop.received) io.out(readyLine((performance.now() - started) / 1000, url, kubeconfig));
+
+    const sig = await stop.promise;
+    log(`received ${sig}, shutting down`);
+    const ok = await life.shutdown();
+    log(ok ? 'stopped' : 'stopped with errors');
+    return ok ? 0 : 1;
+  } catch (err) {
+    await life.shutdown();
+    if (isLockedError(err)) {
+      io.err(lockedMessage(opts.dataDir, err));
+      return 1;
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      io.err(`mizzen: cannot listen on ${opts.bindAddress}:${opts.port}: address already in use (try --port)`);
+      return 1;
+    }
+    throw err;
+  } finally {
+    stop.dispose();
+  }
+}

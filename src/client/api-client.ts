@@ -1,0 +1,458 @@
+// A small Kubernetes REST client over node:https (or http for tests), in the spirit of client-go's
+// REST client: resource paths, JSON bodies, Status errors, and streaming watches.
+
+import http from 'node:http';
+import https from 'node:https';
+import type { Status, StatusDetails } from '../machinery/errors.ts';
+import type { KObject } from '../api/types.ts';
+import type { ClientConfig } from './kubeconfig.ts';
+
+/** Where a request goes: /api/v1/... for the core group, /apis/<group>/<version>/... otherwise. */
+export interface ResourceRef {
+  group?: string;
+  version: string;
+  resource: string;
+  namespace?: string;
+  name?: string;
+  subresource?: string;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+  resourceVersionMatch?: 'Exact' | 'NotOlderThan';
+  timeoutSeconds?: number;
+  allowWatchBookmarks?: boolean;
+}
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldManager?: string;
+  /** For server-side apply. */
+  force?: boolean;
+}
+
+export interface DeleteOptions {
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  gracePeriodSeconds?: number;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+}
+
+export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
+
+const patchContentTypes: Record<PatchType, string> = {
+  json: 'application/json-patch+json',
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+export interface ObjectList<T> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
+  items: T[];
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchEvent<T = KObject> {
+  type: WatchEventType;
+  /** For ERROR events this is a Status. */
+  object: T;
+}
+
+export interface WatchHandle {
+  /** Stop the watch; onClose is then called with no error. */
+  abort(): void;
+  /** Resolves after onClose ran. */
+  readonly closed: Promise<void>;
+}
+
+/** A non-2xx answer, carrying the server's Status (or one synthesised from the HTTP code). */
+export class ApiError extends Error {
+  readonly code: number;
+  readonly reason: string;
+  readonly details?: StatusDetails;
+  readonly status: Status;
+  constructor(status: Status) {
+    super(status.message ?? `${status.code} ${status.reason ?? ''}`.trim());
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = status.code;
+    this.reason = status.reason ?? '';
+    this.details = status.details;
+  }
+}
+
+export function isNotFound(e: unknown): boolean {
+  return e instanceof ApiError && e.code === 404;
+}
+export function isConflict(e: unknown): boolean {
+  return e instanceof ApiError && e.code === 409 && e.reason === 'Conflict';
+}
+export function isAlreadyExists(e: unknown): boolean {
+  return e instanceof ApiError && e.reason === 'AlreadyExists';
+}
+/** 410 Gone / Expired: the requested resourceVersion is too old. */
+export function isResourceExpired(e: unknown): boolean {
+  return e instanceof ApiError && (e.code === 410 || e.reason === 'Expired' || e.reason === 'Gone');
+}
+
+export interface ApiClientOptions extends Partial<ClientConfig> {
+  server: string;
+  /** Keep-alive sockets per host (default 64). */
+  maxSockets?: number;
+  userAgent?: string;
+  /** Retries of a 429 answer that carries Retry-After (default 3). */
+  maxRetries?: number;
+  /** Per-request timeout in ms for non-watch requests (default 60 s). */
+  requestTimeoutMs?: number;
+}
+
+/** Map HTTP codes to reasons for answers whose body is not a Status (as client-go does). */
+function reasonForCode(code: number): string {
+  switch (code) {
+    case 400: return 'BadRequest';
+    case 401: return 'Unauthorized';
+    case 403: return 'Forbidden';
+    case 404: return 'NotFound';
+    case 405: return 'MethodNotAllowed';
+    case 406: return 'NotAcceptable';
+    case 409: return 'Conflict';
+    case 410: return 'Gone';
+    case 413: return 'RequestEntityTooLarge';
+    case 415: return 'UnsupportedMediaType';
+    case 422: return 'Invalid';
+    case 429: return 'TooManyRequests';
+    case 500: return 'InternalError';
+    case 503: return 'ServiceUnavailable';
+    case 504: return 'Timeout';
+    default: return 'Unknown';
+  }
+}
+
+function statusFromBody(code: number, text: string): Status {
+  try {
+    const parsed = JSON.parse(text);
+    if (parsed && parsed.kind === 'Status') return { ...parsed, code: parsed.code || code };
+  } catch {
+    // not JSON: fall through
+  }
+  const reason = reasonForCode(code);
+  const message =
+    code === 404 ? 'the server could not find the requested resource' : text.trim() || `the server responded with status ${code}`;
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code, reason, message };
+}
+
+/** Build the URL path of a resource. */
+export function resourcePath(ref: ResourceRef): string {
+  const base = ref.group ? `/apis/${ref.group}/${ref.version}` : `/api/${ref.version}`;
+  let p = base;
+  if (ref.namespace) p += `/namespaces/${encodeURIComponent(ref.namespace)}`;
+  p += `/${ref.resource}`;
+  if (ref.name !== undefined) p += `/${encodeURIComponent(ref.name)}`;
+  if (ref.subresource) p += `/${ref.subresource}`;
+  return p;
+}
+
+function queryString(params: Record<string, string | number | boolean | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === '' || v === false) continue;
+    q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+function listParams(o: ListOptions = {}): Record<string, string | number | boolean | undefined> {
+  return {
+    labelSelector: o.labelSelector,
+    fieldSelector: o.fieldSelector,
+    limit: o.limit,
+    continue: o.continue,
+    resourceVersion: o.resourceVersion,
+    resourceVersionMatch: o.resourceVersionMatch,
+    timeoutSeconds: o.timeoutSeconds,
+    allowWatchBookmarks: o.allowWatchBookmarks,
+  };
+}
+
+function writeParams(o: WriteOptions = {}): Record<string, string | boolean | undefined> {
+  return { dryRun: o.dryRun ? 'All' : undefined, fieldManager: o.fieldManager, force: o.force };
+}
+
+/** Microsecond-precision RFC 3339 time, as metav1.MicroTime serialises (6 fractional digits). */
+export function microTime(d: Date = new Date()): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/** Second-precision RFC 3339 time, as metav1.Time serialises. */
+export function rfc3339(d: Date = new Date()): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class ApiClient {
+  readonly server: URL;
+  readonly namespace: string;
+  private readonly agent: http.Agent;
+  private readonly transport: typeof http | typeof https;
+  private readonly token?: string;
+  private readonly userAgent: string;
+  private readonly maxRetries: number;
+  private readonly requestTimeoutMs: number;
+
+  constructor(opts: ApiClientOptions) {
+    this.server = new URL(opts.server);
+    this.namespace = opts.namespace ?? 'default';
+    this.token = opts.token;
+    this.userAgent = opts.userAgent ?? 'mizzen-client/0.1';
+    this.maxRetries = opts.maxRetries ?? 3;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 60_000;
+    const maxSockets = opts.maxSockets ?? 64;
+    if (this.server.protocol === 'https:') {
+      this.transport = https;
+      this.agent = new https.Agent({
+        keepAlive: true,
+        maxSockets,
+        ca: opts.ca,
+        cert: opts.cert,
+        key: opts.key,
+        rejectUnauthorized: !opts.insecureSkipTLSVerify,
+        servername: opts.tlsServerName,
+      });
+    } else {
+      this.transport = http;
+      this.agent = new http.Agent({ keepAlive: true, maxSockets });
+    }
+  }
+
+  /** Release pooled sockets. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  // ---- generic request ----
+
+  /** Send one request and parse the JSON answer; non-2xx throws ApiError. */
+  async request<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const res = await this.send(method, path, body, headers);
+      if (res.code >= 200 && res.code < 300) {
+        if (!res.text) return undefined as T;
+        try {
+          return JSON.parse(res.text) as T;
+        } catch {
+          return res.text as T;
+        }
+      }
+      // 429 with Retry-After means the request was not processed: safe to retry for any verb.
+      const retryAfter = Number(res.headers['retry-after']);
+      if (res.code === 429 && Number.isFinite(retryAfter) && attempt < this.maxRetries) {
+        await sleep(Math.min(retryAfter, 10) * 1000);
+        continue;
+      }
+      throw new ApiError(statusFromBody(res.code, res.text));
+    }
+  }
+
+  private send(
+    method: string,
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<{ code: number; text: string; headers: http.IncomingHttpHeaders }> {
+    return new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+      const hdrs: Record<string, string | number> = { Accept: 'application/json', 'User-Agent': this.userAgent, ...this.authHeader() };
+      if (payload !== undefined) {
+        hdrs['Content-Type'] = 'application/json';
+        hdrs['Content-Length'] = Buffer.byteLength(payload);
+      }
+      Object.assign(hdrs, headers);
+      const req = this.transport.request(
+        { protocol: this.server.protocol, hostname: this.server.hostname, port: this.server.port, path, method, headers: hdrs, agent: this.agent },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ code: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+          res.on('error', reject);
+        },
+      );
+      req.setTimeout(this.requestTimeoutMs, () => req.destroy(new Error(`request timed out after ${this.requestTimeoutMs}ms: ${method} ${path}`)));
+      req.on('error', reject);
+      if (payload !== undefined) req.write(payload);
+      req.end();
+    });
+  }
+
+  private authHeader(): Record<string, string> {
+    return this.token ? { Authorization: `Bearer ${this.token}` } : {};
+  }
+
+  // ---- typed verbs ----
+
+  get<T = KObject>(ref: ResourceRef & { name: string }, opts: { resourceVersion?: string } = {}): Promise<T> {
+    return this.request<T>('GET', resourcePath(ref) + queryString({ resourceVersion: opts.resourceVersion }));
+  }
+
+  list<T = KObject>(ref: ResourceRef, opts: ListOptions = {}): Promise<ObjectList<T>> {
+    return this.request<ObjectList<T>>('GET', resourcePath({ ...ref, name: undefined }) + queryString(listParams(opts)));
+  }
+
+  /** List every page (following `continue`); the result carries the first page's resourceVersion. */
+  async listAll<T = KObject>(ref: ResourceRef, opts: ListOptions = {}): Promise<ObjectList<T>> {
+    const first = await this.list<T>(ref, opts);
+    let cont = first.metadata.continue;
+    while (cont) {
+      const page = await this.list<T>(ref, { ...opts, continue: cont, resourceVersion: undefined, resourceVersionMatch: undefined });
+      first.items.push(...page.items);
+      cont = page.metadata.continue;
+    }
+    first.metadata.continue = undefined;
+    return first;
+  }
+
+  create<T = KObject>(ref: ResourceRef, obj: unknown, opts: WriteOptions = {}): Promise<T> {
+    return this.request<T>('POST', resourcePath({ ...ref, name: undefined }) + queryString(writeParams(opts)), obj);
+  }
+
+  update<T = KObject>(ref: ResourceRef & { name: string }, obj: unknown, opts: WriteOptions = {}): Promise<T> {
+    return this.request<T>('PUT', resourcePath(ref) + queryString(writeParams(opts)), obj);
+  }
+
+  updateStatus<T = KObject>(ref: ResourceRef & { name: string }, obj: unknown, opts: WriteOptions = {}): Promise<T> {
+    return this.update<T>({ ...ref, subresource: 'status' }, obj, opts);
+  }
+
+  patch<T = KObject>(ref: ResourceRef & { name: string }, type: PatchType, patch: unknown, opts: WriteOptions = {}): Promise<T> {
+    const body = typeof patch === 'string' ? patch : JSON.stringify(patch);
+    return this.request<T>('PATCH', resourcePath(ref) + queryString(writeParams(opts)), body, { 'Content-Type': patchContentTypes[type] });
+  }
+
+  /** Delete; resolves with whatever the server returns (the object, or a Success Status). */
+  delete<T = KObject | Status>(ref: ResourceRef & { name: string }, opts: DeleteOptions = {}): Promise<T> {
+    const body: Record<string, unknown> = { apiVersion: 'v1', kind: 'DeleteOptions' };
+    if (opts.propagationPolicy) body.propagationPolicy = opts.propagationPolicy;
+    if (opts.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = opts.gracePeriodSeconds;
+    if (opts.preconditions) body.preconditions = opts.preconditions;
+    if (opts.dryRun) body.dryRun = ['All'];
+    return this.request<T>('DELETE', resourcePath(ref), body);
+  }
+
+  /** Bind a pod to a node (what the scheduler does): POST a v1 Binding to pods/<name>/binding. */
+  bind(namespace: string, pod: string, node: string, podUid?: string): Promise<Status> {
+    const metadata: Record<string, string> = { name: pod, namespace };
+    if (podUid) metadata.uid = podUid;
+    return this.request<Status>(
+      'POST',
+      resourcePath({ version: 'v1', resource: 'pods', namespace, name: pod, subresource: 'binding' }),
+      { apiVersion: 'v1', kind: 'Binding', metadata, target: { apiVersion: 'v1', kind: 'Node', name: node } },
+    );
+  }
+
+  createEvent<T = KObject>(namespace: string, event: unknown): Promise<T> {
+    return this.create<T>({ version: 'v1', resource: 'events', namespace }, event);
+  }
+
+  /**
+   * Stream watch events. onEvent gets every decoded event (including BOOKMARK and ERROR);
+   * onClose is called exactly once: with no argument when the server ended the stream or abort()
+   * was called, with an ApiError for a non-2xx answer, or with the transport error.
+   */
+  watch<T = KObject>(
+    ref: ResourceRef,
+    opts: ListOptions,
+    onEvent: (ev: WatchEvent<T>) => void,
+    onClose: (err?: Error) => void,
+  ): WatchHandle {
+    const path = resourcePath({ ...ref, name: undefined }) + queryString({ ...listParams(opts), watch: true });
+    let finished = false;
+    let aborted = false;
+    let resolveClosed!: () => void;
+    const closed = new Promise<void>((r) => (resolveClosed = r));
+    const finish = (err?: Error) => {
+      if (finished) return;
+      finished = true;
+      try {
+        onClose(aborted ? undefined : err);
+      } finally {
+        resolveClosed();
+      }
+    };
+    const req = this.transport.request(
+      {
+        protocol: this.server.protocol,
+        hostname: this.server.hostname,
+        port: this.server.port,
+        path,
+        method: 'GET',
+        headers: { Accept: 'application/json', 'User-Agent': this.userAgent, ...this.authHeader() },
+        agent: this.agent,
+      },
+      (res) => {
+        const code = res.statusCode ?? 0;
+        if (code < 200 || code >= 300) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => finish(new ApiError(statusFromBody(code, Buffer.concat(chunks).toString('utf8')))));
+          res.on('error', (e) => finish(e));
+          return;
+        }
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (!line || finished) continue;
+            let ev: WatchEvent<T>;
+            try {
+              ev = JSON.parse(line) as WatchEvent<T>;
+            } catch (e) {
+              req.destroy();
+              finish(new Error(`malformed watch event: ${(e as Error).message}`));
+              return;
+            }
+            onEvent(ev);
+          }
+        });
+        res.on('end', () => {
+          // A final event may lack its newline.
+          const line = buf.trim();
+          if (line && !finished) {
+            try {
+              onEvent(JSON.parse(line) as WatchEvent<T>);
+            } catch {
+              // truncated by a dropped connection; the caller re-watches from its last resourceVersion
+            }
+          }
+          finish();
+        });
+        res.on('error', (e) => finish(e));
+        res.on('close', () => finish(res.complete ? undefined : new Error('watch connection closed')));
+      },
+    );
+    req.on('error', (e) => finish(e));
+    req.end();
+    return {
+      abort: () => {
+        aborted = true;
+        req.destroy();
+        finish();
+      },
+      closed,
+    };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,379 @@
+// Informers (client-go's reflector + shared informer): list a resource, then watch from the list's
+// resourceVersion, keeping a local Indexer current and telling handlers about adds, updates and
+// deletes. Survives dropped connections and expired resourceVersions.
+
+import type { KObject } from '../api/types.ts';
+import { ApiClient, ApiError, isResourceExpired, type ResourceRef, type WatchEvent, type WatchHandle } from './api-client.ts';
+import { Indexer, Lister, NAMESPACE_INDEX, metaNamespaceKey, namespaceIndexFunc, type IndexFunc } from './cache.ts';
+
+export interface EventHandlers<T> {
+  /** isInInitialList: the object came from the first list (or a replay to a late handler). */
+  onAdd?(obj: T, isInInitialList: boolean): void;
+  /** Also called with old === new on resync. */
+  onUpdate?(oldObj: T, newObj: T): void;
+  /** finalStateUnknown: the delete was inferred from a re-list, obj is the last state we saw. */
+  onDelete?(obj: T, finalStateUnknown: boolean): void;
+}
+
+export interface HandlerRegistration {
+  remove(): void;
+  hasSynced(): boolean;
+}
+
+export interface InformerOptions<T> {
+  /** Watch only this namespace (default: all namespaces). */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Default resync period for handlers, ms (0 = never). */
+  resyncPeriodMs?: number;
+  indexers?: Record<string, IndexFunc<T>>;
+  /** Reconnect backoff (client-go: 800 ms doubling to 30 s, with jitter). */
+  backoffInitialMs?: number;
+  backoffMaxMs?: number;
+  /** Server-side watch timeout; default a random 300..600 s like client-go, so watches are spread out. */
+  watchTimeoutSeconds?: number;
+  /** Page size for lists (default 500; 0 = no paging). */
+  pageSize?: number;
+  /** Where to report errors (default: console.warn). */
+  log?: (msg: string) => void;
+}
+
+interface Listener<T> {
+  handlers: EventHandlers<T>;
+  resyncTimer?: NodeJS.Timeout;
+  synced: boolean;
+}
+
+export class Informer<T extends KObject = KObject> {
+  readonly indexer: Indexer<T>;
+  readonly ref: ResourceRef;
+  private readonly client: ApiClient;
+  private readonly opts: InformerOptions<T>;
+  private listeners = new Set<Listener<T>>();
+  private started = false;
+  private stopped = false;
+  private synced = false;
+  private lastRV = '';
+  private watchHandle?: WatchHandle;
+  private wakeSleep?: () => void;
+  private syncWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
+  private backoffMs: number;
+  private loop?: Promise<void>;
+
+  constructor(client: ApiClient, ref: Omit<ResourceRef, 'name' | 'subresource'>, opts: InformerOptions<T> = {}) {
+    this.client = client;
+    this.opts = opts;
+    this.ref = { group: ref.group, version: ref.version, resource: ref.resource, namespace: opts.namespace ?? ref.namespace };
+    this.indexer = new Indexer<T>({ [NAMESPACE_INDEX]: namespaceIndexFunc, ...(opts.indexers ?? {}) });
+    this.backoffMs = opts.backoffInitialMs ?? 800;
+  }
+
+  lister(): Lister<T> {
+    return new Lister(this.indexer);
+  }
+
+  addIndexers(indexers: Record<string, IndexFunc<T>>): void {
+    this.indexer.addIndexers(indexers);
+  }
+
+  /**
+   * Register handlers. If the informer already has objects, they are replayed as adds first, so a
+   * late handler sees the same picture as an early one.
+   */
+  addEventHandler(handlers: EventHandlers<T>, resyncPeriodMs = this.opts.resyncPeriodMs ?? 0): HandlerRegistration {
+    const l: Listener<T> = { handlers, synced: false };
+    this.listeners.add(l);
+    if (this.synced) {
+      for (const o of this.indexer.list()) this.call(() => handlers.onAdd?.(o, true));
+      l.synced = true;
+    }
+    if (resyncPeriodMs > 0) {
+      l.resyncTimer = setInterval(() => {
+        if (!this.synced || this.stopped) return;
+        for (const o of this.indexer.list()) this.call(() => handlers.onUpdate?.(o, o));
+      }, resyncPeriodMs);
+      l.resyncTimer.unref();
+    }
+    return {
+      remove: () => {
+        if (l.resyncTimer) clearInterval(l.resyncTimer);
+        this.listeners.delete(l);
+      },
+      hasSynced: () => l.synced,
+    };
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Resolves once the first list has been stored; rejects if the informer is stopped first. */
+  waitForSync(): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    if (this.stopped) return Promise.reject(new Error('informer stopped before it synced'));
+    return new Promise((resolve, reject) => this.syncWaiters.push({ resolve, reject }));
+  }
+
+  /** The resourceVersion of the last list or event seen. */
+  lastSyncResourceVersion(): string {
+    return this.lastRV;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.loop = this.run();
+  }
+
+  /** Stop watching and timers; resolves when the run loop has exited. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const l of this.listeners) if (l.resyncTimer) clearInterval(l.resyncTimer);
+    this.watchHandle?.abort();
+    this.wakeSleep?.();
+    const ws = this.syncWaiters;
+    this.syncWaiters = [];
+    for (const w of ws) w.reject(new Error('informer stopped before it synced'));
+    await this.loop;
+  }
+
+  private log(msg: string): void {
+    (this.opts.log ?? ((m: string) => console.warn(m)))(`informer ${this.describe()}: ${msg}`);
+  }
+
+  private describe(): string {
+    return this.ref.group ? `${this.ref.resource}.${this.ref.group}` : this.ref.resource;
+  }
+
+  private call(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.log(`event handler failed: ${(e as Error).stack ?? e}`);
+    }
+  }
+
+  // ---- list and watch ----
+
+  private async run(): Promise<void> {
+    let needList = true;
+    while (!this.stopped) {
+      if (needList) {
+        try {
+          await this.listAndReplace();
+          needList = false;
+          this.resetBackoff();
+        } catch (e) {
+          if (this.stopped) return;
+          this.log(`list failed: ${(e as Error).message}`);
+          await this.backoff();
+          continue;
+        }
+      }
+      const result = await this.watchOnce();
+      if (this.stopped) return;
+      if (result.expired) {
+        // Our resourceVersion is older than the server keeps: start again from a fresh list.
+        needList = true;
+        continue;
+      }
+      if (result.err) {
+        this.log(`watch ended: ${result.err.message}`);
+        await this.backoff();
+      } else if (result.events === 0) {
+        // A clean close without events: don't spin if the server keeps closing right away.
+        await this.backoff();
+      } else {
+        this.resetBackoff();
+      }
+    }
+  }
+
+  private async listAndReplace(): Promise<void> {
+    const pageSize = this.opts.pageSize ?? 500;
+    const list = await this.client.listAll<T>(this.ref, {
+      labelSelector: this.opts.labelSelector,
+      fieldSelector: this.opts.fieldSelector,
+      limit: pageSize > 0 ? pageSize : undefined,
+    });
+    if (this.stopped) return;
+    this.replace(list.items, list.metadata.resourceVersion ?? '');
+  }
+
+  /** Store a full list, telling handlers what changed relative to the cache. */
+  private replace(items: T[], rv: string): void {
+    const initial = !this.synced;
+    const seen = new Set<string>();
+    for (const obj of items) {
+      const key = metaNamespaceKey(obj);
+      seen.add(key);
+      const old = this.indexer.getByKey(key);
+      this.indexer.add(obj);
+      if (!old) this.emitAdd(obj, initial);
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emitUpdate(old, obj);
+    }
+    for (const key of this.indexer.listKeys()) {
+      if (seen.has(key)) continue;
+      const old = this.indexer.delete(key)!;
+      this.emitDelete(old, true);
+    }
+    this.lastRV = rv;
+    if (!this.synced) {
+      this.synced = true;
+      for (const l of this.listeners) l.synced = true;
+      const ws = this.syncWaiters;
+      this.syncWaiters = [];
+      for (const w of ws) w.resolve();
+    }
+  }
+
+  private watchOnce(): Promise<{ err?: Error; expired?: boolean; events: number }> {
+    return new Promise((resolve) => {
+      let events = 0;
+      let expired = false;
+      let eventErr: Error | undefined;
+      const timeout = this.opts.watchTimeoutSeconds ?? Math.floor(300 * (1 + Math.random()));
+      const handle = this.client.watch<T>(
+        this.ref,
+        {
+          labelSelector: this.opts.labelSelector,
+          fieldSelector: this.opts.fieldSelector,
+          resourceVersion: this.lastRV,
+          allowWatchBookmarks: true,
+          timeoutSeconds: timeout,
+        },
+        (ev) => {
+          if (this.stopped || expired || eventErr) return;
+          events++;
+          if (ev.type === 'ERROR') {
+            const err = new ApiError(ev.object as any);
+            if (isResourceExpired(err)) expired = true;
+            else eventErr = err;
+            handle.abort();
+            return;
+          }
+          this.applyEvent(ev);
+        },
+        (err) => {
+          this.watchHandle = undefined;
+          if (err && isResourceExpired(err)) resolve({ expired: true, events });
+          else resolve({ err: err ?? eventErr, expired, events });
+        },
+      );
+      this.watchHandle = handle;
+      if (this.stopped) handle.abort();
+    });
+  }
+
+  private applyEvent(ev: WatchEvent<T>): void {
+    const obj = ev.object;
+    const rv = obj?.metadata?.resourceVersion;
+    if (ev.type === 'BOOKMARK') {
+      if (rv) this.lastRV = rv;
+      return;
+    }
+    if (!obj?.metadata) return;
+    const key = metaNamespaceKey(obj);
+    const old = this.indexer.getByKey(key);
+    switch (ev.type) {
+      case 'ADDED':
+      case 'MODIFIED':
+        this.indexer.add(obj);
+        if (old) this.emitUpdate(old, obj);
+        else this.emitAdd(obj, false);
+        break;
+      case 'DELETED':
+        this.indexer.delete(key);
+        this.emitDelete(obj, false);
+        break;
+    }
+    if (rv) this.lastRV = rv;
+  }
+
+  private emitAdd(obj: T, initial: boolean): void {
+    for (const l of this.listeners) this.call(() => l.handlers.onAdd?.(obj, initial));
+  }
+
+  private emitUpdate(old: T, obj: T): void {
+    for (const l of this.listeners) this.call(() => l.handlers.onUpdate?.(old, obj));
+  }
+
+  private emitDelete(obj: T, unknown: boolean): void {
+    for (const l of this.listeners) this.call(() => l.handlers.onDelete?.(obj, unknown));
+  }
+
+  // ---- backoff ----
+
+  private resetBackoff(): void {
+    this.backoffMs = this.opts.backoffInitialMs ?? 800;
+  }
+
+  /** Sleep the current backoff (with up to 100% jitter), then double it; stop() wakes it early. */
+  private backoff(): Promise<void> {
+    const max = this.opts.backoffMaxMs ?? 30_000;
+    const ms = this.backoffMs * (1 + Math.random());
+    this.backoffMs = Math.min(this.backoffMs * 2, max);
+    return new Promise((resolve) => {
+      const t = setTimeout(done, Math.min(ms, max));
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeSleep = done;
+    });
+  }
+}
+
+export interface InformerRequest<T> {
+  group?: string;
+  version: string;
+  resource: string;
+  /** Extra indexes added to the shared informer (names must not clash between callers). */
+  indexers?: Record<string, IndexFunc<T>>;
+}
+
+/** One informer per resource, shared by every caller (client-go's SharedInformerFactory). */
+export class SharedInformerFactory {
+  private informers = new Map<string, Informer<any>>();
+  private started = false;
+
+  constructor(
+    private readonly client: ApiClient,
+    private readonly opts: Omit<InformerOptions<KObject>, 'indexers'> = {},
+  ) {}
+
+  /** The shared informer for a resource (created on first use; started at once if the factory runs). */
+  informerFor<T extends KObject = KObject>(req: InformerRequest<T>): Informer<T> {
+    const key = `${req.group ?? ''}/${req.version}/${req.resource}`;
+    let inf = this.informers.get(key) as Informer<T> | undefined;
+    if (!inf) {
+      inf = new Informer<T>(this.client, { group: req.group, version: req.version, resource: req.resource }, this.opts as InformerOptions<T>);
+      this.informers.set(key, inf);
+      if (this.started) inf.start();
+    }
+    if (req.indexers) {
+      const missing = Object.fromEntries(Object.entries(req.indexers).filter(([name]) => !inf!.indexer.hasIndex(name)));
+      inf.addIndexers(missing);
+    }
+    return inf;
+  }
+
+  lister<T extends KObject = KObject>(req: InformerRequest<T>): Lister<T> {
+    return this.informerFor(req).lister();
+  }
+
+  start(): void {
+    this.started = true;
+    for (const inf of this.informers.values()) inf.start();
+  }
+
+  async waitForCacheSync(): Promise<void> {
+    await Promise.all([...this.informers.values()].map((i) => i.waitForSync()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+  }
+}

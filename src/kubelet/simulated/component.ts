@@ -1,0 +1,30 @@
+// The `mizzen up --simulated-nodes N` component: simulated nodes started in-process after the API
+// server, talking to it through the admin kubeconfig like any other client.
+
+import { parseCapacity } from './capacity.ts';
+
+export interface SimulatedNodesComponentOptions {
+  count: number;
+  /** A map, or the flag text `cpu=32,memory=256Gi,pods=110`. */
+  capacity?: Record<string, string> | string;
+  prefix?: string;
+  labels?: Record<string, string>;
+}
+
+export interface SimulatedNodesComponent {
+  name: 'simulated-nodes';
+  start(ctx: { kubeconfig: string; log: (m: string) => void }): Promise<{ close(): Promise<void> }>;
+}
+
+export function simulatedNodesComponent(opts: SimulatedNodesComponentOptions): SimulatedNodesComponent {
+  // Parse now, so a bad flag fails before anything starts.
+  const capacity = typeof opts.capacity === 'string' ? parseCapacity(opts.capacity) : opts.capacity;
+  return {
+    name: 'simulated-nodes',
+    async start(ctx) {
+      const { startSimulatedNodes } = await import('./simulator.ts');
+      const sim = await startSimulatedNodes({ kubeconfig: ctx.kubeconfig, count: opts.count, prefix: opts.prefix, capacity, labels: opts.labels, log: ctx.log });
+      return { close: () => sim.close() };
+    },
+  };
+}

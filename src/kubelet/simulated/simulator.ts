@@ -1,0 +1,145 @@
+// kwok-style simulated nodes: Node objects with live heartbeats and a kubelet stand-in that runs
+// their pods on paper. Used by `mizzen up --simulated-nodes`, `mizzen simulate`, tests and benchmarks.
+
+import type { KObject } from '../../api/types.ts';
+import { ApiClient } from '../../client/api-client.ts';
+import { Informer } from '../../client/informer.ts';
+import { loadKubeconfig } from '../../client/kubeconfig.ts';
+import { DEFAULT_POD_CIDR_BASE, derivedPodCIDR, nodeInternalIP, parseCIDR, formatCIDR } from './addresses.ts';
+import { DEFAULT_CAPACITY } from './capacity.ts';
+import { NodeAgent } from './node-agent.ts';
+import { SIMULATED_LABEL } from './node-object.ts';
+import { PodRunner, type NodeFacts, type PodRunnerStats } from './pod-runner.ts';
+
+export interface SimulatedNodesOptions {
+  /** An existing client (not closed by us), or a kubeconfig file to build one from. */
+  client?: ApiClient;
+  kubeconfig?: string;
+  count: number;
+  /** Nodes are named `<prefix>-0` … (default 'sim'). */
+  prefix?: string;
+  /** Index of the first node (default 0), so several simulators can share a prefix. */
+  firstIndex?: number;
+  /** Default cpu=32, memory=256Gi, pods=110. */
+  capacity?: Record<string, string>;
+  labels?: Record<string, string>;
+  /** Where derived per-node pod ranges start when node.spec.podCIDR is unset (default 10.244.0.0/16). */
+  podCIDRBase?: string;
+  log?: (m: string) => void;
+  /** Lease renewal interval in seconds (default 10, as the kubelet). */
+  heartbeatSeconds?: number;
+  /** Lease duration in seconds (default 40). */
+  leaseDurationSeconds?: number;
+  /** Unconditional node status report interval in seconds (default 300, the kubelet's 5 minutes). */
+  nodeStatusSeconds?: number;
+  /** Requests in flight for registration and heartbeats (default 32). */
+  heartbeatConcurrency?: number;
+  /** Parallel pod status writers (default 32). */
+  podWorkers?: number;
+  /** Longest simulated container stop on graceful deletion, ms (default 1000). */
+  maxStopMs?: number;
+  /** Delete the Node objects on close() (default false: the nodes just stop heartbeating). */
+  deleteNodesOnClose?: boolean;
+}
+
+export interface SimulatedNodes {
+  nodes: string[];
+  stats(): PodRunnerStats & { laggingHeartbeats: number };
+  close(): Promise<void>;
+}
+
+export function simulatedNodeNames(prefix: string, count: number, firstIndex = 0): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}-${firstIndex + i}`);
+}
+
+export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<SimulatedNodes> {
+  if (!Number.isInteger(opts.count) || opts.count < 0) throw new Error(`invalid node count ${opts.count}: must be a whole number >= 0`);
+  const log = opts.log ?? (() => {});
+  const prefix = opts.prefix ?? 'sim';
+  const firstIndex = opts.firstIndex ?? 0;
+  const base = formatCIDR(parseCIDR(opts.podCIDRBase ?? DEFAULT_POD_CIDR_BASE));
+  const heartbeatConcurrency = opts.heartbeatConcurrency ?? 32;
+  const podWorkers = opts.podWorkers ?? 32;
+  const ownClient = !opts.client;
+  let client: ApiClient;
+  if (opts.client) client = opts.client;
+  else if (opts.kubeconfig) {
+    // Enough keep-alive sockets for every worker plus the two watches, so nobody queues for a socket.
+    client = new ApiClient({ ...loadKubeconfig(opts.kubeconfig), maxSockets: heartbeatConcurrency + podWorkers + 4, userAgent: 'mizzen-simulated-kubelet/0.1' });
+  } else throw new Error('startSimulatedNodes needs a client or a kubeconfig');
+
+  const names = simulatedNodeNames(prefix, opts.count, firstIndex);
+  const facts = new Map<string, NodeFacts & { index: number }>();
+  names.forEach((name, i) => {
+    const index = firstIndex + i;
+    facts.set(name, { index, hostIP: nodeInternalIP(index), podCIDR: derivedPodCIDR(index, base) });
+  });
+
+  const agent = new NodeAgent(
+    {
+      client,
+      template: { capacity: { ...(opts.capacity ?? DEFAULT_CAPACITY) }, labels: opts.labels },
+      leaseRenewSeconds: opts.heartbeatSeconds ?? 10,
+      leaseDurationSeconds: opts.leaseDurationSeconds,
+      nodeStatusSeconds: opts.nodeStatusSeconds ?? 300,
+      concurrency: heartbeatConcurrency,
+      log,
+    },
+    names,
+    firstIndex,
+  );
+  const runner = new PodRunner({ client, nodes: { lookup: (n) => facts.get(n) }, workers: podWorkers, maxStopMs: opts.maxStopMs, log });
+
+  // Node informer: notices podCIDR assignments, nodes marked unhealthy, and nodes deleted under us.
+  const nodeInformer = new Informer(client, { version: 'v1', resource: 'nodes' }, { labelSelector: `${SIMULATED_LABEL}=true`, log });
+  const onNode = (node: KObject) => {
+    const f = facts.get(node.metadata.name ?? '');
+    if (!f) return;
+    const assigned = node.spec?.podCIDR;
+    if (typeof assigned === 'string' && assigned) {
+      try {
+        const cidr = formatCIDR(parseCIDR(assigned));
+        if (cidr !== f.podCIDR) {
+          f.podCIDR = cidr;
+          runner.nodeChanged(node.metadata.name!);
+        }
+      } catch {
+        // an IPv6 or malformed range: keep our derived one
+      }
+    }
+    agent.observe(node);
+  };
+  nodeInformer.addEventHandler({ onAdd: onNode, onUpdate: (_o, n) => onNode(n), onDelete: (n) => agent.forget(n) });
+
+  const started = Date.now();
+  try {
+    await agent.registerAll();
+    nodeInformer.start();
+    await nodeInformer.waitForSync();
+    await runner.start();
+    agent.start();
+  } catch (e) {
+    await agent.stop();
+    await runner.stop();
+    await nodeInformer.stop();
+    if (ownClient) client.close();
+    throw e;
+  }
+  if (names.length) log(`registered ${names.length} simulated node(s) ${names[0]}…${names[names.length - 1]} in ${((Date.now() - started) / 1000).toFixed(2)}s`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    nodes: names,
+    stats: () => ({ ...runner.stats(), laggingHeartbeats: agent.laggingRounds() }),
+    close() {
+      closing ??= (async () => {
+        await agent.stop();
+        await runner.stop();
+        await nodeInformer.stop();
+        if (opts.deleteNodesOnClose) await agent.deleteAll();
+        if (ownClient) client.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,2 @@
+// Kubernetes protobuf request bodies → JSON objects.
+export { decodeKubernetesProtobuf, type DecodedObject } from './decode.ts';

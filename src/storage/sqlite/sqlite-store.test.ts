@@ -1,0 +1,218 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { SqliteStore, StoreLockedError } from './sqlite-store.ts';
+import { runStoreSuite } from '../store-suite.ts';
+import { StorageError, type StoreEvent } from '../store.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const storeModule = path.join(here, 'sqlite-store.ts');
+const repoRoot = path.resolve(here, '../../..');
+
+function tempFile(): { file: string; dir: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mizzen-sqlite-'));
+  return { dir, file: path.join(dir, 'state.db') };
+}
+
+runStoreSuite('SqliteStore', async () => {
+  const { dir, file } = tempFile();
+  const store = SqliteStore.open({ file, compactIntervalMs: 0 });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SqliteStore durability and locking', () => {
+  it('reopening keeps data, history, the revision and the compaction horizon', async () => {
+    const { dir, file } = tempFile();
+    try {
+      let s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      const a = await s.create('/r/a', '1');
+      const a2 = await s.update('/r/a', '2', a.modRevision);
+      await s.create('/r/b', '1');
+      const del = await s.delete('/r/b');
+      await s.compact(a2.modRevision);
+      await s.close();
+
+      s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      assert.equal(await s.currentRevision(), del.modRevision);
+      assert.equal(s.compactedRevision(), a2.modRevision);
+      assert.deepEqual(await s.get('/r/a'), { key: '/r/a', value: '2', createRevision: a.modRevision, modRevision: a2.modRevision });
+      assert.equal(await s.get('/r/b'), undefined);
+      const evs: string[] = [];
+      s.watch('/r/', a2.modRevision, (ev) => evs.push(`${ev.type} ${ev.kv.key}`));
+      assert.deepEqual(evs, ['ADDED /r/b', 'DELETED /r/b']);
+      // The revision never goes back, even though the newest rows were compacted away.
+      await s.compact(del.modRevision);
+      await s.close();
+      s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      assert.equal(await s.currentRevision(), del.modRevision);
+      const c = await s.create('/r/c', '1');
+      assert.equal(c.modRevision, del.modRevision + 1);
+      const u = await s.update('/r/a', '3', a2.modRevision);
+      assert.equal(u.createRevision, a.modRevision);
+      await s.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('close flushes writes that are still queued', async () => {
+    const { dir, file } = tempFile();
+    try {
+      let s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      const pending = Promise.all([s.create('/a', '1'), s.create('/b', '2')]);
+      await s.close();
+      await pending;
+      await assert.rejects(s.create('/c', '3'), (e: unknown) => e instanceof StorageError && e.code === 'Unavailable');
+      s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      assert.equal((await s.list('/')).items.length, 2);
+      await s.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a second open in the same process fails while the first is open', async () => {
+    const { dir, file } = tempFile();
+    try {
+      const s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      assert.throws(
+        () => SqliteStore.open({ file, compactIntervalMs: 0 }),
+        (e: unknown) => e instanceof StoreLockedError && e.code === 'ELOCKED' && e.pid === process.pid,
+      );
+      await s.close();
+      const again = SqliteStore.open({ file, compactIntervalMs: 0 });
+      await again.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('another process cannot open a file we hold, and is told our pid', async () => {
+    const { dir, file } = tempFile();
+    try {
+      const s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      const script = `
+        import(${JSON.stringify(storeModule)}).then(({ SqliteStore }) => {
+          try { SqliteStore.open({ file: ${JSON.stringify(file)}, compactIntervalMs: 0 }); console.log('OPENED'); }
+          catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, pid: e.pid, message: e.message })); }
+        });`;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: repoRoot, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      const out = JSON.parse(r.stdout.trim());
+      assert.equal(out.code, 'ELOCKED');
+      assert.equal(out.pid, process.pid);
+      assert.equal(
+        out.message,
+        `data directory is in use: ${file} is locked by process ${process.pid} (is another "mizzen up" running?)`,
+      );
+      await s.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('acknowledged writes survive kill -9, and the dead process does not keep the lock', async () => {
+    const { dir, file } = tempFile();
+    try {
+      const n = 200;
+      // The child writes n keys concurrently, reports each acknowledged revision, then waits to be killed.
+      const script = `
+        import(${JSON.stringify(storeModule)}).then(async ({ SqliteStore }) => {
+          const s = SqliteStore.open({ file: ${JSON.stringify(file)}, compactIntervalMs: 0 });
+          await Promise.all(Array.from({ length: ${n} }, (_, i) => s.create('/k/' + i, 'v' + i)));
+          process.stdout.write('ACK ' + (await s.currentRevision()) + '\\n');
+          // Keep writing until killed, so the kill lands mid-stream.
+          for (let i = 0; ; i++) await s.create('/extra/' + i, 'x');
+        });`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      const acked = await new Promise<number>((resolve, reject) => {
+        let buf = '';
+        child.stdout.on('data', (d) => {
+          buf += d;
+          const m = /ACK (\d+)\n/.exec(buf);
+          if (m) resolve(Number(m[1]));
+        });
+        child.on('exit', (code) => reject(new Error(`child exited early (${code}): ${stderr}`)));
+      });
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+
+      const s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      const keys = (await s.list('/k/')).items;
+      assert.equal(keys.length, n);
+      assert.ok((await s.currentRevision()) >= acked);
+      const extra = (await s.list('/extra/')).items;
+      // Extra writes are contiguous from revision n+1: whatever committed, committed whole.
+      extra.sort((x, y) => x.modRevision - y.modRevision);
+      extra.forEach((kv, i) => assert.equal(kv.modRevision, n + 1 + i));
+      await s.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SqliteStore compaction', () => {
+  it('removes superseded rows and tombstones but keeps what watches after the horizon need', async () => {
+    const { dir, file } = tempFile();
+    try {
+      const s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      let kv = await s.create('/a', '0');
+      for (let i = 1; i <= 50; i++) kv = await s.update('/a', String(i), kv.modRevision);
+      for (let i = 0; i < 20; i++) await s.create(`/t/${i}`, 'x');
+      for (let i = 0; i < 20; i++) await s.delete(`/t/${i}`);
+      const horizon = await s.currentRevision();
+      const next = await s.update('/a', 'after', kv.modRevision);
+      await s.compact(horizon);
+      await s.close();
+      const Database = (await import('better-sqlite3')).default;
+      const db = new Database(file, { readonly: true });
+      const rows = db.prepare('SELECT id, name, deleted FROM kine ORDER BY id').all() as { id: number; name: string; deleted: number }[];
+      db.close();
+      // Only the newest '/a' row at the horizon (the previous value of the next event) and the next one remain.
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        [kv.modRevision, next.modRevision],
+      );
+      const s2 = SqliteStore.open({ file, compactIntervalMs: 0 });
+      const evs: StoreEvent[] = [];
+      s2.watch('/', horizon, (ev) => evs.push(ev));
+      assert.equal(evs.length, 1);
+      assert.equal(evs[0].prev?.value, '50');
+      await s2.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('compacts periodically, keeping the configured number of revisions', async (t) => {
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const { dir, file } = tempFile();
+    try {
+      const s = SqliteStore.open({ file, compactIntervalMs: 1000, compactKeepRevisions: 5 });
+      let kv = await s.create('/a', '0');
+      for (let i = 1; i < 20; i++) kv = await s.update('/a', String(i), kv.modRevision);
+      assert.equal(s.compactedRevision(), 0);
+      t.mock.timers.tick(1000);
+      assert.equal(s.compactedRevision(), 15);
+      assert.throws(() => s.watch('/', 14, () => {}), (e: unknown) => e instanceof StorageError && e.code === 'Compacted');
+      t.mock.timers.reset();
+      await s.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,377 @@
+// The API server's per-resource cache: the current objects under one key prefix (decoded once)
+// plus a window of recent events, fed by a single store watch. Lists, gets and watches are
+// served from here; only writes go to the store.
+
+import { StorageError, type KeyValue, type Store, type StoreEvent, type WatchEventType, type WatchHandle } from './store.ts';
+import { lowerBound } from './prefix.ts';
+
+export interface CacheEvent<T> {
+  type: WatchEventType;
+  key: string;
+  /** The object after the change; for DELETED, its last state (stamped with the delete's revision). */
+  object: T;
+  /** The object before the change (MODIFIED and DELETED). */
+  prevObject?: T;
+  revision: number;
+  /**
+   * Encodings of this event memoised by the API server, keyed by format (see encodeOnce), so an
+   * event going to many watchers is serialized once. Created lazily.
+   */
+  cache?: Map<string, unknown>;
+}
+
+/** Encode ev in the given format at most once, sharing the result between watchers. */
+export function encodeOnce<T, R>(ev: CacheEvent<T>, format: string, encode: (ev: CacheEvent<T>) => R): R {
+  let m = ev.cache;
+  if (!m) m = ev.cache = new Map();
+  else if (m.has(format)) return m.get(format) as R;
+  const out = encode(ev);
+  m.set(format, out);
+  return out;
+}
+
+export interface CacheEntry<T> {
+  obj: T;
+  kv: KeyValue;
+}
+
+export interface WatchCacheOptions {
+  /** Events kept for watches that resume from an older revision. Default 10,000. */
+  windowSize?: number;
+  /**
+   * True when the store delivers watch events before it acknowledges writes (SQLite, memory): then
+   * any revision the store reports has already been seen here, which lets waitFor/sync catch up
+   * without events. An asynchronous backend (etcd) must set false. Default true.
+   */
+  synchronousStore?: boolean;
+  /** How often waitFor re-reads the store revision while waiting (synchronous stores). Default 50ms. */
+  pollMs?: number;
+}
+
+interface CacheWatcher<T> {
+  prefix: string;
+  /** Only events after this revision are delivered. */
+  after: number;
+  cb: (ev: CacheEvent<T>) => void;
+  stopped: boolean;
+}
+
+interface Waiter {
+  revision: number;
+  resolve: () => void;
+  reject: (e: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+export class WatchCache<T> {
+  readonly store: Store;
+  readonly prefix: string;
+  private readonly decode: (kv: KeyValue) => T;
+  private readonly capacity: number;
+  private readonly synchronousStore: boolean;
+  private readonly pollMs: number;
+
+  private readonly entries = new Map<string, CacheEntry<T>>();
+  /**
+   * Sorted keys, brought up to date lazily by keys(): keys added since are in `addedKeys`, and keys
+   * removed since may linger (they are dropped at the next merge). A merge is linear, not a resort.
+   */
+  private sortedKeys: string[] = [];
+  private addedKeys: string[] = [];
+  private removedKeys = 0;
+
+  // Ring buffer of recent events, oldest at `head`.
+  private readonly ring: (CacheEvent<T> | undefined)[];
+  private head = 0;
+  private count = 0;
+  /** Every event after this revision is still in the ring (initially the list revision). */
+  private horizon = 0;
+  private rev = 0;
+
+  private watchers: CacheWatcher<T>[] = [];
+  private waiters: Waiter[] = [];
+  private pollTimer: NodeJS.Timeout | undefined;
+  private storeWatch: WatchHandle | undefined;
+  private starting: Promise<void> | undefined;
+  private stopped = false;
+
+  constructor(store: Store, prefix: string, decode: (kv: KeyValue) => T, opts: WatchCacheOptions | number = {}) {
+    const o = typeof opts === 'number' ? { windowSize: opts } : opts;
+    this.store = store;
+    this.prefix = prefix;
+    this.decode = decode;
+    this.capacity = Math.max(1, o.windowSize ?? 10_000);
+    this.synchronousStore = o.synchronousStore ?? true;
+    this.pollMs = o.pollMs ?? 50;
+    this.ring = new Array(this.capacity);
+  }
+
+  /** Load the current state and start following the store. Idempotent. */
+  start(): Promise<void> {
+    this.starting ??= this.load();
+    return this.starting;
+  }
+
+  private async load(): Promise<void> {
+    for (;;) {
+      const res = await this.store.list(this.prefix);
+      this.entries.clear();
+      this.sortedKeys = [];
+      this.addedKeys = [];
+      this.removedKeys = 0;
+      // The store lists in key order, so the sorted index is the list itself.
+      for (const kv of res.items) {
+        this.entries.set(kv.key, { obj: this.decode(kv), kv });
+        this.sortedKeys.push(kv.key);
+      }
+      if (!isSorted(this.sortedKeys)) this.sortedKeys.sort();
+      this.rev = res.revision;
+      this.horizon = res.revision;
+      try {
+        // Everything after the list revision arrives through the watch, so nothing falls in between.
+        this.storeWatch = this.store.watch(this.prefix, res.revision, (ev) => this.onStoreEvent(ev));
+        return;
+      } catch (e) {
+        // Compacted between the list and the watch: list again.
+        if (!(e instanceof StorageError && e.code === 'Compacted')) throw e;
+      }
+    }
+  }
+
+  /** Stop following the store and end all waits. */
+  stop(): void {
+    this.stopped = true;
+    this.storeWatch?.stop();
+    for (const w of this.watchers) w.stopped = true;
+    this.watchers = [];
+    const err = new StorageError('Unavailable', this.prefix, 'watch cache stopped');
+    for (const w of this.waiters.splice(0)) this.settleWaiter(w, err);
+    this.stopPolling();
+  }
+
+  /** Latest revision the cache is known to be up to date with. */
+  get revision(): number {
+    return this.rev;
+  }
+
+  /** Oldest revision a watch can resume from. */
+  get oldestRevision(): number {
+    return this.horizon;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): CacheEntry<T> | undefined {
+    return this.entries.get(key);
+  }
+
+  /** Objects under prefix (default: the whole resource), sorted by key. */
+  list(prefix?: string): { items: T[]; revision: number } {
+    const keys = this.keys();
+    const items: T[] = [];
+    if (!prefix || prefix === this.prefix) {
+      for (let i = 0; i < keys.length; i++) items.push(this.entries.get(keys[i])!.obj);
+    } else {
+      for (let i = lowerBound(keys, prefix); i < keys.length && keys[i].startsWith(prefix); i++) {
+        items.push(this.entries.get(keys[i])!.obj);
+      }
+    }
+    return { items, revision: this.rev };
+  }
+
+  /** Entries (object and raw key/value) under prefix, sorted by key. */
+  entriesUnder(prefix?: string): CacheEntry<T>[] {
+    const keys = this.keys();
+    const out: CacheEntry<T>[] = [];
+    const p = prefix ?? '';
+    for (let i = p ? lowerBound(keys, p) : 0; i < keys.length && keys[i].startsWith(p); i++) out.push(this.entries.get(keys[i])!);
+    return out;
+  }
+
+  /**
+   * Watch changes under prefix. fromRevision 0 starts with the current state as synthetic ADDED
+   * events; otherwise buffered events after fromRevision are replayed first. Replayed events are
+   * delivered synchronously, before this returns. Throws StorageError('Compacted') when events
+   * after fromRevision are no longer buffered ("too old resource version").
+   */
+  watch(fromRevision: number, prefix: string, cb: (ev: CacheEvent<T>) => void): WatchHandle {
+    if (this.stopped) throw new StorageError('Unavailable', prefix, 'watch cache stopped');
+    let after: number;
+    if (fromRevision === 0) {
+      for (const e of this.entriesUnder(prefix)) cb({ type: 'ADDED', key: e.kv.key, object: e.obj, revision: e.kv.modRevision });
+      after = this.rev;
+    } else {
+      if (fromRevision < this.horizon) {
+        throw new StorageError('Compacted', prefix, `too old resource version: ${fromRevision} (${this.horizon})`, this.horizon);
+      }
+      for (let i = this.firstAfter(fromRevision); i < this.count; i++) {
+        const ev = this.ring[(this.head + i) % this.capacity]!;
+        if (ev.key.startsWith(prefix)) cb(ev);
+      }
+      after = Math.max(fromRevision, this.rev);
+    }
+    const w: CacheWatcher<T> = { prefix, after, cb, stopped: false };
+    this.watchers = [...this.watchers, w];
+    return {
+      stop: () => {
+        if (w.stopped) return;
+        w.stopped = true;
+        this.watchers = this.watchers.filter((x) => x !== w);
+      },
+    };
+  }
+
+  /**
+   * Resolves once the cache has seen revision. With timeoutMs, rejects after that long with
+   * StorageError('Unavailable') carrying upstream's "Too large resource version" message.
+   */
+  waitFor(revision: number, timeoutMs?: number): Promise<void> {
+    if (revision <= this.rev) return Promise.resolve();
+    if (this.stopped) return Promise.reject(new StorageError('Unavailable', this.prefix, 'watch cache stopped'));
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { revision, resolve, reject };
+      if (timeoutMs !== undefined) {
+        w.timer = setTimeout(() => {
+          this.waiters = this.waiters.filter((x) => x !== w);
+          if (this.waiters.length === 0) this.stopPolling();
+          reject(
+            new StorageError('Unavailable', this.prefix, `Too large resource version: ${revision}, current: ${this.rev}`, this.rev),
+          );
+        }, timeoutMs);
+      }
+      this.waiters.push(w);
+      if (this.synchronousStore) {
+        void this.sync().catch(() => undefined);
+        this.startPolling();
+      }
+    });
+  }
+
+  /**
+   * Bring `revision` up to the store's current revision (for consistent reads) and return it.
+   * For a synchronous store every event up to that revision has already been applied.
+   */
+  async sync(): Promise<number> {
+    const current = await this.store.currentRevision();
+    if (this.synchronousStore) this.advance(current);
+    else await this.waitFor(current);
+    return this.rev;
+  }
+
+  // ---- internals ----
+
+  private onStoreEvent(sev: StoreEvent): void {
+    const key = sev.kv.key;
+    const before = this.entries.get(key);
+    const object = this.decode(sev.kv);
+    const ev: CacheEvent<T> = { type: sev.type, key, object, prevObject: before?.obj, revision: sev.revision };
+    if (sev.type === 'DELETED') {
+      if (before) {
+        this.entries.delete(key);
+        this.removedKeys++;
+      }
+    } else {
+      if (!before) this.addedKeys.push(key);
+      this.entries.set(key, { obj: object, kv: sev.kv });
+    }
+    this.push(ev);
+    this.rev = sev.revision > this.rev ? sev.revision : this.rev;
+
+    const list = this.watchers;
+    for (let i = 0; i < list.length; i++) {
+      const w = list[i];
+      if (w.stopped || ev.revision <= w.after || !key.startsWith(w.prefix)) continue;
+      try {
+        w.cb(ev);
+      } catch (e) {
+        console.error(`watch cache ${this.prefix}: watcher threw:`, e);
+      }
+    }
+    if (this.waiters.length) this.releaseWaiters();
+  }
+
+  private push(ev: CacheEvent<T>): void {
+    if (this.count === this.capacity) {
+      // Evict the oldest; from now on only resumes after its revision can be served.
+      this.horizon = this.ring[this.head]!.revision;
+      this.ring[this.head] = ev;
+      this.head = (this.head + 1) % this.capacity;
+    } else {
+      this.ring[(this.head + this.count) % this.capacity] = ev;
+      this.count++;
+    }
+  }
+
+  /** Position (0 = oldest) of the first buffered event with revision > rev. */
+  private firstAfter(rev: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ring[(this.head + mid) % this.capacity]!.revision <= rev) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private keys(): string[] {
+    if (this.addedKeys.length === 0 && this.removedKeys === 0) return this.sortedKeys;
+    const added = this.addedKeys.sort();
+    const old = this.sortedKeys;
+    const out: string[] = [];
+    let i = 0;
+    let j = 0;
+    let last: string | undefined;
+    // Merge, dropping removed keys and the duplicate left by a delete followed by a re-create.
+    while (i < old.length || j < added.length) {
+      const k = j >= added.length || (i < old.length && old[i] <= added[j]) ? old[i++] : added[j++];
+      if (k === last || !this.entries.has(k)) continue;
+      out.push(k);
+      last = k;
+    }
+    this.sortedKeys = out;
+    this.addedKeys = [];
+    this.removedKeys = 0;
+    return out;
+  }
+
+  private advance(revision: number): void {
+    if (revision > this.rev) this.rev = revision;
+    if (this.waiters.length) this.releaseWaiters();
+  }
+
+  private releaseWaiters(): void {
+    const keep: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.revision <= this.rev) this.settleWaiter(w);
+      else keep.push(w);
+    }
+    this.waiters = keep;
+    if (keep.length === 0) this.stopPolling();
+  }
+
+  private settleWaiter(w: Waiter, err?: Error): void {
+    if (w.timer) clearTimeout(w.timer);
+    if (err) w.reject(err);
+    else w.resolve();
+  }
+
+  private startPolling(): void {
+    if (this.pollTimer) return;
+    // Writes to other resources move the global revision without any event reaching this cache.
+    this.pollTimer = setInterval(() => void this.sync().catch(() => undefined), this.pollMs);
+    this.pollTimer.unref?.();
+  }
+
+  private stopPolling(): void {
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+  }
+}
+
+function isSorted(keys: string[]): boolean {
+  for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) return false;
+  return true;
+}
