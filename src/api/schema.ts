@@ -271,8 +271,9 @@ function typeSchema(t: TypeRef, nameOf: Map<string, string>, quantity: boolean):
 function propertySchema(model: string, f: ModelField, nameOf: Map<string, string>): JSONSchema {
   const named = anyFieldTypes[model]?.[f.baseName];
   const s: JSONSchema = named ? ref(named) : typeSchema(f.parsed, nameOf, quantityFields[model]?.includes(f.baseName) ?? false);
-  // client-node drops the description of fields that refer to another model; use the model's own.
-  const description = f.description ?? (f.parsed.kind === 'model' ? loadModel(f.parsed.name)?.description : undefined);
+  // client-node drops the description of fields that refer to another model; kubectl explain
+  // then shows the model's own description (once), which is better than repeating it.
+  const description = f.description;
   const out: JSONSchema = description ? { description, ...s } : s;
   const meta = fieldPatchMeta(model, f.baseName);
   if (meta?.listType) out['x-kubernetes-list-type'] = meta.listType;

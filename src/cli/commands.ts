@@ -32,7 +32,15 @@ export const COMMANDS: CommandSpec[] = [
   {
     name: 'up',
     summary: 'start the whole control plane in the foreground',
-    flags: { ...helpFlag, ...serveFlags },
+    flags: {
+      ...helpFlag,
+      ...serveFlags,
+      'simulated-nodes': { type: 'string' },
+      'simulated-node-capacity': { type: 'string' },
+      'node-monitor-grace-period': { type: 'string' },
+      'cluster-cidr': { type: 'string' },
+      'no-kubelet': { type: 'boolean' },
+    },
     usage: `Usage: mizzen up [flags]
 
 Start the control plane in the foreground: create the certificates on first start, run the API
@@ -41,10 +49,17 @@ cleanly; a second signal exits at once.
 
 Flags:
 ${serveFlagHelp}
+  --simulated-nodes N     register N simulated nodes sim-0 … sim-<N-1> that run pods bound to them
+  --simulated-node-capacity LIST
+                          capacity of each simulated node (default cpu=32,memory=256Gi,pods=110)
+  --node-monitor-grace-period DURATION
+                          how long a node may miss heartbeats before it is NotReady (default 50s)
+  --cluster-cidr CIDR     pod network range split into per-node podCIDRs (default 10.42.0.0/16)
+  --no-kubelet            run no real kubelet on this machine (simulated nodes only)
   -h, --help              show this help
 
 Example:
-  mizzen up --data-dir /tmp/mizzen --port 7443
+  mizzen up --data-dir /tmp/mizzen --port 7443 --simulated-nodes 3
   export KUBECONFIG=/tmp/mizzen/kubeconfig; kubectl get ns`,
   },
   {
@@ -68,6 +83,51 @@ ${serveFlagHelp}
   --tls-private-key-file FILE key of the serving certificate, PEM (default DIR/pki/server.key)
   --client-ca-file FILE       CA that signs client certificates, PEM (default DIR/pki/ca.crt)
   -h, --help                  show this help`,
+  },
+  {
+    name: 'scheduler',
+    summary: 'run the scheduler alone against an API server',
+    flags: { ...helpFlag, kubeconfig: { type: 'string' }, config: { type: 'string' }, 'leader-elect': { type: 'string' } },
+    usage: `Usage: mizzen scheduler --kubeconfig FILE [flags]
+
+Run the scheduler in the foreground. It binds pods without a node to nodes, and takes part in
+leader election (Lease kube-system/kube-scheduler) so that several can run and one acts.
+
+Flags:
+  --kubeconfig FILE       how to reach the API server (default $KUBECONFIG, then ~/.kube/config)
+  --config FILE           a KubeSchedulerConfiguration-style YAML file (profiles, plugins, weights)
+  --leader-elect BOOL     take part in leader election (default true)
+  -h, --help              show this help`,
+  },
+  {
+    name: 'controller-manager',
+    summary: 'run the controller manager alone against an API server',
+    flags: {
+      ...helpFlag,
+      kubeconfig: { type: 'string' },
+      'node-monitor-grace-period': { type: 'string' },
+      'cluster-cidr': { type: 'string' },
+      controllers: { type: 'string' },
+      'leader-elect': { type: 'string' },
+    },
+    usage: `Usage: mizzen controller-manager --kubeconfig FILE [flags]
+
+Run the controllers (replicaset, deployment, garbage collector, namespace, node lifecycle, ...)
+in the foreground, with leader election through the Lease kube-system/kube-controller-manager.
+
+Flags:
+  --kubeconfig FILE                      how to reach the API server
+  --node-monitor-grace-period DURATION   default 50s
+  --cluster-cidr CIDR                    default 10.42.0.0/16
+  --controllers LIST                     comma-separated controller names (default all)
+  --leader-elect BOOL                    default true
+  -h, --help                             show this help`,
+  },
+  {
+    name: 'simulate',
+    summary: 'run simulated nodes against an API server',
+    flags: { ...helpFlag },
+    usage: 'Usage: mizzen simulate --kubeconfig FILE --nodes N [--prefix NAME] [--capacity LIST] (run `mizzen simulate --help` for all flags)',
   },
   {
     name: 'version',

@@ -6,6 +6,7 @@
 // through the admin kubeconfig, just like an external client would.
 
 import type { Pki } from '../apiserver/pki.ts';
+import type { UpOptions } from './options.ts';
 
 export interface ComponentContext {
   /** The API server's URL as clients should use it (never a wildcard address). */
@@ -28,7 +29,31 @@ export interface ControlPlaneComponent {
 }
 
 /** Started in order after the API server; stopped in reverse order before it. */
-export const CONTROL_PLANE_COMPONENTS: ControlPlaneComponent[] = [
-  // { name: 'scheduler', start: async (ctx) => (await import('../scheduler/run.ts')).startScheduler(ctx) },
-  // { name: 'controller-manager', start: async (ctx) => (await import('../controllers/run.ts')).startControllers(ctx) },
-];
+export function controlPlaneComponents(opts: UpOptions): ControlPlaneComponent[] {
+  const list: ControlPlaneComponent[] = [
+    {
+      name: 'controller-manager',
+      start: async (ctx) => {
+        const { controllerManagerComponent, parseGoDuration } = await import('../controllers/manager.ts');
+        const options: Record<string, unknown> = { rootCAPem: ctx.pki.caCertPem };
+        if (opts.nodeMonitorGracePeriod) options.nodeMonitorGracePeriodMs = parseGoDuration(opts.nodeMonitorGracePeriod);
+        if (opts.clusterCIDR) options.clusterCIDR = opts.clusterCIDR;
+        return controllerManagerComponent({ options }).start(ctx);
+      },
+    },
+    {
+      name: 'scheduler',
+      start: async (ctx) => (await import('../scheduler/index.ts')).schedulerComponent.start(ctx),
+    },
+  ];
+  if (opts.simulatedNodes > 0) {
+    list.push({
+      name: 'simulated-nodes',
+      start: async (ctx) => {
+        const { simulatedNodesComponent } = await import('../kubelet/simulated/component.ts');
+        return simulatedNodesComponent({ count: opts.simulatedNodes, capacity: opts.simulatedNodeCapacity }).start(ctx);
+      },
+    });
+  }
+  return list;
+}

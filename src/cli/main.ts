@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { COMMANDS, findCommand, mainUsage, type CommandSpec } from './commands.ts';
 import { stdio, type CliIO } from './io.ts';
-import { UsageError, serveOptions, expandPath } from './options.ts';
+import { UsageError, serveOptions, expandPath, upOptions } from './options.ts';
 import { versionText } from './version.ts';
 
 /** parseArgs' own errors carry codes like ERR_PARSE_ARGS_UNKNOWN_OPTION; turn them into usage errors. */
@@ -31,6 +31,19 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
   if (first === '--version') {
     io.out(versionText());
     return 0;
+  }
+  // Commands that parse their own flags.
+  if (first === 'simulate') {
+    const { runSimulateCommand } = await import('../kubelet/simulated/command.ts');
+    return runSimulateCommand(rest);
+  }
+  if (first === 'controller-manager' && !rest.includes('-h') && !rest.includes('--help')) {
+    const { runControllerManagerCommand } = await import('../controllers/manager.ts');
+    return runControllerManagerCommand(rest);
+  }
+  if (first === 'scheduler' && !rest.includes('-h') && !rest.includes('--help')) {
+    const { runSchedulerCommand } = await import('./scheduler.ts');
+    return runSchedulerCommand(rest);
   }
   const spec = findCommand(first);
   if (!spec) {
@@ -59,7 +72,7 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
       return 0;
     case 'up': {
       const { runUp } = await import('./up.ts');
-      return runUp(serveOptions(values, 'up'), io);
+      return runUp(upOptions(values as Record<string, string | boolean | undefined>), io);
     }
     case 'apiserver': {
       const { runApiServer } = await import('./apiserver.ts');

@@ -19,7 +19,35 @@ export interface ServeOptions {
   serviceCIDR?: string;
 }
 
-export type UpOptions = ServeOptions;
+export interface UpOptions extends ServeOptions {
+  /** Simulated (kwok-style) nodes to register, 0 for none. */
+  simulatedNodes: number;
+  /** Capacity of each simulated node, e.g. `cpu=32,memory=256Gi,pods=110`. */
+  simulatedNodeCapacity?: string;
+  /** Passed to the controller manager: e.g. `50s`. */
+  nodeMonitorGracePeriod?: string;
+  clusterCIDR?: string;
+  /** Accepted for compatibility: `up` runs no real kubelet yet (simulated nodes only). */
+  noKubelet: boolean;
+}
+
+export function parseCount(value: string | undefined, flag: string, command: string): number {
+  if (value === undefined) return 0;
+  if (!/^\d+$/.test(value)) throw new UsageError(`invalid ${flag} "${value}": must be a non-negative integer`, command);
+  return Number(value);
+}
+
+export function upOptions(values: Record<string, string | boolean | undefined>): UpOptions {
+  const str = (k: string) => values[k] as string | undefined;
+  return {
+    ...serveOptions(values as any, 'up'),
+    simulatedNodes: parseCount(str('simulated-nodes'), '--simulated-nodes', 'up'),
+    simulatedNodeCapacity: str('simulated-node-capacity'),
+    nodeMonitorGracePeriod: str('node-monitor-grace-period'),
+    clusterCIDR: str('cluster-cidr'),
+    noKubelet: values['no-kubelet'] === true,
+  };
+}
 
 export interface ApiServerCommandOptions extends ServeOptions {
   tlsCertFile?: string;

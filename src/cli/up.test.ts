@@ -72,7 +72,7 @@ test('up starts PKI, API server, kubeconfig and components, then stops them in r
     const stop = manualStop();
     const io = memoryIO();
     const done = runUp(
-      { dataDir: dir, port: 0, bindAddress: '0.0.0.0' },
+      { dataDir: dir, port: 0, bindAddress: '0.0.0.0', simulatedNodes: 0, noKubelet: false },
       io,
       { startApiServer: fakeServer(events, seen), components: [component], stopSignal: stop },
     );
@@ -123,7 +123,7 @@ test('up reports a data directory held by another process and exits 1', async ()
       });
     };
     const io = memoryIO();
-    const code = await runUp({ dataDir: dir, port: 0, bindAddress: '127.0.0.1' }, io, {
+    const code = await runUp({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', simulatedNodes: 0, noKubelet: false }, io, {
       startApiServer: locked,
       components: [],
       stopSignal: manualStop(),
@@ -147,7 +147,7 @@ test('a component that fails to start shuts down what already started', async ()
       },
     };
     await assert.rejects(
-      runUp({ dataDir: dir, port: 0, bindAddress: '127.0.0.1' }, memoryIO(), {
+      runUp({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', simulatedNodes: 0, noKubelet: false }, memoryIO(), {
         startApiServer: fakeServer(events, []),
         components: [broken],
         stopSignal: manualStop(),

@@ -4,7 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePki } from '../apiserver/pki.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
-import { CONTROL_PLANE_COMPONENTS, type ControlPlaneComponent } from './components.ts';
+import { controlPlaneComponents, type ControlPlaneComponent } from './components.ts';
 import type { CliIO } from './io.ts';
 import { Lifecycle, listenForStop, type StopSignal } from './lifecycle.ts';
 import type { UpOptions } from './options.ts';
@@ -66,7 +66,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
     });
     log(`wrote ${kubeconfig}`);
 
-    for (const component of deps.components ?? CONTROL_PLANE_COMPONENTS) {
+    for (const component of deps.components ?? controlPlaneComponents(opts)) {
       if (stop.received) break;
       const running = await component.start({
         apiServerURL: url,

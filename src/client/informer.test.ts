@@ -74,7 +74,7 @@ test('lists, syncs, then follows watch events into the cache and handlers', asyn
   await waitFor(() => inf.lastSyncResourceVersion() === String(server.currentRV()), 'bookmark');
 
   await inf.stop();
-  assert.equal(server.watchCount(), 0);
+  await waitFor(() => server.watchCount() === 0, 'watch closed on server');
   client.close();
   await server.stop();
 });
@@ -178,7 +178,9 @@ test('late handlers get replayed adds; resync calls onUpdate with the same objec
   reg2.remove();
   reg.remove();
   await inf.stop();
-  await assert.rejects(new Informer(client, podRef).stop().then(() => Promise.reject(new Error('x'))));
+  const never = new Informer(client, podRef);
+  await never.stop();
+  await assert.rejects(never.waitForSync(), /stopped before it synced/);
   client.close();
   await server.stop();
 });
