@@ -8,7 +8,10 @@ import type { CachedObject } from './registry/cached-object.ts';
 
 export type OutputForm = { kind: 'json' } | { kind: 'table'; version: string } | { kind: 'metadata'; version: string; list: boolean };
 
+const plainJSON: OutputForm = { kind: 'json' };
+
 export function negotiateOutput(accept: string | undefined): OutputForm {
+  if (accept === undefined || accept === 'application/json' || accept === '*/*') return plainJSON;
   const ranges = parseAccept(accept);
   for (const r of ranges) {
     const jsonish = r.type === 'application/json' || r.type === '*/*' || r.type === 'application/*';

@@ -11,7 +11,7 @@ import { isTrue } from './request-info.ts';
 import { negotiateOutput, toTable, listJSON, partialMetadata, type OutputForm } from './output.ts';
 import { buildFilter } from './selectors.ts';
 import type { ResourceStore, DeleteOptions } from './registry/resource-store.ts';
-import type { CachedObject } from './registry/cached-object.ts';
+import { writtenJSON, type CachedObject } from './registry/cached-object.ts';
 import { serveWatch } from './watch.ts';
 import type { FieldValidator } from './field-validation.ts';
 import { scaleOf, applyScale } from './scale.ts';
@@ -55,7 +55,7 @@ function writeObject(res: ServerResponse, code: number, def: ResourceDef, obj: K
   const plain = 'obj' in obj && obj instanceof Object && (obj as CachedObject).copy ? (obj as CachedObject).obj : (obj as KObject);
   if (form.kind === 'table') return sendJSON(res, code, toTable(def, [plain], undefined, form.version, q.get('includeObject') ?? 'Metadata'), headers);
   if (form.kind === 'metadata') return sendJSON(res, code, partialMetadata(plain, form.version), headers);
-  const json = (obj as CachedObject).copy ? (obj as CachedObject).json : JSON.stringify(obj);
+  const json = (obj as CachedObject).copy ? (obj as CachedObject).json : writtenJSON.get(obj) ?? JSON.stringify(obj);
   sendJSON(res, code, json, headers);
 }
 

@@ -41,20 +41,30 @@ export class CachedObject {
 /** Stored JSON starts with these keys (encodeForStorage writes them first), so the resourceVersion can be spliced in. */
 const head = /^\{"apiVersion":"[^"\\]*","kind":"[^"\\]*","metadata":\{/;
 
+/** The stored JSON with the resourceVersion spliced into metadata, or undefined if it is not in our layout. */
+export function withResourceVersion(stored: string, rev: number): string | undefined {
+  const m = head.exec(stored);
+  if (!m) return undefined;
+  const at = m[0].length;
+  const sep = stored.charCodeAt(at) === 125 /* } */ ? '' : ',';
+  return `${stored.slice(0, at)}"resourceVersion":"${rev}"${sep}${stored.slice(at)}`;
+}
+
 /** Stored values are the object's JSON without resourceVersion; it comes from the revision. */
 export function decodeKeyValue(kv: KeyValue): CachedObject {
-  const m = head.exec(kv.value);
-  if (m) {
-    const at = m[0].length;
-    const rest = kv.value.slice(at);
-    const sep = rest.startsWith('}') ? '' : ',';
-    return new CachedObject(`${kv.value.slice(0, at)}"resourceVersion":"${kv.modRevision}"${sep}${rest}`);
-  }
+  const json = withResourceVersion(kv.value, kv.modRevision);
+  if (json !== undefined) return new CachedObject(json);
   const obj = JSON.parse(kv.value) as KObject;
   obj.metadata ??= {};
   obj.metadata.resourceVersion = String(kv.modRevision);
   return new CachedObject(undefined, obj);
 }
+
+/**
+ * The JSON of objects just written, so the response reuses the stored text instead of
+ * serialising the object again. Weak: entries go with the objects.
+ */
+export const writtenJSON = new WeakMap<object, string>();
 
 /** What goes to storage: apiVersion, kind and metadata first, without resourceVersion. */
 export function encodeForStorage(obj: KObject): string {

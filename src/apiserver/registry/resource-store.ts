@@ -8,7 +8,7 @@ import { validateObjectMeta, validateObjectMetaUpdate, deepEqual, isDNS1123Label
 import { errors, StatusError, type FieldError, type GroupResource } from '../../machinery/errors.ts';
 import { StorageError, type Store } from '../../storage/store.ts';
 import { objectKey, keyPrefix, apiVersionOf } from '../../api/resource-keys.ts';
-import { CachedObject, encodeForStorage } from './cached-object.ts';
+import { CachedObject, encodeForStorage, withResourceVersion, writtenJSON } from './cached-object.ts';
 
 /** The subset of the watch cache this registry needs. */
 export interface CacheView {
@@ -136,8 +136,10 @@ export class ResourceStore {
     const generated = useGenerated;
     for (let attempt = 0; ; attempt++) {
       try {
-        const kv = await this.store.create(this.key(m.namespace, m.name!), encodeForStorage(obj));
+        const stored = encodeForStorage(obj);
+        const kv = await this.store.create(this.key(m.namespace, m.name!), stored);
         obj.metadata.resourceVersion = String(kv.modRevision);
+        remember(obj, stored, kv.modRevision);
         return obj;
       } catch (e) {
         if (e instanceof StorageError && e.code === 'Exists') {
@@ -189,8 +191,10 @@ export class ResourceStore {
           this.def.strategy.afterDelete?.(next, this.ctx);
           return next;
         }
-        const kv = await this.store.update(this.key(namespace, name), encodeForStorage(next), Number(old.metadata.resourceVersion));
+        const stored = encodeForStorage(next);
+        const kv = await this.store.update(this.key(namespace, name), stored, Number(old.metadata.resourceVersion));
         next.metadata.resourceVersion = String(kv.modRevision);
+        remember(next, stored, kv.modRevision);
         return next;
       } catch (e) {
         if (e instanceof StorageError && e.code === 'Conflict') {
@@ -376,6 +380,11 @@ export class ResourceStore {
     }
     return e instanceof Error ? e : new Error(String(e));
   }
+}
+
+function remember(obj: KObject, stored: string, rev: number): void {
+  const json = withResourceVersion(stored, rev);
+  if (json !== undefined) writtenJSON.set(obj, json);
 }
 
 /** An object being deleted with no finalizers left and no grace period pending is removed on update. */
