@@ -2,6 +2,7 @@
 
 const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
   apiserver: () => import('./apiserver.ts'),
+  density: () => import('./density.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

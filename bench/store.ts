@@ -3,6 +3,7 @@
 // whether commits overlap with that work or stall it.
 //
 // Flags: --total 20000 --concurrency 64 --value-bytes 1500 --cpu-us 150 --dir DIR (default: a temp dir)
+//        --module PATH (another module exporting SqliteStore, to compare implementations)
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<void> {
       'value-bytes': { type: 'string', default: '1500' },
       'cpu-us': { type: 'string', default: '150' },
       dir: { type: 'string' },
+      module: { type: 'string' },
     },
   });
   const total = Number(values.total);
@@ -35,7 +37,8 @@ export async function main(argv: string[]): Promise<void> {
   const cpuUs = Number(values['cpu-us']);
   const payload = 'x'.repeat(Number(values['value-bytes']));
   const dir = values.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mizzen-bench-store-'));
-  const store = SqliteStore.open({ file: path.join(dir, 'state.db'), compactIntervalMs: 0 });
+  const Impl: typeof SqliteStore = values.module ? (await import(path.resolve(values.module))).SqliteStore : SqliteStore;
+  const store = Impl.open({ file: path.join(dir, 'state.db'), compactIntervalMs: 0 });
   const mode = (store as unknown as { mode?: string }).mode ?? 'sync';
   try {
     const lat: number[] = [];
@@ -46,6 +49,8 @@ export async function main(argv: string[]): Promise<void> {
         for (;;) {
           const i = next++;
           if (i >= total) return;
+          // Each request arrives as its own event (as over a socket), not as one burst of microtasks.
+          await new Promise<void>((r) => setImmediate(r));
           burn(cpuUs);
           const start = performance.now();
           await store.create(`/registry/pods/bench/p-${i}`, `{"i":${i},"pad":"${payload}"}`);

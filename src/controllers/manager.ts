@@ -1,0 +1,285 @@
+// The controller manager: one client, one set of shared informers, and every registered controller,
+// run only while this process holds the kube-system/kube-controller-manager Lease.
+
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { ApiClient } from '../client/api-client.ts';
+import { EventRecorder } from '../client/event-recorder.ts';
+import { SharedInformerFactory } from '../client/informer.ts';
+import { loadKubeconfig } from '../client/kubeconfig.ts';
+import { LeaderElector } from '../client/leader-election.ts';
+import { controllerFactories } from './registry.ts';
+import { defaultControllerManagerOptions, type Controller, type ControllerContext, type ControllerManagerOptions } from './types.ts';
+
+export const LEASE_NAMESPACE = 'kube-system';
+export const LEASE_NAME = 'kube-controller-manager';
+
+export interface LeaderElectionTiming {
+  leaseDurationSeconds?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+}
+
+export interface ControllerManagerStartOptions {
+  kubeconfig?: string;
+  client?: ApiClient;
+  options?: Partial<ControllerManagerOptions>;
+  /** Controller names to run; default every one in the registry. */
+  controllers?: string[];
+  /** Default true. */
+  leaderElect?: boolean;
+  identity?: string;
+  /** Lease timing (upstream defaults 15 s / 10 s / 2 s); tests shorten it. */
+  leaderElection?: LeaderElectionTiming;
+  log?: (m: string) => void;
+}
+
+export interface RunningControllerManager {
+  close(): Promise<void>;
+  isLeader(): boolean;
+}
+
+/** The controllers and informers of one leadership term. */
+interface Term {
+  informers: SharedInformerFactory;
+  controllers: Controller[];
+  recorders: EventRecorder[];
+  stopped: boolean;
+}
+
+export async function startControllerManager(opts: ControllerManagerStartOptions): Promise<RunningControllerManager> {
+  const log = opts.log ?? ((m: string) => console.error(m));
+  const ownClient = !opts.client;
+  const client =
+    opts.client ??
+    new ApiClient({ ...loadKubeconfig(opts.kubeconfig), maxSockets: 64, userAgent: 'mizzen-controller-manager/0.1' });
+  const options: ControllerManagerOptions = { ...defaultControllerManagerOptions, ...opts.options };
+  const names = opts.controllers ?? Object.keys(controllerFactories);
+  for (const n of names) if (!controllerFactories[n]) throw new Error(`unknown controller "${n}" (known: ${Object.keys(controllerFactories).join(', ')})`);
+  const identity = opts.identity ?? `${hostname()}_${randomUUID()}`;
+
+  let term: Term | undefined;
+  // Start/stop run one at a time, so a quick lose-then-win cannot overlap two terms.
+  let transitions: Promise<void> = Promise.resolve();
+  const serially = (fn: () => Promise<void>) => {
+    transitions = transitions.then(fn).catch((e) => log(`controller-manager: ${(e as Error).stack ?? e}`));
+    return transitions;
+  };
+
+  const startTerm = async () => {
+    if (closed) return;
+    const informers = new SharedInformerFactory(client, { log });
+    const recorders: EventRecorder[] = [];
+    const ctx: ControllerContext = {
+      client,
+      informers,
+      options,
+      log,
+      recorder(component) {
+        const r = new EventRecorder(client, { source: { component }, log });
+        recorders.push(r);
+        return r;
+      },
+    };
+    const t: Term = { informers, controllers: [], recorders, stopped: false };
+    term = t;
+    for (const n of names) {
+      try {
+        t.controllers.push(controllerFactories[n]!(ctx));
+      } catch (e) {
+        log(`controller-manager: failed to build controller ${n}: ${(e as Error).message}`);
+      }
+    }
+    informers.start();
+    await informers.waitForCacheSync();
+    if (t.stopped) return;
+    for (const c of t.controllers) {
+      c.run();
+    }
+    log(`controller-manager: started ${t.controllers.length} controllers: ${t.controllers.map((c) => c.name).join(', ')}`);
+  };
+
+  const stopTerm = async () => {
+    const t = term;
+    if (!t) return;
+    term = undefined;
+    t.stopped = true;
+    await Promise.all(t.controllers.map((c) => c.stop().catch((e) => log(`controller-manager: stopping ${c.name}: ${(e as Error).message}`))));
+    await t.informers.stop();
+    await Promise.all(t.recorders.map((r) => r.flush()));
+  };
+
+  let closed = false;
+  let elector: LeaderElector | undefined;
+  let campaign: Promise<void> | undefined;
+  const leaderElect = opts.leaderElect ?? true;
+
+  if (!leaderElect) {
+    await serially(startTerm);
+  } else {
+    // Upstream exits when it loses the lease; we stop our controllers and campaign again instead.
+    const runCampaigns = async () => {
+      while (!closed) {
+        elector = new LeaderElector({
+          client,
+          namespace: LEASE_NAMESPACE,
+          name: LEASE_NAME,
+          identity,
+          ...opts.leaderElection,
+          log,
+          onStartedLeading: () => {
+            log(`controller-manager: ${identity} became leader`);
+            void serially(startTerm);
+          },
+          onStoppedLeading: () => {
+            log(`controller-manager: ${identity} stopped leading`);
+            void serially(stopTerm);
+          },
+        });
+        await elector.run();
+      }
+    };
+    campaign = runCampaigns();
+  }
+
+  return {
+    isLeader: () => (leaderElect ? (elector?.isLeader() ?? false) : true),
+    async close() {
+      if (closed) return;
+      closed = true;
+      // Stop controllers first so nothing acts after we give the lease away.
+      await serially(stopTerm);
+      await elector?.stop();
+      await campaign;
+      await serially(stopTerm);
+      if (ownClient) client.close();
+    },
+  };
+}
+
+/** For `mizzen up`: the controller manager as a component. */
+export function controllerManagerComponent(options?: Omit<ControllerManagerStartOptions, 'kubeconfig' | 'client' | 'log'>) {
+  return {
+    name: 'controller-manager',
+    async start(ctx: { kubeconfig: string; log: (m: string) => void }): Promise<{ close(): Promise<void> }> {
+      return startControllerManager({ ...options, kubeconfig: ctx.kubeconfig, log: ctx.log });
+    },
+  };
+}
+
+/** Parse a Go-style duration ("50s", "1m30s", "500ms", "1h") into milliseconds. */
+export function parseGoDuration(text: string): number {
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const s = text.trim();
+  if (s === '0') return 0;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < s.length) {
+    re.lastIndex = pos;
+    const m = re.exec(s);
+    if (!m) throw new Error(`invalid duration "${text}"`);
+    total += parseFloat(m[1]!) * units[m[2]!]!;
+    pos = re.lastIndex;
+  }
+  if (pos === 0) throw new Error(`invalid duration "${text}"`);
+  return total;
+}
+
+const USAGE = `Usage: mizzen controller-manager --kubeconfig FILE [flags]
+
+Runs the Kubernetes controllers against an API server.
+
+Flags:
+  --kubeconfig FILE                   kubeconfig of the API server (required)
+  --controllers a,b,...               controllers to run (default: all). Known: ${Object.keys(controllerFactories).join(', ')}
+  --node-monitor-grace-period DUR     time before an unresponsive node is marked unhealthy (default 50s)
+  --node-monitor-period DUR           how often node health is checked (default 5s)
+  --cluster-cidr CIDR                 pod address range for node IPAM (default 10.42.0.0/16)
+  --node-cidr-mask-size N             per-node pod range mask size (default 24)
+  --concurrent-syncs N                workers per controller (default 5)
+  --leader-elect BOOL                 take the kube-system/kube-controller-manager lease before running (default true)
+  -h, --help                          show this help
+`;
+
+/** `mizzen controller-manager ...`: runs until SIGINT/SIGTERM; returns the exit code. */
+export async function runControllerManagerCommand(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        kubeconfig: { type: 'string' },
+        controllers: { type: 'string' },
+        'node-monitor-grace-period': { type: 'string' },
+        'node-monitor-period': { type: 'string' },
+        'cluster-cidr': { type: 'string' },
+        'node-cidr-mask-size': { type: 'string' },
+        'concurrent-syncs': { type: 'string' },
+        'leader-elect': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const fail = (msg: string) => {
+    process.stderr.write(`error: ${msg}\n\n${USAGE}`);
+    return 2;
+  };
+  if (!values.kubeconfig) return fail('--kubeconfig is required');
+  const options: Partial<ControllerManagerOptions> = {};
+  try {
+    if (values['node-monitor-grace-period']) options.nodeMonitorGracePeriodMs = parseGoDuration(String(values['node-monitor-grace-period']));
+    if (values['node-monitor-period']) options.nodeMonitorPeriodMs = parseGoDuration(String(values['node-monitor-period']));
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  if (values['cluster-cidr']) options.clusterCIDR = String(values['cluster-cidr']);
+  for (const [flag, key] of [
+    ['node-cidr-mask-size', 'nodeCIDRMaskSize'],
+    ['concurrent-syncs', 'workers'],
+  ] as const) {
+    if (values[flag] === undefined) continue;
+    const n = Number(values[flag]);
+    if (!Number.isInteger(n) || n <= 0) return fail(`--${flag} must be a positive integer`);
+    options[key] = n;
+  }
+  let leaderElect = true;
+  if (values['leader-elect'] !== undefined) {
+    const v = String(values['leader-elect']);
+    if (v !== 'true' && v !== 'false') return fail('--leader-elect must be true or false');
+    leaderElect = v === 'true';
+  }
+  let controllers: string[] | undefined;
+  if (values.controllers) {
+    controllers = String(values.controllers)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const unknown = controllers.filter((c) => !controllerFactories[c]);
+    if (unknown.length) return fail(`unknown controller(s): ${unknown.join(', ')}`);
+  }
+  const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+  let cm: RunningControllerManager;
+  try {
+    cm = await startControllerManager({ kubeconfig: String(values.kubeconfig), options, controllers, leaderElect, log });
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    const done = () => resolve();
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  await cm.close();
+  return 0;
+}

@@ -1,0 +1,331 @@
+// The ReplicaSet controller: keeps `spec.replicas` active pods per ReplicaSet, creating them in
+// slow-start batches and deleting the least useful first, adopting matching orphans, releasing
+// pods that stop matching, and reporting status. Level-triggered: each sync re-reads the caches.
+
+import type { KObject } from '../../api/types.ts';
+import { isConflict, isNotFound, type ApiClient } from '../../client/api-client.ts';
+import { splitMetaNamespaceKey } from '../../client/cache.ts';
+import type { EventRecorder } from '../../client/event-recorder.ts';
+import { UIDTrackingExpectations } from '../../client/expectations.ts';
+import type { Informer } from '../../client/informer.ts';
+import { labelSelectorFromObject } from '../../machinery/labels.ts';
+import { KeyWorker } from '../key-worker.ts';
+import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
+import { claimObjects, controllerRefOf, newControllerRef } from './controller-ref.ts';
+import { podsToDelete } from './pod-ranking.ts';
+import { isPodActive, isPodReady, msUntilAvailable } from './pod-utils.ts';
+import { calculateReplicaSetStatus, replicaSetStatusChanged } from './status.ts';
+
+/** Most pods created or deleted in one sync (upstream BurstReplicas). */
+export const BURST_REPLICAS = 500;
+
+export const RS_REF = { group: 'apps', version: 'v1', resource: 'replicasets' } as const;
+export const POD_REF = { version: 'v1', resource: 'pods' } as const;
+
+const key = (obj: KObject) => `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+const asRS = (rs: KObject): KObject => ({ ...rs, apiVersion: 'apps/v1', kind: 'ReplicaSet' });
+
+/** Run fn `count` times in batches of 1, 2, 4, … stopping after a batch with a failure. */
+export async function slowStartBatch(count: number, fn: () => Promise<void>): Promise<{ successes: number; failures: number; error?: Error }> {
+  let remaining = count;
+  let successes = 0;
+  for (let batch = Math.min(remaining, 1); batch > 0; batch = Math.min(2 * batch, remaining)) {
+    const results = await Promise.allSettled(Array.from({ length: batch }, fn));
+    const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    successes += batch - failed.length;
+    if (failed.length) return { successes, failures: failed.length, error: failed[0]!.reason as Error };
+    remaining -= batch;
+  }
+  return { successes, failures: 0 };
+}
+
+/** The pod a ReplicaSet (or anything with a pod template) creates. */
+export function podFromTemplate(owner: KObject, template: any, controllerRef: ReturnType<typeof newControllerRef>): KObject {
+  const meta = template?.metadata ?? {};
+  const pod: KObject = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      generateName: `${owner.metadata.name}-`,
+      namespace: owner.metadata.namespace,
+      labels: { ...(meta.labels ?? {}) },
+      ownerReferences: [controllerRef],
+    },
+    spec: structuredClone(template?.spec ?? {}),
+  };
+  if (meta.annotations) pod.metadata.annotations = { ...meta.annotations };
+  if (meta.finalizers) pod.metadata.finalizers = [...meta.finalizers];
+  return pod;
+}
+
+class ReplicaSetController implements Controller {
+  readonly name = 'replicaset';
+  private readonly worker: KeyWorker;
+  private readonly expectations = new UIDTrackingExpectations();
+  private readonly rsInformer: Informer;
+  private readonly podInformer: Informer;
+  private readonly client: ApiClient;
+  private readonly recorder: EventRecorder;
+  private readonly workers: number;
+
+  constructor(ctx: ControllerContext) {
+    this.client = ctx.client;
+    this.recorder = ctx.recorder('replicaset-controller');
+    this.workers = ctx.options.workers;
+    this.worker = new KeyWorker(this.name, (k) => this.sync(k), ctx.log);
+    this.rsInformer = ctx.informers.informerFor(RS_REF);
+    this.podInformer = ctx.informers.informerFor(POD_REF);
+
+    this.rsInformer.addEventHandler({
+      onAdd: (rs) => this.worker.add(key(rs)),
+      onUpdate: (_o, rs) => this.worker.add(key(rs)),
+      onDelete: (rs) => {
+        this.expectations.deleteExpectations(key(rs));
+        this.worker.add(key(rs));
+      },
+    });
+    this.podInformer.addEventHandler({
+      onAdd: (pod) => this.podAdded(pod),
+      onUpdate: (old, cur) => this.podUpdated(old, cur),
+      onDelete: (pod) => this.podDeleted(pod),
+    });
+  }
+
+  run(): void {
+    this.worker.run(this.workers);
+  }
+
+  stop(): Promise<void> {
+    return this.worker.stop();
+  }
+
+  // ---- event handlers: map pods to the ReplicaSets that care ----
+
+  /** The ReplicaSet named by a controller ref, if it is in the cache with that UID. */
+  private resolveOwner(namespace: string | undefined, ref: { kind: string; name: string; uid: string } | undefined): KObject | undefined {
+    if (!ref || ref.kind !== 'ReplicaSet') return undefined;
+    const rs = this.rsInformer.indexer.getByKey(`${namespace ?? ''}/${ref.name}`);
+    return rs && rs.metadata.uid === ref.uid ? rs : undefined;
+  }
+
+  private enqueueMatchingReplicaSets(pod: KObject): void {
+    for (const rs of this.rsInformer.lister().namespace(pod.metadata.namespace ?? '').list()) {
+      try {
+        if (labelSelectorFromObject(rs.spec?.selector).matches(pod.metadata.labels)) this.worker.add(key(rs));
+      } catch {
+        // an invalid selector matches nothing
+      }
+    }
+  }
+
+  private podAdded(pod: KObject): void {
+    if (pod.metadata.deletionTimestamp) {
+      // Restarted controller saw a pod already being deleted: count it as a deletion.
+      this.podDeleted(pod);
+      return;
+    }
+    const ref = controllerRefOf(pod);
+    if (ref) {
+      const rs = this.resolveOwner(pod.metadata.namespace, ref);
+      if (!rs) return;
+      this.expectations.creationObserved(key(rs));
+      this.worker.add(key(rs));
+      return;
+    }
+    this.enqueueMatchingReplicaSets(pod);
+  }
+
+  private podUpdated(old: KObject, cur: KObject): void {
+    if (old.metadata.resourceVersion === cur.metadata.resourceVersion) return;
+    const labelsChanged = JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(cur.metadata.labels ?? {});
+    if (cur.metadata.deletionTimestamp) {
+      this.podDeleted(cur);
+      if (labelsChanged) this.podDeleted(old);
+      return;
+    }
+    const curRef = controllerRefOf(cur);
+    const oldRef = controllerRefOf(old);
+    if (oldRef && oldRef.uid !== curRef?.uid) {
+      const oldRS = this.resolveOwner(old.metadata.namespace, oldRef);
+      if (oldRS) this.worker.add(key(oldRS));
+    }
+    if (curRef) {
+      const rs = this.resolveOwner(cur.metadata.namespace, curRef);
+      if (!rs) return;
+      this.worker.add(key(rs));
+      // A pod that just became ready turns available after minReadySeconds: look again then.
+      const minReady = rs.spec?.minReadySeconds ?? 0;
+      if (minReady > 0 && !isPodReady(old) && isPodReady(cur)) this.worker.addAfter(key(rs), minReady * 1000 + 100);
+      return;
+    }
+    if (labelsChanged || oldRef) this.enqueueMatchingReplicaSets(cur);
+  }
+
+  private podDeleted(pod: KObject): void {
+    const ref = controllerRefOf(pod);
+    const rs = this.resolveOwner(pod.metadata.namespace, ref);
+    if (!rs) return;
+    this.expectations.deletionObservedOf(key(rs), key(pod));
+    this.worker.add(key(rs));
+  }
+
+  // ---- sync ----
+
+  private async sync(rsKey: string): Promise<void> {
+    const { namespace, name } = splitMetaNamespaceKey(rsKey);
+    const rs = this.rsInformer.indexer.getByKey(rsKey);
+    if (!rs) {
+      this.expectations.deleteExpectations(rsKey);
+      return;
+    }
+    const needsSync = this.expectations.satisfiedExpectations(rsKey);
+    let selector;
+    try {
+      selector = labelSelectorFromObject(rs.spec?.selector);
+    } catch {
+      return; // invalid selectors are rejected by validation; nothing sensible to do here
+    }
+    const nsPods = this.podInformer.lister().namespace(namespace ?? '').list();
+    const active = nsPods.filter(isPodActive);
+    const pods = await claimObjects(active, {
+      client: this.client,
+      owner: rs,
+      ownerApiVersion: 'apps/v1',
+      ownerKind: 'ReplicaSet',
+      selector,
+      resource: POD_REF,
+      fetchOwner: async () => {
+        try {
+          return await this.client.get({ ...RS_REF, namespace, name });
+        } catch (e) {
+          if (isNotFound(e)) return undefined;
+          throw e;
+        }
+      },
+    });
+
+    let manageError: { message: string; creating: boolean } | undefined;
+    if (needsSync && !rs.metadata.deletionTimestamp) {
+      manageError = await this.manageReplicas(rs, rsKey, pods, active);
+    }
+
+    const now = Date.now();
+    const status = calculateReplicaSetStatus(rs, pods, manageError, now);
+    status.observedGeneration = rs.metadata.generation;
+    const written = await this.updateStatus(rs, status);
+
+    // With minReadySeconds, ready pods become available later without any event: requeue.
+    const minReady = rs.spec?.minReadySeconds ?? 0;
+    if (!manageError && minReady > 0 && written.readyReplicas === (rs.spec?.replicas ?? 1) && written.availableReplicas !== written.readyReplicas) {
+      let wait = minReady * 1000;
+      for (const p of pods) {
+        const ms = msUntilAvailable(p, minReady, now);
+        if (ms !== undefined && ms > 0) wait = Math.min(wait, ms);
+      }
+      this.worker.addAfter(rsKey, wait + 100);
+    }
+    if (manageError) throw new Error(manageError.message);
+  }
+
+  private async manageReplicas(
+    rs: KObject,
+    rsKey: string,
+    pods: KObject[],
+    allActive: KObject[],
+  ): Promise<{ message: string; creating: boolean } | undefined> {
+    const want = rs.spec?.replicas ?? 1;
+    const diff = pods.length - want;
+    if (diff < 0) {
+      const count = Math.min(-diff, BURST_REPLICAS);
+      // Expect all creations up front so pod events seen mid-batch are counted.
+      this.expectations.expectCreations(rsKey, count);
+      const ref = newControllerRef(rs, 'apps/v1', 'ReplicaSet');
+      const templateLabels = rs.spec?.template?.metadata?.labels;
+      let lastError: Error | undefined;
+      const { successes, failures, error } = await slowStartBatch(count, async () => {
+        if (!templateLabels || Object.keys(templateLabels).length === 0) {
+          const e = new Error('unable to create pods, no labels');
+          this.expectations.creationObserved(rsKey);
+          this.recorder.event(asRS(rs), 'Warning', 'FailedCreate', `Error creating: ${e.message}`);
+          throw e;
+        }
+        try {
+          const created = await this.client.create<KObject>(POD_REF_NS(rs), podFromTemplate(rs, rs.spec?.template, ref));
+          this.recorder.event(asRS(rs), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`);
+        } catch (e) {
+          lastError = e as Error;
+          this.expectations.creationObserved(rsKey);
+          this.recorder.event(asRS(rs), 'Warning', 'FailedCreate', `Error creating: ${(e as Error).message}`);
+          throw e;
+        }
+      });
+      // Batches never attempted will never show up: stop expecting them (each failure already
+      // lowered the count by one).
+      const skipped = count - successes - failures;
+      if (skipped > 0) this.expectations.lowerExpectations(rsKey, skipped, 0);
+      if (error) return { message: (lastError ?? error).message, creating: true };
+      return undefined;
+    }
+    if (diff > 0) {
+      const count = Math.min(diff, BURST_REPLICAS);
+      const related = this.relatedActivePods(rs, allActive);
+      const victims = podsToDelete(pods, related, count);
+      this.expectations.expectDeletionsOf(rsKey, victims.map(key));
+      const results = await Promise.allSettled(
+        victims.map(async (pod) => {
+          try {
+            await this.client.delete({ ...POD_REF, namespace: pod.metadata.namespace, name: pod.metadata.name! });
+            this.recorder.event(asRS(rs), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
+          } catch (e) {
+            // The informer will not see a deletion that did not happen.
+            this.expectations.deletionObservedOf(rsKey, key(pod));
+            if (isNotFound(e)) return;
+            this.recorder.event(asRS(rs), 'Warning', 'FailedDelete', `Error deleting: ${(e as Error).message}`);
+            throw e;
+          }
+        }),
+      );
+      const failed = results.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+      if (failed) return { message: (failed.reason as Error).message, creating: false };
+    }
+    return undefined;
+  }
+
+  /** Active pods of this RS and of every ReplicaSet with the same controlling owner. */
+  private relatedActivePods(rs: KObject, allActive: KObject[]): KObject[] {
+    const owner = controllerRefOf(rs);
+    const uids = new Set<string>([rs.metadata.uid!]);
+    if (owner) {
+      for (const other of this.rsInformer.lister().namespace(rs.metadata.namespace ?? '').list()) {
+        if (controllerRefOf(other)?.uid === owner.uid) uids.add(other.metadata.uid!);
+      }
+    }
+    return allActive.filter((p) => {
+      const r = controllerRefOf(p);
+      return !!r && uids.has(r.uid);
+    });
+  }
+
+  /** Write status if it changed; on conflict re-read once and retry (upstream retries once). */
+  private async updateStatus(rs: KObject, status: ReturnType<typeof calculateReplicaSetStatus>): Promise<typeof status> {
+    if (!replicaSetStatusChanged(rs, status)) return status;
+    let cur = rs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.client.updateStatus({ ...RS_REF, namespace: cur.metadata.namespace, name: cur.metadata.name! }, { ...cur, status });
+        return status;
+      } catch (e) {
+        if (isNotFound(e)) return status;
+        if (!isConflict(e) || attempt >= 1) throw e;
+        cur = await this.client.get({ ...RS_REF, namespace: rs.metadata.namespace, name: rs.metadata.name! });
+        status.observedGeneration = cur.metadata.generation;
+      }
+    }
+  }
+}
+
+function POD_REF_NS(owner: KObject) {
+  return { ...POD_REF, namespace: owner.metadata.namespace };
+}
+
+export const replicaSetController: ControllerFactory = (ctx) => new ReplicaSetController(ctx);

@@ -1,0 +1,59 @@
+// The contract between the controller manager and each controller.
+// A controller is level-triggered: event handlers enqueue `namespace/name` keys, one sync(key)
+// re-reads the informer cache and reconciles; a thrown error requeues the key with backoff.
+
+import type { ApiClient } from '../client/api-client.ts';
+import type { SharedInformerFactory } from '../client/informer.ts';
+import type { EventRecorder } from '../client/event-recorder.ts';
+
+export interface ControllerManagerOptions {
+  /** A node whose lease is not renewed for this long gets Ready=Unknown (upstream default 50 s). */
+  nodeMonitorGracePeriodMs: number;
+  /** How often node health is checked (upstream --node-monitor-period, 5 s). */
+  nodeMonitorPeriodMs: number;
+  /** Pod CIDR range for node IPAM (--cluster-cidr, default 10.42.0.0/16) and per-node mask size (24). */
+  clusterCIDR: string;
+  nodeCIDRMaskSize: number;
+  /** Evictions per second from unhealthy nodes (upstream --node-eviction-rate 0.1). */
+  nodeEvictionRate: number;
+  /** Terminated pods kept before PodGC removes the oldest (upstream 12500). */
+  terminatedPodGCThreshold: number;
+  /** Workers per controller (upstream --concurrent-*-syncs, mostly 5). */
+  workers: number;
+  /** PEM of the cluster CA, published as the kube-root-ca.crt ConfigMap in every namespace. */
+  rootCAPem?: string;
+}
+
+export const defaultControllerManagerOptions: ControllerManagerOptions = {
+  nodeMonitorGracePeriodMs: 50_000,
+  nodeMonitorPeriodMs: 5_000,
+  clusterCIDR: '10.42.0.0/16',
+  nodeCIDRMaskSize: 24,
+  nodeEvictionRate: 0.1,
+  terminatedPodGCThreshold: 12_500,
+  workers: 5,
+};
+
+export interface ControllerContext {
+  client: ApiClient;
+  /** Shared informers: ask for one with informers.informerFor({ group, version, resource }). */
+  informers: SharedInformerFactory;
+  /** An event recorder whose source component is `component` (e.g. 'deployment-controller'). */
+  recorder(component: string): EventRecorder;
+  options: ControllerManagerOptions;
+  log(msg: string): void;
+}
+
+export interface Controller {
+  readonly name: string;
+  /** Start workers; called after the shared informers have synced. */
+  run(): void;
+  /** Stop workers and timers (informers are stopped by the manager). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Each controller module exports a factory, registered by name in src/controllers/registry.ts.
+ * The factory registers its informers and handlers synchronously; `run` starts the work.
+ */
+export type ControllerFactory = (ctx: ControllerContext) => Controller;

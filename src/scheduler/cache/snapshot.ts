@@ -1,0 +1,145 @@
+// The per-cycle snapshot: private NodeInfo copies so that a cycle sees a stable cluster. Only nodes
+// changed since the last update are copied, so a cycle costs O(changes), not O(nodes).
+
+import { podUID, type AffinityTerm, type NodeInfo } from '../framework/node-info.ts';
+import type { AntiAffinityGroup, PodRef, SnapshotLister } from '../framework/types.ts';
+import type { SchedulerCache } from './cache.ts';
+
+export class Snapshot implements SnapshotLister {
+  private map = new Map<string, NodeInfo>();
+  private all: NodeInfo[] = [];
+  private withAffinity: NodeInfo[] = [];
+  private withAntiAffinity: NodeInfo[] = [];
+  private pos = new Map<string, number>();
+  /** namespace\0key\0value -> pods carrying that label. */
+  private byLabel = new Map<string, Map<string, PodRef>>();
+  private antiGroups = new Map<string, AntiAffinityGroup>();
+  private version = 0;
+  private affinityNodes = new Map<string, NodeInfo>();
+  private antiNodes = new Map<string, NodeInfo>();
+
+  /** Bring the snapshot up to date with the cache. */
+  update(cache: SchedulerCache): void {
+    // Node set changes rebuild everything; affinity membership changes only the two short lists.
+    let rebuild = false;
+    let affinityLists = cache.listsChanged;
+    for (const name of cache.dirty) {
+      const src = cache.nodes.get(name);
+      const prev = this.map.get(name);
+      if (prev) this.unindex(prev);
+      this.affinityNodes.delete(name);
+      this.antiNodes.delete(name);
+      if (!src || !src.node) {
+        if (this.map.delete(name)) rebuild = true;
+        this.version++;
+        continue;
+      }
+      const copy = src.clone();
+      if (!prev || prev.node !== copy.node) this.version++;
+      if (copy.podsWithAffinity.length) this.affinityNodes.set(name, copy);
+      if (copy.podsWithRequiredAntiAffinity.length) this.antiNodes.set(name, copy);
+      this.map.set(name, copy);
+      this.index(copy);
+      if (!prev) rebuild = true;
+      else if (!rebuild) {
+        // Swap the copy into the lists in place.
+        const i = this.pos.get(name);
+        if (i !== undefined) this.all[i] = copy;
+        else rebuild = true;
+        if (prev.podsWithAffinity.length || copy.podsWithAffinity.length || prev.podsWithRequiredAntiAffinity.length || copy.podsWithRequiredAntiAffinity.length) affinityLists = true;
+      }
+    }
+    cache.dirty.clear();
+    cache.listsChanged = false;
+    if (rebuild) {
+      this.all = [...this.map.values()];
+      this.pos = new Map(this.all.map((n, i) => [n.name, i]));
+    }
+    if (rebuild || affinityLists) {
+      this.withAffinity = [...this.affinityNodes.values()];
+      this.withAntiAffinity = [...this.antiNodes.values()];
+    }
+  }
+
+  private index(ni: NodeInfo): void {
+    for (const pi of ni.pods) {
+      const ns = pi.pod.metadata.namespace ?? '';
+      const uid = podUID(pi.pod);
+      for (const [k, v] of Object.entries(pi.pod.metadata.labels ?? {})) {
+        const key = `${ns}\u0000${k}\u0000${v}`;
+        let m = this.byLabel.get(key);
+        if (!m) this.byLabel.set(key, (m = new Map()));
+        m.set(uid, { pi, ni });
+      }
+    }
+    this.bumpAnti(ni, 1);
+  }
+
+  private unindex(ni: NodeInfo): void {
+    for (const pi of ni.pods) {
+      const ns = pi.pod.metadata.namespace ?? '';
+      const uid = podUID(pi.pod);
+      for (const [k, v] of Object.entries(pi.pod.metadata.labels ?? {})) {
+        const key = `${ns}\u0000${k}\u0000${v}`;
+        const m = this.byLabel.get(key);
+        if (m?.get(uid)?.ni === ni) {
+          m.delete(uid);
+          if (m.size === 0) this.byLabel.delete(key);
+        }
+      }
+    }
+    this.bumpAnti(ni, -1);
+  }
+
+  private bumpAnti(ni: NodeInfo, delta: number): void {
+    const labels = ni.node?.metadata.labels ?? {};
+    for (const pi of ni.podsWithRequiredAntiAffinity) {
+      for (const t of pi.requiredAntiAffinity) {
+        const v = labels[t.topologyKey];
+        if (v === undefined) continue;
+        const sig = termSignature(t);
+        let g = this.antiGroups.get(sig);
+        if (!g) this.antiGroups.set(sig, (g = { term: t, counts: new Map() }));
+        const n = (g.counts.get(v) ?? 0) + delta;
+        if (n <= 0) g.counts.delete(v);
+        else g.counts.set(v, n);
+        if (g.counts.size === 0) this.antiGroups.delete(sig);
+      }
+    }
+  }
+
+  podsWithLabel(namespace: string, key: string, value: string): Iterable<PodRef> {
+    return this.byLabel.get(`${namespace}\u0000${key}\u0000${value}`)?.values() ?? [];
+  }
+
+  nodesVersion(): number {
+    return this.version;
+  }
+
+  antiAffinityGroups(): Iterable<AntiAffinityGroup> {
+    return this.antiGroups.values();
+  }
+
+  list(): NodeInfo[] {
+    return this.all;
+  }
+  get(name: string): NodeInfo | undefined {
+    return this.map.get(name);
+  }
+  havePodsWithAffinity(): NodeInfo[] {
+    return this.withAffinity;
+  }
+  havePodsWithRequiredAntiAffinity(): NodeInfo[] {
+    return this.withAntiAffinity;
+  }
+  numNodes(): number {
+    return this.all.length;
+  }
+}
+
+/** Terms with the same namespaces, selectors and topology key behave identically. */
+function termSignature(t: AffinityTerm): string {
+  const ns = [...t.namespaces].sort().join(',');
+  const nsSel = t.nsSelector.selectsNothing ? '<none>' : t.nsSelector.toString();
+  return `${ns}|${nsSel}|${t.selector.selectsNothing ? '<none>' : t.selector.toString()}|${t.topologyKey}`;
+}

@@ -1,0 +1,239 @@
+// Per-node aggregates the plugins read: the pods on the node, what they request, the host ports
+// they hold and which of them carry (anti-)affinity. Built incrementally by the cache.
+
+import { LabelSelector, labelSelectorFromObject, type LabelRequirement } from '../../machinery/labels.ts';
+import { addResource, cloneResource, emptyResource, podRequests, resourceFromList, type Resource } from './resource.ts';
+import type { Node, Pod } from './types.ts';
+
+export interface AffinityTerm {
+  namespaces: Set<string>;
+  /** Selects namespaces by label; nothing when unset. */
+  nsSelector: LabelSelector;
+  selector: LabelSelector;
+  topologyKey: string;
+}
+
+export interface WeightedAffinityTerm extends AffinityTerm {
+  weight: number;
+}
+
+/** A pod plus what scheduling derives from it, computed once. */
+export interface PodInfo {
+  pod: Pod;
+  requests: Resource;
+  nonZeroRequests: Resource;
+  requiredAffinity: AffinityTerm[];
+  requiredAntiAffinity: AffinityTerm[];
+  preferredAffinity: WeightedAffinityTerm[];
+  preferredAntiAffinity: WeightedAffinityTerm[];
+  /** Queue-visible timestamp and attempt count (set by the queue). */
+  timestamp?: number;
+  attempts?: number;
+}
+
+export function podKey(pod: Pod): string {
+  return `${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`;
+}
+
+export function podUID(pod: Pod): string {
+  return pod.metadata.uid ?? podKey(pod);
+}
+
+function labelKeysSelector(base: LabelSelector, pod: Pod, matchKeys?: string[], mismatchKeys?: string[]): LabelSelector {
+  const labels = pod.metadata.labels ?? {};
+  const extra: LabelRequirement[] = [];
+  for (const k of matchKeys ?? []) if (k in labels) extra.push({ key: k, operator: 'in', values: [labels[k]] });
+  for (const k of mismatchKeys ?? []) if (k in labels) extra.push({ key: k, operator: 'notin', values: [labels[k]] });
+  if (!extra.length || base.selectsNothing) return base;
+  return new LabelSelector([...base.requirements, ...extra]);
+}
+
+function safeSelector(sel: any): LabelSelector {
+  try {
+    return labelSelectorFromObject(sel);
+  } catch {
+    return labelSelectorFromObject(null);
+  }
+}
+
+export function affinityTerm(pod: Pod, t: any): AffinityTerm {
+  const namespaces = new Set<string>(t.namespaces ?? []);
+  // Neither namespaces nor a selector: the pod's own namespace.
+  if (namespaces.size === 0 && !t.namespaceSelector) namespaces.add(pod.metadata.namespace ?? 'default');
+  return {
+    namespaces,
+    nsSelector: safeSelector(t.namespaceSelector ?? null),
+    selector: labelKeysSelector(safeSelector(t.labelSelector ?? null), pod, t.matchLabelKeys, t.mismatchLabelKeys),
+    topologyKey: t.topologyKey ?? '',
+  };
+}
+
+/** Does the term select this pod (given its namespace's labels)? */
+export function termMatches(term: AffinityTerm, pod: Pod, nsLabels: Record<string, string> | undefined): boolean {
+  const ns = pod.metadata.namespace ?? '';
+  if (!term.namespaces.has(ns) && !(nsLabels && term.nsSelector.matches(nsLabels))) return false;
+  return term.selector.matches(pod.metadata.labels);
+}
+
+export function newPodInfo(pod: Pod): PodInfo {
+  const aff = pod.spec?.affinity ?? {};
+  const pa = aff.podAffinity ?? {};
+  const paa = aff.podAntiAffinity ?? {};
+  const weighted = (w: any): WeightedAffinityTerm => ({ ...affinityTerm(pod, w.podAffinityTerm ?? {}), weight: w.weight ?? 0 });
+  return {
+    pod,
+    requests: podRequests(pod),
+    nonZeroRequests: podRequests(pod, true),
+    requiredAffinity: (pa.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((t: any) => affinityTerm(pod, t)),
+    requiredAntiAffinity: (paa.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((t: any) => affinityTerm(pod, t)),
+    preferredAffinity: (pa.preferredDuringSchedulingIgnoredDuringExecution ?? []).map(weighted),
+    preferredAntiAffinity: (paa.preferredDuringSchedulingIgnoredDuringExecution ?? []).map(weighted),
+  };
+}
+
+export function hasAffinity(pi: PodInfo): boolean {
+  return pi.requiredAffinity.length + pi.requiredAntiAffinity.length + pi.preferredAffinity.length + pi.preferredAntiAffinity.length > 0;
+}
+
+export interface HostPort {
+  ip: string;
+  protocol: string;
+  port: number;
+}
+
+/** Host ports a pod asks for: app containers and sidecars, defaults 0.0.0.0 / TCP. */
+export function podHostPorts(pod: Pod): HostPort[] {
+  const out: HostPort[] = [];
+  const containers = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? []).filter((c: any) => c.restartPolicy === 'Always')];
+  for (const c of containers) {
+    for (const p of c.ports ?? []) {
+      if (!p.hostPort || p.hostPort <= 0) continue;
+      out.push({ ip: p.hostIP || '0.0.0.0', protocol: p.protocol || 'TCP', port: p.hostPort });
+    }
+  }
+  return out;
+}
+
+/** Used host ports: ip -> set of "protocol/port". */
+export class HostPortInfo {
+  private byIP = new Map<string, Map<string, number>>();
+
+  add(hp: HostPort): void {
+    let m = this.byIP.get(hp.ip);
+    if (!m) this.byIP.set(hp.ip, (m = new Map()));
+    const k = `${hp.protocol}/${hp.port}`;
+    m.set(k, (m.get(k) ?? 0) + 1);
+  }
+  remove(hp: HostPort): void {
+    const m = this.byIP.get(hp.ip);
+    const k = `${hp.protocol}/${hp.port}`;
+    const n = m?.get(k);
+    if (!m || n === undefined) return;
+    if (n <= 1) m.delete(k);
+    else m.set(k, n - 1);
+    if (m.size === 0) this.byIP.delete(hp.ip);
+  }
+  /** 0.0.0.0 conflicts with every IP; a specific IP conflicts with itself and 0.0.0.0. */
+  conflicts(hp: HostPort): boolean {
+    const k = `${hp.protocol}/${hp.port}`;
+    if (hp.ip === '0.0.0.0') {
+      for (const m of this.byIP.values()) if (m.has(k)) return true;
+      return false;
+    }
+    return !!this.byIP.get(hp.ip)?.has(k) || !!this.byIP.get('0.0.0.0')?.has(k);
+  }
+  get size(): number {
+    return this.byIP.size;
+  }
+  clone(): HostPortInfo {
+    const c = new HostPortInfo();
+    for (const [ip, m] of this.byIP) c.byIP.set(ip, new Map(m));
+    return c;
+  }
+}
+
+export class NodeInfo {
+  node: Node | undefined;
+  pods: PodInfo[] = [];
+  podsWithAffinity: PodInfo[] = [];
+  podsWithRequiredAntiAffinity: PodInfo[] = [];
+  usedPorts = new HostPortInfo();
+  requested: Resource = emptyResource();
+  /** Requests with the scoring defaults for containers that request nothing. */
+  nonZeroRequested: Resource = emptyResource();
+  allocatable: Resource = emptyResource();
+  /** Bumped on every change; the snapshot copies nodes whose generation moved. */
+  generation = 0;
+
+  constructor(node?: Node) {
+    if (node) this.setNode(node);
+  }
+
+  get name(): string {
+    return this.node?.metadata.name ?? '';
+  }
+
+  setNode(node: Node): void {
+    this.node = node;
+    this.allocatable = resourceFromList(node.status?.allocatable ?? node.status?.capacity);
+  }
+
+  addPodInfo(pi: PodInfo): void {
+    this.pods.push(pi);
+    if (hasAffinity(pi)) this.podsWithAffinity.push(pi);
+    if (pi.requiredAntiAffinity.length) this.podsWithRequiredAntiAffinity.push(pi);
+    addResource(this.requested, pi.requests);
+    addResource(this.nonZeroRequested, pi.nonZeroRequests);
+    for (const hp of podHostPorts(pi.pod)) this.usedPorts.add(hp);
+  }
+
+  addPod(pod: Pod): void {
+    this.addPodInfo(newPodInfo(pod));
+  }
+
+  /** Remove by uid; returns whether it was there. */
+  removePod(pod: Pod): boolean {
+    const uid = podUID(pod);
+    const i = this.pods.findIndex((p) => podUID(p.pod) === uid);
+    if (i < 0) return false;
+    const [pi] = this.pods.splice(i, 1);
+    const drop = (list: PodInfo[]) => {
+      const j = list.indexOf(pi);
+      if (j >= 0) list.splice(j, 1);
+    };
+    drop(this.podsWithAffinity);
+    drop(this.podsWithRequiredAntiAffinity);
+    subtract(this.requested, pi.requests);
+    subtract(this.nonZeroRequested, pi.nonZeroRequests);
+    for (const hp of podHostPorts(pi.pod)) this.usedPorts.remove(hp);
+    return true;
+  }
+
+  clone(): NodeInfo {
+    const c = new NodeInfo();
+    c.node = this.node;
+    c.pods = [...this.pods];
+    c.podsWithAffinity = [...this.podsWithAffinity];
+    c.podsWithRequiredAntiAffinity = [...this.podsWithRequiredAntiAffinity];
+    c.usedPorts = this.usedPorts.clone();
+    c.requested = cloneResource(this.requested);
+    c.nonZeroRequested = cloneResource(this.nonZeroRequested);
+    c.allocatable = cloneResource(this.allocatable);
+    c.generation = this.generation;
+    return c;
+  }
+}
+
+function subtract(into: Resource, r: Resource): void {
+  into.milliCPU -= r.milliCPU;
+  into.memory -= r.memory;
+  into.ephemeralStorage -= r.ephemeralStorage;
+  for (const [k, v] of r.scalar) into.scalar.set(k, (into.scalar.get(k) ?? 0) - v);
+}
+
+/** A NodeInfo for tests and what-if runs. */
+export function nodeInfoWith(node: Node, pods: Pod[] = []): NodeInfo {
+  const ni = new NodeInfo(node);
+  for (const p of pods) ni.addPod(p);
+  return ni;
+}

@@ -1,0 +1,16 @@
+// Public surface of the scheduler.
+
+import { loadSchedulerConfiguration } from './config.ts';
+import { startScheduler } from './scheduler.ts';
+
+export { startScheduler, Scheduler, type SchedulerOptions, type RunningScheduler } from './scheduler.ts';
+export { parseSchedulerConfiguration, loadSchedulerConfiguration, type SchedulerConfiguration } from './config.ts';
+
+/** For `mizzen up` / `mizzen scheduler --kubeconfig FILE [--config FILE]`. */
+export const schedulerComponent = {
+  name: 'scheduler' as const,
+  start(ctx: { kubeconfig: string; log: (m: string) => void; config?: string; leaderElect?: boolean }): Promise<{ close(): Promise<void> }> {
+    const config = ctx.config ? loadSchedulerConfiguration(ctx.config) : undefined;
+    return startScheduler({ kubeconfig: ctx.kubeconfig, log: ctx.log, config, leaderElect: ctx.leaderElect ?? true });
+  },
+};

@@ -1,0 +1,46 @@
+// What a node would have requested and can allocate of one resource if the pod landed there:
+// the input of every resource-based scoring strategy.
+
+import { CPU, EPHEMERAL_STORAGE, MEMORY, isScalarResourceName, type Resource } from '../../framework/resource.ts';
+import type { NodeInfo } from '../../framework/types.ts';
+
+export interface ResourceSpec {
+  name: string;
+  weight: number;
+}
+
+export const DEFAULT_RESOURCES: ResourceSpec[] = [
+  { name: CPU, weight: 1 },
+  { name: MEMORY, weight: 1 },
+];
+
+export function resourceOf(r: Resource, name: string): number {
+  switch (name) {
+    case CPU: return r.milliCPU;
+    case MEMORY: return r.memory;
+    case EPHEMERAL_STORAGE: return r.ephemeralStorage;
+    default: return r.scalar.get(name) ?? 0;
+  }
+}
+
+/**
+ * [allocatable, requested-after-placement] per resource. useRequested picks the plain sums;
+ * otherwise the non-zero scoring defaults. An extended resource the pod does not ask for is
+ * [0, 0] so that it does not count.
+ */
+export function allocatableAndRequested(node: NodeInfo, podReq: Resource, resources: ResourceSpec[], useRequested: boolean): [number[], number[]] {
+  const base = useRequested ? node.requested : node.nonZeroRequested;
+  const alloc: number[] = [];
+  const req: number[] = [];
+  for (const r of resources) {
+    const p = resourceOf(podReq, r.name);
+    if (p === 0 && isScalarResourceName(r.name)) {
+      alloc.push(0);
+      req.push(0);
+      continue;
+    }
+    alloc.push(resourceOf(node.allocatable, r.name));
+    req.push(resourceOf(base, r.name) + p);
+  }
+  return [alloc, req];
+}
