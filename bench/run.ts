@@ -3,6 +3,7 @@
 const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
   apiserver: () => import('./apiserver.ts'),
   density: () => import('./density.ts'),
+  scheduler: () => import('./scheduler.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -271,9 +271,10 @@ function typeSchema(t: TypeRef, nameOf: Map<string, string>, quantity: boolean):
 function propertySchema(model: string, f: ModelField, nameOf: Map<string, string>): JSONSchema {
   const named = anyFieldTypes[model]?.[f.baseName];
   const s: JSONSchema = named ? ref(named) : typeSchema(f.parsed, nameOf, quantityFields[model]?.includes(f.baseName) ?? false);
-  // client-node drops the description of fields that refer to another model; kubectl explain
-  // then shows the model's own description (once), which is better than repeating it.
-  const description = f.description;
+  // client-node drops the description of fields that refer to another model; use the model's own,
+  // so `kubectl explain` field lists describe every field (explaining that field itself then shows
+  // the text twice: once for the field, once for its type).
+  const description = f.description ?? (f.parsed.kind === 'model' ? loadModel(f.parsed.name)?.description : undefined);
   const out: JSONSchema = description ? { description, ...s } : s;
   const meta = fieldPatchMeta(model, f.baseName);
   if (meta?.listType) out['x-kubernetes-list-type'] = meta.listType;
@@ -325,27 +326,98 @@ export function toV3(node: any): any {
 // ---------------------------------------------------------------------------------------------
 // Server-side field validation
 
-function walkUnknown(model: string, obj: unknown, path: string, out: string[]): void {
+/** The first value whose JSON type the schema cannot hold, as upstream's JSON decoder reports it. */
+export interface TypeMismatch {
+  /** Upstream-style field path without list indexes: `Container.spec.containers.image`. */
+  goField: string;
+  /** JSON kind found: string, number, bool, array, object. */
+  found: string;
+  /** Go-ish type expected: string, int32, bool, []T, map[string]T, struct name. */
+  expected: string;
+}
+
+interface Walk {
+  unknown: string[];
+  mismatch?: TypeMismatch;
+}
+
+function jsonKind(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'boolean') return 'bool';
+  return typeof v;
+}
+
+function shortModel(model: string): string {
+  return model.replace(/^(Core|Events|Discovery|Policy|Authentication|Storage|Networking|Rbac|Flowcontrol)?V\d+(alpha\d+|beta\d+)?/, '');
+}
+
+function walkUnknown(model: string, obj: unknown, path: string, w: Walk, goPath: string): void {
   const info = loadModel(model);
   if (!info || !obj || typeof obj !== 'object' || Array.isArray(obj)) return;
   for (const [key, value] of Object.entries(obj as Record<string, unknown>)) {
     const p = path ? `${path}.${key}` : key;
     const f = info.byJSONName.get(key);
     if (!f) {
-      out.push(p);
+      w.unknown.push(p);
       continue;
     }
     if (anyFieldTypes[model]?.[key]) continue; // free-form (fieldsV1, RawExtension)
-    walkType(f.parsed, value, p, out);
+    const g = goPath ? `${goPath}.${key}` : `${shortModel(model)}.${p}`;
+    walkType(f.parsed, value, p, w, g, quantityFields[model]?.includes(f.baseName) ?? false);
   }
 }
 
-function walkType(t: TypeRef, value: unknown, path: string, out: string[]): void {
+function expectedName(t: TypeRef): string {
+  switch (t.kind) {
+    case 'primitive':
+      return t.type === 'number' ? t.format || 'float64' : t.type === 'boolean' ? 'bool' : 'string';
+    case 'date':
+      return 'v1.Time';
+    case 'intOrString':
+      return 'intstr.IntOrString';
+    case 'any':
+      return 'interface {}';
+    case 'array':
+      return `[]${expectedName(t.items)}`;
+    case 'map':
+      return `map[string]${expectedName(t.values)}`;
+    case 'model':
+      return `v1.${shortModel(t.name)}`;
+  }
+}
+
+function walkType(t: TypeRef, value: unknown, path: string, w: Walk, goPath: string, quantity = false): void {
   if (value === null || value === undefined) return;
-  if (t.kind === 'model') walkUnknown(t.name, value, path, out);
-  else if (t.kind === 'array' && Array.isArray(value)) value.forEach((v, i) => walkType(t.items, v, `${path}[${i}]`, out));
-  else if (t.kind === 'map' && typeof value === 'object' && !Array.isArray(value))
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) walkType(t.values, v, `${path}.${k}`, out);
+  const mismatch = () => {
+    w.mismatch ??= { goField: goPath, found: jsonKind(value), expected: expectedName(t) };
+  };
+  switch (t.kind) {
+    case 'model':
+      if (typeof value !== 'object' || Array.isArray(value)) return mismatch();
+      return walkUnknown(t.name, value, path, w, goPath);
+    case 'array':
+      if (!Array.isArray(value)) return mismatch();
+      value.forEach((v, i) => walkType(t.items, v, `${path}[${i}]`, w, goPath, quantity));
+      return;
+    case 'map':
+      if (typeof value !== 'object' || Array.isArray(value)) return mismatch();
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) walkType(t.values, v, `${path}.${k}`, w, goPath, quantity);
+      return;
+    case 'primitive':
+      if (t.type === 'string') {
+        // Quantities may be written as JSON numbers (`cpu: 1`).
+        if (typeof value !== 'string' && !(quantity && typeof value === 'number')) mismatch();
+      } else if (t.type === 'boolean') {
+        if (typeof value !== 'boolean') mismatch();
+      } else if (typeof value !== 'number' || (t.format.startsWith('int') && !Number.isInteger(value))) mismatch();
+      return;
+    case 'date':
+      if (typeof value !== 'string') mismatch();
+      return;
+    case 'intOrString':
+      if (typeof value !== 'string' && !(typeof value === 'number' && Number.isInteger(value))) mismatch();
+      return;
+  }
 }
 
 /**
@@ -354,9 +426,19 @@ function walkType(t: TypeRef, value: unknown, path: string, out: string[]): void
  * `spec.template.spec.containers[0].imagee`.
  */
 export function unknownFields(model: string, obj: unknown): string[] {
-  const out: string[] = [];
-  walkUnknown(model, obj, '', out);
-  return out;
+  return checkFields(model, obj).unknown;
+}
+
+/** Unknown fields and the first wrongly typed value, in one walk. */
+export function checkFields(model: string, obj: unknown): Walk {
+  const w: Walk = { unknown: [] };
+  walkUnknown(model, obj, '', w, '');
+  return w;
+}
+
+/** The 400 upstream's decoder gives for a value of the wrong JSON type. */
+export function typeMismatchError(kind: string, version: string, m: TypeMismatch): StatusError {
+  return errors.badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: json: cannot unmarshal ${m.found} into Go struct field ${m.goField} of type ${m.expected}`);
 }
 
 /** `unknown field "spec.foo"`: one entry per path (fieldValidation=Warn sends each as a warning). */

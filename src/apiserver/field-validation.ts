@@ -5,19 +5,24 @@
 
 import type { KObject, ResourceDef } from '../api/types.ts';
 import { errors } from '../machinery/errors.ts';
-import { unknownFields, unknownFieldWarnings, unknownFieldsError } from '../api/schema.ts';
+import { checkFields, typeMismatchError, unknownFieldWarnings } from '../api/schema.ts';
 
-export type FieldValidator = (def: ResourceDef, obj: KObject, mode: string | null, warnings: string[]) => void;
+export type FieldValidator = (def: ResourceDef, obj: KObject, mode: string | null, warnings: string[], duplicates?: string[]) => void;
 
-export const validateFields: FieldValidator = (def, obj, mode, warnings) => {
+export const validateFields: FieldValidator = (def, obj, mode, warnings, duplicates = []) => {
   const m = mode ?? 'Warn';
   if (m !== 'Strict' && m !== 'Warn' && m !== 'Ignore')
     throw errors.badRequest(`fieldValidation parameter unsupported: ${JSON.stringify(m)}: must be one of Ignore, Warn, Strict`);
-  const unknown = unknownFields(def.model, obj);
-  if (unknown.length === 0) return;
-  if (m === 'Strict') throw unknownFieldsError(def.kind, def.version, unknown);
-  pruneFields(obj, unknown);
-  if (m === 'Warn') warnings.push(...unknownFieldWarnings(unknown));
+  const { unknown, mismatch } = checkFields(def.model, obj);
+  // A value of the wrong JSON type fails decoding whatever the field validation mode, as upstream.
+  if (mismatch) throw typeMismatchError(def.kind, def.version, mismatch);
+  if (unknown.length === 0 && duplicates.length === 0) return;
+  if (unknown.length) pruneFields(obj, unknown);
+  if (m === 'Ignore') return;
+  const problems = [...duplicates.map((d) => `duplicate field ${JSON.stringify(d)}`), ...unknownFieldWarnings(unknown)];
+  if (m === 'Strict')
+    throw errors.badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: strict decoding error: ${problems.join(', ')}`);
+  warnings.push(...problems);
 };
 
 /** Removes fields at the given paths (`spec.foo`, `spec.containers[0].bar`). */

@@ -47,6 +47,9 @@ export function parseRequestInfo(method: string, path: string, query: URLSearchP
   } catch {
     throw errors.badRequest(`invalid URL escape in path ${path}`);
   }
+  for (const seg of rest) {
+    if (seg === '.' || seg === '..') throw errors.badRequest(`invalid path ${JSON.stringify(path)}: a name may not be ${JSON.stringify(seg)}`);
+  }
   let watchPrefix = false;
   if (rest[0] === 'watch') {
     watchPrefix = true;

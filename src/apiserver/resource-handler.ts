@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KObject, ResourceDef } from '../api/types.ts';
 import { errors, StatusError } from '../machinery/errors.ts';
 import { applyPatch } from '../machinery/patch/index.ts';
+import { findDuplicateFields } from '../machinery/json-duplicates.ts';
 import { decodeObjectBody, readBody, sendJSON, mediaType } from './http-util.ts';
 import type { RequestInfo } from './request-info.ts';
 import { isTrue } from './request-info.ts';
@@ -12,7 +13,8 @@ import { negotiateOutput, toTable, listJSON, partialMetadata, type OutputForm } 
 import { buildFilter } from './selectors.ts';
 import type { ResourceStore, DeleteOptions } from './registry/resource-store.ts';
 import { writtenJSON, type CachedObject } from './registry/cached-object.ts';
-import { serveWatch } from './watch.ts';
+import { serveWatch, type WatchableCache } from './watch.ts';
+import { StorageError } from '../storage/store.ts';
 import type { FieldValidator } from './field-validation.ts';
 import { scaleOf, applyScale } from './scale.ts';
 
@@ -59,6 +61,14 @@ function writeObject(res: ServerResponse, code: number, def: ResourceDef, obj: K
   sendJSON(res, code, json, headers);
 }
 
+/** Duplicate keys in a JSON body, looked for only when field validation will report them. */
+function duplicatesIn(raw: Buffer, req: IncomingMessage, q: URLSearchParams): string[] {
+  if (q.get('fieldValidation') === 'Ignore') return [];
+  const mt = mediaType(req.headers['content-type']);
+  if (mt !== 'application/json' && mt !== '') return [];
+  return findDuplicateFields(raw.toString('utf8'));
+}
+
 function warningHeader(warnings: string[]): Record<string, string> {
   return warnings.length ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {};
 }
@@ -78,6 +88,10 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
   if (sub === 'scale' && !def.scale) throw errors.notFoundPath(`the server could not find the requested resource (${def.plural}/scale)`);
   if (sub === 'finalize' && def.plural !== 'namespaces') throw errors.notFoundPath();
 
+  if ((verb === 'update' || verb === 'patch') && !info.name)
+    throw errors.methodNotAllowed(`${verb === 'update' ? 'PUT' : 'PATCH'} is not supported on the ${def.plural} collection: name one ${def.singular} in the URL`);
+  if (verb === 'list' || verb === 'watch') checkListOptions(q);
+
   switch (verb) {
     case 'get': {
       const c = store.get(ns, info.name!);
@@ -95,20 +109,22 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       return serveWatch(req, res, def, store, form, ns, q);
     case 'create': {
       const dryRun = dryRunOf(q);
-      const body = decodeObjectBody(await readBody(req), req.headers['content-type']);
+      const raw = await readBody(req);
+      const body = decodeObjectBody(raw, req.headers['content-type']);
       if (info.name && sub) {
         if (hc.subresourcePost && (await hc.subresourcePost(info, store, body, res, dryRun))) return;
         throw errors.methodNotAllowed(`POST is not supported on ${def.plural}/${sub}`);
       }
       if (info.name) throw errors.methodNotAllowed(`the server does not allow this method on the requested resource: POST to a named ${def.singular}; use PUT or PATCH`);
       const warnings: string[] = [];
-      hc.validateFields(def, body, q.get('fieldValidation'), warnings);
+      hc.validateFields(def, body, q.get('fieldValidation'), warnings, duplicatesIn(raw, req, q));
       const created = await store.create(ns, body, { dryRun, warnings });
       return writeObject(res, 201, def, created, form, q, warnings);
     }
     case 'update': {
       const dryRun = dryRunOf(q);
-      const body = decodeObjectBody(await readBody(req), req.headers['content-type']);
+      const raw = await readBody(req);
+      const body = decodeObjectBody(raw, req.headers['content-type']);
       const warnings: string[] = [];
       if (sub === 'scale') {
         const updated = await store.update(ns, info.name!, (cur) => applyScale(def, cur, body, info.name!), { dryRun, warnings });
@@ -118,7 +134,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
         const updated = await store.update(ns, info.name!, (cur) => finalizeNamespace(cur, body), { dryRun, warnings, subresource: 'finalize' });
         return writeObject(res, 200, def, updated, form, q, warnings);
       }
-      if (!sub) hc.validateFields(def, body, q.get('fieldValidation'), warnings);
+      if (!sub) hc.validateFields(def, body, q.get('fieldValidation'), warnings, duplicatesIn(raw, req, q));
       const updated = await store.update(ns, info.name!, () => body, { dryRun, warnings, subresource: sub });
       return writeObject(res, 200, def, updated, form, q, warnings);
     }
@@ -192,6 +208,20 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
   }
 }
 
+/** Upstream's ListOptions validation. */
+function checkListOptions(q: URLSearchParams): void {
+  const match = q.get('resourceVersionMatch');
+  if (match === null || match === '') return;
+  const rv = q.get('resourceVersion') ?? '';
+  const fail = (detail: string) =>
+    errors.invalid('ListOptions', 'meta.k8s.io', '', [{ type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail }]);
+  if (q.get('watch') === 'true' || q.get('watch') === '1') throw fail('Forbidden: resourceVersionMatch is forbidden for watch');
+  if (rv === '') throw fail('Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided');
+  if (match !== 'Exact' && match !== 'NotOlderThan')
+    throw errors.invalid('ListOptions', 'meta.k8s.io', '', [{ type: 'FieldValueNotSupported', field: 'resourceVersionMatch', detail: `Unsupported value: ${JSON.stringify(match)}: supported values: "Exact", "NotOlderThan"` }]);
+  if (match === 'Exact' && rv === '0') throw fail('Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
+}
+
 function list(res: ServerResponse, def: ResourceDef, store: ResourceStore, form: OutputForm, ns: string | undefined, q: URLSearchParams): void {
   const filter = buildFilter(def, q.get('labelSelector'), q.get('fieldSelector'));
   const limitRaw = q.get('limit');
@@ -203,7 +233,8 @@ function list(res: ServerResponse, def: ResourceDef, store: ResourceStore, form:
   const cont = q.get('continue');
   const token = cont ? decodeContinue(cont) : undefined;
   const prefix = store.listPrefix(ns);
-  const { items, revision } = store.cache.list(prefix);
+  let { items, revision } = store.cache.list(prefix);
+  if (token && revision > token.rv) items = itemsAt(store, prefix, items, token.rv);
   let start = 0;
   if (token) {
     // Items are sorted by key: binary search for the first key after the token's.
@@ -241,6 +272,39 @@ function list(res: ServerResponse, def: ResourceDef, store: ResourceStore, form:
   sendJSON(res, 200, listJSON(def, store.apiVersion, out, meta));
 }
 
+/**
+ * The items as they were at revision `rv` (for continue pages, which must be a consistent
+ * snapshot): undo, key by key, the changes the watch cache still holds after `rv`.
+ */
+function itemsAt(store: ResourceStore, prefix: string, current: CachedObject[], rv: number): CachedObject[] {
+  const before = new Map<string, CachedObject | null>();
+  let handle: { stop(): void } | undefined;
+  try {
+    handle = (store.cache as unknown as WatchableCache).watch(rv, prefix, (ev) => {
+      const key = store.key(ev.object.namespace, ev.object.name);
+      // The first change after rv tells what the key held at rv.
+      if (!before.has(key)) before.set(key, ev.type === 'ADDED' ? null : (ev.prevObject ?? (ev.type === 'DELETED' ? ev.object : null)));
+    });
+  } catch (e) {
+    if (e instanceof StorageError && e.code === 'Compacted')
+      throw errors.expired(
+        `the continue token is too old: the list has changed more since its first page (resourceVersion ${rv}) than the server keeps; start a new list without the continue parameter`,
+      );
+    throw e;
+  } finally {
+    handle?.stop();
+  }
+  if (before.size === 0) return current;
+  const out: CachedObject[] = [];
+  for (const c of current) {
+    const key = store.key(c.namespace, c.name);
+    if (!before.has(key)) out.push(c);
+  }
+  for (const c of before.values()) if (c) out.push(c);
+  const keyOf = (c: CachedObject) => store.key(c.namespace, c.name);
+  return out.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+}
+
 async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {
   const opts: DeleteOptions = {};
   const raw = await readBody(req);
@@ -262,7 +326,7 @@ async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<
   }
   if (pp !== undefined && pp !== null) {
     if (!['Orphan', 'Background', 'Foreground'].includes(pp))
-      throw errors.invalid('DeleteOptions', '', '', [{ type: 'FieldValueNotSupported', field: 'propagationPolicy', detail: `Unsupported value: "${pp}": supported values: "Foreground", "Background", "Orphan"` }]);
+      throw errors.invalid('DeleteOptions', 'meta.k8s.io', '', [{ type: 'FieldValueNotSupported', field: 'propagationPolicy', detail: `Unsupported value: "${pp}": supported values: "Foreground", "Background", "Orphan"` }]);
     opts.propagationPolicy = pp;
   }
   if (body.preconditions) opts.preconditions = body.preconditions;

@@ -110,8 +110,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
 
   let serverAddress = '';
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'https://localhost');
-    const p = url.pathname;
+    // Parse the path by hand: URL() would resolve `.` and `..` segments, turning
+    // `.../configmaps/..` into a request on the namespace.
+    const raw = req.url ?? '/';
+    const qi = raw.indexOf('?');
+    const p = qi >= 0 ? raw.slice(0, qi) : raw;
+    const url = { searchParams: new URLSearchParams(qi >= 0 ? raw.slice(qi + 1) : '') };
     const user = authenticate(req.socket as TLSSocket, req);
     // Health and version are open to everyone, as upstream's system:public-info-viewer allows.
     if (p === '/healthz' || p === '/livez' || p === '/readyz' || p.startsWith('/healthz/') || p.startsWith('/livez/') || p.startsWith('/readyz/')) {

@@ -63,7 +63,12 @@ export class StatusError extends Error {
 
   toStatus(): Status {
     const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, code: this.code };
-    if (this.details) s.details = this.details;
+    if (this.details) {
+      // Upstream omits empty detail fields (the core group is "").
+      const d: StatusDetails = {};
+      for (const [k, v] of Object.entries(this.details)) if (v !== '' && v !== undefined) (d as any)[k] = v;
+      s.details = d;
+    }
     return s;
   }
 }

@@ -32,6 +32,12 @@ describe('deployment utils', () => {
     assert.notEqual(h, computeHash(t, 1));
     assert.ok(equalIgnoreHash(t, { metadata: { labels: { a: '1', 'pod-template-hash': h } }, spec: t.spec }));
   });
+  test('a template sent back by rollout undo (creationTimestamp: null) matches its old ReplicaSet', () => {
+    const t = { metadata: { labels: { a: '1' } }, spec: { containers: [{ name: 'c', image: 'x', resources: {} }] } };
+    const back = { metadata: { creationTimestamp: null, labels: { a: '1', 'pod-template-hash': 'x' } }, spec: { containers: [{ name: 'c', image: 'x' }] } };
+    assert.ok(equalIgnoreHash(t, back));
+    assert.equal(computeHash(t), computeHash({ ...back, metadata: { creationTimestamp: null, labels: { a: '1' } } }));
+  });
   test('fenceposts: surge rounds up, unavailable down, never both zero', () => {
     const d = (replicas: number, maxSurge: unknown, maxUnavailable: unknown) =>
       ({ metadata: {}, spec: { replicas, strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge, maxUnavailable } } } }) as KObject;

@@ -48,9 +48,29 @@ function fnv32a(s: string): number {
 // Consonants and digits only, so generated names cannot spell words (as upstream's SafeEncodeString).
 const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
+/**
+ * Drop nulls and empty objects/arrays recursively: upstream compares templates semantically, where
+ * an unset field, a null (e.g. `creationTimestamp: null` that kubectl sends back on rollout undo)
+ * and an empty map or slice are all the same thing.
+ */
+export function pruneEmpty(v: unknown): unknown {
+  if (Array.isArray(v)) {
+    const out = v.map(pruneEmpty).filter((x) => x !== undefined);
+    return out.length ? out : undefined;
+  }
+  if (v === null) return undefined;
+  if (typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    const p = pruneEmpty(x);
+    if (p !== undefined) out[k] = p;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
 /** A short, stable name-safe hash of a pod template (and the collision count, when set). */
 export function computeHash(template: unknown, collisionCount?: number): string {
-  let s = stableStringify(template ?? {});
+  let s = stableStringify(pruneEmpty(template) ?? {});
   if (collisionCount !== undefined && collisionCount !== null) s += `#${collisionCount}`;
   const digits = String(fnv32a(s));
   return [...digits].map((d) => SAFE_ALPHABET[Number(d) % SAFE_ALPHABET.length]).join('');
@@ -64,8 +84,7 @@ export function equalIgnoreHash(a: any, b: any): boolean {
       delete c.metadata.labels[DEFAULT_HASH_LABEL];
       if (Object.keys(c.metadata.labels).length === 0) delete c.metadata.labels;
     }
-    if (c.metadata && Object.keys(c.metadata).length === 0) delete c.metadata;
-    return stableStringify(c);
+    return stableStringify(pruneEmpty(c) ?? {});
   };
   return strip(a) === strip(b);
 }

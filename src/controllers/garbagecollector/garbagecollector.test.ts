@@ -19,7 +19,7 @@ const deploy = { group: 'apps', version: 'v1', resource: 'deployments', namespac
 const pods = { version: 'v1', resource: 'pods', namespace: ns };
 
 before(async () => {
-  cluster = await startTestCluster();
+  console.error('before'); cluster = await startTestCluster(); console.error('up');
   env = testControllerEnv(cluster.client, {}, (m) => console.error(m));
   await env.start(garbageCollectorController);
 });
