@@ -114,3 +114,15 @@ test('patchSchemaFor exposes merge keys through nested fields', () => {
   assert.equal(patchSchemaFor('V1Pod').field('metadata')?.field('labels'), undefined);
   assert.equal(patchSchemaFor('NoSuchModel').field('x'), undefined);
 });
+
+test('checkFields accepts every scalar form a client sends and reports the first wrong type', async () => {
+  const { checkFields } = await import('./schema.ts');
+  const lease = { metadata: { name: 'l' }, spec: { holderIdentity: 'me', leaseDurationSeconds: 15, acquireTime: '2024-01-01T00:00:00.000000Z', renewTime: '2024-01-01T00:00:00.000000Z' } };
+  assert.equal(checkFields('V1Lease', lease).mismatch, undefined);
+  const pod = { metadata: { name: 'p', creationTimestamp: '2024-01-01T00:00:00Z' }, spec: { containers: [{ name: 'c', image: 'i', resources: { requests: { cpu: 1, memory: '1Gi' } }, ports: [{ containerPort: 80 }] }] } };
+  assert.equal(checkFields('V1Pod', pod).mismatch, undefined);
+  const bad = { metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: { a: 1 } }] } };
+  assert.deepEqual(checkFields('V1Pod', bad).mismatch, { goField: 'Pod.spec.containers.image', found: 'object', expected: 'string' });
+  assert.equal(checkFields('V1Pod', { metadata: 'x' }).mismatch?.found, 'string');
+  assert.equal(checkFields('V1Pod', { spec: { containers: [{ ports: [{ containerPort: 1.5 }] }] } }).mismatch?.expected, 'int32');
+});

@@ -53,7 +53,7 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
   const ownClient = !opts.client;
   const client =
     opts.client ??
-    new ApiClient({ ...loadKubeconfig(opts.kubeconfig), maxSockets: 64, userAgent: 'mizzen-controller-manager/0.1' });
+    new ApiClient({ ...loadKubeconfig(opts.kubeconfig), maxSockets: 128, userAgent: 'mizzen-controller-manager/0.1' });
   const options: ControllerManagerOptions = { ...defaultControllerManagerOptions, ...opts.options };
   const names = opts.controllers ?? Object.keys(controllerFactories);
   for (const n of names) if (!controllerFactories[n]) throw new Error(`unknown controller "${n}" (known: ${Object.keys(controllerFactories).join(', ')})`);

@@ -1,16 +1,15 @@
 // Every controller the manager can run, by name (upstream's controller names where they exist).
-// Lines commented out with TODO are controllers whose modules are not written yet.
 
 import type { ControllerFactory } from './types.ts';
 import { replicaSetController } from './replicaset/index.ts';
 import { deploymentController } from './deployment/index.ts';
 import { garbageCollectorController } from './garbagecollector/index.ts';
-// TODO: import { namespaceController } from './namespace/index.ts';
-// TODO: import { serviceAccountController } from './serviceaccount/index.ts';
-// TODO: import { rootCACertPublisherController } from './rootcacertpublisher/index.ts';
-// TODO: import { podGCController } from './podgc/index.ts';
-// TODO: import { ttlAfterFinishedController } from './ttlafterfinished/index.ts';
-// TODO: import { resourceQuotaController } from './resourcequota/index.ts';
+import { namespaceController } from './namespace/index.ts';
+import { serviceAccountController } from './serviceaccount/index.ts';
+import { rootCACertPublisherController } from './rootcacertpublisher/index.ts';
+import { podGCController } from './podgc/index.ts';
+import { ttlAfterFinishedController } from './ttlafterfinished/index.ts';
+import { resourceQuotaController } from './resourcequota/index.ts';
 import { statefulSetController } from './statefulset/index.ts';
 import { daemonSetController } from './daemonset/index.ts';
 import { jobController } from './job/index.ts';
@@ -25,12 +24,12 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   replicaset: replicaSetController,
   deployment: deploymentController,
   'garbage-collector': garbageCollectorController,
-  // TODO: namespace: namespaceController,
-  // TODO: serviceaccount: serviceAccountController,
-  // TODO: 'root-ca-cert-publisher': rootCACertPublisherController,
-  // TODO: 'pod-garbage-collector': podGCController,
-  // TODO: 'ttl-after-finished': ttlAfterFinishedController,
-  // TODO: resourcequota: resourceQuotaController,
+  namespace: namespaceController,
+  serviceaccount: serviceAccountController,
+  'root-ca-cert-publisher': rootCACertPublisherController,
+  'pod-garbage-collector': podGCController,
+  'ttl-after-finished': ttlAfterFinishedController,
+  resourcequota: resourceQuotaController,
   statefulset: statefulSetController,
   daemonset: daemonSetController,
   job: jobController,

@@ -3,7 +3,8 @@
 // standing in for the scheduler, and polling. Several engineers use this file: keep it additive.
 
 import type { KObject } from '../api/types.ts';
-import { isAlreadyExists, isConflict, isNotFound, type ApiClient } from '../client/api-client.ts';
+import { ApiClient, isAlreadyExists, isConflict, isNotFound } from '../client/api-client.ts';
+import { loadKubeconfig } from '../client/kubeconfig.ts';
 import { startTestCluster, type TestCluster } from '../kubelet/simulated/test-cluster.ts';
 import { startSimulatedNodes, type SimulatedNodes } from '../kubelet/simulated/simulator.ts';
 import { EventRecorder } from '../client/event-recorder.ts';
@@ -26,6 +27,14 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
   }
 }
 
+/**
+ * A client for controllers: every informer holds a keep-alive socket for its watch, so the
+ * garbage collector alone needs dozens; a small pool would starve plain requests.
+ */
+export function controllerClient(kubeconfig: string): ApiClient {
+  return new ApiClient({ ...loadKubeconfig(kubeconfig), maxSockets: 1024 });
+}
+
 export interface TestControllerEnv {
   ctx: ControllerContext;
   informers: SharedInformerFactory;
@@ -35,7 +44,13 @@ export interface TestControllerEnv {
 }
 
 /** A ControllerContext like the manager's, for running a few controllers in a test. */
-export function testControllerEnv(client: ApiClient, options: Partial<ControllerManagerOptions> = {}, log: (m: string) => void = () => {}): TestControllerEnv {
+export function testControllerEnv(
+  clientOrKubeconfig: ApiClient | string,
+  options: Partial<ControllerManagerOptions> = {},
+  log: (m: string) => void = () => {},
+): TestControllerEnv {
+  const ownClient = typeof clientOrKubeconfig === 'string';
+  const client = typeof clientOrKubeconfig === 'string' ? controllerClient(clientOrKubeconfig) : clientOrKubeconfig;
   const informers = new SharedInformerFactory(client, { log, backoffInitialMs: 100, backoffMaxMs: 1000 });
   const recorders: EventRecorder[] = [];
   const ctx: ControllerContext = {
@@ -66,6 +81,7 @@ export function testControllerEnv(client: ApiClient, options: Partial<Controller
       running.length = 0;
       await informers.stop();
       await Promise.all(recorders.map((r) => r.flush().catch(() => {})));
+      if (ownClient) client.close();
     },
   };
 }

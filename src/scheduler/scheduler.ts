@@ -18,6 +18,7 @@ import { Code } from './framework/status.ts';
 import { CycleState, type ClusterEvent, type EnqueueExtensions, type Node, type Pod } from './framework/types.ts';
 import { defaultIdentity, makeHandle } from './handle.ts';
 import { SchedulingQueue, type QueuedPodInfo } from './queue/scheduling-queue.ts';
+import { ScheduledEventWriter } from './scheduled-events.ts';
 
 export interface SchedulerOptions {
   kubeconfig?: string;
@@ -58,15 +59,17 @@ export class Scheduler {
   private timers: NodeJS.Timeout[] = [];
   private pending = new Set<Promise<void>>();
   podInformer?: Informer<Pod>;
+  private readonly scheduledEvents?: ScheduledEventWriter;
 
   constructor(
     private readonly client: ApiClient | undefined,
     private readonly recorder: EventRecorder | undefined,
     config: SchedulerConfiguration | undefined,
     deps: Partial<Parameters<typeof makeHandle>[0]>,
-    opts: { log?: (m: string) => void; assumedTTLMs?: number } = {},
+    opts: { log?: (m: string) => void; assumedTTLMs?: number; scheduledEvents?: ScheduledEventWriter } = {},
   ) {
     this.log = opts.log ?? (() => {});
+    this.scheduledEvents = opts.scheduledEvents;
     this.cache = new SchedulerCache({ assumedTTLMs: opts.assumedTTLMs });
     const pluginEvents = new Map<string, Set<ClusterEvent>>();
     for (const profile of profilesOf(config)) {
@@ -249,7 +252,8 @@ export class Scheduler {
     }
     this.cache.finishBinding(assumed);
     this.queue.done(pod);
-    this.recorder?.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${host}`);
+    if (this.scheduledEvents) this.scheduledEvents.scheduled(pod, host);
+    else this.recorder?.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${host}`);
   }
 
   private handleFailure(q: QueuedPodInfo, pod: Pod, message: string, reason: string, nominatedNodeName?: string): void {
@@ -313,7 +317,8 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
     statefulSets: factory.informerFor({ group: 'apps', version: 'v1', resource: 'statefulsets' }),
     replicationControllers: factory.informerFor({ version: 'v1', resource: 'replicationcontrollers' }),
   };
-  const sched = new Scheduler(client, recorder, opts.config, deps, { log, assumedTTLMs: opts.assumedTTLMs });
+  const scheduledEvents = new ScheduledEventWriter(client, { log });
+  const sched = new Scheduler(client, recorder, opts.config, deps, { log, assumedTTLMs: opts.assumedTTLMs, scheduledEvents });
   sched.podInformer = pods;
   pods.addEventHandler({
     onAdd: (p) => sched.onPodAdd(p),
@@ -361,6 +366,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
       await sched.stop();
       await factory.stop();
       await recorder.flush();
+      await scheduledEvents.flush();
       if (ownClient) client.close();
     },
   };

@@ -176,6 +176,9 @@ export function createGarbageCollector(ctx: ControllerContext, opts: GarbageColl
   async function ownerState(dep: Located, ref: OwnerReference): Promise<OwnerState> {
     const res = byKind.get(`${groupOf(ref.apiVersion)}/${ref.kind}`);
     const depNs = dep.obj.metadata.namespace;
+    // Right after start the owner's informer may still be listing: wait rather than GET each owner.
+    const ownerMonitor = res && monitors.get(`${res.group}/${res.resource}`);
+    if (ownerMonitor && !ownerMonitor.informer.hasSynced()) await ownerMonitor.informer.waitForSync().catch(() => {});
     const cached = locate(ref.uid);
     // A namespaced owner must live in the dependent's namespace (cross-namespace references are invalid).
     if (cached && (!cached.res.namespaced || cached.obj.metadata.namespace === depNs)) {

@@ -9,6 +9,29 @@ export function controllerRefOf(obj: KObject): OwnerReference | undefined {
   return (obj.metadata.ownerReferences ?? []).find((r) => r.controller === true);
 }
 
+/**
+ * Index value for an object's controller: its UID, or `orphan/<namespace>` when nothing controls
+ * it. A controller only ever claims its own objects and orphans, so this index is all it needs to
+ * look at instead of every object in the namespace.
+ */
+export function controllerIndexValues(obj: KObject): string[] {
+  const ref = controllerRefOf(obj);
+  return [ref ? ref.uid : `orphan/${obj.metadata.namespace ?? ''}`];
+}
+
+// Selector results per object version: cached objects are replaced (not mutated) on every update,
+// so an entry lives exactly as long as the version it describes. Keyed by the selector's JSON.
+const matchCache = new WeakMap<KObject, { selector: string; matches: boolean }>();
+
+function selectorMatches(obj: KObject, selector: LabelSelector, selectorKey: string | undefined): boolean {
+  if (selectorKey === undefined) return selector.matches(obj.metadata.labels);
+  const hit = matchCache.get(obj);
+  if (hit && hit.selector === selectorKey) return hit.matches;
+  const matches = selector.matches(obj.metadata.labels);
+  matchCache.set(obj, { selector: selectorKey, matches });
+  return matches;
+}
+
 /** The controller ownerReference a controller puts on what it creates. */
 export function newControllerRef(owner: KObject, apiVersion: string, kind: string): OwnerReference {
   return { apiVersion, kind, name: owner.metadata.name!, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true };
@@ -20,6 +43,8 @@ export interface ClaimOptions {
   ownerApiVersion: string;
   ownerKind: string;
   selector: LabelSelector;
+  /** A stable string for the selector (e.g. its JSON): enables caching match results per object. */
+  selectorKey?: string;
   /** Where the owned objects live (namespace comes from each object). */
   resource: Omit<ResourceRef, 'name' | 'namespace'>;
   /**
@@ -46,7 +71,7 @@ export async function claimObjects<T extends KObject>(objs: T[], o: ClaimOptions
   const work: Promise<void>[] = [];
   for (const obj of objs) {
     const ref = controllerRefOf(obj);
-    const matches = o.selector.matches(obj.metadata.labels);
+    const matches = selectorMatches(obj, o.selector, o.selectorKey);
     if (ref) {
       if (ref.uid !== ownerUid) continue;
       if (matches || ownerDeleting) {

@@ -11,9 +11,9 @@ import type { Informer } from '../../client/informer.ts';
 import { labelSelectorFromObject } from '../../machinery/labels.ts';
 import { KeyWorker } from '../key-worker.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
-import { claimObjects, controllerRefOf, newControllerRef } from './controller-ref.ts';
+import { claimObjects, controllerIndexValues, controllerRefOf, newControllerRef } from './controller-ref.ts';
 import { podsToDelete } from './pod-ranking.ts';
-import { isPodActive, isPodReady, msUntilAvailable } from './pod-utils.ts';
+import { isPodActive, isPodReady, msUntilAvailable, podReadyCondition } from './pod-utils.ts';
 import { calculateReplicaSetStatus, replicaSetStatusChanged } from './status.ts';
 
 /** Most pods created or deleted in one sync (upstream BurstReplicas). */
@@ -21,6 +21,8 @@ export const BURST_REPLICAS = 500;
 
 export const RS_REF = { group: 'apps', version: 'v1', resource: 'replicasets' } as const;
 export const POD_REF = { version: 'v1', resource: 'pods' } as const;
+/** Pods by controller UID (or `orphan/<ns>`): a sync looks at its own pods and orphans only. */
+export const POD_CONTROLLER_INDEX = 'replicaset:controller';
 
 const key = (obj: KObject) => `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
 const asRS = (rs: KObject): KObject => ({ ...rs, apiVersion: 'apps/v1', kind: 'ReplicaSet' });
@@ -74,7 +76,7 @@ class ReplicaSetController implements Controller {
     this.workers = ctx.options.workers;
     this.worker = new KeyWorker(this.name, (k) => this.sync(k), ctx.log);
     this.rsInformer = ctx.informers.informerFor(RS_REF);
-    this.podInformer = ctx.informers.informerFor(POD_REF);
+    this.podInformer = ctx.informers.informerFor({ ...POD_REF, indexers: { [POD_CONTROLLER_INDEX]: controllerIndexValues } });
 
     this.rsInformer.addEventHandler({
       onAdd: (rs) => this.worker.add(key(rs)),
@@ -152,6 +154,9 @@ class ReplicaSetController implements Controller {
     if (curRef) {
       const rs = this.resolveOwner(cur.metadata.namespace, curRef);
       if (!rs) return;
+      // Binding and other status noise change nothing a sync looks at; skipping them saves a full
+      // pass over every pod of a big ReplicaSet per event.
+      if (!labelsChanged && oldRef?.uid === curRef.uid && !podStateChanged(old, cur)) return;
       this.worker.add(key(rs));
       // A pod that just became ready turns available after minReadySeconds: look again then.
       const minReady = rs.spec?.minReadySeconds ?? 0;
@@ -185,14 +190,17 @@ class ReplicaSetController implements Controller {
     } catch {
       return; // invalid selectors are rejected by validation; nothing sensible to do here
     }
-    const nsPods = this.podInformer.lister().namespace(namespace ?? '').list();
-    const active = nsPods.filter(isPodActive);
+    // Pods controlled by others can be neither claimed nor released: only ours and orphans matter.
+    const indexer = this.podInformer.indexer;
+    const candidates = [...indexer.byIndex(POD_CONTROLLER_INDEX, rs.metadata.uid!), ...indexer.byIndex(POD_CONTROLLER_INDEX, `orphan/${namespace ?? ''}`)];
+    const active = candidates.filter(isPodActive);
     const pods = await claimObjects(active, {
       client: this.client,
       owner: rs,
       ownerApiVersion: 'apps/v1',
       ownerKind: 'ReplicaSet',
       selector,
+      selectorKey: JSON.stringify(rs.spec?.selector ?? null),
       resource: POD_REF,
       fetchOwner: async () => {
         try {
@@ -206,7 +214,7 @@ class ReplicaSetController implements Controller {
 
     let manageError: { message: string; creating: boolean } | undefined;
     if (needsSync && !rs.metadata.deletionTimestamp) {
-      manageError = await this.manageReplicas(rs, rsKey, pods, active);
+      manageError = await this.manageReplicas(rs, rsKey, pods);
     }
 
     const now = Date.now();
@@ -231,7 +239,6 @@ class ReplicaSetController implements Controller {
     rs: KObject,
     rsKey: string,
     pods: KObject[],
-    allActive: KObject[],
   ): Promise<{ message: string; creating: boolean } | undefined> {
     const want = rs.spec?.replicas ?? 1;
     const diff = pods.length - want;
@@ -268,7 +275,7 @@ class ReplicaSetController implements Controller {
     }
     if (diff > 0) {
       const count = Math.min(diff, BURST_REPLICAS);
-      const related = this.relatedActivePods(rs, allActive);
+      const related = this.relatedActivePods(rs);
       const victims = podsToDelete(pods, related, count);
       this.expectations.expectDeletionsOf(rsKey, victims.map(key));
       const results = await Promise.allSettled(
@@ -292,7 +299,7 @@ class ReplicaSetController implements Controller {
   }
 
   /** Active pods of this RS and of every ReplicaSet with the same controlling owner. */
-  private relatedActivePods(rs: KObject, allActive: KObject[]): KObject[] {
+  private relatedActivePods(rs: KObject): KObject[] {
     const owner = controllerRefOf(rs);
     const uids = new Set<string>([rs.metadata.uid!]);
     if (owner) {
@@ -300,10 +307,7 @@ class ReplicaSetController implements Controller {
         if (controllerRefOf(other)?.uid === owner.uid) uids.add(other.metadata.uid!);
       }
     }
-    return allActive.filter((p) => {
-      const r = controllerRefOf(p);
-      return !!r && uids.has(r.uid);
-    });
+    return [...uids].flatMap((uid) => this.podInformer.indexer.byIndex(POD_CONTROLLER_INDEX, uid)).filter(isPodActive);
   }
 
   /** Write status if it changed; on conflict re-read once and retry (upstream retries once). */
@@ -322,6 +326,14 @@ class ReplicaSetController implements Controller {
       }
     }
   }
+}
+
+/** What a ReplicaSet sync reads from an owned pod besides labels and owner: activeness and readiness. */
+function podStateChanged(old: KObject, cur: KObject): boolean {
+  if (old.status?.phase !== cur.status?.phase || !!old.metadata.deletionTimestamp !== !!cur.metadata.deletionTimestamp) return true;
+  const a = podReadyCondition(old);
+  const b = podReadyCondition(cur);
+  return a?.status !== b?.status || a?.lastTransitionTime !== b?.lastTransitionTime;
 }
 
 function POD_REF_NS(owner: KObject) {
