@@ -2,7 +2,7 @@
 
 import type { ServerResponse } from 'node:http';
 import type { KObject } from '../api/types.ts';
-import { errors } from '../machinery/errors.ts';
+import { errors, StatusError } from '../machinery/errors.ts';
 import { labelSelectorFromObject } from '../machinery/labels.ts';
 import { sendJSON } from './http-util.ts';
 import type { RequestInfo } from './request-info.ts';
@@ -50,9 +50,10 @@ export function podSubresourcePost(deps: PodSubresourceDeps) {
     if (info.subresource === 'eviction') {
       if (body.kind !== undefined && body.kind !== 'Eviction') throw errors.badRequest(`expected kind Eviction, got ${JSON.stringify(body.kind)}`);
       const pod = store.get(ns, name).obj;
-      // Terminal or deleting pods are evicted without consulting budgets, as upstream.
-      const terminal = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed' || pod.metadata.deletionTimestamp;
-      if (!terminal && deps.pdbs) {
+      // Terminal, pending or deleting pods are evicted without consulting budgets, as upstream.
+      const phase = pod.status?.phase;
+      const exempt = phase === 'Succeeded' || phase === 'Failed' || phase === 'Pending' || pod.metadata.deletionTimestamp;
+      if (!exempt && deps.pdbs) {
         const { items } = deps.pdbs.cache.list(deps.pdbs.listPrefix(ns));
         const matching = items.filter((c) => {
           try {
@@ -64,18 +65,32 @@ export function podSubresourcePost(deps: PodSubresourceDeps) {
         if (matching.length > 1) throw errors.internal('This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.');
         const pdb = matching[0]?.obj;
         if (pdb) {
-          const allowed = pdb.status?.disruptionsAllowed ?? 0;
-          const observed = pdb.status?.observedGeneration ?? 0;
-          if (observed < (pdb.metadata.generation ?? 0) || allowed <= 0) {
-            throw errors.tooManyRequests(`Cannot evict pod as it would violate the pod's disruption budget.`, 10);
-          }
+          const refuse = (retryAfter: number) =>
+            new StatusError(
+              429,
+              'TooManyRequests',
+              `Cannot evict pod as it would violate the pod's disruption budget.`,
+              { causes: [{ reason: 'DisruptionBudget', message: `The disruption budget ${pdb.metadata.name} needs ${pdb.status?.desiredHealthy ?? 0} healthy pods and has ${pdb.status?.currentHealthy ?? 0} currently` }], retryAfterSeconds: retryAfter },
+              retryAfter ? { 'Retry-After': String(retryAfter) } : {},
+            );
+          // A budget the disruption controller has not caught up with yet: ask to come back soon.
+          if ((pdb.status?.observedGeneration ?? 0) < (pdb.metadata.generation ?? 0)) throw refuse(10);
+          if ((pdb.status?.disruptionsAllowed ?? 0) <= 0) throw refuse(0);
           if (!dryRun) {
-            // Consume one disruption so concurrent evictions see it (the disruption controller recomputes later).
-            await deps.pdbs.update(ns, pdb.metadata.name!, (cur) => {
-              cur.status = { ...(cur.status ?? {}), disruptionsAllowed: Math.max(0, (cur.status?.disruptionsAllowed ?? 0) - 1) };
-              cur.status.disruptedPods = { ...(cur.status.disruptedPods ?? {}), [name]: nowRFC3339() };
-              return cur;
-            }, { subresource: 'status' });
+            // Consume one disruption: the update re-reads and compare-and-swaps, so two concurrent
+            // evictions cannot both take the last one.
+            await deps.pdbs.update(
+              ns,
+              pdb.metadata.name!,
+              (cur) => {
+                const allowed = cur.status?.disruptionsAllowed ?? 0;
+                if (allowed <= 0) throw refuse(0);
+                cur.status = { ...(cur.status ?? {}), disruptionsAllowed: allowed - 1 };
+                cur.status.disruptedPods = { ...(cur.status.disruptedPods ?? {}), [name]: nowRFC3339() };
+                return cur;
+              },
+              { subresource: 'status' },
+            );
           }
         }
       }

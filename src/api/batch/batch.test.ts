@@ -199,5 +199,5 @@ test('cronjob table row', () => {
   const c = cronjob();
   cronjobs.strategy.defaults!(c);
   c.status = { active: [{ name: 'hello-1' }], lastScheduleTime: '2024-01-01T00:59:30Z' };
-  assert.deepEqual(cronjobs.table!.row(c, now), ['hello', '*/1 * * * *', '<none>', false, 1, '30s', '60m', 'hello', 'busybox', '<none>']);
+  assert.deepEqual(cronjobs.table!.row(c, now), ['hello', '*/1 * * * *', '<none>', 'False', 1, '30s', '60m', 'hello', 'busybox', '<none>']);
 });

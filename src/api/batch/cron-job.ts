@@ -134,7 +134,7 @@ export const cronjobs: ResourceDef = {
         obj.metadata.name,
         obj.spec?.schedule ?? '',
         obj.spec?.timeZone ?? '<none>',
-        typeof suspend === 'boolean' ? suspend : '<unset>',
+        typeof suspend === 'boolean' ? (suspend ? 'True' : 'False') : '<unset>',
         (obj.status?.active ?? []).length,
         obj.status?.lastScheduleTime ? humanAge(obj.status.lastScheduleTime, now) : '<none>',
         humanAge(obj.metadata.creationTimestamp, now),
