@@ -4,6 +4,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   apiserver: () => import('./apiserver.ts'),
   density: () => import('./density.ts'),
   scheduler: () => import('./scheduler.ts'),
+  store: () => import('./store.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

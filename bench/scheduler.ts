@@ -33,7 +33,18 @@ export interface WorkloadResult {
   p99Ms: number;
   maxMs: number;
   nodesReadySeconds: number;
+  /** CPU the `mizzen up` process used from the first create to the last binding, per pod. */
+  cpuMsPerPod: number;
+  /** That CPU time over the same wall time: how busy the process was (1 = one full core). */
+  cpuCores: number;
   rssMB: number;
+}
+
+/** user + system CPU of a process in ms (Linux /proc; clock ticks are 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** The pod of a workload: pause-like, small requests (as upstream's pod-default template). */
@@ -190,6 +201,8 @@ export async function runWorkload(
     const bound = new Float64Array(opts.pods).fill(NaN);
     let boundCount = 0;
     let lastBound = 0;
+    let cpuAtLastBound = 0;
+    const pid = cluster.proc.pid!;
     let resolveAll!: () => void;
     const allBound = new Promise<void>((r) => (resolveAll = r));
     const watch = await watchBindings(cluster, ns, (name, t) => {
@@ -197,9 +210,13 @@ export async function runWorkload(
       if (!Number.isInteger(i) || i < 0 || i >= opts.pods || !Number.isNaN(bound[i])) return;
       bound[i] = t;
       lastBound = Math.max(lastBound, t);
-      if (++boundCount >= opts.pods) resolveAll();
+      if (++boundCount >= opts.pods) {
+        cpuAtLastBound = cpuMs(pid);
+        resolveAll();
+      }
     });
 
+    const cpuAtStart = cpuMs(pid);
     const createStart = performance.now();
     let failures = 0;
     let createEnd = 0;
@@ -224,6 +241,7 @@ export async function runWorkload(
     for (let i = 0; i < opts.pods; i++) if (!Number.isNaN(bound[i])) lat.push(bound[i] - sent[i]);
     lat.sort((a, b) => a - b);
     const span = (lastBound || performance.now()) - createStart;
+    const cpuUsed = (cpuAtLastBound || cpuMs(pid)) - cpuAtStart;
     const round = (x: number) => Math.round(x * 10) / 10;
     return {
       workload,
@@ -238,6 +256,8 @@ export async function runWorkload(
       p99Ms: round(percentile(lat, 99)),
       maxMs: round(lat[lat.length - 1] ?? NaN),
       nodesReadySeconds: round(nodesReadySeconds),
+      cpuMsPerPod: round(cpuUsed / Math.max(1, boundCount)),
+      cpuCores: Math.round((cpuUsed / span) * 100) / 100,
       rssMB: Math.round(rssMB(cluster.proc.pid!)),
     };
   } finally {
@@ -322,5 +342,5 @@ process.on('exit', () => {
 }
 
 function pick(r: WorkloadResult) {
-  return { podsPerSec: r.podsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms };
+  return { podsPerSec: r.podsPerSec, p50Ms: r.p50Ms, p99Ms: r.p99Ms, cpuMsPerPod: r.cpuMsPerPod };
 }

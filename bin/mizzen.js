@@ -8,13 +8,16 @@ import path from 'node:path';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bundle = path.join(root, 'dist', 'cli', 'main.mjs');
+// Worker-thread scripts are separate entry points, emitted beside the bundle (the code finds them
+// with new URL('./<name>.mjs', import.meta.url)).
+const workers = [path.join(root, 'src', 'storage', 'sqlite', 'sqlite-writer.mjs'), path.join(root, 'src', 'cli', 'components-worker.ts')];
 
 function newestMtime(dir) {
   let newest = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+    else if (/\.(ts|mjs)$/.test(e.name) && !e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
 }
@@ -32,6 +35,14 @@ async function buildBundle() {
   mkdirSync(path.dirname(bundle), { recursive: true });
   // Build to a private file and rename, so concurrent starts never load a half-written bundle.
   const tmp = `${bundle}.${process.pid}.tmp.mjs`;
+  const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'silent' };
+  // Workers first: a fresh main bundle implies its workers are in place.
+  for (const entry of workers) {
+    const out = path.join(path.dirname(bundle), path.basename(entry).replace(/\.[^.]+$/, '.mjs'));
+    const tmpOut = `${out}.${process.pid}.tmp.mjs`;
+    await esbuild.build({ ...common, entryPoints: [entry], outfile: tmpOut });
+    renameSync(tmpOut, out);
+  }
   await esbuild.build({
     entryPoints: [path.join(root, 'src', 'cli', 'main.ts')],
     bundle: true,

@@ -100,7 +100,7 @@ describe('scheduler with kubectl', { skip: !hasKubectl && 'kubectl not installed
     try {
       await apply(ns, { name: 'fast', extra: { nodeSelector: { disk: 'ssd' } } }, { name: 'nowhere', extra: { nodeSelector: { disk: 'tape' } } });
       assert.equal(await waitBound(ns, 'fast'), 'sim-1');
-      assert.match(await failedScheduling(ns, 'nowhere'), /^0\/3 nodes are available: 3 node\(s\) didn't match Node's node affinity\/selector\./m);
+      assert.match(await failedScheduling(ns, 'nowhere'), /^0\/3 nodes are available: 3 node\(s\) didn't match Pod's node affinity\/selector\./m);
     } finally {
       await deletePods(ns);
       await c.kubectl(['label', 'node', 'sim-1', 'disk-']);
@@ -145,18 +145,19 @@ describe('scheduler with kubectl', { skip: !hasKubectl && 'kubectl not installed
     await newNamespace(ns);
     await c.kubectl(['taint', 'node', 'sim-0', 'dedicated=infra:NoSchedule']);
     try {
+      // The rejection of a pod pinned to sim-0 also shows the scheduler has seen the taint.
+      const onSim0 = { nodeSelector: { 'kubernetes.io/hostname': 'sim-0' } };
+      await apply(ns, { name: 'intolerant', extra: onSim0 });
+      const msg = await eventually(async () => {
+        const m = await failedScheduling(ns, 'intolerant');
+        return m.includes('untolerated taint') ? m : '';
+      });
+      assert.match(msg, /1 node\(s\) had untolerated taint \{dedicated: infra\}/);
+      assert.match(msg, /2 node\(s\) didn't match Pod's node affinity\/selector/);
       await apply(ns, ...[0, 1, 2, 3, 4, 5].map((i) => ({ name: `plain-${i}` })));
       for (let i = 0; i < 6; i++) assert.notEqual(await waitBound(ns, `plain-${i}`), 'sim-0');
-      const onSim0 = { nodeSelector: { 'kubernetes.io/hostname': 'sim-0' } };
-      await apply(
-        ns,
-        { name: 'tolerant', extra: { ...onSim0, tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'infra', effect: 'NoSchedule' }] } },
-        { name: 'intolerant', extra: onSim0 },
-      );
+      await apply(ns, { name: 'tolerant', extra: { ...onSim0, tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'infra', effect: 'NoSchedule' }] } });
       assert.equal(await waitBound(ns, 'tolerant'), 'sim-0');
-      const msg = await failedScheduling(ns, 'intolerant');
-      assert.match(msg, /1 node\(s\) had untolerated taint \{dedicated: infra\}/);
-      assert.match(msg, /2 node\(s\) didn't match Node's node affinity\/selector/);
     } finally {
       await deletePods(ns);
       await c.kubectl(['taint', 'node', 'sim-0', 'dedicated=infra:NoSchedule-']);
@@ -169,6 +170,11 @@ describe('scheduler with kubectl', { skip: !hasKubectl && 'kubectl not installed
     const zones: Record<string, string> = { 'sim-0': 'a', 'sim-1': 'b', 'sim-2': 'c' };
     for (const [n, z] of Object.entries(zones)) await c.kubectl(['label', 'node', n, `${ZONE}=${z}`]);
     try {
+      // Node events arrive in order: once a pod needing the last label lands, all labels are seen.
+      const probe = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: ZONE, operator: 'In', values: ['c'] }] }] } } };
+      await apply(ns, { name: 'probe', extra: { affinity: probe } });
+      assert.equal(await waitBound(ns, 'probe'), 'sim-2');
+      await c.kubectl(['delete', 'pod', 'probe', '-n', ns, '--grace-period=0', '--force']);
       const extra = { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: ZONE, whenUnsatisfiable: 'DoNotSchedule', labelSelector: { matchLabels: { app: 'spread' } } }] };
       await apply(ns, ...[0, 1, 2, 3, 4, 5].map((i) => ({ name: `s-${i}`, labels: { app: 'spread' }, extra })));
       for (let i = 0; i < 6; i++) await waitBound(ns, `s-${i}`);
@@ -190,12 +196,13 @@ describe('scheduler with kubectl', { skip: !hasKubectl && 'kubectl not installed
     await apply(ns, ...[0, 1, 2].map((i) => ({ name: `low-${i}`, cpu: '3', priorityClassName: 'low' })));
     const lowNodes = await Promise.all([0, 1, 2].map((i) => waitBound(ns, `low-${i}`)));
     assert.equal(new Set(lowNodes).size, 3);
+    await apply(ns, { name: 'vip', cpu: '3', priorityClassName: 'high' });
+    // Preemption first nominates a node for the pod, then binds it once the victim is gone.
     const nominated = background('/usr/bin/kubectl', ['get', 'pod', 'vip', '-n', ns, '--watch', '-o', 'jsonpath={.status.nominatedNodeName}{"\\n"}'], {
       ...process.env,
       KUBECONFIG: c.kubeconfig,
     });
     try {
-      await apply(ns, { name: 'vip', cpu: '3', priorityClassName: 'high' });
       const prio = (await c.kubectl(['get', 'pod', 'vip', '-n', ns, '-o', 'jsonpath={.spec.priority}'])).stdout;
       assert.equal(prio, '1000');
       const node = await waitBound(ns, 'vip', 30_000);

@@ -24,8 +24,8 @@ export interface UpOptions extends ServeOptions {
   simulatedNodes: number;
   /** Capacity of each simulated node, e.g. `cpu=32,memory=256Gi,pods=110`. */
   simulatedNodeCapacity?: string;
-  /** Passed to the controller manager: e.g. `50s`. */
-  nodeMonitorGracePeriod?: string;
+  /** Passed to the controller manager (flag text like `50s`). */
+  nodeMonitorGracePeriodMs?: number;
   clusterCIDR?: string;
   /** Accepted for compatibility: `up` runs no real kubelet yet (simulated nodes only). */
   noKubelet: boolean;
@@ -43,7 +43,7 @@ export function upOptions(values: Record<string, string | boolean | undefined>):
     ...serveOptions(values as any, 'up'),
     simulatedNodes: parseCount(str('simulated-nodes'), '--simulated-nodes', 'up'),
     simulatedNodeCapacity: str('simulated-node-capacity'),
-    nodeMonitorGracePeriod: str('node-monitor-grace-period'),
+    nodeMonitorGracePeriodMs: str('node-monitor-grace-period') === undefined ? undefined : parseDurationFlag(str('node-monitor-grace-period')!, '--node-monitor-grace-period'),
     clusterCIDR: str('cluster-cidr'),
     noKubelet: values['no-kubelet'] === true,
   };
@@ -116,3 +116,21 @@ export function serveOptions(
     serviceCIDR: parseServiceCIDR(values['service-cluster-ip-range'], command),
   };
 }
+
+/** Go-style durations (`50s`, `1m30s`, `500ms`) in milliseconds. */
+export function parseDurationFlag(text: string, flag: string): number {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
+  let total = 0;
+  let pos = 0;
+  while (pos < text.length) {
+    re.lastIndex = pos;
+    const m = re.exec(text);
+    if (!m) throw new UsageError(`invalid ${flag} "${text}": use a duration such as 50s, 1m30s or 500ms`, 'up');
+    total += Number(m[1]) * units[m[2]];
+    pos = re.lastIndex;
+  }
+  if (pos === 0) throw new UsageError(`invalid ${flag} "${text}": use a duration such as 50s, 1m30s or 500ms`, 'up');
+  return total;
+}
+

@@ -37,6 +37,9 @@ export interface RunningScheduler {
   close(): Promise<void>;
 }
 
+/** How long the loop may schedule pods back to back before yielding to I/O. */
+export const SCHEDULING_SLICE_MS = 10;
+
 const isAssigned = (p: Pod) => !!p.spec?.nodeName;
 const isTerminal = (p: Pod) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
 
@@ -164,6 +167,7 @@ export class Scheduler {
   }
 
   private async loop(): Promise<void> {
+    let sliceStart = performance.now();
     while (this.running) {
       const q = await this.queue.pop();
       if (!q || !this.running) break;
@@ -172,8 +176,13 @@ export class Scheduler {
       } catch (e) {
         this.log(`scheduler: unexpected error scheduling ${podKey(q.podInfo.pod)}: ${(e as Error).stack ?? e}`);
       }
-      // Let informer events and binding answers in between pods.
-      await new Promise((r) => setImmediate(r));
+      // Let informer events and binding answers in now and then. Yielding after every pod would
+      // schedule one pod per event-loop turn, and a turn of a busy process (API server, storage
+      // commits) can take many milliseconds; assumed pods keep a slice's decisions consistent.
+      if (performance.now() - sliceStart >= SCHEDULING_SLICE_MS) {
+        await new Promise((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
     }
   }
 
@@ -233,6 +242,9 @@ export class Scheduler {
       this.handleFailure(q, pod, permit.message(), permit.isRejected() ? 'Unschedulable' : 'SchedulerError');
       return;
     }
+    // The scheduling attempt is over: cluster events no longer need recording for this pod (a
+    // failed binding goes to backoff whatever happened meanwhile).
+    this.queue.done(pod);
     const p = this.bindingCycle(fwk, state, q, pod, assumed, host);
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
@@ -251,7 +263,6 @@ export class Scheduler {
       return;
     }
     this.cache.finishBinding(assumed);
-    this.queue.done(pod);
     if (this.scheduledEvents) this.scheduledEvents.scheduled(pod, host);
     else this.recorder?.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${host}`);
   }

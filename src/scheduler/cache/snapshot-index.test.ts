@@ -66,3 +66,25 @@ describe('snapshot indexes', () => {
     assert.ok(total > 0);
   });
 });
+
+describe('snapshot nodesVersion', () => {
+  it('moves when nodes come and go or labels change, not on status-only updates', () => {
+    const cache = new SchedulerCache();
+    const snap = new Snapshot();
+    const n = mkNode('n0', undefined, { labels: { zone: 'a' } });
+    cache.addNode(n);
+    snap.update(cache);
+    const v0 = snap.nodesVersion();
+    // A heartbeat: a new Node object with the same labels.
+    cache.updateNode({ ...n, status: { ...n.status, conditions: [{ type: 'Ready', status: 'True' }] } });
+    snap.update(cache);
+    assert.equal(snap.nodesVersion(), v0);
+    cache.updateNode({ ...n, metadata: { ...n.metadata, labels: { ...n.metadata.labels, zone: 'b' } } });
+    snap.update(cache);
+    assert.ok(snap.nodesVersion() > v0);
+    const v1 = snap.nodesVersion();
+    cache.addNode(mkNode('n1'));
+    snap.update(cache);
+    assert.ok(snap.nodesVersion() > v1);
+  });
+});

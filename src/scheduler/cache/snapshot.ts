@@ -35,7 +35,9 @@ export class Snapshot implements SnapshotLister {
         continue;
       }
       const copy = src.clone();
-      if (!prev || prev.node !== copy.node) this.version++;
+      // Only the node set and node labels matter to the version's users (topology domains);
+      // heartbeats and status updates replace the Node object without touching either.
+      if (!prev || (prev.node !== copy.node && !sameLabels(prev.node?.metadata.labels, copy.node?.metadata.labels))) this.version++;
       if (copy.podsWithAffinity.length) this.affinityNodes.set(name, copy);
       if (copy.podsWithRequiredAntiAffinity.length) this.antiNodes.set(name, copy);
       this.map.set(name, copy);
@@ -135,6 +137,18 @@ export class Snapshot implements SnapshotLister {
   numNodes(): number {
     return this.all.length;
   }
+}
+
+function sameLabels(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
 }
 
 /** Terms with the same namespaces, selectors and topology key behave identically. */

@@ -45,6 +45,10 @@ function tag(s: MaybeStatus, plugin: Plugin): Status | undefined {
   return s.withPlugin(plugin.name);
 }
 
+function invalidScore(plugin: string, v: number): Status {
+  return new Status(Code.Error, [], new Error(`plugin "${plugin}" returns an invalid score ${v}, it should in the range of [0, ${MAX_NODE_SCORE}] after normalizing`));
+}
+
 export class Framework implements FrameworkRunner {
   constructor(
     readonly schedulerName: string,
@@ -162,27 +166,30 @@ export class Framework implements FrameworkRunner {
 
   /** Weighted sum of normalised plugin scores per node, in node order. */
   runScorePlugins(state: CycleState, pod: Pod, nodes: NodeInfo[]): [NodeScore[], Status | undefined] {
-    const totals: NodeScore[] = nodes.map((n) => ({ name: n.name, score: 0 }));
+    const n = nodes.length;
+    const sums = new Float64Array(n);
+    const totals = (): NodeScore[] => nodes.map((node, i) => ({ name: node.name, score: sums[i] }));
     for (const { plugin, weight } of this.plugins.score) {
       if (state.skipScore.has(plugin.name)) continue;
-      const scores: NodeScore[] = new Array(nodes.length);
-      for (let i = 0; i < nodes.length; i++) {
+      // Only plugins that normalise need the per-node records; the rest add straight into sums.
+      const scores: NodeScore[] | undefined = plugin.normalizeScore ? new Array(n) : undefined;
+      for (let i = 0; i < n; i++) {
         const [v, s] = plugin.score(state, pod, nodes[i]);
-        const st = tag(s, plugin);
-        if (st) return [totals, st];
-        scores[i] = { name: nodes[i].name, score: v };
+        if (s && s.code !== Code.Success) return [totals(), s.withPlugin(plugin.name)];
+        if (scores) scores[i] = { name: nodes[i].name, score: v };
+        else if (v > MAX_NODE_SCORE || v < 0) return [totals(), invalidScore(plugin.name, v)];
+        else sums[i] += v * weight;
       }
-      const st = tag(plugin.normalizeScore?.(state, pod, scores), plugin);
-      if (st) return [totals, st];
-      for (let i = 0; i < scores.length; i++) {
+      if (!scores) continue;
+      const st = tag(plugin.normalizeScore!(state, pod, scores), plugin);
+      if (st) return [totals(), st];
+      for (let i = 0; i < n; i++) {
         const v = scores[i].score;
-        if (v > MAX_NODE_SCORE || v < 0) {
-          return [totals, new Status(Code.Error, [], new Error(`plugin "${plugin.name}" returns an invalid score ${v}, it should in the range of [0, ${MAX_NODE_SCORE}] after normalizing`))];
-        }
-        totals[i].score += v * weight;
+        if (v > MAX_NODE_SCORE || v < 0) return [totals(), invalidScore(plugin.name, v)];
+        sums[i] += v * weight;
       }
     }
-    return [totals, undefined];
+    return [totals(), undefined];
   }
 
   runReservePluginsReserve(state: CycleState, pod: Pod, nodeName: string): Status | undefined {

@@ -91,6 +91,11 @@ export function newPodInfo(pod: Pod): PodInfo {
   };
 }
 
+/** Terms that make an existing pod matter to InterPodAffinity scoring of others. */
+export function hasScoredAffinity(pi: PodInfo): boolean {
+  return pi.requiredAffinity.length + pi.preferredAffinity.length + pi.preferredAntiAffinity.length > 0;
+}
+
 export function hasAffinity(pi: PodInfo): boolean {
   return pi.requiredAffinity.length + pi.requiredAntiAffinity.length + pi.preferredAffinity.length + pi.preferredAntiAffinity.length > 0;
 }
@@ -157,6 +162,8 @@ export class NodeInfo {
   pods: PodInfo[] = [];
   podsWithAffinity: PodInfo[] = [];
   podsWithRequiredAntiAffinity: PodInfo[] = [];
+  /** How many pods here have terms that InterPodAffinity scoring looks at (hasScoredAffinity). */
+  scoredAffinityPods = 0;
   usedPorts = new HostPortInfo();
   requested: Resource = emptyResource();
   /** Requests with the scoring defaults for containers that request nothing. */
@@ -182,6 +189,7 @@ export class NodeInfo {
     this.pods.push(pi);
     if (hasAffinity(pi)) this.podsWithAffinity.push(pi);
     if (pi.requiredAntiAffinity.length) this.podsWithRequiredAntiAffinity.push(pi);
+    if (hasScoredAffinity(pi)) this.scoredAffinityPods++;
     addResource(this.requested, pi.requests);
     addResource(this.nonZeroRequested, pi.nonZeroRequests);
     for (const hp of podHostPorts(pi.pod)) this.usedPorts.add(hp);
@@ -203,6 +211,7 @@ export class NodeInfo {
     };
     drop(this.podsWithAffinity);
     drop(this.podsWithRequiredAntiAffinity);
+    if (hasScoredAffinity(pi)) this.scoredAffinityPods--;
     subtract(this.requested, pi.requests);
     subtract(this.nonZeroRequested, pi.nonZeroRequests);
     for (const hp of podHostPorts(pi.pod)) this.usedPorts.remove(hp);
@@ -215,6 +224,7 @@ export class NodeInfo {
     c.pods = [...this.pods];
     c.podsWithAffinity = [...this.podsWithAffinity];
     c.podsWithRequiredAntiAffinity = [...this.podsWithRequiredAntiAffinity];
+    c.scoredAffinityPods = this.scoredAffinityPods;
     c.usedPorts = this.usedPorts.clone();
     c.requested = cloneResource(this.requested);
     c.nonZeroRequested = cloneResource(this.nonZeroRequested);

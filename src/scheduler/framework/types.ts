@@ -60,7 +60,7 @@ export interface SnapshotLister {
   /** Optional indexes (the real snapshot has them) that spare plugins a scan of every pod. */
   podsWithLabel?(namespace: string, key: string, value: string): Iterable<PodRef>;
   antiAffinityGroups?(): Iterable<AntiAffinityGroup>;
-  /** Changes whenever a node is added, removed or replaced (labels may differ). */
+  /** Changes whenever a node is added or removed or its labels change. */
   nodesVersion?(): number;
 }
 

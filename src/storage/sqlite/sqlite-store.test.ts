@@ -216,3 +216,194 @@ describe('SqliteStore compaction', () => {
     }
   });
 });
+
+describe('SqliteStore writer thread', () => {
+  it('a write becomes visible to reads only once durable, and watchers see it first', async () => {
+    const { dir, file } = tempFile();
+    try {
+      const s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      const before = await s.currentRevision();
+      const seen: number[] = [];
+      s.watch('/', before, (ev) => seen.push(ev.revision));
+      const write = s.create('/a', '1');
+      // Until the batch is acknowledged, reads and the revision show the old state; from the
+      // moment they show the write, the watcher has had its event.
+      let kv = await s.get('/a');
+      while (!kv) {
+        assert.equal(await s.currentRevision(), before);
+        assert.deepEqual(seen, []);
+        await new Promise((r) => setImmediate(r));
+        kv = await s.get('/a');
+      }
+      assert.deepEqual(seen, [kv.modRevision]);
+      assert.equal(await s.currentRevision(), kv.modRevision);
+      assert.deepEqual(await write, kv);
+      await s.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('writes issued while a batch commits are checked against it and pipelined in order', async () => {
+    const { dir, file } = tempFile();
+    try {
+      const s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      const seen: string[] = [];
+      s.watch('/', 0, (ev) => seen.push(`${ev.type} ${ev.kv.key}@${ev.revision}`));
+      // Outcome as a revision or an error code, observed at once (no unhandled rejection meanwhile).
+      const outcome = (p: Promise<{ modRevision: number }>) =>
+        p.then(
+          (kv) => kv.modRevision,
+          (e: StorageError) => e.code,
+        );
+      const first = outcome(s.create('/k', '0'));
+      // Issued in later tasks, so (most likely) while the first batch is in flight.
+      await new Promise((r) => setImmediate(r));
+      const dup = outcome(s.create('/k', 'dup'));
+      await new Promise((r) => setImmediate(r));
+      const upd = outcome(s.update('/k', '1', 1));
+      assert.deepEqual(await Promise.all([first, dup, upd]), [1, 'Exists', 2]);
+      assert.deepEqual(seen, ['ADDED /k@1', 'MODIFIED /k@2']);
+      await s.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a watch from before the in-memory history is refused as compacted', async () => {
+    const { dir, file } = tempFile();
+    try {
+      let s = SqliteStore.open({ file, compactIntervalMs: 0, historyEvents: 5 });
+      let kv = await s.create('/a', '0');
+      for (let i = 1; i < 10; i++) kv = await s.update('/a', String(i), kv.modRevision);
+      assert.equal(s.compactedRevision(), 5);
+      assert.throws(
+        () => s.watch('/', 4, () => {}),
+        (e: unknown) => e instanceof StorageError && e.code === 'Compacted' && e.revision === 5,
+      );
+      const evs: StoreEvent[] = [];
+      s.watch('/', 5, (ev) => evs.push(ev));
+      assert.deepEqual(
+        evs.map((e) => `${e.revision}=${e.kv.value} (${e.prev?.value})`),
+        ['6=5 (4)', '7=6 (5)', '8=7 (6)', '9=8 (7)', '10=9 (8)'],
+      );
+      await s.close();
+      // After a restart the same window is loaded back from the log, previous values included.
+      s = SqliteStore.open({ file, compactIntervalMs: 0, historyEvents: 3 });
+      assert.equal(s.compactedRevision(), 7);
+      const replay: StoreEvent[] = [];
+      s.watch('/', 7, (ev) => replay.push(ev));
+      assert.deepEqual(
+        replay.map((e) => `${e.type} ${e.revision}=${e.kv.value} (${e.prev?.modRevision}=${e.prev?.value})`),
+        ['MODIFIED 8=7 (7=6)', 'MODIFIED 9=8 (8=7)', 'MODIFIED 10=9 (9=8)'],
+      );
+      assert.throws(() => s.watch('/', 6, () => {}), (e: unknown) => e instanceof StorageError && e.code === 'Compacted');
+      await s.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a failed commit fails its whole batch and leaves no trace; later writes proceed', async () => {
+    const { dir, file } = tempFile();
+    try {
+      const s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      const a = await s.create('/a', '1');
+      const seen: number[] = [];
+      s.watch('/', a.modRevision, (ev) => seen.push(ev.revision));
+      // Make the writer refuse the next transaction, as a full disk would.
+      const writer = (s as unknown as { writer: { commit(rows: unknown[]): Promise<void> } }).writer;
+      const commit = writer.commit.bind(writer);
+      writer.commit = () => {
+        writer.commit = commit;
+        return Promise.reject(new Error('disk I/O error'));
+      };
+      const res = await Promise.allSettled([s.update('/a', '2', a.modRevision), s.create('/b', '1'), s.create('/a', 'dup')]);
+      for (const r of res) {
+        assert.equal(r.status, 'rejected');
+        assert.equal((r.reason as StorageError).code, 'Unavailable');
+        assert.match((r.reason as StorageError).message, /disk I\/O error/);
+      }
+      assert.deepEqual(seen, []);
+      assert.equal(await s.currentRevision(), a.modRevision);
+      assert.deepEqual(await s.get('/a'), a);
+      assert.equal(await s.get('/b'), undefined);
+      // The revisions the failed batch had taken are used again.
+      const b = await s.create('/b', '1');
+      assert.equal(b.modRevision, a.modRevision + 1);
+      assert.deepEqual(seen, [b.modRevision]);
+      await s.close();
+      const again = SqliteStore.open({ file, compactIntervalMs: 0 });
+      assert.deepEqual(
+        (await again.list('/')).items.map((kv) => `${kv.key}=${kv.value}@${kv.modRevision}`),
+        [`/a=1@${a.modRevision}`, `/b=1@${b.modRevision}`],
+      );
+      await again.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('if the writer thread dies, writes fail as unavailable and close still completes', async () => {
+    const { dir, file } = tempFile();
+    try {
+      const s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      await s.create('/a', '1');
+      await (s as unknown as { writer: { worker: { terminate(): Promise<number> } } }).writer.worker.terminate();
+      await assert.rejects(s.create('/b', '1'), (e: unknown) => e instanceof StorageError && e.code === 'Unavailable');
+      assert.equal((await s.get('/a'))?.value, '1');
+      await s.close();
+      // The lock went with the thread.
+      const again = SqliteStore.open({ file, compactIntervalMs: 0 });
+      assert.equal((await again.list('/')).items.length, 1);
+      await again.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the process alive while a write is in flight, but not when idle', () => {
+    const { dir, file } = tempFile();
+    try {
+      // No close(): the process must still finish the awaited write and then exit by itself.
+      const script = `
+        import(${JSON.stringify(storeModule)}).then(async ({ SqliteStore }) => {
+          const s = SqliteStore.open({ file: ${JSON.stringify(file)} });
+          const kv = await s.create('/a', '1');
+          console.log('DONE ' + kv.modRevision);
+        });`;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), 'DONE 1');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('works bundled, with the writer script emitted beside the bundle', async () => {
+    const { dir, file } = tempFile();
+    try {
+      const esbuild = await import('esbuild');
+      const out = path.join(dir, 'dist');
+      const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'silent' } as const;
+      await esbuild.build({ ...common, entryPoints: [storeModule], outfile: path.join(out, 'main.mjs') });
+      await esbuild.build({ ...common, entryPoints: [path.join(here, 'sqlite-writer.mjs')], outfile: path.join(out, 'sqlite-writer.mjs') });
+      // Externals resolve from the repo's node_modules, as they do for dist/cli/main.mjs.
+      fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'));
+      const script = `
+        const { SqliteStore } = await import(${JSON.stringify(path.join(out, 'main.mjs'))});
+        const s = SqliteStore.open({ file: ${JSON.stringify(file)}, compactIntervalMs: 0 });
+        const kv = await s.create('/a', 'bundled');
+        await s.close();
+        console.log(kv.modRevision);`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout.trim(), '1');
+      const s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      assert.equal((await s.get('/a'))?.value, 'bundled');
+      await s.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,18 +1,28 @@
 // The durable Store: a kine-style append-only log in SQLite (WAL, synchronous=FULL).
 //
-// Writes are group-committed: every create/update/delete issued during one turn of the event loop
-// is applied in a single SQLite transaction (one fsync) on the next turn, then watchers see the
-// events, then the callers' promises resolve. Preconditions are checked against an in-memory index
-// of the live keys (key -> create/mod revision), which also serves as the source of truth for get.
+// All SQLite work happens on a writer thread (sqlite-writer.mjs), so the fsync of a COMMIT no
+// longer stalls the event loop. The main thread keeps what it needs to answer on its own: the live
+// keys with their values (gets, lists, preconditions) and a window of recent events (watch replay).
+//
+// Writes are group-committed and pipelined: the ops issued while the writer is busy are checked
+// in order against the committed state plus the earlier ops of the same batch, get consecutive
+// revisions, and go to the writer as one transaction. At most one batch is in flight; the next one
+// accumulates meanwhile and is sent as soon as the previous COMMIT returns. Only then does the batch
+// become visible: the index and the revision move, watchers see the events, and finally the
+// callers' promises resolve. So reads never show an unacknowledged write, and a watcher never lags
+// behind an acknowledged one.
+//
+// Watch replay is served from memory. A watch from before the oldest kept event (or, after a
+// restart, before the history loaded at open) fails with 'Compacted', and clients re-list.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { StorageError, type KeyValue, type ListResult, type Store, type StoreEvent, type WatchHandle } from '../store.ts';
 import { WatcherSet } from '../watchers.ts';
-import { prefixEnd } from '../prefix.ts';
-import { ensureSchema, type LogRow } from './schema.ts';
-import { StoreLockedError, readLockPid, removeLockPid, writeLockPid } from './lock.ts';
+import { removeLockPid, writeLockPid } from './lock.ts';
+import { EventHistory } from './event-history.ts';
+import { KeyIndex } from './key-index.ts';
+import { SqliteWriter, type HistoryRow, type LoadedState } from './writer-client.ts';
 
 export { StoreLockedError } from './lock.ts';
 
@@ -23,13 +33,16 @@ export interface SqliteStoreOptions {
   compactIntervalMs?: number;
   /** Automatic compaction keeps at least this many recent revisions of history. Default 10,000. */
   compactKeepRevisions?: number;
+  /** Events kept in memory for watch replay. Default 20,000. */
+  historyEvents?: number;
+  /** Bound on the keys and values of those events, in characters. Default 64 Mi. */
+  historyBytes?: number;
 }
 
 const DEFAULT_COMPACT_INTERVAL_MS = 5 * 60_000;
 const DEFAULT_COMPACT_KEEP = 10_000;
-/** Rows examined per compaction transaction, so a big compaction doesn't stall the event loop. */
-const COMPACT_CHUNK = 20_000;
-const META_COMPACT_REV = 'compact_rev';
+const DEFAULT_HISTORY_EVENTS = 20_000;
+const DEFAULT_HISTORY_BYTES = 64 * 1024 * 1024;
 
 const enum OpKind {
   Create,
@@ -47,80 +60,57 @@ interface PendingOp {
   reject: (e: Error) => void;
 }
 
-/** What the index knows about a live key. */
-interface KeyState {
-  createRevision: number;
-  modRevision: number;
-}
-
 type Outcome = KeyValue | StorageError;
 
+/** A batch sent to the writer and not yet acknowledged. */
+interface Batch {
+  ops: PendingOp[];
+  outcomes: Outcome[];
+  events: StoreEvent[];
+  /** The batch's effect on live keys (undefined = deleted), applied once it is durable. */
+  changes: Map<string, KeyValue | undefined>;
+  lastRevision: number;
+}
+
 export class SqliteStore implements Store {
-  private readonly db: Database.Database;
+  /** How writes are executed (reported by the store benchmark). */
+  readonly mode = 'worker';
   private readonly file: string;
-  /** Live keys only; deleted keys are removed. */
-  private readonly index = new Map<string, KeyState>();
+  private readonly writer: SqliteWriter;
+  /** Committed live keys only. */
+  private readonly index = new KeyIndex();
+  private readonly history: EventHistory;
   private readonly watchers = new WatcherSet();
+  /** Committed revision. */
   private rev: number;
   private compacted: number;
   private queue: PendingOp[] = [];
   private flushScheduled = false;
+  private repliesScheduled = false;
+  private inFlight: Batch | undefined;
+  /** Settles when the in-flight batch does (close waits on it). */
+  private inFlightDone: Promise<void> | undefined;
+  /** No new writes once close() was called. */
+  private closing = false;
   private closed = false;
   private compacting: Promise<void> | undefined;
-  private closing: Promise<void> | undefined;
+  private closePromise: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout | undefined;
 
-  private readonly stmt: {
-    insert: Database.Statement<[number, string, number, number, number, number, string]>;
-    valueById: Database.Statement<[number], { value: string }>;
-    replayAll: Database.Statement<[number], LogRow>;
-    replayRange: Database.Statement<[number, string, string], LogRow>;
-    setMeta: Database.Statement<[string, number]>;
-    compactRange: Database.Statement<[number, number, number]>;
-  };
-
-  private constructor(db: Database.Database, file: string, opts: SqliteStoreOptions) {
-    this.db = db;
+  private constructor(writer: SqliteWriter, state: LoadedState, file: string, opts: SqliteStoreOptions) {
+    this.writer = writer;
     this.file = file;
-    this.stmt = {
-      insert: db.prepare(
-        'INSERT INTO kine (id, name, created, deleted, create_revision, prev_revision, value) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
-      valueById: db.prepare('SELECT value FROM kine WHERE id = ?'),
-      replayAll: db.prepare(
-        `SELECT k.id, k.name, k.created, k.deleted, k.create_revision, k.prev_revision, k.value, p.value AS prev_value
-         FROM kine k LEFT JOIN kine p ON p.id = k.prev_revision AND k.created = 0 AND k.deleted = 0
-         WHERE k.id > ? ORDER BY k.id`,
-      ),
-      replayRange: db.prepare(
-        `SELECT k.id, k.name, k.created, k.deleted, k.create_revision, k.prev_revision, k.value, p.value AS prev_value
-         FROM kine k LEFT JOIN kine p ON p.id = k.prev_revision AND k.created = 0 AND k.deleted = 0
-         WHERE k.id > ? AND k.name >= ? AND k.name < ? ORDER BY k.id`,
-      ),
-      setMeta: db.prepare('INSERT INTO kine_meta (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value'),
-      // A row at or below the horizon goes if it is a tombstone or if a newer row at or below the
-      // horizon supersedes it. The newest row at or below the horizon survives even when a row after
-      // the horizon supersedes it: that row's watch event needs it as its previous value.
-      compactRange: db.prepare(
-        `DELETE FROM kine WHERE id > ? AND id <= ? AND (deleted = 1 OR EXISTS (
-           SELECT 1 FROM kine n WHERE n.name = kine.name AND n.id > kine.id AND n.id <= ?))`,
-      ),
-    };
-
-    const meta = db.prepare('SELECT value FROM kine_meta WHERE name = ?').get(META_COMPACT_REV) as { value: number } | undefined;
-    this.compacted = meta?.value ?? 0;
-    const seq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'kine'").get() as { seq: number } | undefined;
-    // The autoincrement sequence survives deletion of the newest rows, so the revision never goes back.
-    this.rev = Math.max(seq?.seq ?? 0, this.compacted);
-
-    const live = db.prepare(
-      `SELECT k.name, k.id, k.create_revision FROM kine k
-       JOIN (SELECT MAX(id) AS id FROM kine GROUP BY name) m ON m.id = k.id
-       WHERE k.deleted = 0`,
-    );
-    for (const r of live.iterate() as IterableIterator<{ name: string; id: number; create_revision: number }>) {
-      this.index.set(r.name, { createRevision: r.create_revision, modRevision: r.id });
+    this.rev = state.revision;
+    this.compacted = state.compacted;
+    const { names, createRevisions, modRevisions, values } = state.live;
+    for (let i = 0; i < names.length; i++) {
+      this.index.set({ key: names[i], value: values[i], createRevision: createRevisions[i], modRevision: modRevisions[i] });
     }
+    this.history = new EventHistory(
+      { maxEvents: opts.historyEvents ?? DEFAULT_HISTORY_EVENTS, maxBytes: opts.historyBytes ?? DEFAULT_HISTORY_BYTES },
+      state.historyFrom,
+    );
+    for (const r of state.history) this.history.push(rowToEvent(r));
 
     const interval = opts.compactIntervalMs ?? DEFAULT_COMPACT_INTERVAL_MS;
     const keep = opts.compactKeepRevisions ?? DEFAULT_COMPACT_KEEP;
@@ -134,28 +124,15 @@ export class SqliteStore implements Store {
   static open(opts: SqliteStoreOptions): SqliteStore {
     const file = path.resolve(opts.file);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const db = new Database(file, { timeout: 0 });
-    try {
-      // Exclusive locking mode: the first write takes an OS-level lock held until close (or death).
-      db.pragma('locking_mode = EXCLUSIVE');
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
-      db.exec('BEGIN IMMEDIATE');
-      db.exec('COMMIT');
-      ensureSchema(db);
-    } catch (e) {
-      db.close();
-      if ((e as { code?: string }).code === 'SQLITE_BUSY' || (e as { code?: string }).code === 'SQLITE_LOCKED') {
-        throw new StoreLockedError(file, readLockPid(file));
-      }
-      throw e;
-    }
+    const { writer, state } = SqliteWriter.start({ file, historyLimit: opts.historyEvents ?? DEFAULT_HISTORY_EVENTS });
     writeLockPid(file);
     try {
-      return new SqliteStore(db, file, opts);
+      return new SqliteStore(writer, state, file, opts);
     } catch (e) {
-      db.close();
-      removeLockPid(file);
+      void writer
+        .close()
+        .catch(() => undefined)
+        .finally(() => removeLockPid(file));
       throw e;
     }
   }
@@ -174,44 +151,29 @@ export class SqliteStore implements Store {
 
   async get(key: string): Promise<KeyValue | undefined> {
     this.checkOpen(key);
-    const st = this.index.get(key);
-    if (!st) return undefined;
-    return { key, value: this.valueAt(st.modRevision), createRevision: st.createRevision, modRevision: st.modRevision };
+    return this.index.get(key);
   }
 
   async list(prefix: string): Promise<ListResult> {
     this.checkOpen(prefix);
-    const keys: string[] = [];
-    for (const k of this.index.keys()) if (k.startsWith(prefix)) keys.push(k);
-    keys.sort();
-    const items: KeyValue[] = new Array(keys.length);
-    for (let i = 0; i < keys.length; i++) {
-      const st = this.index.get(keys[i])!;
-      items[i] = { key: keys[i], value: this.valueAt(st.modRevision), createRevision: st.createRevision, modRevision: st.modRevision };
-    }
-    return { items, revision: this.rev };
+    return { items: this.index.list(prefix), revision: this.rev };
   }
 
   watch(prefix: string, fromRevision: number, onEvent: (ev: StoreEvent) => void): WatchHandle {
     this.checkOpen(prefix);
-    if (fromRevision < this.compacted) {
+    const oldest = this.compactedRevision();
+    if (fromRevision < oldest) {
       throw new StorageError(
         'Compacted',
         prefix,
-        `required revision ${fromRevision} has been compacted (oldest available: ${this.compacted})`,
-        this.compacted,
+        `required revision ${fromRevision} has been compacted (oldest available: ${oldest})`,
+        oldest,
       );
     }
-    // Replay synchronously (before returning): no batch can commit in between, so the replay and the
-    // live stream join without a gap or a duplicate.
+    // Replay synchronously (before returning): no batch can become visible in between, so the
+    // replay and the live stream join without a gap or a duplicate.
     if (fromRevision < this.rev) {
-      const end = prefixEnd(prefix);
-      // Read everything first: a handler may use the store, and the connection can't run a statement
-      // while an iterator is open.
-      const rows = end === undefined ? this.stmt.replayAll.all(fromRevision) : this.stmt.replayRange.all(fromRevision, prefix, end);
-      for (const r of rows) {
-        if (r.name.startsWith(prefix)) onEvent(rowToEvent(r));
-      }
+      for (const ev of this.history.since(fromRevision, prefix)) onEvent(ev);
     }
     return this.watchers.add(prefix, fromRevision, onEvent);
   }
@@ -221,18 +183,21 @@ export class SqliteStore implements Store {
   }
 
   compactedRevision(): number {
-    return this.compacted;
+    // History evicted from memory is as unavailable to watches as compacted history.
+    return Math.max(this.compacted, this.history.startRevision);
   }
 
   compact(revision: number): Promise<void> {
-    if (this.closed) return Promise.reject(new StorageError('Unavailable', '', 'store is closed'));
+    if (this.closing) return Promise.reject(new StorageError('Unavailable', '', 'store is closed'));
     const target = Math.min(revision, this.rev);
     if (target <= this.compacted) return this.compacting ?? Promise.resolve();
-    // Raise the horizon at once (watches from older revisions are refused from now on), then remove
-    // rows in the background. Removals are serialised; each is idempotent.
+    // Raise the horizon at once (watches from older revisions are refused from now on); the writer
+    // records it and removes rows in the background, one compaction after another.
     this.compacted = target;
-    this.stmt.setMeta.run(META_COMPACT_REV, target);
-    const run = (this.compacting ?? Promise.resolve()).then(() => this.removeHistory(target));
+    this.history.dropThrough(target);
+    const run = this.writer.compact(target).catch((e: Error) => {
+      throw new StorageError('Unavailable', '', `compaction failed: ${e.message}`);
+    });
     const tracked = run.finally(() => {
       if (this.compacting === tracked) this.compacting = undefined;
     });
@@ -241,134 +206,155 @@ export class SqliteStore implements Store {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.closeNow();
-    return this.closing;
+    this.closePromise ??= this.closeNow();
+    return this.closePromise;
   }
 
   private async closeNow(): Promise<void> {
+    this.closing = true;
     if (this.timer) clearInterval(this.timer);
-    // Let a running compaction finish its current chunk loop before the handle goes away.
+    // Everything accepted before close is committed (or fails) before the connection goes away.
+    while (this.inFlight || this.queue.length > 0) {
+      if (!this.inFlight) this.flush();
+      if (this.inFlightDone) await this.inFlightDone;
+    }
     if (this.compacting) await this.compacting.catch(() => undefined);
-    this.flush();
-    this.closed = true;
-    this.watchers.clear();
-    this.db.close();
-    removeLockPid(this.file);
+    try {
+      await this.writer.close();
+    } finally {
+      this.closed = true;
+      this.watchers.clear();
+      removeLockPid(this.file);
+    }
   }
 
   // ---- write path ----
 
   private enqueue(kind: OpKind, key: string, value: string, expected: number): Promise<KeyValue> {
-    if (this.closed) return Promise.reject(new StorageError('Unavailable', key, 'store is closed'));
+    if (this.closing) return Promise.reject(new StorageError('Unavailable', key, 'store is closed'));
     return new Promise<KeyValue>((resolve, reject) => {
       this.queue.push({ kind, key, value, expected, resolve, reject });
-      if (!this.flushScheduled) {
+      // With nothing in flight, send as soon as the current task ends (a microtask still groups a
+      // synchronous burst of writes); with a batch in flight, wait for it (see committed()). So the
+      // commit runs while the main thread goes on with the requests after this one.
+      if (!this.flushScheduled && !this.inFlight) {
         this.flushScheduled = true;
-        setImmediate(() => this.flush());
+        queueMicrotask(() => this.flush());
+      } else if (this.inFlight && !this.repliesScheduled && this.writer.hasReplies()) {
+        // The batch in flight is already durable: take the acknowledgement right after this task
+        // rather than when the event loop gets to the port, so the next batch goes out sooner.
+        this.repliesScheduled = true;
+        queueMicrotask(() => {
+          this.repliesScheduled = false;
+          this.writer.takeReplies();
+        });
       }
     });
   }
 
-  /** Commit everything queued in one transaction, notify watchers, then settle the promises. */
+  /** Check the queued ops, assign revisions and send them to the writer as one transaction. */
   private flush(): void {
     this.flushScheduled = false;
+    if (this.inFlight || this.queue.length === 0) return;
     const ops = this.queue;
-    if (ops.length === 0 || this.closed) return;
     this.queue = [];
 
     const outcomes: Outcome[] = new Array(ops.length);
     const events: StoreEvent[] = [];
-    // Index changes made by this batch, to undo if the transaction fails.
-    const undo: Array<[string, KeyState | undefined]> = [];
-    const startRev = this.rev;
-    try {
-      this.db.exec('BEGIN');
-      try {
-        for (let i = 0; i < ops.length; i++) outcomes[i] = this.apply(ops[i], events, undo);
-        this.db.exec('COMMIT');
-      } catch (e) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw e;
+    const changes = new Map<string, KeyValue | undefined>();
+    const rows: (string | number)[] = [];
+    let rev = this.rev;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      const { key } = op;
+      // Checked against the committed state plus the earlier ops of this batch.
+      const cur = changes.has(key) ? changes.get(key) : this.index.get(key);
+      if (op.kind === OpKind.Create) {
+        if (cur) {
+          outcomes[i] = new StorageError('Exists', key);
+          continue;
+        }
+        rev++;
+        const kv: KeyValue = { key, value: op.value, createRevision: rev, modRevision: rev };
+        rows.push(rev, key, 1, 0, rev, 0, op.value);
+        changes.set(key, kv);
+        events.push({ type: 'ADDED', kv, revision: rev });
+        outcomes[i] = kv;
+        continue;
       }
-    } catch (e) {
-      for (let i = undo.length - 1; i >= 0; i--) {
-        const [key, st] = undo[i];
-        if (st) this.index.set(key, st);
-        else this.index.delete(key);
+      if (!cur) {
+        outcomes[i] = new StorageError('NotFound', key);
+        continue;
       }
-      this.rev = startRev;
-      const err = new StorageError('Unavailable', '', `storage write failed: ${(e as Error).message}`);
-      for (const op of ops) op.reject(err);
-      return;
+      if (op.expected !== -1 && op.expected !== cur.modRevision) {
+        outcomes[i] = new StorageError('Conflict', key, undefined, cur.modRevision);
+        continue;
+      }
+      rev++;
+      if (op.kind === OpKind.Update) {
+        const kv: KeyValue = { key, value: op.value, createRevision: cur.createRevision, modRevision: rev };
+        rows.push(rev, key, 0, 0, cur.createRevision, cur.modRevision, op.value);
+        changes.set(key, kv);
+        events.push({ type: 'MODIFIED', kv, prev: cur, revision: rev });
+        outcomes[i] = kv;
+      } else {
+        // The tombstone carries the last value so a replayed DELETED event can show it.
+        const kv: KeyValue = { key, value: cur.value, createRevision: cur.createRevision, modRevision: rev };
+        rows.push(rev, key, 0, 1, cur.createRevision, cur.modRevision, cur.value);
+        changes.set(key, undefined);
+        events.push({ type: 'DELETED', kv, prev: cur, revision: rev });
+        outcomes[i] = kv;
+      }
     }
 
-    for (let i = 0; i < events.length; i++) this.watchers.emit(events[i]);
+    const batch: Batch = { ops, outcomes, events, changes, lastRevision: rev };
+    if (rows.length === 0) {
+      // Nothing to write (every op failed its precondition).
+      this.settle(batch);
+      return;
+    }
+    this.inFlight = batch;
+    this.inFlightDone = this.writer.commit(rows).then(
+      () => this.committed(batch),
+      (e: Error) => this.failed(batch, e),
+    );
+  }
+
+  /** The batch is durable: make it visible, tell watchers, then the callers; send the next one. */
+  private committed(batch: Batch): void {
+    for (const [key, kv] of batch.changes) {
+      if (kv) this.index.set(kv);
+      else this.index.delete(key);
+    }
+    this.rev = batch.lastRevision;
+    for (const ev of batch.events) this.history.push(ev);
+    for (const ev of batch.events) this.watchers.emit(ev);
+    this.finishInFlight();
+    this.settle(batch);
+    // Ops queued during the commit go out at once, so the writer is busy while callers proceed.
+    this.flush();
+  }
+
+  /** The transaction failed: nothing of the batch became visible, and every op of it fails. */
+  private failed(batch: Batch, e: Error): void {
+    this.finishInFlight();
+    const err = new StorageError('Unavailable', '', `storage write failed: ${e.message}`);
+    for (const op of batch.ops) op.reject(err);
+    // Later ops were not checked against this batch, so they can proceed (or fail the same way).
+    this.flush();
+  }
+
+  private finishInFlight(): void {
+    this.inFlight = undefined;
+    this.inFlightDone = undefined;
+  }
+
+  private settle(batch: Batch): void {
+    const { ops, outcomes } = batch;
     for (let i = 0; i < ops.length; i++) {
       const o = outcomes[i];
       if (o instanceof StorageError) ops[i].reject(o);
       else ops[i].resolve(o);
-    }
-  }
-
-  /** Check one op against the state left by everything before it and write its log row. */
-  private apply(op: PendingOp, events: StoreEvent[], undo: Array<[string, KeyState | undefined]>): Outcome {
-    const { key } = op;
-    const cur = this.index.get(key);
-    if (op.kind === OpKind.Create) {
-      if (cur) return new StorageError('Exists', key);
-      const rev = this.rev + 1;
-      this.stmt.insert.run(rev, key, 1, 0, rev, 0, op.value);
-      this.rev = rev;
-      undo.push([key, undefined]);
-      this.index.set(key, { createRevision: rev, modRevision: rev });
-      const kv: KeyValue = { key, value: op.value, createRevision: rev, modRevision: rev };
-      events.push({ type: 'ADDED', kv, revision: rev });
-      return kv;
-    }
-    if (!cur) return new StorageError('NotFound', key);
-    if (op.expected !== -1 && op.expected !== cur.modRevision) return new StorageError('Conflict', key, undefined, cur.modRevision);
-    const rev = this.rev + 1;
-    if (op.kind === OpKind.Update) {
-      this.stmt.insert.run(rev, key, 0, 0, cur.createRevision, cur.modRevision, op.value);
-      this.rev = rev;
-      undo.push([key, cur]);
-      this.index.set(key, { createRevision: cur.createRevision, modRevision: rev });
-      const kv: KeyValue = { key, value: op.value, createRevision: cur.createRevision, modRevision: rev };
-      // The previous value costs a read; only pay for it when someone will see the event.
-      const prev: KeyValue | undefined = this.watchers.interested(key)
-        ? { key, value: this.valueAt(cur.modRevision), createRevision: cur.createRevision, modRevision: cur.modRevision }
-        : undefined;
-      events.push({ type: 'MODIFIED', kv, prev, revision: rev });
-      return kv;
-    }
-    // Delete: the tombstone carries the last value so a replayed DELETED event can show it.
-    const last = this.valueAt(cur.modRevision);
-    this.stmt.insert.run(rev, key, 0, 1, cur.createRevision, cur.modRevision, last);
-    this.rev = rev;
-    undo.push([key, cur]);
-    this.index.delete(key);
-    const kv: KeyValue = { key, value: last, createRevision: cur.createRevision, modRevision: rev };
-    const prev: KeyValue = { key, value: last, createRevision: cur.createRevision, modRevision: cur.modRevision };
-    events.push({ type: 'DELETED', kv, prev, revision: rev });
-    return kv;
-  }
-
-  private valueAt(id: number): string {
-    const row = this.stmt.valueById.get(id);
-    if (!row) throw new StorageError('Unavailable', '', `log row ${id} is missing`);
-    return row.value;
-  }
-
-  // ---- compaction ----
-
-  private async removeHistory(target: number): Promise<void> {
-    if (this.closed) return;
-    const first = (this.db.prepare('SELECT MIN(id) AS id FROM kine').get() as { id: number | null }).id ?? target;
-    for (let lo = first - 1; lo < target; lo += COMPACT_CHUNK) {
-      if (this.closed) return;
-      const hi = Math.min(lo + COMPACT_CHUNK, target);
-      this.stmt.compactRange.run(lo, hi, target);
-      if (hi < target) await new Promise<void>((r) => setImmediate(r));
     }
   }
 
@@ -383,7 +369,7 @@ export class SqliteStore implements Store {
   }
 }
 
-function rowToEvent(r: LogRow): StoreEvent {
+function rowToEvent(r: HistoryRow): StoreEvent {
   const kv: KeyValue = { key: r.name, value: r.value, createRevision: r.create_revision, modRevision: r.id };
   if (r.created) return { type: 'ADDED', kv, revision: r.id };
   if (r.deleted) {

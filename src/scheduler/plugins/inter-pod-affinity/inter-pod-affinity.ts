@@ -33,20 +33,31 @@ export interface InterPodAffinityArgs {
   hardPodAffinityWeight?: number;
 }
 
-const pairKey = (k: string, v: string) => `${k}\u0000${v}`;
-
-class Counts extends Map<string, number> {
+/** Matching pods per topology key and value. Nested maps, so lookups build no strings. */
+class Counts {
+  readonly byKey = new Map<string, Map<string, number>>();
+  add(key: string, value: string, delta: number): void {
+    let m = this.byKey.get(key);
+    if (!m) this.byKey.set(key, (m = new Map()));
+    const n = (m.get(value) ?? 0) + delta;
+    if (n === 0) {
+      m.delete(value);
+      if (m.size === 0) this.byKey.delete(key);
+    } else m.set(value, n);
+  }
   bump(node: NodeInfo, key: string, delta: number): void {
     const v = node.node?.metadata.labels?.[key];
-    if (v === undefined) return;
-    const k = pairKey(key, v);
-    const n = (this.get(k) ?? 0) + delta;
-    if (n === 0) this.delete(k);
-    else this.set(k, n);
+    if (v !== undefined) this.add(key, v, delta);
+  }
+  count(key: string, value: string): number {
+    return this.byKey.get(key)?.get(value) ?? 0;
+  }
+  get empty(): boolean {
+    return this.byKey.size === 0;
   }
   copy(): Counts {
     const c = new Counts();
-    for (const [k, v] of this) c.set(k, v);
+    for (const [k, m] of this.byKey) c.byKey.set(k, new Map(m));
     return c;
   }
 }
@@ -95,10 +106,7 @@ export class InterPodAffinity implements PreFilterPlugin, FilterPlugin, PreScore
       // Identical terms are grouped with their counts per topology value: test each once.
       for (const g of snapshot.antiAffinityGroups()) {
         if (!termMatches(g.term, pod, nsLabels)) continue;
-        for (const [v, n] of g.counts) {
-          const k = pairKey(g.term.topologyKey, v);
-          st.existingAnti.set(k, (st.existingAnti.get(k) ?? 0) + n);
-        }
+        for (const [v, n] of g.counts) st.existingAnti.add(g.term.topologyKey, v, n);
       }
     } else {
       const withAnti = snapshot ? snapshot.havePodsWithRequiredAntiAffinity() : nodes.filter((n) => n.podsWithRequiredAntiAffinity.length);
@@ -122,7 +130,7 @@ export class InterPodAffinity implements PreFilterPlugin, FilterPlugin, PreScore
     };
     countTerms(pi.requiredAffinity, st.affinity);
     countTerms(pi.requiredAntiAffinity, st.antiAffinity);
-    if (!pi.requiredAffinity.length && !pi.requiredAntiAffinity.length && st.existingAnti.size === 0) return [undefined, skip()];
+    if (!pi.requiredAffinity.length && !pi.requiredAntiAffinity.length && st.existingAnti.empty) return [undefined, skip()];
     state.write(PRE_FILTER_KEY, st);
     return [undefined, undefined];
   }
@@ -143,10 +151,11 @@ export class InterPodAffinity implements PreFilterPlugin, FilterPlugin, PreScore
     if (!this.satisfiesAffinity(st, pod, labels)) return unresolvable(ERR_REASON_AFFINITY);
     for (const t of st.podInfo.requiredAntiAffinity) {
       const v = labels[t.topologyKey];
-      if (v !== undefined && (st.antiAffinity.get(pairKey(t.topologyKey, v)) ?? 0) > 0) return unschedulable(ERR_REASON_ANTI_AFFINITY);
+      if (v !== undefined && st.antiAffinity.count(t.topologyKey, v) > 0) return unschedulable(ERR_REASON_ANTI_AFFINITY);
     }
-    if (st.existingAnti.size) {
-      for (const [k, v] of Object.entries(labels)) if ((st.existingAnti.get(pairKey(k, v)) ?? 0) > 0) return unschedulable(ERR_REASON_EXISTING_ANTI_AFFINITY);
+    for (const [k, m] of st.existingAnti.byKey) {
+      const v = labels[k];
+      if (v !== undefined && (m.get(v) ?? 0) > 0) return unschedulable(ERR_REASON_EXISTING_ANTI_AFFINITY);
     }
     return undefined;
   }
@@ -156,12 +165,12 @@ export class InterPodAffinity implements PreFilterPlugin, FilterPlugin, PreScore
     for (const t of st.podInfo.requiredAffinity) {
       const v = labels[t.topologyKey];
       if (v === undefined) return false; // every topology key must be on the node
-      if ((st.affinity.get(pairKey(t.topologyKey, v)) ?? 0) <= 0) podsExist = false;
+      if (st.affinity.count(t.topologyKey, v) <= 0) podsExist = false;
     }
     if (podsExist) return true;
     // The first pod of a group that is affine to itself: allowed when no pod matches anywhere.
     const ns = this.nsLabels(pod.metadata.namespace);
-    return st.affinity.size === 0 && st.podInfo.requiredAffinity.every((t) => termMatches(t, pod, ns));
+    return st.affinity.empty && st.podInfo.requiredAffinity.every((t) => termMatches(t, pod, ns));
   }
 
   preScore(state: CycleState, pod: Pod, nodes: NodeInfo[]): MaybeStatus {
@@ -180,7 +189,11 @@ export class InterPodAffinity implements PreFilterPlugin, FilterPlugin, PreScore
     };
     const nsLabels = this.nsLabels(pod.metadata.namespace);
     for (const ni of source) {
+      if (!hasPref && ni.scoredAffinityPods === 0) continue;
       for (const ex of hasPref ? ni.pods : ni.podsWithAffinity) {
+        // Existing pods count only through their own required affinity and preferred terms
+        // (their required anti-affinity is a filter matter), so most are skipped cheaply.
+        if (!pi.preferredAffinity.length && !pi.preferredAntiAffinity.length && !ex.requiredAffinity.length && !ex.preferredAffinity.length && !ex.preferredAntiAffinity.length) continue;
         const exNs = this.nsLabels(ex.pod.metadata.namespace);
         for (const t of pi.preferredAffinity) if (termMatches(t, ex.pod, exNs)) add(ni, t.topologyKey, t.weight);
         for (const t of pi.preferredAntiAffinity) if (termMatches(t, ex.pod, exNs)) add(ni, t.topologyKey, -t.weight);
@@ -189,6 +202,8 @@ export class InterPodAffinity implements PreFilterPlugin, FilterPlugin, PreScore
         for (const t of ex.preferredAntiAffinity) if (termMatches(t, pod, nsLabels)) add(ni, t.topologyKey, -t.weight);
       }
     }
+    // Nothing matched: every node would score 0, exactly what skipping gives.
+    if (scores.size === 0) return skip();
     state.write(PRE_SCORE_KEY, scores);
     return undefined;
   }

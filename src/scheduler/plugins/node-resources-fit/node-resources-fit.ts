@@ -92,6 +92,7 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
   private readonly ignoredGroups: Set<string>;
   private readonly resources: ResourceSpec[];
   private readonly scorer: Scorer;
+  private readonly scratch: [number[], number[]] = [[], []];
 
   constructor(args: NodeResourcesFitArgs = {}) {
     this.ignored = new Set(args.ignoredResources ?? []);
@@ -138,7 +139,7 @@ export class NodeResourcesFit implements PreFilterPlugin, FilterPlugin, PreScore
 
   score(state: CycleState, pod: Pod, node: NodeInfo): [number, MaybeStatus] {
     const req = state.read<Resource>(PRE_SCORE_KEY) ?? podRequests(pod, true);
-    const [alloc, requested] = allocatableAndRequested(node, req, this.resources, false);
+    const [alloc, requested] = allocatableAndRequested(node, req, this.resources, false, this.scratch);
     return [this.scorer(requested, alloc), undefined];
   }
 

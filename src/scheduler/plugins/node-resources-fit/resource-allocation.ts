@@ -28,19 +28,27 @@ export function resourceOf(r: Resource, name: string): number {
  * otherwise the non-zero scoring defaults. An extended resource the pod does not ask for is
  * [0, 0] so that it does not count.
  */
-export function allocatableAndRequested(node: NodeInfo, podReq: Resource, resources: ResourceSpec[], useRequested: boolean): [number[], number[]] {
+export function allocatableAndRequested(
+  node: NodeInfo,
+  podReq: Resource,
+  resources: ResourceSpec[],
+  useRequested: boolean,
+  // Scoring runs for hundreds of nodes per pod; callers may pass arrays to fill instead.
+  out: [number[], number[]] = [[], []],
+): [number[], number[]] {
   const base = useRequested ? node.requested : node.nonZeroRequested;
-  const alloc: number[] = [];
-  const req: number[] = [];
-  for (const r of resources) {
-    const p = resourceOf(podReq, r.name);
-    if (p === 0 && isScalarResourceName(r.name)) {
-      alloc.push(0);
-      req.push(0);
+  const [alloc, req] = out;
+  if (alloc.length !== resources.length) alloc.length = req.length = resources.length;
+  for (let i = 0; i < resources.length; i++) {
+    const name = resources[i].name;
+    const p = resourceOf(podReq, name);
+    if (p === 0 && isScalarResourceName(name)) {
+      alloc[i] = 0;
+      req[i] = 0;
       continue;
     }
-    alloc.push(resourceOf(node.allocatable, r.name));
-    req.push(resourceOf(base, r.name) + p);
+    alloc[i] = resourceOf(node.allocatable, name);
+    req[i] = resourceOf(base, name) + p;
   }
-  return [alloc, req];
+  return out;
 }

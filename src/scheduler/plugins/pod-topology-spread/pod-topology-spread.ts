@@ -55,8 +55,12 @@ class FilterState {
     public counts: Map<string, number>[],
     public minByKey: number[],
   ) {}
+  /** Whether each constraint's selector matches the incoming pod itself (fixed for the cycle). */
+  selfMatch?: number[];
   clone(): FilterState {
-    return new FilterState(this.constraints, this.counts.map((m) => new Map(m)), [...this.minByKey]);
+    const c = new FilterState(this.constraints, this.counts.map((m) => new Map(m)), [...this.minByKey]);
+    c.selfMatch = this.selfMatch;
+    return c;
   }
   recomputeMin(i: number): void {
     let min = Infinity;
@@ -188,11 +192,12 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
     if (!st || !st.constraints.length) return undefined;
     const labels = node.node?.metadata.labels ?? {};
     const podLabels = pod.metadata.labels;
+    const selfMatch = (st.selfMatch ??= st.constraints.map((c) => (c.selector.matches(podLabels) ? 1 : 0)));
     for (let i = 0; i < st.constraints.length; i++) {
       const c = st.constraints[i];
       const value = labels[c.topologyKey];
       if (value === undefined) return unresolvable(ERR_REASON_NODE_LABEL_NOT_MATCH);
-      const self = c.selector.matches(podLabels) ? 1 : 0;
+      const self = selfMatch[i];
       let min = st.minByKey[i];
       if (!Number.isFinite(min)) min = 0;
       // Fewer domains than minDomains: the global minimum is treated as zero.

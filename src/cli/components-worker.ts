@@ -1,0 +1,37 @@
+// Entry point of the components worker thread: starts the client components it is given, in
+// order, and stops them in reverse order when asked. Messages to the parent:
+// {type:'log', msg}, {type:'started', name}, {type:'ready'}, {type:'failed', error}, {type:'stopped'}.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { startClientComponent, type ClientComponentSpec } from './client-components.ts';
+import type { RunningComponent } from './components.ts';
+
+const { specs, kubeconfig } = workerData as { specs: ClientComponentSpec[]; kubeconfig: string };
+const port = parentPort!;
+const running: { name: string; c: RunningComponent }[] = [];
+
+async function stopAll(): Promise<void> {
+  for (const r of running.reverse()) {
+    try {
+      await r.c.close();
+    } catch (e) {
+      port.postMessage({ type: 'log', name: r.name, msg: `error while stopping: ${(e as Error).message}` });
+    }
+  }
+}
+
+port.on('message', (m: { type: string }) => {
+  if (m.type === 'stop') void stopAll().then(() => port.postMessage({ type: 'stopped' }));
+});
+
+try {
+  for (const spec of specs) {
+    const c = await startClientComponent(spec, kubeconfig, (msg) => port.postMessage({ type: 'log', name: spec.name, msg }));
+    running.push({ name: spec.name, c });
+    port.postMessage({ type: 'started', name: spec.name });
+  }
+  port.postMessage({ type: 'ready' });
+} catch (e) {
+  await stopAll();
+  port.postMessage({ type: 'failed', error: (e as Error)?.stack ?? String(e) });
+}

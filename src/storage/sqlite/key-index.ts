@@ -1,0 +1,64 @@
+// The live keys with their latest values, so reads never touch SQLite. Prefix listing walks a sorted
+// key array that is brought up to date lazily: keys added since the last listing wait in `added`,
+// removed keys linger until the next merge. A merge is linear (plus sorting the additions), not a
+// full resort, and a burst of writes between two listings costs one merge.
+
+import type { KeyValue } from '../store.ts';
+import { lowerBound } from '../prefix.ts';
+
+export class KeyIndex {
+  private readonly map = new Map<string, KeyValue>();
+  private sorted: string[] = [];
+  private added: string[] = [];
+  private removed = 0;
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  get(key: string): KeyValue | undefined {
+    return this.map.get(key);
+  }
+
+  set(kv: KeyValue): void {
+    if (!this.map.has(kv.key)) this.added.push(kv.key);
+    this.map.set(kv.key, kv);
+  }
+
+  delete(key: string): void {
+    if (this.map.delete(key)) this.removed++;
+  }
+
+  /** Live entries whose key starts with prefix, sorted by key. */
+  list(prefix: string): KeyValue[] {
+    const keys = this.sortedKeys();
+    const out: KeyValue[] = [];
+    for (let i = prefix === '' ? 0 : lowerBound(keys, prefix); i < keys.length; i++) {
+      const k = keys[i];
+      if (!k.startsWith(prefix)) break;
+      out.push(this.map.get(k)!);
+    }
+    return out;
+  }
+
+  private sortedKeys(): string[] {
+    if (this.added.length === 0 && this.removed === 0) return this.sorted;
+    const add = this.added.sort();
+    const old = this.sorted;
+    const out: string[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < old.length || j < add.length) {
+      let k: string;
+      if (j >= add.length || (i < old.length && old[i] <= add[j])) k = old[i++];
+      else k = add[j++];
+      // A key deleted and created again since the last merge is in both lists; gone keys are dropped.
+      if (out.length > 0 && out[out.length - 1] === k) continue;
+      if (this.map.has(k)) out.push(k);
+    }
+    this.sorted = out;
+    this.added = [];
+    this.removed = 0;
+    return out;
+  }
+}
