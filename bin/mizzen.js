@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1
+// (The flags keep an idle control plane small: the default 16 MB semi-spaces and one V8 helper
+// thread per core cost ~30 MB of RSS; `npm start` passes the same flags. Measured with
+// `npm run bench -- apiserver`: idleRssMB and podCreatesPerSec.)
 // The `mizzen` command. The sources are TypeScript; for a fast start they run from one bundle
 // (dist/cli/main.mjs) that is rebuilt with esbuild whenever a source file is newer. If the
 // bundle cannot be built, the sources run through tsx instead (slower to start).

@@ -30,11 +30,13 @@ export interface BenchCluster {
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
 
-export async function startCluster(extraArgs: string[] = []): Promise<BenchCluster> {
+/** `mizzen up` (or `mizzen apiserver`, the API server alone) on a fresh data dir and a free port. */
+export async function startCluster(extraArgs: string[] = [], command: 'up' | 'apiserver' = 'up'): Promise<BenchCluster> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mizzen-bench-'));
   const port = await freePort();
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [path.join(repo, 'bin/mizzen.js'), 'up', '--data-dir', dataDir, '--port', String(port), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Run bin/mizzen.js itself so its shebang's node flags apply, as for `npx mizzen`.
+  const proc = spawn(path.join(repo, 'bin/mizzen.js'), [command, '--data-dir', dataDir, '--port', String(port), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const readyMs = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready after 30s:\n${out}`)), 30_000);
@@ -71,6 +73,13 @@ export async function startCluster(extraArgs: string[] = []): Promise<BenchClust
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Host, port and credentials for bench/lib/fast-client.ts. */
+export function tlsCreds(c: BenchCluster): import('./fast-client.ts').TlsCreds {
+  const u = new URL(c.url);
+  const o = c.agent.options as { ca: Buffer; cert: Buffer; key: Buffer };
+  return { host: u.hostname, port: Number(u.port), ca: o.ca, cert: o.cert, key: o.key };
 }
 
 export function request(c: BenchCluster, method: string, p: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {

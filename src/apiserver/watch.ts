@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KObject, ResourceDef } from '../api/types.ts';
 import { errors, StatusError } from '../machinery/errors.ts';
 import { StorageError } from '../storage/store.ts';
+import { encodeOnce } from '../storage/watch-cache.ts';
 import type { ResourceStore } from './registry/resource-store.ts';
 import type { CachedObject } from './registry/cached-object.ts';
 import { toTable, partialMetadata, type OutputForm } from './output.ts';
@@ -74,14 +75,15 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, def: Resou
     if (!res.writableEnded) close();
   });
 
-  const write = (line: string) => {
+  const write = (line: string | Buffer) => {
     if (closed) return;
     res.write(line);
     if (res.writableLength > maxBufferedBytes) close();
   };
 
-  const frame = (type: string, c: CachedObject): string => {
-    if (form.kind === 'json') return `{"type":"${type}","object":${c.json}}\n`;
+  const frame = (type: string, c: CachedObject, ev?: CacheWatchEvent): string | Buffer => {
+    // The JSON frame of an event is encoded once and shared by every watcher that gets it.
+    if (form.kind === 'json') return ev ? encodeOnce(ev as any, type, () => Buffer.from(`{"type":"${type}","object":${c.json}}\n`)) : `{"type":"${type}","object":${c.json}}\n`;
     if (form.kind === 'table') return `{"type":"${type}","object":${JSON.stringify(toTable(def, [c.obj], { resourceVersion: c.obj.metadata.resourceVersion ?? '' }, form.version, includeObject))}}\n`;
     return `{"type":"${type}","object":${JSON.stringify(partialMetadata(c.obj, form.version))}}\n`;
   };
@@ -101,16 +103,16 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, def: Resou
       initialDone = true;
       if (bookmarks) bookmark(startRevision, true);
     }
-    if (!filter) return write(frame(ev.type, ev.object));
+    if (!filter) return write(frame(ev.type, ev.object, ev));
     const now = filter(ev.object.obj);
     if (ev.type === 'MODIFIED') {
       const before = ev.prevObject ? filter(ev.prevObject.obj) : false;
-      if (now && before) write(frame('MODIFIED', ev.object));
-      else if (now) write(frame('ADDED', ev.object));
-      else if (before) write(frame('DELETED', ev.object));
+      if (now && before) write(frame('MODIFIED', ev.object, ev));
+      else if (now) write(frame('ADDED', ev.object, ev));
+      else if (before) write(frame('DELETED', ev.object, ev));
       return;
     }
-    if (now) write(frame(ev.type, ev.object));
+    if (now) write(frame(ev.type, ev.object, ev));
   };
 
   const startRevision = cache.revision;

@@ -1,7 +1,9 @@
 // `mizzen apiserver`: only the API server, in the foreground.
 
 import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ensurePki } from '../apiserver/pki.ts';
+import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import type { CliIO } from './io.ts';
 import { Lifecycle, listenForStop, type StopSignal } from './lifecycle.ts';
 import type { ApiServerCommandOptions } from './options.ts';
@@ -32,6 +34,7 @@ async function tlsMaterial(opts: ApiServerCommandOptions) {
   const explicit = opts.tlsCertFile && opts.tlsPrivateKeyFile && opts.clientCAFile;
   const pki = explicit ? undefined : await ensurePki(opts.dataDir, servingHostsFor(opts.bindAddress, opts.serviceCIDR));
   return {
+    pki,
     cert: opts.tlsCertFile ? await readPem(opts.tlsCertFile, '--tls-cert-file') : pki!.serverCertPem,
     key: opts.tlsPrivateKeyFile ? await readPem(opts.tlsPrivateKeyFile, '--tls-private-key-file') : pki!.serverKeyPem,
     clientCA: opts.clientCAFile ? await readPem(opts.clientCAFile, '--client-ca-file') : pki!.caCertPem,
@@ -44,20 +47,29 @@ export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, dep
   const stop = deps.stopSignal ?? listenForStop(io);
   try {
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-    const tls = await tlsMaterial(opts);
+    const { pki, ...tlsFiles } = await tlsMaterial(opts);
+    const tls = { ...tlsFiles, pki };
     const startApiServer = deps.startApiServer ?? (await loadStartApiServer());
     const api = await startApiServer({
       dataDir: opts.dataDir,
       port: opts.port,
       bindAddress: opts.bindAddress,
-      tls,
+      tls: tlsFiles,
       serviceCIDR: opts.serviceCIDR,
       log: (msg) => io.out(`apiserver: ${msg}`),
     });
     life.add('apiserver', () => api.close());
     const url = clientURL(opts.bindAddress, api.port);
+    // With the data dir's own PKI, write an admin kubeconfig so that kubectl and the other
+    // components (`mizzen scheduler --kubeconfig DIR/kubeconfig`, ...) can connect.
+    let hint = '';
+    if (tls.pki) {
+      const kubeconfig = join(opts.dataDir, 'kubeconfig');
+      await writeKubeconfig(kubeconfig, { server: url, caPem: tls.pki.caCertPem, clientCertPem: tls.pki.adminCertPem, clientKeyPem: tls.pki.adminKeyPem });
+      hint = ` — export KUBECONFIG=${kubeconfig}`;
+    }
     if (!stop.received) {
-      io.out(`mizzen apiserver is ready in ${((performance.now() - started) / 1000).toFixed(2)}s: ${url}`);
+      io.out(`mizzen apiserver is ready in ${((performance.now() - started) / 1000).toFixed(2)}s: ${url}${hint}`);
     }
     const sig = await stop.promise;
     io.out(`mizzen: received ${sig}, shutting down`);

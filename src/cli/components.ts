@@ -66,6 +66,7 @@ function startComponentsWorker(specs: ClientComponentSpec[], ctx: ComponentConte
   const worker = new Worker(entry, {
     workerData: { specs, kubeconfig: ctx.kubeconfig },
     execArgv: fromSources ? ['--import', 'tsx'] : [],
+    resourceLimits: { maxYoungGenerationSizeMb: 4 },
   });
   let stopped: (() => void) | undefined;
   return new Promise((resolve, reject) => {
