@@ -31,31 +31,46 @@ export interface ControlPlaneComponent {
 }
 
 /**
- * The client components, in start order. `mizzen up` runs them together on one worker thread
- * (see components-worker.ts): they are API clients like any other, and on their own thread the
- * scheduler and controllers do not wait behind the API server's request handling (measured with
- * `npm run bench -- density`).
+ * The client components, grouped by the worker thread they run on. `mizzen up` runs them off the
+ * main thread: they are API clients like any other, and on their own thread the scheduler and
+ * controllers do not wait behind the API server's request handling (measured with
+ * `npm run bench -- density` and `-- scheduler`). Simulated nodes stand for other machines and get
+ * a thread of their own, so thousands of heartbeats do not delay scheduling.
  */
-export function clientComponentSpecs(opts: UpOptions, rootCAPem: string): ClientComponentSpec[] {
+export function clientComponentGroups(opts: UpOptions, rootCAPem: string): { name: string; specs: ClientComponentSpec[] }[] {
   const cm: Record<string, unknown> = { rootCAPem };
   if (opts.nodeMonitorGracePeriodMs !== undefined) cm.nodeMonitorGracePeriodMs = opts.nodeMonitorGracePeriodMs;
-  if (opts.clusterCIDR) cm.clusterCIDR = opts.clusterCIDR;
-  const specs: ClientComponentSpec[] = [
-    { name: 'controller-manager', options: cm },
-    { name: 'scheduler', options: {} },
-  ];
-  if (opts.simulatedNodes > 0) specs.push({ name: 'simulated-nodes', options: { count: opts.simulatedNodes, capacity: opts.simulatedNodeCapacity } });
-  return specs;
-}
-
-/** Started after the API server; stopped before it. */
-export function controlPlaneComponents(opts: UpOptions): ControlPlaneComponent[] {
-  return [
+  cm.clusterCIDR = opts.clusterCIDR ?? clusterCIDRFor(opts.simulatedNodes);
+  const groups = [
     {
       name: 'controllers',
-      start: (ctx) => startComponentsWorker(clientComponentSpecs(opts, ctx.pki.caCertPem), ctx),
+      specs: [
+        { name: 'controller-manager', options: cm },
+        { name: 'scheduler', options: {} },
+      ] as ClientComponentSpec[],
     },
   ];
+  if (opts.simulatedNodes > 0)
+    groups.push({ name: 'nodes', specs: [{ name: 'simulated-nodes', options: { count: opts.simulatedNodes, capacity: opts.simulatedNodeCapacity } }] });
+  return groups;
+}
+
+/**
+ * The default pod network, 10.42.0.0/16, has room for 256 nodes at one /24 each (as k3s). When more
+ * simulated nodes are asked for and no --cluster-cidr is given, use a range that fits them.
+ */
+export function clusterCIDRFor(nodes: number): string {
+  if (nodes <= 256) return '10.42.0.0/16';
+  const bits = Math.ceil(Math.log2(nodes));
+  return `10.${bits > 14 ? 0 : 64}.0.0/${Math.max(8, 24 - bits)}`;
+}
+
+/** Started after the API server; stopped before it (in reverse order). */
+export function controlPlaneComponents(opts: UpOptions): ControlPlaneComponent[] {
+  return clientComponentGroups(opts, '').map((g) => ({
+    name: g.name,
+    start: (ctx: ComponentContext) => startComponentsWorker(clientComponentGroups(opts, ctx.pki.caCertPem).find((x) => x.name === g.name)!.specs, ctx),
+  }));
 }
 
 /** Runs the client components on a worker thread and resolves once all have started. */

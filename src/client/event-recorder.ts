@@ -229,8 +229,12 @@ export class EventRecorder {
   }
 
   /** Forget correlation state older than the window so memory stays bounded. */
+  private lastPrune = 0;
+
+  /** Drop expired dedup state; at most once a minute, since a sweep is linear in the entries. */
   private prune(now: number): void {
-    if (this.seen.size < 4096) return;
+    if (this.seen.size < 4096 || now - this.lastPrune < 60_000) return;
+    this.lastPrune = now;
     const windowMs = this.o.windowMs ?? 600_000;
     for (const [k, v] of this.seen) if (now - v.lastSeen > windowMs) this.seen.delete(k);
     for (const [k, v] of this.similar) if (now - v.firstSeen > windowMs) this.similar.delete(k);
