@@ -75,24 +75,28 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, def: Resou
     if (!res.writableEnded) close();
   });
 
-  const write = (line: string | Buffer) => {
+  // Frames go straight to the socket as ready-made HTTP chunks: the response is in chunked mode
+  // (res.end() still writes the last chunk), and skipping res.write's per-call framing matters
+  // when one event goes to hundreds of watchers.
+  const sock = res.socket!;
+  const write = (chunk: Buffer) => {
     if (closed) return;
-    res.write(line);
-    if (res.writableLength > maxBufferedBytes) close();
+    sock.write(chunk);
+    if (sock.writableLength > maxBufferedBytes) close();
   };
 
-  const frame = (type: string, c: CachedObject, ev?: CacheWatchEvent): string | Buffer => {
+  const frame = (type: string, c: CachedObject, ev?: CacheWatchEvent): Buffer => {
     // The JSON frame of an event is encoded once and shared by every watcher that gets it.
-    if (form.kind === 'json') return ev ? encodeOnce(ev as any, type, () => Buffer.from(`{"type":"${type}","object":${c.json}}\n`)) : `{"type":"${type}","object":${c.json}}\n`;
-    if (form.kind === 'table') return `{"type":"${type}","object":${JSON.stringify(toTable(def, [c.obj], { resourceVersion: c.obj.metadata.resourceVersion ?? '' }, form.version, includeObject))}}\n`;
-    return `{"type":"${type}","object":${JSON.stringify(partialMetadata(c.obj, form.version))}}\n`;
+    if (form.kind === 'json') return ev ? encodeOnce(ev as any, type, () => httpChunk(`{"type":"${type}","object":${c.json}}\n`)) : httpChunk(`{"type":"${type}","object":${c.json}}\n`);
+    if (form.kind === 'table') return httpChunk(`{"type":"${type}","object":${JSON.stringify(toTable(def, [c.obj], { resourceVersion: c.obj.metadata.resourceVersion ?? '' }, form.version, includeObject))}}\n`);
+    return httpChunk(`{"type":"${type}","object":${JSON.stringify(partialMetadata(c.obj, form.version))}}\n`);
   };
 
   const bookmark = (rev: number, initialEnd = false) => {
     const meta: KObject['metadata'] = { resourceVersion: String(rev) };
     if (initialEnd) meta.annotations = { 'k8s.io/initial-events-end': 'true' };
     const obj = { kind: def.kind, apiVersion: store.apiVersion, metadata: meta };
-    write(`{"type":"BOOKMARK","object":${JSON.stringify(obj)}}\n`);
+    write(httpChunk(`{"type":"BOOKMARK","object":${JSON.stringify(obj)}}\n`));
   };
 
   const onEvent = (ev: CacheWatchEvent) => {
@@ -121,12 +125,12 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, def: Resou
   } catch (e) {
     if (e instanceof StorageError && e.code === 'Compacted') {
       const st = errors.expired(`too old resource version: ${fromRev} (${e.revision ?? cache.revision})`).toStatus();
-      write(`{"type":"ERROR","object":${JSON.stringify(st)}}\n`);
+      write(httpChunk(`{"type":"ERROR","object":${JSON.stringify(st)}}\n`));
       close();
       return;
     }
     if (e instanceof StatusError) {
-      write(`{"type":"ERROR","object":${JSON.stringify(e.toStatus())}}\n`);
+      write(httpChunk(`{"type":"ERROR","object":${JSON.stringify(e.toStatus())}}\n`));
       close();
       return;
     }
@@ -146,4 +150,15 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, def: Resou
     };
     timers.push(setTimeout(tick, bookmarkIntervalMs));
   }
+}
+
+/** One HTTP/1.1 chunk (size line, data, CRLF) holding `text`. */
+function httpChunk(text: string): Buffer {
+  const body = Buffer.from(text);
+  const head = `${body.length.toString(16)}\r\n`;
+  const out = Buffer.allocUnsafe(head.length + body.length + 2);
+  out.write(head, 0, 'latin1');
+  body.copy(out, head.length);
+  out.write('\r\n', head.length + body.length, 'latin1');
+  return out;
 }
