@@ -7,6 +7,7 @@ import { errors } from '../machinery/errors.ts';
 import { sendJSON } from './http-util.ts';
 import type { RequestInfo } from './request-info.ts';
 import { openAPIV2Document, openAPIV3Document, openAPIV3IndexDocument, type ServedDocument } from './openapi.ts';
+import { negotiateOpenAPIV2, openAPIV2ProtobufContentType, openAPIV2ProtobufDocument } from './openapi-protobuf.ts';
 import { discoveryDocuments, negotiateDiscovery, discoveryContentTypes, type DiscoveryDocuments } from './discovery.ts';
 
 function sendDocument(req: IncomingMessage, res: ServerResponse, doc: ServedDocument, contentType = 'application/json'): void {
@@ -22,9 +23,11 @@ function sendDocument(req: IncomingMessage, res: ServerResponse, doc: ServedDocu
 export function serveOpenAPI(req: IncomingMessage, res: ServerResponse, p: string, q: URLSearchParams, resources: ResourceDef[]): void {
   const accept = req.headers.accept ?? '';
   if (p === '/openapi/v2') {
-    if (accept.includes('protobuf') && !accept.includes('json') && !accept.includes('*/*'))
-      throw errors.notAcceptable('only application/json is supported for /openapi/v2');
-    return sendDocument(req, res, openAPIV2Document(resources));
+    // kubectl asks for gnostic protobuf (client-side validation of List manifests); JSON otherwise.
+    const form = negotiateOpenAPIV2(accept);
+    if (form === 'protobuf') return sendDocument(req, res, openAPIV2ProtobufDocument(resources), openAPIV2ProtobufContentType);
+    if (form === 'json') return sendDocument(req, res, openAPIV2Document(resources));
+    throw errors.notAcceptable('only application/json and application/com.github.proto-openapi.spec.v2.v1.0+protobuf are supported for /openapi/v2');
   }
   if (p === '/openapi/v3' || p === '/openapi/v3/') return sendDocument(req, res, openAPIV3IndexDocument(resources));
   if (p.startsWith('/openapi/v3/')) {
