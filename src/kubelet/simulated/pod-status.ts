@@ -87,6 +87,18 @@ function sha256(text: string): string {
 
 /** `repo@sha256:…`, stable per image so identical images share an ID as on a real node. */
 export function imageID(image: string): string {
+  let id = imageIDs.get(image);
+  if (id === undefined) {
+    // Few distinct images, thousands of pods: hash each once.
+    if (imageIDs.size > 1000) imageIDs.clear();
+    imageIDs.set(image, (id = computeImageID(image)));
+  }
+  return id;
+}
+
+const imageIDs = new Map<string, string>();
+
+function computeImageID(image: string): string {
   const norm = normalizeImage(image);
   const at = norm.indexOf('@');
   if (at >= 0) return norm;

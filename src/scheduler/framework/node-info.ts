@@ -158,7 +158,14 @@ export class HostPortInfo {
 }
 
 export class NodeInfo {
-  node: Node | undefined;
+  private nodeObj: Node | undefined;
+  /**
+   * Copies of the node fields every filter and score reads, kept on the NodeInfo itself: going
+   * through node.spec for each of hundreds of nodes per pod costs a cache miss per object.
+   */
+  name = '';
+  unschedulable = false;
+  taints: any[] = NO_TAINTS;
   pods: PodInfo[] = [];
   podsWithAffinity: PodInfo[] = [];
   podsWithRequiredAntiAffinity: PodInfo[] = [];
@@ -176,8 +183,16 @@ export class NodeInfo {
     if (node) this.setNode(node);
   }
 
-  get name(): string {
-    return this.node?.metadata.name ?? '';
+  get node(): Node | undefined {
+    return this.nodeObj;
+  }
+
+  set node(node: Node | undefined) {
+    this.nodeObj = node;
+    this.name = node?.metadata.name ?? '';
+    this.unschedulable = !!node?.spec?.unschedulable;
+    const taints = node?.spec?.taints;
+    this.taints = Array.isArray(taints) && taints.length ? taints : NO_TAINTS;
   }
 
   setNode(node: Node): void {
@@ -220,7 +235,10 @@ export class NodeInfo {
 
   clone(): NodeInfo {
     const c = new NodeInfo();
-    c.node = this.node;
+    c.nodeObj = this.nodeObj;
+    c.name = this.name;
+    c.unschedulable = this.unschedulable;
+    c.taints = this.taints;
     c.pods = [...this.pods];
     c.podsWithAffinity = [...this.podsWithAffinity];
     c.podsWithRequiredAntiAffinity = [...this.podsWithRequiredAntiAffinity];
@@ -233,6 +251,8 @@ export class NodeInfo {
     return c;
   }
 }
+
+const NO_TAINTS: any[] = [];
 
 function subtract(into: Resource, r: Resource): void {
   into.milliCPU -= r.milliCPU;

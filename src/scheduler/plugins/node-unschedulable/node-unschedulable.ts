@@ -11,7 +11,7 @@ const UNSCHEDULABLE_TAINT = { key: 'node.kubernetes.io/unschedulable', effect: '
 export class NodeUnschedulable implements FilterPlugin, EnqueueExtensions {
   readonly name = NAME;
   filter(_s: CycleState, pod: Pod, node: NodeInfo): MaybeStatus {
-    if (!node.node?.spec?.unschedulable) return undefined;
+    if (!node.unschedulable) return undefined;
     if (tolerationsTolerate(pod.spec?.tolerations, UNSCHEDULABLE_TAINT)) return undefined;
     return unresolvable(ERR_REASON_UNSCHEDULABLE);
   }

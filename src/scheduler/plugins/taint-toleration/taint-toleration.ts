@@ -14,7 +14,7 @@ export class TaintToleration implements FilterPlugin, PreScorePlugin, ScorePlugi
   readonly name = NAME;
 
   filter(_s: CycleState, pod: Pod, node: NodeInfo): MaybeStatus {
-    const taint = findUntoleratedTaint(node.node?.spec?.taints, pod.spec?.tolerations, hardEffect);
+    const taint = node.taints.length ? findUntoleratedTaint(node.taints, pod.spec?.tolerations, hardEffect) : undefined;
     if (!taint) return undefined;
     return unresolvable(`node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`);
   }
@@ -29,7 +29,7 @@ export class TaintToleration implements FilterPlugin, PreScorePlugin, ScorePlugi
   score(state: CycleState, pod: Pod, node: NodeInfo): [number, MaybeStatus] {
     const tols = state.read<Toleration[]>(KEY) ?? pod.spec?.tolerations ?? [];
     let n = 0;
-    for (const taint of node.node?.spec?.taints ?? []) {
+    for (const taint of node.taints) {
       if (taint.effect === 'PreferNoSchedule' && !tolerationsTolerate(tols, taint)) n++;
     }
     return [n, undefined];
