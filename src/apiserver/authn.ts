@@ -3,6 +3,7 @@
 
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { ADMIN_GROUP, ADMIN_USER } from './pki.ts';
 
 export interface UserInfo {
   name: string;
@@ -31,4 +32,13 @@ function fromCertificate(socket: TLSSocket): UserInfo | null {
   if (!name) return null;
   const groups = o === undefined ? [] : Array.isArray(o) ? o : [o];
   return { name, groups: [...groups, 'system:authenticated'] };
+}
+
+/**
+ * The identity of a request on the private Unix socket: the same as the admin client
+ * certificate (CN=admin, O=system:masters). The socket file is mode 0600 in the data dir, so only
+ * processes of the user that runs the server can connect; the file permission is the credential.
+ */
+export function socketUser(): UserInfo {
+  return { name: ADMIN_USER, groups: [ADMIN_GROUP, 'system:authenticated'] };
 }

@@ -1,10 +1,10 @@
 // The API server: storage, watch caches, the generic registry for every kind, and the HTTPS front door.
 
 import https from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import type { KObject, ResourceDef, StrategyContext } from '../api/types.ts';
 import { ResourceRegistry, keyPrefix } from '../api/registry.ts';
 import { errors, StatusError } from '../machinery/errors.ts';
@@ -24,7 +24,7 @@ import { podSubresourcePost } from './pod-subresources.ts';
 import type { WatchableCache } from './watch.ts';
 import { validateFields } from './field-validation.ts';
 import { serveDiscovery, serveOpenAPI } from './discovery-routes.ts';
-import { authenticate, type UserInfo } from './authn.ts';
+import { authenticate, socketUser, type UserInfo } from './authn.ts';
 import { authorize } from './authz.ts';
 import { versionInfo } from './version.ts';
 
@@ -40,11 +40,18 @@ export interface ApiServerOptions {
   log?: (msg: string) => void;
   /** Use this store instead of opening dataDir/state.db (tests, benchmarks, etcd later). */
   store?: Store;
+  /**
+   * Also serve plain HTTP on this Unix socket path (mode 0600), for in-process components:
+   * requests on it act as the admin user. See "Private Unix socket" in docs/design.md.
+   */
+  unixSocket?: string;
 }
 
 export interface RunningApiServer {
   url: string;
   port: number;
+  /** The Unix socket path when `unixSocket` was given. */
+  socketPath?: string;
   registry: ResourceRegistry;
   /** The generic store of a resource, for in-process components and tests. */
   resource(group: string, plural: string): ResourceStore;
@@ -101,22 +108,26 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       keepAlive: true,
     },
     (req, res) => {
-      handle(req, res).catch((e) => fail(res, e, log));
+      handle(req, res, authenticate(req.socket as TLSSocket, req)).catch((e) => fail(res, e, log));
     },
   );
-  server.keepAliveTimeout = 120_000;
-  server.headersTimeout = 60_000;
-  server.requestTimeout = 0; // watches are long-lived
+  setTimeouts(server);
+  // The private socket: same handler, no TLS; the 0600 file mode is what admits its callers.
+  const socketServer = opts.unixSocket
+    ? http.createServer({ keepAlive: true }, (req, res) => {
+        handle(req, res, socketUser()).catch((e) => fail(res, e, log));
+      })
+    : undefined;
+  if (socketServer) setTimeouts(socketServer);
 
   let serverAddress = '';
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, user: UserInfo | undefined): Promise<void> {
     // Parse the path by hand: URL() would resolve `.` and `..` segments, turning
     // `.../configmaps/..` into a request on the namespace.
     const raw = req.url ?? '/';
     const qi = raw.indexOf('?');
     const p = qi >= 0 ? raw.slice(0, qi) : raw;
     const url = { searchParams: new URLSearchParams(qi >= 0 ? raw.slice(qi + 1) : '') };
-    const user = authenticate(req.socket as TLSSocket, req);
     // Health and version are open to everyone, as upstream's system:public-info-viewer allows.
     if (p === '/healthz' || p === '/livez' || p === '/readyz' || p.startsWith('/healthz/') || p.startsWith('/livez/') || p.startsWith('/readyz/')) {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
@@ -155,27 +166,93 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   log(`API server listening on ${url}`);
 
   let closing: Promise<void> | undefined;
+  let socketListening = false;
+  const close = () => {
+    closing ??= (async () => {
+      await Promise.all(
+        [server, socketListening ? socketServer : undefined].map(
+          (s) =>
+            s &&
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              s.closeAllConnections();
+            }),
+        ),
+      );
+      if (socketListening) rmSync(opts.unixSocket!, { force: true });
+      for (const c of caches.values()) c.stop();
+      await store.close();
+    })();
+    return closing;
+  };
+
+  // After the store is open: its lock proves no other server of this data dir owns the socket.
+  if (socketServer) {
+    try {
+      await listenPrivateSocket(socketServer, opts.unixSocket!);
+      socketListening = true;
+    } catch (e) {
+      await close();
+      throw e;
+    }
+    log(`API server listening on unix:${opts.unixSocket}`);
+  }
+
   return {
     url,
     port,
+    socketPath: opts.unixSocket,
     registry,
     resource(group: string, plural: string) {
       const rs = lookup(group, plural);
       if (!rs) throw new Error(`no resource ${group}/${plural}`);
       return rs;
     },
-    close() {
-      closing ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
-        for (const c of caches.values()) c.stop();
-        await store.close();
-      })();
-      return closing;
-    },
+    close,
   };
+}
+
+function setTimeouts(s: http.Server): void {
+  s.keepAliveTimeout = 120_000;
+  s.headersTimeout = 60_000;
+  s.requestTimeout = 0; // watches are long-lived
+}
+
+/**
+ * Listen on a Unix socket that only this user can open. A socket file left by a server that did
+ * not close cleanly is replaced; any other file at the path is an error rather than deleted.
+ */
+async function listenPrivateSocket(s: http.Server, file: string): Promise<void> {
+  let stale = false;
+  try {
+    const st = lstatSync(file);
+    if (!st.isSocket()) throw new Error(`cannot listen on ${file}: it exists and is not a socket`);
+    stale = true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (stale) rmSync(file, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    // The socket file is created by bind() inside listen(), synchronously: a tight umask around
+    // that call means it is never, even briefly, connectable by others. Worker threads may not
+    // change the umask; the chmod below still applies there.
+    let oldMask: number | undefined;
+    try {
+      oldMask = process.umask(0o177);
+    } catch {
+      oldMask = undefined;
+    }
+    try {
+      s.listen(file, () => {
+        s.off('error', reject);
+        resolve();
+      });
+    } finally {
+      if (oldMask !== undefined) process.umask(oldMask);
+    }
+  });
+  chmodSync(file, 0o600);
 }
 
 /** The registry's view of a watch cache: objects rather than cache entries. */

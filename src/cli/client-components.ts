@@ -2,6 +2,7 @@
 // nodes), started by name from plain-data options, so the same code runs in-process or inside
 // the components worker thread.
 
+import { ApiClient } from '../client/api-client.ts';
 import type { RunningComponent } from './components.ts';
 
 export interface ClientComponentSpec {
@@ -10,20 +11,64 @@ export interface ClientComponentSpec {
   options: Record<string, unknown>;
 }
 
-export async function startClientComponent(spec: ClientComponentSpec, kubeconfig: string, log: (m: string) => void): Promise<RunningComponent> {
+/**
+ * How a component reaches the API server: the admin kubeconfig (TLS, as any external client), or,
+ * when the server runs in the same process, its private Unix socket (plain HTTP, no TLS cost).
+ */
+export interface ApiConnection {
+  kubeconfig: string;
+  /** Preferred over the kubeconfig when set. */
+  socketPath?: string;
+}
+
+/** Per component: keep-alive sockets (as each sizes its own kubeconfig client) and user agent. */
+const clientSettings: Record<ClientComponentSpec['name'], { maxSockets: number; userAgent: string }> = {
+  'controller-manager': { maxSockets: 128, userAgent: 'mizzen-controller-manager/0.1' },
+  scheduler: { maxSockets: 128, userAgent: 'mizzen-scheduler' },
+  // Heartbeat and pod workers (32 each by default) plus the watches, so nobody queues for a socket.
+  'simulated-nodes': { maxSockets: 68, userAgent: 'mizzen-simulated-kubelet/0.1' },
+};
+
+/** The client a component uses over the private socket; undefined means "read the kubeconfig". */
+export function socketClientFor(name: ClientComponentSpec['name'], socketPath: string | undefined): ApiClient | undefined {
+  if (!socketPath) return undefined;
+  return new ApiClient({ socketPath, ...clientSettings[name] });
+}
+
+export async function startClientComponent(spec: ClientComponentSpec, conn: ApiConnection, log: (m: string) => void): Promise<RunningComponent> {
+  const client = socketClientFor(spec.name, conn.socketPath);
+  const ctx = { kubeconfig: conn.kubeconfig, client, log };
+  let running: RunningComponent;
+  try {
+    running = await startByName(spec, ctx);
+  } catch (e) {
+    client?.close();
+    throw e;
+  }
+  if (!client) return running;
+  // Components do not close a client they were given: it is ours.
+  return {
+    close: async () => {
+      try {
+        await running.close();
+      } finally {
+        client.close();
+      }
+    },
+  };
+}
+
+function startByName(spec: ClientComponentSpec, ctx: { kubeconfig: string; client?: ApiClient; log: (m: string) => void }): Promise<RunningComponent> {
   switch (spec.name) {
-    case 'controller-manager': {
-      const { controllerManagerComponent } = await import('../controllers/manager.ts');
-      return controllerManagerComponent({ options: spec.options }).start({ kubeconfig, log });
-    }
-    case 'scheduler': {
-      const { schedulerComponent } = await import('../scheduler/index.ts');
-      return schedulerComponent.start({ kubeconfig, log });
-    }
+    case 'controller-manager':
+      return import('../controllers/manager.ts').then(({ controllerManagerComponent }) => controllerManagerComponent({ options: spec.options }).start(ctx));
+    case 'scheduler':
+      return import('../scheduler/index.ts').then(({ schedulerComponent }) => schedulerComponent.start(ctx));
     case 'simulated-nodes': {
-      const { simulatedNodesComponent } = await import('../kubelet/simulated/component.ts');
       const o = spec.options as { count: number; capacity?: string };
-      return simulatedNodesComponent({ count: o.count, capacity: o.capacity }).start({ kubeconfig, log });
+      return import('../kubelet/simulated/component.ts').then(({ simulatedNodesComponent }) =>
+        simulatedNodesComponent({ count: o.count, capacity: o.capacity }).start(ctx),
+      );
     }
   }
 }

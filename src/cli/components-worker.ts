@@ -3,10 +3,10 @@
 // {type:'log', msg}, {type:'started', name}, {type:'ready'}, {type:'failed', error}, {type:'stopped'}.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { startClientComponent, type ClientComponentSpec } from './client-components.ts';
+import { startClientComponent, type ApiConnection, type ClientComponentSpec } from './client-components.ts';
 import type { RunningComponent } from './components.ts';
 
-const { specs, kubeconfig } = workerData as { specs: ClientComponentSpec[]; kubeconfig: string };
+const { specs, connection } = workerData as { specs: ClientComponentSpec[]; connection: ApiConnection };
 const port = parentPort!;
 const running: { name: string; c: RunningComponent }[] = [];
 
@@ -26,7 +26,7 @@ port.on('message', (m: { type: string }) => {
 
 try {
   for (const spec of specs) {
-    const c = await startClientComponent(spec, kubeconfig, (msg) => port.postMessage({ type: 'log', name: spec.name, msg }));
+    const c = await startClientComponent(spec, connection, (msg) => port.postMessage({ type: 'log', name: spec.name, msg }));
     running.push({ name: spec.name, c });
     port.postMessage({ type: 'started', name: spec.name });
   }

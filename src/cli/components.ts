@@ -2,19 +2,21 @@
 //
 // HOOK: the scheduler and the controller-manager plug in here. Add an entry to
 // CONTROL_PLANE_COMPONENTS whose start() imports its module lazily (keeps `mizzen --help` fast)
-// and returns something to close on shutdown. They run in-process and talk to the API server
-// through the admin kubeconfig, just like an external client would.
+// and returns something to close on shutdown. They run in-process and talk to the API server over
+// its private Unix socket when it has one, else through the admin kubeconfig like any client.
 
 import type { Pki } from '../apiserver/pki.ts';
 import { Worker } from 'node:worker_threads';
 import type { UpOptions } from './options.ts';
-import type { ClientComponentSpec } from './client-components.ts';
+import type { ApiConnection, ClientComponentSpec } from './client-components.ts';
 
 export interface ComponentContext {
   /** The API server's URL as clients should use it (never a wildcard address). */
   apiServerURL: string;
   /** Path of the admin kubeconfig (written before components start). */
   kubeconfig: string;
+  /** The API server's private Unix socket, when it serves one: components connect there instead. */
+  socketPath?: string;
   pki: Pki;
   dataDir: string;
   serviceCIDR?: string;
@@ -79,7 +81,7 @@ function startComponentsWorker(specs: ClientComponentSpec[], ctx: ComponentConte
   const fromSources = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSources ? './components-worker.ts' : './components-worker.mjs', import.meta.url);
   const worker = new Worker(entry, {
-    workerData: { specs, kubeconfig: ctx.kubeconfig },
+    workerData: { specs, connection: { kubeconfig: ctx.kubeconfig, socketPath: ctx.socketPath } satisfies ApiConnection },
     execArgv: fromSources ? ['--import', 'tsx'] : [],
     resourceLimits: { maxYoungGenerationSizeMb: 4 },
   });

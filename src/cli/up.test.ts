@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { runUp, kubeconfigPath } from './up.ts';
+import { runUp, kubeconfigPath, apiSocketPath } from './up.ts';
 import { runApiServer } from './apiserver.ts';
 import { memoryIO } from './io.ts';
 import type { StopSignal } from './lifecycle.ts';
@@ -111,6 +111,43 @@ test('up starts PKI, API server, kubeconfig and components, then stops them in r
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('up asks the server for its private socket and hands the socket it serves to the components', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mizzen-up-'));
+  try {
+    for (const serves of [true, false]) {
+      const seen: (ApiServerStartOptions & { unixSocket?: string })[] = [];
+      const got: (string | undefined)[] = [];
+      const server: StartApiServer = async (opts: ApiServerStartOptions & { unixSocket?: string }) => {
+        seen.push(opts);
+        // A server without socket support (an older one, or a fake) reports no socketPath.
+        return { url: 'https://127.0.0.1:1', port: 1, ...(serves ? { socketPath: opts.unixSocket } : {}), close: async () => {} };
+      };
+      const component: ControlPlaneComponent = {
+        name: 'c',
+        start: async (ctx) => {
+          got.push(ctx.socketPath);
+          return { close: async () => {} };
+        },
+      };
+      const stop = manualStop();
+      const io = memoryIO();
+      const done = runUp({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', simulatedNodes: 0, noKubelet: false }, io, { startApiServer: server, components: [component], stopSignal: stop });
+      await waitForLine(io.stdout, /is ready/);
+      stop.fire('SIGTERM');
+      assert.equal(await done, 0);
+      assert.equal(seen[0]!.unixSocket, join(dir, 'apiserver.sock'));
+      assert.deepEqual(got, [serves ? join(dir, 'apiserver.sock') : undefined]);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('no private socket when the data dir path is too long for one', () => {
+  assert.equal(apiSocketPath('/var/lib/mizzen'), '/var/lib/mizzen/apiserver.sock');
+  assert.equal(apiSocketPath(`/${'d'.repeat(100)}`), undefined);
 });
 
 test('up reports a data directory held by another process and exits 1', async () => {

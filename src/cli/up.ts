@@ -28,6 +28,23 @@ export function kubeconfigPath(dataDir: string): string {
   return join(dataDir, 'kubeconfig');
 }
 
+/** Longest Unix socket path the kernel takes (sun_path is 108 bytes on Linux, 104 on macOS, with a NUL). */
+const MAX_SOCKET_PATH_BYTES = 103;
+
+/**
+ * The API server's private socket for the in-process components (plain HTTP, no TLS cost), or
+ * undefined when the data dir's path is too long for one; the components then use the kubeconfig.
+ */
+export function apiSocketPath(dataDir: string): string | undefined {
+  const p = join(dataDir, 'apiserver.sock');
+  return Buffer.byteLength(p) <= MAX_SOCKET_PATH_BYTES ? p : undefined;
+}
+
+/** The server's start contract plus the private socket (src/apiserver/server.ts has both). */
+type StartApiServerWithSocket = (
+  opts: Parameters<StartApiServer>[0] & { unixSocket?: string },
+) => Promise<Awaited<ReturnType<StartApiServer>> & { socketPath?: string }>;
+
 function readyLine(seconds: number, url: string, kubeconfig: string): string {
   return `mizzen is ready in ${seconds.toFixed(2)}s: ${url} — export KUBECONFIG=${kubeconfig}; kubectl get nodes`;
 }
@@ -44,7 +61,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
     const pki = await ensurePki(opts.dataDir, servingHostsFor(opts.bindAddress, opts.serviceCIDR));
     log(pki.issued.length ? `issued certificates (${pki.issued.join(', ')}) in ${pki.dir}` : `using certificates in ${pki.dir}`);
 
-    const startApiServer = deps.startApiServer ?? (await loadStartApiServer());
+    const startApiServer: StartApiServerWithSocket = deps.startApiServer ?? (await loadStartApiServer());
     const api = await startApiServer({
       dataDir: opts.dataDir,
       port: opts.port,
@@ -52,6 +69,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
       serviceCIDR: opts.serviceCIDR,
       log: (msg) => io.out(`apiserver: ${msg}`),
+      unixSocket: apiSocketPath(opts.dataDir),
     });
     life.add('apiserver', () => api.close());
     const url = clientURL(opts.bindAddress, api.port);
@@ -71,6 +89,8 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       const running = await component.start({
         apiServerURL: url,
         kubeconfig,
+        // Only when the server really listens there (a fake server in tests may not).
+        socketPath: api.socketPath,
         pki,
         dataDir: opts.dataDir,
         serviceCIDR: opts.serviceCIDR,

@@ -1,5 +1,6 @@
-// A small Kubernetes REST client over node:https (or http for tests), in the spirit of client-go's
-// REST client: resource paths, JSON bodies, Status errors, and streaming watches.
+// A small Kubernetes REST client over node:https (or http for tests and for the API server's
+// private Unix socket), in the spirit of client-go's REST client: resource paths, JSON bodies,
+// Status errors, and streaming watches.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -104,7 +105,13 @@ export function isResourceExpired(e: unknown): boolean {
 }
 
 export interface ApiClientOptions extends Partial<ClientConfig> {
-  server: string;
+  /** e.g. https://127.0.0.1:6443; with socketPath it may be left out (default http://localhost). */
+  server?: string;
+  /**
+   * Connect to this Unix socket instead of server's host and port, speaking plain HTTP (the API
+   * server's private socket for in-process components). server then only names the Host header.
+   */
+  socketPath?: string;
   /** Keep-alive sockets per host (default 64). */
   maxSockets?: number;
   userAgent?: string;
@@ -202,20 +209,26 @@ export class ApiClient {
   readonly namespace: string;
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
+  /** Where requests connect: the Unix socket, or the server URL's host and port. */
+  private readonly target: http.RequestOptions;
   private readonly token?: string;
   private readonly userAgent: string;
   private readonly maxRetries: number;
   private readonly requestTimeoutMs: number;
 
   constructor(opts: ApiClientOptions) {
-    this.server = new URL(opts.server);
+    if (!opts.server && !opts.socketPath) throw new Error('ApiClient needs a server URL or a socket path');
+    this.server = new URL(opts.server ?? 'http://localhost');
+    this.target = opts.socketPath
+      ? { protocol: 'http:', hostname: this.server.hostname, socketPath: opts.socketPath }
+      : { protocol: this.server.protocol, hostname: this.server.hostname, port: this.server.port };
     this.namespace = opts.namespace ?? 'default';
     this.token = opts.token;
     this.userAgent = opts.userAgent ?? 'mizzen-client/0.1';
     this.maxRetries = opts.maxRetries ?? 3;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 60_000;
     const maxSockets = opts.maxSockets ?? 64;
-    if (this.server.protocol === 'https:') {
+    if (this.server.protocol === 'https:' && !opts.socketPath) {
       this.transport = https;
       this.agent = new https.Agent({
         keepAlive: true,
@@ -276,7 +289,7 @@ export class ApiClient {
       }
       Object.assign(hdrs, headers);
       const req = this.transport.request(
-        { protocol: this.server.protocol, hostname: this.server.hostname, port: this.server.port, path, method, headers: hdrs, agent: this.agent },
+        { ...this.target, path, method, headers: hdrs, agent: this.agent },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -387,9 +400,7 @@ export class ApiClient {
     };
     const req = this.transport.request(
       {
-        protocol: this.server.protocol,
-        hostname: this.server.hostname,
-        port: this.server.port,
+        ...this.target,
         path,
         method: 'GET',
         headers: { Accept: 'application/json', 'User-Agent': this.userAgent, ...this.authHeader() },

@@ -162,8 +162,9 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
 export function controllerManagerComponent(options?: Omit<ControllerManagerStartOptions, 'kubeconfig' | 'client' | 'log'>) {
   return {
     name: 'controller-manager',
-    async start(ctx: { kubeconfig: string; log: (m: string) => void }): Promise<{ close(): Promise<void> }> {
-      return startControllerManager({ ...options, kubeconfig: ctx.kubeconfig, log: ctx.log });
+    /** With ctx.client the kubeconfig is not read (the caller owns and closes that client). */
+    async start(ctx: { kubeconfig: string; client?: ApiClient; log: (m: string) => void }): Promise<{ close(): Promise<void> }> {
+      return startControllerManager({ ...options, kubeconfig: ctx.kubeconfig, client: ctx.client, log: ctx.log });
     },
   };
 }

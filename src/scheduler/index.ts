@@ -2,6 +2,7 @@
 
 import { loadSchedulerConfiguration } from './config.ts';
 import { startScheduler } from './scheduler.ts';
+import type { ApiClient } from '../client/api-client.ts';
 
 export { startScheduler, Scheduler, type SchedulerOptions, type RunningScheduler } from './scheduler.ts';
 export { parseSchedulerConfiguration, loadSchedulerConfiguration, type SchedulerConfiguration } from './config.ts';
@@ -9,8 +10,9 @@ export { parseSchedulerConfiguration, loadSchedulerConfiguration, type Scheduler
 /** For `mizzen up` / `mizzen scheduler --kubeconfig FILE [--config FILE]`. */
 export const schedulerComponent = {
   name: 'scheduler' as const,
-  start(ctx: { kubeconfig: string; log: (m: string) => void; config?: string; leaderElect?: boolean }): Promise<{ close(): Promise<void> }> {
+  /** With ctx.client the kubeconfig is not read (the caller owns and closes that client). */
+  start(ctx: { kubeconfig: string; client?: ApiClient; log: (m: string) => void; config?: string; leaderElect?: boolean }): Promise<{ close(): Promise<void> }> {
     const config = ctx.config ? loadSchedulerConfiguration(ctx.config) : undefined;
-    return startScheduler({ kubeconfig: ctx.kubeconfig, log: ctx.log, config, leaderElect: ctx.leaderElect ?? true });
+    return startScheduler({ kubeconfig: ctx.kubeconfig, client: ctx.client, log: ctx.log, config, leaderElect: ctx.leaderElect ?? true });
   },
 };

@@ -2,6 +2,7 @@
 // server, talking to it through the admin kubeconfig like any other client.
 
 import { parseCapacity } from './capacity.ts';
+import type { ApiClient } from '../../client/api-client.ts';
 
 export interface SimulatedNodesComponentOptions {
   count: number;
@@ -13,7 +14,8 @@ export interface SimulatedNodesComponentOptions {
 
 export interface SimulatedNodesComponent {
   name: 'simulated-nodes';
-  start(ctx: { kubeconfig: string; log: (m: string) => void }): Promise<{ close(): Promise<void> }>;
+  /** With ctx.client the kubeconfig is not read (the caller owns and closes that client). */
+  start(ctx: { kubeconfig: string; client?: ApiClient; log: (m: string) => void }): Promise<{ close(): Promise<void> }>;
 }
 
 export function simulatedNodesComponent(opts: SimulatedNodesComponentOptions): SimulatedNodesComponent {
@@ -23,7 +25,7 @@ export function simulatedNodesComponent(opts: SimulatedNodesComponentOptions): S
     name: 'simulated-nodes',
     async start(ctx) {
       const { startSimulatedNodes } = await import('./simulator.ts');
-      const sim = await startSimulatedNodes({ kubeconfig: ctx.kubeconfig, count: opts.count, prefix: opts.prefix, capacity, labels: opts.labels, log: ctx.log });
+      const sim = await startSimulatedNodes({ kubeconfig: ctx.kubeconfig, client: ctx.client, count: opts.count, prefix: opts.prefix, capacity, labels: opts.labels, log: ctx.log });
       return { close: () => sim.close() };
     },
   };
