@@ -419,11 +419,13 @@ export class ApiClient {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           buf += chunk;
+          // Walk the lines with an offset and cut the buffer once per chunk, not once per line.
+          let start = 0;
           let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl).trim();
-            buf = buf.slice(nl + 1);
-            if (!line || finished) continue;
+          while ((nl = buf.indexOf('\n', start)) >= 0) {
+            const line = buf.slice(start, nl);
+            start = nl + 1;
+            if (finished || line.trim() === '') continue;
             let ev: WatchEvent<T>;
             try {
               ev = JSON.parse(line) as WatchEvent<T>;
@@ -434,6 +436,7 @@ export class ApiClient {
             }
             onEvent(ev);
           }
+          buf = start === 0 ? buf : buf.slice(start);
         });
         res.on('end', () => {
           // A final event may lack its newline.
