@@ -27,6 +27,7 @@ import { serveDiscovery, serveOpenAPI } from './discovery-routes.ts';
 import { authenticate, socketUser, type UserInfo } from './authn.ts';
 import { authorize } from './authz.ts';
 import { versionInfo } from './version.ts';
+import { countRequest, metricsText } from './metrics.ts';
 
 export interface ApiServerOptions {
   /** Holds state.db (the SQLite store) and pki/. */
@@ -139,9 +140,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);
     authorize(user, info);
     if (!info.isResourceRequest) {
+      if (p === '/metrics') {
+        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+        res.end(metricsText());
+        return;
+      }
       if (p.startsWith('/openapi/')) return serveOpenAPI(req, res, p, url.searchParams, registry.resources);
       if (await serveDiscovery(req, res, info, registry, serverAddress)) return;
-      if (p === '/' ) return sendJSON(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
+      if (p === '/' ) return sendJSON(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
       throw errors.notFoundPath(`the server could not find the requested resource (${req.method} ${p})`);
     }
     if (info.prefix === 'api' && info.version !== 'v1') throw errors.notFoundPath(`the server could not find the requested resource: no API version ${info.version} in the core group (use /api/v1)`);
@@ -152,6 +158,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         throw errors.notFoundPath(`the server could not find the requested resource: ${info.group || 'core'}/${info.version} is not served`);
       throw errors.notFoundPath(`the server could not find the requested resource: no resource ${JSON.stringify(info.resource)} in ${info.group ? `${info.group}/` : ''}${info.version}`);
     }
+    countRequest(res, info);
     await handleResource(req, res, info, def, stores.get(def)!, hc, url.searchParams);
   }
 

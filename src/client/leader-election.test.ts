@@ -135,3 +135,11 @@ test('a conflicting write makes the attempt fail instead of overwriting', async 
   client.close();
   await server.stop();
 });
+
+test('options passed as undefined take the defaults', () => {
+  const le = new LeaderElector({ client: {} as any, namespace: 'ns', name: 'n', identity: 'me', leaseDurationSeconds: undefined, renewDeadlineMs: undefined, retryPeriodMs: undefined });
+  const o = (le as any).o;
+  assert.equal(o.leaseDurationSeconds, 15);
+  assert.equal(o.renewDeadlineMs, 10_000);
+  assert.equal(o.retryPeriodMs, 2_000);
+});

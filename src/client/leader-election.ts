@@ -52,12 +52,15 @@ export class LeaderElector {
   private reportedLeader = '';
 
   constructor(opts: LeaderElectionOptions) {
+    // Options left undefined take the defaults (a plain spread would let `undefined` override them,
+    // and an undefined retry period made renewals spin).
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as LeaderElectionOptions;
     this.o = {
       leaseDurationSeconds: 15,
       renewDeadlineMs: 10_000,
       retryPeriodMs: 2_000,
       releaseOnCancel: true,
-      ...opts,
+      ...given,
     };
     if (this.o.leaseDurationSeconds * 1000 <= this.o.renewDeadlineMs) throw new Error('leaseDuration must be greater than renewDeadline');
     if (this.o.renewDeadlineMs <= this.o.retryPeriodMs * 1.2) throw new Error('renewDeadline must be greater than retryPeriod*1.2');
