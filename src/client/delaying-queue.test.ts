@@ -52,6 +52,13 @@ test('shutdown cancels pending delays', () => {
 
 test('real clock: a short delay eventually delivers via get()', async () => {
   const q = new DelayingQueue<string>();
-  q.addAfter('x', 5);
-  assert.equal(await q.get(), 'x');
+  // The queue's timer is unref'd (a queue alone must not keep a process alive), so hold the
+  // event loop open while waiting, as a real component's sockets do.
+  const keepAlive = setTimeout(() => {}, 10_000);
+  try {
+    q.addAfter('x', 5);
+    assert.equal(await q.get(), 'x');
+  } finally {
+    clearTimeout(keepAlive);
+  }
 });
