@@ -107,6 +107,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       requestCert: true,
       rejectUnauthorized: false,
       keepAlive: true,
+      noDelay: true,
     },
     (req, res) => {
       handle(req, res, authenticate(req.socket as TLSSocket, req)).catch((e) => fail(res, e, log));
