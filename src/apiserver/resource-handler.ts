@@ -12,7 +12,7 @@ import { isTrue } from './request-info.ts';
 import { negotiateOutput, toTable, listJSON, partialMetadata, type OutputForm } from './output.ts';
 import { buildFilter } from './selectors.ts';
 import type { ResourceStore, DeleteOptions } from './registry/resource-store.ts';
-import { writtenJSON, type CachedObject } from './registry/cached-object.ts';
+import { CachedObject, writtenJSON } from './registry/cached-object.ts';
 import { serveWatch, type WatchableCache } from './watch.ts';
 import { StorageError } from '../storage/store.ts';
 import type { FieldValidator } from './field-validation.ts';
@@ -52,13 +52,12 @@ function dryRunOf(q: URLSearchParams): boolean {
 }
 
 function writeObject(res: ServerResponse, code: number, def: ResourceDef, obj: KObject | CachedObject, form: OutputForm, q: URLSearchParams, warnings?: string[]): void {
-  const headers: Record<string, string> = {};
-  if (warnings?.length) headers['Warning'] = warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
-  const plain = 'obj' in obj && obj instanceof Object && (obj as CachedObject).copy ? (obj as CachedObject).obj : (obj as KObject);
+  const headers = warnings?.length ? warningHeader(warnings) : {};
+  const cached = obj instanceof CachedObject ? obj : undefined;
+  const plain = cached ? cached.obj : (obj as KObject);
   if (form.kind === 'table') return sendJSON(res, code, toTable(def, [plain], undefined, form.version, q.get('includeObject') ?? 'Metadata'), headers);
   if (form.kind === 'metadata') return sendJSON(res, code, partialMetadata(plain, form.version), headers);
-  const json = (obj as CachedObject).copy ? (obj as CachedObject).json : writtenJSON.get(obj) ?? JSON.stringify(obj);
-  sendJSON(res, code, json, headers);
+  sendJSON(res, code, cached ? cached.json : (writtenJSON.get(plain) ?? JSON.stringify(plain)), headers);
 }
 
 /** Duplicate keys in a JSON body, looked for only when field validation will report them. */
@@ -75,9 +74,9 @@ function warningHeader(warnings: string[]): Record<string, string> {
 
 export async function handleResource(req: IncomingMessage, res: ServerResponse, info: RequestInfo, def: ResourceDef, store: ResourceStore, hc: HandlerContext, q: URLSearchParams): Promise<void> {
   const ns = def.namespaced ? info.namespace : undefined;
-  if (def.namespaced && info.namespace === undefined && !['list', 'watch', 'deletecollection'].includes(info.verb) && !(info.verb === 'create' && info.name === undefined && false)) {
-    if (info.verb === 'create' || info.name) throw errors.notFoundPath(`the server could not find the requested resource: ${def.plural} is namespaced; use /namespaces/<namespace>/${def.plural}`);
-  }
+  // Lists, watches and deletecollection may span namespaces; everything else needs one.
+  if (def.namespaced && info.namespace === undefined && (info.verb === 'create' || info.name))
+    throw errors.notFoundPath(`the server could not find the requested resource: ${def.plural} is namespaced; use /namespaces/<namespace>/${def.plural}`);
   if (!def.namespaced && info.namespace !== undefined) throw errors.notFoundPath(`the server could not find the requested resource: ${def.plural} is not namespaced`);
   const form = negotiateOutput(req.headers.accept);
   const verb = info.verb;
@@ -184,7 +183,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
           details: { name: info.name, group: def.group, kind: def.plural, uid: r.obj.metadata.uid },
         });
       }
-      return writeObject(res, r.deleted ? 200 : 200, def, r.obj, form, q);
+      return writeObject(res, 200, def, r.obj, form, q);
     }
     case 'deletecollection': {
       const opts = await deleteOptions(req, q);
@@ -345,4 +344,3 @@ function finalizeNamespace(cur: KObject, body: any): KObject {
   return cur;
 }
 
-export { warningHeader, isTrue };
