@@ -124,13 +124,13 @@ export class ResourceStore {
     s.prepareForCreate?.(obj, this.ctx);
     const errs = [...validateObjectMeta(obj, this.def.namespaced, this.def.nameValidator), ...(s.validate?.(obj) ?? [])];
     if (errs.length) {
-      this.releaseAllocations(obj, false);
+      this.releaseAllocations(obj);
       throw this.invalid(m.name ?? m.generateName ?? '', errs);
     }
     if (opts.warnings && s.warnings) opts.warnings.push(...s.warnings(obj));
     if (opts.dryRun) {
       if (this.cache.get(this.key(m.namespace, m.name!))) throw errors.alreadyExists(this.gr, m.name!);
-      this.releaseAllocations(obj, true);
+      this.releaseAllocations(obj);
       return obj;
     }
     const generated = useGenerated;
@@ -148,16 +148,16 @@ export class ResourceStore {
             m.name = generateName(m.generateName as string);
             continue;
           }
-          this.releaseAllocations(obj, false);
+          this.releaseAllocations(obj);
           throw errors.alreadyExists(this.gr, m.name!);
         }
-        this.releaseAllocations(obj, false);
+        this.releaseAllocations(obj);
         throw this.storageError(e, m.name!);
       }
     }
   }
 
-  private releaseAllocations(obj: KObject, _dry: boolean): void {
+  private releaseAllocations(obj: KObject): void {
     // Allocations made by prepareForCreate (service IPs/ports) are released when the write fails.
     if (this.def.strategy.afterDelete) this.def.strategy.afterDelete(obj, this.ctx);
   }
