@@ -178,6 +178,12 @@ export class NodeInfo {
   allocatable: Resource = emptyResource();
   /** Bumped on every change; the snapshot copies nodes whose generation moved. */
   generation = 0;
+  /**
+   * Pods not being deleted, grouped by namespace and labels. Pods of one controller share both, so
+   * counting the pods a selector matches (topology spreading) is a few checks per node, not one
+   * per pod.
+   */
+  labelGroups = new Map<string, LabelGroup>();
 
   constructor(node?: Node) {
     if (node) this.setNode(node);
@@ -208,6 +214,12 @@ export class NodeInfo {
     addResource(this.requested, pi.requests);
     addResource(this.nonZeroRequested, pi.nonZeroRequests);
     for (const hp of podHostPorts(pi.pod)) this.usedPorts.add(hp);
+    if (!pi.pod.metadata.deletionTimestamp) {
+      const key = labelGroupKey(pi.pod);
+      const g = this.labelGroups.get(key);
+      if (g) g.count++;
+      else this.labelGroups.set(key, { namespace: pi.pod.metadata.namespace ?? '', labels: pi.pod.metadata.labels ?? {}, count: 1 });
+    }
   }
 
   addPod(pod: Pod): void {
@@ -230,6 +242,11 @@ export class NodeInfo {
     subtract(this.requested, pi.requests);
     subtract(this.nonZeroRequested, pi.nonZeroRequests);
     for (const hp of podHostPorts(pi.pod)) this.usedPorts.remove(hp);
+    if (!pi.pod.metadata.deletionTimestamp) {
+      const key = labelGroupKey(pi.pod);
+      const g = this.labelGroups.get(key);
+      if (g && --g.count <= 0) this.labelGroups.delete(key);
+    }
     return true;
   }
 
@@ -248,8 +265,24 @@ export class NodeInfo {
     c.nonZeroRequested = cloneResource(this.nonZeroRequested);
     c.allocatable = cloneResource(this.allocatable);
     c.generation = this.generation;
+    c.labelGroups = new Map([...this.labelGroups].map(([k, g]) => [k, { ...g }]));
     return c;
   }
+}
+
+/** Pods of one namespace with identical labels, counted together. */
+export interface LabelGroup {
+  namespace: string;
+  labels: Record<string, string>;
+  count: number;
+}
+
+function labelGroupKey(pod: Pod): string {
+  const labels = pod.metadata.labels ?? {};
+  const keys = Object.keys(labels).sort();
+  let k = pod.metadata.namespace ?? '';
+  for (const key of keys) k += `\u0000${key}=${labels[key]}`;
+  return k;
 }
 
 const NO_TAINTS: any[] = [];

@@ -80,12 +80,9 @@ export function nodeIncluded(c: Constraint, pod: Pod, node: Node, affinity: Requ
   return true;
 }
 
+/** Pods on the node in `namespace`, not being deleted, whose labels the selector matches. */
 export function countMatching(node: NodeInfo, selector: LabelSelector, namespace: string): number {
   let n = 0;
-  for (const pi of node.pods) {
-    const p = pi.pod;
-    if (p.metadata.deletionTimestamp || p.metadata.namespace !== namespace) continue;
-    if (selector.matches(p.metadata.labels)) n++;
-  }
+  for (const g of node.labelGroups.values()) if (g.namespace === namespace && selector.matches(g.labels)) n += g.count;
   return n;
 }
