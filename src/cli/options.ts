@@ -2,6 +2,7 @@
 
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseDuration } from '../machinery/duration.ts';
 
 export const DEFAULT_PORT = 6443;
 export const DEFAULT_BIND_ADDRESS = '127.0.0.1';
@@ -117,20 +118,12 @@ export function serveOptions(
   };
 }
 
-/** Go-style durations (`50s`, `1m30s`, `500ms`) in milliseconds. */
+/** A Go-style duration flag (`50s`, `1m30s`, `500ms`) in milliseconds; a usage error if malformed. */
 export function parseDurationFlag(text: string, flag: string): number {
-  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
-  let total = 0;
-  let pos = 0;
-  while (pos < text.length) {
-    re.lastIndex = pos;
-    const m = re.exec(text);
-    if (!m) throw new UsageError(`invalid ${flag} "${text}": use a duration such as 50s, 1m30s or 500ms`, 'up');
-    total += Number(m[1]) * units[m[2]];
-    pos = re.lastIndex;
+  try {
+    return parseDuration(text);
+  } catch {
+    throw new UsageError(`invalid ${flag} "${text}": use a duration such as 50s, 1m30s or 500ms`, 'up');
   }
-  if (pos === 0) throw new UsageError(`invalid ${flag} "${text}": use a duration such as 50s, 1m30s or 500ms`, 'up');
-  return total;
 }
 

@@ -11,6 +11,7 @@ import { loadKubeconfig } from '../client/kubeconfig.ts';
 import { LeaderElector } from '../client/leader-election.ts';
 import { controllerFactories } from './registry.ts';
 import { defaultControllerManagerOptions, type Controller, type ControllerContext, type ControllerManagerOptions } from './types.ts';
+import { parseDuration } from '../machinery/duration.ts';
 
 export const LEASE_NAMESPACE = 'kube-system';
 export const LEASE_NAME = 'kube-controller-manager';
@@ -169,25 +170,6 @@ export function controllerManagerComponent(options?: Omit<ControllerManagerStart
   };
 }
 
-/** Parse a Go-style duration ("50s", "1m30s", "500ms", "1h") into milliseconds. */
-export function parseGoDuration(text: string): number {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  const s = text.trim();
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let pos = 0;
-  while (pos < s.length) {
-    re.lastIndex = pos;
-    const m = re.exec(s);
-    if (!m) throw new Error(`invalid duration "${text}"`);
-    total += parseFloat(m[1]!) * units[m[2]!]!;
-    pos = re.lastIndex;
-  }
-  if (pos === 0) throw new Error(`invalid duration "${text}"`);
-  return total;
-}
-
 const USAGE = `Usage: mizzen controller-manager --kubeconfig FILE [flags]
 
 Runs the Kubernetes controllers against an API server.
@@ -238,8 +220,8 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
   if (!values.kubeconfig) return fail('--kubeconfig is required');
   const options: Partial<ControllerManagerOptions> = {};
   try {
-    if (values['node-monitor-grace-period']) options.nodeMonitorGracePeriodMs = parseGoDuration(String(values['node-monitor-grace-period']));
-    if (values['node-monitor-period']) options.nodeMonitorPeriodMs = parseGoDuration(String(values['node-monitor-period']));
+    if (values['node-monitor-grace-period']) options.nodeMonitorGracePeriodMs = parseDuration(String(values['node-monitor-grace-period']));
+    if (values['node-monitor-period']) options.nodeMonitorPeriodMs = parseDuration(String(values['node-monitor-period']));
   } catch (e) {
     return fail((e as Error).message);
   }

@@ -6,7 +6,6 @@ import {
   containerID,
   imageID,
   normalizeImage,
-  parseDuration,
   runningStatus,
   statusFingerprint,
   terminalStatus,
@@ -26,17 +25,6 @@ function pod(extra: Partial<KObject> & { spec?: any; status?: any } = {}): KObje
 }
 
 const facts = { hostIP: '172.31.0.1', podIP: '10.244.0.2', startedAt: t0, now: t0 };
-
-test('parseDuration reads Go durations', () => {
-  assert.equal(parseDuration('2s'), 2000);
-  assert.equal(parseDuration('500ms'), 500);
-  assert.equal(parseDuration('1m30s'), 90_000);
-  assert.equal(parseDuration('1.5h'), 5_400_000);
-  assert.equal(parseDuration('0'), 0);
-  assert.throws(() => parseDuration('2'), /invalid duration "2"/);
-  assert.throws(() => parseDuration('two seconds'), /invalid duration/);
-  assert.throws(() => parseDuration(''), /invalid duration/);
-});
 
 test('completionPlan only applies to job-style pods with the annotations', () => {
   const ann = (a: Record<string, string>) => ({ metadata: { name: 'p', annotations: a } }) as any;

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { KObject } from '../../api/types.ts';
 import { rfc3339 } from '../../client/api-client.ts';
+import { parseDuration } from '../../machinery/duration.ts';
 
 /**
  * Job-style pods (restartPolicy Never or OnFailure) carrying this annotation finish that long after
@@ -18,26 +19,6 @@ export const SIMULATE_EXIT_CODE_ANNOTATION = 'mizzen.dev/simulate-exit-code';
 
 /** The condition types the kubelet owns; others (DisruptionTarget, readiness gates) are left alone. */
 const KUBELET_CONDITIONS = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady'];
-
-const unitMs: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parse a Go duration string (`1h2m3.5s`, `250ms`) into milliseconds; throws if malformed. */
-export function parseDuration(text: string): number {
-  const s = text.trim();
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let pos = 0;
-  while (pos < s.length) {
-    re.lastIndex = pos;
-    const m = re.exec(s);
-    if (!m) throw new Error(`invalid duration "${text}" (use e.g. 2s, 500ms, 1m30s)`);
-    total += Number(m[1]) * unitMs[m[2]];
-    pos = re.lastIndex;
-  }
-  if (pos === 0) throw new Error(`invalid duration "${text}" (use e.g. 2s, 500ms, 1m30s)`);
-  return total;
-}
 
 export interface CompletionPlan {
   afterMs: number;
