@@ -5,26 +5,15 @@
 import type { KObject } from '../api/types.ts';
 import { ApiClient, isAlreadyExists, isConflict, isNotFound } from '../client/api-client.ts';
 import { loadKubeconfig } from '../client/kubeconfig.ts';
-import { startTestCluster, type TestCluster } from '../kubelet/simulated/test-cluster.ts';
+import { startTestCluster, eventually as pollUntil, type TestCluster } from '../kubelet/simulated/test-cluster.ts';
 import { startSimulatedNodes, type SimulatedNodes } from '../kubelet/simulated/simulator.ts';
 import { EventRecorder } from '../client/event-recorder.ts';
 import { Informer, SharedInformerFactory } from '../client/informer.ts';
 import { defaultControllerManagerOptions, type Controller, type ControllerContext, type ControllerFactory, type ControllerManagerOptions } from './types.ts';
 
-/** Poll until check returns a value other than undefined; the deadline only bounds a hang. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Poll until check returns a value other than undefined (controllers get a longer default deadline). */
+export function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+  return pollUntil(what, check, timeoutMs);
 }
 
 /**

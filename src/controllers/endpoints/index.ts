@@ -7,6 +7,7 @@ import { isNotFound } from '../../client/api-client.ts';
 import { metaNamespaceKey, splitMetaNamespaceKey } from '../../client/cache.ts';
 import { selectorFromSet } from '../../machinery/labels.ts';
 import { KeyWorker } from '../key-worker.ts';
+import type { Informer } from '../../client/informer.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
 import { findPort, isPodReady, shouldPodBeInEndpoints } from './pod-helpers.ts';
 import { repackSubsets, type AddressOnPort, type EndpointAddress, type EndpointPort, type EndpointSubset } from './subsets.ts';
@@ -26,6 +27,29 @@ export function servicePods(svc: KObject, podsInNamespace: KObject[]): KObject[]
 /** Services in the pod's namespace whose selector matches the pod's labels. */
 export function servicesForPod(services: KObject[], pod: KObject): KObject[] {
   return services.filter((s) => s.spec?.selector != null && selectorFromSet(s.spec.selector).matches(pod.metadata.labels));
+}
+
+/**
+ * Wire a service-keyed worker to its inputs: a service's own changes, and changes to the pods it
+ * selects (under their new and, when the labels changed, their old labels). Returns the function
+ * that enqueues the services of one pod.
+ */
+export function enqueueServicesOnChanges(services: Informer, pods: Informer, worker: KeyWorker): (pod: KObject) => void {
+  const enqueueService = (s: KObject) => worker.add(metaNamespaceKey(s));
+  const enqueueForPod = (pod: KObject) => {
+    for (const s of servicesForPod(services.lister().namespace(pod.metadata.namespace!).list(), pod)) enqueueService(s);
+  };
+  services.addEventHandler({ onAdd: enqueueService, onUpdate: (_o, n) => enqueueService(n), onDelete: enqueueService });
+  pods.addEventHandler({
+    onAdd: enqueueForPod,
+    onUpdate: (o, n) => {
+      if (o.metadata.resourceVersion === n.metadata.resourceVersion) return;
+      enqueueForPod(n);
+      if (!isDeepStrictEqual(o.metadata.labels ?? {}, n.metadata.labels ?? {})) enqueueForPod(o);
+    },
+    onDelete: enqueueForPod,
+  });
+  return enqueueForPod;
 }
 
 /** Desired subsets for a service given its pods. */
@@ -123,20 +147,7 @@ export const endpointsController: ControllerFactory = (ctx: ControllerContext): 
   };
 
   const worker = new KeyWorker('endpoints', sync, ctx.log);
-  const enqueueService = (s: KObject) => worker.add(metaNamespaceKey(s));
-  const enqueueForPod = (pod: KObject) => {
-    for (const s of servicesForPod(services.lister().namespace(pod.metadata.namespace!).list(), pod)) enqueueService(s);
-  };
-  services.addEventHandler({ onAdd: enqueueService, onUpdate: (_o, n) => enqueueService(n), onDelete: enqueueService });
-  pods.addEventHandler({
-    onAdd: enqueueForPod,
-    onUpdate: (o, n) => {
-      if (o.metadata.resourceVersion === n.metadata.resourceVersion) return;
-      enqueueForPod(n);
-      if (!isDeepStrictEqual(o.metadata.labels ?? {}, n.metadata.labels ?? {})) enqueueForPod(o);
-    },
-    onDelete: enqueueForPod,
-  });
+  enqueueServicesOnChanges(services, pods, worker);
   // Someone deleted or edited our object: put it back as it should be.
   endpoints.addEventHandler({
     onUpdate: (_o, n) => {
@@ -156,7 +167,7 @@ export const endpointsController: ControllerFactory = (ctx: ControllerContext): 
         const k = metaNamespaceKey(e);
         if (!services.indexer.has(k)) worker.add(k);
       }
-      for (const s of services.indexer.list()) enqueueService(s);
+      for (const s of services.indexer.list()) worker.add(metaNamespaceKey(s));
       worker.run(ctx.options.workers);
     },
     stop: () => worker.stop(),

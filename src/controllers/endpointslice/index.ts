@@ -6,7 +6,7 @@ import { isNotFound } from '../../client/api-client.ts';
 import { metaNamespaceKey, splitMetaNamespaceKey } from '../../client/cache.ts';
 import { KeyWorker } from '../key-worker.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
-import { HEADLESS_LABEL, servicePods, servicesForPod } from '../endpoints/index.ts';
+import { HEADLESS_LABEL, enqueueServicesOnChanges, servicePods } from '../endpoints/index.ts';
 import { findPort, isPodReady, podIPv4, shouldPodBeInEndpoints } from '../endpoints/pod-helpers.ts';
 import { LAST_CHANGE_TRIGGER_TIME, TriggerTimeTracker } from '../endpoints/trigger-time.ts';
 import { MAX_ENDPOINTS_PER_SLICE, planSlices, portSetKey, type PortSetGroup, type SliceEndpoint, type SlicePort } from './reconcile.ts';
@@ -195,20 +195,7 @@ export const endpointSliceController: ControllerFactory = (ctx: ControllerContex
   };
 
   const worker = new KeyWorker('endpointslice', sync, ctx.log);
-  const enqueueService = (s: KObject) => worker.add(metaNamespaceKey(s));
-  const enqueueForPod = (pod: KObject) => {
-    for (const s of servicesForPod(services.lister().namespace(pod.metadata.namespace!).list(), pod)) enqueueService(s);
-  };
-  services.addEventHandler({ onAdd: enqueueService, onUpdate: (_o, n) => enqueueService(n), onDelete: enqueueService });
-  pods.addEventHandler({
-    onAdd: enqueueForPod,
-    onUpdate: (o, n) => {
-      if (o.metadata.resourceVersion === n.metadata.resourceVersion) return;
-      enqueueForPod(n);
-      if (JSON.stringify(o.metadata.labels ?? {}) !== JSON.stringify(n.metadata.labels ?? {})) enqueueForPod(o);
-    },
-    onDelete: enqueueForPod,
-  });
+  const enqueueForPod = enqueueServicesOnChanges(services, pods, worker);
   // A node's zone label feeds the endpoints of the pods on it.
   nodes.addEventHandler({
     onAdd: (n) => {

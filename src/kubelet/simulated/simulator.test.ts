@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KObject } from '../../api/types.ts';
 import { isNotFound } from '../../client/api-client.ts';
-import { startTestCluster, type TestCluster } from './test-cluster.ts';
+import { eventually, startTestCluster, type TestCluster } from './test-cluster.ts';
 import { startSimulatedNodes } from './simulator.ts';
 import { SIMULATE_DURATION_ANNOTATION, SIMULATE_EXIT_CODE_ANNOTATION } from './pod-status.ts';
 
@@ -16,22 +16,6 @@ before(async () => {
 after(async () => {
   await cluster.close();
 });
-
-/** Poll until check returns a value (not a timing assertion: the deadline only bounds a hang). */
-async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const podRef = (ns: string, name: string) => ({ version: 'v1', resource: 'pods', namespace: ns, name });
 
