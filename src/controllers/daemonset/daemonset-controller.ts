@@ -12,6 +12,7 @@ import type { Controller, ControllerContext, ControllerFactory } from '../types.
 import { DAEMONSETS, NODES, PODS, REVISIONS, byCreation, controllerRef, isPodAvailable, isPodReady, newControllerRef, podFromTemplate, slowStartBatch } from '../job/pod-helpers.ts';
 import { nodeEligibility, pinToNode, targetNodeName, withDaemonTolerations } from './node-eligibility.ts';
 import { createRevision, nextRevisionNumber, sameData, templateSnapshot, truncateHistory, bumpRevision, sortRevisions } from './revision-history.ts';
+import { scaledValue } from '../../machinery/intstr.ts';
 
 export const REVISION_HASH_LABEL = 'controller-revision-hash';
 export const TEMPLATE_GENERATION_LABEL = 'pod-template-generation';
@@ -20,13 +21,9 @@ export function newDaemonSetController(opts: { now?: () => number } = {}): Contr
   return (ctx) => new DaemonSetController(ctx, opts.now ?? Date.now);
 }
 
-/** Upstream GetScaledValueFromIntOrPercent with rounding up. */
-export function scaledValue(v: number | string | undefined, total: number): number {
-  if (v === undefined || v === null) return 0;
-  if (typeof v === 'number') return v;
-  const m = /^(\d+)%$/.exec(v);
-  if (m) return Math.ceil((Number(m[1]) * total) / 100);
-  return Number(v) || 0;
+/** maxSurge / maxUnavailable of a rolling update, rounded up as upstream; unset counts as 0. */
+function scaledOrZero(v: number | string | undefined, total: number): number {
+  return v === undefined || v === null ? 0 : scaledValue(v, total, true);
 }
 
 function alive(p: KObject): boolean {
@@ -165,7 +162,7 @@ class DaemonSetController implements Controller {
     if (this.expectations.satisfiedExpectations(key)) {
       const create: string[] = [];
       const del: KObject[] = [...orphaned];
-      const surgeOn = ds.spec.updateStrategy?.type === 'RollingUpdate' && scaledValue(ds.spec.updateStrategy.rollingUpdate?.maxSurge, 1) > 0;
+      const surgeOn = ds.spec.updateStrategy?.type === 'RollingUpdate' && scaledOrZero(ds.spec.updateStrategy.rollingUpdate?.maxSurge, 1) > 0;
       for (const node of nodes) {
         const elig = nodeEligibility(node, ds.spec.template?.spec);
         const onNode = (byNode.get(node.metadata.name!) ?? []).sort(byCreation);
@@ -240,8 +237,8 @@ class DaemonSetController implements Controller {
     const eligible = nodes.filter((n) => nodeEligibility(n, ds.spec.template?.spec).shouldRun);
     const desired = eligible.length;
     const ru = ds.spec.updateStrategy?.rollingUpdate ?? {};
-    const maxSurge = scaledValue(ru.maxSurge, desired);
-    let maxUnavailable = scaledValue(ru.maxUnavailable, desired);
+    const maxSurge = scaledOrZero(ru.maxSurge, desired);
+    let maxUnavailable = scaledOrZero(ru.maxUnavailable, desired);
     if (maxSurge === 0 && maxUnavailable === 0) maxUnavailable = 1;
     const create: string[] = [];
     const del: KObject[] = [];

@@ -3,6 +3,7 @@
 
 import type { KObject } from '../../api/types.ts';
 import { rfc3339 } from '../../client/api-client.ts';
+import { scaledValue } from '../../machinery/intstr.ts';
 
 export const DEFAULT_HASH_LABEL = 'pod-template-hash';
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -91,19 +92,6 @@ export function equalIgnoreHash(a: any, b: any): boolean {
 
 // ---- fenceposts ----
 
-function scaledValue(v: unknown, total: number, roundUp: boolean): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string') {
-    const m = /^(\d+)%$/.exec(v);
-    if (m) {
-      const x = (Number(m[1]) * total) / 100;
-      return roundUp ? Math.ceil(x) : Math.floor(x);
-    }
-    const n = Number(v);
-    if (Number.isInteger(n)) return n;
-  }
-  throw new Error(`invalid value for IntOrString: ${JSON.stringify(v)}`);
-}
 
 export const isRollingUpdate = (d: KObject) => (d.spec?.strategy?.type ?? 'RollingUpdate') === 'RollingUpdate';
 export const replicasOf = (o: KObject | undefined): number => (o ? (o.spec?.replicas ?? 1) : 0);

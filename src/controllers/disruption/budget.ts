@@ -3,21 +3,12 @@
 
 import type { KObject } from '../../api/types.ts';
 import { isPodReady } from '../endpoints/pod-helpers.ts';
+import { scaledValue } from '../../machinery/intstr.ts';
 
 /** A pod the eviction API marked disrupted is not counted healthy for this long (upstream 2 min). */
 export const DELETION_TIMEOUT_MS = 2 * 60 * 1000;
 
-/** intstr.GetScaledValueFromIntOrPercent with roundUp. Throws on a malformed percentage. */
-export function scaledValue(v: number | string, total: number, roundUp: boolean): number {
-  if (typeof v === 'number') return v;
-  const m = /^(\d+)%$/.exec(v);
-  if (!m) {
-    if (/^\d+$/.test(v)) return Number(v);
-    throw new Error(`invalid value for IntOrString: invalid value ${JSON.stringify(v)}`);
-  }
-  const pct = Number(m[1]);
-  return roundUp ? Math.ceil((pct * total) / 100) : Math.floor((pct * total) / 100);
-}
+export { scaledValue };
 
 export function isPercent(v: unknown): boolean {
   return typeof v === 'string' && v.endsWith('%');
