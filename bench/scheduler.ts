@@ -325,17 +325,20 @@ function profilerPreload(dir: string): string {
     file,
     `import { Session } from 'node:inspector';
 import { writeFileSync } from 'node:fs';
+import { threadId, isMainThread } from 'node:worker_threads';
 const s = new Session();
 s.connect();
 s.post('Profiler.enable');
 s.post('Profiler.setSamplingInterval', { interval: 1000 });
 s.post('Profiler.start');
-process.on('exit', () => {
+const dump = () =>
   // Same-thread inspector sessions answer synchronously, so this completes before exit.
   s.post('Profiler.stop', (err, r) => {
-    if (!err) writeFileSync(${JSON.stringify(dir)} + '/mizzen-' + process.pid + '.cpuprofile', JSON.stringify(r.profile));
+    if (!err) writeFileSync(${JSON.stringify(dir)} + '/mizzen-' + process.pid + '-' + threadId + '.cpuprofile', JSON.stringify(r.profile));
   });
-});
+// Worker threads are terminated, not exited, so theirs is written after a fixed time instead.
+if (isMainThread) process.on('exit', dump);
+else setTimeout(dump, ${JSON.stringify(Number(process.env.MIZZEN_WORKER_PROFILE_SECONDS ?? 20) * 1000)}).unref();
 `,
   );
   return file;

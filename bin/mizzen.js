@@ -1,7 +1,9 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --v8-pool-size=1
-// (The flags keep an idle control plane small: the default 16 MB semi-spaces and one V8 helper
-// thread per core cost ~30 MB of RSS; `npm start` passes the same flags. Measured with
-// `npm run bench -- apiserver`: idleRssMB and podCreatesPerSec.)
+#!/usr/bin/env -S node --max-semi-space-size=16 --v8-pool-size=1
+// (The flags: one V8 helper thread instead of one per core keeps an idle control plane smaller;
+// young-generation semi-spaces of up to 16 MB (they start at 1 MB and grow only under
+// allocation pressure) keep garbage collection cheap when busy: at 2 MB, GC took a third of the
+// CPU of a 10,000-pod scheduling run. `npm start` passes the same flags. Measured with
+// `npm run bench -- apiserver` (idleRssMB) and `npm run bench -- scheduler` / `density`.)
 // The `mizzen` command. The sources are TypeScript; for a fast start they run from one bundle
 // (dist/cli/main.mjs) that is rebuilt with esbuild whenever a source file is newer. If the
 // bundle cannot be built, the sources run through tsx instead (slower to start).
