@@ -149,13 +149,18 @@ export function equalityRequirement(sel: LabelSelector): [string, string] | unde
 
 /**
  * Pods in the given namespaces that may match sel, through the snapshot's label index; undefined
- * when the index cannot narrow the search (the caller scans every node instead).
+ * when the index cannot narrow the search, or finds more than `limit` pods (the caller scans every
+ * node instead, which NodeInfo's per-label-group counts make cheaper than that many pods).
  */
-export function candidatePods(snapshot: SnapshotLister | undefined, namespaces: Iterable<string>, sel: LabelSelector): PodRef[] | undefined {
+export function candidatePods(snapshot: SnapshotLister | undefined, namespaces: Iterable<string>, sel: LabelSelector, limit = Infinity): PodRef[] | undefined {
   if (!snapshot?.podsWithLabel) return undefined;
   const eq = equalityRequirement(sel);
   if (!eq) return undefined;
   const out: PodRef[] = [];
-  for (const ns of namespaces) for (const ref of snapshot.podsWithLabel(ns, eq[0], eq[1])) out.push(ref);
+  for (const ns of namespaces)
+    for (const ref of snapshot.podsWithLabel(ns, eq[0], eq[1])) {
+      if (out.length === limit) return undefined;
+      out.push(ref);
+    }
   return out;
 }

@@ -45,7 +45,11 @@ export function mkNode(name: string, alloc: Record<string, string> = { cpu: '4',
 }
 
 /** A Handle over a fixed list of nodes. */
-export function fakeHandle(nodes: NodeInfo[], o: { namespaces?: Record<string, Record<string, string>>; pdbs?: Pdb[]; framework?: FrameworkRunner; selectors?: Handle['selectorsForPod'] } = {}): Handle & { deleted: string[] } {
+/**
+ * A Handle over fixed nodes. `indexed` adds the snapshot's label index (podsWithLabel), as the real
+ * cache has, so plugins take their indexed paths.
+ */
+export function fakeHandle(nodes: NodeInfo[], o: { namespaces?: Record<string, Record<string, string>>; pdbs?: Pdb[]; framework?: FrameworkRunner; selectors?: Handle['selectorsForPod']; indexed?: boolean } = {}): Handle & { deleted: string[] } {
   const deleted: string[] = [];
   return {
     deleted,
@@ -55,6 +59,12 @@ export function fakeHandle(nodes: NodeInfo[], o: { namespaces?: Record<string, R
       get: (n: string) => nodes.find((x) => x.name === n),
       havePodsWithAffinity: () => nodes.filter((n) => n.podsWithAffinity.length),
       havePodsWithRequiredAntiAffinity: () => nodes.filter((n) => n.podsWithRequiredAntiAffinity.length),
+      ...(o.indexed
+        ? {
+            podsWithLabel: (ns: string, key: string, value: string) =>
+              nodes.flatMap((ni) => ni.pods.filter((pi) => (pi.pod.metadata.namespace ?? '') === ns && pi.pod.metadata.labels?.[key] === value).map((pi) => ({ pi, ni }))),
+          }
+        : {}),
     }),
     namespaceLabels: (n: string) => o.namespaces?.[n] ?? {},
     namespaces: () => Object.entries(o.namespaces ?? {}).map(([name, labels]) => ({ name, labels })),

@@ -115,3 +115,41 @@ describe('PodTopologySpread score', () => {
     assert.equal(pl.preScore(new CycleState(), mkPod('p'), [zoneNode('a', 'a', 0)])?.code, Code.Skip);
   });
 });
+
+describe('PodTopologySpread counting', () => {
+  // The label index is used while it lists no more pods than there are nodes; past that, counts
+  // come from each node. Both must give what a plain scan gives.
+  const cases = {
+    'few pods, many nodes': [zoneNode('a1', 'a', 1), zoneNode('a2', 'a', 0), zoneNode('b1', 'b', 0), zoneNode('b2', 'b', 0), zoneNode('c1', 'c', 1)],
+    'many pods, few nodes': [zoneNode('a1', 'a', 9), zoneNode('b1', 'b', 7), zoneNode('c1', 'c', 8)],
+  };
+  for (const [name, nodes] of Object.entries(cases)) {
+    it(`filter and score agree with and without the label index: ${name}`, () => {
+      const run = (indexed: boolean) => {
+        const pod = spreadPod({});
+        const pl = new PodTopologySpread(fakeHandle(nodes, { indexed }));
+        const st = new CycleState();
+        pl.preFilter(st, pod, nodes);
+        const filter = nodes.map((n) => pl.filter(st, pod, n)?.reasons[0] ?? 'ok');
+        const soft = spreadPod({ whenUnsatisfiable: 'ScheduleAnyway' });
+        const st2 = new CycleState();
+        pl.preScore(st2, soft, nodes);
+        const score = nodes.map((n) => pl.score(st2, soft, n)[0]);
+        return { filter, score };
+      };
+      assert.deepEqual(run(true), run(false));
+    });
+  }
+  it('a zone constraint on nodes without zones costs nothing and scores nothing', () => {
+    const nodes = [zoneNode('n1', undefined, 3), zoneNode('n2', undefined, 0)];
+    const handle = fakeHandle(nodes, { selectors: () => [selectorFromSet({ app: 'web' })], indexed: true });
+    const pl = new PodTopologySpread(handle);
+    const pod = mkPod('new', { labels: { app: 'web' } });
+    const st = new CycleState();
+    assert.equal(pl.preScore(st, pod, nodes), undefined);
+    const scores: NodeScore[] = nodes.map((n) => ({ name: n.name, score: pl.score(st, pod, n)[0] }));
+    pl.normalizeScore(st, pod, scores);
+    // Only the hostname default counts: the empty node wins.
+    assert.ok(scores[1].score > scores[0].score, JSON.stringify(scores));
+  });
+});

@@ -131,7 +131,7 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
         const v = ni.node!.metadata.labels![c.topologyKey];
         m.set(v, (m.get(v) ?? 0) + n);
       };
-      const refs = candidatePods(snapshot, [ns], c.selector);
+      const refs = candidatePods(snapshot, [ns], c.selector, nodes.length);
       if (refs) {
         for (const { pi, ni } of refs) {
           if (!pi.pod.metadata.deletionTimestamp && c.selector.matches(pi.pod.metadata.labels)) add(ni, 1);
@@ -242,9 +242,13 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
       if (!pairCounts.has(k) || !nodeIncluded(c, pod, node, affinity)) return undefined;
       return k;
     };
-    for (const c of constraints) {
-      if (c.topologyKey === LABEL_HOSTNAME) continue;
-      const refs = candidatePods(snapshot, [ns], c.selector);
+    const nodeCount = snapshot?.list().length ?? filtered.length;
+    for (let i = 0; i < constraints.length; i++) {
+      const c = constraints[i];
+      // No filtered node has this key (e.g. no zones at all): there is nothing to count.
+      if (c.topologyKey === LABEL_HOSTNAME || sizes[i].size === 0) continue;
+      // Matching pods one by one, or nodes one by one, whichever is fewer (see candidatePods).
+      const refs = candidatePods(snapshot, [ns], c.selector, nodeCount);
       if (refs) {
         for (const { pi, ni } of refs) {
           if (pi.pod.metadata.deletionTimestamp || !c.selector.matches(pi.pod.metadata.labels)) continue;
