@@ -3,6 +3,7 @@
 // the components worker thread.
 
 import { ApiClient } from '../client/api-client.ts';
+import { SharedInformerFactory } from '../client/informer.ts';
 import type { RunningComponent } from './components.ts';
 
 export interface ClientComponentSpec {
@@ -35,9 +36,28 @@ export function socketClientFor(name: ClientComponentSpec['name'], socketPath: s
   return new ApiClient({ socketPath, ...clientSettings[name] });
 }
 
-export async function startClientComponent(spec: ClientComponentSpec, conn: ApiConnection, log: (m: string) => void): Promise<RunningComponent> {
+/**
+ * One set of informers for the components that run in one thread and watch the same resources
+ * (controller manager and scheduler): each pod event is then sent, parsed and cached once, not
+ * once per component. Over the private socket only; undefined when there is nothing to share.
+ */
+export function sharedInformersFor(specs: ClientComponentSpec[], conn: ApiConnection, log: (m: string) => void): { informers: SharedInformerFactory; close(): Promise<void> } | undefined {
+  const watchers = specs.filter((s) => s.name === 'controller-manager' || s.name === 'scheduler');
+  if (watchers.length < 2 || !conn.socketPath) return undefined;
+  const client = new ApiClient({ socketPath: conn.socketPath, maxSockets: 32, userAgent: 'mizzen-shared-informers/0.1' });
+  const informers = new SharedInformerFactory(client, { log });
+  return {
+    informers,
+    async close() {
+      await informers.stop();
+      client.close();
+    },
+  };
+}
+
+export async function startClientComponent(spec: ClientComponentSpec, conn: ApiConnection, log: (m: string) => void, informers?: SharedInformerFactory): Promise<RunningComponent> {
   const client = socketClientFor(spec.name, conn.socketPath);
-  const ctx = { kubeconfig: conn.kubeconfig, client, log };
+  const ctx = { kubeconfig: conn.kubeconfig, client, log, informers };
   let running: RunningComponent;
   try {
     running = await startByName(spec, ctx);
@@ -58,7 +78,7 @@ export async function startClientComponent(spec: ClientComponentSpec, conn: ApiC
   };
 }
 
-function startByName(spec: ClientComponentSpec, ctx: { kubeconfig: string; client?: ApiClient; log: (m: string) => void }): Promise<RunningComponent> {
+function startByName(spec: ClientComponentSpec, ctx: { kubeconfig: string; client?: ApiClient; log: (m: string) => void; informers?: SharedInformerFactory }): Promise<RunningComponent> {
   switch (spec.name) {
     case 'controller-manager':
       return import('../controllers/manager.ts').then(({ controllerManagerComponent }) => controllerManagerComponent({ options: spec.options }).start(ctx));

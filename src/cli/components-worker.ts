@@ -3,12 +3,13 @@
 // {type:'log', msg}, {type:'started', name}, {type:'ready'}, {type:'failed', error}, {type:'stopped'}.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { startClientComponent, type ApiConnection, type ClientComponentSpec } from './client-components.ts';
+import { sharedInformersFor, startClientComponent, type ApiConnection, type ClientComponentSpec } from './client-components.ts';
 import type { RunningComponent } from './components.ts';
 
 const { specs, connection } = workerData as { specs: ClientComponentSpec[]; connection: ApiConnection };
 const port = parentPort!;
 const running: { name: string; c: RunningComponent }[] = [];
+const shared = sharedInformersFor(specs, connection, (msg) => port.postMessage({ type: 'log', name: 'informers', msg }));
 
 async function stopAll(): Promise<void> {
   for (const r of running.reverse()) {
@@ -18,6 +19,7 @@ async function stopAll(): Promise<void> {
       port.postMessage({ type: 'log', name: r.name, msg: `error while stopping: ${(e as Error).message}` });
     }
   }
+  await shared?.close();
 }
 
 port.on('message', (m: { type: string }) => {
@@ -26,7 +28,7 @@ port.on('message', (m: { type: string }) => {
 
 try {
   for (const spec of specs) {
-    const c = await startClientComponent(spec, connection, (msg) => port.postMessage({ type: 'log', name: spec.name, msg }));
+    const c = await startClientComponent(spec, connection, (msg) => port.postMessage({ type: 'log', name: spec.name, msg }), shared?.informers);
     running.push({ name: spec.name, c });
     port.postMessage({ type: 'started', name: spec.name });
   }

@@ -219,3 +219,38 @@ test('shared factory: one informer per resource, shared by callers', async () =>
   client.close();
   await server.stop();
 });
+
+test('scopes of a shared factory: one watch for all; stopping a scope removes only its handlers', async () => {
+  const { server, client } = await setup();
+  server.put(PODS, pod('ns', 'a'));
+  const f = new SharedInformerFactory(client, { log: () => {} });
+  const cm = f.scope();
+  const sched = f.scope();
+  const r1 = recorder();
+  const r2 = recorder();
+  cm.informerFor<KObject>(podRef).addEventHandler(r1.handlers);
+  sched.informerFor<KObject>(podRef).addEventHandler(r2.handlers);
+  cm.start();
+  sched.start();
+  await Promise.all([cm.waitForCacheSync(), sched.waitForCacheSync()]);
+  await waitFor(() => server.watchCount() === 1, 'the one watch');
+  await waitFor(() => r1.log.length === 1 && r2.log.length === 1, 'initial adds');
+
+  // One component stops (a controller manager losing its lease): the other goes on being told.
+  await cm.stop();
+  server.put(PODS, pod('ns', 'b'));
+  await waitFor(() => r2.log.includes('add b'), 'add b for the remaining scope');
+  assert.deepEqual(r1.log, ['add a (initial)']);
+  assert.equal(sched.informerFor<KObject>(podRef).indexer.list().length, 2);
+
+  // A new scope (the next term) sees everything so far as replayed adds.
+  const next = f.scope();
+  const r3 = recorder();
+  next.informerFor<KObject>(podRef).addEventHandler(r3.handlers);
+  await next.waitForCacheSync();
+  assert.deepEqual(r3.log.sort(), ['add a (initial)', 'add b (initial)']);
+  assert.equal(server.watchCount(), 1);
+  await f.stop();
+  client.close();
+  await server.stop();
+});

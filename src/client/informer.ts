@@ -334,8 +334,17 @@ export interface InformerRequest<T> {
   indexers?: Record<string, IndexFunc<T>>;
 }
 
+/** What components take: a SharedInformerFactory, or a scope of one (see SharedInformerFactory.scope). */
+export interface InformerFactory {
+  informerFor<T extends KObject = KObject>(req: InformerRequest<T>): Informer<T>;
+  lister<T extends KObject = KObject>(req: InformerRequest<T>): Lister<T>;
+  start(): void;
+  waitForCacheSync(): Promise<void>;
+  stop(): Promise<void>;
+}
+
 /** One informer per resource, shared by every caller (client-go's SharedInformerFactory). */
-export class SharedInformerFactory {
+export class SharedInformerFactory implements InformerFactory {
   private informers = new Map<string, Informer<any>>();
   private started = false;
 
@@ -375,5 +384,62 @@ export class SharedInformerFactory {
 
   async stop(): Promise<void> {
     await Promise.all([...this.informers.values()].map((i) => i.stop()));
+  }
+
+  /**
+   * A view for one component of several that share this factory (the scheduler and the controller
+   * manager in one thread: one watch and one cache per resource instead of one each). Its stop()
+   * removes only the handlers registered through it; the informers keep running for the others
+   * until the factory itself is stopped.
+   */
+  scope(): InformerFactory {
+    return new InformerScope(this);
+  }
+}
+
+class InformerScope implements InformerFactory {
+  private readonly used = new Set<Informer<any>>();
+  private readonly registrations: HandlerRegistration[] = [];
+  private readonly views = new Map<Informer<any>, Informer<any>>();
+
+  constructor(private readonly shared: SharedInformerFactory) {}
+
+  informerFor<T extends KObject = KObject>(req: InformerRequest<T>): Informer<T> {
+    const inf = this.shared.informerFor(req);
+    this.used.add(inf);
+    let view = this.views.get(inf);
+    if (!view) {
+      // The informer itself, except that handlers added through it are remembered for stop().
+      const addEventHandler = (handlers: EventHandlers<T>, resyncPeriodMs?: number) => {
+        const r = inf.addEventHandler(handlers, resyncPeriodMs);
+        this.registrations.push(r);
+        return r;
+      };
+      view = new Proxy(inf, {
+        get: (target, prop) => {
+          if (prop === 'addEventHandler') return addEventHandler;
+          const v = Reflect.get(target, prop, target);
+          return typeof v === 'function' ? v.bind(target) : v;
+        },
+      });
+      this.views.set(inf, view);
+    }
+    return view as Informer<T>;
+  }
+
+  lister<T extends KObject = KObject>(req: InformerRequest<T>): Lister<T> {
+    return this.informerFor(req).lister();
+  }
+
+  start(): void {
+    this.shared.start();
+  }
+
+  async waitForCacheSync(): Promise<void> {
+    await Promise.all([...this.used].map((i) => i.waitForSync()));
+  }
+
+  async stop(): Promise<void> {
+    for (const r of this.registrations.splice(0)) r.remove();
   }
 }

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../client/api-client.ts';
 import { EventRecorder } from '../client/event-recorder.ts';
-import { SharedInformerFactory } from '../client/informer.ts';
+import { SharedInformerFactory, type InformerFactory } from '../client/informer.ts';
 import { loadKubeconfig } from '../client/kubeconfig.ts';
 import { LeaderElector } from '../client/leader-election.ts';
 import { controllerFactories } from './registry.ts';
@@ -34,6 +34,11 @@ export interface ControllerManagerStartOptions {
   /** Lease timing (upstream defaults 15 s / 10 s / 2 s); tests shorten it. */
   leaderElection?: LeaderElectionTiming;
   log?: (m: string) => void;
+  /**
+   * Informers shared with other components of this thread (the scheduler); each leadership term
+   * then registers on a scope of it instead of running its own watches.
+   */
+  informers?: SharedInformerFactory;
 }
 
 export interface RunningControllerManager {
@@ -43,7 +48,7 @@ export interface RunningControllerManager {
 
 /** The controllers and informers of one leadership term. */
 interface Term {
-  informers: SharedInformerFactory;
+  informers: InformerFactory;
   controllers: Controller[];
   recorders: EventRecorder[];
   stopped: boolean;
@@ -70,7 +75,7 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
 
   const startTerm = async () => {
     if (closed) return;
-    const informers = new SharedInformerFactory(client, { log });
+    const informers = opts.informers ? opts.informers.scope() : new SharedInformerFactory(client, { log });
     const recorders: EventRecorder[] = [];
     const ctx: ControllerContext = {
       client,
@@ -164,8 +169,8 @@ export function controllerManagerComponent(options?: Omit<ControllerManagerStart
   return {
     name: 'controller-manager',
     /** With ctx.client the kubeconfig is not read (the caller owns and closes that client). */
-    async start(ctx: { kubeconfig: string; client?: ApiClient; log: (m: string) => void }): Promise<{ close(): Promise<void> }> {
-      return startControllerManager({ ...options, kubeconfig: ctx.kubeconfig, client: ctx.client, log: ctx.log });
+    async start(ctx: { kubeconfig: string; client?: ApiClient; log: (m: string) => void; informers?: SharedInformerFactory }): Promise<{ close(): Promise<void> }> {
+      return startControllerManager({ ...options, kubeconfig: ctx.kubeconfig, client: ctx.client, log: ctx.log, informers: ctx.informers });
     },
   };
 }

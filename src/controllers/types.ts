@@ -3,7 +3,7 @@
 // re-reads the informer cache and reconciles; a thrown error requeues the key with backoff.
 
 import type { ApiClient } from '../client/api-client.ts';
-import type { SharedInformerFactory } from '../client/informer.ts';
+import type { InformerFactory } from '../client/informer.ts';
 import type { EventRecorder } from '../client/event-recorder.ts';
 
 export interface ControllerManagerOptions {
@@ -37,7 +37,7 @@ export const defaultControllerManagerOptions: ControllerManagerOptions = {
 export interface ControllerContext {
   client: ApiClient;
   /** Shared informers: ask for one with informers.informerFor({ group, version, resource }). */
-  informers: SharedInformerFactory;
+  informers: InformerFactory;
   /** An event recorder whose source component is `component` (e.g. 'deployment-controller'). */
   recorder(component: string): EventRecorder;
   options: ControllerManagerOptions;

@@ -31,6 +31,8 @@ export interface SchedulerOptions {
   leaseDurationSeconds?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
+  /** Informers shared with other components of this thread (the controller manager). */
+  informers?: SharedInformerFactory;
 }
 
 export interface RunningScheduler {
@@ -317,7 +319,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
   const ownClient = !opts.client;
   const client = opts.client ?? new ApiClient({ ...loadKubeconfig(opts.kubeconfig), userAgent: 'mizzen-scheduler', maxSockets: 128 });
   const recorder = new EventRecorder(client, { source: { component: 'default-scheduler' }, log });
-  const factory = new SharedInformerFactory(client, { log });
+  const factory = opts.informers ? opts.informers.scope() : new SharedInformerFactory(client, { log });
   const pods = factory.informerFor<Pod>({ version: 'v1', resource: 'pods' });
   const nodes = factory.informerFor<Node>({ version: 'v1', resource: 'nodes' });
   const deps = {
