@@ -5,7 +5,8 @@
 // Ready, creates the pods from --clients concurrent HTTPS connections and, from a watch on pods,
 // takes the moment each pod is first seen with spec.nodeName set. Latency is measured from the
 // client-side time the create request was sent; throughput is pods / (last binding - first create).
-// Prints one JSON line with one entry per workload.
+// Prints one JSON line with one entry per workload. BENCH_METRICS=FILE saves the API server's
+// /metrics at the end of each workload.
 
 import https from 'node:https';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -261,6 +262,8 @@ export async function runWorkload(
       rssMB: Math.round(rssMB(cluster.proc.pid!)),
     };
   } finally {
+    // Which requests the run made (e.g. `BENCH_METRICS=/tmp/m.txt`, then grep apiserver_request_total).
+    if (process.env.BENCH_METRICS) writeFileSync(process.env.BENCH_METRICS, (await request(cluster, 'GET', '/metrics')).body);
     await cluster.stop();
   }
 }
