@@ -9,7 +9,7 @@
 // /metrics at the end of each workload.
 
 import https from 'node:https';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,6 +36,7 @@ export interface WorkloadResult {
   nodesReadySeconds: number;
   /** CPU the `mizzen up` process used from the first create to the last binding, per pod. */
   cpuMsPerPod: number;
+  cpuMsPerPodByThread: { apiserverMain: number; others: number[]; benchClient: number };
   /** That CPU time over the same wall time: how busy the process was (1 = one full core). */
   cpuCores: number;
   rssMB: number;
@@ -46,6 +47,21 @@ function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** CPU ms of each thread of a process (the main thread's id is the pid). */
+function threadCpuMs(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
 }
 
 /** The pod of a workload: pause-like, small requests (as upstream's pod-default template). */
@@ -203,6 +219,8 @@ export async function runWorkload(
     let boundCount = 0;
     let lastBound = 0;
     let cpuAtLastBound = 0;
+    let threadsAtLastBound: Map<number, number> | undefined;
+    let clientAtLastBound: NodeJS.CpuUsage | undefined;
     const pid = cluster.proc.pid!;
     let resolveAll!: () => void;
     const allBound = new Promise<void>((r) => (resolveAll = r));
@@ -213,11 +231,15 @@ export async function runWorkload(
       lastBound = Math.max(lastBound, t);
       if (++boundCount >= opts.pods) {
         cpuAtLastBound = cpuMs(pid);
+        threadsAtLastBound = threadCpuMs(pid);
+        clientAtLastBound = process.cpuUsage();
         resolveAll();
       }
     });
 
     const cpuAtStart = cpuMs(pid);
+    const threadsAtStart = threadCpuMs(pid);
+    const clientAtStart = process.cpuUsage();
     const createStart = performance.now();
     let failures = 0;
     let createEnd = 0;
@@ -243,6 +265,13 @@ export async function runWorkload(
     lat.sort((a, b) => a - b);
     const span = (lastBound || performance.now()) - createStart;
     const cpuUsed = (cpuAtLastBound || cpuMs(pid)) - cpuAtStart;
+    // Where the CPU went: the API server's main thread, then the busiest other threads (the
+    // components, simulated nodes and storage writer threads), and this benchmark client.
+    const threadsEnd = threadsAtLastBound ?? threadCpuMs(pid);
+    const perPod = (ms: number) => Math.round((ms / Math.max(1, boundCount)) * 100) / 100;
+    const others = [...threadsEnd].filter(([tid]) => tid !== pid).map(([tid, ms]) => ms - (threadsAtStart.get(tid) ?? 0)).sort((a, b) => b - a);
+    const client = process.cpuUsage();
+    const clientMs = ((clientAtLastBound ?? client).user + (clientAtLastBound ?? client).system - clientAtStart.user - clientAtStart.system) / 1000;
     const round = (x: number) => Math.round(x * 10) / 10;
     return {
       workload,
@@ -258,6 +287,7 @@ export async function runWorkload(
       maxMs: round(lat[lat.length - 1] ?? NaN),
       nodesReadySeconds: round(nodesReadySeconds),
       cpuMsPerPod: round(cpuUsed / Math.max(1, boundCount)),
+      cpuMsPerPodByThread: { apiserverMain: perPod((threadsEnd.get(pid) ?? 0) - (threadsAtStart.get(pid) ?? 0)), others: others.slice(0, 4).map(perPod), benchClient: perPod(clientMs) },
       cpuCores: Math.round((cpuUsed / span) * 100) / 100,
       rssMB: Math.round(rssMB(cluster.proc.pid!)),
     };

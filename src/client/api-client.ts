@@ -7,6 +7,7 @@ import https from 'node:https';
 import type { Status, StatusDetails } from '../machinery/errors.ts';
 import type { KObject } from '../api/types.ts';
 import type { ClientConfig } from './kubeconfig.ts';
+import { Http1Pool } from './http1-pool.ts';
 
 /** Where a request goes: /api/v1/... for the core group, /apis/<group>/<version>/... otherwise. */
 export interface ResourceRef {
@@ -209,6 +210,8 @@ export class ApiClient {
   readonly namespace: string;
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
+  /** Requests (not watches) over the private socket go through this lean pool (see http1-pool.ts). */
+  private readonly pool?: Http1Pool;
   /** Where requests connect: the Unix socket, or the server URL's host and port. */
   private readonly target: http.RequestOptions;
   private readonly token?: string;
@@ -243,11 +246,13 @@ export class ApiClient {
       this.transport = http;
       this.agent = new http.Agent({ keepAlive: true, maxSockets });
     }
+    if (opts.socketPath) this.pool = new Http1Pool(opts.socketPath, maxSockets, this.server.hostname);
   }
 
   /** Release pooled sockets. */
   close(): void {
     this.agent.destroy();
+    this.pool?.close();
   }
 
   // ---- generic request ----
@@ -280,8 +285,17 @@ export class ApiClient {
     body: unknown,
     headers: Record<string, string>,
   ): Promise<{ code: number; text: string; headers: http.IncomingHttpHeaders }> {
+    const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    if (this.pool) {
+      const hdrs: Record<string, string | number> = { Accept: 'application/json', 'User-Agent': this.userAgent, ...this.authHeader() };
+      if (payload !== undefined) hdrs['Content-Type'] = 'application/json';
+      Object.assign(hdrs, headers);
+      return this.pool.request(method, path, hdrs, payload, this.requestTimeoutMs).catch((e: Error) => {
+        e.message = `${e.message}: ${method} ${path}`;
+        throw e;
+      });
+    }
     return new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
       const hdrs: Record<string, string | number> = { Accept: 'application/json', 'User-Agent': this.userAgent, ...this.authHeader() };
       if (payload !== undefined) {
         hdrs['Content-Type'] = 'application/json';
