@@ -44,7 +44,6 @@ export function mkNode(name: string, alloc: Record<string, string> = { cpu: '4',
   };
 }
 
-/** A Handle over a fixed list of nodes. */
 /**
  * A Handle over fixed nodes. `indexed` adds the snapshot's label index (podsWithLabel), as the real
  * cache has, so plugins take their indexed paths.
