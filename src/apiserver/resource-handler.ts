@@ -162,7 +162,8 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
         ns,
         info.name!,
         (cur) => {
-          const patched = applyPatch(ct, cur, raw, schema as any);
+          // cur is update()'s private copy for this attempt: patch it in place.
+          const patched = applyPatch(ct, cur, raw, schema as any, true);
           if (!sub) hc.validateFields(def, patched, q.get('fieldValidation'), warnings);
           return patched;
         },

@@ -182,7 +182,7 @@ export class ResourceStore {
       const obj = mutate(base);
       const pinned = obj.metadata?.resourceVersion;
       if (pinned !== undefined && pinned !== '' && pinned !== old.metadata.resourceVersion) throw errors.staleConflict(this.gr, name);
-      const next = this.prepareUpdate(obj, old, opts);
+      const next = this.prepareUpdate(obj, old, opts, () => current.copy());
       if (next === old) return old;
       if (opts.dryRun) return next;
       try {
@@ -208,7 +208,7 @@ export class ResourceStore {
   }
 
   /** Applies upstream's update rules; returns `old` itself when nothing changed. */
-  private prepareUpdate(obj: KObject, old: KObject, opts: WriteOptions & { subresource?: string }): KObject {
+  private prepareUpdate(obj: KObject, old: KObject, opts: WriteOptions & { subresource?: string }, copyOfOld: () => KObject = () => JSON.parse(JSON.stringify(old))): KObject {
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw errors.badRequest('the request body must be a JSON object');
     if (!obj.metadata || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) obj.metadata = {};
     const sub = opts.subresource;
@@ -227,7 +227,7 @@ export class ResourceStore {
       const rv = obj.metadata.resourceVersion;
       if (obj.metadata.uid && obj.metadata.uid !== old.metadata.uid)
         throw errors.conflict(this.gr, old.metadata.name!, `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
-      obj = JSON.parse(JSON.stringify(old));
+      obj = copyOfOld();
       if (status === undefined) delete obj.status;
       else obj.status = status;
       obj.metadata.resourceVersion = rv;

@@ -93,3 +93,17 @@ test('applyPatch: unknown type 415, malformed JSON 400', () => {
   assert.throws(() => applyPatch('application/merge-patch+json', pod(), '{nope'), (e: unknown) => e instanceof StatusError && e.code === 400 && /^error decoding patch:/.test(e.message));
   assert.throws(() => applyPatch('application/json-patch+json', pod(), '[{"op":"replace","path":"/metadata","value":1},{"op":"add","path":"/metadata/x","value":1}]'), { code: 422 });
 });
+
+test('applyPatch leaves the original alone unless the caller owns it, with the same result', () => {
+  const original = () => ({ metadata: { name: 'p', labels: { a: '1' } }, status: { conditions: [{ type: 'Ready', status: 'False' }] } });
+  const body = JSON.stringify({ metadata: { labels: { b: '2' } }, status: { conditions: [{ type: 'Ready', status: 'True' }] } });
+  for (const type of ['application/merge-patch+json', 'application/strategic-merge-patch+json']) {
+    const kept = original();
+    const copied = applyPatch(type, kept, body);
+    assert.deepEqual(kept, original(), `${type}: the original is not modified`);
+    const owned = original();
+    const inPlace = applyPatch(type, owned, body, undefined, true);
+    assert.deepEqual(inPlace, copied, `${type}: same result when patched in place`);
+    assert.equal(inPlace, owned, `${type}: no copy when owned`);
+  }
+});

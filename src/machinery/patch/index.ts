@@ -39,7 +39,8 @@ function decode(body: Buffer | string): unknown {
 }
 
 /**
- * Applies a PATCH body to `original` (never modified) and returns the patched object.
+ * Applies a PATCH body to `original` and returns the patched object. `original` is not modified
+ * unless `ownsOriginal` says it is the caller's private copy (then it is patched in place).
  * - json-patch+json: RFC 6902 (400 bad document, 413 too many ops, 422 cannot apply).
  * - merge-patch+json: RFC 7386.
  * - strategic-merge-patch+json: strategic merge with `schema`. Without a schema (a kind with no
@@ -48,7 +49,7 @@ function decode(body: Buffer | string): unknown {
  *   with 415, which callers can do themselves via unsupportedPatchType().
  * Any other type -> 415. The result must be a JSON object, as a Kubernetes object is.
  */
-export function applyPatch(type: string, original: any, patchBody: Buffer | string, schema?: PatchSchema): any {
+export function applyPatch(type: string, original: any, patchBody: Buffer | string, schema?: PatchSchema, ownsOriginal = false): any {
   const media = patchMediaType(type);
   let result: unknown;
   switch (media) {
@@ -56,10 +57,11 @@ export function applyPatch(type: string, original: any, patchBody: Buffer | stri
       result = applyJSONPatch(original, decode(patchBody));
       break;
     case mergePatchType:
-      result = applyMergePatch(original, decode(patchBody));
+      // The decoded patch is ours; the original is the caller's to give (ownsOriginal).
+      result = ownsOriginal ? applyMergePatch(original, decode(patchBody), true) : applyMergePatch(original, decode(patchBody));
       break;
     case strategicMergePatchType:
-      result = applyStrategicMergePatch(original, decode(patchBody), schema);
+      result = ownsOriginal ? applyStrategicMergePatch(original, decode(patchBody), schema, true) : applyStrategicMergePatch(original, decode(patchBody), schema);
       break;
     default:
       throw unsupportedPatchType();

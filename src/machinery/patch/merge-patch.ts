@@ -36,9 +36,10 @@ function mergeInto(doc: Record<string, unknown>, patch: Record<string, unknown>)
 /**
  * Applies a decoded merge patch to a copy of `original`. The patch must be a JSON object
  * (a patch for a whole Kubernetes object cannot be anything else); otherwise 400.
+ * `owned`: both arguments are the caller's private copies and may be changed (no copies made).
  */
-export function applyMergePatch(original: unknown, patch: unknown): any {
+export function applyMergePatch(original: unknown, patch: unknown, owned = false): any {
   if (!isObject(patch)) throw errors.badRequest('Invalid JSON Patch');
-  const doc = isObject(original) ? structuredClone(original) : {};
-  return mergeInto(doc, structuredClone(patch));
+  const doc = isObject(original) ? (owned ? original : structuredClone(original)) : {};
+  return mergeInto(doc, owned ? patch : structuredClone(patch));
 }

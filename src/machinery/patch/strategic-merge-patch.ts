@@ -120,12 +120,13 @@ function fromPatch(v: unknown): unknown {
 
 /**
  * Applies a strategic merge patch to a copy of `original`. Errors are StatusErrors (400, or 422
- * for the cases upstream reports as unprocessable). Neither argument is modified.
+ * for the cases upstream reports as unprocessable). Neither argument is modified, unless `owned`
+ * says both are the caller's private copies (then no copies are made).
  */
-export function applyStrategicMergePatch(original: any, patch: any, schema: PatchSchema | undefined): any {
+export function applyStrategicMergePatch(original: any, patch: any, schema: PatchSchema | undefined, owned = false): any {
   if (!isObject(patch)) throw badPatch(`json: cannot unmarshal ${kindOf(patch) === 'null' ? 'null' : kindOf(patch)} into Go value of type map[string]interface {}`);
-  const doc = isObject(original) ? structuredClone(original) : {};
-  return mergeMap(doc, structuredClone(patch), schema);
+  const doc = isObject(original) ? (owned ? original : structuredClone(original)) : {};
+  return mergeMap(doc, owned ? patch : structuredClone(patch), schema);
 }
 
 function mergeMap(original: Obj, patch: Obj, schema: PatchSchema | undefined): Obj {
