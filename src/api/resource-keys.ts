@@ -6,9 +6,13 @@ export function apiVersionOf(def: ResourceDef): string {
   return def.group ? `${def.group}/${def.version}` : def.version;
 }
 
-/** Storage key prefix for a resource: /registry/<group>/<plural>/ (core: /registry/<plural>/). */
-export function keyPrefix(def: ResourceDef): string {
-  return def.group ? `/registry/${def.group}/${def.plural}/` : `/registry/${def.plural}/`;
+/**
+ * Storage key prefix for a resource: /registry/<group>/<plural>/ (core: /registry/<plural>/); a
+ * resource stored as another (ResourceDef.storedAs) uses that one's.
+ */
+export function keyPrefix(def: Pick<ResourceDef, 'group' | 'plural' | 'storedAs'>): string {
+  const { group, plural } = def.storedAs ?? def;
+  return group ? `/registry/${group}/${plural}/` : `/registry/${plural}/`;
 }
 
 export function objectKey(def: ResourceDef, namespace: string | undefined, name: string): string {

@@ -131,6 +131,12 @@ export interface ResourceDef {
   fieldSelectors?: Record<string, (obj: KObject) => string | undefined>;
   /** The @kubernetes/client-node model name, e.g. 'V1Deployment' (used for OpenAPI and patch metadata). */
   model: string;
+  /**
+   * This resource is another API's objects seen in another shape (upstream: events.k8s.io/v1 Events
+   * are the core/v1 Events): stored under that resource's keys in its form, converted on the way
+   * in (toStored) and out (fromStored), so both APIs list, watch and change the same objects.
+   */
+  storedAs?: { group: string; plural: string; toStored(obj: KObject): KObject; fromStored(obj: KObject): KObject };
 }
 
 /** Human age as kubectl shows it ("5s", "3m2s", "4h", "2d"). */

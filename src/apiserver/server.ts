@@ -8,7 +8,7 @@ import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import type { KObject, ResourceDef, StrategyContext } from '../api/types.ts';
 import { ResourceRegistry, keyPrefix } from '../api/registry.ts';
 import { errors, StatusError } from '../machinery/errors.ts';
-import type { Store } from '../storage/store.ts';
+import type { KeyValue, Store } from '../storage/store.ts';
 import { SqliteStore } from '../storage/sqlite/sqlite-store.ts';
 import { WatchCache } from '../storage/watch-cache.ts';
 import { ServiceAllocators } from '../api/core/service-allocator.ts';
@@ -67,7 +67,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const caches = new Map<ResourceDef, WatchCache<CachedObject>>();
   await Promise.all(
     registry.resources.map(async (def) => {
-      const cache = new WatchCache<CachedObject>(store, keyPrefix(def), decodeKeyValue);
+      // A resource stored as another one's objects has its own cache of them, converted.
+      const conv = def.storedAs;
+      const decode = conv ? (kv: KeyValue) => new CachedObject(undefined, conv.fromStored(decodeKeyValue(kv).obj)) : decodeKeyValue;
+      const cache = new WatchCache<CachedObject>(store, keyPrefix(def), decode);
       await cache.start();
       caches.set(def, cache);
     }),

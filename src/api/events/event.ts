@@ -1,4 +1,5 @@
-// events.k8s.io/v1 Event, stored separately from core/v1 events here but printed the same way.
+// events.k8s.io/v1 Event: the core/v1 Events under other field names, as upstream. Both APIs read
+// and write the same stored objects (in core/v1 form); this one converts them on the way in and out.
 
 import { field, type FieldError } from '../../machinery/errors.ts';
 import { humanAge, type KObject, type ResourceDef } from '../types.ts';
@@ -71,6 +72,42 @@ function eventRow(obj: KObject, now: number): unknown[] {
 
 const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
 
+/** events.k8s.io/v1 name ↔ core/v1 name, for the fields that differ (upstream's conversion). */
+const renamed: Array<[string, string]> = [
+  ['regarding', 'involvedObject'],
+  ['note', 'message'],
+  ['reportingController', 'reportingComponent'],
+  ['deprecatedSource', 'source'],
+  ['deprecatedFirstTimestamp', 'firstTimestamp'],
+  ['deprecatedLastTimestamp', 'lastTimestamp'],
+  ['deprecatedCount', 'count'],
+];
+
+/** A stored core/v1 Event as events.k8s.io/v1 shows it. */
+export function eventFromCore(core: KObject): KObject {
+  const { apiVersion: _v, kind: _k, ...rest } = core;
+  const out: KObject = { apiVersion: 'events.k8s.io/v1', kind: 'Event', ...rest };
+  for (const [v1, coreName] of renamed) {
+    delete out[coreName];
+    if (core[coreName] !== undefined) out[v1] = core[coreName];
+  }
+  // Upstream serialises an unset MicroTime as null; clients of this API expect the key.
+  if (out.eventTime === undefined) out.eventTime = null;
+  return out;
+}
+
+/** An events.k8s.io/v1 Event in the core/v1 form it is stored in. */
+export function eventToCore(ev: KObject): KObject {
+  const { apiVersion: _v, kind: _k, ...rest } = ev;
+  const out: KObject = { apiVersion: 'v1', kind: 'Event', ...rest };
+  for (const [v1, coreName] of renamed) {
+    delete out[v1];
+    if (ev[v1] !== undefined) out[coreName] = ev[v1];
+  }
+  if (out.eventTime === null) delete out.eventTime;
+  return out;
+}
+
 export const events: ResourceDef = {
   group: 'events.k8s.io',
   version: 'v1',
@@ -81,6 +118,7 @@ export const events: ResourceDef = {
   shortNames: ['ev'],
   model: 'EventsV1Event',
   strategy: { validate: validateEvent, validateUpdate: validateEventUpdate },
+  storedAs: { group: '', plural: 'events', toStored: eventToCore, fromStored: eventFromCore },
   fieldSelectors: {
     'regarding.kind': (o) => str(o.regarding?.kind),
     'regarding.namespace': (o) => str(o.regarding?.namespace),

@@ -63,6 +63,16 @@ export class ResourceStore {
     return objectKey(this.def, namespace, name);
   }
 
+  /** The stored form of an object (another resource's, for a def with storedAs). */
+  private encode(obj: KObject): string {
+    return encodeForStorage(this.def.storedAs ? this.def.storedAs.toStored(obj) : obj);
+  }
+
+  /** Keep the stored text for the response, when the response is that text (no storedAs conversion). */
+  private remember(obj: KObject, stored: string, rev: number): void {
+    if (!this.def.storedAs) remember(obj, stored, rev);
+  }
+
   /** Prefix for a list: the namespace's, or all. */
   listPrefix(namespace?: string): string {
     return this.def.namespaced && namespace ? `${this.prefix}${namespace}/` : this.prefix;
@@ -136,10 +146,10 @@ export class ResourceStore {
     const generated = useGenerated;
     for (let attempt = 0; ; attempt++) {
       try {
-        const stored = encodeForStorage(obj);
+        const stored = this.encode(obj);
         const kv = await this.store.create(this.key(m.namespace, m.name!), stored);
         obj.metadata.resourceVersion = String(kv.modRevision);
-        remember(obj, stored, kv.modRevision);
+        this.remember(obj, stored, kv.modRevision);
         return obj;
       } catch (e) {
         if (e instanceof StorageError && e.code === 'Exists') {
@@ -191,10 +201,10 @@ export class ResourceStore {
           this.def.strategy.afterDelete?.(next, this.ctx);
           return next;
         }
-        const stored = encodeForStorage(next);
+        const stored = this.encode(next);
         const kv = await this.store.update(this.key(namespace, name), stored, Number(old.metadata.resourceVersion));
         next.metadata.resourceVersion = String(kv.modRevision);
-        remember(next, stored, kv.modRevision);
+        this.remember(next, stored, kv.modRevision);
         return next;
       } catch (e) {
         if (e instanceof StorageError && e.code === 'Conflict') {
@@ -328,7 +338,7 @@ export class ResourceStore {
         if (opts.dryRun) return { obj, deleted: false };
         if (deepEqual(obj.metadata, old.metadata) && deepEqual(obj.status, old.status)) return { obj: old, deleted: false };
         try {
-          const kv = await this.store.update(this.key(namespace, name), encodeForStorage(obj), Number(old.metadata.resourceVersion));
+          const kv = await this.store.update(this.key(namespace, name), this.encode(obj), Number(old.metadata.resourceVersion));
           obj.metadata.resourceVersion = String(kv.modRevision);
           return { obj, deleted: false };
         } catch (e) {
