@@ -1,5 +1,6 @@
 // Typed options for every command, with all defaults in one place.
 
+import { formatIPv4, parseIPv4 } from '../machinery/ipv4.ts';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../machinery/duration.ts';
@@ -99,10 +100,9 @@ export function parseServiceCIDR(value: string | undefined, command: string): st
 /** The first usable address of an IPv4 CIDR: where the `kubernetes` service lives. */
 export function firstServiceIP(cidr: string): string {
   const [addr, bits] = cidr.split('/') as [string, string];
-  const n = addr.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const n = parseIPv4(addr) ?? 0;
   const size = 2 ** (32 - Number(bits));
-  const ip = Math.floor(n / size) * size + 1;
-  return [24, 16, 8, 0].map((s) => Math.floor(ip / 2 ** s) % 256).join('.');
+  return formatIPv4(Math.floor(n / size) * size + 1);
 }
 
 export function serveOptions(

@@ -195,15 +195,8 @@ function writeParams(o: WriteOptions = {}): Record<string, string | boolean | un
   return { dryRun: o.dryRun ? 'All' : undefined, fieldManager: o.fieldManager, force: o.force };
 }
 
-/** Microsecond-precision RFC 3339 time, as metav1.MicroTime serialises (6 fractional digits). */
-export function microTime(d: Date = new Date()): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-
-/** Second-precision RFC 3339 time, as metav1.Time serialises. */
-export function rfc3339(d: Date = new Date()): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+// Timestamps for the objects clients write (defined in machinery, shared with the API server).
+export { microTime, rfc3339 } from '../machinery/time.ts';
 
 export class ApiClient {
   readonly server: URL;

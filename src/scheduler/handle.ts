@@ -1,6 +1,7 @@
 // The Handle given to plugins: the cycle snapshot, listers for namespaces, PDBs and workload
 // selectors, and the API writes preemption and binding need.
 
+import { rfc3339 } from '../machinery/time.ts';
 import { hostname } from 'node:os';
 import type { ApiClient } from '../client/api-client.ts';
 import type { EventRecorder } from '../client/event-recorder.ts';
@@ -68,7 +69,7 @@ export function makeHandle(deps: HandleDeps, schedulerName: string, fwk: () => F
       // Mark why the pod goes away (DisruptionTarget), as upstream does before deleting.
       try {
         await client.patch({ ...ref, subresource: 'status' }, 'strategic', {
-          status: { conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'PreemptionByScheduler', message, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] },
+          status: { conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'PreemptionByScheduler', message, lastTransitionTime: rfc3339() }] },
         });
       } catch {
         // Best effort: the delete below is what matters.

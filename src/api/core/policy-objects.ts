@@ -1,5 +1,6 @@
 // LimitRanges and ResourceQuotas.
 
+import { rfc3339 } from '../../machinery/time.ts';
 import { field, type FieldError } from '../../machinery/errors.ts';
 import type { KObject, ResourceDef } from '../types.ts';
 import { age, ageColumn, clone, col, nameColumn } from './common.ts';
@@ -77,7 +78,7 @@ export const limitRanges: ResourceDef = {
   },
   table: {
     columns: [nameColumn, col('Created At', 'date', 0, 'CreationTimestamp is a timestamp representing the server time when this object was created.')],
-    row: (lr) => [lr.metadata.name, lr.metadata.creationTimestamp ? new Date(lr.metadata.creationTimestamp).toISOString().replace(/\.\d{3}Z$/, 'Z') : ''],
+    row: (lr) => [lr.metadata.name, lr.metadata.creationTimestamp ? rfc3339(new Date(lr.metadata.creationTimestamp)) : ''],
   },
 };
 

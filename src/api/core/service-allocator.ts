@@ -3,6 +3,7 @@
 
 import { errors, field, StatusError, type FieldError } from '../../machinery/errors.ts';
 import type { KObject, StrategyContext } from '../types.ts';
+import { formatIPv4, parseIPv4 } from '../../machinery/ipv4.ts';
 
 export interface ServiceAllocatorOptions {
   serviceCIDR?: string;
@@ -10,18 +11,6 @@ export interface ServiceAllocatorOptions {
 }
 
 type Allocators = NonNullable<StrategyContext['allocators']>;
-
-export function ipv4ToInt(ip: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return ((parts[0] << 24) >>> 0) + (parts[1] << 16) + (parts[2] << 8) + parts[3];
-}
-
-export function intToIPv4(n: number): string {
-  return [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
 
 /** An allocation failure; the service strategy re-raises it with the object's name and field path. */
 export class AllocationError extends StatusError {
@@ -47,11 +36,11 @@ export class ServiceAllocators implements Allocators {
   constructor({ serviceCIDR = '10.43.0.0/16', nodePortRange = [30000, 32767] }: ServiceAllocatorOptions = {}) {
     const [addr, bitsText] = serviceCIDR.split('/');
     const bits = Number(bitsText);
-    const a = ipv4ToInt(addr);
+    const a = parseIPv4(addr);
     if (a === undefined || !Number.isInteger(bits) || bits < 1 || bits > 30) throw new Error(`invalid service CIDR ${serviceCIDR}`);
     this.size = 2 ** (32 - bits);
     this.base = a - (a % this.size);
-    this.cidr = `${intToIPv4(this.base)}/${bits}`;
+    this.cidr = `${formatIPv4(this.base)}/${bits}`;
     [this.portMin, this.portMax] = nodePortRange;
   }
 
@@ -61,7 +50,7 @@ export class ServiceAllocators implements Allocators {
 
   /** The first usable address, kept for the `kubernetes` Service in `default`. */
   get kubernetesServiceIP(): string {
-    return intToIPv4(this.base + 1);
+    return formatIPv4(this.base + 1);
   }
 
   get nodePortRange(): [number, number] {
@@ -95,7 +84,7 @@ export class ServiceAllocators implements Allocators {
 
   /** Usable offsets exclude the network and broadcast addresses. */
   private offsetOf(ip: string): number | undefined {
-    const n = ipv4ToInt(ip);
+    const n = parseIPv4(ip);
     if (n === undefined) return undefined;
     const off = n - this.base;
     if (off < 1 || off >= this.size - 1) return undefined;
@@ -122,7 +111,7 @@ export class ServiceAllocators implements Allocators {
       if (!this.ips.has(off)) {
         this.ips.add(off);
         if (off > band) this.ipCursor = off + 1;
-        return intToIPv4(this.base + off);
+        return formatIPv4(this.base + off);
       }
     }
     throw new AllocationError(field.invalid('spec.clusterIPs', [], 'failed to allocate a serviceIP: range is full'), true);

@@ -1,5 +1,6 @@
 // Validation and printing shared by the four RBAC kinds (stored only; nothing enforces them).
 
+import { rfc3339 } from '../../machinery/time.ts';
 import { field, type FieldError } from '../../machinery/errors.ts';
 import { validateLabelSelector } from '../../machinery/labels.ts';
 import type { KObject, TableColumn } from '../types.ts';
@@ -121,7 +122,7 @@ export const createdAtColumns: TableColumn[] = [
 export function createdAt(obj: KObject): string {
   const t = Date.parse(obj.metadata.creationTimestamp ?? '');
   if (Number.isNaN(t)) return '';
-  return new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return rfc3339(new Date(t));
 }
 
 export const bindingColumns: TableColumn[] = [

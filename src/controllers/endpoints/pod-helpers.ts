@@ -1,21 +1,9 @@
 // Pod facts shared by the endpoints, endpointslice and disruption controllers.
 
 import type { KObject } from '../../api/types.ts';
+import { isPodTerminal, podCondition } from '../pod-state.ts';
 
-export function podCondition(pod: KObject, type: string): any | undefined {
-  const conds: any[] = pod.status?.conditions ?? [];
-  return conds.find((c) => c?.type === type);
-}
-
-/** The pod's Ready condition is True. */
-export function isPodReady(pod: KObject): boolean {
-  return podCondition(pod, 'Ready')?.status === 'True';
-}
-
-export function isPodTerminal(pod: KObject): boolean {
-  const phase = pod.status?.phase;
-  return phase === 'Succeeded' || phase === 'Failed';
-}
+export { isPodReady, isPodTerminal, podCondition } from '../pod-state.ts';
 
 /**
  * Whether a pod belongs in a service's endpoints at all: it has an IP, is not terminating (unless

@@ -14,32 +14,8 @@ export const DAEMONSETS: ResourceRef = { group: 'apps', version: 'v1', resource:
 export const STATEFULSETS: ResourceRef = { group: 'apps', version: 'v1', resource: 'statefulsets' };
 export const REVISIONS: ResourceRef = { group: 'apps', version: 'v1', resource: 'controllerrevisions' };
 
-export function podCondition(pod: KObject, type: string): any | undefined {
-  return (pod.status?.conditions ?? []).find((c: any) => c?.type === type);
-}
-
-export function isPodReady(pod: KObject): boolean {
-  return podCondition(pod, 'Ready')?.status === 'True';
-}
-
-/** Ready for at least minReadySeconds (upstream podutil.IsPodAvailable). */
-export function isPodAvailable(pod: KObject, minReadySeconds: number, now: number): boolean {
-  const c = podCondition(pod, 'Ready');
-  if (c?.status !== 'True') return false;
-  if (!minReadySeconds) return true;
-  const since = Date.parse(c.lastTransitionTime ?? '');
-  return Number.isFinite(since) && since + minReadySeconds * 1000 <= now;
-}
-
-export function isTerminal(pod: KObject): boolean {
-  const p = pod.status?.phase;
-  return p === 'Succeeded' || p === 'Failed';
-}
-
-/** Neither finished nor being deleted (upstream controller.IsPodActive). */
-export function isPodActive(pod: KObject): boolean {
-  return !isTerminal(pod) && !pod.metadata.deletionTimestamp;
-}
+// Pod state lives in ../pod-state.ts; re-exported for the controllers that import it from here.
+export { isPodActive, isPodAvailable, isPodReady, isPodTerminal as isTerminal, podCondition } from '../pod-state.ts';
 
 export function controllerRef(obj: KObject): OwnerReference | undefined {
   return (obj.metadata.ownerReferences ?? []).find((r) => r.controller === true);

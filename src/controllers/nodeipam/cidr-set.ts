@@ -2,28 +2,15 @@
 // either free or taken. Allocation always hands out the lowest free block, so a restart that
 // re-marks the blocks already on nodes hands out the same next block as before.
 
+import { formatIPv4, parseIPv4 } from '../../machinery/ipv4.ts';
+
 export interface ParsedCIDR {
   /** Network address as an unsigned 32-bit number. */
   base: number;
   prefix: number;
 }
 
-export function parseIPv4(ip: string): number | undefined {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return undefined;
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const v = Number(p);
-    if (v > 255) return undefined;
-    n = n * 256 + v;
-  }
-  return n;
-}
-
-export function formatIPv4(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
+export { formatIPv4, parseIPv4 };
 
 /** Parse `a.b.c.d/p`; the address is masked down to its network. Throws on bad input. */
 export function parseIPv4CIDR(cidr: string): ParsedCIDR {

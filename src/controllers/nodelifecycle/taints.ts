@@ -1,18 +1,14 @@
 // Taint arithmetic for the node lifecycle controller: which taints a node's conditions call for,
 // whether a pod tolerates a taint, and when a NoExecute taint's toleration runs out.
 
+import { toleratesTaint, type Taint } from '../../api/core/taints.ts';
 import type { KObject } from '../../api/types.ts';
 
 export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
 export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
 export const TAINT_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
 
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: string;
-  timeAdded?: string;
-}
+export type { Taint } from '../../api/core/taints.ts';
 
 /** Condition -> NoSchedule taint, as upstream's TaintNodesByCondition. */
 const conditionTaints: Array<{ type: string; status: string; key: string }> = [
@@ -49,15 +45,7 @@ export function desiredNoExecuteKey(node: KObject): string | undefined {
   return undefined;
 }
 
-/** corev1 Toleration.ToleratesTaint. */
-export function toleratesTaint(tol: any, taint: Taint): boolean {
-  if (tol?.effect && tol.effect !== taint.effect) return false;
-  if (tol?.key && tol.key !== taint.key) return false;
-  const op = tol?.operator || 'Equal';
-  if (op === 'Exists') return true;
-  if (op === 'Equal') return (tol?.value ?? '') === (taint.value ?? '');
-  return false;
-}
+export { toleratesTaint };
 
 /**
  * When the pod must go because of the node's NoExecute taints: 0 for at once (a taint it does not

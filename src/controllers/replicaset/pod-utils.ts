@@ -1,29 +1,10 @@
 // Pod state predicates shared by the workload controllers (upstream podutil / controller utils).
 
 import type { KObject } from '../../api/types.ts';
+import { podReadyCondition } from '../pod-state.ts';
 
-/** Not finished and not being deleted. */
-export function isPodActive(pod: KObject): boolean {
-  const phase = pod.status?.phase;
-  return phase !== 'Succeeded' && phase !== 'Failed' && !pod.metadata.deletionTimestamp;
-}
-
-export function podReadyCondition(pod: KObject): { status?: string; lastTransitionTime?: string } | undefined {
-  return (pod.status?.conditions ?? []).find((c: any) => c?.type === 'Ready');
-}
-
-export function isPodReady(pod: KObject): boolean {
-  return podReadyCondition(pod)?.status === 'True';
-}
-
-/** Ready for at least minReadySeconds (upstream IsPodAvailable). */
-export function isPodAvailable(pod: KObject, minReadySeconds: number, nowMs: number): boolean {
-  const c = podReadyCondition(pod);
-  if (c?.status !== 'True') return false;
-  if (!minReadySeconds) return true;
-  const t = c.lastTransitionTime ? Date.parse(c.lastTransitionTime) : NaN;
-  return !Number.isNaN(t) && t + minReadySeconds * 1000 <= nowMs;
-}
+// Pod state lives in ../pod-state.ts; re-exported for the controllers that import it from here.
+export { isPodActive, isPodAvailable, isPodReady, podReadyCondition } from '../pod-state.ts';
 
 /** Milliseconds until a ready pod becomes available (0 if already, undefined if not ready). */
 export function msUntilAvailable(pod: KObject, minReadySeconds: number, nowMs: number): number | undefined {

@@ -1,5 +1,6 @@
 // ReplicaSet status from its active pods (upstream calculateStatus), and the ReplicaFailure condition.
 
+import { rfc3339 } from '../../machinery/time.ts';
 import type { KObject } from '../../api/types.ts';
 import { isPodAvailable, isPodReady, labelsContain } from './pod-utils.ts';
 
@@ -44,7 +45,7 @@ export function calculateReplicaSetStatus(
     conditions.push({
       type: 'ReplicaFailure',
       status: 'True',
-      lastTransitionTime: new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      lastTransitionTime: rfc3339(new Date(nowMs)),
       reason: manageError.creating ? 'FailedCreate' : 'FailedDelete',
       message: manageError.message,
     });

@@ -1,25 +1,21 @@
 // Addresses for simulated nodes and their pods. All of them are data written into Node and Pod
 // objects: nothing ever listens on or sends traffic to them.
 
+import { formatIPv4, parseIPv4 as parseIPv4OrUndefined } from '../../machinery/ipv4.ts';
+
 /** Pod ranges are carved from here when the cluster did not assign node.spec.podCIDR. */
 export const DEFAULT_POD_CIDR_BASE = '10.244.0.0/16';
 /** Prefix length of each node's derived pod range (a /24 holds the default 110 pods easily). */
 export const NODE_POD_CIDR_PREFIX = 24;
 
+/** parseIPv4 that throws on a bad address (the simulator's inputs are flags and node specs). */
 export function parseIPv4(ip: string): number {
-  const parts = ip.split('.');
-  if (parts.length !== 4) throw new Error(`invalid IPv4 address "${ip}"`);
-  let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p) || Number(p) > 255) throw new Error(`invalid IPv4 address "${ip}"`);
-    n = n * 256 + Number(p);
-  }
+  const n = parseIPv4OrUndefined(ip);
+  if (n === undefined) throw new Error(`invalid IPv4 address "${ip}"`);
   return n;
 }
 
-export function formatIPv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
+export { formatIPv4 };
 
 export interface CIDR {
   /** Network address as an unsigned 32-bit number. */

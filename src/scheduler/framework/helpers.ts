@@ -1,34 +1,10 @@
 // Shared helpers: toleration matching, node selector terms, score normalisation, priorities.
 
 import { LabelSelector, type LabelOperator, type LabelRequirement } from '../../machinery/labels.ts';
+import { toleratesTaint, type Taint, type Toleration } from '../../api/core/taints.ts';
 import { MAX_NODE_SCORE, type Node, type NodeScore, type Pod, type PodRef, type SnapshotLister } from './types.ts';
 
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: string;
-}
-
-export interface Toleration {
-  key?: string;
-  operator?: string;
-  value?: string;
-  effect?: string;
-}
-
-/** Upstream ToleratesTaint: empty effect matches all effects; empty key with Exists matches all keys. */
-export function toleratesTaint(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator || 'Equal') {
-    case 'Exists':
-      return true;
-    case 'Equal':
-      return (t.value ?? '') === (taint.value ?? '');
-    default:
-      return false;
-  }
-}
+export { toleratesTaint, type Taint, type Toleration } from '../../api/core/taints.ts';
 
 export function tolerationsTolerate(tols: Toleration[] | undefined, taint: Taint): boolean {
   return (tols ?? []).some((t) => toleratesTaint(t, taint));
