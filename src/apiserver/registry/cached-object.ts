@@ -50,9 +50,22 @@ export function withResourceVersion(stored: string, rev: number): string | undef
   return `${stored.slice(0, at)}"resourceVersion":"${rev}"${sep}${stored.slice(at)}`;
 }
 
+/**
+ * Objects being written, by the text they are stored as. While a write is in flight the watch
+ * cache takes the object itself for that text instead of parsing it again (filters and the next
+ * update of the object would). The registry adds an entry just before the write and removes it
+ * after; a store that reports writes later than that simply finds none and parses.
+ */
+export const objectsInFlight = new Map<string, KObject>();
+
 /** Stored values are the object's JSON without resourceVersion; it comes from the revision. */
 export function decodeKeyValue(kv: KeyValue): CachedObject {
   const json = withResourceVersion(kv.value, kv.modRevision);
+  const written = objectsInFlight.get(kv.value);
+  if (json !== undefined && written) {
+    written.metadata.resourceVersion = String(kv.modRevision);
+    return new CachedObject(json, written);
+  }
   if (json !== undefined) return new CachedObject(json);
   const obj = JSON.parse(kv.value) as KObject;
   obj.metadata ??= {};

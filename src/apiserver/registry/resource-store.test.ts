@@ -4,8 +4,8 @@ import type { ResourceDef } from '../../api/types.ts';
 import { field } from '../../machinery/errors.ts';
 import { MemoryStore } from '../../storage/memory-store.ts';
 import { WatchCache } from '../../storage/watch-cache.ts';
-import { keyPrefix } from '../../api/resource-keys.ts';
-import { CachedObject, decodeKeyValue } from './cached-object.ts';
+import { keyPrefix, objectKey } from '../../api/resource-keys.ts';
+import { CachedObject, decodeKeyValue, objectsInFlight } from './cached-object.ts';
 import { ResourceStore } from './resource-store.ts';
 
 const widgets: ResourceDef = {
@@ -105,4 +105,21 @@ test('dry run writes nothing', async () => {
   const rs = await setup();
   await rs.create('ns1', { metadata: { name: 'd' } }, { dryRun: true });
   assert.equal(rs.tryGet('ns1', 'd'), undefined);
+});
+
+test('the watch cache takes a written object as is (no parse of its stored text); nothing lingers', async () => {
+  const store = new MemoryStore();
+  const cache = new WatchCache<CachedObject>(store, keyPrefix(widgets), decodeKeyValue);
+  await cache.start();
+  const view = { get: (k: string) => cache.get(k)?.obj, list: (p: string) => cache.list(p), get revision() { return cache.revision; } };
+  const rs = new ResourceStore(widgets, store, view, {}, () => {});
+  const cached = () => cache.get(objectKey(widgets, 'ns1', 'w'))!.obj;
+  const created = await rs.create('ns1', { metadata: { name: 'w' }, spec: { size: 2 } });
+  assert.equal(cached().obj, created);
+  assert.deepEqual(JSON.parse(cached().json), created);
+  const updated = await rs.update('ns1', 'w', (cur) => ({ ...cur, spec: { size: 3 } }));
+  assert.equal(cached().obj, updated);
+  assert.equal(cached().obj.metadata.resourceVersion, updated.metadata.resourceVersion);
+  await assert.rejects(rs.create('ns1', { metadata: { name: 'w' } }), (e: any) => e.code === 409);
+  assert.equal(objectsInFlight.size, 0);
 });

@@ -9,7 +9,7 @@ import { validateObjectMeta, validateObjectMetaUpdate, deepEqual, isDNS1123Label
 import { errors, StatusError, type FieldError, type GroupResource } from '../../machinery/errors.ts';
 import { StorageError, type Store } from '../../storage/store.ts';
 import { objectKey, keyPrefix, apiVersionOf } from '../../api/resource-keys.ts';
-import { CachedObject, encodeForStorage, withResourceVersion, writtenJSON } from './cached-object.ts';
+import { CachedObject, encodeForStorage, objectsInFlight, withResourceVersion, writtenJSON } from './cached-object.ts';
 
 /** The subset of the watch cache this registry needs. */
 export interface CacheView {
@@ -67,6 +67,20 @@ export class ResourceStore {
   /** The stored form of an object (another resource's, for a def with storedAs). */
   private encode(obj: KObject): string {
     return encodeForStorage(this.def.storedAs ? this.def.storedAs.toStored(obj) : obj);
+  }
+
+  /**
+   * Run a write with its object offered to the watch cache (see objectsInFlight). From here on the
+   * object belongs to the cache too: nothing may change it after the write.
+   */
+  private async inFlight<T>(stored: string, obj: KObject, write: () => Promise<T>): Promise<T> {
+    if (this.def.storedAs) return write();
+    objectsInFlight.set(stored, obj);
+    try {
+      return await write();
+    } finally {
+      objectsInFlight.delete(stored);
+    }
   }
 
   /** Keep the stored text for the response, when the response is that text (no storedAs conversion). */
@@ -148,7 +162,7 @@ export class ResourceStore {
     for (let attempt = 0; ; attempt++) {
       try {
         const stored = this.encode(obj);
-        const kv = await this.store.create(this.key(m.namespace, m.name!), stored);
+        const kv = await this.inFlight(stored, obj, () => this.store.create(this.key(m.namespace, m.name!), stored));
         obj.metadata.resourceVersion = String(kv.modRevision);
         this.remember(obj, stored, kv.modRevision);
         return obj;
@@ -203,7 +217,7 @@ export class ResourceStore {
           return next;
         }
         const stored = this.encode(next);
-        const kv = await this.store.update(this.key(namespace, name), stored, Number(old.metadata.resourceVersion));
+        const kv = await this.inFlight(stored, next, () => this.store.update(this.key(namespace, name), stored, Number(old.metadata.resourceVersion)));
         next.metadata.resourceVersion = String(kv.modRevision);
         this.remember(next, stored, kv.modRevision);
         return next;
@@ -339,7 +353,8 @@ export class ResourceStore {
         if (opts.dryRun) return { obj, deleted: false };
         if (deepEqual(obj.metadata, old.metadata) && deepEqual(obj.status, old.status)) return { obj: old, deleted: false };
         try {
-          const kv = await this.store.update(this.key(namespace, name), this.encode(obj), Number(old.metadata.resourceVersion));
+          const stored = this.encode(obj);
+          const kv = await this.inFlight(stored, obj, () => this.store.update(this.key(namespace, name), stored, Number(old.metadata.resourceVersion)));
           obj.metadata.resourceVersion = String(kv.modRevision);
           return { obj, deleted: false };
         } catch (e) {
