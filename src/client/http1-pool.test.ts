@@ -124,3 +124,16 @@ test('parseResponse waits for the whole answer', () => {
   assert.equal(parseResponse(chunked.subarray(0, chunked.length - 2)), undefined);
   assert.equal(parseResponse(chunked)!.response.text, 'abcde');
 });
+
+test('an answer that is not HTTP fails the request instead of throwing from the socket', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pool-'));
+  const socket = path.join(dir, 's.sock');
+  const net = await import('node:net');
+  const server = net.createServer((c) => c.on('data', () => c.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')));
+  await new Promise<void>((r) => server.listen(socket, r));
+  const pool = new Http1Pool(socket, 1);
+  await assert.rejects(pool.request('GET', '/', {}, undefined, 2000), /malformed chunked response/);
+  pool.close();
+  await new Promise((r) => server.close(r));
+  rmSync(dir, { recursive: true, force: true });
+});

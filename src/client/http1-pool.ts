@@ -69,7 +69,14 @@ class Conn {
     this.partsLength += d.length;
     if (this.partsLength < this.need) return;
     this.buf = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partsLength);
-    const res = parseResponse(this.buf);
+    let res: ReturnType<typeof parseResponse>;
+    try {
+      res = parseResponse(this.buf);
+    } catch (e) {
+      // Not HTTP we understand: this connection is unusable, the request fails.
+      this.fail(e as Error);
+      return;
+    }
     if (!res) {
       this.parts = [this.buf];
       this.need = expectedLength(this.buf);
@@ -113,8 +120,10 @@ class Conn {
   }
 
   idle(): void {
+    // An idle pool must not keep the process alive: neither the socket nor its expiry timer.
     this.socket.unref();
     this.timer = setTimeout(() => this.retire(), IDLE_MS);
+    this.timer.unref();
   }
 
   busy(): void {
