@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResourceDef } from '../api/types.ts';
 import type { ResourceRegistry } from '../api/registry.ts';
 import { errors } from '../machinery/errors.ts';
-import { sendJSON } from './http-util.ts';
+import { sendBody, sendJSON } from './http-util.ts';
 import type { RequestInfo } from './request-info.ts';
 import { openAPIV2Document, openAPIV3Document, openAPIV3IndexDocument, type ServedDocument } from './openapi.ts';
 import { negotiateOpenAPIV2, openAPIV2ProtobufContentType, openAPIV2ProtobufDocument } from './openapi-protobuf.ts';
@@ -16,8 +16,7 @@ function sendDocument(req: IncomingMessage, res: ServerResponse, doc: ServedDocu
     res.end();
     return;
   }
-  res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': doc.body.length, ETag: doc.etag, 'Cache-Control': 'no-cache, private', Vary: 'Accept' });
-  res.end(doc.body);
+  sendBody(res, 200, doc.body, { 'Content-Type': contentType, ETag: doc.etag, 'Cache-Control': (res.getHeader('Cache-Control') as string | undefined) ?? 'no-cache, private', Vary: 'Accept' });
 }
 
 export function serveOpenAPI(req: IncomingMessage, res: ServerResponse, p: string, q: URLSearchParams, resources: ResourceDef[]): void {
