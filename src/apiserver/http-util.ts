@@ -32,29 +32,26 @@ export function acceptsGzip(req: IncomingMessage | undefined): boolean {
  */
 function sendGzip(res: ServerResponse, code: number, body: string | Buffer, headers: Record<string, string | number>): void {
   zlib.gzip(body, { level: 1 }, (err, gz) => {
-    if (err) {
-      res.writeHead(code, { ...headers, 'Content-Length': Buffer.byteLength(body) });
-      res.end(body);
-      return;
-    }
+    if (err) return sendPlain(res, code, body, headers);
     const vary = headers.Vary ? `${headers.Vary}, Accept-Encoding` : 'Accept-Encoding';
     res.writeHead(code, { ...headers, Vary: vary, 'Content-Encoding': 'gzip', 'Content-Length': gz.length });
     res.end(gz);
   });
 }
 
-/** Write a body of known headers, compressed when it is big and the client accepts gzip. */
-export function sendBody(res: ServerResponse, code: number, body: string | Buffer, headers: Record<string, string | number>): void {
-  if (body.length >= gzipMinBytes && acceptsGzip(res.req)) return sendGzip(res, code, body, headers);
+function sendPlain(res: ServerResponse, code: number, body: string | Buffer, headers: Record<string, string | number>): void {
   res.writeHead(code, { ...headers, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
 
+/** Write a body of known headers, compressed when it is big and the client accepts gzip. */
+export function sendBody(res: ServerResponse, code: number, body: string | Buffer, headers: Record<string, string | number>): void {
+  if (body.length >= gzipMinBytes && acceptsGzip(res.req)) sendGzip(res, code, body, headers);
+  else sendPlain(res, code, body, headers);
+}
+
 export function sendJSON(res: ServerResponse, code: number, body: string | object, headers: Record<string, string> = {}): void {
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
-  if (text.length >= gzipMinBytes && acceptsGzip(res.req)) return sendGzip(res, code, text, { 'Content-Type': 'application/json', ...headers });
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
-  res.end(text);
+  sendBody(res, code, typeof body === 'string' ? body : JSON.stringify(body), { 'Content-Type': 'application/json', ...headers });
 }
 
 export function sendStatusError(res: ServerResponse, err: StatusError): void {

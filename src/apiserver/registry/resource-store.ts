@@ -233,7 +233,7 @@ export class ResourceStore {
   }
 
   /** Applies upstream's update rules; returns `old` itself when nothing changed. */
-  private prepareUpdate(obj: KObject, old: KObject, opts: WriteOptions & { subresource?: string }, copyOfOld: () => KObject = () => JSON.parse(JSON.stringify(old))): KObject {
+  private prepareUpdate(obj: KObject, old: KObject, opts: WriteOptions & { subresource?: string }, copyOfOld: () => KObject): KObject {
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw errors.badRequest('the request body must be a JSON object');
     if (!obj.metadata || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) obj.metadata = {};
     const sub = opts.subresource;
