@@ -2,7 +2,8 @@
 // and write the same stored objects (in core/v1 form); this one converts them on the way in and out.
 
 import { field, type FieldError } from '../../machinery/errors.ts';
-import { humanAge, type KObject, type ResourceDef } from '../types.ts';
+import type { KObject, ResourceDef } from '../types.ts';
+import { eventRow as coreEventRow, events as coreEvents } from '../core/event.ts';
 import { isQualifiedName, validateImmutable } from '../validation.ts';
 
 const maxShortField = 128;
@@ -45,29 +46,6 @@ export function validateEventUpdate(obj: KObject, old: KObject): FieldError[] {
   const errs: FieldError[] = [];
   for (const k of immutableFields) errs.push(...validateImmutable(obj[k], old[k], k));
   return errs;
-}
-
-function age(ts: string | undefined, now: number): string {
-  return ts ? humanAge(ts, now) : '<unknown>';
-}
-
-/** Cells as kubectl prints events, from the events.k8s.io field names. */
-function eventRow(obj: KObject, now: number): unknown[] {
-  const first = obj.deprecatedFirstTimestamp ? age(obj.deprecatedFirstTimestamp, now) : age(obj.eventTime, now);
-  let last = obj.deprecatedLastTimestamp ? age(obj.deprecatedLastTimestamp, now) : first;
-  let count = obj.deprecatedCount ?? 0;
-  if (obj.series) {
-    last = age(obj.series.lastObservedTime, now);
-    count = obj.series.count ?? 0;
-  } else if (count === 0) {
-    count = 1;
-  }
-  const kind = String(obj.regarding?.kind ?? '').toLowerCase();
-  const target = obj.regarding?.name ? `${kind}/${obj.regarding.name}` : kind;
-  const component = obj.deprecatedSource?.component || obj.reportingController || '';
-  const instance = obj.deprecatedSource?.host || obj.reportingInstance || '';
-  const source = instance ? `${component}, ${instance}` : component;
-  return [last, obj.type ?? '', obj.reason ?? '', target, obj.regarding?.fieldPath ?? '', source, String(obj.note ?? '').trim(), first, count, obj.metadata.name];
 }
 
 const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
@@ -141,19 +119,6 @@ export const events: ResourceDef = {
     source: (o) => str(o.deprecatedSource?.component),
     type: (o) => str(o.type),
   },
-  table: {
-    columns: [
-      { name: 'Last Seen', type: 'string', description: 'When the event was last seen.', priority: 0 },
-      { name: 'Type', type: 'string', description: 'Normal or Warning.', priority: 0 },
-      { name: 'Reason', type: 'string', description: 'Short reason for the event.', priority: 0 },
-      { name: 'Object', type: 'string', description: 'Object the event is about.', priority: 0 },
-      { name: 'Subobject', type: 'string', description: 'Field of the object the event is about.', priority: 1 },
-      { name: 'Source', type: 'string', description: 'Component that reported the event.', priority: 1 },
-      { name: 'Message', type: 'string', description: 'Human-readable description.', priority: 0 },
-      { name: 'First Seen', type: 'string', description: 'When the event was first seen.', priority: 1 },
-      { name: 'Count', type: 'string', description: 'How many times the event occurred.', priority: 1 },
-      { name: 'Name', type: 'string', format: 'name', description: 'Name of the object.', priority: 1 },
-    ],
-    row: eventRow,
-  },
+  // The same printer as core/v1 Events, as upstream: the row is the stored event's.
+  table: { columns: coreEvents.table!.columns, row: (obj, now) => coreEventRow(eventToCore(obj), now) },
 };
