@@ -2,6 +2,7 @@
 // pods, nodes); a loop pops pods, runs the profile's framework against a fresh snapshot, assumes
 // the result and binds asynchronously so the loop never waits for the API server.
 
+import { isPodTerminal } from '../api/core/pod-state.ts';
 import { ApiClient, rfc3339 } from '../client/api-client.ts';
 import { EventRecorder } from '../client/event-recorder.ts';
 import { SharedInformerFactory, type Informer } from '../client/informer.ts';
@@ -43,7 +44,6 @@ export interface RunningScheduler {
 export const SCHEDULING_SLICE_MS = 10;
 
 const isAssigned = (p: Pod) => !!p.spec?.nodeName;
-const isTerminal = (p: Pod) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
 
 /** Node changes worth telling unschedulable pods about. */
 function nodeChanged(a: Node, b: Node): boolean {
@@ -102,7 +102,7 @@ export class Scheduler {
 
   onPodAdd(pod: Pod): void {
     if (isAssigned(pod)) {
-      if (isTerminal(pod)) return;
+      if (isPodTerminal(pod)) return;
       this.cache.addPod(pod);
       this.queue.moveAllToActiveOrBackoffQueue('AssignedPodAdd');
     } else if (this.responsibleFor(pod) && !pod.metadata.deletionTimestamp) {
@@ -113,7 +113,7 @@ export class Scheduler {
   onPodUpdate(old: Pod, pod: Pod): void {
     if (isAssigned(pod)) {
       if (!isAssigned(old)) this.queue.delete(pod);
-      if (isTerminal(pod)) {
+      if (isPodTerminal(pod)) {
         this.cache.removePod(pod);
         this.queue.moveAllToActiveOrBackoffQueue('AssignedPodDelete');
         return;

@@ -1,7 +1,8 @@
-// What controllers ask of a pod's state (upstream podutil and controller helpers): its
-// conditions, readiness, availability, and whether it is still active or finished for good.
+// What controllers, the scheduler and the simulated kubelet ask of a pod's state (upstream podutil
+// and controller helpers): its conditions, readiness, availability, and whether it is still active
+// or finished for good.
 
-import type { KObject } from '../api/types.ts';
+import type { KObject } from '../types.ts';
 
 export interface PodCondition {
   type?: string;

@@ -1,9 +1,9 @@
 // Pod facts shared by the endpoints, endpointslice and disruption controllers.
 
 import type { KObject } from '../../api/types.ts';
-import { isPodTerminal, podCondition } from '../pod-state.ts';
+import { isPodTerminal, podCondition } from '../../api/core/pod-state.ts';
 
-export { isPodReady, isPodTerminal, podCondition } from '../pod-state.ts';
+export { isPodReady, isPodTerminal, podCondition } from '../../api/core/pod-state.ts';
 
 /**
  * Whether a pod belongs in a service's endpoints at all: it has an IP, is not terminating (unless

@@ -8,10 +8,11 @@ import type { EventRecorder } from '../../client/event-recorder.ts';
 import { UIDTrackingExpectations } from '../../client/expectations.ts';
 import type { Lister } from '../../client/cache.ts';
 import { canonicalJSON } from '../daemonset/revision-history.ts';
+import { isPodTerminal } from '../../api/core/pod-state.ts';
 import { KeyWorker } from '../key-worker.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
 import { COMPLETION_INDEX_ANNOTATION, formatIndexes, parseIndexes, podIndex } from './indexes.ts';
-import { JOBS, PODS, controllerRef, isPodActive, isPodReady, isTerminal, newControllerRef, podFromTemplate, slowStartBatch } from './pod-helpers.ts';
+import { JOBS, PODS, controllerRef, isPodActive, isPodReady, newControllerRef, podFromTemplate, slowStartBatch } from './pod-helpers.ts';
 
 export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
 
@@ -210,7 +211,7 @@ class JobController implements Controller {
 
     // Classify what is left.
     const active = pods.filter(isPodActive);
-    const terminating = pods.filter((p) => p.metadata.deletionTimestamp && !isTerminal(p));
+    const terminating = pods.filter((p) => p.metadata.deletionTimestamp && !isPodTerminal(p));
     const next: any = structuredClone(job.status ?? {});
     next.uncountedTerminatedPods = {};
     next.succeeded = succeeded;

@@ -5,6 +5,7 @@
 //    DisruptionTarget condition first;
 //  - force-deletes terminating pods that were never scheduled.
 
+import { isPodTerminal } from '../../api/core/pod-state.ts';
 import type { KObject } from '../../api/types.ts';
 import { ApiError, isNotFound, rfc3339 } from '../../client/api-client.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
@@ -18,7 +19,6 @@ export interface PodGCOptions {
 
 export const DISRUPTION_TARGET = 'DisruptionTarget';
 
-const isTerminated = (p: KObject) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed';
 
 /** Evicted pods first, then oldest first; names break ties so the order is stable. */
 export function byEvictionAndCreation(a: KObject, b: KObject): number {
@@ -52,7 +52,7 @@ export function createPodGC(ctx: ControllerContext, opts: PodGCOptions = {}): Co
   async function gcTerminated(all: KObject[]): Promise<void> {
     const threshold = ctx.options.terminatedPodGCThreshold;
     if (threshold <= 0) return;
-    const terminated = all.filter(isTerminated);
+    const terminated = all.filter(isPodTerminal);
     const excess = terminated.length - threshold;
     if (excess <= 0) return;
     terminated.sort(byEvictionAndCreation);
@@ -100,11 +100,11 @@ export function createPodGC(ctx: ControllerContext, opts: PodGCOptions = {}): Co
   async function markFailedAndDelete(p: KObject, condition?: Record<string, string>): Promise<void> {
     const ref = { version: 'v1', resource: 'pods', namespace: p.metadata.namespace, name: p.metadata.name! };
     try {
-      if (!isTerminated(p) || (condition && !hasCondition(p, condition.type))) {
+      if (!isPodTerminal(p) || (condition && !hasCondition(p, condition.type))) {
         const fresh = await ctx.client.get<KObject>(ref);
         if (fresh.metadata.uid !== p.metadata.uid) return;
         const status = (fresh.status ??= {});
-        if (!isTerminated(fresh)) status.phase = 'Failed';
+        if (!isPodTerminal(fresh)) status.phase = 'Failed';
         if (condition) {
           const conds: any[] = (status.conditions ??= []);
           const existing = conds.find((c) => c.type === condition.type);

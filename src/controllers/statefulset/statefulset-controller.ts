@@ -8,9 +8,10 @@ import { isAlreadyExists, isNotFound } from '../../client/api-client.ts';
 import type { EventRecorder } from '../../client/event-recorder.ts';
 import type { Lister } from '../../client/cache.ts';
 import { labelSelectorFromObject } from '../../machinery/labels.ts';
+import { isPodTerminal } from '../../api/core/pod-state.ts';
 import { KeyWorker } from '../key-worker.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
-import { PODS, PVCS, REVISIONS, STATEFULSETS, adopt, controllerRef, isPodAvailable, isPodReady, isTerminal, newControllerRef } from '../job/pod-helpers.ts';
+import { PODS, PVCS, REVISIONS, STATEFULSETS, adopt, controllerRef, isPodAvailable, isPodReady, newControllerRef } from '../job/pod-helpers.ts';
 import { bumpRevision, createRevision, nextRevisionNumber, sameData, sortRevisions, templateFromRevision, templateSnapshot, truncateHistory } from '../daemonset/revision-history.ts';
 import { REVISION_LABEL, claimName, claimOwners, newClaim, newStatefulPod, ordinalOf } from './identity.ts';
 
@@ -121,7 +122,7 @@ class StatefulSetController implements Controller {
       for (let i = 0; i < replicas; i++) {
         const ord = start + i;
         let pod = slots[i];
-        if (pod && isTerminal(pod) && !pod.metadata.deletionTimestamp) {
+        if (pod && isPodTerminal(pod) && !pod.metadata.deletionTimestamp) {
           await this.deletePod(set, pod);
           if (monotonic) return;
           continue;
