@@ -43,11 +43,16 @@ export interface WorkloadResult {
   rssMB: number;
 }
 
-/** user + system CPU of a process in ms (Linux /proc; clock ticks are 10 ms). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** user + system CPU in ms from a /proc stat file (clock ticks are 10 ms). */
+function statCpuMs(file: string): number {
+  const stat = readFileSync(file, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** user + system CPU of a process in ms (Linux /proc). */
+function cpuMs(pid: number): number {
+  return statCpuMs(`/proc/${pid}/stat`);
 }
 
 /** CPU ms of each thread of a process (the main thread's id is the pid). */
@@ -55,9 +60,7 @@ function threadCpuMs(pid: number): Map<number, number> {
   const out = new Map<number, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * 10);
+      out.set(Number(tid), statCpuMs(`/proc/${pid}/task/${tid}/stat`));
     } catch {
       // the thread ended
     }
