@@ -10,8 +10,6 @@ export interface ParsedCIDR {
   prefix: number;
 }
 
-export { formatIPv4, parseIPv4 };
-
 /** Parse `a.b.c.d/p`; the address is masked down to its network. Throws on bad input. */
 export function parseIPv4CIDR(cidr: string): ParsedCIDR {
   const m = /^([^/]+)\/(\d{1,2})$/.exec(cidr.trim());

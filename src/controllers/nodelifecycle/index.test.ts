@@ -9,7 +9,8 @@ import { startTestCluster, type TestCluster } from '../../kubelet/simulated/test
 import { startSimulatedNodes } from '../../kubelet/simulated/simulator.ts';
 import { eventually, testControllerEnv } from '../test-support.ts';
 import { nodeLifecycleController } from './index.ts';
-import { evictionDeadline, toleratesTaint } from './taints.ts';
+import { evictionDeadline } from './taints.ts';
+import { toleratesTaint } from '../../api/core/taints.ts';
 import { computeZoneState, ZoneLimiter } from './zones.ts';
 
 let cluster: TestCluster;

@@ -17,8 +17,8 @@ import {
   desiredNoScheduleTaints,
   evictionDeadline,
   nodeCondition,
-  type Taint,
 } from './taints.ts';
+import type { Taint } from '../../api/core/taints.ts';
 import { ZoneLimiter, computeZoneState, zoneOf, zoneTaintRate, type ZoneState } from './zones.ts';
 
 export * from './taints.ts';

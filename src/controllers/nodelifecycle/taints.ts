@@ -8,7 +8,6 @@ export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
 export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
 export const TAINT_UNSCHEDULABLE = 'node.kubernetes.io/unschedulable';
 
-export type { Taint } from '../../api/core/taints.ts';
 
 /** Condition -> NoSchedule taint, as upstream's TaintNodesByCondition. */
 const conditionTaints: Array<{ type: string; status: string; key: string }> = [
@@ -45,7 +44,6 @@ export function desiredNoExecuteKey(node: KObject): string | undefined {
   return undefined;
 }
 
-export { toleratesTaint };
 
 /**
  * When the pod must go because of the node's NoExecute taints: 0 for at once (a taint it does not

@@ -4,8 +4,6 @@ import { LabelSelector, type LabelOperator, type LabelRequirement } from '../../
 import { toleratesTaint, type Taint, type Toleration } from '../../api/core/taints.ts';
 import { MAX_NODE_SCORE, type Node, type NodeScore, type Pod, type PodRef, type SnapshotLister } from './types.ts';
 
-export { toleratesTaint, type Taint, type Toleration } from '../../api/core/taints.ts';
-
 export function tolerationsTolerate(tols: Toleration[] | undefined, taint: Taint): boolean {
   return (tols ?? []).some((t) => toleratesTaint(t, taint));
 }

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { TaintToleration } from './taint-toleration.ts';
-import { toleratesTaint } from '../../framework/helpers.ts';
+import { toleratesTaint } from '../../../api/core/taints.ts';
 import { nodeInfoWith } from '../../framework/node-info.ts';
 import { CycleState, type NodeScore } from '../../framework/types.ts';
 import { Code } from '../../framework/status.ts';

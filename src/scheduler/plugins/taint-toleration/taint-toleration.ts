@@ -1,7 +1,8 @@
 // Taints: NoSchedule and NoExecute taints the pod does not tolerate reject the node;
 // untolerated PreferNoSchedule taints lower its score.
 
-import { findUntoleratedTaint, normalize, tolerationsTolerate, type Toleration } from '../../framework/helpers.ts';
+import type { Toleration } from '../../../api/core/taints.ts';
+import { findUntoleratedTaint, normalize, tolerationsTolerate } from '../../framework/helpers.ts';
 import { unresolvable, type MaybeStatus } from '../../framework/status.ts';
 import type { ClusterEvent, CycleState, EnqueueExtensions, FilterPlugin, NodeInfo, NodeScore, Pod, PluginFactory, PreScorePlugin, ScorePlugin } from '../../framework/types.ts';
 
