@@ -4,6 +4,7 @@
 
 import { StorageError, type KeyValue, type Store, type StoreEvent, type WatchEventType, type WatchHandle } from './store.ts';
 import { lowerBound } from './prefix.ts';
+import { WatcherSet } from './watchers.ts';
 
 export interface CacheEvent<T> {
   type: WatchEventType;
@@ -48,14 +49,6 @@ export interface WatchCacheOptions {
   pollMs?: number;
 }
 
-interface CacheWatcher<T> {
-  prefix: string;
-  /** Only events after this revision are delivered. */
-  after: number;
-  cb: (ev: CacheEvent<T>) => void;
-  stopped: boolean;
-}
-
 interface Waiter {
   revision: number;
   resolve: () => void;
@@ -88,7 +81,10 @@ export class WatchCache<T> {
   private horizon = 0;
   private rev = 0;
 
-  private watchers: CacheWatcher<T>[] = [];
+  private readonly watchers = new WatcherSet<CacheEvent<T>>(
+    (ev) => ev.key,
+    () => `watch cache ${this.prefix}: watcher`,
+  );
   private waiters: Waiter[] = [];
   private pollTimer: NodeJS.Timeout | undefined;
   private storeWatch: WatchHandle | undefined;
@@ -142,8 +138,7 @@ export class WatchCache<T> {
   stop(): void {
     this.stopped = true;
     this.storeWatch?.stop();
-    for (const w of this.watchers) w.stopped = true;
-    this.watchers = [];
+    this.watchers.clear();
     const err = new StorageError('Unavailable', this.prefix, 'watch cache stopped');
     for (const w of this.waiters.splice(0)) this.settleWaiter(w, err);
     this.stopPolling();
@@ -212,15 +207,7 @@ export class WatchCache<T> {
       }
       after = Math.max(fromRevision, this.rev);
     }
-    const w: CacheWatcher<T> = { prefix, after, cb, stopped: false };
-    this.watchers = [...this.watchers, w];
-    return {
-      stop: () => {
-        if (w.stopped) return;
-        w.stopped = true;
-        this.watchers = this.watchers.filter((x) => x !== w);
-      },
-    };
+    return this.watchers.add(prefix, after, cb);
   }
 
   /**
@@ -279,16 +266,7 @@ export class WatchCache<T> {
     this.push(ev);
     this.rev = sev.revision > this.rev ? sev.revision : this.rev;
 
-    const list = this.watchers;
-    for (let i = 0; i < list.length; i++) {
-      const w = list[i];
-      if (w.stopped || ev.revision <= w.after || !key.startsWith(w.prefix)) continue;
-      try {
-        w.cb(ev);
-      } catch (e) {
-        console.error(`watch cache ${this.prefix}: watcher threw:`, e);
-      }
-    }
+    this.watchers.emit(ev);
     if (this.waiters.length) this.releaseWaiters();
   }
 
