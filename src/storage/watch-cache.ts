@@ -3,7 +3,7 @@
 // served from here; only writes go to the store.
 
 import { StorageError, type KeyValue, type Store, type StoreEvent, type WatchEventType, type WatchHandle } from './store.ts';
-import { lowerBound } from './prefix.ts';
+import { KeyIndex } from './key-index.ts';
 import { WatcherSet } from './watchers.ts';
 
 export interface CacheEvent<T> {
@@ -64,14 +64,8 @@ export class WatchCache<T> {
   private readonly synchronousStore: boolean;
   private readonly pollMs: number;
 
-  private readonly entries = new Map<string, CacheEntry<T>>();
-  /**
-   * Sorted keys, brought up to date lazily by keys(): keys added since are in `addedKeys`, and keys
-   * removed since may linger (they are dropped at the next merge). A merge is linear, not a resort.
-   */
-  private sortedKeys: string[] = [];
-  private addedKeys: string[] = [];
-  private removedKeys = 0;
+  /** The current objects by key, listed by prefix in key order. */
+  private readonly entries = new KeyIndex<CacheEntry<T>>((e) => e.kv.key);
 
   // Ring buffer of recent events, oldest at `head`.
   private readonly ring: (CacheEvent<T> | undefined)[];
@@ -112,15 +106,7 @@ export class WatchCache<T> {
     for (;;) {
       const res = await this.store.list(this.prefix);
       this.entries.clear();
-      this.sortedKeys = [];
-      this.addedKeys = [];
-      this.removedKeys = 0;
-      // The store lists in key order, so the sorted index is the list itself.
-      for (const kv of res.items) {
-        this.entries.set(kv.key, { obj: this.decode(kv), kv });
-        this.sortedKeys.push(kv.key);
-      }
-      if (!isSorted(this.sortedKeys)) this.sortedKeys.sort();
+      for (const kv of res.items) this.entries.set({ obj: this.decode(kv), kv });
       this.rev = res.revision;
       this.horizon = res.revision;
       try {
@@ -164,25 +150,13 @@ export class WatchCache<T> {
 
   /** Objects under prefix (default: the whole resource), sorted by key. */
   list(prefix?: string): { items: T[]; revision: number } {
-    const keys = this.keys();
-    const items: T[] = [];
-    if (!prefix || prefix === this.prefix) {
-      for (let i = 0; i < keys.length; i++) items.push(this.entries.get(keys[i])!.obj);
-    } else {
-      for (let i = lowerBound(keys, prefix); i < keys.length && keys[i].startsWith(prefix); i++) {
-        items.push(this.entries.get(keys[i])!.obj);
-      }
-    }
-    return { items, revision: this.rev };
+    return { items: this.entriesUnder(prefix).map((e) => e.obj), revision: this.rev };
   }
 
   /** Entries (object and raw key/value) under prefix, sorted by key. */
   entriesUnder(prefix?: string): CacheEntry<T>[] {
-    const keys = this.keys();
-    const out: CacheEntry<T>[] = [];
-    const p = prefix ?? '';
-    for (let i = p ? lowerBound(keys, p) : 0; i < keys.length && keys[i].startsWith(p); i++) out.push(this.entries.get(keys[i])!);
-    return out;
+    // Every key is under the cache's own prefix: listing all of it needs no search.
+    return this.entries.list(!prefix || prefix === this.prefix ? '' : prefix);
   }
 
   /**
@@ -255,13 +229,9 @@ export class WatchCache<T> {
     const object = this.decode(sev.kv);
     const ev: CacheEvent<T> = { type: sev.type, key, object, prevObject: before?.obj, revision: sev.revision };
     if (sev.type === 'DELETED') {
-      if (before) {
-        this.entries.delete(key);
-        this.removedKeys++;
-      }
+      if (before) this.entries.delete(key);
     } else {
-      if (!before) this.addedKeys.push(key);
-      this.entries.set(key, { obj: object, kv: sev.kv });
+      this.entries.set({ obj: object, kv: sev.kv });
     }
     this.push(ev);
     this.rev = sev.revision > this.rev ? sev.revision : this.rev;
@@ -292,27 +262,6 @@ export class WatchCache<T> {
       else hi = mid;
     }
     return lo;
-  }
-
-  private keys(): string[] {
-    if (this.addedKeys.length === 0 && this.removedKeys === 0) return this.sortedKeys;
-    const added = this.addedKeys.sort();
-    const old = this.sortedKeys;
-    const out: string[] = [];
-    let i = 0;
-    let j = 0;
-    let last: string | undefined;
-    // Merge, dropping removed keys and the duplicate left by a delete followed by a re-create.
-    while (i < old.length || j < added.length) {
-      const k = j >= added.length || (i < old.length && old[i] <= added[j]) ? old[i++] : added[j++];
-      if (k === last || !this.entries.has(k)) continue;
-      out.push(k);
-      last = k;
-    }
-    this.sortedKeys = out;
-    this.addedKeys = [];
-    this.removedKeys = 0;
-    return out;
   }
 
   private advance(revision: number): void {
@@ -347,9 +296,4 @@ export class WatchCache<T> {
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
   }
-}
-
-function isSorted(keys: string[]): boolean {
-  for (let i = 1; i < keys.length; i++) if (keys[i - 1] > keys[i]) return false;
-  return true;
 }

@@ -21,7 +21,7 @@ import { StorageError, type KeyValue, type ListResult, type Store, type StoreEve
 import { WatcherSet } from '../watchers.ts';
 import { removeLockPid, writeLockPid } from './lock.ts';
 import { EventHistory } from './event-history.ts';
-import { KeyIndex } from './key-index.ts';
+import { KeyIndex } from '../key-index.ts';
 import { SqliteWriter, type HistoryRow, type LoadedState } from './writer-client.ts';
 
 export { StoreLockedError } from './lock.ts';

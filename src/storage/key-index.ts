@@ -1,38 +1,49 @@
-// The live keys with their latest values, so reads never touch SQLite. Prefix listing walks a sorted
-// key array that is brought up to date lazily: keys added since the last listing wait in `added`,
-// removed keys linger until the next merge. A merge is linear (plus sorting the additions), not a
-// full resort, and a burst of writes between two listings costs one merge.
+// Values by storage key with listing by key prefix in key order: the SQLite store's live keys (so
+// reads never touch SQLite) and the watch cache's objects. Prefix listing walks a sorted key array
+// that is brought up to date lazily: keys added since the last listing wait in `added`, removed
+// keys linger until the next merge. A merge is linear (plus sorting the additions), not a full
+// resort, and a burst of writes between two listings costs one merge.
 
-import type { KeyValue } from '../store.ts';
-import { lowerBound } from '../prefix.ts';
+import type { KeyValue } from './store.ts';
+import { lowerBound } from './prefix.ts';
 
-export class KeyIndex {
-  private readonly map = new Map<string, KeyValue>();
+export class KeyIndex<V = KeyValue> {
+  private readonly map = new Map<string, V>();
   private sorted: string[] = [];
   private added: string[] = [];
   private removed = 0;
+
+  constructor(private readonly keyOf: (v: V) => string = (v) => (v as unknown as KeyValue).key) {}
 
   get size(): number {
     return this.map.size;
   }
 
-  get(key: string): KeyValue | undefined {
+  get(key: string): V | undefined {
     return this.map.get(key);
   }
 
-  set(kv: KeyValue): void {
-    if (!this.map.has(kv.key)) this.added.push(kv.key);
-    this.map.set(kv.key, kv);
+  set(v: V): void {
+    const key = this.keyOf(v);
+    if (!this.map.has(key)) this.added.push(key);
+    this.map.set(key, v);
   }
 
   delete(key: string): void {
     if (this.map.delete(key)) this.removed++;
   }
 
+  clear(): void {
+    this.map.clear();
+    this.sorted = [];
+    this.added = [];
+    this.removed = 0;
+  }
+
   /** Live entries whose key starts with prefix, sorted by key. */
-  list(prefix: string): KeyValue[] {
+  list(prefix: string): V[] {
     const keys = this.sortedKeys();
-    const out: KeyValue[] = [];
+    const out: V[] = [];
     for (let i = prefix === '' ? 0 : lowerBound(keys, prefix); i < keys.length; i++) {
       const k = keys[i];
       if (!k.startsWith(prefix)) break;
