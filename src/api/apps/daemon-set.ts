@@ -1,7 +1,7 @@
 // apps/v1 DaemonSet.
 
 import { field, type FieldError } from '../../machinery/errors.ts';
-import { defaultPodTemplateSpec, validatePodTemplateSpec } from '../core/pod-spec.ts';
+import { defaultPodTemplateSpec } from '../core/pod-spec.ts';
 import { humanAge, type KObject, type ResourceDef } from '../types.ts';
 import { validateImmutable } from '../validation.ts';
 import {
@@ -18,8 +18,7 @@ import {
   notMoreThan100Percent,
   resetStatus,
   selectorColumn,
-  validateAlwaysRestartTemplate,
-  validateSelectorAndTemplateLabels,
+  validateWorkloadSelectorAndTemplate,
 } from './workload-common.ts';
 
 export function defaultDaemonSet(obj: KObject): void {
@@ -63,12 +62,7 @@ function validateUpdateStrategy(us: any): FieldError[] {
 export function validateDaemonSet(obj: KObject): FieldError[] {
   const spec = obj.spec ?? {};
   const errs: FieldError[] = [];
-  errs.push(...validateSelectorAndTemplateLabels(spec, 'empty selector is invalid for daemonset'));
-  if (!spec.template) errs.push(field.required('spec.template'));
-  else {
-    errs.push(...validatePodTemplateSpec(spec.template, 'spec.template'));
-    errs.push(...validateAlwaysRestartTemplate(spec.template, 'DaemonSet'));
-  }
+  errs.push(...validateWorkloadSelectorAndTemplate(spec, 'empty selector is invalid for daemonset', 'DaemonSet'));
   errs.push(...nonNegative(spec.minReadySeconds, 'spec.minReadySeconds'));
   errs.push(...nonNegative(spec.templateGeneration, 'spec.templateGeneration'));
   errs.push(...validateUpdateStrategy(spec.updateStrategy));

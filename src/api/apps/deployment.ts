@@ -2,7 +2,7 @@
 
 import { field, type FieldError } from '../../machinery/errors.ts';
 import { selectorToString } from '../../machinery/labels.ts';
-import { defaultPodTemplateSpec, validatePodTemplateSpec } from '../core/pod-spec.ts';
+import { defaultPodTemplateSpec } from '../core/pod-spec.ts';
 import { humanAge, type KObject, type ResourceDef } from '../types.ts';
 import { validateImmutable } from '../validation.ts';
 import {
@@ -19,8 +19,7 @@ import {
   resetStatus,
   scaleSelector,
   selectorColumn,
-  validateAlwaysRestartTemplate,
-  validateSelectorAndTemplateLabels,
+  validateWorkloadSelectorAndTemplate,
 } from './workload-common.ts';
 
 export function defaultDeployment(obj: KObject): void {
@@ -66,12 +65,7 @@ export function validateDeployment(obj: KObject): FieldError[] {
   const spec = obj.spec ?? {};
   const errs: FieldError[] = [];
   errs.push(...nonNegative(spec.replicas, 'spec.replicas'));
-  errs.push(...validateSelectorAndTemplateLabels(spec, 'empty selector is invalid for deployment'));
-  if (!spec.template) errs.push(field.required('spec.template'));
-  else {
-    errs.push(...validatePodTemplateSpec(spec.template, 'spec.template'));
-    errs.push(...validateAlwaysRestartTemplate(spec.template, 'ReplicaSet'));
-  }
+  errs.push(...validateWorkloadSelectorAndTemplate(spec, 'empty selector is invalid for deployment', 'ReplicaSet'));
   errs.push(...validateStrategy(spec.strategy));
   errs.push(...nonNegative(spec.revisionHistoryLimit, 'spec.revisionHistoryLimit'));
   errs.push(...nonNegative(spec.minReadySeconds, 'spec.minReadySeconds'));

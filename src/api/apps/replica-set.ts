@@ -1,7 +1,7 @@
 // apps/v1 ReplicaSet.
 
-import { field, type FieldError } from '../../machinery/errors.ts';
-import { defaultPodTemplateSpec, validatePodTemplateSpec } from '../core/pod-spec.ts';
+import type { FieldError } from '../../machinery/errors.ts';
+import { defaultPodTemplateSpec } from '../core/pod-spec.ts';
 import { humanAge, type KObject, type ResourceDef } from '../types.ts';
 import { validateImmutable } from '../validation.ts';
 import {
@@ -16,8 +16,7 @@ import {
   resetStatus,
   scaleSelector,
   selectorColumn,
-  validateAlwaysRestartTemplate,
-  validateSelectorAndTemplateLabels,
+  validateWorkloadSelectorAndTemplate,
 } from './workload-common.ts';
 
 export function defaultReplicaSet(obj: KObject): void {
@@ -32,12 +31,7 @@ export function validateReplicaSet(obj: KObject): FieldError[] {
   errs.push(...nonNegative(spec.replicas, 'spec.replicas'));
   errs.push(...nonNegative(spec.minReadySeconds, 'spec.minReadySeconds'));
   // Upstream reuses the Deployment wording here.
-  errs.push(...validateSelectorAndTemplateLabels(spec, 'empty selector is invalid for deployment'));
-  if (!spec.template) errs.push(field.required('spec.template'));
-  else {
-    errs.push(...validatePodTemplateSpec(spec.template, 'spec.template'));
-    errs.push(...validateAlwaysRestartTemplate(spec.template, 'ReplicaSet'));
-  }
+  errs.push(...validateWorkloadSelectorAndTemplate(spec, 'empty selector is invalid for deployment', 'ReplicaSet'));
   return errs;
 }
 

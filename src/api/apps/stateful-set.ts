@@ -1,7 +1,7 @@
 // apps/v1 StatefulSet.
 
 import { field, type FieldError } from '../../machinery/errors.ts';
-import { defaultPodTemplateSpec, validatePodTemplateSpec } from '../core/pod-spec.ts';
+import { defaultPodTemplateSpec } from '../core/pod-spec.ts';
 import { humanAge, type KObject, type ResourceDef } from '../types.ts';
 import { deepEqual, validateImmutable } from '../validation.ts';
 import {
@@ -15,8 +15,7 @@ import {
   nonNegative,
   resetStatus,
   scaleSelector,
-  validateAlwaysRestartTemplate,
-  validateSelectorAndTemplateLabels,
+  validateWorkloadSelectorAndTemplate,
 } from './workload-common.ts';
 
 function defaultClaimTemplate(pvc: any): void {
@@ -104,12 +103,7 @@ export function validateStatefulSet(obj: KObject): FieldError[] {
   errs.push(...nonNegative(spec.replicas, 'spec.replicas'));
   errs.push(...nonNegative(spec.minReadySeconds, 'spec.minReadySeconds'));
   if (spec.ordinals) errs.push(...nonNegative(spec.ordinals.start, 'spec.ordinals.start'));
-  errs.push(...validateSelectorAndTemplateLabels(spec, 'empty selector is invalid for statefulset'));
-  if (!spec.template) errs.push(field.required('spec.template'));
-  else {
-    errs.push(...validatePodTemplateSpec(spec.template, 'spec.template'));
-    errs.push(...validateAlwaysRestartTemplate(spec.template, 'StatefulSet'));
-  }
+  errs.push(...validateWorkloadSelectorAndTemplate(spec, 'empty selector is invalid for statefulset', 'StatefulSet'));
   errs.push(...validateClaimTemplates(spec.volumeClaimTemplates));
   return errs;
 }

@@ -4,6 +4,7 @@
 import { field, type FieldError } from '../../machinery/errors.ts';
 import { labelSelectorFromObject, selectorToString, validateLabelSelector } from '../../machinery/labels.ts';
 import type { KObject, TableColumn } from '../types.ts';
+import { validatePodTemplateSpec } from '../core/pod-spec.ts';
 
 export const negativeMsg = 'must be greater than or equal to 0';
 
@@ -50,7 +51,7 @@ function isEmptySelector(sel: any): boolean {
  * Selector rules shared by Deployment/ReplicaSet/StatefulSet/DaemonSet: required, well formed,
  * non-empty (`emptyMsg` names the kind as upstream does) and matching the template labels.
  */
-export function validateSelectorAndTemplateLabels(spec: any, emptyMsg: string | undefined): FieldError[] {
+function validateSelectorAndTemplateLabels(spec: any, emptyMsg: string | undefined): FieldError[] {
   const errs: FieldError[] = [];
   const sel = spec?.selector;
   if (sel === undefined || sel === null) {
@@ -68,8 +69,22 @@ export function validateSelectorAndTemplateLabels(spec: any, emptyMsg: string | 
   return errs;
 }
 
+/**
+ * Selector and pod template of Deployment/ReplicaSet/StatefulSet/DaemonSet: the selector rules
+ * above, then a required template that is a valid pod template whose pods run forever.
+ */
+export function validateWorkloadSelectorAndTemplate(spec: any, emptyMsg: string, kindWord: string): FieldError[] {
+  const errs = validateSelectorAndTemplateLabels(spec, emptyMsg);
+  if (!spec.template) errs.push(field.required('spec.template'));
+  else {
+    errs.push(...validatePodTemplateSpec(spec.template, 'spec.template'));
+    errs.push(...validateAlwaysRestartTemplate(spec.template, kindWord));
+  }
+  return errs;
+}
+
 /** Template checks for controllers whose pods must run forever (restartPolicy Always, no deadline). */
-export function validateAlwaysRestartTemplate(template: any, kindWord: string): FieldError[] {
+function validateAlwaysRestartTemplate(template: any, kindWord: string): FieldError[] {
   const errs: FieldError[] = [];
   const policy = template?.spec?.restartPolicy;
   if (policy !== 'Always') errs.push(field.notSupported('spec.template.spec.restartPolicy', policy ?? '', ['Always']));
