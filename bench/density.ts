@@ -15,6 +15,7 @@ import { startBinder } from '../src/controllers/test-support.ts';
 import { startSimulatedNodes } from '../src/kubelet/simulated/simulator.ts';
 import { startCluster } from './lib/cluster.ts';
 import { calibrationMs } from './lib/calibrate.ts';
+import { percentile } from './scheduler.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 
@@ -39,11 +40,6 @@ async function leaseHeld(client: ApiClient, name: string, waitMs: number): Promi
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 const isRunningReady = (p: KObject) =>

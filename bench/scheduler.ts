@@ -92,6 +92,7 @@ export function benchPod(workload: Workload, i: number, groupSize: number): Reco
   return base;
 }
 
+/** Nearest-rank percentile of sorted values (the scheduler and density benchmarks report these). */
 export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
