@@ -244,6 +244,25 @@ describe('SqliteStore writer thread', () => {
     }
   });
 
+  it('checkpoints the WAL between commits, so it stays bounded and reopening keeps everything', async () => {
+    const { dir, file } = tempFile();
+    try {
+      let s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      const value = 'v'.repeat(1000);
+      // One commit at a time: each rewrites several pages, so without checkpoints (SQLite's own are
+      // off, the writer runs them after replying) the WAL would pass 4,000 pages (16 MB).
+      for (let i = 0; i < 1000; i++) await s.create(`/k/${i}`, value);
+      const walBytes = fs.statSync(`${file}-wal`).size;
+      assert.ok(walBytes < 8 * 1024 * 1024, `WAL is ${walBytes} bytes`);
+      await s.close();
+      s = SqliteStore.open({ file, compactIntervalMs: 0 });
+      assert.equal((await s.list('/k/')).items.length, 1000);
+      await s.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('writes issued while a batch commits are checked against it and pipelined in order', async () => {
     const { dir, file } = tempFile();
     try {
