@@ -85,9 +85,9 @@ function startByName(spec: ClientComponentSpec, ctx: { kubeconfig: string; clien
     case 'scheduler':
       return import('../scheduler/index.ts').then(({ schedulerComponent }) => schedulerComponent.start(ctx));
     case 'simulated-nodes': {
-      const o = spec.options as { count: number; capacity?: string };
+      const o = spec.options as { count: number; capacity?: string; heartbeatOnly?: boolean };
       return import('../kubelet/simulated/component.ts').then(({ simulatedNodesComponent }) =>
-        simulatedNodesComponent({ count: o.count, capacity: o.capacity }).start(ctx),
+        simulatedNodesComponent({ count: o.count, capacity: o.capacity, heartbeatOnly: o.heartbeatOnly }).start(ctx),
       );
     }
   }

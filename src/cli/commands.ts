@@ -37,6 +37,7 @@ export const COMMANDS: CommandSpec[] = [
       ...serveFlags,
       'simulated-nodes': { type: 'string' },
       'simulated-node-capacity': { type: 'string' },
+      'simulated-nodes-heartbeat-only': { type: 'boolean' },
       'node-monitor-grace-period': { type: 'string' },
       'cluster-cidr': { type: 'string' },
       'no-kubelet': { type: 'boolean' },
@@ -52,6 +53,9 @@ ${serveFlagHelp}
   --simulated-nodes N     register N simulated nodes sim-0 … sim-<N-1> that run pods bound to them
   --simulated-node-capacity LIST
                           capacity of each simulated node (default cpu=32,memory=256Gi,pods=110)
+  --simulated-nodes-heartbeat-only
+                          the simulated nodes only heartbeat: pods bound to them stay Pending
+                          (scheduler benchmarks, as upstream's scheduler_perf)
   --node-monitor-grace-period DURATION
                           how long a node may miss heartbeats before it is NotReady (default 50s)
   --cluster-cidr CIDR     pod network range split into per-node podCIDRs (default 10.42.0.0/16)

@@ -53,7 +53,7 @@ export function clientComponentGroups(opts: UpOptions, rootCAPem: string): { nam
     },
   ];
   if (opts.simulatedNodes > 0)
-    groups.push({ name: 'nodes', specs: [{ name: 'simulated-nodes', options: { count: opts.simulatedNodes, capacity: opts.simulatedNodeCapacity } }] });
+    groups.push({ name: 'nodes', specs: [{ name: 'simulated-nodes', options: { count: opts.simulatedNodes, capacity: opts.simulatedNodeCapacity, heartbeatOnly: opts.simulatedNodesHeartbeatOnly } }] });
   return groups;
 }
 

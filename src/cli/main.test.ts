@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { main } from './main.ts';
 import { memoryIO } from './io.ts';
 import { COMMANDS } from './commands.ts';
-import { serveOptions, firstServiceIP, UsageError, defaultDataDir } from './options.ts';
+import { serveOptions, firstServiceIP, UsageError, defaultDataDir, upOptions } from './options.ts';
+import { clientComponentGroups } from './components.ts';
 import { clientURL, servingHostsFor } from './serving.ts';
 
 test('--help and no arguments print the command list and exit 0', async () => {
@@ -74,6 +75,14 @@ test('serve options have defaults and accept overrides', () => {
   assert.deepEqual(o, { dataDir: resolve('rel/dir'), port: 0, bindAddress: '::1', serviceCIDR: '10.96.0.0/12' });
   assert.equal(serveOptions({ 'data-dir': '~/x' }, 'up').dataDir, join(homedir(), 'x'));
   assert.throws(() => serveOptions({ 'data-dir': '' }, 'up'), UsageError);
+});
+
+test('--simulated-nodes-heartbeat-only reaches the simulated nodes component', () => {
+  const specFor = (values: Record<string, string | boolean>) =>
+    clientComponentGroups(upOptions(values), '').flatMap((g) => g.specs).find((s) => s.name === 'simulated-nodes')?.options as { heartbeatOnly?: boolean } | undefined;
+  assert.equal(specFor({ 'simulated-nodes': '3' })?.heartbeatOnly, false);
+  assert.equal(specFor({ 'simulated-nodes': '3', 'simulated-nodes-heartbeat-only': true })?.heartbeatOnly, true);
+  assert.match(COMMANDS.find((c) => c.name === 'up')!.usage, /--simulated-nodes-heartbeat-only/);
 });
 
 test('first service IP of a CIDR', () => {

@@ -26,6 +26,8 @@ export interface UpOptions extends ServeOptions {
   simulatedNodes: number;
   /** Capacity of each simulated node, e.g. `cpu=32,memory=256Gi,pods=110`. */
   simulatedNodeCapacity?: string;
+  /** Simulated nodes only heartbeat; pods bound to them stay Pending. */
+  simulatedNodesHeartbeatOnly?: boolean;
   /** Passed to the controller manager (flag text like `50s`). */
   nodeMonitorGracePeriodMs?: number;
   clusterCIDR?: string;
@@ -45,6 +47,7 @@ export function upOptions(values: Record<string, string | boolean | undefined>):
     ...serveOptions(values as any, 'up'),
     simulatedNodes: parseCount(str('simulated-nodes'), '--simulated-nodes', 'up'),
     simulatedNodeCapacity: str('simulated-node-capacity'),
+    simulatedNodesHeartbeatOnly: values['simulated-nodes-heartbeat-only'] === true,
     nodeMonitorGracePeriodMs: str('node-monitor-grace-period') === undefined ? undefined : parseDurationFlag(str('node-monitor-grace-period')!, '--node-monitor-grace-period'),
     clusterCIDR: str('cluster-cidr'),
     noKubelet: values['no-kubelet'] === true,

@@ -11,7 +11,7 @@ function memIO() {
 }
 
 test('parseSimulateArgs reads every flag', () => {
-  const a = parseSimulateArgs(['--kubeconfig', '/k', '--nodes', '5', '--prefix', 'rack1', '--capacity', 'cpu=4', '--labels', 'zone=a', '--first-index', '10', '--heartbeat-seconds', '2', '--delete-nodes-on-exit']);
+  const a = parseSimulateArgs(['--kubeconfig', '/k', '--nodes', '5', '--prefix', 'rack1', '--capacity', 'cpu=4', '--labels', 'zone=a', '--first-index', '10', '--heartbeat-seconds', '2', '--delete-nodes-on-exit', '--heartbeat-only']);
   assert.deepEqual(a, {
     help: false,
     kubeconfig: '/k',
@@ -22,6 +22,7 @@ test('parseSimulateArgs reads every flag', () => {
     firstIndex: 10,
     heartbeatSeconds: 2,
     deleteNodesOnClose: true,
+    heartbeatOnly: true,
   });
   assert.deepEqual(parseSimulateArgs(['-h']), { help: true });
 });

@@ -22,6 +22,8 @@ Flags:
                           resources not named keep their default
   --labels LIST           extra node labels, e.g. topology.kubernetes.io/zone=zone-a
   --heartbeat-seconds S   lease renewal interval (default 10)
+  --heartbeat-only        only register and heartbeat: pods bound to the nodes stay Pending
+                          (as the fake nodes of upstream's scheduler benchmarks)
   --delete-nodes-on-exit  delete the nodes on a clean stop
   -h, --help              show this help
 
@@ -42,6 +44,7 @@ export const simulateFlags = {
   labels: { type: 'string' },
   'heartbeat-seconds': { type: 'string' },
   'delete-nodes-on-exit': { type: 'boolean' },
+  'heartbeat-only': { type: 'boolean' },
 } as const;
 
 export class SimulateUsageError extends Error {}
@@ -87,6 +90,7 @@ export function parseSimulateArgs(argv: string[]): SimulateArgs {
   if (values.capacity !== undefined) out.capacity = flagValue('capacity', () => parseCapacity(values.capacity as string));
   if (values.labels !== undefined) out.labels = flagValue('labels', () => parseLabels(values.labels as string));
   if (values['delete-nodes-on-exit']) out.deleteNodesOnClose = true;
+  if (values['heartbeat-only']) out.heartbeatOnly = true;
   return out;
 }
 

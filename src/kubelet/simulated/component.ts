@@ -10,6 +10,8 @@ export interface SimulatedNodesComponentOptions {
   capacity?: Record<string, string> | string;
   prefix?: string;
   labels?: Record<string, string>;
+  /** Heartbeats only: bound pods stay Pending (see SimulatedNodesOptions.heartbeatOnly). */
+  heartbeatOnly?: boolean;
 }
 
 export interface SimulatedNodesComponent {
@@ -25,7 +27,7 @@ export function simulatedNodesComponent(opts: SimulatedNodesComponentOptions): S
     name: 'simulated-nodes',
     async start(ctx) {
       const { startSimulatedNodes } = await import('./simulator.ts');
-      const sim = await startSimulatedNodes({ kubeconfig: ctx.kubeconfig, client: ctx.client, count: opts.count, prefix: opts.prefix, capacity, labels: opts.labels, log: ctx.log });
+      const sim = await startSimulatedNodes({ kubeconfig: ctx.kubeconfig, client: ctx.client, count: opts.count, prefix: opts.prefix, capacity, labels: opts.labels, heartbeatOnly: opts.heartbeatOnly, log: ctx.log });
       return { close: () => sim.close() };
     },
   };

@@ -148,6 +148,26 @@ test('a restarted simulator adopts its running pods without changing their IPs',
   await assert.rejects(cluster.client.get({ version: 'v1', resource: 'nodes', name: 'adopt-0' }), (e) => isNotFound(e));
 });
 
+test('heartbeat-only nodes renew their leases but leave bound pods Pending', async () => {
+  const sim = await startSimulatedNodes({ client: cluster.client, count: 1, prefix: 'hb', heartbeatSeconds: 1, heartbeatOnly: true });
+  try {
+    const leaseRef = { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespace: 'kube-node-lease', name: 'hb-0' };
+    const lease = await cluster.client.get<KObject>(leaseRef);
+    await createBoundPod('idle', 'hb-0');
+    await eventually('lease renewal', async () => {
+      const l = await cluster.client.get<KObject>(leaseRef);
+      return l.spec.renewTime !== lease.spec.renewTime ? l : undefined;
+    });
+    // A full simulator has the pod Running well within a renewal; this one never touches it.
+    const pod = await cluster.client.get<KObject>(podRef('default', 'idle'));
+    assert.equal(pod.spec.nodeName, 'hb-0');
+    assert.equal(pod.status?.phase ?? 'Pending', 'Pending');
+    assert.equal(pod.status?.podIP, undefined);
+  } finally {
+    await sim.close();
+  }
+});
+
 test('registers 500 nodes', async () => {
   const sim = await startSimulatedNodes({ client: cluster.client, count: 500, prefix: 'many' });
   try {

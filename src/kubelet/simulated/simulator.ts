@@ -40,6 +40,11 @@ export interface SimulatedNodesOptions {
   maxStopMs?: number;
   /** Delete the Node objects on close() (default false: the nodes just stop heartbeating). */
   deleteNodesOnClose?: boolean;
+  /**
+   * Register and heartbeat only: pods bound to these nodes stay Pending, as on the fake nodes of
+   * upstream's scheduler benchmarks (scheduler_perf), which measure scheduling without kubelets.
+   */
+  heartbeatOnly?: boolean;
 }
 
 export interface SimulatedNodes {
@@ -116,7 +121,7 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
     await agent.registerAll();
     nodeInformer.start();
     await nodeInformer.waitForSync();
-    await runner.start();
+    if (!opts.heartbeatOnly) await runner.start();
     agent.start();
   } catch (e) {
     await agent.stop();
@@ -125,7 +130,11 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
     if (ownClient) client.close();
     throw e;
   }
-  if (names.length) log(`registered ${names.length} simulated node(s) ${names[0]}…${names[names.length - 1]} in ${((Date.now() - started) / 1000).toFixed(2)}s`);
+  if (names.length)
+    log(
+      `registered ${names.length} simulated node(s) ${names[0]}…${names[names.length - 1]} in ${((Date.now() - started) / 1000).toFixed(2)}s` +
+        (opts.heartbeatOnly ? ' (heartbeats only: pods bound to them stay Pending)' : ''),
+    );
 
   let closing: Promise<void> | undefined;
   return {
