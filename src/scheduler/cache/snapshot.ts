@@ -1,7 +1,7 @@
 // The per-cycle snapshot: private NodeInfo copies so that a cycle sees a stable cluster. Only nodes
 // changed since the last update are copied, so a cycle costs O(changes), not O(nodes).
 
-import { podUID, type AffinityTerm, type NodeInfo } from '../framework/node-info.ts';
+import { PACKED_STRIDE, podUID, type AffinityTerm, type NodeInfo } from '../framework/node-info.ts';
 import type { AntiAffinityGroup, PodRef, SnapshotLister } from '../framework/types.ts';
 import type { SchedulerCache } from './cache.ts';
 
@@ -17,6 +17,8 @@ export class Snapshot implements SnapshotLister {
   private version = 0;
   private affinityNodes = new Map<string, NodeInfo>();
   private antiNodes = new Map<string, NodeInfo>();
+  /** The listed nodes' numbers, at their index in `all` (see PACKED_STRIDE). */
+  private packed = new Float64Array(0);
 
   /** Bring the snapshot up to date with the cache. */
   update(cache: SchedulerCache): void {
@@ -26,7 +28,11 @@ export class Snapshot implements SnapshotLister {
     for (const name of cache.dirty) {
       const src = cache.nodes.get(name);
       const prev = this.map.get(name);
-      if (prev) this.unindex(prev);
+      if (prev) {
+        this.unindex(prev);
+        // Its slot goes to the copy below (or away): whoever still holds it reads its objects.
+        prev.packed = undefined;
+      }
       this.affinityNodes.delete(name);
       this.antiNodes.delete(name);
       if (!src || !src.node) {
@@ -46,8 +52,10 @@ export class Snapshot implements SnapshotLister {
       else if (!rebuild) {
         // Swap the copy into the lists in place.
         const i = this.pos.get(name);
-        if (i !== undefined) this.all[i] = copy;
-        else rebuild = true;
+        if (i !== undefined) {
+          this.all[i] = copy;
+          copy.packInto(this.packed, i);
+        } else rebuild = true;
         if (prev.podsWithAffinity.length || copy.podsWithAffinity.length || prev.podsWithRequiredAntiAffinity.length || copy.podsWithRequiredAntiAffinity.length) affinityLists = true;
       }
     }
@@ -56,6 +64,8 @@ export class Snapshot implements SnapshotLister {
     if (rebuild) {
       this.all = [...this.map.values()];
       this.pos = new Map(this.all.map((n, i) => [n.name, i]));
+      this.packed = new Float64Array(this.all.length * PACKED_STRIDE);
+      for (let i = 0; i < this.all.length; i++) this.all[i].packInto(this.packed, i);
     }
     if (rebuild || affinityLists) {
       this.withAffinity = [...this.affinityNodes.values()];

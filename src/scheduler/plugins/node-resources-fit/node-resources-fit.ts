@@ -3,6 +3,7 @@
 
 import { CPU, EPHEMERAL_STORAGE, MEMORY, podRequests, type Resource } from '../../framework/resource.ts';
 import { unschedulable, type MaybeStatus } from '../../framework/status.ts';
+import { PACKED_STRIDE, P_ALLOC_CPU, P_ALLOC_EPHEMERAL, P_ALLOC_MEMORY, P_ALLOC_PODS, P_PODS, P_REQ_CPU, P_REQ_EPHEMERAL, P_REQ_MEMORY } from '../../framework/node-info.ts';
 import type {
   ClusterEvent,
   CycleState,
@@ -71,6 +72,15 @@ export function fitsRequest(podReq: Resource, node: NodeInfo, ignored: Set<strin
 
 /** Allocation-free check of the common case; fitsRequest explains a failure. */
 export function fits(podReq: Resource, node: NodeInfo, ignored: Set<string>, ignoredGroups: Set<string>): boolean {
+  const p = node.packed;
+  if (p !== undefined && podReq.scalar.size === 0) {
+    const b = node.slot * PACKED_STRIDE;
+    if (p[b + P_PODS] + 1 > p[b + P_ALLOC_PODS]) return false;
+    if (podReq.milliCPU > 0 && podReq.milliCPU > p[b + P_ALLOC_CPU] - p[b + P_REQ_CPU]) return false;
+    if (podReq.memory > 0 && podReq.memory > p[b + P_ALLOC_MEMORY] - p[b + P_REQ_MEMORY]) return false;
+    if (podReq.ephemeralStorage > 0 && podReq.ephemeralStorage > p[b + P_ALLOC_EPHEMERAL] - p[b + P_REQ_EPHEMERAL]) return false;
+    return true;
+  }
   const a = node.allocatable;
   const r = node.requested;
   if (node.pods.length + 1 > a.allowedPodNumber) return false;

@@ -3,6 +3,7 @@
 
 import { CPU, EPHEMERAL_STORAGE, MEMORY, isScalarResourceName, type Resource } from '../../framework/resource.ts';
 import type { NodeInfo } from '../../framework/types.ts';
+import { PACKED_STRIDE, P_ALLOC_CPU, P_ALLOC_MEMORY, P_NONZERO_CPU, P_NONZERO_MEMORY, P_REQ_CPU, P_REQ_MEMORY } from '../../framework/node-info.ts';
 
 export interface ResourceSpec {
   name: string;
@@ -39,8 +40,21 @@ export function allocatableAndRequested(
   const base = useRequested ? node.requested : node.nonZeroRequested;
   const [alloc, req] = out;
   if (alloc.length !== resources.length) alloc.length = req.length = resources.length;
+  // cpu and memory from the snapshot's packed numbers when there are some (see PACKED_STRIDE).
+  const packed = node.packed;
+  const b = node.slot * PACKED_STRIDE;
   for (let i = 0; i < resources.length; i++) {
     const name = resources[i].name;
+    if (packed !== undefined && name === CPU) {
+      alloc[i] = packed[b + P_ALLOC_CPU];
+      req[i] = packed[b + (useRequested ? P_REQ_CPU : P_NONZERO_CPU)] + podReq.milliCPU;
+      continue;
+    }
+    if (packed !== undefined && name === MEMORY) {
+      alloc[i] = packed[b + P_ALLOC_MEMORY];
+      req[i] = packed[b + (useRequested ? P_REQ_MEMORY : P_NONZERO_MEMORY)] + podReq.memory;
+      continue;
+    }
     const p = resourceOf(podReq, name);
     if (p === 0 && isScalarResourceName(name)) {
       alloc[i] = 0;

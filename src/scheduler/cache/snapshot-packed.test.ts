@@ -1,0 +1,80 @@
+// The snapshot packs each listed node's numbers into one array (see PACKED_STRIDE in node-info.ts);
+// NodeResourcesFit and the resource scorers read them there. They must give the answers the
+// Resource objects give, and a NodeInfo that left the snapshot or changed must not read them.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SchedulerCache } from './cache.ts';
+import { Snapshot } from './snapshot.ts';
+import { mkNode, mkPod } from '../framework/testing.ts';
+import { podRequests } from '../framework/resource.ts';
+import { fits, fitsRequest } from '../plugins/node-resources-fit/node-resources-fit.ts';
+import { DEFAULT_RESOURCES, allocatableAndRequested } from '../plugins/node-resources-fit/resource-allocation.ts';
+
+const none = new Set<string>();
+
+function cluster() {
+  const cache = new SchedulerCache();
+  for (let i = 0; i < 6; i++) cache.addNode(mkNode(`n${i}`, { cpu: '2', memory: '4Gi', 'ephemeral-storage': '10Gi', pods: String(2 + i) }));
+  for (let i = 0; i < 6; i++) for (let j = 0; j < i % 3; j++) cache.addPod(mkPod(`p${i}-${j}`, { nodeName: `n${i}`, requests: [{ cpu: '700m', memory: '1Gi', 'ephemeral-storage': '3Gi' }] }));
+  const snap = new Snapshot();
+  snap.update(cache);
+  return { cache, snap };
+}
+
+const probes = [
+  mkPod('small', { requests: [{ cpu: '100m', memory: '100Mi' }] }),
+  mkPod('cpu', { requests: [{ cpu: '700m' }] }),
+  mkPod('memory', { requests: [{ memory: '2Gi' }] }),
+  mkPod('disk', { requests: [{ 'ephemeral-storage': '5Gi' }] }),
+  mkPod('nothing'),
+];
+
+describe('snapshot packed numbers', () => {
+  it('fit and scoring inputs are the same as from the Resource objects', () => {
+    const { snap } = cluster();
+    for (const ni of snap.list()) {
+      assert.ok(ni.packed, `${ni.name} is packed`);
+      const plain = ni.clone();
+      assert.equal(plain.packed, undefined);
+      for (const pod of probes) {
+        const req = podRequests(pod);
+        assert.equal(fits(req, ni, none, none), fits(req, plain, none, none), `${pod.metadata.name} on ${ni.name}`);
+        assert.equal(fits(req, ni, none, none), fitsRequest(req, plain).length === 0);
+        for (const useRequested of [true, false]) {
+          const scoring = podRequests(pod, !useRequested);
+          assert.deepEqual(allocatableAndRequested(ni, scoring, DEFAULT_RESOURCES, useRequested), allocatableAndRequested(plain, scoring, DEFAULT_RESOURCES, useRequested));
+        }
+      }
+    }
+  });
+
+  it('a node replaced by the next update stops reading its old slot; the new copy reads the new numbers', () => {
+    const { cache, snap } = cluster();
+    const old = snap.get('n0')!;
+    const cpu = podRequests(probes[1]);
+    assert.equal(fits(cpu, old, none, none), true);
+    // n0 (2 cpu, room for 2 pods) gets two 700m pods: the third does not fit.
+    cache.addPod(mkPod('fill-a', { nodeName: 'n0', requests: [{ cpu: '700m' }] }));
+    cache.addPod(mkPod('fill-b', { nodeName: 'n0', requests: [{ cpu: '700m' }] }));
+    snap.update(cache);
+    const now = snap.get('n0')!;
+    assert.notEqual(now, old);
+    assert.equal(old.packed, undefined);
+    assert.equal(fits(cpu, old, none, none), true, 'the replaced copy still answers from its own objects');
+    assert.equal(fits(cpu, now, none, none), false);
+    assert.deepEqual(fitsRequest(cpu, now).map((r) => r.reason).sort(), ['Insufficient cpu', 'Too many pods']);
+    // Adding a node rebuilds the array; every listed node is packed again, at its new place.
+    cache.addNode(mkNode('n9'));
+    snap.update(cache);
+    for (const ni of snap.list()) assert.ok(ni.packed && snap.list()[ni.slot] === ni);
+    assert.equal(fits(cpu, snap.get('n0')!, none, none), false);
+  });
+
+  it('changing a packed NodeInfo (as preemption does with its own copies) unpacks it', () => {
+    const { snap } = cluster();
+    const ni = snap.get('n1')!;
+    ni.addPod(mkPod('extra', { nodeName: 'n1', requests: [{ cpu: '1' }] }));
+    assert.equal(ni.packed, undefined);
+    assert.equal(fits(podRequests(probes[1]), ni, none, none), false);
+  });
+});
