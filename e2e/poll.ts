@@ -2,28 +2,11 @@
 // long-running child process whose output the test can wait on.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { poll } from '../src/testing/poll.ts';
 
-/** Retry `check` until it returns a truthy value or the deadline passes; the last error is rethrown. */
-export async function eventually<T>(
-  check: () => T | Promise<T>,
-  opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v) return v as NonNullable<T>;
-      lastErr = undefined;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) {
-      if (lastErr) throw lastErr;
-      throw new Error(`timed out waiting for ${opts.what ?? 'condition'}`);
-    }
-    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 50));
-  }
+/** Retry `check` until it returns a truthy value or the deadline passes (see src/testing/poll.ts). */
+export function eventually<T>(check: () => T | Promise<T>, opts: { timeoutMs?: number; intervalMs?: number; what?: string } = {}): Promise<NonNullable<T>> {
+  return poll(check, opts) as Promise<NonNullable<T>>;
 }
 
 export interface Background {

@@ -4,18 +4,11 @@ import { ApiClient } from './api-client.ts';
 import { FakeApiServer } from './fake-api-server.ts';
 import { Informer, SharedInformerFactory } from './informer.ts';
 import type { KObject } from '../api/types.ts';
+import { until as waitFor } from '../testing/poll.ts';
 
 const PODS = 'api/v1/pods';
 const podRef = { version: 'v1', resource: 'pods' };
 const pod = (ns: string, name: string, extra: Record<string, unknown> = {}) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { namespace: ns, name }, spec: {}, ...extra });
-
-async function waitFor(pred: () => boolean, what = 'condition', timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 3));
-  }
-}
 
 function recorder() {
   const log: string[] = [];

@@ -15,18 +15,11 @@ import { Informer } from './informer.ts';
 import { LeaderElector } from './leader-election.ts';
 import { EventRecorder } from './event-recorder.ts';
 import type { KObject } from '../api/types.ts';
+import { until as waitFor } from '../testing/poll.ts';
 
 let dir: string;
 let server: RunningApiServer;
 let client: ApiClient;
-
-async function waitFor(pred: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'mizzen-client-it-'));

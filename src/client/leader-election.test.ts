@@ -3,17 +3,10 @@ import assert from 'node:assert/strict';
 import { ApiClient } from './api-client.ts';
 import { FakeApiServer } from './fake-api-server.ts';
 import { LeaderElector } from './leader-election.ts';
+import { until as waitFor } from '../testing/poll.ts';
 
 const LEASES = 'apis/coordination.k8s.io/v1/leases';
 const MICRO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
-
-async function waitFor(pred: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function elector(client: ApiClient, identity: string, log: string[]) {
   return new LeaderElector({

@@ -5,6 +5,7 @@
 import type { KObject } from '../api/types.ts';
 import { ApiClient, isAlreadyExists, isConflict, isNotFound } from '../client/api-client.ts';
 import { loadKubeconfig } from '../client/kubeconfig.ts';
+import { poll } from '../testing/poll.ts';
 import { startTestCluster, eventually as pollUntil, type TestCluster } from '../kubelet/simulated/test-cluster.ts';
 import { startSimulatedNodes, type SimulatedNodes } from '../kubelet/simulated/simulator.ts';
 import { EventRecorder } from '../client/event-recorder.ts';
@@ -226,27 +227,9 @@ export async function startControllerTestCluster(opts: { nodes?: number; bind?: 
   };
 }
 
-/**
- * Poll fn until it returns a truthy value (returned) or the deadline passes (throws with the
- * message and the last value seen). Errors thrown by fn count as "not yet".
- */
-export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 15_000, message = 'condition', intervalMs = 50): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-      last = v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) {
-      const detail = last instanceof Error ? last.message : JSON.stringify(last);
-      throw new Error(`timed out after ${timeoutMs}ms waiting for ${message} (last: ${detail})`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
+/** Poll fn until it returns a truthy value (returned); see src/testing/poll.ts. */
+export function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 15_000, message = 'condition', intervalMs = 50): Promise<NonNullable<T>> {
+  return poll(fn, { timeoutMs, what: message, intervalMs }) as Promise<NonNullable<T>>;
 }
 
 /** Create a namespace (ignoring AlreadyExists) and return its name. */

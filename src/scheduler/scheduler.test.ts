@@ -7,6 +7,7 @@ import { ApiClient } from '../client/api-client.ts';
 import { startApiServer, type RunningApiServer } from '../apiserver/server.ts';
 import { ensurePki } from '../apiserver/pki.ts';
 import { startScheduler } from './scheduler.ts';
+import { poll } from '../testing/poll.ts';
 
 const podsRef = (ns = 'default') => ({ version: 'v1', resource: 'pods', namespace: ns });
 
@@ -33,14 +34,8 @@ function pod(name: string, cpu: string, extra: Record<string, unknown> = {}) {
   };
 }
 
-async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 15000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function waitFor<T>(fn: () => Promise<T | undefined>, what: string, ms = 15000): Promise<T> {
+  return poll(fn, { what, timeoutMs: ms, done: (v) => v !== undefined }) as Promise<T>;
 }
 
 /** Create a node, then set its status (the API server ignores status on create). */

@@ -8,6 +8,7 @@ import { ensurePki } from '../../apiserver/pki.ts';
 import { writeKubeconfig } from '../../apiserver/kubeconfig.ts';
 import { ApiClient } from '../../client/api-client.ts';
 import { loadKubeconfig } from '../../client/kubeconfig.ts';
+import { poll } from '../../testing/poll.ts';
 
 export interface TestCluster {
   api: RunningApiServer;
@@ -40,18 +41,7 @@ export async function startTestCluster(): Promise<TestCluster> {
   };
 }
 
-/** Poll until check returns a value other than undefined; the deadline only bounds a hang. */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await check();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Poll until check returns a value other than undefined (see src/testing/poll.ts). */
+export function eventually<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  return poll(check, { what, timeoutMs, done: (v) => v !== undefined }) as Promise<T>;
 }
