@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KObject } from '../../api/types.ts';
 import { RS_REF, replicaSetController } from '../replicaset/index.ts';
-import { isPodActive } from '../replicaset/pod-utils.ts';
+import { isPodActive } from '../../api/core/pod-state.ts';
 import { createNamespace, listPods, runControllers, startControllerTestCluster, waitFor, type ControllerTestCluster } from '../test-support.ts';
 import { startControllerManager } from '../manager.ts';
 import { DEPLOY_REF, deploymentController } from './index.ts';

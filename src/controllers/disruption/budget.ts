@@ -2,7 +2,7 @@
 // maxUnavailable (percentages rounded up, as upstream), and the disruptedPods bookkeeping.
 
 import type { KObject } from '../../api/types.ts';
-import { isPodReady } from '../endpoints/pod-helpers.ts';
+import { isPodReady } from '../../api/core/pod-state.ts';
 import { scaledValue } from '../../machinery/intstr.ts';
 
 /** A pod the eviction API marked disrupted is not counted healthy for this long (upstream 2 min). */

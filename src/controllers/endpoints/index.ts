@@ -9,7 +9,8 @@ import { selectorFromSet } from '../../machinery/labels.ts';
 import { KeyWorker } from '../key-worker.ts';
 import type { Informer } from '../../client/informer.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
-import { findPort, isPodReady, shouldPodBeInEndpoints } from './pod-helpers.ts';
+import { findPort, shouldPodBeInEndpoints } from './pod-helpers.ts';
+import { isPodReady } from '../../api/core/pod-state.ts';
 import { repackSubsets, type AddressOnPort, type EndpointAddress, type EndpointPort, type EndpointSubset } from './subsets.ts';
 import { LAST_CHANGE_TRIGGER_TIME, TriggerTimeTracker } from './trigger-time.ts';
 

@@ -1,9 +1,7 @@
-// Pod facts shared by the endpoints, endpointslice and disruption controllers.
+// Pod facts shared by the endpoints and endpointslice controllers (pod state itself: src/api/core/pod-state.ts).
 
 import type { KObject } from '../../api/types.ts';
-import { isPodTerminal, podCondition } from '../../api/core/pod-state.ts';
-
-export { isPodReady, isPodTerminal, podCondition } from '../../api/core/pod-state.ts';
+import { podCondition } from '../../api/core/pod-state.ts';
 
 /**
  * Whether a pod belongs in a service's endpoints at all: it has an IP, is not terminating (unless

@@ -7,7 +7,8 @@ import { metaNamespaceKey, splitMetaNamespaceKey } from '../../client/cache.ts';
 import { KeyWorker } from '../key-worker.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
 import { HEADLESS_LABEL, enqueueServicesOnChanges, servicePods } from '../endpoints/index.ts';
-import { findPort, isPodReady, podIPv4, shouldPodBeInEndpoints } from '../endpoints/pod-helpers.ts';
+import { findPort, podIPv4, shouldPodBeInEndpoints } from '../endpoints/pod-helpers.ts';
+import { isPodReady } from '../../api/core/pod-state.ts';
 import { LAST_CHANGE_TRIGGER_TIME, TriggerTimeTracker } from '../endpoints/trigger-time.ts';
 import { MAX_ENDPOINTS_PER_SLICE, planSlices, portSetKey, type PortSetGroup, type SliceEndpoint, type SlicePort } from './reconcile.ts';
 

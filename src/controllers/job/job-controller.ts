@@ -12,7 +12,8 @@ import { isPodTerminal } from '../../api/core/pod-state.ts';
 import { KeyWorker } from '../key-worker.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
 import { COMPLETION_INDEX_ANNOTATION, formatIndexes, parseIndexes, podIndex } from './indexes.ts';
-import { JOBS, PODS, controllerRef, isPodActive, isPodReady, newControllerRef, podFromTemplate, slowStartBatch } from './pod-helpers.ts';
+import { JOBS, PODS, controllerRef, newControllerRef, podFromTemplate, slowStartBatch } from './pod-helpers.ts';
+import { isPodActive, isPodReady } from '../../api/core/pod-state.ts';
 
 export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
 

@@ -14,9 +14,6 @@ export const DAEMONSETS: ResourceRef = { group: 'apps', version: 'v1', resource:
 export const STATEFULSETS: ResourceRef = { group: 'apps', version: 'v1', resource: 'statefulsets' };
 export const REVISIONS: ResourceRef = { group: 'apps', version: 'v1', resource: 'controllerrevisions' };
 
-// Pod state lives in ../pod-state.ts; re-exported for the controllers that import it from here.
-export { isPodActive, isPodAvailable, isPodReady, podCondition } from '../../api/core/pod-state.ts';
-
 export function controllerRef(obj: KObject): OwnerReference | undefined {
   return (obj.metadata.ownerReferences ?? []).find((r) => r.controller === true);
 }

@@ -13,7 +13,8 @@ import { KeyWorker } from '../key-worker.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
 import { claimObjects, controllerIndexValues, controllerRefOf, newControllerRef } from './controller-ref.ts';
 import { podsToDelete } from './pod-ranking.ts';
-import { isPodActive, isPodReady, msUntilAvailable, podReadyCondition } from './pod-utils.ts';
+import { msUntilAvailable } from './pod-utils.ts';
+import { isPodActive, isPodReady, podReadyCondition } from '../../api/core/pod-state.ts';
 import { calculateReplicaSetStatus, replicaSetStatusChanged } from './status.ts';
 
 /** Most pods created or deleted in one sync (upstream BurstReplicas). */

@@ -3,7 +3,7 @@
 // deletion cost, doubled up on a node with related pods, ready more recently, more restarts, newer.
 
 import type { KObject } from '../../api/types.ts';
-import { isPodReady, podReadyCondition } from './pod-utils.ts';
+import { isPodReady, podReadyCondition } from '../../api/core/pod-state.ts';
 
 export const POD_DELETION_COST_ANNOTATION = 'controller.kubernetes.io/pod-deletion-cost';
 

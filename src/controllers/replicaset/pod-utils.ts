@@ -1,10 +1,7 @@
-// Pod state predicates shared by the workload controllers (upstream podutil / controller utils).
+// Helpers of the ReplicaSet controller beside the pod state predicates in src/api/core/pod-state.ts.
 
 import type { KObject } from '../../api/types.ts';
 import { podReadyCondition } from '../../api/core/pod-state.ts';
-
-// Pod state lives in ../pod-state.ts; re-exported for the controllers that import it from here.
-export { isPodActive, isPodAvailable, isPodReady, podReadyCondition } from '../../api/core/pod-state.ts';
 
 /** Milliseconds until a ready pod becomes available (0 if already, undefined if not ready). */
 export function msUntilAvailable(pod: KObject, minReadySeconds: number, nowMs: number): number | undefined {

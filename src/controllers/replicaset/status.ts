@@ -2,7 +2,8 @@
 
 import { rfc3339 } from '../../machinery/time.ts';
 import type { KObject } from '../../api/types.ts';
-import { isPodAvailable, isPodReady, labelsContain } from './pod-utils.ts';
+import { labelsContain } from './pod-utils.ts';
+import { isPodAvailable, isPodReady } from '../../api/core/pod-state.ts';
 
 export interface ReplicaSetCondition {
   type: string;

@@ -11,7 +11,8 @@ import { labelSelectorFromObject } from '../../machinery/labels.ts';
 import { isPodTerminal } from '../../api/core/pod-state.ts';
 import { KeyWorker } from '../key-worker.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
-import { PODS, PVCS, REVISIONS, STATEFULSETS, adopt, controllerRef, isPodAvailable, isPodReady, newControllerRef } from '../job/pod-helpers.ts';
+import { PODS, PVCS, REVISIONS, STATEFULSETS, adopt, controllerRef, newControllerRef } from '../job/pod-helpers.ts';
+import { isPodAvailable, isPodReady } from '../../api/core/pod-state.ts';
 import { bumpRevision, createRevision, nextRevisionNumber, sameData, sortRevisions, templateFromRevision, templateSnapshot, truncateHistory } from '../daemonset/revision-history.ts';
 import { REVISION_LABEL, claimName, claimOwners, newClaim, newStatefulPod, ordinalOf } from './identity.ts';
 

@@ -5,7 +5,8 @@ import { Informer } from '../../client/informer.ts';
 import { startTestCluster, type TestCluster } from '../../kubelet/simulated/test-cluster.ts';
 import { startSimulatedNodes, type SimulatedNodes } from '../../kubelet/simulated/simulator.ts';
 import { eventually, startRoundRobinBinder, testControllerEnv, type TestControllerEnv } from '../test-support.ts';
-import { PODS, PVCS, REVISIONS, STATEFULSETS, isPodReady } from '../job/pod-helpers.ts';
+import { PODS, PVCS, REVISIONS, STATEFULSETS } from '../job/pod-helpers.ts';
+import { isPodReady } from '../../api/core/pod-state.ts';
 import { newStatefulSetController } from './statefulset-controller.ts';
 
 describe('statefulset controller', () => {
