@@ -83,6 +83,7 @@ test('--simulated-nodes-heartbeat-only reaches the simulated nodes component', (
   assert.equal(specFor({ 'simulated-nodes': '3' })?.heartbeatOnly, false);
   assert.equal(specFor({ 'simulated-nodes': '3', 'simulated-nodes-heartbeat-only': true })?.heartbeatOnly, true);
   assert.match(COMMANDS.find((c) => c.name === 'up')!.usage, /--simulated-nodes-heartbeat-only/);
+  assert.throws(() => upOptions({ 'simulated-nodes-heartbeat-only': true }), /add --simulated-nodes N/);
 });
 
 test('first service IP of a CIDR', () => {

@@ -43,6 +43,8 @@ export function parseCount(value: string | undefined, flag: string, command: str
 
 export function upOptions(values: Record<string, string | boolean | undefined>): UpOptions {
   const str = (k: string) => values[k] as string | undefined;
+  if (values['simulated-nodes-heartbeat-only'] === true && !Number(str('simulated-nodes') ?? 0))
+    throw new UsageError('--simulated-nodes-heartbeat-only applies to simulated nodes: add --simulated-nodes N', 'up');
   return {
     ...serveOptions(values as any, 'up'),
     simulatedNodes: parseCount(str('simulated-nodes'), '--simulated-nodes', 'up'),
