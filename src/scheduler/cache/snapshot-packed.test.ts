@@ -78,3 +78,21 @@ describe('snapshot packed numbers', () => {
     assert.equal(fits(podRequests(probes[1]), ni, none, none), false);
   });
 });
+
+describe('snapshot label values', () => {
+  it('are each listed node’s label by slot, and follow relabelling and new nodes', () => {
+    const cache = new SchedulerCache();
+    for (let i = 0; i < 4; i++) cache.addNode(mkNode(`n${i}`, undefined, { labels: { zone: `z${i % 2}` } }));
+    const snap = new Snapshot();
+    snap.update(cache);
+    const zones = () => snap.labelValues('zone');
+    assert.deepEqual(snap.list().map((ni) => zones()[ni.slot]), snap.list().map((ni) => ni.node!.metadata.labels!.zone));
+    assert.equal(zones(), zones(), 'cached while nothing changes');
+    const old = snap.get('n1')!.node!;
+    cache.updateNode({ ...old, metadata: { ...old.metadata, labels: { zone: 'z9' } } });
+    cache.addNode(mkNode('n4'));
+    snap.update(cache);
+    const byName = Object.fromEntries(snap.list().map((ni) => [ni.name, zones()[ni.slot]]));
+    assert.deepEqual(byName, { n0: 'z0', n1: 'z9', n2: 'z0', n3: 'z1', n4: undefined });
+  });
+});

@@ -19,6 +19,9 @@ export class Snapshot implements SnapshotLister {
   private antiNodes = new Map<string, NodeInfo>();
   /** The listed nodes' numbers, at their index in `all` (see PACKED_STRIDE). */
   private packed = new Float64Array(0);
+  /** labelValues() results, for the node set and labels of `labelValuesVersion`. */
+  private labelValueCache = new Map<string, (string | undefined)[]>();
+  private labelValuesVersion = -1;
 
   /** Bring the snapshot up to date with the cache. */
   update(cache: SchedulerCache): void {
@@ -126,6 +129,20 @@ export class Snapshot implements SnapshotLister {
 
   nodesVersion(): number {
     return this.version;
+  }
+
+  labelValues(key: string): (string | undefined)[] {
+    // Slots and labels only change along with the version (a node added, removed or relabelled).
+    if (this.labelValuesVersion !== this.version) {
+      this.labelValueCache.clear();
+      this.labelValuesVersion = this.version;
+    }
+    let values = this.labelValueCache.get(key);
+    if (!values) {
+      values = this.all.map((ni) => ni.node?.metadata.labels?.[key]);
+      this.labelValueCache.set(key, values);
+    }
+    return values;
   }
 
   antiAffinityGroups(): Iterable<AntiAffinityGroup> {

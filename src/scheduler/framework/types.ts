@@ -62,6 +62,11 @@ export interface SnapshotLister {
   antiAffinityGroups?(): Iterable<AntiAffinityGroup>;
   /** Changes whenever a node is added or removed or its labels change. */
   nodesVersion?(): number;
+  /**
+   * Each listed node's value of a label, by its place in list() (a listed NodeInfo's `slot`), so
+   * that per-node filters read an array instead of each node's labels.
+   */
+  labelValues?(key: string): (string | undefined)[];
 }
 
 /** A PodDisruptionBudget as preemption needs it. */

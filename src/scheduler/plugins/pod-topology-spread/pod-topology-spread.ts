@@ -57,9 +57,12 @@ class FilterState {
   ) {}
   /** Whether each constraint's selector matches the incoming pod itself (fixed for the cycle). */
   selfMatch?: number[];
+  /** Per constraint, the snapshot nodes' topology values by slot (SnapshotLister.labelValues). */
+  valuesBySlot?: (string | undefined)[][];
   clone(): FilterState {
     const c = new FilterState(this.constraints, this.counts.map((m) => new Map(m)), [...this.minByKey]);
     c.selfMatch = this.selfMatch;
+    c.valuesBySlot = this.valuesBySlot;
     return c;
   }
   recomputeMin(i: number): void {
@@ -142,6 +145,7 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
     });
     const st = new FilterState(constraints, counts, []);
     constraints.forEach((_, i) => st.recomputeMin(i));
+    if (snapshot?.labelValues && nodes === snapshot.list()) st.valuesBySlot = constraints.map((c) => snapshot.labelValues!(c.topologyKey));
     state.write(PRE_FILTER_KEY, st);
     return [undefined, undefined];
   }
@@ -190,12 +194,15 @@ export class PodTopologySpread implements PreFilterPlugin, FilterPlugin, PreScor
   filter(state: CycleState, pod: Pod, node: NodeInfo): MaybeStatus {
     const st = state.read<FilterState>(PRE_FILTER_KEY);
     if (!st || !st.constraints.length) return undefined;
-    const labels = node.node?.metadata.labels ?? {};
     const podLabels = pod.metadata.labels;
     const selfMatch = (st.selfMatch ??= st.constraints.map((c) => (c.selector.matches(podLabels) ? 1 : 0)));
+    // A node of this cycle's snapshot (packed, see NodeInfo.slot) has its values in an array:
+    // cheaper than a lookup in each node's labels for the hundreds of nodes filtered per pod.
+    const bySlot = node.packed !== undefined ? st.valuesBySlot : undefined;
+    const labels = bySlot ? undefined : (node.node?.metadata.labels ?? {});
     for (let i = 0; i < st.constraints.length; i++) {
       const c = st.constraints[i];
-      const value = labels[c.topologyKey];
+      const value = bySlot ? bySlot[i][node.slot] : labels![c.topologyKey];
       if (value === undefined) return unresolvable(ERR_REASON_NODE_LABEL_NOT_MATCH);
       const self = selfMatch[i];
       let min = st.minByKey[i];
