@@ -96,3 +96,25 @@ describe('snapshot label values', () => {
     assert.deepEqual(byName, { n0: 'z0', n1: 'z9', n2: 'z0', n3: 'z1', n4: undefined });
   });
 });
+
+describe('snapshot anti-affinity groups by label', () => {
+  it('offers a pod only the groups whose terms could select it, and forgets groups that empty', () => {
+    const cache = new SchedulerCache();
+    for (let i = 0; i < 3; i++) cache.addNode(mkNode(`n${i}`));
+    const anti = (sel: Record<string, unknown>) => ({ affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: sel, topologyKey: 'kubernetes.io/hostname' }] } } });
+    cache.addPod(mkPod('g1', { nodeName: 'n0', labels: { group: 'g1' }, spec: anti({ matchLabels: { group: 'g1' } }) }));
+    const g2 = mkPod('g2', { nodeName: 'n1', labels: { group: 'g2' }, spec: anti({ matchLabels: { group: 'g2', tier: 'web' } }) });
+    cache.addPod(g2);
+    cache.addPod(mkPod('any', { nodeName: 'n2', spec: anti({ matchExpressions: [{ key: 'group', operator: 'Exists' }] }) }));
+    const snap = new Snapshot();
+    snap.update(cache);
+    const offered = (labels: Record<string, string>) => [...snap.antiAffinityGroups(labels)].map((g) => g.term.selector.toString()).sort();
+    assert.equal([...snap.antiAffinityGroups()].length, 3);
+    assert.deepEqual(offered({ group: 'g1' }), ['group', 'group=g1']);
+    assert.deepEqual(offered({ group: 'g2', tier: 'web' }), ['group', 'group=g2,tier=web']);
+    assert.deepEqual(offered({ app: 'x' }), ['group']);
+    cache.removePod(g2);
+    snap.update(cache);
+    assert.deepEqual(offered({ group: 'g2', tier: 'web' }), ['group']);
+  });
+});

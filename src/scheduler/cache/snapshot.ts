@@ -14,6 +14,12 @@ export class Snapshot implements SnapshotLister {
   /** namespace\0key\0value -> pods carrying that label. */
   private byLabel = new Map<string, Map<string, PodRef>>();
   private antiGroups = new Map<string, AntiAffinityGroup>();
+  /**
+   * The groups again, under one `key=value` their term's selector requires (terms that require no
+   * single value are in antiUnindexed): only groups under a pod's own labels can select it.
+   */
+  private antiByLabel = new Map<string, Set<AntiAffinityGroup>>();
+  private antiUnindexed = new Set<AntiAffinityGroup>();
   private version = 0;
   private affinityNodes = new Map<string, NodeInfo>();
   private antiNodes = new Map<string, NodeInfo>();
@@ -114,11 +120,17 @@ export class Snapshot implements SnapshotLister {
         if (v === undefined) continue;
         const sig = termSignature(t);
         let g = this.antiGroups.get(sig);
-        if (!g) this.antiGroups.set(sig, (g = { term: t, counts: new Map() }));
+        if (!g) {
+          this.antiGroups.set(sig, (g = { term: t, counts: new Map() }));
+          this.indexAntiGroup(g, true);
+        }
         const n = (g.counts.get(v) ?? 0) + delta;
         if (n <= 0) g.counts.delete(v);
         else g.counts.set(v, n);
-        if (g.counts.size === 0) this.antiGroups.delete(sig);
+        if (g.counts.size === 0) {
+          this.antiGroups.delete(sig);
+          this.indexAntiGroup(g, false);
+        }
       }
     }
   }
@@ -145,8 +157,32 @@ export class Snapshot implements SnapshotLister {
     return values;
   }
 
-  antiAffinityGroups(): Iterable<AntiAffinityGroup> {
-    return this.antiGroups.values();
+  antiAffinityGroups(labels?: Record<string, string>): Iterable<AntiAffinityGroup> {
+    if (!labels) return this.antiGroups.values();
+    const out = [...this.antiUnindexed];
+    for (const k in labels) {
+      const groups = this.antiByLabel.get(`${k}\u0000${labels[k]}`);
+      if (groups) for (const g of groups) out.push(g);
+    }
+    return out;
+  }
+
+  private indexAntiGroup(g: AntiAffinityGroup, add: boolean): void {
+    const r = g.term.selector.requirements.find((q) => (q.operator === 'in' || q.operator === '=' || q.operator === '==') && q.values.length === 1);
+    if (!r) {
+      if (add) this.antiUnindexed.add(g);
+      else this.antiUnindexed.delete(g);
+      return;
+    }
+    const key = `${r.key}\u0000${r.values[0]}`;
+    let set = this.antiByLabel.get(key);
+    if (add) {
+      if (!set) this.antiByLabel.set(key, (set = new Set()));
+      set.add(g);
+    } else if (set) {
+      set.delete(g);
+      if (set.size === 0) this.antiByLabel.delete(key);
+    }
   }
 
   list(): NodeInfo[] {

@@ -59,7 +59,8 @@ export interface SnapshotLister {
   havePodsWithRequiredAntiAffinity(): NodeInfo[];
   /** Optional indexes (the real snapshot has them) that spare plugins a scan of every pod. */
   podsWithLabel?(namespace: string, key: string, value: string): Iterable<PodRef>;
-  antiAffinityGroups?(): Iterable<AntiAffinityGroup>;
+  /** With labels: only the groups whose terms could select a pod with those labels. */
+  antiAffinityGroups?(labels?: Record<string, string>): Iterable<AntiAffinityGroup>;
   /** Changes whenever a node is added or removed or its labels change. */
   nodesVersion?(): number;
   /**

@@ -117,7 +117,7 @@ export class InterPodAffinity implements PreFilterPlugin, FilterPlugin, PreScore
     const snapshot = this.handle?.snapshot();
     if (snapshot?.antiAffinityGroups) {
       // Identical terms are grouped with their counts per topology value: test each once.
-      for (const g of snapshot.antiAffinityGroups()) {
+      for (const g of snapshot.antiAffinityGroups(pod.metadata.labels ?? {})) {
         if (!termMatches(g.term, pod, nsLabels)) continue;
         for (const [v, n] of g.counts) st.existingAnti.add(g.term.topologyKey, v, n);
       }
