@@ -122,3 +122,18 @@ test('write errors are retried', async () => {
   assert.deepEqual(referenceFor(pod, 'spec.containers{c}').fieldPath, 'spec.containers{c}');
   await done();
 });
+
+test('beyond maxQueued waiting writes, new events are dropped and the drop is logged', async () => {
+  const logs: string[] = [];
+  const { server, rec, done } = await setup({ maxQueued: 3, log: (m) => logs.push(m) });
+  const podNamed = (name: string) => ({ ...pod, metadata: { ...pod.metadata, name, uid: name } });
+  for (let i = 0; i < 10; i++) rec.event(podNamed(`p${i}`), 'Normal', 'Scheduled', `assigned p${i}`);
+  await rec.flush();
+  assert.deepEqual(server.listObjects(EVENTS).map((e: any) => e.involvedObject.name).sort(), ['p0', 'p1', 'p2']);
+  assert.deepEqual(logs, ['event queue full (3 waiting): dropping new events (1 since the last report)']);
+  // Once written, the queue takes events again.
+  rec.event(podNamed('late'), 'Normal', 'Scheduled', 'assigned late');
+  await rec.flush();
+  assert.equal(server.listObjects(EVENTS).length, 4);
+  await done();
+});

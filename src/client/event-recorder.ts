@@ -4,7 +4,9 @@
 //  - after maxSimilar distinct messages for the same (source, object, type, reason) in the window,
 //    further ones are folded into one "(combined from similar events): ..." Event;
 //  - a per-object token bucket drops floods (burst 25, one more every 5 minutes).
-// Writes are asynchronous and ordered; flush() waits for them.
+// Writes are asynchronous and ordered, one at a time; flush() waits for them. As client-go's
+// broadcaster (maxQueuedEvents), at most 1,000 wait: under a burst beyond what one writer keeps up
+// with, newer events are dropped (and counted in a log line) rather than queued without bound.
 
 import type { KObject } from '../api/types.ts';
 import { ApiClient, isAlreadyExists, isNotFound, rfc3339 } from './api-client.ts';
@@ -36,6 +38,8 @@ export interface EventRecorderOptions {
   /** Spam filter: burst and refill interval per object (default 25, one per 300 s). */
   spamBurst?: number;
   spamRefillMs?: number;
+  /** Events waiting to be written before new ones are dropped (default 1000, as client-go). */
+  maxQueued?: number;
   /** Write attempts per event (default 3) and pause between them. */
   maxTries?: number;
   retryDelayMs?: number;
@@ -81,6 +85,11 @@ export class EventRecorder {
   private similar = new Map<string, SimilarRecord>();
   private buckets = new Map<string, { tokens: number; last: number }>();
   private chain: Promise<void> = Promise.resolve();
+  /** Writes queued or running. */
+  private queued = 0;
+  /** Events dropped because the queue was full, not yet logged. */
+  private dropped = 0;
+  private lastDropLog = 0;
   private seq = 0n;
   private lastNanos = 0n;
 
@@ -94,6 +103,10 @@ export class EventRecorder {
   event(obj: KObject | ObjectReference, type: EventType, reason: string, message: string, fieldPath?: string): void {
     const ref = referenceFor(obj, fieldPath);
     const now = this.clock.now();
+    if (this.queued >= (this.o.maxQueued ?? 1000)) {
+      this.drop(now);
+      return;
+    }
     if (!this.allow(ref, now)) return;
     this.prune(now);
     const windowMs = this.o.windowMs ?? 600_000;
@@ -203,7 +216,18 @@ export class EventRecorder {
   }
 
   private enqueue(fn: () => Promise<void>): void {
-    this.chain = this.chain.then(fn, fn);
+    this.queued++;
+    const run = () => fn().finally(() => this.queued--);
+    this.chain = this.chain.then(run, run);
+  }
+
+  /** Count a dropped event; say so at most every 10 seconds. */
+  private drop(now: number): void {
+    this.dropped++;
+    if (now - this.lastDropLog < 10_000) return;
+    this.lastDropLog = now;
+    (this.o.log ?? ((m: string) => console.warn(m)))(`event queue full (${this.o.maxQueued ?? 1000} waiting): dropping new events (${this.dropped} since the last report)`);
+    this.dropped = 0;
   }
 
   /** Unique, increasing nanosecond stamps even for events in the same millisecond. */
