@@ -60,6 +60,8 @@ export interface WorkloadResult {
   /** That CPU time over the same wall time: how busy the process was (1 = one full core). */
   cpuCores: number;
   rssMB: number;
+  /** Events created by the time every pod was bound (the scheduler's Scheduled events, mostly). */
+  eventsWritten: number;
 }
 
 /** user + system CPU in ms from a /proc stat file (clock ticks are 10 ms). */
@@ -285,6 +287,12 @@ export async function runWorkload(
     await Promise.race([allBound, new Promise<void>((r) => (timer = setTimeout(() => ((timedOut = true), r()), opts.timeoutMs)))]);
     clearTimeout(timer);
     watch.close();
+    // The scheduler writes its Scheduled events one at a time and drops them beyond 1,000 waiting
+    // (as client-go); how many were written by the last binding shows how much of that work the
+    // CPU figures include.
+    const metrics = await request(cluster, 'GET', '/metrics');
+    const eventsLine = metrics.body.split('\n').find((l) => l.startsWith('apiserver_request_total{verb="CREATE",group="",version="v1",resource="events",subresource="",code="201"}'));
+    const eventsWritten = eventsLine ? Number(eventsLine.split(' ').pop()) : 0;
 
     const lat: number[] = [];
     for (let i = 0; i < opts.pods; i++) if (!Number.isNaN(bound[i])) lat.push(bound[i] - sent[i]);
@@ -317,6 +325,7 @@ export async function runWorkload(
       cpuMsPerPodByThread: { apiserverMain: perPod((threadsEnd.get(pid) ?? 0) - (threadsAtStart.get(pid) ?? 0)), others: others.slice(0, 4).map(perPod), benchClient: perPod(clientMs) },
       cpuCores: Math.round((cpuUsed / span) * 100) / 100,
       rssMB: Math.round(rssMB(cluster.proc.pid!)),
+      eventsWritten,
     };
   } finally {
     // Which requests the run made (e.g. `BENCH_METRICS=/tmp/m.txt`, then grep apiserver_request_total).
