@@ -152,6 +152,24 @@ function namedSchemas(o: Json): ProtoWriter {
   );
 }
 
+/**
+ * The ten validation keywords maximum … uniqueItems, which Schema, the non-body parameters and
+ * PrimitivesItems all number consecutively from `first`.
+ */
+function limits(m: ProtoWriter, first: number, o: Json): ProtoWriter {
+  return m
+    .double(first, o.maximum)
+    .bool(first + 1, o.exclusiveMaximum)
+    .double(first + 2, o.minimum)
+    .bool(first + 3, o.exclusiveMinimum)
+    .int64(first + 4, o.maxLength)
+    .int64(first + 5, o.minLength)
+    .string(first + 6, o.pattern)
+    .int64(first + 7, o.maxItems)
+    .int64(first + 8, o.minItems)
+    .bool(first + 9, o.uniqueItems);
+}
+
 /** openapi.v2.Schema */
 export function schema(s: Json): ProtoWriter {
   const m = w()
@@ -160,17 +178,7 @@ export function schema(s: Json): ProtoWriter {
     .string(3, s.title)
     .string(4, s.description);
   if (s.default !== undefined) m.message(5, anyValue(s.default));
-  m.double(6, s.multipleOf)
-    .double(7, s.maximum)
-    .bool(8, s.exclusiveMaximum)
-    .double(9, s.minimum)
-    .bool(10, s.exclusiveMinimum)
-    .int64(11, s.maxLength)
-    .int64(12, s.minLength)
-    .string(13, s.pattern)
-    .int64(14, s.maxItems)
-    .int64(15, s.minItems)
-    .bool(16, s.uniqueItems)
+  limits(m.double(6, s.multipleOf), 7, s)
     .int64(17, s.maxProperties)
     .int64(18, s.minProperties)
     .strings(19, s.required);
@@ -210,16 +218,7 @@ function nonBodyParameter(p: Json): ProtoWriter | undefined {
   if (isObject(p.items)) m.message(n(8), primitivesItems(p.items));
   m.string(n(9), p.collectionFormat);
   if (p.default !== undefined) m.message(n(10), anyValue(p.default));
-  m.double(n(11), p.maximum)
-    .bool(n(12), p.exclusiveMaximum)
-    .double(n(13), p.minimum)
-    .bool(n(14), p.exclusiveMinimum)
-    .int64(n(15), p.maxLength)
-    .int64(n(16), p.minLength)
-    .string(n(17), p.pattern)
-    .int64(n(18), p.maxItems)
-    .int64(n(19), p.minItems)
-    .bool(n(20), p.uniqueItems);
+  limits(m, n(11), p);
   if (Array.isArray(p.enum)) m.messages(n(21), p.enum.map(anyValue));
   m.double(n(22), p.multipleOf).messages(n(23), vendorExtensions(p));
   return w().message(which, m);
@@ -231,16 +230,7 @@ function primitivesItems(i: Json): ProtoWriter {
   if (isObject(i.items)) m.message(3, primitivesItems(i.items));
   m.string(4, i.collectionFormat);
   if (i.default !== undefined) m.message(5, anyValue(i.default));
-  m.double(6, i.maximum)
-    .bool(7, i.exclusiveMaximum)
-    .double(8, i.minimum)
-    .bool(9, i.exclusiveMinimum)
-    .int64(10, i.maxLength)
-    .int64(11, i.minLength)
-    .string(12, i.pattern)
-    .int64(13, i.maxItems)
-    .int64(14, i.minItems)
-    .bool(15, i.uniqueItems);
+  limits(m, 6, i);
   if (Array.isArray(i.enum)) m.messages(16, i.enum.map(anyValue));
   return m.double(17, i.multipleOf).messages(18, vendorExtensions(i));
 }
