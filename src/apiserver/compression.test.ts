@@ -5,29 +5,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import zlib from 'node:zlib';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startApiServer, type RunningApiServer } from './server.ts';
-import { ensurePki } from './pki.ts';
+import { startTestApiServer, type TestApiServer } from '../testing/api-server.ts';
 import { acceptsGzip } from './http-util.ts';
 import { ApiClient } from '../client/api-client.ts';
 
-let dir: string;
-let server: RunningApiServer;
+let api: TestApiServer;
 let sock: string;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mizzen-gzip-'));
-  const pki = await ensurePki(join(dir, 'pki'));
-  sock = join(dir, 'apiserver.sock');
-  server = await startApiServer({
-    dataDir: dir,
-    port: 0,
-    bindAddress: '127.0.0.1',
-    tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
-    unixSocket: sock,
-  });
+  api = await startTestApiServer({ name: 'gzip', unixSocket: true });
+  sock = api.socketPath;
   const client = new ApiClient({ socketPath: sock, maxSockets: 8 });
   const data = { blob: 'x'.repeat(1000) };
   await Promise.all(Array.from({ length: 200 }, (_, i) => client.create({ version: 'v1', resource: 'configmaps', namespace: 'default' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data })));
@@ -35,8 +22,7 @@ before(async () => {
 });
 
 after(async () => {
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
+  await api?.close();
 });
 
 function get(path: string, headers: Record<string, string>): Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }> {

@@ -3,17 +3,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startApiServer, type RunningApiServer } from './server.ts';
-import { ensurePki } from './pki.ts';
+import { startTestApiServer, type TestApiServer } from '../testing/api-server.ts';
 import { ApiClient, isNotFound, type WatchEvent } from '../client/api-client.ts';
 import type { KObject } from '../api/types.ts';
 import { eventFromCore, eventToCore } from '../api/events/event.ts';
 
-let dir: string;
-let server: RunningApiServer;
+let api: TestApiServer;
 let client: ApiClient;
 
 const core = { version: 'v1', resource: 'events', namespace: 'default' };
@@ -21,23 +16,13 @@ const v1 = { group: 'events.k8s.io', version: 'v1', resource: 'events', namespac
 const now = '2026-01-02T03:04:05Z';
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mizzen-events-'));
-  const pki = await ensurePki(join(dir, 'pki'));
-  const sock = join(dir, 'apiserver.sock');
-  server = await startApiServer({
-    dataDir: dir,
-    port: 0,
-    bindAddress: '127.0.0.1',
-    tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
-    unixSocket: sock,
-  });
-  client = new ApiClient({ socketPath: sock, maxSockets: 4 });
+  api = await startTestApiServer({ name: 'events', unixSocket: true });
+  client = new ApiClient({ socketPath: api.socketPath, maxSockets: 4 });
 });
 
 after(async () => {
   client?.close();
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
+  await api?.close();
 });
 
 test('an event created through core/v1 is an events.k8s.io/v1 event, and the other way round', async () => {

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import YAML from 'yaml';
@@ -17,9 +16,7 @@ import { ResourceRegistry } from '../api/registry.ts';
 import { openAPIV2, openAPIV2Document } from './openapi.ts';
 import { encodeOpenAPIV2Protobuf, negotiateOpenAPIV2, openAPIV2ProtobufDocument } from './openapi-protobuf.ts';
 import { serveOpenAPI } from './discovery-routes.ts';
-import { startApiServer, type RunningApiServer } from './server.ts';
-import { ensurePki } from './pki.ts';
-import { writeKubeconfig } from './kubeconfig.ts';
+import { startTestApiServer, type TestApiServer } from '../testing/api-server.ts';
 
 // --- a schema-less reader: field number -> raw values, in order --------------------------------
 
@@ -230,22 +227,18 @@ test('served over HTTP with upstream content type, ETag and 304', async () => {
 const kubectl = '/usr/bin/kubectl';
 
 describe('kubectl validates List manifests with the protobuf document', { skip: !existsSync(kubectl) && 'kubectl not installed' }, () => {
+  let api: TestApiServer;
   let dir: string;
-  let server: RunningApiServer;
   let env: NodeJS.ProcessEnv;
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mizzen-openapi-pb-'));
-    const pki = await ensurePki(join(dir, 'pki'));
-    server = await startApiServer({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem } });
-    const kubeconfig = join(dir, 'kubeconfig');
-    await writeKubeconfig(kubeconfig, { server: `https://127.0.0.1:${server.port}`, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem });
-    env = { ...process.env, KUBECONFIG: kubeconfig, HOME: dir };
+    api = await startTestApiServer({ name: 'openapi-pb' });
+    dir = api.dir;
+    env = { ...process.env, KUBECONFIG: api.kubeconfig, HOME: dir };
   });
 
   after(async () => {
-    await server?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await api?.close();
   });
 
   function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

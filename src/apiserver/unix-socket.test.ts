@@ -10,12 +10,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApiServer, type RunningApiServer } from './server.ts';
-import { ensurePki, type Pki } from './pki.ts';
+import type { Pki } from './pki.ts';
+import { startTestApiServer, type TestApiServer } from '../testing/api-server.ts';
 import { socketUser } from './authn.ts';
 import { ApiClient, type WatchEvent } from '../client/api-client.ts';
 import type { KObject } from '../api/types.ts';
 
-let dir: string;
+let api: TestApiServer;
 let pki: Pki;
 let server: RunningApiServer;
 let sock: string;
@@ -24,28 +25,24 @@ let client: ApiClient;
 const cms = { version: 'v1', resource: 'configmaps', namespace: 'default' };
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mizzen-sock-'));
-  pki = await ensurePki(join(dir, 'pki'));
-  sock = join(dir, 'apiserver.sock');
-  // A socket file left behind by a server that died: replaced, not an error.
-  // (A process that exits without closing its server leaves the file, as a killed one would.)
-  const r = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => process.exit(0))`]);
-  assert.equal(r.status, 0);
-  assert.ok(existsSync(sock));
-  server = await startApiServer({
-    dataDir: dir,
-    port: 0,
-    bindAddress: '127.0.0.1',
-    tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
-    unixSocket: sock,
+  api = await startTestApiServer({
+    name: 'sock',
+    unixSocket: true,
+    beforeStart: ({ socketPath }) => {
+      // A socket file left behind by a server that died: replaced, not an error.
+      // (A process that exits without closing its server leaves the file, as a killed one would.)
+      const r = spawnSync(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(socketPath)}, () => process.exit(0))`]);
+      assert.equal(r.status, 0);
+      assert.ok(existsSync(socketPath));
+    },
   });
+  ({ pki, server, socketPath: sock } = api);
   client = new ApiClient({ socketPath: sock, maxSockets: 4 });
 });
 
 after(async () => {
   client?.close();
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
+  await api?.close();
 });
 
 test('the socket identity is the admin certificate identity', () => {

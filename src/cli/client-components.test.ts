@@ -3,12 +3,10 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startApiServer } from '../apiserver/server.ts';
-import { ensurePki } from '../apiserver/pki.ts';
 import { ApiClient } from '../client/api-client.ts';
+import { startTestApiServer } from '../testing/api-server.ts';
+import { poll } from '../testing/poll.ts';
 import { socketClientFor, startClientComponent } from './client-components.ts';
 
 test('socketClientFor builds a client only for a socket path', () => {
@@ -19,16 +17,8 @@ test('socketClientFor builds a client only for a socket path', () => {
 });
 
 test('the scheduler component reaches the API server over the socket without its kubeconfig', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'mizzen-cc-'));
-  const pki = await ensurePki(join(dir, 'pki'));
-  const socketPath = join(dir, 'apiserver.sock');
-  const api = await startApiServer({
-    dataDir: dir,
-    port: 0,
-    bindAddress: '127.0.0.1',
-    tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
-    unixSocket: socketPath,
-  });
+  const api = await startTestApiServer({ name: 'cc', unixSocket: true });
+  const { dir, socketPath } = api;
   const client = new ApiClient({ socketPath });
   let sched: { close(): Promise<void> } | undefined;
   try {
@@ -41,18 +31,12 @@ test('the scheduler component reaches the API server over the socket without its
     sched = await startClientComponent({ name: 'scheduler', options: {} }, { kubeconfig: join(dir, 'no-such-kubeconfig'), socketPath }, () => {});
     const pods = { version: 'v1', resource: 'pods', namespace: 'default' };
     await client.create(pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'pause' }] } });
-    let nodeName: string | undefined;
-    const until = Date.now() + 15_000;
-    while (!nodeName && Date.now() < until) {
-      nodeName = ((await client.get({ ...pods, name: 'p' })) as { spec: { nodeName?: string } }).spec.nodeName;
-      if (!nodeName) await new Promise((r) => setTimeout(r, 20));
-    }
+    const nodeName = await poll(async () => ((await client.get({ ...pods, name: 'p' })) as { spec: { nodeName?: string } }).spec.nodeName, { what: 'pod p bound', timeoutMs: 15_000, intervalMs: 20 });
     assert.equal(nodeName, 'n1');
   } finally {
     await sched?.close();
     client.close();
     await api.close();
-    await rm(dir, { recursive: true, force: true });
   }
 });
 

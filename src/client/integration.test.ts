@@ -3,12 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startApiServer, type RunningApiServer } from '../apiserver/server.ts';
-import { ensurePki } from '../apiserver/pki.ts';
-import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
+import { startTestApiServer, type TestApiServer } from '../testing/api-server.ts';
 import { loadKubeconfig } from './kubeconfig.ts';
 import { ApiClient, ApiError, isConflict, isNotFound } from './api-client.ts';
 import { Informer } from './informer.ts';
@@ -17,28 +12,17 @@ import { EventRecorder } from './event-recorder.ts';
 import type { KObject } from '../api/types.ts';
 import { until as waitFor } from '../testing/poll.ts';
 
-let dir: string;
-let server: RunningApiServer;
+let api: TestApiServer;
 let client: ApiClient;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'mizzen-client-it-'));
-  const pki = await ensurePki(join(dir, 'pki'));
-  server = await startApiServer({
-    dataDir: dir,
-    port: 0,
-    bindAddress: '127.0.0.1',
-    tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
-  });
-  const kc = join(dir, 'kubeconfig');
-  await writeKubeconfig(kc, { server: `https://127.0.0.1:${server.port}`, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem });
-  client = new ApiClient({ ...loadKubeconfig(kc), maxSockets: 16 });
+  api = await startTestApiServer({ name: 'client-it' });
+  client = new ApiClient({ ...loadKubeconfig(api.kubeconfig), maxSockets: 16 });
 });
 
 after(async () => {
   client?.close();
-  await server?.close();
-  await rm(dir, { recursive: true, force: true });
+  await api?.close();
 });
 
 const cms = (ns = 'default') => ({ version: 'v1', resource: 'configmaps', namespace: ns });

@@ -1,11 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ApiClient } from '../client/api-client.ts';
-import { startApiServer, type RunningApiServer } from '../apiserver/server.ts';
-import { ensurePki } from '../apiserver/pki.ts';
+import { startTestApiServer, type TestApiServer } from '../testing/api-server.ts';
 import { startScheduler } from './scheduler.ts';
 import { poll } from '../testing/poll.ts';
 
@@ -45,16 +41,14 @@ async function createNode(client: ApiClient, n: ReturnType<typeof node>): Promis
 }
 
 describe('scheduler against a real API server', () => {
-  let dir: string;
-  let api: RunningApiServer;
+  let api: TestApiServer;
   let client: ApiClient;
   let sched: { close(): Promise<void> };
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'mizzen-sched-'));
-    const pki = await ensurePki(dir);
-    api = await startApiServer({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem } });
-    client = new ApiClient({ server: api.url, ca: pki.caCertPem, cert: pki.adminCertPem, key: pki.adminKeyPem });
+    api = await startTestApiServer({ name: 'sched' });
+    const { pki } = api;
+    client = new ApiClient({ server: api.server.url, ca: pki.caCertPem, cert: pki.adminCertPem, key: pki.adminKeyPem });
     await createNode(client, node('n1', '2'));
     await createNode(client, node('n2', '4'));
     await createNode(
@@ -68,7 +62,6 @@ describe('scheduler against a real API server', () => {
     await sched?.close();
     client?.close();
     await api?.close();
-    await rm(dir, { recursive: true, force: true });
   });
 
   const nodeOf = (name: string) => async () => {

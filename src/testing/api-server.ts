@@ -1,0 +1,56 @@
+// Tests' real API server: a temporary data dir with its PKI, the server on a free port (and, when
+// asked, its private Unix socket), and an admin kubeconfig for kubectl and the clients.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApiServer, type RunningApiServer } from '../apiserver/server.ts';
+import { ensurePki, type Pki } from '../apiserver/pki.ts';
+import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
+
+export interface TestApiServer {
+  dir: string;
+  pki: Pki;
+  server: RunningApiServer;
+  /** The private socket's path (served only with `unixSocket: true`). */
+  socketPath: string;
+  /** Admin kubeconfig for the HTTPS port. */
+  kubeconfig: string;
+  /** Stop the server and remove the data dir. */
+  close(): Promise<void>;
+}
+
+export async function startTestApiServer(
+  opts: {
+    /** Names the temporary directory (mizzen-NAME-…). */
+    name?: string;
+    unixSocket?: boolean;
+    /** Runs once the paths exist, before the server starts (e.g. to leave a stale socket there). */
+    beforeStart?: (paths: { dir: string; socketPath: string }) => void | Promise<void>;
+  } = {},
+): Promise<TestApiServer> {
+  const dir = await mkdtemp(join(tmpdir(), `mizzen-${opts.name ?? 'test'}-`));
+  const pki = await ensurePki(join(dir, 'pki'));
+  const socketPath = join(dir, 'apiserver.sock');
+  await opts.beforeStart?.({ dir, socketPath });
+  const server = await startApiServer({
+    dataDir: dir,
+    port: 0,
+    bindAddress: '127.0.0.1',
+    tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
+    unixSocket: opts.unixSocket ? socketPath : undefined,
+  });
+  const kubeconfig = join(dir, 'kubeconfig');
+  await writeKubeconfig(kubeconfig, { server: server.url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem });
+  return {
+    dir,
+    pki,
+    server,
+    socketPath,
+    kubeconfig,
+    async close() {
+      await server.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
