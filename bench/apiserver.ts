@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 // API server benchmark: time to ready, idle RSS, durable pod creates/s with 32 concurrent HTTPS
 // clients, LIST latency for 10,000 pods, and watch delivery latency with 100 watchers.
 // Compared against upstream v1.28.7 + etcd measured on the same kind of 2-core machine.
@@ -5,7 +6,8 @@
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { startCluster, request, rssMB, percentile, tlsCreds, type BenchCluster } from './lib/cluster.ts';
-import { FastConnection } from './lib/fast-client.ts';
+import { FastConnection, type TlsCreds } from './lib/fast-client.ts';
+import { NativeWatchers, buildNativeReader } from './lib/native-watch.ts';
 import { calibrationMs } from './lib/calibrate.ts';
 
 function pod(name: string) {
@@ -43,21 +45,41 @@ async function createPods(c: BenchCluster, ns: string, total: number, clients: n
   return total / secs;
 }
 
-/** Threads the watchers are spread over (see bench/lib/watch-worker.mjs for why). */
+/** Threads the watchers are spread over, in either client (see bench/lib/watch-worker.mjs for why). */
 const watchThreads = 2;
 /** Events sent before measuring, so the first-ever fan-out's one-off costs (JIT) are not counted. */
 const warmupEvents = 10;
 
 const monoMs = () => Number(process.hrtime.bigint()) / 1e6;
 
-async function watchLatency(c: BenchCluster, ns: string, watchers: number, events: number): Promise<{ p50: number; p99: number; firstWatcherP99: number }> {
-  const creds = tlsCreds(c);
-  const path = `/api/v1/namespaces/${ns}/pods?watch=true&labelSelector=app%3Dwatchbench`;
+/** Watchers in Node worker threads (bench/lib/watch-worker.mjs); report() stops them and returns what they saw. */
+async function nodeWatchers(creds: TlsCreds, path: string, watchers: number): Promise<{ report(): Promise<Array<[string, number]>> }> {
   const threads = Array.from({ length: Math.min(watchThreads, watchers) }, (_, t) => {
     const count = Math.floor(watchers / watchThreads) + (t < watchers % watchThreads ? 1 : 0);
     return new Worker(new URL('./lib/watch-worker.mjs', import.meta.url), { workerData: { ...creds, path, count, prefix: 'watch-' } });
   });
   await Promise.all(threads.map((w) => new Promise((resolve, reject) => (w.once('message', resolve), w.once('error', reject)))));
+  return {
+    async report() {
+      const reports = await Promise.all(
+        threads.map(
+          (w) =>
+            new Promise<Array<[string, number]>>((resolve) => {
+              w.on('message', (m) => m.type === 'report' && resolve(m.seen));
+              w.postMessage({ type: 'report' });
+            }),
+        ),
+      );
+      await Promise.all(threads.map((w) => w.terminate()));
+      return reports.flat();
+    },
+  };
+}
+
+async function watchLatency(c: BenchCluster, ns: string, watchers: number, events: number, client: 'native' | 'node'): Promise<{ p50: number; p99: number; firstWatcherP99: number }> {
+  const creds = tlsCreds(c);
+  const path = `/api/v1/namespaces/${ns}/pods?watch=true&labelSelector=app%3Dwatchbench`;
+  const readers = client === 'native' ? await NativeWatchers.open(creds, c.dataDir, path, watchers, watchThreads, 'watch-') : await nodeWatchers(creds, path, watchers);
   await new Promise((r) => setTimeout(r, 200));
   const conn = await FastConnection.open(creds);
   const sent = new Map<string, number>();
@@ -73,28 +95,18 @@ async function watchLatency(c: BenchCluster, ns: string, watchers: number, event
   }
   await new Promise((r) => setTimeout(r, 500));
   conn.close();
-  const reports = await Promise.all(
-    threads.map(
-      (w) =>
-        new Promise<Array<[string, number]>>((resolve) => {
-          w.on('message', (m) => m.type === 'report' && resolve(m.seen));
-          w.postMessage({ type: 'report' });
-        }),
-    ),
-  );
-  await Promise.all(threads.map((w) => w.terminate()));
+  const seen = await readers.report();
   const lat: number[] = [];
   const first = new Map<string, number>();
   const perEvent = new Map<string, number[]>();
-  for (const seen of reports)
-    for (const [name, at] of seen) {
-      const t = sent.get(name);
-      if (t === undefined) continue;
-      lat.push(at - t);
-      first.set(name, Math.min(first.get(name) ?? Infinity, at - t));
-      if (!perEvent.has(name)) perEvent.set(name, []);
-      perEvent.get(name)!.push(at - t);
-    }
+  for (const [name, at] of seen) {
+    const t = sent.get(name);
+    if (t === undefined) continue;
+    lat.push(at - t);
+    first.set(name, Math.min(first.get(name) ?? Infinity, at - t));
+    if (!perEvent.has(name)) perEvent.set(name, []);
+    perEvent.get(name)!.push(at - t);
+  }
   if (lat.length < watchers * events) throw new Error(`watchers saw ${lat.length} of ${watchers * events} events`);
   lat.sort((a, b) => a - b);
   // BENCH_DEBUG=1: per event, when the first, median and last watcher had it (sent is on the
@@ -109,7 +121,15 @@ async function watchLatency(c: BenchCluster, ns: string, watchers: number, event
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { pods: { type: 'string', default: '10000' }, clients: { type: 'string', default: '32' }, watchers: { type: 'string', default: '100' } } });
+  const { values } = parseArgs({ args: argv, options: { pods: { type: 'string', default: '10000' }, clients: { type: 'string', default: '32' }, watchers: { type: 'string', default: '100' }, 'watch-client': { type: 'string', default: 'native' } } });
+  // native: the watchers are bench/lib/watch-reader.c (default); node: Node worker threads, kept to compare.
+  if (values['watch-client'] !== 'native' && values['watch-client'] !== 'node') throw new Error(`--watch-client must be native or node, not ${values['watch-client']}`);
+  let watchClient: 'native' | 'node' = values['watch-client'];
+  const nativeProblem = watchClient === 'native' ? buildNativeReader() : undefined;
+  if (nativeProblem) {
+    console.error(`${nativeProblem}; measuring watch delivery with Node readers instead`);
+    watchClient = 'node';
+  }
   const total = Number(values.pods);
   const clients = Number(values.clients);
   const calibrationBefore = calibrationMs();
@@ -137,7 +157,12 @@ export async function main(argv: string[]): Promise<void> {
       if (i === 0 && JSON.parse(r.body).items.length !== total) throw new Error('list returned the wrong number of pods');
     }
     listMs.sort((a, b) => a - b);
-    const watch = await watchLatency(c, 'watch', Number(values.watchers), 100);
+    // BENCH_DEBUG: how often the server's main thread slept (voluntary) and was preempted (the
+    // second number) while fanning events out: readers it wakes are often placed on its own core.
+    const ctx = () => readFileSync(`/proc/${c.proc.pid}/task/${c.proc.pid}/status`, 'utf8').match(/ctxt_switches:\s+\d+/g)!.join(' ');
+    const ctx0 = ctx();
+    const watch = await watchLatency(c, 'watch', Number(values.watchers), 100, watchClient);
+    if (process.env.BENCH_DEBUG) console.error(`server main thread during the watch phase: before ${ctx0}, after ${ctx()}`);
     const loadedRss = rssMB(c.proc.pid!);
     console.log(
       JSON.stringify({
@@ -148,7 +173,7 @@ export async function main(argv: string[]): Promise<void> {
         podCreatesPerSec: Math.round(createsPerSec),
         clients,
         listPodsMs: { pods: total, median: +percentile(listMs, 50).toFixed(1), min: +listMs[0].toFixed(1) },
-        watchDeliveryMs: { watchers: Number(values.watchers), events: 100, warmupEvents, p50: +watch.p50.toFixed(2), p99: +watch.p99.toFixed(2), firstWatcherP99: +watch.firstWatcherP99.toFixed(2) },
+        watchDeliveryMs: { watchers: Number(values.watchers), events: 100, warmupEvents, client: watchClient, p50: +watch.p50.toFixed(2), p99: +watch.p99.toFixed(2), firstWatcherP99: +watch.firstWatcherP99.toFixed(2) },
         rssAfterLoadMB: +loadedRss.toFixed(1),
         calibration: { before: calibrationBefore, after: calibrationMs(), about: 'machine speed: ms for 20,000 JSON round trips of a pod, before and after (lower is faster; this VM varies by more than 50%)' },
         upstream: { version: 'v1.28.7+etcd, same 2-core machine', podCreatesPerSec: 960, listPodsMs: '570-810', watchP99Ms: '8-18', readySeconds: 2.3, idleRssMB: 447 },

@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   scheduler: () => import('./scheduler.ts'),
   'scheduling-cycle': () => import('./scheduling-cycle.ts'),
   store: () => import('./store.ts'),
+  'tls-fanout': () => import('./tls-fanout.ts'),
   'wake-jitter': () => import('./wake-jitter.ts'),
 };
 

@@ -29,14 +29,25 @@ export interface BenchCluster {
 }
 
 const repo = path.resolve(import.meta.dirname, '..', '..');
+const bin = path.join(repo, 'bin/mizzen.js');
+
+/**
+ * Node flags for the server: those of bin/mizzen.js's shebang, as `npx mizzen` gets them, plus
+ * BENCH_SERVER_NODE_ARGS if set (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
+ */
+function serverNodeFlags(): string[] {
+  const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0];
+  const extra = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return [...shebang.split(' ').filter((a) => a.startsWith('--')), ...extra];
+}
 
 /** `mizzen up` (or `mizzen apiserver`, the API server alone) on a fresh data dir and a free port. */
 export async function startCluster(extraArgs: string[] = [], command: 'up' | 'apiserver' = 'up'): Promise<BenchCluster> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mizzen-bench-'));
   const port = await freePort();
   const t0 = performance.now();
-  // Run bin/mizzen.js itself so its shebang's node flags apply, as for `npx mizzen`.
-  const proc = spawn(path.join(repo, 'bin/mizzen.js'), [command, '--data-dir', dataDir, '--port', String(port), ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [command, '--data-dir', dataDir, '--port', String(port), ...extraArgs];
+  const proc = spawn(process.execPath, [...serverNodeFlags(), bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const readyMs = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready after 30s:\n${out}`)), 30_000);
