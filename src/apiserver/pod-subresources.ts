@@ -7,7 +7,7 @@ import { labelSelectorFromObject } from '../machinery/labels.ts';
 import { sendJSON } from './http-util.ts';
 import type { RequestInfo } from './request-info.ts';
 import type { ResourceStore } from './registry/resource-store.ts';
-import { nowRFC3339 } from './registry/resource-store.ts';
+import { nowRFC3339 } from '../machinery/time.ts';
 
 export interface PodSubresourceDeps {
   /** The PodDisruptionBudget store (policy/v1), if served. */

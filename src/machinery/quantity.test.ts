@@ -141,3 +141,12 @@ test('JSON values: numbers, trimmed strings, null', () => {
   assert.equal(JSON.stringify({ cpu: parseQuantity('1000m') }), '{"cpu":"1"}');
   assert.throws(() => quantityFromJSON(true), { code: 400 });
 });
+
+test('parses stay right when the same texts come back, valid or not, after many others', () => {
+  for (let round = 0; round < 2; round++) {
+    assert.equal(parseQuantity('100m').toString(), '100m');
+    assert.throws(() => parseQuantity('12x'), { code: 400 });
+    // More distinct texts than are remembered, so the next round parses everything again.
+    for (let i = 0; i < 3000; i++) assert.equal(parseQuantity(`${i}Mi`).nanos, BigInt(i) * 1024n * 1024n * 1_000_000_000n);
+  }
+});

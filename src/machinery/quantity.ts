@@ -74,7 +74,22 @@ export function quantityError(s: string): string | undefined {
   return typeof q === 'string' ? q : undefined;
 }
 
+// Parses by text: a cluster's manifests repeat a handful of quantities ("100m", "64Mi"), each read
+// several times per write (validation, QoS class, defaults), and Quantity is immutable.
+const parsed = new Map<string, Quantity | string>();
+const maxParsed = 1024;
+
 function tryParseQuantity(s: string): Quantity | string {
+  let q = parsed.get(s);
+  if (q === undefined) {
+    q = parseUncached(s);
+    if (parsed.size >= maxParsed) parsed.clear();
+    parsed.set(s, q);
+  }
+  return q;
+}
+
+function parseUncached(s: string): Quantity | string {
   if (s.length === 0) return quantityFormatMessage;
   const m = numberRe.exec(s);
   if (!m) return quantityFormatMessage;

@@ -2,7 +2,7 @@
 // ResourceDef strategy (upstream's registry/generic/registry/store.go, much smaller).
 // Reads come from the watch cache; writes go to the Store with compare-and-swap.
 
-import { rfc3339 } from '../../machinery/time.ts';
+import { rfc3339, nowRFC3339 } from '../../machinery/time.ts';
 import { randomUUID } from 'node:crypto';
 import type { KObject, ResourceDef, StrategyContext } from '../../api/types.ts';
 import { validateObjectMeta, validateObjectMetaUpdate, deepEqual, isDNS1123Label } from '../../api/validation.ts';
@@ -451,10 +451,6 @@ export function generateName(base: string): string {
   let s = '';
   for (let i = 0; i < 5; i++) s += alphanums[Math.floor(Math.random() * alphanums.length)];
   return prefix + s;
-}
-
-export function nowRFC3339(): string {
-  return rfc3339(new Date());
 }
 
 export { isDNS1123Label };
