@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   'scheduling-cycle': () => import('./scheduling-cycle.ts'),
   store: () => import('./store.ts'),
   'tls-fanout': () => import('./tls-fanout.ts'),
+  'watch-floor': () => import('./watch-floor.ts'),
   'wake-jitter': () => import('./wake-jitter.ts'),
 };
 

@@ -1,0 +1,73 @@
+// How close the API server's watch delivery is to the least any Node server can do on this machine:
+// `npm run bench -- watch-floor [--rounds 2] [--watchers 100]`. Runs the apiserver benchmark's watch
+// test (100 watchers, a create every 5 ms, same native client) against bench/lib/floor-server.mjs
+// (parse, fsynced SQLite commit on the same thread, write the event to every watch, answer) and
+// against `mizzen apiserver`, alternating, so that both meet the same phases of a machine whose
+// speed drifts. The floor's p99 is what this machine allows before Mizzen does anything.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { ensurePki } from '../src/apiserver/pki.ts';
+import { watchPod } from './apiserver.ts';
+import { calibrationMs } from './lib/calibrate.ts';
+import { request, startCluster, tlsCreds } from './lib/cluster.ts';
+import { pickWatchClient, watchLatency, type WatchClient, type WatchLatency } from './lib/watch-latency.ts';
+
+const bin = path.resolve(import.meta.dirname, '..', 'bin', 'mizzen.js');
+
+/** The Node flags `mizzen` runs with (its shebang's), so both servers run alike. */
+function mizzenNodeFlags(): string[] {
+  return readFileSync(bin, 'utf8').split('\n', 1)[0].split(' ').filter((a) => a.startsWith('--'));
+}
+
+async function floor(dir: string, watchers: number, client: WatchClient): Promise<WatchLatency> {
+  const pki = await ensurePki(dir);
+  const proc = spawn(process.execPath, [...mizzenNodeFlags(), path.join(import.meta.dirname, 'lib', 'floor-server.mjs'), pki.files.serverCert, pki.files.serverKey, pki.files.caCert, path.join(dir, 'floor.db')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      proc.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /port (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      proc.once('exit', (code) => reject(new Error(`floor server exited with ${code}`)));
+    });
+    const creds = { host: '127.0.0.1', port, ca: Buffer.from(pki.caCertPem), cert: Buffer.from(pki.adminCertPem), key: Buffer.from(pki.adminKeyPem) };
+    return await watchLatency(creds, dir, { createPath: '/', watchPath: '/watch', body: watchPod }, watchers, client);
+  } finally {
+    proc.kill();
+  }
+}
+
+async function mizzen(watchers: number, client: WatchClient): Promise<WatchLatency> {
+  const c = await startCluster([], 'apiserver');
+  try {
+    await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'watch' } });
+    const target = { createPath: '/api/v1/namespaces/watch/pods', watchPath: '/api/v1/namespaces/watch/pods?watch=true&labelSelector=app%3Dwatchbench', body: watchPod };
+    return await watchLatency(tlsCreds(c), c.dataDir, target, watchers, client);
+  } finally {
+    await c.stop();
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { rounds: { type: 'string', default: '2' }, watchers: { type: 'string', default: '100' }, 'watch-client': { type: 'string', default: 'native' } } });
+  const client = pickWatchClient(values['watch-client']);
+  const watchers = Number(values.watchers);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mizzen-floor-'));
+  const brief = (w: WatchLatency) => ({ p50: +w.p50.toFixed(2), p99: +w.p99.toFixed(2), firstWatcherP99: +w.firstWatcherP99.toFixed(2) });
+  try {
+    const calibrationBefore = calibrationMs();
+    const rounds = [];
+    for (let i = 0; i < Number(values.rounds); i++) rounds.push({ floor: brief(await floor(dir, watchers, client)), mizzen: brief(await mizzen(watchers, client)) });
+    console.log(JSON.stringify({ bench: 'watch-floor', watchers, client, rounds, calibration: { before: calibrationBefore, after: calibrationMs() } }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
