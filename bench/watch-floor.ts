@@ -3,7 +3,9 @@
 // test (100 watchers, a create every 5 ms, same native client) against bench/lib/floor-server.mjs
 // (parse, fsynced SQLite commit on the same thread, write the event to every watch, answer) and
 // against `mizzen apiserver`, alternating, so that both meet the same phases of a machine whose
-// speed drifts. The floor's p99 is what this machine allows before Mizzen does anything.
+// speed drifts. The floor is sent the pod as Mizzen stores it (defaults and all), so that both
+// write events of the same size. The floor's p99 is what this machine allows before Mizzen does
+// anything.
 
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -23,7 +25,8 @@ function mizzenNodeFlags(): string[] {
   return readFileSync(bin, 'utf8').split('\n', 1)[0].split(' ').filter((a) => a.startsWith('--'));
 }
 
-async function floor(dir: string, watchers: number, client: WatchClient): Promise<WatchLatency> {
+/** `stored`: a pod as Mizzen stored it, whose copies (renamed) the floor is sent. */
+async function floor(dir: string, watchers: number, client: WatchClient, stored: { metadata: object }): Promise<WatchLatency> {
   const pki = await ensurePki(dir);
   const proc = spawn(process.execPath, [...mizzenNodeFlags(), path.join(import.meta.dirname, 'lib', 'floor-server.mjs'), pki.files.serverCert, pki.files.serverKey, pki.files.caCert, path.join(dir, 'floor.db')], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -39,18 +42,22 @@ async function floor(dir: string, watchers: number, client: WatchClient): Promis
       proc.once('exit', (code) => reject(new Error(`floor server exited with ${code}`)));
     });
     const creds = { host: '127.0.0.1', port, ca: Buffer.from(pki.caCertPem), cert: Buffer.from(pki.adminCertPem), key: Buffer.from(pki.adminKeyPem) };
-    return await watchLatency(creds, dir, { createPath: '/', watchPath: '/watch', body: watchPod }, watchers, client);
+    const body = (name: string) => JSON.stringify({ ...stored, metadata: { ...stored.metadata, name } });
+    return await watchLatency(creds, dir, { createPath: '/', watchPath: '/watch', body }, watchers, client);
   } finally {
     proc.kill();
   }
 }
 
-async function mizzen(watchers: number, client: WatchClient): Promise<WatchLatency> {
+/** The watch test on `mizzen apiserver`, and one of its pods as stored. */
+async function mizzen(watchers: number, client: WatchClient): Promise<{ latency: WatchLatency; stored: { metadata: object } }> {
   const c = await startCluster([], 'apiserver');
   try {
     await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'watch' } });
     const target = { createPath: '/api/v1/namespaces/watch/pods', watchPath: '/api/v1/namespaces/watch/pods?watch=true&labelSelector=app%3Dwatchbench', body: watchPod };
-    return await watchLatency(tlsCreds(c), c.dataDir, target, watchers, client);
+    const latency = await watchLatency(tlsCreds(c), c.dataDir, target, watchers, client);
+    const stored = JSON.parse((await request(c, 'GET', '/api/v1/namespaces/watch/pods/watch-0')).body);
+    return { latency, stored };
   } finally {
     await c.stop();
   }
@@ -65,7 +72,10 @@ export async function main(argv: string[]): Promise<void> {
   try {
     const calibrationBefore = calibrationMs();
     const rounds = [];
-    for (let i = 0; i < Number(values.rounds); i++) rounds.push({ floor: brief(await floor(dir, watchers, client)), mizzen: brief(await mizzen(watchers, client)) });
+    for (let i = 0; i < Number(values.rounds); i++) {
+      const m = await mizzen(watchers, client);
+      rounds.push({ mizzen: brief(m.latency), floor: brief(await floor(dir, watchers, client, m.stored)) });
+    }
     console.log(JSON.stringify({ bench: 'watch-floor', watchers, client, rounds, calibration: { before: calibrationBefore, after: calibrationMs() } }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
