@@ -1,9 +1,9 @@
 // How close the API server's watch delivery is to the least any Node server can do on this machine:
 // `npm run bench -- watch-floor [--rounds 2] [--watchers 100]`. Runs the apiserver benchmark's watch
-// test (100 watchers, a create every 5 ms, same native client) against bench/lib/floor-server.mjs
-// (parse, fsynced SQLite commit on the same thread, write the event to every watch, answer) and
-// against `mizzen apiserver`, alternating, so that both meet the same phases of a machine whose
-// speed drifts. The floor is sent the pod as Mizzen stores it (defaults and all), so that both
+// test (100 watchers, a create every 5 ms, same native client) against `mizzen apiserver` and
+// against bench/lib/floor-server.mjs (parse, fsynced SQLite commit on the same thread, write the
+// event to every watch, answer), with one thread and with two sharing the listening socket, in
+// turn, so that all meet the same phases of a machine whose speed drifts. The floor is sent the pod as Mizzen stores it (defaults and all), so that both
 // write events of the same size. The floor's p99 is what this machine allows before Mizzen does
 // anything.
 
@@ -26,9 +26,9 @@ function mizzenNodeFlags(): string[] {
 }
 
 /** `stored`: a pod as Mizzen stored it, whose copies (renamed) the floor is sent. */
-async function floor(dir: string, watchers: number, client: WatchClient, stored: { metadata: object }): Promise<WatchLatency> {
+async function floor(dir: string, watchers: number, client: WatchClient, stored: { metadata: object }, threads: 1 | 2): Promise<WatchLatency> {
   const pki = await ensurePki(dir);
-  const proc = spawn(process.execPath, [...mizzenNodeFlags(), path.join(import.meta.dirname, 'lib', 'floor-server.mjs'), pki.files.serverCert, pki.files.serverKey, pki.files.caCert, path.join(dir, 'floor.db')], {
+  const proc = spawn(process.execPath, [...mizzenNodeFlags(), path.join(import.meta.dirname, 'lib', 'floor-server.mjs'), pki.files.serverCert, pki.files.serverKey, pki.files.caCert, path.join(dir, `floor-${Date.now()}.db`), String(threads)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -74,7 +74,11 @@ export async function main(argv: string[]): Promise<void> {
     const rounds = [];
     for (let i = 0; i < Number(values.rounds); i++) {
       const m = await mizzen(watchers, client);
-      rounds.push({ mizzen: brief(m.latency), floor: brief(await floor(dir, watchers, client, m.stored)) });
+      rounds.push({
+        mizzen: brief(m.latency),
+        floor: brief(await floor(dir, watchers, client, m.stored, 1)),
+        floorTwoThreads: brief(await floor(dir, watchers, client, m.stored, 2)),
+      });
     }
     console.log(JSON.stringify({ bench: 'watch-floor', watchers, client, rounds, calibration: { before: calibrationBefore, after: calibrationMs() } }));
   } finally {
