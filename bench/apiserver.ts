@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util';
 import { startCluster, request, rssMB, percentile, tlsCreds, type BenchCluster } from './lib/cluster.ts';
 import { FastConnection } from './lib/fast-client.ts';
 import { calibrationMs } from './lib/calibrate.ts';
-import { pickWatchClient, watchLatency } from './lib/watch-latency.ts';
+import { nativeCreates, pickClient, type BenchClient } from './lib/native-clients.ts';
+import { watchLatency } from './lib/watch-latency.ts';
 
 function pod(name: string) {
   return {
@@ -19,7 +20,8 @@ function pod(name: string) {
 }
 
 /** Creates `total` pods from `clients` concurrent keep-alive HTTPS connections (each one request at a time). */
-async function createPods(c: BenchCluster, ns: string, total: number, clients: number, prefix: string): Promise<number> {
+async function createPods(c: BenchCluster, ns: string, total: number, clients: number, prefix: string, client: BenchClient): Promise<number> {
+  if (client === 'native') return nativeCreates(tlsCreds(c), c.dataDir, `/api/v1/namespaces/${ns}/pods`, clients, total, prefix, JSON.stringify(pod('{NAME}')));
   const conns = await Promise.all(Array.from({ length: clients }, () => FastConnection.open(tlsCreds(c))));
   let next = 0;
   let failures = 0;
@@ -52,8 +54,8 @@ export function watchPod(name: string): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { pods: { type: 'string', default: '10000' }, clients: { type: 'string', default: '32' }, watchers: { type: 'string', default: '100' }, 'watch-client': { type: 'string', default: 'native' } } });
-  const watchClient = pickWatchClient(values['watch-client']);
+  const { values } = parseArgs({ args: argv, options: { pods: { type: 'string', default: '10000' }, clients: { type: 'string', default: '32' }, watchers: { type: 'string', default: '100' }, client: { type: 'string', default: 'native' } } });
+  const client = pickClient(values.client);
   const total = Number(values.pods);
   const clients = Number(values.clients);
   const calibrationBefore = calibrationMs();
@@ -70,8 +72,8 @@ export async function main(argv: string[]): Promise<void> {
     const apiIdleRss = rssMB(c.proc.pid!);
     await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'bench' } });
     await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'watch' } });
-    await createPods(c, 'bench', 500, clients, 'warm');
-    const createsPerSec = await createPods(c, 'bench', total - 500, clients, 'pod');
+    await createPods(c, 'bench', 500, clients, 'warm', client);
+    const createsPerSec = await createPods(c, 'bench', total - 500, clients, 'pod', client);
     const listMs: number[] = [];
     for (let i = 0; i < 7; i++) {
       const t = performance.now();
@@ -85,7 +87,7 @@ export async function main(argv: string[]): Promise<void> {
     // second number) while fanning events out: readers it wakes are often placed on its own core.
     const ctx = () => readFileSync(`/proc/${c.proc.pid}/task/${c.proc.pid}/status`, 'utf8').match(/ctxt_switches:\s+\d+/g)!.join(' ');
     const ctx0 = ctx();
-    const watch = await watchLatency(tlsCreds(c), c.dataDir, { createPath: '/api/v1/namespaces/watch/pods', watchPath: '/api/v1/namespaces/watch/pods?watch=true&labelSelector=app%3Dwatchbench', body: watchPod }, Number(values.watchers), watchClient);
+    const watch = await watchLatency(tlsCreds(c), c.dataDir, { createPath: '/api/v1/namespaces/watch/pods', watchPath: '/api/v1/namespaces/watch/pods?watch=true&labelSelector=app%3Dwatchbench', body: watchPod }, Number(values.watchers), client);
     if (process.env.BENCH_DEBUG) console.error(`server main thread during the watch phase: before ${ctx0}, after ${ctx()}`);
     const loadedRss = rssMB(c.proc.pid!);
     console.log(
@@ -96,8 +98,9 @@ export async function main(argv: string[]): Promise<void> {
         apiserverIdleRssMB: +apiIdleRss.toFixed(1),
         podCreatesPerSec: Math.round(createsPerSec),
         clients,
+        client,
         listPodsMs: { pods: total, median: +percentile(listMs, 50).toFixed(1), min: +listMs[0].toFixed(1) },
-        watchDeliveryMs: { watchers: Number(values.watchers), events: watch.events, warmupEvents: watch.warmupEvents, client: watchClient, p50: +watch.p50.toFixed(2), p99: +watch.p99.toFixed(2), firstWatcherP99: +watch.firstWatcherP99.toFixed(2) },
+        watchDeliveryMs: { watchers: Number(values.watchers), events: watch.events, warmupEvents: watch.warmupEvents, p50: +watch.p50.toFixed(2), p99: +watch.p99.toFixed(2), firstWatcherP99: +watch.firstWatcherP99.toFixed(2) },
         rssAfterLoadMB: +loadedRss.toFixed(1),
         calibration: { before: calibrationBefore, after: calibrationMs(), about: 'machine speed: ms for 20,000 JSON round trips of a pod, before and after (lower is faster; this VM varies by more than 50%)' },
         upstream: { version: 'v1.28.7+etcd, same 2-core machine', podCreatesPerSec: 960, listPodsMs: '570-810', watchP99Ms: '8-18', readySeconds: 2.3, idleRssMB: 447 },

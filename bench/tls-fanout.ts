@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { ensurePki } from '../src/apiserver/pki.ts';
 import { percentile } from './lib/cluster.ts';
 import { calibrationMs } from './lib/calibrate.ts';
-import { NativeWatchers, buildNativeReader } from './lib/native-watch.ts';
+import { NativeWatchers, buildNativeClients } from './lib/native-clients.ts';
 
 const chunk = Buffer.from(`7d0\r\n${'x'.repeat(0x7d0 - 1)}\n\r\n`);
 
@@ -53,7 +53,7 @@ async function fanout(pki: Awaited<ReturnType<typeof ensurePki>>, dir: string, w
 
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { watchers: { type: 'string', default: '100' }, rounds: { type: 'string', default: '300' } } });
-  const problem = buildNativeReader();
+  const problem = buildNativeClients();
   if (problem) throw new Error(problem);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mizzen-fanout-'));
   try {

@@ -16,7 +16,8 @@ import { ensurePki } from '../src/apiserver/pki.ts';
 import { watchPod } from './apiserver.ts';
 import { calibrationMs } from './lib/calibrate.ts';
 import { request, startCluster, tlsCreds } from './lib/cluster.ts';
-import { pickWatchClient, watchLatency, type WatchClient, type WatchLatency } from './lib/watch-latency.ts';
+import { pickClient, type BenchClient } from './lib/native-clients.ts';
+import { watchLatency, type WatchLatency } from './lib/watch-latency.ts';
 
 const bin = path.resolve(import.meta.dirname, '..', 'bin', 'mizzen.js');
 
@@ -26,7 +27,7 @@ function mizzenNodeFlags(): string[] {
 }
 
 /** `stored`: a pod as Mizzen stored it, whose copies (renamed) the floor is sent. */
-async function floor(dir: string, watchers: number, client: WatchClient, stored: { metadata: object }, threads: 1 | 2): Promise<WatchLatency> {
+async function floor(dir: string, watchers: number, client: BenchClient, stored: { metadata: object }, threads: 1 | 2): Promise<WatchLatency> {
   const pki = await ensurePki(dir);
   const proc = spawn(process.execPath, [...mizzenNodeFlags(), path.join(import.meta.dirname, 'lib', 'floor-server.mjs'), pki.files.serverCert, pki.files.serverKey, pki.files.caCert, path.join(dir, `floor-${Date.now()}.db`), String(threads)], {
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -50,7 +51,7 @@ async function floor(dir: string, watchers: number, client: WatchClient, stored:
 }
 
 /** The watch test on `mizzen apiserver`, and one of its pods as stored. */
-async function mizzen(watchers: number, client: WatchClient): Promise<{ latency: WatchLatency; stored: { metadata: object } }> {
+async function mizzen(watchers: number, client: BenchClient): Promise<{ latency: WatchLatency; stored: { metadata: object } }> {
   const c = await startCluster([], 'apiserver');
   try {
     await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'watch' } });
@@ -64,8 +65,8 @@ async function mizzen(watchers: number, client: WatchClient): Promise<{ latency:
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { rounds: { type: 'string', default: '2' }, watchers: { type: 'string', default: '100' }, 'watch-client': { type: 'string', default: 'native' } } });
-  const client = pickWatchClient(values['watch-client']);
+  const { values } = parseArgs({ args: argv, options: { rounds: { type: 'string', default: '2' }, watchers: { type: 'string', default: '100' }, client: { type: 'string', default: 'native' } } });
+  const client = pickClient(values.client);
   const watchers = Number(values.watchers);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mizzen-floor-'));
   const brief = (w: WatchLatency) => ({ p50: +w.p50.toFixed(2), p99: +w.p99.toFixed(2), firstWatcherP99: +w.firstWatcherP99.toFixed(2) });

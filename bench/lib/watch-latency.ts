@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { percentile } from './cluster.ts';
 import { FastConnection, type TlsCreds } from './fast-client.ts';
-import { NativeWatchers, buildNativeReader } from './native-watch.ts';
+import { NativeWatchers, type BenchClient } from './native-clients.ts';
 
 /** Threads the watchers are spread over, in either client (see watch-worker.mjs for why). */
 const watchThreads = 2;
@@ -15,18 +15,6 @@ const warmupEvents = 10;
 /** Events measured. */
 const events = 100;
 
-/** native: the watchers are bench/lib/watch-reader.c; node: Node worker threads (watch-worker.mjs). */
-export type WatchClient = 'native' | 'node';
-
-/** The client to use when `asked`: native falls back to node (with a message) if it cannot be built. */
-export function pickWatchClient(asked: string | undefined): WatchClient {
-  if (asked !== 'native' && asked !== 'node') throw new Error(`--watch-client must be native or node, not ${asked}`);
-  if (asked === 'node') return 'node';
-  const problem = buildNativeReader();
-  if (!problem) return 'native';
-  console.error(`${problem}; measuring watch delivery with Node readers instead`);
-  return 'node';
-}
 
 export interface WatchTarget {
   /** Where to POST the objects. */
@@ -72,7 +60,7 @@ async function nodeWatchers(creds: TlsCreds, path: string, watchers: number): Pr
 }
 
 /** `dir`: a private directory for the native client's certificate files. */
-export async function watchLatency(creds: TlsCreds, dir: string, target: WatchTarget, watchers: number, client: WatchClient): Promise<WatchLatency> {
+export async function watchLatency(creds: TlsCreds, dir: string, target: WatchTarget, watchers: number, client: BenchClient): Promise<WatchLatency> {
   const readers =
     client === 'native' ? await NativeWatchers.open(creds, dir, target.watchPath, watchers, watchThreads, 'watch-') : await nodeWatchers(creds, target.watchPath, watchers);
   await new Promise((r) => setTimeout(r, 200));

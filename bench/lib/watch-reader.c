@@ -1,4 +1,4 @@
-// The API server benchmark's watchers in C (see native-watch.ts for why): COUNT watch requests over
+// The API server benchmark's watchers in C (see native-clients.ts for why): COUNT watch requests over
 // TLS with a client certificate, spread over THREADS threads that each wait on their connections
 // with epoll. Prints "ready" once every watch has its response headers; on a line "report" on stdin
 // it stops and prints "<pod name> <arrival ms>" for each ADDED event of a pod named PREFIX*, where
