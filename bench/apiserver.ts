@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startCluster, request, rssMB, percentile, tlsCreds, type BenchCluster } from './lib/cluster.ts';
 import { FastConnection } from './lib/fast-client.ts';
-import { calibrationMs } from './lib/calibrate.ts';
+import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { nativeCreates, pickClient, type BenchClient } from './lib/native-clients.ts';
-import { watchLatency } from './lib/watch-latency.ts';
+import { watchLatency, type WatchTarget } from './lib/watch-latency.ts';
 
 function pod(name: string) {
   return {
@@ -47,10 +47,15 @@ async function createPods(c: BenchCluster, ns: string, total: number, clients: n
 }
 
 /** A pod of the watch test (the watch selects app=watchbench, so the other pods' events do not count). */
-export function watchPod(name: string): string {
+function watchPod(name: string): string {
   const p = pod(name);
   p.metadata.labels.app = 'watchbench';
   return JSON.stringify(p);
+}
+
+/** The watch test on an API server: its pods created in `ns`, watched there by label. */
+export function watchTarget(ns: string): WatchTarget {
+  return { createPath: `/api/v1/namespaces/${ns}/pods`, watchPath: `/api/v1/namespaces/${ns}/pods?watch=true&labelSelector=app%3Dwatchbench`, body: watchPod };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -87,7 +92,7 @@ export async function main(argv: string[]): Promise<void> {
     // second number) while fanning events out: readers it wakes are often placed on its own core.
     const ctx = () => readFileSync(`/proc/${c.proc.pid}/task/${c.proc.pid}/status`, 'utf8').match(/ctxt_switches:\s+\d+/g)!.join(' ');
     const ctx0 = ctx();
-    const watch = await watchLatency(tlsCreds(c), c.dataDir, { createPath: '/api/v1/namespaces/watch/pods', watchPath: '/api/v1/namespaces/watch/pods?watch=true&labelSelector=app%3Dwatchbench', body: watchPod }, Number(values.watchers), client);
+    const watch = await watchLatency(tlsCreds(c), c.dataDir, watchTarget('watch'), Number(values.watchers), client);
     if (process.env.BENCH_DEBUG) console.error(`server main thread during the watch phase: before ${ctx0}, after ${ctx()}`);
     const loadedRss = rssMB(c.proc.pid!);
     console.log(
@@ -102,7 +107,7 @@ export async function main(argv: string[]): Promise<void> {
         listPodsMs: { pods: total, median: +percentile(listMs, 50).toFixed(1), min: +listMs[0].toFixed(1) },
         watchDeliveryMs: { watchers: Number(values.watchers), events: watch.events, warmupEvents: watch.warmupEvents, p50: +watch.p50.toFixed(2), p99: +watch.p99.toFixed(2), firstWatcherP99: +watch.firstWatcherP99.toFixed(2) },
         rssAfterLoadMB: +loadedRss.toFixed(1),
-        calibration: { before: calibrationBefore, after: calibrationMs(), about: 'machine speed: ms for 20,000 JSON round trips of a pod, before and after (lower is faster; this VM varies by more than 50%)' },
+        calibration: calibration(calibrationBefore),
         upstream: { version: 'v1.28.7+etcd, same 2-core machine', podCreatesPerSec: 960, listPodsMs: '570-810', watchP99Ms: '8-18', readySeconds: 2.3, idleRssMB: 447 },
         targets: { podCreatesPerSec: 5000, listPodsMs: 150, watchP99Ms: 5, readySeconds: 1, idleRssMB: 120 },
       }),

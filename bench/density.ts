@@ -14,7 +14,7 @@ import { startControllerManager } from '../src/controllers/manager.ts';
 import { startBinder } from '../src/controllers/test-support.ts';
 import { startSimulatedNodes } from '../src/kubelet/simulated/simulator.ts';
 import { startCluster } from './lib/cluster.ts';
-import { calibrationMs } from './lib/calibrate.ts';
+import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { percentile } from './scheduler.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
@@ -144,7 +144,7 @@ export async function main(argv: string[]): Promise<void> {
         nodeStartP99Seconds: secs(percentile(toRun, 99)),
       },
       measuredAs: 'client-side watch receive time: first ADDED → first Running+Ready',
-      calibration: { before: calibrationBefore, after: calibrationMs(), about: 'machine speed: ms for 20,000 JSON round trips of a pod, before and after (lower is faster; this VM varies by more than 50%)' },
+      calibration: calibration(calibrationBefore),
       components: where,
       reference: { upstreamSLO: 'p99 pod startup <= 5s', target: 'p99 <= 1s for 3000 pods on 100 nodes' },
     };

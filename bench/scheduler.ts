@@ -17,10 +17,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import YAML from 'yaml';
-import { startCluster, request, rssMB, type BenchCluster } from './lib/cluster.ts';
+import { startCluster, request, rssMB, tlsCreds, type BenchCluster } from './lib/cluster.ts';
 import { FastConnection, type TlsCreds } from './lib/fast-client.ts';
-import { calibrationMs } from './lib/calibrate.ts';
+import { calibration, calibrationMs } from './lib/calibrate.ts';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
@@ -117,19 +116,6 @@ export function benchPod(workload: Workload, i: number, groupSize: number): Reco
 export function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-function credsOf(c: BenchCluster): TlsCreds {
-  const kc = YAML.parse(readFileSync(path.join(c.dataDir, 'kubeconfig'), 'utf8'));
-  const b64 = (s: string) => Buffer.from(s, 'base64');
-  const u = new URL(c.url);
-  return {
-    host: u.hostname,
-    port: Number(u.port),
-    ca: b64(kc.clusters[0].cluster['certificate-authority-data']),
-    cert: b64(kc.users[0].user['client-certificate-data']),
-    key: b64(kc.users[0].user['client-key-data']),
-  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -232,7 +218,7 @@ export async function runWorkload(
   if (opts.capacity) args.push('--simulated-node-capacity', opts.capacity);
   const cluster = await startCluster(args);
   try {
-    const creds = credsOf(cluster);
+    const creds = tlsCreds(cluster);
     const t0 = performance.now();
     const nodeNames = await waitNodesReady(cluster, opts.nodes, 300_000);
     const nodesReadySeconds = (performance.now() - t0) / 1000;
@@ -366,7 +352,6 @@ export async function main(argv: string[]): Promise<void> {
   const calibrationBefore = calibrationMs();
   const results: WorkloadResult[] = [];
   for (const r of runs) results.push(await runWorkload(r, opts));
-  const calibration = { before: calibrationBefore, after: calibrationMs(), about: 'machine speed: ms for 20,000 JSON round trips of a pod, before and after (lower is faster; this VM varies by more than 50%)' };
   console.log(
     JSON.stringify({
       bench: 'scheduler',
@@ -375,7 +360,7 @@ export async function main(argv: string[]): Promise<void> {
       pods: opts.pods,
       ...(results.length === 1 ? pick(results[0]) : {}),
       results,
-      calibration,
+      calibration: calibration(calibrationBefore),
       measuredAs: 'client: create request sent → first watch event with spec.nodeName; podsPerSec = bound pods / (last binding − first create)',
       workloads: {
         basic: 'SchedulingBasic-style pause pods, requests cpu 100m / memory 500Mi; heartbeat-only nodes (no kubelet work, as upstream scheduler_perf)',

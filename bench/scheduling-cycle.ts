@@ -11,14 +11,14 @@ import { SchedulerCache } from '../src/scheduler/cache/cache.ts';
 import { Snapshot } from '../src/scheduler/cache/snapshot.ts';
 import { schedulePod, NodeWindow } from '../src/scheduler/framework/schedule-pod.ts';
 import { CycleState, type Node, type Pod } from '../src/scheduler/framework/types.ts';
-import { benchPod } from './scheduler.ts';
+import { benchPod, ZONE_LABEL } from './scheduler.ts';
 
 function node(i: number): Node {
   const alloc = { cpu: '32', memory: '256Gi', pods: '110' };
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: `sim-${i}`, uid: `node-${i}`, labels: { 'kubernetes.io/hostname': `sim-${i}`, 'topology.kubernetes.io/zone': `zone-${i % 3}` } },
+    metadata: { name: `sim-${i}`, uid: `node-${i}`, labels: { 'kubernetes.io/hostname': `sim-${i}`, [ZONE_LABEL]: `zone-${i % 3}` } },
     spec: {},
     status: { allocatable: alloc, capacity: alloc, conditions: [{ type: 'Ready', status: 'True' }] },
   } as Node;

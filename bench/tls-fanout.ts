@@ -14,8 +14,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
 import { ensurePki } from '../src/apiserver/pki.ts';
-import { percentile } from './lib/cluster.ts';
-import { calibrationMs } from './lib/calibrate.ts';
+import { adminCreds, percentile } from './lib/cluster.ts';
+import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { NativeWatchers, buildNativeClients } from './lib/native-clients.ts';
 
 const chunk = Buffer.from(`7d0\r\n${'x'.repeat(0x7d0 - 1)}\n\r\n`);
@@ -29,8 +29,7 @@ async function fanout(pki: Awaited<ReturnType<typeof ensurePki>>, dir: string, w
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as import('node:net').AddressInfo).port;
-  const creds = { host: '127.0.0.1', port, ca: Buffer.from(pki.caCertPem), cert: Buffer.from(pki.adminCertPem), key: Buffer.from(pki.adminKeyPem) };
-  const readers = await NativeWatchers.open(creds, dir, '/', watchers, 2, 'none', batch);
+  const readers = await NativeWatchers.open(adminCreds(pki, port), dir, '/', watchers, 2, 'none', batch);
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let i = 0; i < rounds; i++) {
@@ -70,7 +69,7 @@ export async function main(argv: string[]): Promise<void> {
         chunkBytes: chunk.length,
         readersWokenMs: waking,
         readersNotWokenMs: notWaking,
-        calibration: { before: calibrationBefore, after: calibrationMs() },
+        calibration: calibration(calibrationBefore),
       }),
     );
   } finally {

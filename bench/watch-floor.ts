@@ -8,28 +8,21 @@
 // anything.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensurePki } from '../src/apiserver/pki.ts';
-import { watchPod } from './apiserver.ts';
-import { calibrationMs } from './lib/calibrate.ts';
-import { request, startCluster, tlsCreds } from './lib/cluster.ts';
+import { watchTarget } from './apiserver.ts';
+import { calibration, calibrationMs } from './lib/calibrate.ts';
+import { adminCreds, request, serverNodeFlags, startCluster, tlsCreds } from './lib/cluster.ts';
 import { pickClient, type BenchClient } from './lib/native-clients.ts';
 import { watchLatency, type WatchLatency } from './lib/watch-latency.ts';
-
-const bin = path.resolve(import.meta.dirname, '..', 'bin', 'mizzen.js');
-
-/** The Node flags `mizzen` runs with (its shebang's), so both servers run alike. */
-function mizzenNodeFlags(): string[] {
-  return readFileSync(bin, 'utf8').split('\n', 1)[0].split(' ').filter((a) => a.startsWith('--'));
-}
 
 /** `stored`: a pod as Mizzen stored it, whose copies (renamed) the floor is sent. */
 async function floor(dir: string, watchers: number, client: BenchClient, stored: { metadata: object }, threads: 1 | 2): Promise<WatchLatency> {
   const pki = await ensurePki(dir);
-  const proc = spawn(process.execPath, [...mizzenNodeFlags(), path.join(import.meta.dirname, 'lib', 'floor-server.mjs'), pki.files.serverCert, pki.files.serverKey, pki.files.caCert, path.join(dir, `floor-${Date.now()}.db`), String(threads)], {
+  const proc = spawn(process.execPath, [...serverNodeFlags(), path.join(import.meta.dirname, 'lib', 'floor-server.mjs'), pki.files.serverCert, pki.files.serverKey, pki.files.caCert, path.join(dir, `floor-${Date.now()}.db`), String(threads)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -42,9 +35,8 @@ async function floor(dir: string, watchers: number, client: BenchClient, stored:
       });
       proc.once('exit', (code) => reject(new Error(`floor server exited with ${code}`)));
     });
-    const creds = { host: '127.0.0.1', port, ca: Buffer.from(pki.caCertPem), cert: Buffer.from(pki.adminCertPem), key: Buffer.from(pki.adminKeyPem) };
     const body = (name: string) => JSON.stringify({ ...stored, metadata: { ...stored.metadata, name } });
-    return await watchLatency(creds, dir, { createPath: '/', watchPath: '/watch', body }, watchers, client);
+    return await watchLatency(adminCreds(pki, port), dir, { createPath: '/', watchPath: '/watch', body }, watchers, client);
   } finally {
     proc.kill();
   }
@@ -55,8 +47,7 @@ async function mizzen(watchers: number, client: BenchClient): Promise<{ latency:
   const c = await startCluster([], 'apiserver');
   try {
     await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'watch' } });
-    const target = { createPath: '/api/v1/namespaces/watch/pods', watchPath: '/api/v1/namespaces/watch/pods?watch=true&labelSelector=app%3Dwatchbench', body: watchPod };
-    const latency = await watchLatency(tlsCreds(c), c.dataDir, target, watchers, client);
+    const latency = await watchLatency(tlsCreds(c), c.dataDir, watchTarget('watch'), watchers, client);
     const stored = JSON.parse((await request(c, 'GET', '/api/v1/namespaces/watch/pods/watch-0')).body);
     return { latency, stored };
   } finally {
@@ -81,7 +72,7 @@ export async function main(argv: string[]): Promise<void> {
         floorTwoThreads: brief(await floor(dir, watchers, client, m.stored, 2)),
       });
     }
-    console.log(JSON.stringify({ bench: 'watch-floor', watchers, client, rounds, calibration: { before: calibrationBefore, after: calibrationMs() } }));
+    console.log(JSON.stringify({ bench: 'watch-floor', watchers, client, rounds, calibration: calibration(calibrationBefore) }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

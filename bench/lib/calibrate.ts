@@ -10,6 +10,11 @@ const sample = {
   status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2024-01-01T00:00:00Z' }] },
 };
 
+/** What a benchmark prints: the calibration taken before it (`before`) and one taken now. */
+export function calibration(before: number): { before: number; after: number; about: string } {
+  return { before, after: calibrationMs(), about: 'machine speed: ms for 20,000 JSON round trips of a pod, before and after (lower is faster; this VM varies by more than 50%)' };
+}
+
 /** Milliseconds for 20,000 JSON round trips of a pod (best of three). */
 export function calibrationMs(): number {
   let best = Infinity;

@@ -7,6 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import type { Pki } from '../../src/apiserver/pki.ts';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -35,7 +36,7 @@ const bin = path.join(repo, 'bin/mizzen.js');
  * Node flags for the server: those of bin/mizzen.js's shebang, as `npx mizzen` gets them, plus
  * BENCH_SERVER_NODE_ARGS if set (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
  */
-function serverNodeFlags(): string[] {
+export function serverNodeFlags(): string[] {
   const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0];
   const extra = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   return [...shebang.split(' ').filter((a) => a.startsWith('--')), ...extra];
@@ -84,6 +85,11 @@ export async function startCluster(extraArgs: string[] = [], command: 'up' | 'ap
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Credentials of a test PKI's admin (the benchmarks' bare servers) for a server on this port. */
+export function adminCreds(pki: Pki, port: number): import('./fast-client.ts').TlsCreds {
+  return { host: '127.0.0.1', port, ca: Buffer.from(pki.caCertPem), cert: Buffer.from(pki.adminCertPem), key: Buffer.from(pki.adminKeyPem) };
 }
 
 /** Host, port and credentials for bench/lib/fast-client.ts. */

@@ -78,25 +78,22 @@ export async function watchLatency(creds: TlsCreds, dir: string, target: WatchTa
   conn.close();
   const seen = await readers.report();
   const lat: number[] = [];
-  const first = new Map<string, number>();
   const perEvent = new Map<string, number[]>();
   for (const [name, at] of seen) {
     const t = sent.get(name);
     if (t === undefined) continue;
     lat.push(at - t);
-    first.set(name, Math.min(first.get(name) ?? Infinity, at - t));
     if (!perEvent.has(name)) perEvent.set(name, []);
     perEvent.get(name)!.push(at - t);
   }
   if (lat.length < watchers * events) throw new Error(`watchers saw ${lat.length} of ${watchers * events} events`);
   lat.sort((a, b) => a - b);
+  for (const ls of perEvent.values()) ls.sort((a, b) => a - b);
   // BENCH_DEBUG=1: per event, when the first, median and last watcher had it (sent is on the
   // monotonic clock the server can log too, to line events up with server-side timings).
   if (process.env.BENCH_DEBUG)
-    for (const [name, ls] of perEvent) {
-      ls.sort((a, b) => a - b);
+    for (const [name, ls] of perEvent)
       console.error(`${name}: sent ${sent.get(name)!.toFixed(3)} first ${ls[0].toFixed(2)} median ${percentile(ls, 50).toFixed(2)} last ${ls[ls.length - 1].toFixed(2)}`);
-    }
-  const firsts = [...first.values()].sort((a, b) => a - b);
+  const firsts = [...perEvent.values()].map((ls) => ls[0]).sort((a, b) => a - b);
   return { p50: percentile(lat, 50), p99: percentile(lat, 99), firstWatcherP99: percentile(firsts, 99), events, warmupEvents };
 }
