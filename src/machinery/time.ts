@@ -2,8 +2,7 @@
 
 /** Second-precision RFC 3339 time, as metav1.Time serialises. */
 export function rfc3339(d?: Date): string {
-  if (d === undefined) return nowRFC3339();
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return d === undefined ? nowRFC3339() : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 // The current second's text, formatted once per second: every write stamps a time
@@ -15,7 +14,7 @@ let cachedText = '';
 export function nowRFC3339(): string {
   const second = Math.floor(Date.now() / 1000);
   if (second !== cachedSecond) {
-    cachedText = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+    cachedText = rfc3339(new Date(second * 1000));
     cachedSecond = second;
   }
   return cachedText;

@@ -61,14 +61,20 @@ const renamed: Array<[string, string]> = [
   ['deprecatedCount', 'count'],
 ];
 
+/** `obj` under `apiVersion`, each renamed field moved from its name at index `from` of `renamed` to the other. */
+function convert(obj: KObject, apiVersion: string, from: 0 | 1): KObject {
+  const { apiVersion: _v, kind: _k, ...rest } = obj;
+  const out: KObject = { apiVersion, kind: 'Event', ...rest };
+  for (const pair of renamed) {
+    delete out[pair[from]];
+    if (obj[pair[from]] !== undefined) out[pair[1 - from]] = obj[pair[from]];
+  }
+  return out;
+}
+
 /** A stored core/v1 Event as events.k8s.io/v1 shows it. */
 export function eventFromCore(core: KObject): KObject {
-  const { apiVersion: _v, kind: _k, ...rest } = core;
-  const out: KObject = { apiVersion: 'events.k8s.io/v1', kind: 'Event', ...rest };
-  for (const [v1, coreName] of renamed) {
-    delete out[coreName];
-    if (core[coreName] !== undefined) out[v1] = core[coreName];
-  }
+  const out = convert(core, 'events.k8s.io/v1', 1);
   // Upstream serialises an unset MicroTime as null; clients of this API expect the key.
   if (out.eventTime === undefined) out.eventTime = null;
   return out;
@@ -76,12 +82,7 @@ export function eventFromCore(core: KObject): KObject {
 
 /** An events.k8s.io/v1 Event in the core/v1 form it is stored in. */
 export function eventToCore(ev: KObject): KObject {
-  const { apiVersion: _v, kind: _k, ...rest } = ev;
-  const out: KObject = { apiVersion: 'v1', kind: 'Event', ...rest };
-  for (const [v1, coreName] of renamed) {
-    delete out[v1];
-    if (ev[v1] !== undefined) out[coreName] = ev[v1];
-  }
+  const out = convert(ev, 'v1', 0);
   if (out.eventTime === null) delete out.eventTime;
   return out;
 }
