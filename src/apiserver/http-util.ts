@@ -5,6 +5,7 @@ import zlib from 'node:zlib';
 import YAML from 'yaml';
 import { errors, StatusError } from '../machinery/errors.ts';
 import { decodeKubernetesProtobuf } from '../machinery/protobuf/index.ts';
+import { prettyRequested } from './query-params.ts';
 
 /** Upstream's limit on request bodies. */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -51,7 +52,54 @@ export function sendBody(res: ServerResponse, code: number, body: string | Buffe
 }
 
 export function sendJSON(res: ServerResponse, code: number, body: string | object, headers: Record<string, string> = {}): void {
-  sendBody(res, code, typeof body === 'string' ? body : JSON.stringify(body), { 'Content-Type': 'application/json', ...headers });
+  let text = typeof body === 'string' ? body : JSON.stringify(body);
+  if (prettyRequested(res.req)) text = indentJSON(text);
+  sendBody(res, code, text, { 'Content-Type': 'application/json', ...headers });
+}
+
+/**
+ * JSON text indented by two spaces, as Go's json.Indent does it (empty objects and arrays stay
+ * `{}` and `[]`). Works on the text, without parsing: any depth, numbers exactly as written.
+ */
+export function indentJSON(text: string): string {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  const newline = () => '\n' + '  '.repeat(depth);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // Skip the string, escapes included.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+      continue;
+    }
+    if (c === 0x7b || c === 0x5b) {
+      const close = c === 0x7b ? 0x7d : 0x5d;
+      if (text.charCodeAt(i + 1) === close) {
+        i++;
+        continue;
+      }
+      depth++;
+      out.push(text.slice(start, i + 1), newline());
+      start = i + 1;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      out.push(text.slice(start, i), newline());
+      start = i;
+    } else if (c === 0x2c) {
+      out.push(text.slice(start, i + 1), newline());
+      start = i + 1;
+    } else if (c === 0x3a) {
+      out.push(text.slice(start, i + 1), ' ');
+      start = i + 1;
+    }
+  }
+  out.push(text.slice(start));
+  return out.join('');
 }
 
 export function sendStatusError(res: ServerResponse, err: StatusError): void {

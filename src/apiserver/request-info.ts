@@ -1,6 +1,7 @@
 // Turns a URL path into what it addresses (upstream's RequestInfoFactory).
 
 import { errors } from '../machinery/errors.ts';
+import { queryFlag } from './query-params.ts';
 
 export interface RequestInfo {
   /** True for /api and /apis resource paths; false for /healthz, /version, /openapi, discovery... */
@@ -76,7 +77,7 @@ export function parseRequestInfo(method: string, path: string, query: URLSearchP
   switch (m) {
     case 'GET':
     case 'HEAD':
-      info.verb = !info.name ? (watchPrefix || isTrue(query.get('watch')) ? 'watch' : 'list') : watchPrefix || isTrue(query.get('watch')) ? 'watch' : 'get';
+      info.verb = watchPrefix || queryFlag(query, 'watch') ? 'watch' : info.name ? 'get' : 'list';
       break;
     case 'POST':
       info.verb = 'create';
@@ -96,6 +97,7 @@ export function parseRequestInfo(method: string, path: string, query: URLSearchP
   return info;
 }
 
+/** A boolean query value as upstream reads it (see query-params.ts); null (absent) is false. */
 export function isTrue(v: string | null): boolean {
-  return v === 'true' || v === '1';
+  return v !== null && !(v === '0' || v.toLowerCase() === 'false');
 }

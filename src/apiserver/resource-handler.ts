@@ -8,7 +8,7 @@ import { applyPatch } from '../machinery/patch/index.ts';
 import { findDuplicateFields } from '../machinery/json-duplicates.ts';
 import { decodeObjectBody, readBody, sendJSON, mediaType } from './http-util.ts';
 import type { RequestInfo } from './request-info.ts';
-import { isTrue } from './request-info.ts';
+import { optionalQueryFlag, queryFlag } from './query-params.ts';
 import { negotiateOutput, toTable, listJSON, partialMetadata, type OutputForm } from './output.ts';
 import { buildFilter } from './selectors.ts';
 import type { ResourceStore, DeleteOptions } from './registry/resource-store.ts';
@@ -215,7 +215,7 @@ function checkListOptions(q: URLSearchParams): void {
   const rv = q.get('resourceVersion') ?? '';
   const fail = (detail: string) =>
     errors.invalid('ListOptions', 'meta.k8s.io', '', [{ type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail }]);
-  if (q.get('watch') === 'true' || q.get('watch') === '1') throw fail('Forbidden: resourceVersionMatch is forbidden for watch');
+  if (queryFlag(q, 'watch')) throw fail('Forbidden: resourceVersionMatch is forbidden for watch');
   if (rv === '') throw fail('Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided');
   if (match !== 'Exact' && match !== 'NotOlderThan')
     throw errors.invalid('ListOptions', 'meta.k8s.io', '', [{ type: 'FieldValueNotSupported', field: 'resourceVersionMatch', detail: `Unsupported value: ${JSON.stringify(match)}: supported values: "Exact", "NotOlderThan"` }]);
@@ -321,8 +321,8 @@ async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<
   }
   let pp = q.get('propagationPolicy') ?? body.propagationPolicy;
   if (pp === undefined || pp === null) {
-    const orphan = q.get('orphanDependents') ?? body.orphanDependents;
-    if (orphan !== undefined && orphan !== null) pp = String(orphan) === 'true' ? 'Orphan' : 'Background';
+    const orphan = optionalQueryFlag(q, 'orphanDependents') ?? body.orphanDependents;
+    if (orphan !== undefined && orphan !== null) pp = orphan === true ? 'Orphan' : 'Background';
   }
   if (pp !== undefined && pp !== null) {
     if (!['Orphan', 'Background', 'Foreground'].includes(pp))

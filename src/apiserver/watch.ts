@@ -9,7 +9,7 @@ import type { ResourceStore } from './registry/resource-store.ts';
 import type { CachedObject } from './registry/cached-object.ts';
 import { toTable, partialMetadata, type OutputForm } from './output.ts';
 import { buildFilter } from './selectors.ts';
-import { isTrue } from './request-info.ts';
+import { queryFlag } from './query-params.ts';
 
 /** An event as the watch cache delivers it. */
 export interface CacheWatchEvent {
@@ -41,9 +41,9 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, def: Resou
     fromRev = Number(rvRaw);
     if (!Number.isInteger(fromRev) || fromRev < 0) throw errors.badRequest(`Invalid value for resourceVersion: ${JSON.stringify(rvRaw)}: must be an integer`);
   }
-  const sendInitialEvents = isTrue(q.get('sendInitialEvents'));
+  const sendInitialEvents = queryFlag(q, 'sendInitialEvents');
   if (sendInitialEvents) fromRev = 0;
-  const bookmarks = isTrue(q.get('allowWatchBookmarks'));
+  const bookmarks = queryFlag(q, 'allowWatchBookmarks');
   const tsRaw = q.get('timeoutSeconds');
   let timeoutMs = (1800 + Math.random() * 1800) * 1000;
   if (tsRaw !== null && tsRaw !== '') {
