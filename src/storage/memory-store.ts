@@ -18,6 +18,7 @@ export class MemoryStore implements Store {
   private closed = false;
   private readonly watchers = new WatcherSet();
   private readonly maxHistory: number;
+  private delivered = 0;
 
   constructor(opts: MemoryStoreOptions = {}) {
     this.maxHistory = opts.maxHistory ?? 100_000;
@@ -89,6 +90,11 @@ export class MemoryStore implements Store {
     return this.rev;
   }
 
+  /** Moves only once an event is delivered, so no watcher is behind it mid-delivery. */
+  committedRevision(): number {
+    return this.delivered;
+  }
+
   compactedRevision(): number {
     return this.compacted;
   }
@@ -116,6 +122,7 @@ export class MemoryStore implements Store {
       this.compactTo(this.history[this.history.length - Math.ceil(this.maxHistory / 2)].revision - 1);
     }
     this.watchers.emit(ev);
+    this.delivered = ev.revision;
   }
 
   private checkOpen(key: string): void {

@@ -77,6 +77,12 @@ export interface Store {
   watch(prefix: string, fromRevision: number, onEvent: (ev: StoreEvent) => void): WatchHandle;
   /** The latest revision. */
   currentRevision(): Promise<number>;
+  /**
+   * The latest committed revision, for backends that know it without a round trip and deliver
+   * every event up to it before it moves (SQLite, memory). Lets an idle resource's watch cache
+   * answer lists at the store's revision instead of its own last event's.
+   */
+  committedRevision?(): number;
   /** Oldest revision a watch can start from (events after it are retained). */
   compactedRevision(): number;
   /** Drop history at or below revision (keeps the latest value of every live key). */

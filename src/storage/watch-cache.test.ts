@@ -189,6 +189,40 @@ describe('WatchCache', () => {
     cache.stop();
   });
 
+  for (const [name, open] of [
+    ['memory', async () => ({ store: new MemoryStore() as Store, done: async () => {} })],
+    [
+      'SQLite',
+      async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mizzen-wc-rev-'));
+        const store = SqliteStore.open({ file: path.join(dir, 'db'), compactIntervalMs: 0 });
+        return { store: store as Store, done: async () => (await store.close(), fs.rmSync(dir, { recursive: true, force: true })) };
+      },
+    ],
+  ] as const) {
+    it(`lists at the store's revision even when nothing under its prefix was ever written (${name})`, async () => {
+      const { store, done } = await open();
+      try {
+        await store.create('/registry/services/ns1/a', val('s', '1'));
+        const { cache } = await setup(store);
+        await cache.start();
+        // Writes to other resources move the revision of an idle resource's lists, without events.
+        const other = await store.create('/registry/services/ns1/b', val('s', '2'));
+        assert.equal(cache.list().revision, other.modRevision);
+        assert.equal(cache.revision, other.modRevision);
+        // A watch from that revision sees what comes next, and nothing before.
+        const seen: string[] = [];
+        const h = cache.watch(cache.list().revision, P, (ev) => seen.push(fmt(ev)));
+        const mine = await store.create(`${P}ns1/a`, val('a', '1'));
+        assert.deepEqual(seen, [`ADDED ns1/a@${mine.modRevision}=1`]);
+        h.stop();
+        cache.stop();
+      } finally {
+        await done();
+      }
+    });
+  }
+
   it('memoises one encoding per format on an event', async () => {
     const { store, cache } = await setup();
     await cache.start();

@@ -130,8 +130,17 @@ export class WatchCache<T> {
     this.stopPolling();
   }
 
-  /** Latest revision the cache is known to be up to date with. */
+  /**
+   * Latest revision the cache is known to be up to date with. With a synchronous store that is the
+   * store's committed revision: every event up to it has reached this cache already, so a resource
+   * nobody writes still lists at the current revision (never "0", which clients read as "any"),
+   * at no cost per write to the other resources' caches.
+   */
   get revision(): number {
+    if (this.synchronousStore && this.storeWatch && this.store.committedRevision) {
+      const committed = this.store.committedRevision();
+      if (committed > this.rev) this.rev = committed;
+    }
     return this.rev;
   }
 
@@ -150,7 +159,7 @@ export class WatchCache<T> {
 
   /** Objects under prefix (default: the whole resource), sorted by key. */
   list(prefix?: string): { items: T[]; revision: number } {
-    return { items: this.entriesUnder(prefix).map((e) => e.obj), revision: this.rev };
+    return { items: this.entriesUnder(prefix).map((e) => e.obj), revision: this.revision };
   }
 
   /** Entries (object and raw key/value) under prefix, sorted by key. */
@@ -170,7 +179,7 @@ export class WatchCache<T> {
     let after: number;
     if (fromRevision === 0) {
       for (const e of this.entriesUnder(prefix)) cb({ type: 'ADDED', key: e.kv.key, object: e.obj, revision: e.kv.modRevision });
-      after = this.rev;
+      after = this.revision;
     } else {
       if (fromRevision < this.horizon) {
         throw new StorageError('Compacted', prefix, `too old resource version: ${fromRevision} (${this.horizon})`, this.horizon);
@@ -179,7 +188,7 @@ export class WatchCache<T> {
         const ev = this.ring[(this.head + i) % this.capacity]!;
         if (ev.key.startsWith(prefix)) cb(ev);
       }
-      after = Math.max(fromRevision, this.rev);
+      after = Math.max(fromRevision, this.revision);
     }
     return this.watchers.add(prefix, after, cb);
   }

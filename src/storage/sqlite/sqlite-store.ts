@@ -83,6 +83,8 @@ export class SqliteStore implements Store {
   private readonly watchers = new WatcherSet();
   /** Committed revision. */
   private rev: number;
+  /** Committed revision whose events every watcher has been given (see committedRevision). */
+  private delivered: number;
   private compacted: number;
   private queue: PendingOp[] = [];
   private flushScheduled = false;
@@ -101,6 +103,7 @@ export class SqliteStore implements Store {
     this.writer = writer;
     this.file = file;
     this.rev = state.revision;
+    this.delivered = state.revision;
     this.compacted = state.compacted;
     const { names, createRevisions, modRevisions, values } = state.live;
     for (let i = 0; i < names.length; i++) {
@@ -180,6 +183,11 @@ export class SqliteStore implements Store {
 
   async currentRevision(): Promise<number> {
     return this.rev;
+  }
+
+  /** Moves only once a batch's events are all delivered, so no watcher is behind it mid-delivery. */
+  committedRevision(): number {
+    return this.delivered;
   }
 
   compactedRevision(): number {
@@ -329,6 +337,7 @@ export class SqliteStore implements Store {
     this.rev = batch.lastRevision;
     for (const ev of batch.events) this.history.push(ev);
     for (const ev of batch.events) this.watchers.emit(ev);
+    this.delivered = batch.lastRevision;
     this.finishInFlight();
     this.settle(batch);
     // Ops queued during the commit go out at once, so the writer is busy while callers proceed.
