@@ -99,7 +99,13 @@ export const deployments: ResourceDef = {
     validate: validateDeployment,
     validateUpdate: validateDeploymentUpdate,
   },
-  status: {},
+  status: {
+    // Upstream's deployment status strategy resets the labels too.
+    prepareForUpdate(obj, old) {
+      if (old.metadata.labels === undefined) delete obj.metadata.labels;
+      else obj.metadata.labels = { ...old.metadata.labels };
+    },
+  },
   scale: { specReplicasPath: 'spec.replicas', statusReplicasPath: 'status.replicas', selector: scaleSelector },
   table: {
     columns: [

@@ -274,6 +274,9 @@ export const pods: ResourceDef = {
   status: {
     prepareForUpdate(obj, old) {
       obj.spec = clone(old.spec);
+      // pods/status cannot touch owner references (upstream: old kubelets corrupted them).
+      if (old.metadata.ownerReferences === undefined) delete obj.metadata.ownerReferences;
+      else obj.metadata.ownerReferences = clone(old.metadata.ownerReferences);
       // qosClass is derived from the spec and never changes.
       if (old.status?.qosClass) {
         obj.status ??= {};

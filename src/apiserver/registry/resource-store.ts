@@ -207,7 +207,7 @@ export class ResourceStore {
       const obj = mutate(base);
       const pinned = obj.metadata?.resourceVersion;
       if (pinned !== undefined && pinned !== '' && pinned !== old.metadata.resourceVersion) throw errors.staleConflict(this.gr, name);
-      const next = this.prepareUpdate(obj, old, opts, () => current.copy());
+      const next = this.prepareUpdate(obj, old, opts);
       if (next === old) return old;
       if (opts.dryRun) return next;
       try {
@@ -233,7 +233,7 @@ export class ResourceStore {
   }
 
   /** Applies upstream's update rules; returns `old` itself when nothing changed. */
-  private prepareUpdate(obj: KObject, old: KObject, opts: WriteOptions & { subresource?: string }, copyOfOld: () => KObject): KObject {
+  private prepareUpdate(obj: KObject, old: KObject, opts: WriteOptions & { subresource?: string }): KObject {
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw errors.badRequest('the request body must be a JSON object');
     if (!obj.metadata || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) obj.metadata = {};
     const sub = opts.subresource;
@@ -246,20 +246,10 @@ export class ResourceStore {
       obj.spec = { ...(obj.spec ?? {}) };
       if (fins?.length) obj.spec.finalizers = fins;
       else delete obj.spec.finalizers;
-    } else if (sub === 'status') {
-      // Status updates change status only: keep everything else from the stored object.
-      const status = obj.status;
-      const rv = obj.metadata.resourceVersion;
-      if (obj.metadata.uid && obj.metadata.uid !== old.metadata.uid)
-        throw errors.conflict(this.gr, old.metadata.name!, `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
-      obj = copyOfOld();
-      if (status === undefined) delete obj.status;
-      else obj.status = status;
-      obj.metadata.resourceVersion = rv;
-      this.def.status?.prepareForUpdate?.(obj, old);
-      const errs = this.def.status?.validateUpdate?.(obj, old) ?? [];
-      if (errs.length) throw this.invalid(old.metadata.name!, errs);
     } else {
+      // A status write is an update whose spec is the stored one (upstream's status strategies):
+      // its metadata changes (labels, annotations, finalizers) are kept, its status replaces.
+      const status = sub === 'status';
       this.checkTypeMeta(obj);
       const m = obj.metadata;
       const o = old.metadata;
@@ -280,14 +270,21 @@ export class ResourceStore {
       if (o.generation !== undefined) m.generation = o.generation;
       else delete m.generation;
       delete m.managedFields;
-      if (this.def.status) {
-        if (old.status === undefined) delete obj.status;
-        else obj.status = JSON.parse(JSON.stringify(old.status));
-      }
       const s = this.def.strategy;
-      s.defaults?.(obj);
-      s.prepareForUpdate?.(obj, old, this.ctx);
-      const errs = [...validateObjectMetaUpdate(obj, old), ...(s.validateUpdate?.(obj, old) ?? s.validate?.(obj) ?? [])];
+      let errs: FieldError[];
+      if (status) {
+        keepSpec(obj, old);
+        this.def.status!.prepareForUpdate?.(obj, old);
+        errs = [...validateObjectMetaUpdate(obj, old), ...(this.def.status!.validateUpdate?.(obj, old) ?? [])];
+      } else {
+        if (this.def.status) {
+          if (old.status === undefined) delete obj.status;
+          else obj.status = JSON.parse(JSON.stringify(old.status));
+        }
+        s.defaults?.(obj);
+        s.prepareForUpdate?.(obj, old, this.ctx);
+        errs = [...validateObjectMetaUpdate(obj, old), ...(s.validateUpdate?.(obj, old) ?? s.validate?.(obj) ?? [])];
+      }
       if (m.deletionTimestamp) {
         // Once deleting, no new finalizers may be added (upstream rejects this).
         const added = (m.finalizers ?? []).filter((f: string) => !(o.finalizers ?? []).includes(f));
@@ -295,7 +292,7 @@ export class ResourceStore {
       }
       if (errs.length) throw this.invalid(o.name!, errs);
       if (this.def.tracksGeneration && !specEqual(obj, old)) m.generation = (o.generation ?? 0) + 1;
-      if (opts.warnings && s.warnings) opts.warnings.push(...s.warnings(obj, old));
+      if (!status && opts.warnings && s.warnings) opts.warnings.push(...s.warnings(obj, old));
     }
     this.admit('UPDATE', this.def, obj, old, sub);
     // A no-op update leaves the object (and its resourceVersion) as it is, like upstream.
@@ -424,6 +421,14 @@ function hasPendingFinalizers(obj: KObject): boolean {
   if (obj.metadata.finalizers?.length) return true;
   return obj.kind === 'Namespace' && !!obj.spec?.finalizers?.length;
 }
+
+/** What a status write cannot change: every top-level field but metadata and status, taken from old. */
+function keepSpec(obj: KObject, old: KObject): void {
+  for (const k of Object.keys(obj)) if (!topLevelKept.has(k)) delete obj[k];
+  for (const k of Object.keys(old)) if (!topLevelKept.has(k)) obj[k] = JSON.parse(JSON.stringify(old[k]));
+}
+
+const topLevelKept = new Set(['apiVersion', 'kind', 'metadata', 'status']);
 
 /** Everything but metadata and status equal (the rule for bumping generation). */
 function specEqual(a: KObject, b: KObject): boolean {
