@@ -4,7 +4,7 @@
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import jsonpatch from 'fast-json-patch';
+import { applyJSONPatch } from '../machinery/patch/index.ts';
 
 interface Stored {
   obj: any;
@@ -240,7 +240,7 @@ export class FakeApiServer {
         if (!existing) return notFound();
         const patched =
           r.headers['content-type'] === 'application/json-patch+json'
-            ? jsonpatch.applyPatch(structuredClone(existing), r.body).newDocument
+            ? applyJSONPatch(existing, r.body)
             : mergePatch(structuredClone(existing), r.body);
         return this.json(res, 200, this.put(collection, patched));
       }
