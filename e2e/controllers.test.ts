@@ -254,6 +254,16 @@ spec:
     assert.match(table, /^compute\s+Complete\s+3\/3\s/);
   });
 
+  test('kubectl create job completes with no annotations: a Job\'s simulated pods succeed after a short run', async () => {
+    const n = await ns('job-plain');
+    await k(['-n', n, 'create', 'job', 'pi', '--image=busybox', '--', 'true']);
+    await k(['-n', n, 'wait', '--for=condition=complete', 'job/pi', `--timeout=${ROLLOUT_TIMEOUT}`]);
+    const job = await kjson(['-n', n, 'get', 'job', 'pi']);
+    assert.equal(job.status.succeeded, 1);
+    const [pod] = await pods(n, 'job-name=pi');
+    assert.equal(pod.status?.phase, 'Succeeded');
+  });
+
   test('a CronJob is accepted and its template makes a Job that completes', async () => {
     const n = await ns('cron');
     await k(['apply', '-f', '-'], {

@@ -54,4 +54,14 @@ describe('mizzen up (smoke)', { skip: hasKubectl ? false : 'kubectl is not insta
     const { stdout } = await cluster.kubectl(['get', 'configmap', 'smoke', '-o', 'jsonpath={.data.greeting}']);
     assert.equal(stdout, 'hello');
   });
+
+  test("a restart keeps what the user set in the kubeconfig with kubectl config", async () => {
+    await cluster.kubectl(['create', 'namespace', 'foo']);
+    await cluster.kubectl(['create', 'configmap', 'in-foo', '-n', 'foo']);
+    await cluster.kubectl(['config', 'set-context', '--current', '--namespace=foo']);
+    await cluster.restart();
+    const { stdout } = await cluster.kubectl(['get', 'configmaps', '-o', 'name']);
+    assert.match(stdout, /^configmap\/in-foo$/m);
+    assert.equal((await cluster.kubectl(['config', 'view', '--minify', '-o', 'jsonpath={.contexts[0].context.namespace}'])).stdout, 'foo');
+  });
 });

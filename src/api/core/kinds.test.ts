@@ -51,6 +51,11 @@ test('nodes table', () => {
   const bare = created_('nodes', { metadata: { name: 'n2' } });
   assert.deepEqual(def('nodes').table!.row(bare, now).slice(1, 3), ['Unknown', '<none>']);
   assert.equal(def('nodes').fieldSelectors!['spec.unschedulable'](node), 'true');
+  // The struct fields Go always serialises, zero-valued where unset (clients require them).
+  assert.equal(node.status.nodeInfo.kubeProxyVersion, '');
+  assert.equal(node.status.nodeInfo.kubeletVersion, 'v1.34.0');
+  assert.equal(bare.status.nodeInfo.machineID, '');
+  assert.deepEqual(bare.status.daemonEndpoints, { kubeletEndpoint: { Port: 0 } });
 });
 
 test('configmaps and secrets', () => {

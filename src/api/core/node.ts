@@ -8,10 +8,22 @@ import { validateResourceMap } from './resources.ts';
 
 const taintEffects = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
 
+/** NodeSystemInfo's fields: Go serialises each of them (as "" when unset), and clients rely on it. */
+const nodeInfoFields = ['machineID', 'systemUUID', 'bootID', 'kernelVersion', 'osImage', 'containerRuntimeVersion', 'kubeletVersion', 'kubeProxyVersion', 'operatingSystem', 'architecture'];
+
 function defaultNode(node: KObject): void {
+  if (!node.status || typeof node.status !== 'object' || Array.isArray(node.status)) node.status = {};
   const st = node.status;
   // Upstream SetDefaults_NodeStatus: allocatable starts out equal to capacity.
-  if (st && st.capacity && !st.allocatable) st.allocatable = clone(st.capacity);
+  if (st.capacity && !st.allocatable) st.allocatable = clone(st.capacity);
+  // The struct-valued fields upstream always writes, zero-valued: the Python client refuses a
+  // node whose nodeInfo lacks one ("Invalid value for `kube_proxy_version`, must not be None").
+  if (!st.nodeInfo || typeof st.nodeInfo !== 'object' || Array.isArray(st.nodeInfo)) st.nodeInfo = {};
+  for (const f of nodeInfoFields) if (st.nodeInfo[f] === undefined || st.nodeInfo[f] === null) st.nodeInfo[f] = '';
+  if (!st.daemonEndpoints || typeof st.daemonEndpoints !== 'object' || Array.isArray(st.daemonEndpoints)) st.daemonEndpoints = {};
+  const ke = st.daemonEndpoints.kubeletEndpoint;
+  if (!ke || typeof ke !== 'object' || Array.isArray(ke)) st.daemonEndpoints.kubeletEndpoint = { Port: 0 };
+  else if (ke.Port === undefined || ke.Port === null) ke.Port = 0;
   const spec = node.spec;
   if (spec && spec.podCIDR && !spec.podCIDRs) spec.podCIDRs = [spec.podCIDR];
   if (spec && !spec.podCIDR && Array.isArray(spec.podCIDRs) && spec.podCIDRs.length) spec.podCIDR = spec.podCIDRs[0];
@@ -112,6 +124,7 @@ export const nodes: ResourceDef = {
     validateUpdate: validateNodeUpdate,
   },
   status: {
+    prepareForUpdate: (obj) => defaultNode(obj),
     validateUpdate: (obj) => [...validateResourceMap(obj.status?.capacity, 'status.capacity', false), ...validateResourceMap(obj.status?.allocatable, 'status.allocatable', false)],
   },
   table: {

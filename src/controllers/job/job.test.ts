@@ -93,7 +93,7 @@ describe('job controller', () => {
   });
 
   it('fails with DeadlineExceeded and stops running pods', async () => {
-    await tc.client.create({ ...JOBS, namespace: ns }, job('slow', { activeDeadlineSeconds: 1 }));
+    await tc.client.create({ ...JOBS, namespace: ns }, job('slow', { activeDeadlineSeconds: 1 }, { 'mizzen.dev/simulate-duration': '1h' }));
     const failed = await eventually('deadline', async () => {
       const j = await get('slow');
       return cond(j, 'Failed') ? j : undefined;

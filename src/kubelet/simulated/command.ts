@@ -27,9 +27,9 @@ Flags:
   --delete-nodes-on-exit  delete the nodes on a clean stop
   -h, --help              show this help
 
-Pods with restartPolicy Never or OnFailure and the annotation mizzen.dev/simulate-duration
-(e.g. "2s") finish after that long: Succeeded, or Failed when mizzen.dev/simulate-exit-code
-is non-zero.
+A Job's pods succeed after running for a second. Pods with restartPolicy Never or OnFailure and
+the annotation mizzen.dev/simulate-duration (e.g. "2s") finish after that long instead: Succeeded,
+or Failed when mizzen.dev/simulate-exit-code is non-zero.
 
 Example:
   mizzen simulate --kubeconfig ~/.mizzen/kubeconfig --nodes 100 --prefix rack1`;

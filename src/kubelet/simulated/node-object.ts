@@ -98,6 +98,8 @@ export function nodeStatus(name: string, index: number, tpl: NodeTemplate, exist
       osImage: 'Mizzen Simulated Node',
       containerRuntimeVersion: CONTAINER_RUNTIME_VERSION,
       kubeletVersion: KUBELET_VERSION,
+      // Deprecated, and still set by a 1.32 kubelet (DisableNodeKubeProxyVersion is off until 1.33).
+      kubeProxyVersion: KUBELET_VERSION,
       operatingSystem: 'linux',
       architecture: 'amd64',
     },

@@ -11,6 +11,7 @@ import {
   terminalStatus,
   SIMULATE_DURATION_ANNOTATION,
   SIMULATE_EXIT_CODE_ANNOTATION,
+  JOB_POD_DEFAULT_RUN_MS,
 } from './pod-status.ts';
 
 const t0 = new Date('2025-01-02T03:04:05.678Z');
@@ -37,6 +38,16 @@ test('completionPlan only applies to job-style pods with the annotations', () =>
   assert.deepEqual(completionPlan(pod({ ...ann({ [SIMULATE_EXIT_CODE_ANNOTATION]: '2' }), spec: { restartPolicy: 'Never' } })), { afterMs: 0, exitCode: 2 });
   assert.equal(completionPlan(pod({ ...ann({ [SIMULATE_DURATION_ANNOTATION]: 'soon' }), spec: { restartPolicy: 'Never' } })), undefined);
   assert.equal(completionPlan(pod({ spec: { restartPolicy: 'Never' } })), undefined);
+});
+
+test("a Job's pods succeed after a short run unless their annotations say otherwise", () => {
+  const owner = { apiVersion: 'batch/v1', kind: 'Job', name: 'pi', uid: 'j-1', controller: true };
+  const jobPod = (annotations?: Record<string, string>) => pod({ metadata: { name: 'pi-x', ownerReferences: [owner], annotations } as any, spec: { restartPolicy: 'Never' } });
+  assert.deepEqual(completionPlan(jobPod()), { afterMs: JOB_POD_DEFAULT_RUN_MS, exitCode: 0 });
+  assert.deepEqual(completionPlan(jobPod({ [SIMULATE_DURATION_ANNOTATION]: '5s' })), { afterMs: 5000, exitCode: 0 });
+  assert.deepEqual(completionPlan(jobPod({ [SIMULATE_EXIT_CODE_ANNOTATION]: '3' })), { afterMs: 0, exitCode: 3 });
+  // Other owners' pods (a ReplicaSet's always restart anyway) run until deleted.
+  assert.equal(completionPlan(pod({ metadata: { name: 'x', ownerReferences: [{ ...owner, apiVersion: 'apps/v1', kind: 'ReplicaSet' }] } as any, spec: { restartPolicy: 'Never' } })), undefined);
 });
 
 test('images are reported the way containerd spells them', () => {

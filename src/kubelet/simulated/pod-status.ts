@@ -8,7 +8,8 @@ import { parseDuration } from '../../machinery/duration.ts';
 
 /**
  * Job-style pods (restartPolicy Never or OnFailure) carrying this annotation finish that long after
- * they start. The value is a Go-style duration: `2s`, `500ms`, `1m30s`.
+ * they start. The value is a Go-style duration: `2s`, `500ms`, `1m30s`. Pods of a Job without it
+ * succeed after JOB_POD_DEFAULT_RUN_MS.
  */
 export const SIMULATE_DURATION_ANNOTATION = 'mizzen.dev/simulate-duration';
 /**
@@ -25,6 +26,17 @@ export interface CompletionPlan {
   exitCode: number;
 }
 
+/**
+ * How long a Job's pod runs when its annotations do not say: a short run that succeeds, as kwok's
+ * default stages complete Job pods, so `kubectl create job pi --image=busybox -- true` completes.
+ */
+export const JOB_POD_DEFAULT_RUN_MS = 1000;
+
+/** Owned by a batch/v1 Job (its controller reference). */
+function ownedByJob(pod: KObject): boolean {
+  return (pod.metadata.ownerReferences ?? []).some((r) => r.kind === 'Job' && typeof r.apiVersion === 'string' && r.apiVersion.startsWith('batch/'));
+}
+
 /** When and how a job-style pod should finish, or undefined for pods that run until deleted. */
 export function completionPlan(pod: KObject): CompletionPlan | undefined {
   const policy = pod.spec?.restartPolicy ?? 'Always';
@@ -32,7 +44,7 @@ export function completionPlan(pod: KObject): CompletionPlan | undefined {
   const ann = pod.metadata.annotations ?? {};
   const dur = ann[SIMULATE_DURATION_ANNOTATION];
   const code = ann[SIMULATE_EXIT_CODE_ANNOTATION];
-  if (dur === undefined && code === undefined) return undefined;
+  if (dur === undefined && code === undefined) return ownedByJob(pod) ? { afterMs: JOB_POD_DEFAULT_RUN_MS, exitCode: 0 } : undefined;
   let afterMs = 0;
   if (dur !== undefined) {
     try {
