@@ -339,7 +339,7 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
-      containers: [{name: c, image: nginx, ports: [{name: http, containerPort: 8080}]}]
+      containers: [{name: c, image: nginx, ports: [{name: http, containerPort: 8080}], volumeMounts: [{name: data, mountPath: /data}]}]
   volumeClaimTemplates:
   - metadata: {name: data}
     spec:
@@ -360,6 +360,9 @@ spec:
       }
       const pvcs = (await kjson<{ items: any[] }>(['-n', n, 'get', 'pvc'])).items.map((c) => c.metadata.name).sort();
       assert.deepEqual(pvcs, ['data-web-0', 'data-web-1', 'data-web-2']);
+      // The container mounts the claim template by name; each pod has its own claim under that name.
+      const web1 = await kjson(['-n', n, 'get', 'pod', 'web-1']);
+      assert.deepEqual(web1.spec.volumes.find((v: any) => v.name === 'data'), { name: 'data', persistentVolumeClaim: { claimName: 'data-web-1' } });
       const sts = await kjson(['-n', n, 'get', 'sts', 'web']);
       assert.equal(sts.status.readyReplicas, 3);
       assert.ok(sts.status.currentRevision?.startsWith('web-'));

@@ -170,6 +170,23 @@ test('statefulset validation paths', () => {
   for (const [name, spec, want] of cases) assert.deepEqual(createErrors(statefulsets, workload('StatefulSet', spec)), want, name);
 });
 
+test('a statefulset container may mount a volumeClaimTemplates entry by name (the claims become volumes)', () => {
+  const claim = { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } };
+  const mounting = (claims: any[]) =>
+    workload('StatefulSet', {
+      serviceName: 'web',
+      volumeClaimTemplates: claims,
+      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'db', image: 'postgres', volumeMounts: [{ name: 'data', mountPath: '/var/lib/data' }] }] } },
+    });
+  assert.deepEqual(createErrors(statefulsets, mounting([claim])), []);
+  // Without the claim template the mount names nothing.
+  assert.deepEqual(createErrors(statefulsets, mounting([])), ['spec.template.spec.containers[0].volumeMounts[0].name']);
+  // The stored template is unchanged: the claims are added for validation only.
+  const s = mounting([claim]);
+  createErrors(statefulsets, s);
+  assert.equal(s.spec.template.spec.volumes, undefined);
+});
+
 test('statefulset updates may only touch the allowed fields', () => {
   const old = prepared(statefulsets, workload('StatefulSet', { serviceName: 'web' }));
   const ok = structuredClone(old);

@@ -87,6 +87,25 @@ function validateClaimTemplates(list: unknown): FieldError[] {
   return errs;
 }
 
+/**
+ * The spec with each volumeClaimTemplates entry added to the template's volumes, as the pods will
+ * have them (the controller mounts claim `<template>-<set>-<ordinal>` under the template's name):
+ * a container may mount a claim template by name. (Upstream does not validate the pod spec of a
+ * StatefulSet's template at all; Mizzen validates it with the claims in place.)
+ */
+function withClaimVolumes(spec: any): any {
+  const claims = Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : [];
+  const t = spec.template;
+  if (!claims.length || !t || typeof t !== 'object' || !t.spec || typeof t.spec !== 'object') return spec;
+  const volumes: any[] = Array.isArray(t.spec.volumes) ? [...t.spec.volumes] : [];
+  const have = new Set(volumes.map((v) => v?.name));
+  for (const c of claims) {
+    const name = c?.metadata?.name;
+    if (typeof name === 'string' && name !== '' && !have.has(name)) volumes.push({ name, persistentVolumeClaim: { claimName: name } });
+  }
+  return { ...spec, template: { ...t, spec: { ...t.spec, volumes } } };
+}
+
 export function validateStatefulSet(obj: KObject): FieldError[] {
   const spec = obj.spec ?? {};
   const errs: FieldError[] = [];
@@ -103,7 +122,7 @@ export function validateStatefulSet(obj: KObject): FieldError[] {
   errs.push(...nonNegative(spec.replicas, 'spec.replicas'));
   errs.push(...nonNegative(spec.minReadySeconds, 'spec.minReadySeconds'));
   if (spec.ordinals) errs.push(...nonNegative(spec.ordinals.start, 'spec.ordinals.start'));
-  errs.push(...validateWorkloadSelectorAndTemplate(spec, 'empty selector is invalid for statefulset', 'StatefulSet'));
+  errs.push(...validateWorkloadSelectorAndTemplate(withClaimVolumes(spec), 'empty selector is invalid for statefulset', 'StatefulSet'));
   errs.push(...validateClaimTemplates(spec.volumeClaimTemplates));
   return errs;
 }
