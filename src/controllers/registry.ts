@@ -2,6 +2,7 @@
 
 import type { ControllerFactory } from './types.ts';
 import { replicaSetController } from './replicaset/index.ts';
+import { replicationControllerController } from './replicationcontroller/index.ts';
 import { deploymentController } from './deployment/index.ts';
 import { garbageCollectorController } from './garbagecollector/index.ts';
 import { namespaceController } from './namespace/index.ts';
@@ -22,6 +23,7 @@ import { disruptionController } from './disruption/index.ts';
 
 export const controllerFactories: Record<string, ControllerFactory> = {
   replicaset: replicaSetController,
+  replicationcontroller: replicationControllerController,
   deployment: deploymentController,
   'garbage-collector': garbageCollectorController,
   namespace: namespaceController,

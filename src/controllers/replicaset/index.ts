@@ -1,14 +1,17 @@
 // The ReplicaSet controller: keeps `spec.replicas` active pods per ReplicaSet, creating them in
 // slow-start batches and deleting the least useful first, adopting matching orphans, releasing
 // pods that stop matching, and reporting status. Level-triggered: each sync re-reads the caches.
+// The same controller runs ReplicationControllers (../replicationcontroller), as upstream's
+// replication manager is the ReplicaSet controller over a converted kind: a ReplicaKind says
+// which kind it drives and how to read its selector.
 
 import type { KObject } from '../../api/types.ts';
-import { isConflict, isNotFound, type ApiClient } from '../../client/api-client.ts';
+import { isConflict, isNotFound, type ApiClient, type ResourceRef } from '../../client/api-client.ts';
 import { splitMetaNamespaceKey } from '../../client/cache.ts';
 import type { EventRecorder } from '../../client/event-recorder.ts';
 import { UIDTrackingExpectations } from '../../client/expectations.ts';
 import type { Informer } from '../../client/informer.ts';
-import { labelSelectorFromObject } from '../../machinery/labels.ts';
+import { labelSelectorFromObject, type LabelSelectorObject } from '../../machinery/labels.ts';
 import { KeyWorker } from '../key-worker.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
 import { claimObjects, controllerIndexValues, controllerRefOf, newControllerRef } from './controller-ref.ts';
@@ -26,7 +29,28 @@ export const POD_REF = { version: 'v1', resource: 'pods' } as const;
 export const POD_CONTROLLER_INDEX = 'replicaset:controller';
 
 const key = (obj: KObject) => `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
-const asRS = (rs: KObject): KObject => ({ ...rs, apiVersion: 'apps/v1', kind: 'ReplicaSet' });
+
+/** The kind a replica controller drives. */
+export interface ReplicaKind {
+  /** The controller's name (upstream's --controllers name). */
+  name: string;
+  /** Source of its events (upstream's component name). */
+  eventSource: string;
+  ref: ResourceRef;
+  apiVersion: string;
+  kind: string;
+  /** The object's pod selector as a metav1.LabelSelector. */
+  selector(obj: KObject): LabelSelectorObject | undefined;
+}
+
+export const replicaSetKind: ReplicaKind = {
+  name: 'replicaset',
+  eventSource: 'replicaset-controller',
+  ref: RS_REF,
+  apiVersion: 'apps/v1',
+  kind: 'ReplicaSet',
+  selector: (rs) => rs.spec?.selector,
+};
 
 /** Run fn `count` times in batches of 1, 2, 4, … stopping after a batch with a failure. */
 export async function slowStartBatch(count: number, fn: () => Promise<void>): Promise<{ successes: number; failures: number; error?: Error }> {
@@ -61,8 +85,8 @@ export function podFromTemplate(owner: KObject, template: any, controllerRef: Re
   return pod;
 }
 
-class ReplicaSetController implements Controller {
-  readonly name = 'replicaset';
+class ReplicaController implements Controller {
+  readonly name: string;
   private readonly worker: KeyWorker;
   private readonly expectations = new UIDTrackingExpectations();
   private readonly rsInformer: Informer;
@@ -71,12 +95,16 @@ class ReplicaSetController implements Controller {
   private readonly recorder: EventRecorder;
   private readonly workers: number;
 
-  constructor(ctx: ControllerContext) {
+  constructor(
+    ctx: ControllerContext,
+    private readonly kind: ReplicaKind,
+  ) {
+    this.name = kind.name;
     this.client = ctx.client;
-    this.recorder = ctx.recorder('replicaset-controller');
+    this.recorder = ctx.recorder(kind.eventSource);
     this.workers = ctx.options.workers;
     this.worker = new KeyWorker(this.name, (k) => this.sync(k), ctx.log);
-    this.rsInformer = ctx.informers.informerFor(RS_REF);
+    this.rsInformer = ctx.informers.informerFor(kind.ref);
     this.podInformer = ctx.informers.informerFor({ ...POD_REF, indexers: { [POD_CONTROLLER_INDEX]: controllerIndexValues } });
 
     this.rsInformer.addEventHandler({
@@ -98,15 +126,20 @@ class ReplicaSetController implements Controller {
     this.worker.run(this.workers);
   }
 
+  /** The object with its type, for events (informer objects may lack apiVersion/kind). */
+  private typed(obj: KObject): KObject {
+    return { ...obj, apiVersion: this.kind.apiVersion, kind: this.kind.kind };
+  }
+
   stop(): Promise<void> {
     return this.worker.stop();
   }
 
   // ---- event handlers: map pods to the ReplicaSets that care ----
 
-  /** The ReplicaSet named by a controller ref, if it is in the cache with that UID. */
+  /** The object named by a controller ref, if it is in the cache with that UID. */
   private resolveOwner(namespace: string | undefined, ref: { kind: string; name: string; uid: string } | undefined): KObject | undefined {
-    if (!ref || ref.kind !== 'ReplicaSet') return undefined;
+    if (!ref || ref.kind !== this.kind.kind) return undefined;
     const rs = this.rsInformer.indexer.getByKey(`${namespace ?? ''}/${ref.name}`);
     return rs && rs.metadata.uid === ref.uid ? rs : undefined;
   }
@@ -114,7 +147,7 @@ class ReplicaSetController implements Controller {
   private enqueueMatchingReplicaSets(pod: KObject): void {
     for (const rs of this.rsInformer.lister().namespace(pod.metadata.namespace ?? '').list()) {
       try {
-        if (labelSelectorFromObject(rs.spec?.selector).matches(pod.metadata.labels)) this.worker.add(key(rs));
+        if (labelSelectorFromObject(this.kind.selector(rs)).matches(pod.metadata.labels)) this.worker.add(key(rs));
       } catch {
         // an invalid selector matches nothing
       }
@@ -186,8 +219,9 @@ class ReplicaSetController implements Controller {
     }
     const needsSync = this.expectations.satisfiedExpectations(rsKey);
     let selector;
+    const selectorObject = this.kind.selector(rs);
     try {
-      selector = labelSelectorFromObject(rs.spec?.selector);
+      selector = labelSelectorFromObject(selectorObject);
     } catch {
       return; // invalid selectors are rejected by validation; nothing sensible to do here
     }
@@ -198,14 +232,14 @@ class ReplicaSetController implements Controller {
     const pods = await claimObjects(active, {
       client: this.client,
       owner: rs,
-      ownerApiVersion: 'apps/v1',
-      ownerKind: 'ReplicaSet',
+      ownerApiVersion: this.kind.apiVersion,
+      ownerKind: this.kind.kind,
       selector,
-      selectorKey: JSON.stringify(rs.spec?.selector ?? null),
+      selectorKey: JSON.stringify(selectorObject ?? null),
       resource: POD_REF,
       fetchOwner: async () => {
         try {
-          return await this.client.get({ ...RS_REF, namespace, name });
+          return await this.client.get({ ...this.kind.ref, namespace, name });
         } catch (e) {
           if (isNotFound(e)) return undefined;
           throw e;
@@ -247,23 +281,23 @@ class ReplicaSetController implements Controller {
       const count = Math.min(-diff, BURST_REPLICAS);
       // Expect all creations up front so pod events seen mid-batch are counted.
       this.expectations.expectCreations(rsKey, count);
-      const ref = newControllerRef(rs, 'apps/v1', 'ReplicaSet');
+      const ref = newControllerRef(rs, this.kind.apiVersion, this.kind.kind);
       const templateLabels = rs.spec?.template?.metadata?.labels;
       let lastError: Error | undefined;
       const { successes, failures, error } = await slowStartBatch(count, async () => {
         if (!templateLabels || Object.keys(templateLabels).length === 0) {
           const e = new Error('unable to create pods, no labels');
           this.expectations.creationObserved(rsKey);
-          this.recorder.event(asRS(rs), 'Warning', 'FailedCreate', `Error creating: ${e.message}`);
+          this.recorder.event(this.typed(rs), 'Warning', 'FailedCreate', `Error creating: ${e.message}`);
           throw e;
         }
         try {
           const created = await this.client.create<KObject>(POD_REF_NS(rs), podFromTemplate(rs, rs.spec?.template, ref));
-          this.recorder.event(asRS(rs), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`);
+          this.recorder.event(this.typed(rs), 'Normal', 'SuccessfulCreate', `Created pod: ${created.metadata.name}`);
         } catch (e) {
           lastError = e as Error;
           this.expectations.creationObserved(rsKey);
-          this.recorder.event(asRS(rs), 'Warning', 'FailedCreate', `Error creating: ${(e as Error).message}`);
+          this.recorder.event(this.typed(rs), 'Warning', 'FailedCreate', `Error creating: ${(e as Error).message}`);
           throw e;
         }
       });
@@ -283,12 +317,12 @@ class ReplicaSetController implements Controller {
         victims.map(async (pod) => {
           try {
             await this.client.delete({ ...POD_REF, namespace: pod.metadata.namespace, name: pod.metadata.name! });
-            this.recorder.event(asRS(rs), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
+            this.recorder.event(this.typed(rs), 'Normal', 'SuccessfulDelete', `Deleted pod: ${pod.metadata.name}`);
           } catch (e) {
             // The informer will not see a deletion that did not happen.
             this.expectations.deletionObservedOf(rsKey, key(pod));
             if (isNotFound(e)) return;
-            this.recorder.event(asRS(rs), 'Warning', 'FailedDelete', `Error deleting: ${(e as Error).message}`);
+            this.recorder.event(this.typed(rs), 'Warning', 'FailedDelete', `Error deleting: ${(e as Error).message}`);
             throw e;
           }
         }),
@@ -317,12 +351,12 @@ class ReplicaSetController implements Controller {
     let cur = rs;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.client.updateStatus({ ...RS_REF, namespace: cur.metadata.namespace, name: cur.metadata.name! }, { ...cur, status });
+        await this.client.updateStatus({ ...this.kind.ref, namespace: cur.metadata.namespace, name: cur.metadata.name! }, { ...cur, status });
         return status;
       } catch (e) {
         if (isNotFound(e)) return status;
         if (!isConflict(e) || attempt >= 1) throw e;
-        cur = await this.client.get({ ...RS_REF, namespace: rs.metadata.namespace, name: rs.metadata.name! });
+        cur = await this.client.get({ ...this.kind.ref, namespace: rs.metadata.namespace, name: rs.metadata.name! });
         status.observedGeneration = cur.metadata.generation;
       }
     }
@@ -341,4 +375,9 @@ function POD_REF_NS(owner: KObject) {
   return { ...POD_REF, namespace: owner.metadata.namespace };
 }
 
-export const replicaSetController: ControllerFactory = (ctx) => new ReplicaSetController(ctx);
+/** A controller for a kind that works like ReplicaSets. */
+export function replicaController(kind: ReplicaKind): ControllerFactory {
+  return (ctx) => new ReplicaController(ctx, kind);
+}
+
+export const replicaSetController: ControllerFactory = replicaController(replicaSetKind);
