@@ -391,6 +391,72 @@ spec:
     }
   });
 
+  for (const kind of ['daemonset', 'statefulset'] as const) {
+    test(`${kind}: rollout history, history --revision, undo (reusing the old revision) and the skipped undo`, async () => {
+      const n = await ns(`${kind}-undo`);
+      const extra = kind === 'statefulset' ? 'serviceName: roll\n  replicas: 2\n  podManagementPolicy: Parallel\n  ' : '';
+      await k(['apply', '-f', '-'], {
+        input: `apiVersion: apps/v1
+kind: ${kind === 'daemonset' ? 'DaemonSet' : 'StatefulSet'}
+metadata: {name: roll, namespace: ${n}, annotations: {kubernetes.io/change-cause: first}}
+spec:
+  ${extra}selector: {matchLabels: {app: roll}}
+  template:
+    metadata: {labels: {app: roll}}
+    spec:
+      containers: [{name: c, image: 'busybox:1.36', command: [sh, -c, 'sleep 1 && sleep 1000']}]
+`,
+      });
+      const want = kind === 'daemonset' ? NODES.length : 2;
+      await rolloutStatus(n, `${kind}/roll`);
+      await k(['-n', n, 'set', 'image', `${kind}/roll`, 'c=busybox:1.37']);
+      await k(['-n', n, 'annotate', kind, 'roll', 'kubernetes.io/change-cause=second', '--overwrite']);
+      await rolloutStatus(n, `${kind}/roll`);
+      await runningPods(n, 'app=roll', want, (ps) => ps.every((p) => p.spec.containers[0]!.image === 'busybox:1.37'));
+      const history = (await k(['-n', n, 'rollout', 'history', `${kind}/roll`])).stdout;
+      assert.deepEqual(revisions(history), ['1', '2']);
+      assert.match(history, /^1\s+first$/m);
+      const rev1 = (await k(['-n', n, 'rollout', 'history', `${kind}/roll`, '--revision=1'])).stdout;
+      assert.match(rev1, /Image:\s+busybox:1\.36/);
+      assert.match(rev1, /sleep 1 && sleep 1000/);
+
+      // kubectl applies revision 1's data as a strategic merge patch; the controller reuses it.
+      const before = (await kjson<{ items: any[] }>(['-n', n, 'get', 'controllerrevisions'])).items.map((r) => r.metadata.name).sort();
+      const undo = await k(['-n', n, 'rollout', 'undo', `${kind}/roll`]);
+      assert.match(undo.stdout, /rolled back/);
+      await rolloutStatus(n, `${kind}/roll`);
+      await runningPods(n, 'app=roll', want, (ps) => ps.every((p) => p.spec.containers[0]!.image === 'busybox:1.36'));
+      const revs = (await kjson<{ items: any[] }>(['-n', n, 'get', 'controllerrevisions'])).items;
+      assert.deepEqual(revs.map((r) => r.metadata.name).sort(), before);
+      assert.deepEqual(revs.map((r) => r.revision).sort(), [2, 3]);
+      // kubectl compares the current template's patch bytes with revision 3's: nothing to do.
+      const again = await k(['-n', n, 'rollout', 'undo', `${kind}/roll`, '--to-revision=3']);
+      assert.match(again.stdout, /skipped rollback \(current template already matches revision 3\)/);
+    });
+  }
+
+  test('kubectl scale rc: the ReplicationController controller follows', async () => {
+    const n = await ns('rc');
+    await k(['apply', '-f', '-'], {
+      input: `apiVersion: v1
+kind: ReplicationController
+metadata: {name: legacy, namespace: ${n}}
+spec:
+  replicas: 2
+  selector: {app: legacy}
+  template:
+    metadata: {labels: {app: legacy}}
+    spec:
+      containers: [{name: c, image: nginx}]
+`,
+    });
+    await runningPods(n, 'app=legacy', 2);
+    await k(['-n', n, 'scale', 'rc', 'legacy', '--replicas=3']);
+    await runningPods(n, 'app=legacy', 3);
+    const row = (await k(['-n', n, 'get', 'rc', 'legacy', '--no-headers'])).stdout;
+    assert.match(row, /^legacy\s+3\s+3\s+3\s/);
+  });
+
   test('kubectl drain respects a PodDisruptionBudget', async () => {
     const n = await ns('drain');
     const target = 'sim-2';

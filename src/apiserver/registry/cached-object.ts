@@ -5,6 +5,7 @@
 
 import type { KObject } from '../../api/types.ts';
 import type { KeyValue } from '../../storage/store.ts';
+import { goEscapeJSON } from '../../machinery/go-json.ts';
 
 export class CachedObject {
   private _obj?: KObject;
@@ -88,9 +89,14 @@ export function decodeKeyValue(kv: KeyValue): CachedObject {
  */
 export const writtenJSON = new WeakMap<object, string>();
 
-/** What goes to storage: apiVersion, kind and metadata first, without resourceVersion. */
+/**
+ * What goes to storage: apiVersion, kind and metadata first, without resourceVersion. Strings
+ * escape <, >, & and U+2028/2029 as Go's encoding/json does, so the text (which is what clients
+ * receive) has upstream's bytes: clients compare a ControllerRevision's raw `data` bytes with
+ * their own json.Marshal of a template.
+ */
 export function encodeForStorage(obj: KObject): string {
   const { apiVersion, kind, metadata, ...rest } = obj;
   const { resourceVersion: _rv, ...meta } = metadata ?? {};
-  return JSON.stringify({ apiVersion, kind, metadata: meta, ...rest });
+  return goEscapeJSON(JSON.stringify({ apiVersion, kind, metadata: meta, ...rest }));
 }

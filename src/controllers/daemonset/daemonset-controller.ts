@@ -12,7 +12,7 @@ import type { Controller, ControllerContext, ControllerFactory } from '../types.
 import { DAEMONSETS, NODES, PODS, REVISIONS, byCreation, controllerRef, newControllerRef, podFromTemplate, slowStartBatch } from '../job/pod-helpers.ts';
 import { isPodAvailable, isPodReady } from '../../api/core/pod-state.ts';
 import { nodeEligibility, pinToNode, targetNodeName, withDaemonTolerations } from './node-eligibility.ts';
-import { createRevision, nextRevisionNumber, sameData, templateSnapshot, truncateHistory, bumpRevision, sortRevisions } from './revision-history.ts';
+import { ensureRevision, revisionSpecFor, truncateHistory } from './revision-history.ts';
 import { scaledValue } from '../../machinery/intstr.ts';
 
 export const REVISION_HASH_LABEL = 'controller-revision-hash';
@@ -102,36 +102,10 @@ class DaemonSetController implements Controller {
   /** Find or create the revision for the current template; returns its hash. */
   private async currentRevision(ds: KObject): Promise<{ hash: string; revs: KObject[]; collisionCount: number; name: string }> {
     const ns = ds.metadata.namespace!;
-    const revs = this.revisions.namespace(ns).list((r) => controllerRef(r)?.uid === ds.metadata.uid);
-    const data = templateSnapshot(ds.spec.template);
-    const sorted = sortRevisions(revs);
-    const match = sorted.filter((r) => sameData(r, data)).pop();
-    let collisionCount: number = ds.status?.collisionCount ?? 0;
-    let rev: KObject;
-    if (match) {
-      rev = match;
-      const top = sorted[sorted.length - 1];
-      if (top !== match) rev = await bumpRevision(this.ctx.client, match, nextRevisionNumber(revs));
-    } else {
-      const made = await createRevision(
-        this.ctx.client,
-        {
-          namespace: ns,
-          prefix: ds.metadata.name!,
-          labels: { ...(ds.spec.template?.metadata?.labels ?? {}) },
-          owner: newControllerRef(ds, 'apps/v1', 'DaemonSet'),
-          data,
-          revision: nextRevisionNumber(revs),
-          hashLabel: REVISION_HASH_LABEL,
-        },
-        collisionCount,
-      );
-      rev = made.revision;
-      collisionCount = made.collisionCount;
-      revs.push(rev);
-    }
-    const hash = rev.metadata.labels?.[REVISION_HASH_LABEL] ?? rev.metadata.name!.slice(ds.metadata.name!.length + 1);
-    return { hash, revs, collisionCount, name: rev.metadata.name! };
+    const owned = this.revisions.namespace(ns).list((r) => controllerRef(r)?.uid === ds.metadata.uid);
+    const { revision, collisionCount, revisions } = await ensureRevision(this.ctx.client, owned, revisionSpecFor(ds, 'DaemonSet', REVISION_HASH_LABEL), ds.status?.collisionCount ?? 0);
+    const hash = revision.metadata.labels?.[REVISION_HASH_LABEL] ?? revision.metadata.name!.slice(ds.metadata.name!.length + 1);
+    return { hash, revs: revisions, collisionCount, name: revision.metadata.name! };
   }
 
   private async sync(key: string): Promise<void> {

@@ -8,6 +8,8 @@ import { startSimulatedNodes, type SimulatedNodes } from '../../kubelet/simulate
 import { eventually, testControllerEnv, type TestControllerEnv } from '../test-support.ts';
 import { DAEMONSETS, NODES, PODS, REVISIONS } from '../job/pod-helpers.ts';
 import { newDaemonSetController } from './daemonset-controller.ts';
+import { revisionPatch } from './revision-history.ts';
+import { goEscapeJSON } from '../../machinery/go-json.ts';
 import { nodeEligibility, targetNodeName } from './node-eligibility.ts';
 
 /** Test scheduler: binds each daemon pod to the node its affinity names. */
@@ -120,6 +122,34 @@ describe('daemonset controller', () => {
     assert.equal(d.status.observedGeneration, 2);
     const revs = (await tc.client.list<KObject>({ ...REVISIONS, namespace: ns }, { labelSelector: 'app=agent' })).items;
     assert.deepEqual(revs.map((r) => r.revision).sort(), [1, 2]);
+  });
+
+  it("stores upstream's template patch as revision data and reuses a revision for an equal template (a Go client's update, a rollback)", async () => {
+    const revs = async () => (await tc.client.list<KObject>({ ...REVISIONS, namespace: ns }, { labelSelector: 'app=agent' })).items;
+    const cur = await get('agent');
+    const [r2] = (await revs()).filter((r) => r.revision === 2);
+    // The data as served (key order and escapes kept) is getPatch of the template a Go client decodes.
+    assert.equal(goEscapeJSON(JSON.stringify(r2.data)), revisionPatch(cur.spec.template));
+    assert.match(JSON.stringify(r2.data), /^\{"spec":\{"template":\{"\$patch":"replace","metadata":\{"creationTimestamp":null,"labels":\{"app":"agent"\}\},"spec":\{"containers":\[\{"image":"nginx:2",/);
+    assert.equal(r2.metadata.name, `agent-${r2.metadata.labels!['controller-revision-hash']}`);
+    const podUIDs = (await podsOf('agent')).map((p) => p.metadata.uid).sort();
+
+    // A Go client's PUT writes the zero values of its typed template: the same revision.
+    cur.spec.template.metadata.creationTimestamp = null;
+    await tc.client.update({ ...DAEMONSETS, namespace: ns, name: 'agent' }, cur);
+    await eventually('observed', async () => ((await get('agent')).status?.observedGeneration === 3 ? true : undefined));
+    assert.deepEqual((await revs()).map((r) => r.revision).sort(), [1, 2]);
+    assert.deepEqual((await podsOf('agent')).map((p) => p.metadata.uid).sort(), podUIDs);
+
+    // Back to the first template: revision 1 is reused under a new number, keeping its hash.
+    const [r1] = (await revs()).filter((r) => r.revision === 1);
+    await tc.client.patch({ ...DAEMONSETS, namespace: ns, name: 'agent' }, 'merge', { spec: { template: { spec: { containers: [{ name: 'c', image: 'nginx:1' }] } } } });
+    await eventually('rolled back', async () => {
+      const pods = await podsOf('agent');
+      return pods.length === 3 && pods.every((p) => p.spec.containers[0].image === 'nginx:1' && p.metadata.labels!['controller-revision-hash'] === r1.metadata.labels!['controller-revision-hash']) ? true : undefined;
+    });
+    const after = await revs();
+    assert.deepEqual(after.map((r) => [r.metadata.name, r.revision]).sort(), [[r1.metadata.name, 3], [r2.metadata.name, 2]].sort());
   });
 
   it('follows node selectors, taints and node add/delete', async () => {

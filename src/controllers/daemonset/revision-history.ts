@@ -1,10 +1,12 @@
-// ControllerRevision bookkeeping shared by the DaemonSet and StatefulSet controllers: a stable hash
-// of a template snapshot (FNV-1 32 plus the collision count, encoded with the "safe" alphabet as
-// upstream does), creating revisions with collision handling, and trimming old history.
+// ControllerRevision bookkeeping shared by the DaemonSet and StatefulSet controllers, as upstream
+// keeps it: the data is the template patch in the bytes Go writes, revisions are matched by those
+// bytes and named by their FNV-1 hash (plus the collision count, in the "safe" alphabet), rollbacks
+// reuse the old revision, and old history is trimmed.
 
 import type { KObject, OwnerReference } from '../../api/types.ts';
 import { isAlreadyExists, type ApiClient } from '../../client/api-client.ts';
-import { REVISIONS } from '../job/pod-helpers.ts';
+import { REVISIONS, newControllerRef } from '../job/pod-helpers.ts';
+import { goJSON } from '../../machinery/go-json.ts';
 
 const safeAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -34,8 +36,57 @@ export function canonicalJSON(v: unknown): string {
   return JSON.stringify(v ?? null);
 }
 
-export function hashData(data: unknown, collisionCount?: number): string {
-  let h = fnv32(canonicalJSON(data));
+/**
+ * The pod template as a Go client sees it after decoding it into its typed struct (what upstream's
+ * controller and kubectl marshal): the template's creationTimestamp is always written (null), as
+ * is each container's resources; nulls elsewhere are dropped.
+ */
+function typedTemplate(template: any): any {
+  const t = dropNulls(structuredClone(template ?? {})) ?? {};
+  t.metadata = { ...(t.metadata ?? {}) };
+  if (t.metadata.creationTimestamp === undefined) t.metadata.creationTimestamp = null;
+  for (const list of ['initContainers', 'containers']) {
+    for (const c of t.spec?.[list] ?? []) if (c && typeof c === 'object') c.resources ??= {};
+  }
+  return t;
+}
+
+function dropNulls(v: any): any {
+  if (Array.isArray(v)) return v.map((x) => (x === null ? x : dropNulls(x)));
+  if (v && typeof v === 'object') {
+    for (const k of Object.keys(v)) {
+      if (v[k] === null) delete v[k];
+      else dropNulls(v[k]);
+    }
+  }
+  return v;
+}
+
+/**
+ * What a DaemonSet's or StatefulSet's revision stores as `data` (upstream getPatch): a strategic
+ * merge patch that replaces the pod template, as the JSON text upstream writes, so that clients
+ * (kubectl rollout history/undo, upstream's tests) find the current revision by comparing bytes.
+ */
+export function revisionPatch(template: any): string {
+  return goJSON({ spec: { template: { ...typedTemplate(template), $patch: 'replace' } } });
+}
+
+/** A stored revision's data as Go would write it; undefined when it cannot be encoded (too deep). */
+export function revisionData(rev: KObject): string | undefined {
+  try {
+    return goJSON(rev.data);
+  } catch (e) {
+    if (e instanceof RangeError) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Upstream's HashControllerRevision: 32-bit FNV-1 of the data bytes, then of the collision count's
+ * decimal digits, printed in decimal and mapped onto the safe alphabet.
+ */
+export function hashRevision(data: string, collisionCount: number | undefined): string {
+  let h = fnv32(data);
   if (collisionCount !== undefined && collisionCount !== null) h = fnv32(String(collisionCount), h);
   return safeEncode(String(h));
 }
@@ -45,15 +96,11 @@ export function revisionName(prefix: string, hash: string): string {
   return `${prefix.length > 223 ? prefix.slice(0, 223) : prefix}-${hash}`;
 }
 
-/** Snapshot of a workload's template stored in a revision (a strategic patch that replaces the template). */
-export function templateSnapshot(template: any): any {
-  return { spec: { template: { ...structuredClone(template ?? {}), $patch: 'replace' } } };
-}
-
 /** The pod template recorded in a revision. */
 export function templateFromRevision(rev: KObject): any {
   const t = structuredClone(rev.data?.spec?.template ?? {});
   delete t.$patch;
+  if (t.metadata?.creationTimestamp === null) delete t.metadata.creationTimestamp;
   return t;
 }
 
@@ -65,46 +112,61 @@ export function nextRevisionNumber(revs: KObject[]): number {
   return revs.reduce((m, r) => Math.max(m, r.revision ?? 0), 0) + 1;
 }
 
-export function sameData(a: KObject, data: unknown): boolean {
-  return canonicalJSON(a.data) === canonicalJSON(data);
-}
-
-export interface NewRevision {
+export interface RevisionSpec {
   namespace: string;
   /** Prefix of the revision name (the owner's name). */
   prefix: string;
-  labels: Record<string, string>;
   owner: OwnerReference;
-  data: unknown;
-  revision: number;
-  /** Extra label carrying the hash (DaemonSets label revisions with controller-revision-hash). */
-  hashLabel?: string;
+  /** The owner's pod template labels (the revision's labels) and annotations (copied, as upstream). */
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** The label that carries the hash: controller-revision-hash (DaemonSets), controller.kubernetes.io/hash (StatefulSets). */
+  hashLabel: string;
+  /** revisionPatch() of the owner's template. */
+  data: string;
+}
+
+/** The revision a DaemonSet or StatefulSet (`kind`) wants for its current template. */
+export function revisionSpecFor(owner: KObject, kind: string, hashLabel: string): RevisionSpec {
+  return {
+    namespace: owner.metadata.namespace!,
+    prefix: owner.metadata.name!,
+    owner: newControllerRef(owner, 'apps/v1', kind),
+    labels: { ...(owner.spec?.template?.metadata?.labels ?? {}) },
+    annotations: owner.metadata.annotations,
+    hashLabel,
+    data: revisionPatch(owner.spec?.template),
+  };
 }
 
 /**
- * Create a revision, bumping the collision count while a different object already holds the name.
- * Returns the revision (new, or an identical existing one of ours) and the final collision count.
+ * The revision for the owner's current template (upstream's constructHistory/getStatefulSetRevisions):
+ * the newest of its revisions with the same data bytes, moved to the highest revision number if an
+ * older one matches (a rollback keeps its hash, so its pods are not restarted), else a new one,
+ * named `<prefix>-<hash>` with the collision count bumped while another revision holds the name.
  */
-export async function createRevision(client: ApiClient, spec: NewRevision, collisionCount: number): Promise<{ revision: KObject; collisionCount: number }> {
+export async function ensureRevision(client: ApiClient, owned: KObject[], spec: RevisionSpec, collisionCount: number): Promise<{ revision: KObject; collisionCount: number; revisions: KObject[] }> {
+  const sorted = sortRevisions(owned);
+  const match = sorted.filter((r) => revisionData(r) === spec.data).pop();
+  if (match) {
+    const revision = match === sorted[sorted.length - 1] ? match : await bumpRevision(client, match, nextRevisionNumber(owned));
+    return { revision, collisionCount, revisions: owned.map((r) => (r === match ? revision : r)) };
+  }
+  const revisionNumber = nextRevisionNumber(owned);
   for (let attempt = 0; attempt < 100; attempt++) {
-    const hash = hashData(spec.data, collisionCount);
+    const hash = hashRevision(spec.data, collisionCount);
     const name = revisionName(spec.prefix, hash);
-    const labels = { ...spec.labels };
-    if (spec.hashLabel) labels[spec.hashLabel] = hash;
-    const body: KObject = {
-      apiVersion: 'apps/v1',
-      kind: 'ControllerRevision',
-      metadata: { name, namespace: spec.namespace, labels, ownerReferences: [spec.owner] },
-      data: spec.data,
-      revision: spec.revision,
-    };
+    const metadata: KObject['metadata'] = { name, namespace: spec.namespace, labels: { ...spec.labels, [spec.hashLabel]: hash }, ownerReferences: [spec.owner] };
+    if (spec.annotations && Object.keys(spec.annotations).length) metadata.annotations = { ...spec.annotations };
+    const body: KObject = { apiVersion: 'apps/v1', kind: 'ControllerRevision', metadata, data: JSON.parse(spec.data), revision: revisionNumber };
     try {
-      return { revision: await client.create({ ...REVISIONS, namespace: spec.namespace }, body), collisionCount };
+      const revision = await client.create<KObject>({ ...REVISIONS, namespace: spec.namespace }, body);
+      return { revision, collisionCount, revisions: [...owned, revision] };
     } catch (e) {
       if (!isAlreadyExists(e)) throw e;
       const existing = await client.get<KObject>({ ...REVISIONS, namespace: spec.namespace, name });
       const ours = (existing.metadata.ownerReferences ?? []).some((r) => r.uid === spec.owner.uid && r.controller);
-      if (ours && sameData(existing, spec.data)) return { revision: existing, collisionCount };
+      if (ours && revisionData(existing) === spec.data) return { revision: existing, collisionCount, revisions: [...owned, existing] };
       collisionCount++;
     }
   }

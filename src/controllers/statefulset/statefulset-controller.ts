@@ -13,8 +13,11 @@ import { KeyWorker } from '../key-worker.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
 import { PODS, PVCS, REVISIONS, STATEFULSETS, adopt, controllerRef, newControllerRef } from '../job/pod-helpers.ts';
 import { isPodAvailable, isPodReady } from '../../api/core/pod-state.ts';
-import { bumpRevision, createRevision, nextRevisionNumber, sameData, sortRevisions, templateFromRevision, templateSnapshot, truncateHistory } from '../daemonset/revision-history.ts';
+import { ensureRevision, revisionSpecFor, templateFromRevision, truncateHistory } from '../daemonset/revision-history.ts';
 import { REVISION_LABEL, claimName, claimOwners, newClaim, newStatefulPod, ordinalOf } from './identity.ts';
+
+/** The label upstream's history package puts the data hash in on StatefulSet revisions. */
+const CONTROLLER_REVISION_HASH_LABEL = 'controller.kubernetes.io/hash';
 
 export function newStatefulSetController(opts: { now?: () => number } = {}): ControllerFactory {
   return (ctx) => new StatefulSetController(ctx, opts.now ?? Date.now);
@@ -65,22 +68,13 @@ class StatefulSetController implements Controller {
 
   private async revisionsFor(set: KObject): Promise<{ current: KObject; update: KObject; revs: KObject[]; collisionCount: number }> {
     const ns = set.metadata.namespace!;
-    const revs = this.revisions.namespace(ns).list((r) => controllerRef(r)?.uid === set.metadata.uid);
-    const sorted = sortRevisions(revs);
-    const data = templateSnapshot(set.spec.template);
-    let collisionCount: number = set.status?.collisionCount ?? 0;
-    let update = sorted.filter((r) => sameData(r, data)).pop();
-    if (update && update !== sorted[sorted.length - 1]) update = await bumpRevision(this.ctx.client, update, nextRevisionNumber(revs));
-    if (!update) {
-      const made = await createRevision(
-        this.ctx.client,
-        { namespace: ns, prefix: set.metadata.name!, labels: { ...(set.spec.template?.metadata?.labels ?? {}) }, owner: newControllerRef(set, 'apps/v1', 'StatefulSet'), data, revision: nextRevisionNumber(revs) },
-        collisionCount,
-      );
-      update = made.revision;
-      collisionCount = made.collisionCount;
-      revs.push(update);
-    }
+    const owned = this.revisions.namespace(ns).list((r) => controllerRef(r)?.uid === set.metadata.uid);
+    const { revision: update, collisionCount, revisions: revs } = await ensureRevision(
+      this.ctx.client,
+      owned,
+      revisionSpecFor(set, 'StatefulSet', CONTROLLER_REVISION_HASH_LABEL),
+      set.status?.collisionCount ?? 0,
+    );
     const current = revs.find((r) => r.metadata.name === set.status?.currentRevision) ?? update;
     return { current, update, revs, collisionCount };
   }
