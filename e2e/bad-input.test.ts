@@ -214,6 +214,19 @@ describe('bad input', () => {
       { name: 'patch that makes the object invalid', method: 'PATCH', path: `${CM_PATH}/precious`, body: '{"metadata":{"labels":{"bad key":"x"}}}', contentType: 'application/merge-patch+json', code: 422, reason: 'Invalid', message: /metadata\.labels/ },
       { name: 'patch with a stale resourceVersion', method: 'PATCH', path: `${CM_PATH}/precious`, body: '{"metadata":{"resourceVersion":"1"},"data":{"a":"9"}}', contentType: 'application/merge-patch+json', code: 409, reason: 'Conflict', message: /the object has been modified/ },
       { name: 'patch of a missing object', method: 'PATCH', path: `${CM_PATH}/absent`, body: '{}', contentType: 'application/merge-patch+json', code: 404, reason: 'NotFound', message: /configmaps "absent" not found/ },
+      // Past upstream's 10,000 levels: a 400 that says so, not a 500 "Maximum call stack size exceeded".
+      ...(['application/merge-patch+json', 'application/strategic-merge-patch+json'] as const).map((contentType) => ({
+        name: `${contentType} nested 300,000 levels`,
+        method: 'PATCH',
+        path: `${CM_PATH}/precious`,
+        body: `{"data":${'{"a":'.repeat(300_000)}1${'}'.repeat(300_000)}}`,
+        contentType,
+        code: 400,
+        reason: 'BadRequest',
+        message: /the patch is nested too deeply/,
+      })),
+      { name: 'JSON patch nested 300,000 levels', method: 'PATCH', path: `${CM_PATH}/precious`, body: `[{"op":"add","path":"/x","value":${'['.repeat(300_000)}${']'.repeat(300_000)}}]`, contentType: 'application/json-patch+json', code: 400, reason: 'BadRequest', message: /the patch is nested too deeply/ },
+      { name: 'create nested 300,000 levels', method: 'POST', path: CM_PATH, body: `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"deep"},"x":${'['.repeat(300_000)}${']'.repeat(300_000)}}`, contentType: 'application/json', code: 400, reason: 'BadRequest', message: /the request body is nested too deeply/ },
     ]));
 
   test('invalid selectors, continue tokens and resourceVersions', () =>

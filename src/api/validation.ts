@@ -1,6 +1,7 @@
 // Validation helpers shared by every kind (upstream apimachinery/pkg/util/validation and
 // apimachinery/pkg/api/validation/objectmeta.go). Each returns field errors; none throws.
 
+import { jsonEqual as deepEqual } from '../machinery/json-values.ts';
 import { field, type FieldError } from '../machinery/errors.ts';
 import type { KObject } from './types.ts';
 
@@ -173,19 +174,5 @@ export function validateImmutable(next: unknown, prev: unknown, path: string): F
   return deepEqual(next, prev) ? [] : [field.invalid(path, next, 'field is immutable')];
 }
 
-export function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    if (a.length !== bb.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], bb[i])) return false;
-    return true;
-  }
-  const ak = Object.keys(a as object);
-  const bk = Object.keys(b as object);
-  if (ak.length !== bk.length) return false;
-  for (const k of ak) if (!deepEqual((a as any)[k], (b as any)[k])) return false;
-  return true;
-}
+/** Deep equality of decoded JSON values, at any depth. */
+export { deepEqual };

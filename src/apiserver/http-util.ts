@@ -6,6 +6,7 @@ import YAML from 'yaml';
 import { errors, StatusError } from '../machinery/errors.ts';
 import { decodeKubernetesProtobuf } from '../machinery/protobuf/index.ts';
 import { prettyRequested } from './query-params.ts';
+import { checkNesting, stringifyJSON } from '../machinery/json-values.ts';
 
 /** Upstream's limit on request bodies. */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -52,7 +53,7 @@ export function sendBody(res: ServerResponse, code: number, body: string | Buffe
 }
 
 export function sendJSON(res: ServerResponse, code: number, body: string | object, headers: Record<string, string> = {}): void {
-  let text = typeof body === 'string' ? body : JSON.stringify(body);
+  let text = typeof body === 'string' ? body : stringifyJSON(body);
   if (prettyRequested(res.req)) text = indentJSON(text);
   sendBody(res, code, text, { 'Content-Type': 'application/json', ...headers });
 }
@@ -155,18 +156,14 @@ export function decodeObjectBody(body: Buffer, contentType: string | undefined):
     } catch (e) {
       throw errors.badRequest(`the request body is not valid JSON: ${(e as Error).message}`);
     }
+    checkNesting(value, 'the request body', body.length);
   } else if (mt === 'application/yaml' || mt === 'application/x-yaml' || mt === 'text/yaml') {
-    try {
-      const docs = YAML.parseAllDocuments(body.toString('utf8'));
-      if (docs.length !== 1) throw new Error(`expected one YAML document, found ${docs.length}`);
-      if (docs[0].errors.length) throw docs[0].errors[0];
-      value = docs[0].toJS();
-    } catch (e) {
-      throw errors.badRequest(`the request body is not valid YAML: ${(e as Error).message}`);
-    }
+    value = decodeYAMLBody(body);
   } else if (mt === 'application/vnd.kubernetes.protobuf') {
     // kubectl's typed clients (create namespace/deployment/..., drain) send protobuf.
     value = decodeKubernetesProtobuf(body).object;
+    // Only embedded JSON (RawExtension) can nest; each level of it takes two bytes.
+    checkNesting(value, 'the request body', body.length);
   } else if (mt === 'application/cbor') {
     throw errors.unsupportedMediaType(`the body of the request was in an unsupported format (${mt}): Mizzen accepts application/json, application/yaml and application/vnd.kubernetes.protobuf`);
   } else {
@@ -176,6 +173,27 @@ export function decodeObjectBody(body: Buffer, contentType: string | undefined):
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw errors.badRequest('the request body must be a JSON object (a Kubernetes resource), not ' + (Array.isArray(value) ? 'an array' : String(value === null ? 'null' : typeof value)));
+  return value;
+}
+
+/**
+ * One YAML document. The YAML parser recurses per level of nesting and runs out of stack after
+ * some hundreds of levels of flow collections (`[[[...]]]`), far fewer than upstream's 10,000:
+ * such a body is refused as too deeply nested, as it would be past upstream's limit.
+ */
+function decodeYAMLBody(body: Buffer): unknown {
+  let value: unknown;
+  try {
+    const docs = YAML.parseAllDocuments(body.toString('utf8'));
+    if (docs.length !== 1) throw new Error(`expected one YAML document, found ${docs.length}`);
+    if (docs[0].errors.length) throw docs[0].errors[0];
+    value = docs[0].toJS();
+  } catch (e) {
+    if (/call stack/i.test((e as Error).message))
+      throw errors.badRequest("the request body is nested too deeply for the server's YAML parser (it gives up after some hundreds of levels of [ and {); send it as JSON, which may nest up to 10000 levels");
+    throw errors.badRequest(`the request body is not valid YAML: ${(e as Error).message}`);
+  }
+  checkNesting(value, 'the request body', body.length, 1);
   return value;
 }
 

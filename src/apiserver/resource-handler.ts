@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KObject, ResourceDef } from '../api/types.ts';
 import { errors, StatusError } from '../machinery/errors.ts';
 import { applyPatch } from '../machinery/patch/index.ts';
+import { stringifyJSON } from '../machinery/json-values.ts';
 import { findDuplicateFields } from '../machinery/json-duplicates.ts';
 import { decodeObjectBody, readBody, sendJSON, mediaType } from './http-util.ts';
 import type { RequestInfo } from './request-info.ts';
@@ -57,7 +58,7 @@ function writeObject(res: ServerResponse, code: number, def: ResourceDef, obj: K
   const plain = cached ? cached.obj : (obj as KObject);
   if (form.kind === 'table') return sendJSON(res, code, toTable(def, [plain], undefined, form.version, q.get('includeObject') ?? 'Metadata'), headers);
   if (form.kind === 'metadata') return sendJSON(res, code, partialMetadata(plain, form.version), headers);
-  sendJSON(res, code, cached ? cached.json : (writtenJSON.get(plain) ?? JSON.stringify(plain)), headers);
+  sendJSON(res, code, cached ? cached.json : (writtenJSON.get(plain) ?? stringifyJSON(plain)), headers);
 }
 
 /** Duplicate keys in a JSON body, looked for only when field validation will report them. */
@@ -133,7 +134,8 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
         const updated = await store.update(ns, info.name!, (cur) => finalizeNamespace(cur, body), { dryRun, warnings, subresource: 'finalize' });
         return writeObject(res, 200, def, updated, form, q, warnings);
       }
-      if (!sub) hc.validateFields(def, body, q.get('fieldValidation'), warnings, duplicatesIn(raw, req, q));
+      // Status writes are decoded as the whole kind too: unknown fields are reported and dropped.
+      if (!sub || sub === 'status') hc.validateFields(def, body, q.get('fieldValidation'), warnings, duplicatesIn(raw, req, q));
       const updated = await store.update(ns, info.name!, () => body, { dryRun, warnings, subresource: sub });
       return writeObject(res, 200, def, updated, form, q, warnings);
     }
@@ -164,7 +166,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
         (cur) => {
           // cur is update()'s private copy for this attempt: patch it in place.
           const patched = applyPatch(ct, cur, raw, schema as any, true);
-          if (!sub) hc.validateFields(def, patched, q.get('fieldValidation'), warnings);
+          if (!sub || sub === 'status') hc.validateFields(def, patched, q.get('fieldValidation'), warnings);
           return patched;
         },
         { dryRun, warnings, subresource: sub },

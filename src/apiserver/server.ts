@@ -280,6 +280,12 @@ function cacheView(cache: WatchCache<CachedObject>): CacheView & WatchableCache 
 
 function fail(res: ServerResponse, e: unknown, log: (m: string) => void): void {
   if (e instanceof StatusError) return sendStatusError(res, e);
+  // Bodies are refused past upstream's nesting limit before anything walks them; a walk that still
+  // runs out of stack was given input too deep for it, not a server fault.
+  if (e instanceof RangeError && /call stack/i.test(e.message)) {
+    log(`request too deeply nested to process: ${e.stack ?? e.message}`);
+    return sendStatusError(res, errors.badRequest('the request is nested too deeply for the server to process'));
+  }
   log(`internal error: ${(e as Error)?.stack ?? String(e)}`);
   sendStatusError(res, errors.internal((e as Error)?.message ?? String(e)));
 }

@@ -164,6 +164,12 @@ export const field = {
 function formatValue(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (v === null || v === undefined) return 'null';
-  if (typeof v === 'object') return JSON.stringify(v);
+  if (typeof v === 'object') {
+    try {
+      return JSON.stringify(v);
+    } catch {
+      return '<a value nested too deeply to print>';
+    }
+  }
   return String(v);
 }

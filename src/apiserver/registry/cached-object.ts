@@ -6,6 +6,7 @@
 import type { KObject } from '../../api/types.ts';
 import type { KeyValue } from '../../storage/store.ts';
 import { goEscapeJSON } from '../../machinery/go-json.ts';
+import { stringifyJSON } from '../../machinery/json-values.ts';
 
 export class CachedObject {
   private _obj?: KObject;
@@ -30,7 +31,7 @@ export class CachedObject {
 
   /** The object as JSON, computed at most once. */
   get json(): string {
-    return (this._json ??= JSON.stringify(this._obj));
+    return (this._json ??= stringifyJSON(this._obj));
   }
 
   /** A private deep copy for a handler to modify. */
@@ -98,5 +99,5 @@ export const writtenJSON = new WeakMap<object, string>();
 export function encodeForStorage(obj: KObject): string {
   const { apiVersion, kind, metadata, ...rest } = obj;
   const { resourceVersion: _rv, ...meta } = metadata ?? {};
-  return goEscapeJSON(JSON.stringify({ apiVersion, kind, metadata: meta, ...rest }));
+  return goEscapeJSON(stringifyJSON({ apiVersion, kind, metadata: meta, ...rest }));
 }

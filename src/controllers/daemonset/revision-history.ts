@@ -7,6 +7,7 @@ import type { KObject, OwnerReference } from '../../api/types.ts';
 import { isAlreadyExists, type ApiClient } from '../../client/api-client.ts';
 import { REVISIONS, newControllerRef } from '../job/pod-helpers.ts';
 import { goJSON } from '../../machinery/go-json.ts';
+import { cloneJSON } from '../../machinery/json-values.ts';
 
 const safeAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -98,7 +99,7 @@ export function revisionName(prefix: string, hash: string): string {
 
 /** The pod template recorded in a revision. */
 export function templateFromRevision(rev: KObject): any {
-  const t = structuredClone(rev.data?.spec?.template ?? {});
+  const t = cloneJSON(rev.data?.spec?.template ?? {});
   delete t.$patch;
   if (t.metadata?.creationTimestamp === null) delete t.metadata.creationTimestamp;
   return t;

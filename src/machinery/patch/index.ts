@@ -1,6 +1,7 @@
 // Entry point for PATCH requests: picks the patch format from the Content-Type.
 
 import { errors } from '../errors.ts';
+import { checkNesting } from '../json-values.ts';
 import { applyJSONPatch } from './json-patch.ts';
 import { applyMergePatch } from './merge-patch.ts';
 import { applyStrategicMergePatch, type PatchSchema } from './strategic-merge-patch.ts';
@@ -31,11 +32,14 @@ export function patchMediaType(contentType: string | undefined): string {
 
 function decode(body: Buffer | string): unknown {
   const text = typeof body === 'string' ? body : body.toString('utf8');
+  let patch: unknown;
   try {
-    return JSON.parse(text);
+    patch = JSON.parse(text);
   } catch (e) {
     throw errors.badRequest(`error decoding patch: ${(e as Error).message}`);
   }
+  checkNesting(patch, 'the patch', text.length);
+  return patch;
 }
 
 /**
@@ -51,20 +55,29 @@ function decode(body: Buffer | string): unknown {
  */
 export function applyPatch(type: string, original: any, patchBody: Buffer | string, schema?: PatchSchema, ownsOriginal = false): any {
   const media = patchMediaType(type);
+  if (media !== jsonPatchType && media !== mergePatchType && media !== strategicMergePatchType) throw unsupportedPatchType();
+  const patch = decode(patchBody);
   let result: unknown;
-  switch (media) {
-    case jsonPatchType:
-      result = applyJSONPatch(original, decode(patchBody));
-      break;
-    case mergePatchType:
-      // The decoded patch is ours; the original is the caller's to give (ownsOriginal).
-      result = ownsOriginal ? applyMergePatch(original, decode(patchBody), true) : applyMergePatch(original, decode(patchBody));
-      break;
-    case strategicMergePatchType:
-      result = ownsOriginal ? applyStrategicMergePatch(original, decode(patchBody), schema, true) : applyStrategicMergePatch(original, decode(patchBody), schema);
-      break;
-    default:
-      throw unsupportedPatchType();
+  try {
+    switch (media) {
+      case jsonPatchType:
+        result = applyJSONPatch(original, patch);
+        // Operations can put values inside values: the result may nest deeper than either input.
+        checkNesting(result, 'the patched object');
+        break;
+      case mergePatchType:
+        // The decoded patch is ours; the original is the caller's to give (ownsOriginal).
+        result = ownsOriginal ? applyMergePatch(original, patch, true) : applyMergePatch(original, patch);
+        break;
+      default:
+        result = ownsOriginal ? applyStrategicMergePatch(original, patch, schema, true) : applyStrategicMergePatch(original, patch, schema);
+    }
+  } catch (e) {
+    // Merging recurses where the object and the patch both nest: thousands of levels deep in both
+    // (possible only in free-form fields) is more than the stack holds.
+    if (e instanceof RangeError && /call stack/i.test(e.message))
+      throw errors.badRequest('the patch and the object it patches are nested too deeply, together, for the server to merge them');
+    throw e;
   }
   if (typeof result !== 'object' || result === null || Array.isArray(result)) {
     throw errors.badRequest('the patched object must be a JSON object');

@@ -3,7 +3,7 @@
 // object key acting like `add`. Failures to apply are 422 Invalid with upstream's generic message.
 
 import { errors, StatusError } from '../errors.ts';
-import { deepEqual } from '../../api/validation.ts';
+import { cloneJSON, jsonEqual } from '../json-values.ts';
 
 /** Upstream's cap on the number of operations in one JSON patch. */
 export const maxJSONPatchOperations = 10000;
@@ -102,7 +102,7 @@ function stringField(op: Record<string, unknown>, name: string, kind: string): s
 
 function applyOne(doc: unknown, op: Record<string, unknown>): void {
   const kind = typeof op.op === 'string' ? op.op : 'unknown';
-  const value = op.value === undefined ? null : structuredClone(op.value);
+  const value = op.value === undefined ? null : cloneJSON(op.value);
   switch (kind) {
     case 'add': {
       const path = stringField(op, 'path', kind);
@@ -139,7 +139,7 @@ function applyOne(doc: unknown, op: Record<string, unknown>): void {
       else {
         v = wrap(() => getFrom(src[0], src[1]), `error in copy for from: '${from}'`);
         if (v === undefined) throw new PatchApplyError(`copy operation does not apply: doc is missing from path: ${from}: missing value`);
-        v = structuredClone(v);
+        v = cloneJSON(v);
       }
       const dst = findParent(doc, path);
       if (!dst) throw new PatchApplyError(`${kind} operation does not apply: doc is missing destination path: ${path}: missing value`);
@@ -159,7 +159,7 @@ function applyOne(doc: unknown, op: Record<string, unknown>): void {
       }, `error in test for path: '${path}'`);
       // A missing value and null are the same to the library: both equal a null test value.
       if ((cur === undefined || cur === null) && value === null) return;
-      if (cur !== undefined && deepEqual(cur, value)) return;
+      if (cur !== undefined && jsonEqual(cur, value)) return;
       throw new PatchApplyError(`testing value ${path} failed: test failed`);
     }
     default:
@@ -187,7 +187,7 @@ export function applyJSONPatch(original: unknown, patch: unknown): any {
   }
   if (patch.length > maxJSONPatchOperations)
     throw errors.tooLarge(`Request entity too large: The allowed maximum operations in a JSON patch is ${maxJSONPatchOperations}, got ${patch.length}`);
-  const doc = structuredClone(original);
+  const doc = cloneJSON(original);
   try {
     for (const op of patch as Record<string, unknown>[]) applyOne(doc, op);
   } catch (e) {

@@ -3,32 +3,37 @@
 // are newly added are dropped, since they would mean "delete" for a field that is not there.
 
 import { errors } from '../errors.ts';
+import { cloneJSON, copyFiltered } from '../json-values.ts';
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Removes null members from objects, recursing through objects and arrays. */
+/** A copy without null object members, at any depth (nulls in arrays stay). */
 export function pruneNulls(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map((x) => (x === null ? x : pruneNulls(x)));
-  if (isObject(v)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (x !== null) out[k] = pruneNulls(x);
-    return out;
-  }
-  return v;
+  return copyFiltered(v, (_k, x) => x !== null);
 }
 
+/** Merges `patch` into `doc` in place, level by level (no recursion: both may nest deeply). */
 function mergeInto(doc: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-  for (const [k, pv] of Object.entries(patch)) {
-    if (pv === null) {
-      delete doc[k];
-      continue;
+  const docs = [doc];
+  const patches = [patch];
+  while (docs.length) {
+    const d = docs.pop()!;
+    const p = patches.pop()!;
+    for (const [k, pv] of Object.entries(p)) {
+      if (pv === null) {
+        delete d[k];
+        continue;
+      }
+      const cur = d[k];
+      if (cur === undefined || cur === null || !isObject(cur)) d[k] = pruneNulls(pv);
+      else if (!isObject(pv)) d[k] = pv;
+      else {
+        docs.push(cur);
+        patches.push(pv);
+      }
     }
-    const cur = doc[k];
-    if (cur === undefined || cur === null || !isObject(cur)) doc[k] = pruneNulls(pv);
-    else if (!isObject(pv)) doc[k] = pv;
-    else doc[k] = mergeInto(cur, pv);
   }
   return doc;
 }
@@ -40,6 +45,6 @@ function mergeInto(doc: Record<string, unknown>, patch: Record<string, unknown>)
  */
 export function applyMergePatch(original: unknown, patch: unknown, owned = false): any {
   if (!isObject(patch)) throw errors.badRequest('Invalid JSON Patch');
-  const doc = isObject(original) ? (owned ? original : structuredClone(original)) : {};
-  return mergeInto(doc, owned ? patch : structuredClone(patch));
+  const doc = isObject(original) ? (owned ? original : cloneJSON(original)) : {};
+  return mergeInto(doc, owned ? patch : cloneJSON(patch));
 }

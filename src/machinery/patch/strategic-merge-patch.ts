@@ -7,7 +7,7 @@
 
 import { errors, StatusError } from '../errors.ts';
 import { patchApplyFailed } from './json-patch.ts';
-import { pruneNulls } from './merge-patch.ts';
+import { cloneJSON, copyFiltered } from '../json-values.ts';
 
 export interface PatchMeta {
   /** 'merge' | 'replace' | 'retainKeys' | 'merge,retainKeys' */
@@ -50,14 +50,15 @@ function kindOf(v: unknown): string {
   return typeof v;
 }
 
-/** Renders a value the way Go's %v prints decoded JSON, for error messages. */
-function goFormat(v: unknown): string {
+/** Renders a value the way Go's %v prints decoded JSON, for error messages (deep values cut short). */
+function goFormat(v: unknown, depth = 0): string {
   if (v === null || v === undefined) return '<nil>';
-  if (Array.isArray(v)) return `[${v.map(goFormat).join(' ')}]`;
+  if (depth > 32 && typeof v === 'object') return '...';
+  if (Array.isArray(v)) return `[${v.map((x) => goFormat(x, depth + 1)).join(' ')}]`;
   if (isObject(v))
     return `map[${Object.keys(v)
       .sort()
-      .map((k) => `${k}:${goFormat(v[k])}`)
+      .map((k) => `${k}:${goFormat(v[k], depth + 1)}`)
       .join(' ')}]`;
   return String(v);
 }
@@ -87,35 +88,15 @@ function isPatchKeyword(k: string): boolean {
 }
 
 /**
- * Strips patch directives from a value that is being added as-is (upstream drops maps that
- * carry `$patch` and relies on typed decoding to drop the other directive keys; we store raw
- * JSON, so those keys are removed here too). Returns undefined when the value should be dropped.
+ * A new value taken from the patch: nulls removed, and patch directives too (upstream drops maps
+ * that carry `$patch` and relies on typed decoding to drop the other directive keys; we store raw
+ * JSON, so those keys are removed here). Undefined when the value itself is such a map. Works at
+ * any depth.
  */
-function removeDirectives(v: unknown): unknown {
-  if (Array.isArray(v)) {
-    const out: unknown[] = [];
-    for (const x of v) {
-      const y = removeDirectives(x);
-      if (y !== undefined) out.push(y);
-    }
-    return out;
-  }
-  if (isObject(v)) {
-    if (directiveMarker in v) return undefined;
-    const out: Obj = {};
-    for (const [k, x] of Object.entries(v)) {
-      if (isPatchKeyword(k)) continue;
-      const y = removeDirectives(x);
-      if (y !== undefined) out[k] = y;
-    }
-    return out;
-  }
-  return v;
-}
-
-/** A new value taken from the patch: nulls and directives removed. */
 function fromPatch(v: unknown): unknown {
-  return removeDirectives(pruneNulls(v));
+  const carriesDirective = (o: Obj) => o[directiveMarker] !== undefined && o[directiveMarker] !== null;
+  if (isObject(v) && carriesDirective(v)) return undefined;
+  return copyFiltered(v, (k, x) => x !== null && !isPatchKeyword(k), carriesDirective);
 }
 
 /**
@@ -125,8 +106,8 @@ function fromPatch(v: unknown): unknown {
  */
 export function applyStrategicMergePatch(original: any, patch: any, schema: PatchSchema | undefined, owned = false): any {
   if (!isObject(patch)) throw badPatch(`json: cannot unmarshal ${kindOf(patch) === 'null' ? 'null' : kindOf(patch)} into Go value of type map[string]interface {}`);
-  const doc = isObject(original) ? (owned ? original : structuredClone(original)) : {};
-  return mergeMap(doc, owned ? patch : structuredClone(patch), schema);
+  const doc = isObject(original) ? (owned ? original : cloneJSON(original)) : {};
+  return mergeMap(doc, owned ? patch : cloneJSON(patch), schema);
 }
 
 function mergeMap(original: Obj, patch: Obj, schema: PatchSchema | undefined): Obj {
