@@ -68,14 +68,15 @@ export class ContainerdSupervisor extends EventEmitter<ContainerdSupervisorEvent
   constructor(options: ContainerdSupervisorOptions) {
     super();
     this.opts = {
-      binary: 'containerd',
-      readyTimeoutMs: 30_000,
-      stopTimeoutMs: 10_000,
-      maxLogBytes: 50 * 1024 * 1024,
-      log: () => {},
       ...options,
-    } as typeof this.opts;
-    this.backoff = { initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000, ...options.backoff };
+      binary: options.binary ?? 'containerd',
+      readyTimeoutMs: options.readyTimeoutMs ?? 30_000,
+      stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
+      maxLogBytes: options.maxLogBytes ?? 50 * 1024 * 1024,
+      log: options.log ?? (() => {}),
+    };
+    const b = options.backoff ?? {};
+    this.backoff = { initialMs: b.initialMs ?? 500, maxMs: b.maxMs ?? 30_000, resetAfterMs: b.resetAfterMs ?? 60_000 };
     this.backoffMs = this.backoff.initialMs;
   }
 

@@ -91,7 +91,7 @@ export async function routeTypeFor(ip: string): Promise<{ type: string; dev?: st
     return { type: r.type ?? 'unicast', dev: r.dev };
   } catch (e) {
     const msg = (e as { stderr?: string }).stderr ?? '';
-    if (/unreachable/i.test(msg)) return { type: 'unreachable' };
+    if (/unreachable|No route to host/i.test(msg)) return { type: 'unreachable' };
     throw e;
   }
 }

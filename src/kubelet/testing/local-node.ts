@@ -15,7 +15,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connectCri } from '../cri/grpc-client.ts';
+import type { CriClient } from '../cri/services.ts';
 import type { PodSandboxConfig } from '../cri/types.ts';
+import { ContainerdSupervisor } from '../containerd/supervisor.ts';
 import { startNodeRuntime, type NodeRuntime, type NodeRuntimeOptions } from '../node-runtime.ts';
 import { listRoutes } from '../network/routes.ts';
 import { cidrsOverlap } from '../network/cidr.ts';
@@ -61,6 +64,11 @@ export interface LocalNode extends TestCidrs {
   cgroupRoot: string;
   /** A sandbox config on this node's network, logs under its data dir, cgroup under cgroupRoot. */
   sandboxConfig(name: string, extra?: Partial<PodSandboxConfig>): PodSandboxConfig;
+  /**
+   * Stops the runtime as a kubelet shutdown does (containerd stops, containers keep running) and
+   * starts a new one on the same data dir, network and routes; `runtime` is the new one.
+   */
+  restart(): Promise<NodeRuntime>;
   cleanup(): Promise<void>;
 }
 
@@ -75,7 +83,7 @@ export async function startLocalNode(opts: Partial<NodeRuntimeOptions> = {}): Pr
   const cleanup = async () => {
     await cleanupLocalNode({ runtime, dataDir, bridge, cgroupRoot, ...cidrs });
   };
-  try {
+  const start = async () => {
     runtime = await startNodeRuntime({
       dataDir,
       bridge,
@@ -87,15 +95,18 @@ export async function startLocalNode(opts: Partial<NodeRuntimeOptions> = {}): Pr
       ...opts,
     });
     await runtime.configurePodNetwork(cidrs.podCIDR);
+    return runtime;
+  };
+  try {
+    await start();
   } catch (e) {
     await cleanup();
     throw e;
   }
-  const rt = runtime;
   let n = 0;
-  return {
+  const node: LocalNode = {
     ...cidrs,
-    runtime: rt,
+    runtime: runtime!,
     dataDir,
     bridge,
     cgroupRoot,
@@ -104,33 +115,46 @@ export async function startLocalNode(opts: Partial<NodeRuntimeOptions> = {}): Pr
       return {
         metadata: { name, namespace: 'default', uid, attempt: 0 },
         hostname: name,
-        logDirectory: join(rt.paths.podLogsDir, `default_${name}_${uid}`),
+        logDirectory: join(node.runtime.paths.podLogsDir, `default_${name}_${uid}`),
         linux: { cgroupParent: `${cgroupRoot}/pod${uid}` },
         ...extra,
       };
     },
+    async restart() {
+      await node.runtime.stop();
+      node.runtime = await start();
+      return node.runtime;
+    },
     cleanup,
   };
+  return node;
 }
 
 async function cleanupLocalNode(n: { runtime?: NodeRuntime; dataDir: string; bridge: string; cgroupRoot: string } & TestCidrs): Promise<void> {
-  const socket = n.runtime?.paths.socketPath;
+  const paths = n.runtime?.paths;
   if (n.runtime) {
-    // Sandboxes first, while containerd still runs: that tears down veths and NAT rules too.
-    try {
-      const cri = n.runtime.cri;
-      for (const sb of await cri.listPodSandbox(undefined, { timeoutMs: 10_000 })) {
-        await cri.stopPodSandbox(sb.id, { timeoutMs: 20_000 }).catch(() => {});
-        await cri.removePodSandbox(sb.id, { timeoutMs: 20_000 }).catch(() => {});
+    // Sandboxes first, through the CRI: that also removes their network namespaces, veths, NAT
+    // rules, cgroups and runc state. A test may have left containerd stopped (a runtime restart
+    // that failed half-way): then a containerd is started once more just for this.
+    if (!(await removeAllSandboxes(n.runtime.cri)) && paths) {
+      const sup = new ContainerdSupervisor({ configFile: paths.configFile, socketPath: paths.socketPath, logFile: paths.logFile, pidFile: paths.pidFile, readyTimeoutMs: 15_000 });
+      try {
+        await sup.start();
+        const cri = connectCri(sup.endpoint);
+        await removeAllSandboxes(cri);
+        cri.close();
+      } catch {
+        /* fall through to the blunt cleanup below */
       }
-    } catch {
-      /* containerd is gone: the shims are killed below */
+      await sup.stop();
     }
     await n.runtime.stop({ cleanup: true }).catch(() => {});
   }
-  if (socket) killShimsOf(socket);
+  // Whatever is left: shims, container processes, mounts, cgroups, bridge, routes, files.
+  if (paths) killShimsOf(paths.socketPath);
+  killCgroupProcesses(n.cgroupRoot);
   unmountUnder(n.dataDir);
-  removeCgroups(n.cgroupRoot);
+  await removeCgroups(n.cgroupRoot);
   try {
     execFileSync('ip', ['link', 'del', n.bridge], { stdio: 'ignore' });
   } catch {
@@ -144,6 +168,21 @@ async function cleanupLocalNode(n: { runtime?: NodeRuntime; dataDir: string; bri
     }
   }
   rmSync(n.dataDir, { recursive: true, force: true });
+}
+
+/** Stops and removes every sandbox; false when the runtime does not answer. */
+async function removeAllSandboxes(cri: CriClient): Promise<boolean> {
+  let sandboxes;
+  try {
+    sandboxes = await cri.listPodSandbox(undefined, { timeoutMs: 10_000 });
+  } catch {
+    return false;
+  }
+  for (const sb of sandboxes) {
+    await cri.stopPodSandbox(sb.id, { timeoutMs: 30_000 }).catch(() => {});
+    await cri.removePodSandbox(sb.id, { timeoutMs: 30_000 }).catch(() => {});
+  }
+  return true;
 }
 
 /** containerd-shim processes started by the containerd on this socket (they outlive it). */
@@ -186,29 +225,53 @@ function unmountUnder(dir: string): void {
   }
 }
 
-/** Removes a cgroup subtree in every v1 hierarchy (and v2), deepest first. */
-function removeCgroups(root: string): void {
+function cgroupDirs(root: string): string[] {
   const base = '/sys/fs/cgroup';
   const hierarchies = existsSync(join(base, 'cgroup.controllers')) ? [''] : readdirSync(base);
+  const dirs: string[] = [];
   for (const h of hierarchies) {
-    const top = join(base, h, root);
-    if (!existsSync(top)) continue;
-    const dirs: string[] = [];
     const walk = (d: string) => {
       dirs.push(d);
       for (const e of readdirSync(d, { withFileTypes: true })) if (e.isDirectory()) walk(join(d, e.name));
     };
     try {
-      walk(top);
+      walk(join(base, h, root));
     } catch {
-      continue;
+      /* not in this hierarchy */
     }
-    for (const d of dirs.reverse()) {
+  }
+  return dirs;
+}
+
+/** Container processes whose shim was killed live on, reparented to init: kill them by cgroup. */
+function killCgroupProcesses(root: string): void {
+  for (const d of cgroupDirs(root)) {
+    try {
+      for (const pid of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) {
+        try {
+          process.kill(Number(pid), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+/** Removes a cgroup subtree in every hierarchy, deepest first, waiting for killed processes to go. */
+async function removeCgroups(root: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const dirs = cgroupDirs(root);
+    if (dirs.length === 0) return;
+    for (const d of dirs.sort((a, b) => b.length - a.length)) {
       try {
         rmdirSync(d);
       } catch {
-        /* busy or gone */
+        /* busy: processes still exiting */
       }
     }
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
