@@ -67,7 +67,7 @@ export interface RuntimeService {
 
   /** Runs a command in the container and collects its output; `timeoutSeconds` 0 = no limit. */
   execSync(containerId: string, cmd: string[], timeoutSeconds?: number, opts?: CallOptions): Promise<ExecSyncResponse>;
-  /** URL on the runtime's streaming server that serves this exec session (see the src/kubelet README). */
+  /** URL on the runtime's streaming server that serves this exec session (see docs/node-runtime.md). */
   exec(req: ExecRequest, opts?: CallOptions): Promise<string>;
   attach(req: AttachRequest, opts?: CallOptions): Promise<string>;
   portForward(req: PortForwardRequest, opts?: CallOptions): Promise<string>;

@@ -124,7 +124,7 @@ export interface LinuxSandboxSecurityContext {
 }
 
 export interface LinuxPodSandboxConfig {
-  /** cgroupfs-style parent cgroup path, e.g. '/kubepods/besteffort/pod<uid>' (see the README of src/kubelet). */
+  /** cgroupfs-style parent cgroup path, e.g. '/kubepods/besteffort/pod<uid>' (see docs/node-runtime.md). */
   cgroupParent?: string;
   securityContext?: LinuxSandboxSecurityContext;
   sysctls?: StringMap;
@@ -370,6 +370,7 @@ export interface ContainerStats {
   cpu: CpuUsage | null;
   memory: MemoryUsage | null;
   writableLayer: FilesystemUsage | null;
+  swap: { timestamp: number; swapAvailableBytes: UInt64Value | null; swapUsageBytes: UInt64Value | null } | null;
 }
 
 export interface ContainerStatsFilter {

@@ -114,7 +114,7 @@ export async function importArchives(
   return result;
 }
 
-/** `<data-dir>/images/*.tar` (and .tar.gz is not accepted by ctr: only plain tar). */
+/** The archives in a directory to import at start: `*.tar` (ctr reads plain tar, not .tar.gz). */
 export async function archivesIn(dir: string): Promise<string[]> {
   try {
     return (await readdir(dir, { withFileTypes: true }))
