@@ -63,6 +63,11 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, ms = 2
   }
 }
 
+async function removeSandbox(cri: CriClient, id: string): Promise<void> {
+  await cri.stopPodSandbox(id).catch(() => {});
+  await cri.removePodSandbox(id).catch(() => {});
+}
+
 const skip = localNodeSkipReason();
 
 describe('node runtime on a real containerd', { skip }, () => {
@@ -133,9 +138,10 @@ describe('node runtime on a real containerd', { skip }, () => {
     assert.ok(stats!.memory!.workingSetBytes!.value > 0);
   });
 
-  test('a finished container reports its exit code, reason and log', async () => {
+  test('a finished container reports its exit code, reason and log', async (t) => {
     const config = node.sandboxConfig('job');
     const sandboxId = await cri.runPodSandbox(config);
+    t.after(() => removeSandbox(cri, sandboxId));
     const containerId = await cri.createContainer(
       sandboxId,
       { metadata: { name: 'main' }, image: { image: 'busybox' }, command: ['sh', '-c', 'echo out; echo err >&2; exit 3'], logPath: 'main/0.log', envs: [{ key: 'A', value: 'b' }] },
@@ -150,9 +156,15 @@ describe('node runtime on a real containerd', { skip }, () => {
     });
     assert.equal(done.exitCode, 3);
     assert.equal(done.reason, 'Error');
-    assert.ok(done.finishedAt >= done.startedAt);
-    const log = readFileSync(done.logPath, 'utf8');
-    // CRI log format: RFC 3339 time, stream, P(artial)/F(ull), text.
+    // (A container that exits at once may show finishedAt a little before startedAt: containerd
+    // stamps the exit from the event and the start after the task started.)
+    assert.ok(done.startedAt > 0 && done.finishedAt > 0);
+    // CRI log format: RFC 3339 time, stream, P(artial)/F(ull), text. The shim copies output
+    // asynchronously, so the file may lag the exit by a moment.
+    const log = await waitFor('both log lines', async () => {
+      const text = readFileSync(done.logPath, 'utf8');
+      return /stdout F out\n/.test(text) && /stderr F err\n/.test(text) ? text : undefined;
+    });
     assert.match(log, /^\S+Z stdout F out$/m);
     assert.match(log, /^\S+Z stderr F err$/m);
 
@@ -165,14 +177,13 @@ describe('node runtime on a real containerd', { skip }, () => {
     assert.deepEqual([okDone.exitCode, okDone.reason], [0, 'Completed']);
     const listed = await cri.listContainers({ podSandboxId: sandboxId });
     assert.deepEqual(listed.map((c) => c.metadata!.attempt).sort(), [0, 1]);
-    await cri.stopPodSandbox(sandboxId);
-    await cri.removePodSandbox(sandboxId);
   });
 
-  test('errors carry the gRPC code and the runtime message', async () => {
+  test('errors carry the gRPC code and the runtime message', async (t) => {
     await assert.rejects(cri.containerStatus('no-such-container'), (e: unknown) => isNotFound(e) && /not found/.test((e as CriError).message));
     const config = node.sandboxConfig('bad');
     const sandboxId = await cri.runPodSandbox(config);
+    t.after(() => removeSandbox(cri, sandboxId));
     await assert.rejects(
       cri.createContainer(sandboxId, { metadata: { name: 'c' }, image: { image: 'docker.io/library/nope:1' } }, config),
       (e: unknown) => e instanceof CriError && e.method === 'CreateContainer' && /nope/.test(e.message),
@@ -267,5 +278,73 @@ describe('node runtime on a real containerd', { skip }, () => {
     const { stdout } = await run('ip', ['-o', 'link', 'show', 'master', node.bridge]);
     assert.equal(stdout.trim(), '', 'no veth left on the bridge');
     assert.ok(!existsSync(join(node.runtime.paths.state, 'io.containerd.runtime.v2.task', 'k8s.io', web.sandboxId)));
+  });
+});
+
+describe('node runtime on an existing containerd endpoint', { skip }, () => {
+  test('no supervision; our pause image is imported under the sandbox image that containerd is configured with', async (t) => {
+    const { mkdtempSync, mkdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { randomBytes } = await import('node:crypto');
+    const { ContainerdSupervisor } = await import('./containerd/supervisor.ts');
+    const { renderContainerdConfig, mayLowerOomScore } = await import('./containerd/config.ts');
+    const { nodePaths } = await import('./containerd/paths.ts');
+    const { startNodeRuntime } = await import('./node-runtime.ts');
+    const { removeCgroupTree } = await import('./testing/local-node.ts');
+    // A "system" containerd of its own, configured the way distributions do: upstream's pause image.
+    const sysDir = mkdtempSync(join(tmpdir(), 'mzn-sys-'));
+    const kubeletDir = mkdtempSync(join(tmpdir(), 'mzn-kl-'));
+    const cgroupRoot = `/mizzen-test-${randomBytes(3).toString('hex')}`;
+    const p = nodePaths(sysDir);
+    mkdirSync(p.containerdDir, { recursive: true });
+    writeFileSync(
+      p.configFile,
+      renderContainerdConfig({ root: p.root, state: p.state, socketPath: p.socketPath, sandboxImage: 'registry.k8s.io/pause:3.6', cniBinDir: '/usr/lib/cni', cniConfDir: p.cniConfDir, restrictOomScoreAdj: !mayLowerOomScore() }),
+    );
+    const sup = new ContainerdSupervisor({ configFile: p.configFile, socketPath: p.socketPath, logFile: p.logFile, pidFile: p.pidFile });
+    let rt: Awaited<ReturnType<typeof startNodeRuntime>> | undefined;
+    t.after(async () => {
+      if (rt) {
+        for (const sb of await rt.cri.listPodSandbox().catch(() => [])) {
+          await rt.cri.stopPodSandbox(sb.id).catch(() => {});
+          await rt.cri.removePodSandbox(sb.id).catch(() => {});
+        }
+        await rt.stop();
+      }
+      await sup.stop();
+      await removeCgroupTree(cgroupRoot);
+      rmSync(sysDir, { recursive: true, force: true });
+      rmSync(kubeletDir, { recursive: true, force: true });
+    });
+    await sup.start();
+    rt = await startNodeRuntime({ dataDir: kubeletDir, containerRuntimeEndpoint: sup.endpoint, log: () => {} });
+    assert.equal(rt.supervisor, undefined);
+    assert.equal(rt.endpoint, `unix://${p.socketPath}`);
+    assert.equal(rt.pauseImage, 'registry.k8s.io/pause:3.6');
+    assert.ok((await rt.cri.imageStatus({ image: 'registry.k8s.io/pause:3.6' })).image);
+    assert.ok((await rt.cri.imageStatus({ image: 'busybox' })).image);
+    // A host-network pod needs no CNI: the sandbox runs from the imported pause image, offline.
+    const config: PodSandboxConfig = {
+      metadata: { name: 'hostnet', namespace: 'default', uid: 'u1' },
+      logDirectory: join(kubeletDir, 'pods', 'default_hostnet_u1'),
+      linux: { cgroupParent: `${cgroupRoot}/podu1`, securityContext: { namespaceOptions: { network: 'NODE' } } },
+    };
+    const sb = await rt.cri.runPodSandbox(config);
+    const c = await rt.cri.createContainer(sb, { metadata: { name: 'c' }, image: { image: 'busybox' }, command: ['sh', '-c', 'exit 0'], logPath: 'c/0.log' }, config);
+    await rt.cri.startContainer(c);
+    const done = await waitFor('exit', async () => {
+      const s = (await rt!.cri.containerStatus(c)).status!;
+      return s.state === 'CONTAINER_EXITED' ? s : undefined;
+    });
+    assert.equal(done.reason, 'Completed');
+    await rt.stop();
+    assert.ok(sup.pid, 'stopping the node runtime leaves an existing containerd running');
+    rt = undefined;
+    const cri = (await import('./cri/grpc-client.ts')).connectCri(sup.endpoint);
+    for (const s of await cri.listPodSandbox()) {
+      await cri.stopPodSandbox(s.id);
+      await cri.removePodSandbox(s.id);
+    }
+    cri.close();
   });
 });

@@ -56,10 +56,11 @@ export async function runImagesCommand(argv: string[], io: CliIO): Promise<numbe
     return usageError(io, first.charAt(0).toLowerCase() + first.slice(1));
   }
   const [sub, ...rest] = positionals;
-  if (values.help || sub === undefined || sub === 'help') {
+  if (values.help || sub === 'help') {
     io.out(IMAGES_USAGE);
-    return sub === undefined && !values.help ? 2 : 0;
+    return 0;
   }
+  if (sub === undefined) return usageError(io, 'missing command: import or ls');
   if (sub !== 'import' && sub !== 'ls') return usageError(io, `unknown command "${sub}"`);
   if (sub === 'import' && rest.length === 0) return usageError(io, 'import needs at least one FILE');
   if (sub === 'ls' && rest.length > 0) return usageError(io, `ls takes no arguments (got "${rest.join(' ')}")`);

@@ -260,6 +260,12 @@ function killCgroupProcesses(root: string): void {
   }
 }
 
+/** Kills what runs in a cgroup subtree and removes it, in every hierarchy. */
+export async function removeCgroupTree(root: string): Promise<void> {
+  killCgroupProcesses(root);
+  await removeCgroups(root);
+}
+
 /** Removes a cgroup subtree in every hierarchy, deepest first, waiting for killed processes to go. */
 async function removeCgroups(root: string): Promise<void> {
   for (let attempt = 0; attempt < 20; attempt++) {
