@@ -6,8 +6,9 @@
 import type { ConfigMap, PersistentVolume, PersistentVolumeClaim, Secret, Service } from '../pods/api-types.ts';
 
 /**
- * An object that does not exist. The message is what the kubelet reports upstream (its object
- * managers name the resource in the singular): `configmap "x" not found`, `secret "x" not found`.
+ * An object that does not exist. The message is what the kubelet reports upstream: its
+ * ConfigMap and Secret managers name the resource in the singular (`configmap "x" not found`,
+ * `secret "x" not found`); PVCs and PVs come from the API client (`persistentvolumeclaims "x" not found`).
  */
 export class ObjectNotFoundError extends Error {
   readonly code = 'NotFound';
@@ -41,9 +42,9 @@ export interface ObjectSources {
   getConfigMap(namespace: string, name: string): Promise<ConfigMap>;
   /** Throws ObjectNotFoundError('secret', name) when missing. */
   getSecret(namespace: string, name: string): Promise<Secret>;
-  /** Throws ObjectNotFoundError('persistentvolumeclaim', name) when missing. */
+  /** Throws ObjectNotFoundError('persistentvolumeclaims', name) when missing. */
   getPersistentVolumeClaim(namespace: string, name: string): Promise<PersistentVolumeClaim>;
-  /** Throws ObjectNotFoundError('persistentvolume', name) when missing. */
+  /** Throws ObjectNotFoundError('persistentvolumes', name) when missing. */
   getPersistentVolume(name: string): Promise<PersistentVolume>;
   /** Every Service the kubelet knows (all namespaces), for the service env vars. */
   listServices(): Service[];
@@ -91,12 +92,12 @@ export class StaticObjectSources implements ObjectSources {
   }
   async getPersistentVolumeClaim(namespace: string, name: string): Promise<PersistentVolumeClaim> {
     const o = this.claims.get(`${namespace}/${name}`);
-    if (!o) throw new ObjectNotFoundError('persistentvolumeclaim', name);
+    if (!o) throw new ObjectNotFoundError('persistentvolumeclaims', name);
     return o;
   }
   async getPersistentVolume(name: string): Promise<PersistentVolume> {
     const o = this.volumes.get(name);
-    if (!o) throw new ObjectNotFoundError('persistentvolume', name);
+    if (!o) throw new ObjectNotFoundError('persistentvolumes', name);
     return o;
   }
   listServices(): Service[] {
