@@ -48,6 +48,8 @@ export interface ObjectSources {
   getPersistentVolume(name: string): Promise<PersistentVolume>;
   /** Every Service the kubelet knows (all namespaces), for the service env vars. */
   listServices(): Service[];
+  /** False until the Services have been listed once (env vars must wait for that, as upstream). */
+  servicesSynced?(): boolean;
   /** POST .../serviceaccounts/<name>/token (TokenRequest). */
   requestServiceAccountToken(namespace: string, serviceAccount: string, spec: TokenRequestSpec): Promise<ServiceAccountToken>;
 }

@@ -31,6 +31,8 @@ export interface EnvOptions {
   podIPs?: string[];
   /** Node IPs (primary first); defaults to pod.status. */
   hostIPs?: string[];
+  /** Static pods do not wait for the Services to be listed. */
+  isStaticPod?: boolean;
   /** For the InvalidEnvironmentVariableNames warning event. */
   recordEvent?: (type: 'Normal' | 'Warning', reason: string, message: string) => void;
 }
@@ -81,6 +83,10 @@ class Lookups {
 
 export async function makeEnvironmentVariables(pod: Pod, container: Container, opts: EnvOptions): Promise<KeyValue[]> {
   const ns = pod.metadata.namespace ?? 'default';
+  // KUBERNETES_SERVICE_HOST is what in-cluster clients rely on: never start without it by racing the Services list.
+  if (!opts.isStaticPod && opts.sources.servicesSynced && !opts.sources.servicesSynced()) {
+    throw new CreateContainerConfigError('services have not yet been read at least once, cannot construct envvars');
+  }
   const serviceEnv = serviceEnvVarMap(opts.sources.listServices(), ns, pod.spec.enableServiceLinks ?? true);
   const lookups = new Lookups(opts.sources, ns);
   const env = new Map<string, string>();
