@@ -346,7 +346,10 @@ test('tearDown and cleanupOrphans', async () => {
   await vm.setUp(a);
   await vm.setUp(b);
   assert.ok((await vm.podsOnDisk()).includes(a.metadata.uid!));
+  // A pod log directory (<ns>_<name>_<uid>) beside the pod directories is not a pod.
+  await mkdir(join(root, 'pods', 'ns_web_uid-x'), { recursive: true });
   await vm.cleanupOrphans(new Set([a.metadata.uid!]));
+  assert.ok((await stat(join(root, 'pods', 'ns_web_uid-x'))).isDirectory());
   const left = await vm.podsOnDisk();
   assert.ok(left.includes(a.metadata.uid!));
   assert.ok(!left.includes(b.metadata.uid!));

@@ -159,10 +159,14 @@ export class VolumeManager {
     });
   }
 
-  /** UIDs of pods that have a directory on disk (for the core's orphan cleanup after a restart). */
+  /**
+   * UIDs of pods that have a directory on disk (for the core's orphan cleanup after a restart).
+   * Names with '_' are skipped: those are pod log directories (<ns>_<name>_<uid>) should a log
+   * directory share this parent.
+   */
   async podsOnDisk(): Promise<string[]> {
     try {
-      return (await readdir(this.paths.podsDir(), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+      return (await readdir(this.paths.podsDir(), { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.includes('_')).map((e) => e.name);
     } catch {
       return [];
     }
