@@ -16,6 +16,11 @@ export interface ExecSyncResult {
  */
 export type ExecSync = (containerId: string, cmd: string[], timeoutMs: number) => Promise<ExecSyncResult>;
 
+/** The CRI client's execSync (seconds, 0 = none; timeouts reject with gRPC DEADLINE_EXCEEDED) as an ExecSync. */
+export function criExecSync(cri: { execSync(containerId: string, cmd: string[], timeoutSeconds?: number): Promise<ExecSyncResult> }): ExecSync {
+  return (containerId, cmd, timeoutMs) => cri.execSync(containerId, cmd, timeoutMs > 0 ? Math.ceil(timeoutMs / 1000) : 0);
+}
+
 export class ExecTimeoutError extends Error {
   constructor(cmd: string[], readonly timeoutMs: number) {
     super(`command "${cmd.join(' ')}" timed out`);

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ensurePki } from '../../apiserver/pki.ts';
 import type { Container } from '../pods/api-types.ts';
-import { ExecTimeoutError, probeExec, type ExecSync } from './exec.ts';
+import { ExecTimeoutError, criExecSync, probeExec, type ExecSync } from './exec.ts';
 import {
   HEALTH_CHECK_METHOD,
   decodeHealthCheckRequest,
@@ -178,6 +178,11 @@ test('exec probe over ExecSync', async () => {
   assert.deepEqual(await probeExec(execSync, 'abc', ['sleep', '10'], 1000), { result: 'failure', output: 'command "sleep 10" timed out' });
   assert.deepEqual(await probeExec(execSync, 'abc', ['grpc-deadline'], 1000), { result: 'failure', output: 'command "grpc-deadline" timed out' });
   assert.equal((await probeExec(execSync, 'abc', ['big'], 1000)).output.length, 10 * 1024);
+  const seconds: (number | undefined)[] = [];
+  const viaCri = criExecSync({ execSync: async (_id, _cmd, t) => (seconds.push(t), { exitCode: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) }) });
+  await probeExec(viaCri, 'abc', ['ok'], 1500);
+  await probeExec(viaCri, 'abc', ['ok'], 0);
+  assert.deepEqual(seconds, [2, 0]);
   const err = await probeExec(execSync, 'abc', ['boom'], 1000);
   assert.equal(err.result, 'unknown');
   assert.equal(err.error?.message, 'container not found');
