@@ -1,0 +1,60 @@
+// tmpfs mounts for memory-backed volumes (emptyDir medium: Memory, and the tmpfs under secret and
+// projected volumes), through mount(8)/umount(8) as upstream's mount-utils does. Needs root (or
+// CAP_SYS_ADMIN); canMount() says whether this process may.
+
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface Mounter {
+  /** Mount a tmpfs at dir (which must exist); sizeBytes > 0 caps it. */
+  mountTmpfs(dir: string, sizeBytes?: number): Promise<void>;
+  unmount(dir: string): Promise<void>;
+  /** Mount points at or under dir, deepest first. */
+  mountPointsUnder(dir: string): Promise<string[]>;
+}
+
+/** Mount points listed in /proc/self/mountinfo (octal escapes such as \040 decoded). */
+export async function listMountPoints(): Promise<string[]> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    if (f.length > 4) out.push(f[4].replace(/\\([0-7]{3})/g, (_m, o) => String.fromCharCode(parseInt(o, 8))));
+  }
+  return out;
+}
+
+export class SystemMounter implements Mounter {
+  async mountTmpfs(dir: string, sizeBytes?: number): Promise<void> {
+    const args = ['-t', 'tmpfs'];
+    if (sizeBytes && sizeBytes > 0) args.push('-o', `size=${Math.floor(sizeBytes)}`);
+    args.push('tmpfs', dir);
+    try {
+      await run('mount', args);
+    } catch (e) {
+      throw new Error(`mount failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}\nMounting command: mount\nMounting arguments: ${args.join(' ')}`);
+    }
+  }
+
+  async unmount(dir: string): Promise<void> {
+    try {
+      await run('umount', [dir]);
+    } catch (e) {
+      throw new Error(`unmount failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}\nUnmounting arguments: ${dir}`);
+    }
+  }
+
+  async mountPointsUnder(dir: string): Promise<string[]> {
+    const base = resolve(dir);
+    return (await listMountPoints()).filter((m) => m === base || m.startsWith(base + '/')).sort((a, b) => b.length - a.length);
+  }
+}
+
+/** Whether this process can mount: root, and a mount(8) that works (checked once by the caller's choice of Mounter). */
+export function canMount(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
