@@ -10,8 +10,11 @@ import { resources as events } from './events/index.ts';
 import { resources as scheduling } from './scheduling/index.ts';
 import { resources as policy } from './policy/index.ts';
 import { resources as rbac } from './rbac/index.ts';
+import { resources as authentication } from './authentication/index.ts';
+import { resources as authorization } from './authorization/index.ts';
+import { resources as certificates } from './certificates/index.ts';
 
-export const allResources: ResourceDef[] = [...core, ...apps, ...batch, ...coordination, ...discovery, ...events, ...scheduling, ...policy, ...rbac];
+export const allResources: ResourceDef[] = [...core, ...apps, ...batch, ...coordination, ...discovery, ...events, ...scheduling, ...policy, ...rbac, ...authentication, ...authorization, ...certificates];
 
 export class ResourceRegistry {
   readonly resources: ResourceDef[];

@@ -70,8 +70,11 @@ export interface Strategy {
 
 /** How a status subresource update differs from the main resource's. */
 export interface StatusStrategy {
-  /** Keep everything but status from old (default behaviour when omitted: copy metadata+spec from old). */
-  prepareForUpdate?(obj: KObject, old: KObject): void;
+  /**
+   * Keep everything but status from old (default behaviour when omitted: copy metadata+spec from old).
+   * `subresource` is `status`, or another status-like subresource the kind serves (`approval`).
+   */
+  prepareForUpdate?(obj: KObject, old: KObject, subresource?: string): void;
   validateUpdate?(obj: KObject, old: KObject): FieldError[];
 }
 
@@ -137,6 +140,13 @@ export interface ResourceDef {
    * in (toStored) and out (fromStored), so both APIs list, watch and change the same objects.
    */
   storedAs?: { group: string; plural: string; toStored(obj: KObject): KObject; fromStored(obj: KObject): KObject };
+  /**
+   * Never stored: a POST is a question the server answers (upstream's TokenReview,
+   * SubjectAccessReview and friends). The API server routes it to a handler by group and plural.
+   */
+  virtual?: boolean;
+  /** Subresources that write status like `status` does, with their own rules (CSR `approval`). */
+  statusLikeSubresources?: string[];
 }
 
 /** Human age as kubectl shows it ("5s", "3m2s", "4h", "2d"). */

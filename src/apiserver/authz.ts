@@ -1,7 +1,76 @@
-// Authorization hook. Every authenticated user may do everything until RBAC enforcement lands;
-// the hook is here so that the request path does not change when it does.
+// Authorization: may this user do this? Upstream's chain for `--authorization-mode=Node,RBAC`:
+// members of system:masters may do anything, then the node authorizer speaks for kubelets, then
+// RBAC. The first Allow wins; otherwise the request is refused with upstream's 403 message and the
+// authorizers' reasons. `AlwaysAllow` turns the check off (tests of other things, benchmarks).
+//
+// Answers for users other than nodes are cached per (user, request attributes) until an RBAC object
+// changes, so a client repeating the same kind of request costs a map lookup.
 
-import type { UserInfo } from './authn.ts';
+import { SYSTEM_MASTERS, userKey, type UserInfo } from './authn/user.ts';
 import type { RequestInfo } from './request-info.ts';
+import { attributesFor, attributesKey, type Attributes, type Authorizer, type AuthorizerResult } from './authz/attributes.ts';
+import { forbiddenError } from './authz/forbidden.ts';
+import type { NodeAuthorizer } from './authz/node.ts';
+import type { RbacAuthorizer } from './authz/rbac.ts';
+import { nodeIdentity } from './authn/user.ts';
 
-export function authorize(_user: UserInfo, _info: RequestInfo): void {}
+export type AuthorizationMode = 'Node' | 'RBAC' | 'AlwaysAllow';
+
+const ALLOW: AuthorizerResult = { decision: 'Allow', reason: '' };
+const CACHE_LIMIT = 20_000;
+
+export class AuthorizerChain implements Authorizer {
+  private cache = new Map<string, AuthorizerResult>();
+  private userKeys = new WeakMap<UserInfo, string>();
+  readonly alwaysAllow: boolean;
+
+  constructor(
+    private readonly modes: AuthorizationMode[],
+    readonly rbac: RbacAuthorizer | undefined,
+    readonly node: NodeAuthorizer | undefined,
+  ) {
+    this.alwaysAllow = modes.includes('AlwaysAllow');
+    rbac?.onChange(() => this.cache.clear());
+  }
+
+  authorize(a: Attributes): AuthorizerResult {
+    if (this.alwaysAllow) return ALLOW;
+    if (a.user.groups.includes(SYSTEM_MASTERS)) return ALLOW;
+    const reasons: string[] = [];
+    if (this.node && this.modes.includes('Node') && nodeIdentity(a.user).isNode) {
+      const r = this.node.authorize(a);
+      if (r.decision === 'Allow') return r;
+      if (r.reason) reasons.push(r.reason);
+    }
+    if (!this.rbac || !this.modes.includes('RBAC')) return { decision: 'NoOpinion', reason: reasons.join(', ') };
+    let uk = this.userKeys.get(a.user);
+    if (uk === undefined) this.userKeys.set(a.user, (uk = userKey(a.user)));
+    const key = `${uk}\u0002${attributesKey(a)}`;
+    let r = this.cache.get(key);
+    if (!r) {
+      r = this.rbac.authorize(a);
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(key, r);
+    }
+    if (r.decision === 'Allow') return r;
+    if (r.reason) reasons.push(r.reason);
+    return { decision: 'NoOpinion', reason: reasons.join(', ') };
+  }
+
+  /** Throw upstream's 403 unless the request is allowed. */
+  check(user: UserInfo, info: RequestInfo, query?: URLSearchParams): void {
+    if (this.alwaysAllow) return;
+    const a = attributesFor(user, info, query);
+    const r = this.authorize(a);
+    if (r.decision !== 'Allow') throw forbiddenError(a, r.reason);
+  }
+}
+
+export function parseAuthorizationModes(text: string): AuthorizationMode[] {
+  const out: AuthorizationMode[] = [];
+  for (const m of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (m !== 'Node' && m !== 'RBAC' && m !== 'AlwaysAllow') throw new Error(`unknown authorization mode ${JSON.stringify(m)} (known: Node, RBAC, AlwaysAllow)`);
+    if (!out.includes(m)) out.push(m);
+  }
+  return out;
+}

@@ -41,6 +41,7 @@ export const extraSubresources: Record<string, SubresourceInfo[]> = {
   '/services': [{ name: 'proxy', kind: 'ServiceProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] }],
   '/nodes': [{ name: 'proxy', kind: 'NodeProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] }],
   '/namespaces': [{ name: 'finalize', kind: 'Namespace', verbs: ['update'] }],
+  'certificates.k8s.io/certificatesigningrequests': [{ name: 'approval', kind: 'CertificateSigningRequest', verbs: ['get', 'patch', 'update'] }],
   '/serviceaccounts': [{ name: 'token', kind: 'TokenRequest', group: 'authentication.k8s.io', version: 'v1', verbs: ['create'] }],
 };
 
@@ -63,7 +64,8 @@ function apiResource(r: ResourceDef): Record<string, unknown> {
   const out: Record<string, unknown> = { name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: r.verbs ?? defaultVerbs };
   if (r.shortNames?.length) out.shortNames = r.shortNames;
   if (r.categories?.length) out.categories = r.categories;
-  out.storageVersionHash = storageVersionHash(r.group, r.version, r.kind);
+  // Only stored kinds have a storage version (upstream's reviews have none).
+  if (!r.virtual) out.storageVersionHash = storageVersionHash(r.group, r.version, r.kind);
   return out;
 }
 

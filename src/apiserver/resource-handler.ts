@@ -8,6 +8,7 @@ import { applyPatch } from '../machinery/patch/index.ts';
 import { stringifyJSON } from '../machinery/json-values.ts';
 import { findDuplicateFields } from '../machinery/json-duplicates.ts';
 import { decodeObjectBody, readBody, sendJSON, mediaType } from './http-util.ts';
+import { requestUser } from './request-user.ts';
 import type { RequestInfo } from './request-info.ts';
 import { optionalQueryFlag, queryFlag } from './query-params.ts';
 import { negotiateOutput, toTable, listJSON, partialMetadata, type OutputForm } from './output.ts';
@@ -80,10 +81,11 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
     throw errors.notFoundPath(`the server could not find the requested resource: ${def.plural} is namespaced; use /namespaces/<namespace>/${def.plural}`);
   if (!def.namespaced && info.namespace !== undefined) throw errors.notFoundPath(`the server could not find the requested resource: ${def.plural} is not namespaced`);
   const form = negotiateOutput(req.headers.accept);
+  const user = requestUser(req);
   const verb = info.verb;
   const sub = info.subresource;
 
-  if (sub && !['status', 'scale', 'binding', 'eviction', 'finalize'].includes(sub)) throw errors.notFoundPath(`the server could not find the requested resource (${def.plural}/${sub})`);
+  if (sub && !['status', 'scale', 'binding', 'eviction', 'finalize', 'token', ...(def.statusLikeSubresources ?? [])].includes(sub)) throw errors.notFoundPath(`the server could not find the requested resource (${def.plural}/${sub})`);
   if (sub === 'status' && !def.status) throw errors.notFoundPath(`the server could not find the requested resource (${def.plural}/status)`);
   if (sub === 'scale' && !def.scale) throw errors.notFoundPath(`the server could not find the requested resource (${def.plural}/scale)`);
   if (sub === 'finalize' && def.plural !== 'namespaces') throw errors.notFoundPath();
@@ -118,7 +120,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       if (info.name) throw errors.methodNotAllowed(`the server does not allow this method on the requested resource: POST to a named ${def.singular}; use PUT or PATCH`);
       const warnings: string[] = [];
       hc.validateFields(def, body, q.get('fieldValidation'), warnings, duplicatesIn(raw, req, q));
-      const created = await store.create(ns, body, { dryRun, warnings });
+      const created = await store.create(ns, body, { dryRun, warnings, user });
       return writeObject(res, 201, def, created, form, q, warnings);
     }
     case 'update': {
@@ -127,16 +129,16 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       const body = decodeObjectBody(raw, req.headers['content-type']);
       const warnings: string[] = [];
       if (sub === 'scale') {
-        const updated = await store.update(ns, info.name!, (cur) => applyScale(def, cur, body, info.name!), { dryRun, warnings });
+        const updated = await store.update(ns, info.name!, (cur) => applyScale(def, cur, body, info.name!), { dryRun, warnings, user });
         return sendJSON(res, 200, scaleOf(def, updated));
       }
       if (sub === 'finalize') {
-        const updated = await store.update(ns, info.name!, (cur) => finalizeNamespace(cur, body), { dryRun, warnings, subresource: 'finalize' });
+        const updated = await store.update(ns, info.name!, (cur) => finalizeNamespace(cur, body), { dryRun, warnings, user, subresource: 'finalize' });
         return writeObject(res, 200, def, updated, form, q, warnings);
       }
       // Status writes are decoded as the whole kind too: unknown fields are reported and dropped.
       if (!sub || sub === 'status') hc.validateFields(def, body, q.get('fieldValidation'), warnings, duplicatesIn(raw, req, q));
-      const updated = await store.update(ns, info.name!, () => body, { dryRun, warnings, subresource: sub });
+      const updated = await store.update(ns, info.name!, () => body, { dryRun, warnings, user, subresource: sub });
       return writeObject(res, 200, def, updated, form, q, warnings);
     }
     case 'patch': {
@@ -156,7 +158,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
             const patched = applyPatch(ct, scaleOf(def, cur), raw, undefined);
             return applyScale(def, cur, patched, info.name!);
           },
-          { dryRun, warnings },
+          { dryRun, warnings, user },
         );
         return sendJSON(res, 200, scaleOf(def, updated));
       }
@@ -169,13 +171,13 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
           if (!sub || sub === 'status') hc.validateFields(def, patched, q.get('fieldValidation'), warnings);
           return patched;
         },
-        { dryRun, warnings, subresource: sub },
+        { dryRun, warnings, user, subresource: sub },
       );
       return writeObject(res, 200, def, updated, form, q, warnings);
     }
     case 'delete': {
       if (sub) throw errors.methodNotAllowed(`DELETE is not supported on ${def.plural}/${sub}`);
-      const opts = await deleteOptions(req, q);
+      const opts = { ...(await deleteOptions(req, q)), user };
       const r = await store.delete(ns, info.name!, opts);
       if (r.deleted && form.kind === 'json') {
         return sendJSON(res, 200, {
@@ -189,7 +191,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       return writeObject(res, 200, def, r.obj, form, q);
     }
     case 'deletecollection': {
-      const opts = await deleteOptions(req, q);
+      const opts = { ...(await deleteOptions(req, q)), user };
       const filter = buildFilter(def, q.get('labelSelector'), q.get('fieldSelector'));
       const { items } = store.cache.list(store.listPrefix(ns));
       const deleted: KObject[] = [];

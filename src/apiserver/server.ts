@@ -2,7 +2,6 @@
 
 import https from 'node:https';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import path from 'node:path';
 import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import type { KObject, ResourceDef, StrategyContext } from '../api/types.ts';
@@ -24,8 +23,21 @@ import { podSubresourcePost } from './pod-subresources.ts';
 import type { WatchableCache } from './watch.ts';
 import { validateFields } from './field-validation.ts';
 import { serveDiscovery, serveOpenAPI } from './discovery-routes.ts';
-import { authenticate, socketUser, type UserInfo } from './authn.ts';
-import { authorize } from './authz.ts';
+import { Authenticator, type UserInfo } from './authn.ts';
+import { AuthorizerChain, type AuthorizationMode } from './authz.ts';
+import { TokenFile } from './authn/token-file.ts';
+import { ensureServiceAccountKey, signingKeyFromPem, publicJwk, type SigningKey } from './authn/service-account-keys.ts';
+import { DEFAULT_ISSUER, ServiceAccountAuthenticator, ServiceAccountTokenIssuer } from './authn/service-account-token.ts';
+import { impersonate, wantsImpersonation } from './authn/impersonation.ts';
+import { RbacAuthorizer } from './authz/rbac.ts';
+import { NodeAuthorizer } from './authz/node.ts';
+import { NodeGraph } from './authz/node-graph.ts';
+import { nodeRules } from './authz/bootstrap-policy.ts';
+import { reconcileBootstrapPolicy } from './authz/reconcile.ts';
+import { setRequestUser } from './request-user.ts';
+import { handleReview } from './reviews.ts';
+import { tokenRequestPost } from './token-request.ts';
+import { readFileSync } from 'node:fs';
 import { versionInfo } from './version.ts';
 import { countRequest, metricsText } from './metrics.ts';
 
@@ -46,6 +58,29 @@ export interface ApiServerOptions {
    * requests on it act as the admin user. See "Private Unix socket" in docs/design.md.
    */
   unixSocket?: string;
+  /** Authentication, authorization and the admission plugins that depend on them. */
+  auth?: ApiServerAuthOptions;
+}
+
+export interface ApiServerAuthOptions {
+  /** --token-auth-file: upstream's CSV of static bearer tokens. */
+  tokenAuthFile?: string;
+  /** --anonymous-auth (default true). */
+  anonymous?: boolean;
+  /** --authorization-mode (default Node,RBAC). */
+  authorizationModes?: AuthorizationMode[];
+  /** --service-account-issuer (default https://kubernetes.default.svc.cluster.local). */
+  serviceAccountIssuer?: string;
+  /** --service-account-signing-key-file (default DATA_DIR/pki/service-account.key, made when missing). */
+  serviceAccountKeyFile?: string;
+  /** --service-account-max-token-expiration in seconds (default none). */
+  serviceAccountMaxTokenExpirationSeconds?: number;
+  /** --api-audiences (default: the issuer). */
+  apiAudiences?: string[];
+  /** --disable-admission-plugins, e.g. ['ServiceAccount'] for tests that run no controller manager. */
+  disableAdmissionPlugins?: string[];
+  /** How long pod creation waits for a missing default ServiceAccount (default 1.5 s, as upstream). */
+  defaultServiceAccountWaitMs?: number;
 }
 
 export interface RunningApiServer {
@@ -54,6 +89,8 @@ export interface RunningApiServer {
   /** The Unix socket path when `unixSocket` was given. */
   socketPath?: string;
   registry: ResourceRegistry;
+  /** Issues ServiceAccount tokens with the server's key (tests; the token controller uses the key file). */
+  tokens: ServiceAccountTokenIssuer;
   /** The generic store of a resource, for in-process components and tests. */
   resource(group: string, plural: string): ResourceStore;
   close(): Promise<void>;
@@ -66,7 +103,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const registry = new ResourceRegistry();
   const caches = new Map<ResourceDef, WatchCache<CachedObject>>();
   await Promise.all(
-    registry.resources.map(async (def) => {
+    registry.resources.filter((def) => !def.virtual).map(async (def) => {
       // A resource stored as another one's objects has its own cache of them, converted.
       const conv = def.storedAs;
       const decode = conv ? (kv: KeyValue) => new CachedObject(undefined, conv.fromStored(decodeKeyValue(kv).obj)) : decodeKeyValue;
@@ -84,8 +121,47 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     allocators,
     get: (plural, group, ns, name) => lookup(group, plural)?.tryGet(ns, name)?.obj,
   };
-  const admit = builtinAdmission({ lookup });
+  const authOpts = opts.auth ?? {};
+  const rbacObjects = {
+    clusterRole: (name: string) => lookup('rbac.authorization.k8s.io', 'clusterroles')?.tryGet(undefined, name)?.obj,
+    role: (ns: string, name: string) => lookup('rbac.authorization.k8s.io', 'roles')?.tryGet(ns, name)?.obj,
+    clusterRoleBindings: () => {
+      const rs = lookup('rbac.authorization.k8s.io', 'clusterrolebindings')!;
+      return rs.cache.list(rs.listPrefix()).items.map((c) => c.obj);
+    },
+    roleBindings: (ns: string) => {
+      const rs = lookup('rbac.authorization.k8s.io', 'rolebindings')!;
+      return rs.cache.list(rs.listPrefix(ns)).items.map((c) => c.obj);
+    },
+    onChange: (cb: () => void) => {
+      for (const def of registry.resources) {
+        if (def.group !== 'rbac.authorization.k8s.io') continue;
+        const c = caches.get(def)!;
+        c.watch(c.revision, keyPrefix(def), () => cb());
+      }
+    },
+  };
+  const rbac = new RbacAuthorizer(rbacObjects);
+  const graph = new NodeGraph();
+  const nodeAuthz = new NodeAuthorizer(
+    graph,
+    {
+      pod: (ns, name) => lookup('', 'pods')?.tryGet(ns, name)?.obj,
+      pvc: (ns, name) => lookup('', 'persistentvolumeclaims')?.tryGet(ns, name)?.obj,
+    },
+    nodeRules(),
+  );
+  const authz = new AuthorizerChain(authOpts.authorizationModes ?? ['Node', 'RBAC'], rbac, nodeAuthz);
+  const authorizeFn = (a: import('./authz/attributes.ts').Attributes) => authz.authorize(a);
+  const admit = builtinAdmission({
+    lookup,
+    authorize: authz.alwaysAllow ? undefined : authorizeFn,
+    rbac,
+    disabled: authOpts.disableAdmissionPlugins,
+    defaultServiceAccountWaitMs: authOpts.defaultServiceAccountWaitMs,
+  });
   for (const def of registry.resources) {
+    if (def.virtual) continue;
     const rs = new ResourceStore(def, store, cacheView(caches.get(def)!), ctx, admit);
     stores.set(def, rs);
     byGroupResource.set(`${def.group}/${def.plural}`, rs);
@@ -94,12 +170,54 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   allocators.load(services.cache.list(services.listPrefix()).items.map((c) => c.obj));
 
   await bootstrap(lookup, allocators.kubernetesServiceIP, opts);
+  await reconcileBootstrapPolicy({
+    clusterroles: lookup('rbac.authorization.k8s.io', 'clusterroles')!,
+    clusterrolebindings: lookup('rbac.authorization.k8s.io', 'clusterrolebindings')!,
+    roles: lookup('rbac.authorization.k8s.io', 'roles')!,
+    rolebindings: lookup('rbac.authorization.k8s.io', 'rolebindings')!,
+  }, log);
+  // The node authorizer's graph follows every pod.
+  {
+    const podsDef = registry.lookup('', 'v1', 'pods')!;
+    const pc = caches.get(podsDef)!;
+    pc.watch(0, keyPrefix(podsDef), (ev) => graph.podChanged(ev.key, ev.type === 'DELETED' ? undefined : ev.object.obj));
+  }
 
+  // ServiceAccount tokens: the signing key, the issuer, and the authenticator that checks them.
+  let signingKey: SigningKey;
+  if (authOpts.serviceAccountKeyFile) signingKey = signingKeyFromPem(readFileSync(authOpts.serviceAccountKeyFile, 'utf8'));
+  else {
+    const pkiDir = path.join(opts.dataDir, 'pki');
+    mkdirSync(pkiDir, { recursive: true, mode: 0o700 });
+    signingKey = await ensureServiceAccountKey(pkiDir);
+  }
+  const issuerURL = authOpts.serviceAccountIssuer ?? DEFAULT_ISSUER;
+  const apiAudiences = authOpts.apiAudiences?.length ? authOpts.apiAudiences : [issuerURL];
+  const issuer = new ServiceAccountTokenIssuer(signingKey, issuerURL);
+  const saAuthn = new ServiceAccountAuthenticator({
+    keys: [signingKey],
+    issuers: [issuerURL],
+    apiAudiences,
+    getter: {
+      serviceAccount: (ns, name) => lookup('', 'serviceaccounts')?.tryGet(ns, name)?.obj,
+      pod: (ns, name) => lookup('', 'pods')?.tryGet(ns, name)?.obj,
+      secret: (ns, name) => lookup('', 'secrets')?.tryGet(ns, name)?.obj,
+      node: (name) => lookup('', 'nodes')?.tryGet(undefined, name)?.obj,
+    },
+  });
+  const tokenFile = authOpts.tokenAuthFile ? TokenFile.load(authOpts.tokenAuthFile) : undefined;
+  for (const w of tokenFile?.warnings ?? []) log(w);
+  const authn = new Authenticator({ tokenFile, serviceAccounts: saAuthn, anonymous: authOpts.anonymous, log });
+  const reviewDeps = { authn, authz, apiAudiences };
+  const oidc = oidcDocuments(issuerURL, signingKey);
+
+  const podPost = podSubresourcePost({ pdbs: lookup('policy', 'poddisruptionbudgets') });
+  const tokenPost = tokenRequestPost({ issuer, apiAudiences, maxExpirationSeconds: authOpts.serviceAccountMaxTokenExpirationSeconds, lookup });
   const hc: HandlerContext = {
     stores,
     validateFields,
     patchSchemaFor,
-    subresourcePost: podSubresourcePost({ pdbs: lookup('policy', 'poddisruptionbudgets') }),
+    subresourcePost: async (info, store, body, res, dryRun) => (await podPost(info, store, body, res, dryRun)) || tokenPost(info, store, body, res, dryRun),
   };
 
   const server = https.createServer(
@@ -113,37 +231,46 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       noDelay: true,
     },
     (req, res) => {
-      handle(req, res, authenticate(req.socket as TLSSocket, req)).catch((e) => fail(res, e, log));
+      authn.tls(req).then((user) => handle(req, res, user)).catch((e) => fail(res, e, log));
     },
   );
   setTimeouts(server);
   // The private socket: same handler, no TLS; the 0600 file mode is what admits its callers.
   const socketServer = opts.unixSocket
     ? http.createServer({ keepAlive: true }, (req, res) => {
-        handle(req, res, socketUser()).catch((e) => fail(res, e, log));
+        authn.socket(req).then((user) => handle(req, res, user)).catch((e) => fail(res, e, log));
       })
     : undefined;
   if (socketServer) setTimeouts(socketServer);
 
   let serverAddress = '';
-  async function handle(req: IncomingMessage, res: ServerResponse, user: UserInfo | undefined): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, requester: UserInfo): Promise<void> {
     // Parse the path by hand: URL() would resolve `.` and `..` segments, turning
     // `.../configmaps/..` into a request on the namespace.
     const raw = req.url ?? '/';
     const qi = raw.indexOf('?');
     const p = qi >= 0 ? raw.slice(0, qi) : raw;
     const url = { searchParams: new URLSearchParams(qi >= 0 ? raw.slice(qi + 1) : '') };
-    // Health and version are open to everyone, as upstream's system:public-info-viewer allows.
+    const user = wantsImpersonation(req) ? impersonate(req, requester, authorizeFn) : requester;
+    setRequestUser(req, user);
+    const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);
+    // Everything is authorized, health and version too: anonymous users reach those through
+    // upstream's system:public-info-viewer binding.
+    authz.check(user, info, url.searchParams);
     if (p === '/healthz' || p === '/livez' || p === '/readyz' || p.startsWith('/healthz/') || p.startsWith('/livez/') || p.startsWith('/readyz/')) {
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
       res.end(url.searchParams.has('verbose') ? `[+]ping ok\n[+]etcd ok\n${p.slice(1).split('/')[0]} check passed\n` : 'ok');
       return;
     }
     if (p === '/version' || p === '/version/') return sendJSON(res, 200, versionInfo());
-    if (!user) throw errors.unauthorized();
-    const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);
-    authorize(user, info);
     if (!info.isResourceRequest) {
+      if (oidc && (p === '/.well-known/openid-configuration' || p === '/openid/v1/jwks')) {
+        if (req.method !== 'GET' && req.method !== 'HEAD') throw errors.methodNotAllowed(`${req.method} is not supported on ${p}`);
+        const doc = p === '/openid/v1/jwks' ? oidc.jwks : oidc.configuration;
+        res.writeHead(200, { 'Content-Type': p === '/openid/v1/jwks' ? 'application/jwk-set+json' : 'application/json', 'Cache-Control': 'public, max-age=3600' });
+        res.end(doc);
+        return;
+      }
       if (p === '/metrics') {
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
         res.end(metricsText());
@@ -163,6 +290,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       throw errors.notFoundPath(`the server could not find the requested resource: no resource ${JSON.stringify(info.resource)} in ${info.group ? `${info.group}/` : ''}${info.version}`);
     }
     countRequest(res, info);
+    if (def.virtual) return handleReview(req, res, info, def, user, reviewDeps);
     await handleResource(req, res, info, def, stores.get(def)!, hc, url.searchParams);
   }
 
@@ -214,6 +342,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     port,
     socketPath: opts.unixSocket,
     registry,
+    tokens: issuer,
     resource(group: string, plural: string) {
       const rs = lookup(group, plural);
       if (!rs) throw new Error(`no resource ${group}/${plural}`);
@@ -264,6 +393,28 @@ async function listenPrivateSocket(s: http.Server, file: string): Promise<void> 
     }
   });
   chmodSync(file, 0o600);
+}
+
+/**
+ * Upstream's service account issuer discovery (OIDC): served when the issuer is an https URL, with
+ * the JWKS at <issuer>/openid/v1/jwks.
+ */
+function oidcDocuments(issuer: string, key: SigningKey): { configuration: string; jwks: string } | undefined {
+  let u: URL;
+  try {
+    u = new URL(issuer);
+  } catch {
+    return undefined;
+  }
+  if (u.protocol !== 'https:') return undefined;
+  const configuration = JSON.stringify({
+    issuer,
+    jwks_uri: `${issuer.replace(/\/+$/, '')}/openid/v1/jwks`,
+    response_types_supported: ['id_token'],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: [key.alg],
+  });
+  return { configuration, jwks: JSON.stringify({ keys: [publicJwk(key)] }) };
 }
 
 /** The registry's view of a watch cache: objects rather than cache entries. */

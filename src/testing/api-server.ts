@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startApiServer, type RunningApiServer } from '../apiserver/server.ts';
 import { ensurePki, type Pki } from '../apiserver/pki.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
+import type { ApiServerAuthOptions } from '../apiserver/server.ts';
 
 export interface TestApiServer {
   dir: string;
@@ -27,6 +28,13 @@ export async function startTestApiServer(
     unixSocket?: boolean;
     /** Runs once the paths exist, before the server starts (e.g. to leave a stale socket there). */
     beforeStart?: (paths: { dir: string; socketPath: string }) => void | Promise<void>;
+    /**
+     * Authentication and authorization settings. By default the ServiceAccount admission plugin is
+     * off, as in upstream's integration tests: no controller manager runs to make default
+     * ServiceAccounts, so pods could not be created. `serviceAccountAdmission: true` turns it on.
+     */
+    auth?: ApiServerAuthOptions;
+    serviceAccountAdmission?: boolean;
   } = {},
 ): Promise<TestApiServer> {
   const dir = await mkdtemp(join(tmpdir(), `mizzen-${opts.name ?? 'test'}-`));
@@ -39,6 +47,7 @@ export async function startTestApiServer(
     bindAddress: '127.0.0.1',
     tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
     unixSocket: opts.unixSocket ? socketPath : undefined,
+    auth: { disableAdmissionPlugins: opts.serviceAccountAdmission ? [] : ['ServiceAccount'], ...opts.auth },
   });
   const kubeconfig = join(dir, 'kubeconfig');
   await writeKubeconfig(kubeconfig, { server: server.url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem });

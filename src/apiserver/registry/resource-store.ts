@@ -4,6 +4,7 @@
 
 import { rfc3339, nowRFC3339 } from '../../machinery/time.ts';
 import { randomUUID } from 'node:crypto';
+import type { UserInfo } from '../authn/user.ts';
 import type { KObject, ResourceDef, StrategyContext } from '../../api/types.ts';
 import { validateObjectMeta, validateObjectMetaUpdate, deepEqual, isDNS1123Label } from '../../api/validation.ts';
 import { errors, StatusError, type FieldError, type GroupResource } from '../../machinery/errors.ts';
@@ -22,6 +23,8 @@ export interface WriteOptions {
   dryRun?: boolean;
   /** Collected `Warning` header texts. */
   warnings?: string[];
+  /** Who asks (the request's user after impersonation), for admission; absent for the server's own writes. */
+  user?: UserInfo;
 }
 
 export interface DeleteOptions extends WriteOptions {
@@ -36,8 +39,18 @@ export interface DeleteResult {
   deleted: boolean;
 }
 
-/** Runs before a write is persisted (admission): may mutate obj, may throw StatusError. */
-export type AdmitFn = (op: 'CREATE' | 'UPDATE' | 'DELETE', def: ResourceDef, obj: KObject, old: KObject | undefined, subresource?: string) => void;
+/**
+ * Runs before a write is persisted (admission): may mutate obj, may throw StatusError. A create may
+ * return a promise (the ServiceAccount plugin waits briefly for a default ServiceAccount).
+ */
+export type AdmitFn = (
+  op: 'CREATE' | 'UPDATE' | 'DELETE',
+  def: ResourceDef,
+  obj: KObject,
+  old: KObject | undefined,
+  subresource?: string,
+  user?: UserInfo,
+) => void | Promise<void>;
 
 const gcFinalizers = ['orphan', 'foregroundDeletion'];
 
@@ -145,7 +158,8 @@ export class ResourceStore {
     }
     const s = this.def.strategy;
     s.defaults?.(obj);
-    this.admit('CREATE', this.def, obj, undefined);
+    const admitted = this.admit('CREATE', this.def, obj, undefined, undefined, opts.user);
+    if (admitted) await admitted;
     s.prepareForCreate?.(obj, this.ctx);
     const errs = [...validateObjectMeta(obj, this.def.namespaced, this.def.nameValidator), ...(s.validate?.(obj) ?? [])];
     if (errs.length) {
@@ -249,7 +263,7 @@ export class ResourceStore {
     } else {
       // A status write is an update whose spec is the stored one (upstream's status strategies):
       // its metadata changes (labels, annotations, finalizers) are kept, its status replaces.
-      const status = sub === 'status';
+      const status = sub === 'status' || (sub !== undefined && !!this.def.statusLikeSubresources?.includes(sub));
       this.checkTypeMeta(obj);
       const m = obj.metadata;
       const o = old.metadata;
@@ -274,7 +288,7 @@ export class ResourceStore {
       let errs: FieldError[];
       if (status) {
         keepSpec(obj, old);
-        this.def.status!.prepareForUpdate?.(obj, old);
+        this.def.status!.prepareForUpdate?.(obj, old, sub);
         errs = [...validateObjectMetaUpdate(obj, old), ...(this.def.status!.validateUpdate?.(obj, old) ?? [])];
       } else {
         if (this.def.status) {
@@ -294,7 +308,7 @@ export class ResourceStore {
       if (this.def.tracksGeneration && !specEqual(obj, old)) m.generation = (o.generation ?? 0) + 1;
       if (!status && opts.warnings && s.warnings) opts.warnings.push(...s.warnings(obj, old));
     }
-    this.admit('UPDATE', this.def, obj, old, sub);
+    void this.admit('UPDATE', this.def, obj, old, sub, opts.user);
     // A no-op update leaves the object (and its resourceVersion) as it is, like upstream.
     const { resourceVersion: _a, ...nm } = obj.metadata;
     const { resourceVersion: _b, ...om } = old.metadata;
@@ -312,7 +326,7 @@ export class ResourceStore {
         throw errors.conflict(this.gr, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
       if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion)
         throw errors.conflict(this.gr, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
-      this.admit('DELETE', this.def, old, old);
+      void this.admit('DELETE', this.def, old, old, undefined, opts.user);
       const obj = current.copy();
       const m = obj.metadata;
       const finalizers = new Set<string>(m.finalizers ?? []);
