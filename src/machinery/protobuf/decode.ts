@@ -11,6 +11,7 @@
 
 import { errors } from '../errors.ts';
 import { kinds, messages, type FieldSpec } from './fields.generated.ts';
+import { authKinds, authMessages } from './fields-auth.ts';
 import { WIRE_BYTES, WIRE_VARINT, WireReader } from './wire.ts';
 
 const META = 'k8s.io.apimachinery.pkg.apis.meta.v1';
@@ -28,6 +29,10 @@ const GO_ZERO_TIME_SECONDS = -62135596800;
 const MAX_TIME_SECONDS = 253402300799; // 9999-12-31T23:59:59Z
 
 const MAGIC = [0x6b, 0x38, 0x73, 0x00];
+
+// Kinds kept outside the generated tables (fields-auth.ts), added once at load.
+Object.assign(messages, authMessages);
+for (const [gv, ks] of Object.entries(authKinds)) kinds[gv] = { ...(kinds[gv] ?? {}), ...ks };
 
 export interface DecodedObject {
   apiVersion: string;
@@ -185,6 +190,8 @@ function readValue(r: WireReader, wire: number, type: string, path: string, keep
     case EXTRA_VALUE:
       return decodeMessage(sub, type).items ?? [];
     default:
+      // authorization's and certificates' ExtraValue are string lists in JSON too.
+      if (type.endsWith('.ExtraValue')) return decodeMessage(sub, type).items ?? [];
       return decodeMessage(sub, type);
   }
 }
