@@ -204,9 +204,14 @@ export async function ensurePki(dir: string, hosts: string[] = []): Promise<Pki>
   };
 }
 
+/** A client certificate for `user` in `groups` (CN and O, as Kubernetes reads them), signed by `ca`. */
+export async function issueClientCertificate(ca: PemPair, user: string, groups: string[]): Promise<PemPair> {
+  return (await loadGenerator()).client(ca, user, groups);
+}
+
 // ---- generation (loaded lazily: the library and its reflect polyfill cost ~100 ms) ----
 
-interface PemPair {
+export interface PemPair {
   certPem: string;
   keyPem: string;
 }

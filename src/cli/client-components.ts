@@ -4,6 +4,7 @@
 
 import { ApiClient } from '../client/api-client.ts';
 import { SharedInformerFactory } from '../client/informer.ts';
+import { COMPONENT_IDENTITIES, socketIdentityHeaders } from '../client/identity.ts';
 import type { RunningComponent } from './components.ts';
 
 export interface ClientComponentSpec {
@@ -13,11 +14,15 @@ export interface ClientComponentSpec {
 }
 
 /**
- * How a component reaches the API server: the admin kubeconfig (TLS, as any external client), or,
- * when the server runs in the same process, its private Unix socket (plain HTTP, no TLS cost).
+ * How a component reaches the API server: its own kubeconfig (TLS, as any external client), or,
+ * when the server runs in the same process, its private Unix socket (plain HTTP, no TLS cost),
+ * where it names its identity in headers the server trusts only there (see src/client/identity.ts).
  */
 export interface ApiConnection {
+  /** The kubeconfig of a component without one of its own in `kubeconfigs`. */
   kubeconfig: string;
+  /** Each component's own kubeconfig (DATA_DIR/cred/<component>.kubeconfig). */
+  kubeconfigs?: Partial<Record<ClientComponentSpec['name'], string>>;
   /** Preferred over the kubeconfig when set. */
   socketPath?: string;
 }
@@ -33,7 +38,7 @@ const clientSettings: Record<ClientComponentSpec['name'], { maxSockets: number; 
 /** The client a component uses over the private socket; undefined means "read the kubeconfig". */
 export function socketClientFor(name: ClientComponentSpec['name'], socketPath: string | undefined): ApiClient | undefined {
   if (!socketPath) return undefined;
-  return new ApiClient({ socketPath, ...clientSettings[name] });
+  return new ApiClient({ socketPath, ...clientSettings[name], headers: socketIdentityHeaders(COMPONENT_IDENTITIES[name]) });
 }
 
 /**
@@ -44,7 +49,14 @@ export function socketClientFor(name: ClientComponentSpec['name'], socketPath: s
 export function sharedInformersFor(specs: ClientComponentSpec[], conn: ApiConnection, log: (m: string) => void): { informers: SharedInformerFactory; close(): Promise<void> } | undefined {
   const watchers = specs.filter((s) => s.name === 'controller-manager' || s.name === 'scheduler');
   if (watchers.length < 2 || !conn.socketPath) return undefined;
-  const client = new ApiClient({ socketPath: conn.socketPath, maxSockets: 32, userAgent: 'mizzen-shared-informers/0.1' });
+  // As upstream's controller manager, shared informers list and watch as the controller manager
+  // (its role may list and watch everything), which also covers what the scheduler watches.
+  const client = new ApiClient({
+    socketPath: conn.socketPath,
+    maxSockets: 32,
+    userAgent: 'mizzen-shared-informers/0.1',
+    headers: socketIdentityHeaders(COMPONENT_IDENTITIES['controller-manager']),
+  });
   const informers = new SharedInformerFactory(client, { log });
   return {
     informers,
@@ -57,7 +69,7 @@ export function sharedInformersFor(specs: ClientComponentSpec[], conn: ApiConnec
 
 export async function startClientComponent(spec: ClientComponentSpec, conn: ApiConnection, log: (m: string) => void, informers?: SharedInformerFactory): Promise<RunningComponent> {
   const client = socketClientFor(spec.name, conn.socketPath);
-  const ctx = { kubeconfig: conn.kubeconfig, client, log, informers };
+  const ctx = { kubeconfig: conn.kubeconfigs?.[spec.name] ?? conn.kubeconfig, client, log, informers };
   let running: RunningComponent;
   try {
     running = await startByName(spec, ctx);

@@ -15,6 +15,10 @@ export interface ComponentContext {
   apiServerURL: string;
   /** Path of the admin kubeconfig (written before components start). */
   kubeconfig: string;
+  /** Each component's own kubeconfig (DATA_DIR/cred/<component>.kubeconfig), used when there is no socket. */
+  componentKubeconfigs?: Partial<Record<ClientComponentSpec['name'], string>>;
+  /** PEM of the key that signs ServiceAccount tokens (the tokens controller signs legacy ones). */
+  serviceAccountKeyPem?: string;
   /** The API server's private Unix socket, when it serves one: components connect there instead. */
   socketPath?: string;
   pki: Pki;
@@ -39,8 +43,20 @@ export interface ControlPlaneComponent {
  * `npm run bench -- density` and `-- scheduler`). Simulated nodes stand for other machines and get
  * a thread of their own, so thousands of heartbeats do not delay scheduling.
  */
-export function clientComponentGroups(opts: UpOptions, rootCAPem: string): { name: string; specs: ClientComponentSpec[] }[] {
-  const cm: Record<string, unknown> = { rootCAPem };
+export interface ComponentSecrets {
+  rootCAPem: string;
+  /** The CA's key: the controller manager signs approved CertificateSigningRequests with it. */
+  caKeyPem?: string;
+  serviceAccountKeyPem?: string;
+}
+
+export function clientComponentGroups(opts: UpOptions, secrets: ComponentSecrets): { name: string; specs: ClientComponentSpec[] }[] {
+  const cm: Record<string, unknown> = { rootCAPem: secrets.rootCAPem };
+  if (secrets.caKeyPem) {
+    cm.clusterSigningCertPem = secrets.rootCAPem;
+    cm.clusterSigningKeyPem = secrets.caKeyPem;
+  }
+  if (secrets.serviceAccountKeyPem) cm.serviceAccountKeyPem = secrets.serviceAccountKeyPem;
   if (opts.nodeMonitorGracePeriodMs !== undefined) cm.nodeMonitorGracePeriodMs = opts.nodeMonitorGracePeriodMs;
   cm.clusterCIDR = opts.clusterCIDR ?? clusterCIDRFor(opts.simulatedNodes);
   const groups = [
@@ -69,9 +85,13 @@ export function clusterCIDRFor(nodes: number): string {
 
 /** Started after the API server; stopped before it (in reverse order). */
 export function controlPlaneComponents(opts: UpOptions): ControlPlaneComponent[] {
-  return clientComponentGroups(opts, '').map((g) => ({
+  return clientComponentGroups(opts, { rootCAPem: '' }).map((g) => ({
     name: g.name,
-    start: (ctx: ComponentContext) => startComponentsWorker(clientComponentGroups(opts, ctx.pki.caCertPem).find((x) => x.name === g.name)!.specs, ctx),
+    start: (ctx: ComponentContext) =>
+      startComponentsWorker(
+        clientComponentGroups(opts, { rootCAPem: ctx.pki.caCertPem, caKeyPem: ctx.pki.caKeyPem, serviceAccountKeyPem: ctx.serviceAccountKeyPem }).find((x) => x.name === g.name)!.specs,
+        ctx,
+      ),
   }));
 }
 
@@ -81,7 +101,7 @@ function startComponentsWorker(specs: ClientComponentSpec[], ctx: ComponentConte
   const fromSources = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSources ? './components-worker.ts' : './components-worker.mjs', import.meta.url);
   const worker = new Worker(entry, {
-    workerData: { specs, connection: { kubeconfig: ctx.kubeconfig, socketPath: ctx.socketPath } satisfies ApiConnection },
+    workerData: { specs, connection: { kubeconfig: ctx.kubeconfig, kubeconfigs: ctx.componentKubeconfigs, socketPath: ctx.socketPath } satisfies ApiConnection },
     // No resourceLimits: the young generation follows bin/mizzen.js's --max-semi-space-size. A
     // 4 MB cap here (for idle RSS) made garbage collection a sixth of this thread's busy time.
     execArgv: fromSources ? ['--import', 'tsx'] : [],

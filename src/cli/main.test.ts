@@ -79,7 +79,7 @@ test('serve options have defaults and accept overrides', () => {
 
 test('--simulated-nodes-heartbeat-only reaches the simulated nodes component', () => {
   const specFor = (values: Record<string, string | boolean>) =>
-    clientComponentGroups(upOptions(values), '').flatMap((g) => g.specs).find((s) => s.name === 'simulated-nodes')?.options as { heartbeatOnly?: boolean } | undefined;
+    clientComponentGroups(upOptions(values), { rootCAPem: '' }).flatMap((g) => g.specs).find((s) => s.name === 'simulated-nodes')?.options as { heartbeatOnly?: boolean } | undefined;
   assert.equal(specFor({ 'simulated-nodes': '3' })?.heartbeatOnly, false);
   assert.equal(specFor({ 'simulated-nodes': '3', 'simulated-nodes-heartbeat-only': true })?.heartbeatOnly, true);
   assert.match(COMMANDS.find((c) => c.name === 'up')!.usage, /--simulated-nodes-heartbeat-only/);

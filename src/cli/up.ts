@@ -4,6 +4,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePki } from '../apiserver/pki.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
+import { readFile } from 'node:fs/promises';
+import { ensureComponentKubeconfigs } from '../apiserver/component-credentials.ts';
+import { serviceAccountKeyPath } from '../apiserver/authn/service-account-keys.ts';
 import { controlPlaneComponents, type ControlPlaneComponent } from './components.ts';
 import type { CliIO } from './io.ts';
 import { Lifecycle, listenForStop, type StopSignal } from './lifecycle.ts';
@@ -83,12 +86,20 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       clientKeyPem: pki.adminKeyPem,
     });
     log(`wrote ${kubeconfig}`);
+    // Every component its own identity (DATA_DIR/cred/): only the user's kubeconfig is the admin.
+    const own = await ensureComponentKubeconfigs(opts.dataDir, pki, url);
+    // Simulated nodes play many kubelets: without the private socket they impersonate each node,
+    // which takes the admin's kubeconfig (see src/kubelet/simulated/simulator.ts).
+    const componentKubeconfigs = { scheduler: own.scheduler, 'controller-manager': own['controller-manager'], 'simulated-nodes': kubeconfig };
+    const serviceAccountKeyPem = await readFile(serviceAccountKeyPath(join(opts.dataDir, 'pki')), 'utf8').catch(() => undefined);
 
     for (const component of deps.components ?? controlPlaneComponents(opts)) {
       if (stop.received) break;
       const running = await component.start({
         apiServerURL: url,
         kubeconfig,
+        componentKubeconfigs,
+        serviceAccountKeyPem,
         // Only when the server really listens there (a fake server in tests may not).
         socketPath: api.socketPath,
         pki,

@@ -120,6 +120,13 @@ export interface ApiClientOptions extends Partial<ClientConfig> {
   maxRetries?: number;
   /** Per-request timeout in ms for non-watch requests (default 60 s). */
   requestTimeoutMs?: number;
+  /**
+   * Headers sent with every request: an identity on the API server's private socket
+   * (`X-Remote-User`/`X-Remote-Group`), or impersonation (`Impersonate-User`/`Impersonate-Group`).
+   */
+  headers?: Record<string, string>;
+  /** Where the bearer token comes from when it changes over time (a refreshed ServiceAccount token); wins over `token`. */
+  tokenSource?: () => string | undefined;
 }
 
 /** Map HTTP codes to reasons for answers whose body is not a Status (as client-go does). */
@@ -208,6 +215,9 @@ export class ApiClient {
   /** Where requests connect: the Unix socket, or the server URL's host and port. */
   private readonly target: http.RequestOptions;
   private readonly token?: string;
+  private tokenSource?: () => string | undefined;
+  private extraHeaders: Record<string, string>;
+  private closeShared = true;
   private readonly userAgent: string;
   private readonly maxRetries: number;
   private readonly requestTimeoutMs: number;
@@ -220,6 +230,8 @@ export class ApiClient {
       : { protocol: this.server.protocol, hostname: this.server.hostname, port: this.server.port };
     this.namespace = opts.namespace ?? 'default';
     this.token = opts.token;
+    this.tokenSource = opts.tokenSource;
+    this.extraHeaders = { ...(opts.headers ?? {}) };
     this.userAgent = opts.userAgent ?? 'mizzen-client/0.1';
     this.maxRetries = opts.maxRetries ?? 3;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 60_000;
@@ -242,10 +254,28 @@ export class ApiClient {
     if (opts.socketPath) this.pool = new Http1Pool(opts.socketPath, maxSockets, this.server.hostname);
   }
 
-  /** Release pooled sockets. */
+  /** True when this client talks to the API server's private Unix socket (identity by headers there). */
+  get overPrivateSocket(): boolean {
+    return this.target.socketPath !== undefined;
+  }
+
+  /** Release pooled sockets (a client made by `withIdentity` leaves them to the one it came from). */
   close(): void {
+    if (!this.closeShared) return;
     this.agent.destroy();
     this.pool?.close();
+  }
+
+  /**
+   * A client sharing this one's connections that sends other credentials: extra headers (an
+   * identity on the private socket, or impersonation) and/or its own bearer token source.
+   */
+  withIdentity(o: { headers?: Record<string, string>; tokenSource?: () => string | undefined }): ApiClient {
+    const d = Object.create(this) as ApiClient;
+    d.extraHeaders = { ...this.extraHeaders, ...(o.headers ?? {}) };
+    if (o.tokenSource) d.tokenSource = o.tokenSource;
+    d.closeShared = false;
+    return d;
   }
 
   // ---- generic request ----
@@ -312,7 +342,8 @@ export class ApiClient {
   }
 
   private authHeader(): Record<string, string> {
-    return this.token ? { Authorization: `Bearer ${this.token}` } : {};
+    const token = this.tokenSource?.() ?? this.token;
+    return token ? { ...this.extraHeaders, Authorization: `Bearer ${token}` } : this.extraHeaders;
   }
 
   // ---- typed verbs ----

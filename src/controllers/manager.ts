@@ -9,6 +9,7 @@ import { EventRecorder } from '../client/event-recorder.ts';
 import { SharedInformerFactory, type InformerFactory } from '../client/informer.ts';
 import { loadKubeconfig } from '../client/kubeconfig.ts';
 import { LeaderElector } from '../client/leader-election.ts';
+import { serviceAccountClients, sharedClient, type ControllerClients } from './controller-clients.ts';
 import { controllerFactories } from './registry.ts';
 import { defaultControllerManagerOptions, type Controller, type ControllerContext, type ControllerManagerOptions } from './types.ts';
 import { parseDuration } from '../machinery/duration.ts';
@@ -39,6 +40,12 @@ export interface ControllerManagerStartOptions {
    * then registers on a scope of it instead of running its own watches.
    */
   informers?: SharedInformerFactory;
+  /**
+   * Each controller acts as its own ServiceAccount in kube-system (upstream's
+   * --use-service-account-credentials, default true here as in kubeadm and k3s); otherwise every
+   * controller uses the manager's own credentials.
+   */
+  useServiceAccountCredentials?: boolean;
 }
 
 export interface RunningControllerManager {
@@ -64,6 +71,18 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
   const names = opts.controllers ?? Object.keys(controllerFactories);
   for (const n of names) if (!controllerFactories[n]) throw new Error(`unknown controller "${n}" (known: ${Object.keys(controllerFactories).join(', ')})`);
   const identity = opts.identity ?? `${hostname()}_${randomUUID()}`;
+  const useSA = opts.useServiceAccountCredentials ?? true;
+  const kubeconfig = opts.kubeconfig && !client.overPrivateSocket ? loadKubeconfig(opts.kubeconfig) : undefined;
+  const credentials: ControllerClients = !useSA
+    ? sharedClient(client)
+    : serviceAccountClients(
+        client,
+        log,
+        kubeconfig
+          ? (tokenSource) =>
+              new ApiClient({ server: kubeconfig.server, ca: kubeconfig.ca, tlsServerName: kubeconfig.tlsServerName, insecureSkipTLSVerify: kubeconfig.insecureSkipTLSVerify, tokenSource, maxSockets: 64, userAgent: 'mizzen-controller-manager/0.1' })
+          : undefined,
+      );
 
   let term: Term | undefined;
   // Start/stop run one at a time, so a quick lose-then-win cannot overlap two terms.
@@ -77,26 +96,37 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
     if (closed) return;
     const informers = opts.informers ? opts.informers.scope() : new SharedInformerFactory(client, { log });
     const recorders: EventRecorder[] = [];
-    const ctx: ControllerContext = {
-      client,
+    const contextFor = (c: ApiClient): ControllerContext => ({
+      client: c,
       informers,
       options,
       log,
       recorder(component) {
-        const r = new EventRecorder(client, { source: { component }, log });
+        const r = new EventRecorder(c, { source: { component }, log });
         recorders.push(r);
         return r;
       },
-    };
+    });
     const t: Term = { informers, controllers: [], recorders, stopped: false };
     term = t;
-    for (const n of names) {
+    const clients = await Promise.all(
+      names.map((n) =>
+        credentials.clientFor(n).catch((e) => {
+          log(`controller-manager: no credentials for controller ${n}: ${(e as Error).message}`);
+          return undefined;
+        }),
+      ),
+    );
+    if (t.stopped) return;
+    names.forEach((n, i) => {
+      const c = clients[i];
+      if (!c) return;
       try {
-        t.controllers.push(controllerFactories[n]!(ctx));
+        t.controllers.push(controllerFactories[n]!(contextFor(c)));
       } catch (e) {
         log(`controller-manager: failed to build controller ${n}: ${(e as Error).message}`);
       }
-    }
+    });
     informers.start();
     await informers.waitForCacheSync();
     if (t.stopped) return;
@@ -159,6 +189,7 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
       await elector?.stop();
       await campaign;
       await serially(stopTerm);
+      credentials.close();
       if (ownClient) client.close();
     },
   };

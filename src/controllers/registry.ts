@@ -20,6 +20,10 @@ import { nodeIpamController } from './nodeipam/index.ts';
 import { endpointsController } from './endpoints/index.ts';
 import { endpointSliceController } from './endpointslice/index.ts';
 import { disruptionController } from './disruption/index.ts';
+import { serviceAccountTokenController } from './serviceaccounttoken/index.ts';
+import { clusterRoleAggregationController } from './clusterroleaggregation/index.ts';
+import { csrSigningController } from './certificates/signer.ts';
+import { csrApprovingController } from './certificates/approver.ts';
 
 export const controllerFactories: Record<string, ControllerFactory> = {
   replicaset: replicaSetController,
@@ -41,4 +45,8 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   endpoints: endpointsController,
   endpointslice: endpointSliceController,
   disruption: disruptionController,
+  'serviceaccount-token': serviceAccountTokenController,
+  'clusterrole-aggregation': clusterRoleAggregationController,
+  'csr-signing': csrSigningController,
+  'csr-approving': csrApprovingController,
 };

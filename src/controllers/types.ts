@@ -22,6 +22,13 @@ export interface ControllerManagerOptions {
   workers: number;
   /** PEM of the cluster CA, published as the kube-root-ca.crt ConfigMap in every namespace. */
   rootCAPem?: string;
+  /** PEM private key that signs legacy ServiceAccount token Secrets (--service-account-private-key-file). */
+  serviceAccountKeyPem?: string;
+  /** The CA that signs approved CertificateSigningRequests (--cluster-signing-cert-file / -key-file). */
+  clusterSigningCertPem?: string;
+  clusterSigningKeyPem?: string;
+  /** Longest certificate the signer issues, seconds (--cluster-signing-duration, upstream 1 year). */
+  clusterSigningDurationSeconds?: number;
 }
 
 export const defaultControllerManagerOptions: ControllerManagerOptions = {

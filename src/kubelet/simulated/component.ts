@@ -27,7 +27,9 @@ export function simulatedNodesComponent(opts: SimulatedNodesComponentOptions): S
     name: 'simulated-nodes',
     async start(ctx) {
       const { startSimulatedNodes } = await import('./simulator.ts');
-      const sim = await startSimulatedNodes({ kubeconfig: ctx.kubeconfig, client: ctx.client, count: opts.count, prefix: opts.prefix, capacity, labels: opts.labels, heartbeatOnly: opts.heartbeatOnly, log: ctx.log });
+      // Over the private socket each node names itself; with a kubeconfig it impersonates (see simulator.ts).
+      const nodeIdentity = ctx.client ? 'socket' : 'impersonate';
+      const sim = await startSimulatedNodes({ kubeconfig: ctx.kubeconfig, client: ctx.client, nodeIdentity, count: opts.count, prefix: opts.prefix, capacity, labels: opts.labels, heartbeatOnly: opts.heartbeatOnly, log: ctx.log });
       return { close: () => sim.close() };
     },
   };

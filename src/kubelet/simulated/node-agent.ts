@@ -24,6 +24,8 @@ export interface SimNode {
 
 export interface NodeAgentOptions {
   client: ApiClient;
+  /** The client that acts as one node (`system:node:<name>`); default `client` for every node. */
+  clientFor?: (node: string) => ApiClient;
   template: NodeTemplate;
   /** Lease renewal interval (kubelet: 10 s, a quarter of the lease duration). */
   leaseRenewSeconds: number;
@@ -89,8 +91,8 @@ export class NodeAgent {
     await Promise.all(
       [...this.nodes.values()].map((n) =>
         this.limiter.run(async () => {
-          await this.opts.client.delete({ ...LEASES, name: n.name }).catch(ignoreNotFound);
-          await this.opts.client.delete({ ...NODES, name: n.name }).catch(ignoreNotFound);
+          await this.client(n.name).delete({ ...LEASES, name: n.name }).catch(ignoreNotFound);
+          await this.client(n.name).delete({ ...NODES, name: n.name }).catch(ignoreNotFound);
         }),
       ),
     );
@@ -120,8 +122,12 @@ export class NodeAgent {
     this.statuses.remove(n.name);
   }
 
+  private client(node: string): ApiClient {
+    return this.opts.clientFor?.(node) ?? this.opts.client;
+  }
+
   private async register(n: SimNode): Promise<void> {
-    const c = this.opts.client;
+    const c = this.client(n.name);
     const now = new Date(this.clock.now());
     let node: KObject;
     try {
@@ -145,7 +151,7 @@ export class NodeAgent {
   private async renewLease(name: string): Promise<void> {
     const n = this.nodes.get(name);
     if (!n || n.gone || this.stopped) return;
-    const c = this.opts.client;
+    const c = this.client(name);
     const now = new Date(this.clock.now());
     const duration = this.opts.leaseDurationSeconds ?? LEASE_DURATION_SECONDS;
     if (n.lease) {
@@ -185,7 +191,7 @@ export class NodeAgent {
     const now = new Date(this.clock.now());
     try {
       // A merge patch replaces the conditions list wholesale; healthyNodeConditions keeps others' entries.
-      n.node = await this.opts.client.patch({ ...NODES, name, subresource: 'status' }, 'merge', {
+      n.node = await this.client(name).patch({ ...NODES, name, subresource: 'status' }, 'merge', {
         status: { conditions: healthyNodeConditions(n.node?.status?.conditions, now) },
       });
     } catch (e) {

@@ -26,6 +26,8 @@ export interface NodeDirectory {
 
 export interface PodRunnerOptions {
   client: ApiClient;
+  /** The client that acts as one node (`system:node:<name>`); default `client` for every node. */
+  clientFor?: (node: string) => ApiClient;
   nodes: NodeDirectory;
   /** Parallel status writers (default 32). */
   workers?: number;
@@ -283,7 +285,7 @@ export class PodRunner {
     }
     this.releaseIP(rec);
     try {
-      await this.opts.client.delete({ ...PODS, namespace: pod.metadata.namespace, name: pod.metadata.name! }, { gracePeriodSeconds: 0, preconditions: { uid: rec.uid } });
+      await this.nodeClient(pod).delete({ ...PODS, namespace: pod.metadata.namespace, name: pod.metadata.name! }, { gracePeriodSeconds: 0, preconditions: { uid: rec.uid } });
       this.counters.deleted++;
     } catch (e) {
       // Gone already, or the name now belongs to a different pod: nothing left for us to do.
@@ -291,10 +293,16 @@ export class PodRunner {
     }
   }
 
+  /** Writes about a pod are made by the node it is bound to. */
+  private nodeClient(pod: KObject): ApiClient {
+    const node = pod.spec?.nodeName;
+    return (node && this.opts.clientFor?.(node)) || this.opts.client;
+  }
+
   private async writeStatus(pod: KObject, rec: PodRecord, status: Record<string, any>): Promise<void> {
     // A merge patch cannot conflict with the scheduler's or controllers' writes; the uid guards
     // against a same-named replacement where the server checks it.
-    const out = await this.opts.client.patch(
+    const out = await this.nodeClient(pod).patch(
       { ...PODS, namespace: pod.metadata.namespace, name: pod.metadata.name!, subresource: 'status' },
       'merge',
       { metadata: { uid: rec.uid }, status },

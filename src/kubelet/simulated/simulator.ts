@@ -5,6 +5,7 @@ import type { KObject } from '../../api/types.ts';
 import { ApiClient } from '../../client/api-client.ts';
 import { Informer } from '../../client/informer.ts';
 import { loadKubeconfig } from '../../client/kubeconfig.ts';
+import { impersonationHeaders, nodeIdentityFor, socketIdentityHeaders } from '../../client/identity.ts';
 import { DEFAULT_POD_CIDR_BASE, derivedPodCIDR, nodeInternalIP, parseCIDR, formatCIDR } from './addresses.ts';
 import { DEFAULT_CAPACITY } from './capacity.ts';
 import { NodeAgent } from './node-agent.ts';
@@ -14,6 +15,13 @@ import { PodRunner, type NodeFacts, type PodRunnerStats } from './pod-runner.ts'
 export interface SimulatedNodesOptions {
   /** An existing client (not closed by us), or a kubeconfig file to build one from. */
   client?: ApiClient;
+  /**
+   * How each node's own writes (registration, leases, status, pod status) carry its identity
+   * `system:node:<name>` in `system:nodes`: `socket` headers on the API server's private socket,
+   * `impersonate` headers (the client's user must be allowed to impersonate nodes, as the admin is),
+   * or `none` (everything as the client's user). Default `impersonate`.
+   */
+  nodeIdentity?: 'socket' | 'impersonate' | 'none';
   kubeconfig?: string;
   count: number;
   /** Nodes are named `<prefix>-0` … (default 'sim'). */
@@ -80,9 +88,25 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
     facts.set(name, { index, hostIP: nodeInternalIP(index), podCIDR: derivedPodCIDR(index, base) });
   });
 
+  // Each node acts as itself; the shared pod and node watches are the client's own.
+  const mode = opts.nodeIdentity ?? 'impersonate';
+  const nodeClients = new Map<string, ApiClient>();
+  const clientFor =
+    mode === 'none'
+      ? undefined
+      : (node: string) => {
+          let c = nodeClients.get(node);
+          if (!c) {
+            const id = nodeIdentityFor(node);
+            c = client.withIdentity({ headers: mode === 'socket' ? socketIdentityHeaders(id) : impersonationHeaders(id) });
+            nodeClients.set(node, c);
+          }
+          return c;
+        };
   const agent = new NodeAgent(
     {
       client,
+      clientFor,
       template: { capacity: { ...(opts.capacity ?? DEFAULT_CAPACITY) }, labels: opts.labels },
       leaseRenewSeconds: opts.heartbeatSeconds ?? 10,
       leaseDurationSeconds: opts.leaseDurationSeconds,
@@ -93,7 +117,7 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
     names,
     firstIndex,
   );
-  const runner = new PodRunner({ client, nodes: { lookup: (n) => facts.get(n) }, workers: podWorkers, maxStopMs: opts.maxStopMs, log });
+  const runner = new PodRunner({ client, clientFor, nodes: { lookup: (n) => facts.get(n) }, workers: podWorkers, maxStopMs: opts.maxStopMs, log });
 
   // Node informer: notices podCIDR assignments, nodes marked unhealthy, and nodes deleted under us.
   const nodeInformer = new Informer(client, { version: 'v1', resource: 'nodes' }, { labelSelector: `${SIMULATED_LABEL}=true`, log });
