@@ -97,7 +97,7 @@ function clusterRoleDefs(): RoleDef[] {
     { name: 'cluster-admin', rules: [r('*', '*', '*'), urls('*', '*')] },
     { name: 'system:discovery', rules: [urls('get', '/livez', '/readyz', '/healthz', '/version', '/version/', '/openapi', '/openapi/*', '/api', '/api/*', '/apis', '/apis/*')] },
     { name: 'system:monitoring', rules: [urls('get', '/metrics', '/metrics/slis', '/livez', '/readyz', '/healthz', '/livez/*', '/readyz/*', '/healthz/*')] },
-    { name: 'system:basic-user', rules: [r('create', G.authz, ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'])] },
+    { name: 'system:basic-user', rules: [r('create', G.authz, ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']), r('create', G.authn, 'selfsubjectreviews')] },
     { name: 'system:public-info-viewer', rules: [urls('get', '/livez', '/readyz', '/healthz', '/version', '/version/')] },
     { name: 'admin', aggregate: ['admin'] },
     { name: 'edit', labels: aggregateTo('admin'), aggregate: ['edit'] },

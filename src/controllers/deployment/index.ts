@@ -339,15 +339,15 @@ export const hasProgressDeadline = (d: KObject) => {
 };
 
 /**
- * Record the new RS revision on the deployment's annotations (metadata, so a patch of the main
- * resource; annotations do not bump generation).
+ * Record the new RS revision on the deployment's annotations (metadata, so an update of the main
+ * resource; annotations do not bump generation). An update, as upstream's: the controller's role
+ * (system:controller:deployment-controller) may update deployments but not patch them.
  */
 async function syncDeploymentRevision(s: DeploymentSync, revision: string | undefined): Promise<void> {
   if (!revision || s.d.metadata.annotations?.[REVISION_ANNOTATION] === revision) return;
-  const d = s.d;
-  s.d = await s.client.patch<KObject>({ ...DEPLOY_REF, namespace: d.metadata.namespace, name: d.metadata.name! }, 'merge', {
-    metadata: { annotations: { [REVISION_ANNOTATION]: revision } },
-  });
+  const next = structuredClone(s.d);
+  next.metadata.annotations = { ...(next.metadata.annotations ?? {}), [REVISION_ANNOTATION]: revision };
+  s.d = await s.client.update<KObject>({ ...DEPLOY_REF, namespace: next.metadata.namespace, name: next.metadata.name! }, next);
 }
 
 export const deploymentController: ControllerFactory = (ctx) => new DeploymentController(ctx);

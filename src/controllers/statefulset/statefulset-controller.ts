@@ -256,7 +256,10 @@ class StatefulSetController implements Controller {
       if (!claim || (claim.metadata.ownerReferences ?? []).some((r) => r.uid === pod.metadata.uid)) continue;
       const refs = [...(claim.metadata.ownerReferences ?? []).filter((r) => r.kind !== 'Pod'), ...claimOwners(set, pod, true).filter((r) => r.kind === 'Pod')];
       try {
-        await this.ctx.client.patch({ ...PVCS, namespace: ns, name: cn }, 'merge', { metadata: { ownerReferences: refs } });
+        // An update, as upstream's: the controller's role may update claims but not patch them.
+        const next = structuredClone(claim);
+        next.metadata.ownerReferences = refs;
+        await this.ctx.client.update({ ...PVCS, namespace: ns, name: cn }, next);
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
