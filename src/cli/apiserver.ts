@@ -57,6 +57,7 @@ export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, dep
       tls: tlsFiles,
       serviceCIDR: opts.serviceCIDR,
       log: (msg) => io.out(`apiserver: ${msg}`),
+      auth: opts.auth,
     });
     life.add('apiserver', () => api.close());
     const url = clientURL(opts.bindAddress, api.port);

@@ -20,13 +20,34 @@ const serveFlags: FlagSpec = {
   port: { type: 'string' },
   'bind-address': { type: 'string' },
   'service-cluster-ip-range': { type: 'string' },
+  'token-auth-file': { type: 'string' },
+  'anonymous-auth': { type: 'string' },
+  'authorization-mode': { type: 'string' },
+  'service-account-issuer': { type: 'string' },
+  'service-account-signing-key-file': { type: 'string' },
+  'service-account-max-token-expiration': { type: 'string' },
+  'api-audiences': { type: 'string' },
+  'disable-admission-plugins': { type: 'string' },
 };
 
 const serveFlagHelp = `  --data-dir DIR          where state.db, pki/ and kubeconfig live (default ~/.mizzen)
   --port PORT             HTTPS port of the API server; 0 picks a free port (default ${DEFAULT_PORT})
   --bind-address ADDR     address to listen on, e.g. 0.0.0.0 for all interfaces (default ${DEFAULT_BIND_ADDRESS})
   --service-cluster-ip-range CIDR
-                          IPv4 range for Service ClusterIPs (default 10.43.0.0/16)`;
+                          IPv4 range for Service ClusterIPs (default 10.43.0.0/16)
+  --token-auth-file FILE  static bearer tokens, upstream's CSV: token,user,uid,"group1,group2"
+  --anonymous-auth BOOL   requests without credentials act as system:anonymous (default true)
+  --authorization-mode LIST
+                          Node,RBAC (default), or AlwaysAllow
+  --service-account-issuer URL
+                          issuer of ServiceAccount tokens (default https://kubernetes.default.svc.cluster.local)
+  --service-account-signing-key-file FILE
+                          key that signs ServiceAccount tokens (default DIR/pki/service-account.key, made if missing)
+  --service-account-max-token-expiration DURATION
+                          longest token the TokenRequest API issues (default: as asked)
+  --api-audiences LIST    audiences a token must name to reach the API (default: the issuer)
+  --disable-admission-plugins LIST
+                          admission plugins to turn off (e.g. ServiceAccount)`;
 
 export const COMMANDS: CommandSpec[] = [
   {

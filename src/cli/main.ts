@@ -83,7 +83,7 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
       const file = (k: string) => (str(k) !== undefined ? expandPath(str(k)!) : undefined);
       return runApiServer(
         {
-          ...serveOptions(values, 'apiserver'),
+          ...serveOptions(values as Record<string, string | boolean | undefined>, 'apiserver'),
           tlsCertFile: file('tls-cert-file'),
           tlsPrivateKeyFile: file('tls-private-key-file'),
           clientCAFile: file('client-ca-file'),

@@ -19,6 +19,51 @@ export interface ServeOptions {
   bindAddress: string;
   /** Passed through to the API server; undefined lets it pick its default. */
   serviceCIDR?: string;
+  /** Authentication and authorization flags (the API server's defaults where unset). */
+  auth?: AuthFlags;
+}
+
+/** What the auth flags set; mirrors ApiServerAuthOptions in src/apiserver/server.ts. */
+export interface AuthFlags {
+  tokenAuthFile?: string;
+  anonymous?: boolean;
+  authorizationModes?: ('Node' | 'RBAC' | 'AlwaysAllow')[];
+  serviceAccountIssuer?: string;
+  serviceAccountKeyFile?: string;
+  serviceAccountMaxTokenExpirationSeconds?: number;
+  apiAudiences?: string[];
+  disableAdmissionPlugins?: string[];
+}
+
+function parseBool(value: string, flag: string, command: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new UsageError(`invalid ${flag} "${value}": must be true or false`, command);
+}
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+
+export function authFlags(values: Record<string, string | boolean | undefined>, command: string): AuthFlags | undefined {
+  const str = (k: string) => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
+  const out: AuthFlags = {};
+  if (str('token-auth-file') !== undefined) out.tokenAuthFile = expandPath(str('token-auth-file')!);
+  if (str('anonymous-auth') !== undefined) out.anonymous = parseBool(str('anonymous-auth')!, '--anonymous-auth', command);
+  if (str('authorization-mode') !== undefined) {
+    const modes = list(str('authorization-mode')!);
+    for (const m of modes) if (m !== 'Node' && m !== 'RBAC' && m !== 'AlwaysAllow') throw new UsageError(`invalid --authorization-mode "${m}": known modes are Node, RBAC and AlwaysAllow`, command);
+    if (!modes.length) throw new UsageError('invalid --authorization-mode "": name at least one mode', command);
+    out.authorizationModes = modes as AuthFlags['authorizationModes'];
+  }
+  if (str('service-account-issuer') !== undefined) out.serviceAccountIssuer = str('service-account-issuer');
+  if (str('service-account-signing-key-file') !== undefined) out.serviceAccountKeyFile = expandPath(str('service-account-signing-key-file')!);
+  if (str('service-account-max-token-expiration') !== undefined) {
+    const ms = parseDurationFlag(str('service-account-max-token-expiration')!, '--service-account-max-token-expiration');
+    if (ms < 3600_000) throw new UsageError('invalid --service-account-max-token-expiration: must be at least 1h', command);
+    out.serviceAccountMaxTokenExpirationSeconds = Math.floor(ms / 1000);
+  }
+  if (str('api-audiences') !== undefined) out.apiAudiences = list(str('api-audiences')!);
+  if (str('disable-admission-plugins') !== undefined) out.disableAdmissionPlugins = list(str('disable-admission-plugins')!);
+  return Object.keys(out).length ? out : undefined;
 }
 
 export interface UpOptions extends ServeOptions {
@@ -111,16 +156,19 @@ export function firstServiceIP(cidr: string): string {
 }
 
 export function serveOptions(
-  values: { 'data-dir'?: string; port?: string; 'bind-address'?: string; 'service-cluster-ip-range'?: string },
+  values: { 'data-dir'?: string; port?: string; 'bind-address'?: string; 'service-cluster-ip-range'?: string; [flag: string]: string | boolean | undefined },
   command: string,
 ): ServeOptions {
   if (values['data-dir'] === '') throw new UsageError('invalid --data-dir "": must not be empty', command);
-  return {
+  const out: ServeOptions = {
     dataDir: values['data-dir'] !== undefined ? expandPath(values['data-dir']) : defaultDataDir(),
     port: parsePort(values.port, command),
     bindAddress: parseBindAddress(values['bind-address'], command),
     serviceCIDR: parseServiceCIDR(values['service-cluster-ip-range'], command),
   };
+  const auth = authFlags(values, command);
+  if (auth) out.auth = auth;
+  return out;
 }
 
 /** A Go-style duration flag (`50s`, `1m30s`, `500ms`) in milliseconds; a usage error if malformed. */

@@ -12,6 +12,7 @@ export interface ApiServerStartOptions {
   tls: { cert: string; key: string; clientCA: string };
   serviceCIDR?: string;
   log?: (msg: string) => void;
+  auth?: import('./options.ts').AuthFlags;
 }
 
 export interface RunningApiServerLike {

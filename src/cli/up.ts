@@ -73,6 +73,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       serviceCIDR: opts.serviceCIDR,
       log: (msg) => io.out(`apiserver: ${msg}`),
       unixSocket: apiSocketPath(opts.dataDir),
+      auth: opts.auth,
     });
     life.add('apiserver', () => api.close());
     const url = clientURL(opts.bindAddress, api.port);
@@ -91,7 +92,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
     // Simulated nodes play many kubelets: without the private socket they impersonate each node,
     // which takes the admin's kubeconfig (see src/kubelet/simulated/simulator.ts).
     const componentKubeconfigs = { scheduler: own.scheduler, 'controller-manager': own['controller-manager'], 'simulated-nodes': kubeconfig };
-    const serviceAccountKeyPem = await readFile(serviceAccountKeyPath(join(opts.dataDir, 'pki')), 'utf8').catch(() => undefined);
+    const serviceAccountKeyPem = await readFile(opts.auth?.serviceAccountKeyFile ?? serviceAccountKeyPath(join(opts.dataDir, 'pki')), 'utf8').catch(() => undefined);
 
     for (const component of deps.components ?? controlPlaneComponents(opts)) {
       if (stop.received) break;

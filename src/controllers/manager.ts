@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { ApiClient } from '../client/api-client.ts';
 import { EventRecorder } from '../client/event-recorder.ts';
 import { SharedInformerFactory, type InformerFactory } from '../client/informer.ts';
@@ -219,6 +220,13 @@ Flags:
   --node-cidr-mask-size N             per-node pod range mask size (default 24)
   --concurrent-syncs N                workers per controller (default 5)
   --leader-elect BOOL                 take the kube-system/kube-controller-manager lease before running (default true)
+  --use-service-account-credentials BOOL
+                                      each controller acts as its own ServiceAccount in kube-system (default true)
+  --root-ca-file FILE                 CA published as kube-root-ca.crt and put in legacy token Secrets
+  --service-account-private-key-file FILE
+                                      key that signs legacy ServiceAccount token Secrets
+  --cluster-signing-cert-file FILE    CA that signs approved CertificateSigningRequests
+  --cluster-signing-key-file FILE     its key
   -h, --help                          show this help
 `;
 
@@ -237,6 +245,11 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
         'node-cidr-mask-size': { type: 'string' },
         'concurrent-syncs': { type: 'string' },
         'leader-elect': { type: 'string' },
+        'use-service-account-credentials': { type: 'string' },
+        'root-ca-file': { type: 'string' },
+        'service-account-private-key-file': { type: 'string' },
+        'cluster-signing-cert-file': { type: 'string' },
+        'cluster-signing-key-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -277,6 +290,25 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
     if (v !== 'true' && v !== 'false') return fail('--leader-elect must be true or false');
     leaderElect = v === 'true';
   }
+  let useServiceAccountCredentials = true;
+  if (values['use-service-account-credentials'] !== undefined) {
+    const v = String(values['use-service-account-credentials']);
+    if (v !== 'true' && v !== 'false') return fail('--use-service-account-credentials must be true or false');
+    useServiceAccountCredentials = v === 'true';
+  }
+  for (const [flag, key] of [
+    ['root-ca-file', 'rootCAPem'],
+    ['service-account-private-key-file', 'serviceAccountKeyPem'],
+    ['cluster-signing-cert-file', 'clusterSigningCertPem'],
+    ['cluster-signing-key-file', 'clusterSigningKeyPem'],
+  ] as const) {
+    if (values[flag] === undefined) continue;
+    try {
+      options[key] = readFileSync(String(values[flag]), 'utf8');
+    } catch (e) {
+      return fail(`cannot read --${flag}: ${(e as Error).message}`);
+    }
+  }
   let controllers: string[] | undefined;
   if (values.controllers) {
     controllers = String(values.controllers)
@@ -289,7 +321,7 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
   const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
   let cm: RunningControllerManager;
   try {
-    cm = await startControllerManager({ kubeconfig: String(values.kubeconfig), options, controllers, leaderElect, log });
+    cm = await startControllerManager({ kubeconfig: String(values.kubeconfig), options, controllers, leaderElect, useServiceAccountCredentials, log });
   } catch (e) {
     process.stderr.write(`error: ${(e as Error).message}\n`);
     return 1;

@@ -110,7 +110,7 @@ test('legacy Secret-based tokens: valid while the Secret belongs to the ServiceA
   const w = objects();
   const sa = w.put('sa', 'ns1', 'robot');
   const secret = w.put('secret', 'ns1', 'robot-token', { type: 'kubernetes.io/service-account-token' });
-  secret.metadata.annotations = { 'kubernetes.io/service-account.name': 'robot', 'kubernetes.io/service-account.uid': sa.metadata.uid };
+  secret.metadata.annotations = { 'kubernetes.io/service-account.name': 'robot', 'kubernetes.io/service-account.uid': sa.metadata.uid! };
   const token = await new ServiceAccountTokenIssuer(key, ISSUER).issueLegacy(sa, secret);
   const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
   assert.equal(claims.iss, 'kubernetes/serviceaccount');
