@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startCluster, request, rssMB, percentile, tlsCreds, type BenchCluster } from './lib/cluster.ts';
-import { FastConnection } from './lib/fast-client.ts';
+import { FastConnection, type TlsCreds } from './lib/fast-client.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { nativeCreates, pickClient, type BenchClient } from './lib/native-clients.ts';
 import { watchLatency, type WatchTarget } from './lib/watch-latency.ts';
@@ -19,10 +19,28 @@ function pod(name: string) {
   };
 }
 
+/**
+ * A ServiceAccount token allowed to create pods in every namespace (a ClusterRole bound to a
+ * ServiceAccount in `bench`), as a client running in the cluster would authenticate.
+ */
+async function benchToken(c: BenchCluster): Promise<string> {
+  const rbac = '/apis/rbac.authorization.k8s.io/v1';
+  await request(c, 'POST', '/api/v1/namespaces/bench/serviceaccounts', { metadata: { name: 'bench-client' } });
+  await request(c, 'POST', `${rbac}/clusterroles`, { metadata: { name: 'bench-pod-writer' }, rules: [{ verbs: ['create', 'get', 'list', 'watch'], apiGroups: [''], resources: ['pods'] }] });
+  await request(c, 'POST', `${rbac}/clusterrolebindings`, {
+    metadata: { name: 'bench-pod-writer' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'bench-pod-writer' },
+    subjects: [{ kind: 'ServiceAccount', name: 'bench-client', namespace: 'bench' }],
+  });
+  const r = await request(c, 'POST', '/api/v1/namespaces/bench/serviceaccounts/bench-client/token', { spec: { expirationSeconds: 7200 } });
+  if (r.status !== 201) throw new Error(`TokenRequest failed: ${r.status} ${r.body}`);
+  return JSON.parse(r.body).status.token;
+}
+
 /** Creates `total` pods from `clients` concurrent keep-alive HTTPS connections (each one request at a time). */
-async function createPods(c: BenchCluster, ns: string, total: number, clients: number, prefix: string, client: BenchClient): Promise<number> {
-  if (client === 'native') return nativeCreates(tlsCreds(c), c.dataDir, `/api/v1/namespaces/${ns}/pods`, clients, total, prefix, JSON.stringify(pod('{NAME}')));
-  const conns = await Promise.all(Array.from({ length: clients }, () => FastConnection.open(tlsCreds(c))));
+async function createPods(c: BenchCluster, ns: string, total: number, clients: number, prefix: string, client: BenchClient, creds: TlsCreds = tlsCreds(c)): Promise<number> {
+  if (client === 'native') return nativeCreates(creds, c.dataDir, `/api/v1/namespaces/${ns}/pods`, clients, total, prefix, JSON.stringify(pod('{NAME}')));
+  const conns = await Promise.all(Array.from({ length: clients }, () => FastConnection.open(creds)));
   let next = 0;
   let failures = 0;
   let firstFailure = '';
@@ -59,7 +77,21 @@ export function watchTarget(ns: string): WatchTarget {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { pods: { type: 'string', default: '10000' }, clients: { type: 'string', default: '32' }, watchers: { type: 'string', default: '100' }, client: { type: 'string', default: 'native' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      pods: { type: 'string', default: '10000' },
+      clients: { type: 'string', default: '32' },
+      watchers: { type: 'string', default: '100' },
+      client: { type: 'string', default: 'native' },
+      // How the creating clients authenticate: the admin certificate, a ServiceAccount token
+      // (authenticated and authorized by RBAC on every request), or both in alternating rounds.
+      auth: { type: 'string', default: 'cert' },
+      rounds: { type: 'string', default: '3' },
+    },
+  });
+  const auth = values.auth as 'cert' | 'token' | 'both';
+  if (!['cert', 'token', 'both'].includes(auth)) throw new Error(`--auth must be cert, token or both, not ${values.auth}`);
   const client = pickClient(values.client);
   const total = Number(values.pods);
   const clients = Number(values.clients);
@@ -77,8 +109,31 @@ export async function main(argv: string[]): Promise<void> {
     const apiIdleRss = rssMB(c.proc.pid!);
     await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'bench' } });
     await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'watch' } });
-    await createPods(c, 'bench', 500, clients, 'warm', client);
-    const createsPerSec = await createPods(c, 'bench', total - 500, clients, 'pod', client);
+    // The API server runs alone: make the default ServiceAccounts the controller manager would.
+    for (const ns of ['bench', 'watch']) await request(c, 'POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'default' } });
+    const certCreds = tlsCreds(c);
+    const tokenCreds = auth === 'cert' ? undefined : { ...certCreds, token: await benchToken(c) };
+    await createPods(c, 'bench', 500, clients, 'warm', client, tokenCreds ?? certCreds);
+    let createsPerSec: number;
+    const byAuth: { cert: number[]; token: number[] } = { cert: [], token: [] };
+    if (auth !== 'both') {
+      createsPerSec = await createPods(c, 'bench', total - 500, clients, 'pod', client, tokenCreds ?? certCreds);
+    } else {
+      // Alternate, each round in its own namespace, so drift in the machine's speed hits both alike.
+      const rounds = Number(values.rounds);
+      const per = Math.floor((total - 500) / (2 * rounds));
+      for (let r = 0; r < rounds; r++) {
+        for (const kind of r % 2 === 0 ? (['cert', 'token'] as const) : (['token', 'cert'] as const)) {
+          const ns = `round-${r}-${kind}`;
+          await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: ns } });
+          await request(c, 'POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'default' } });
+          byAuth[kind].push(Math.round(await createPods(c, ns, per, clients, 'pod', client, kind === 'token' ? tokenCreds! : certCreds)));
+        }
+      }
+      createsPerSec = percentile([...byAuth.cert].sort((a, b) => a - b), 50);
+      // The LIST below expects `total` pods in bench: fill it up with the admin certificate.
+      await createPods(c, 'bench', total - 500, clients, 'fill', client, certCreds);
+    }
     const listMs: number[] = [];
     for (let i = 0; i < 7; i++) {
       const t = performance.now();
@@ -102,6 +157,17 @@ export async function main(argv: string[]): Promise<void> {
         idleRssMB: +idleRss.toFixed(1),
         apiserverIdleRssMB: +apiIdleRss.toFixed(1),
         podCreatesPerSec: Math.round(createsPerSec),
+        auth,
+        ...(auth === 'both'
+          ? {
+              podCreatesPerSecByAuth: {
+                cert: byAuth.cert,
+                token: byAuth.token,
+                certMedian: Math.round(percentile([...byAuth.cert].sort((a, b) => a - b), 50)),
+                tokenMedian: Math.round(percentile([...byAuth.token].sort((a, b) => a - b), 50)),
+              },
+            }
+          : {}),
         clients,
         client,
         listPodsMs: { pods: total, median: +percentile(listMs, 50).toFixed(1), min: +listMs[0].toFixed(1) },

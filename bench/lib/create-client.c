@@ -28,6 +28,7 @@ typedef struct {
 } conn_t;
 
 static const char *g_path, *g_template, *g_prefix;
+static char g_auth[4096]; /* "Authorization: Bearer ...\r\n" when a token is given, else empty */
 static int g_total, g_next, g_done, g_failures;
 static char g_firstFailure[256];
 
@@ -44,8 +45,8 @@ static int prepare(conn_t *c) {
     else body[n++] = *t++;
   }
   c->outLen = (size_t)snprintf(c->out, sizeof c->out,
-    "POST %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: %zu\r\n\r\n%.*s",
-    g_path, n, (int)n, body);
+    "POST %s HTTP/1.1\r\nHost: localhost\r\n%sContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: %zu\r\n\r\n%.*s",
+    g_path, g_auth, n, (int)n, body);
   c->outOff = 0;
   return 1;
 }
@@ -79,11 +80,13 @@ static int take_response(conn_t *c) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 11) { fprintf(stderr, "usage: create-client HOST PORT CA CERT KEY PATH CONNS TOTAL PREFIX TEMPLATE\n"); return 2; }
+  if (argc < 11) { fprintf(stderr, "usage: create-client HOST PORT CA CERT|- KEY|- PATH CONNS TOTAL PREFIX TEMPLATE [BEARER-TOKEN]\n"); return 2; }
+  if (argc > 11) snprintf(g_auth, sizeof g_auth, "Authorization: Bearer %s\r\n", argv[11]);
+  int withCert = strcmp(argv[4], "-") != 0;
   const char *host = argv[1]; int port = atoi(argv[2]);
   g_path = argv[6]; int conns = atoi(argv[7]); g_total = atoi(argv[8]); g_prefix = argv[9]; g_template = argv[10];
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-  if (SSL_CTX_load_verify_locations(ctx, argv[3], NULL) != 1 || SSL_CTX_use_certificate_chain_file(ctx, argv[4]) != 1 || SSL_CTX_use_PrivateKey_file(ctx, argv[5], SSL_FILETYPE_PEM) != 1) { ERR_print_errors_fp(stderr); return 1; }
+  if (SSL_CTX_load_verify_locations(ctx, argv[3], NULL) != 1 || (withCert && (SSL_CTX_use_certificate_chain_file(ctx, argv[4]) != 1 || SSL_CTX_use_PrivateKey_file(ctx, argv[5], SSL_FILETYPE_PEM) != 1))) { ERR_print_errors_fp(stderr); return 1; }
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
   int ep = epoll_create1(0);
   conn_t *cs = calloc((size_t)conns, sizeof *cs);

@@ -10,20 +10,25 @@ export interface TlsCreds {
   ca: Buffer;
   cert: Buffer;
   key: Buffer;
+  /** Authenticate with this bearer token instead of the client certificate. */
+  token?: string;
 }
 
 export class FastConnection {
   private socket!: tls.TLSSocket;
   private buf: Buffer = Buffer.alloc(0);
   private pending?: { resolve: (r: { status: number; body: Buffer }) => void; reject: (e: Error) => void };
+  private auth = '';
 
   static async open(c: TlsCreds): Promise<FastConnection> {
     const fc = new FastConnection();
     await new Promise<void>((resolve, reject) => {
-      fc.socket = tls.connect({ host: c.host, port: c.port, ca: c.ca, cert: c.cert, key: c.key, servername: 'localhost' }, resolve);
+      const cred = c.token ? {} : { cert: c.cert, key: c.key };
+      fc.socket = tls.connect({ host: c.host, port: c.port, ca: c.ca, ...cred, servername: 'localhost' }, resolve);
       fc.socket.once('error', reject);
     });
     fc.socket.setNoDelay(true);
+    if (c.token) fc.auth = `Authorization: Bearer ${c.token}\r\n`;
     fc.socket.on('data', (d: Buffer) => fc.onData(d));
     fc.socket.on('error', (e) => fc.pending?.reject(e));
     return fc;
@@ -49,7 +54,7 @@ export class FastConnection {
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
       const len = body ? Buffer.byteLength(body) : 0;
-      this.socket.write(`${method} ${path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${len}\r\n\r\n${body ?? ''}`);
+      this.socket.write(`${method} ${path} HTTP/1.1\r\nHost: localhost\r\n${this.auth}Content-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${len}\r\n\r\n${body ?? ''}`);
     });
   }
 

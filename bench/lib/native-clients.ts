@@ -58,7 +58,10 @@ function credFiles(creds: TlsCreds, dir: string): { ca: string; cert: string; ke
  */
 export async function nativeCreates(creds: TlsCreds, dir: string, createPath: string, conns: number, total: number, prefix: string, template: string): Promise<number> {
   const f = credFiles(creds, dir);
-  const proc = spawn(binary('create-client'), [creds.host, String(creds.port), f.ca, f.cert, f.key, createPath, String(conns), String(total), prefix, template], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // With a bearer token the connections present no client certificate (it would win over the token).
+  const auth = creds.token ? ['-', '-'] : [f.cert, f.key];
+  const args = [creds.host, String(creds.port), f.ca, ...auth, createPath, String(conns), String(total), prefix, template, ...(creds.token ? [creds.token] : [])];
+  const proc = spawn(binary('create-client'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -74,7 +74,9 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
   const identity = opts.identity ?? `${hostname()}_${randomUUID()}`;
   const useSA = opts.useServiceAccountCredentials ?? true;
   const kubeconfig = opts.kubeconfig && !client.overPrivateSocket ? loadKubeconfig(opts.kubeconfig) : undefined;
-  const credentials: ControllerClients = !useSA
+  // ServiceAccount credentials need a way to present them: the private socket, or a kubeconfig to
+  // build token clients from. A manager handed only a TLS client (tests) uses that client throughout.
+  const credentials: ControllerClients = !useSA || (!kubeconfig && !client.overPrivateSocket)
     ? sharedClient(client)
     : serviceAccountClients(
         client,

@@ -59,6 +59,8 @@ async function findServiceAccount(deps: ServiceAccountLookup, ns: string, name: 
 /** Mutates the pod as upstream's plugin does; returns a promise only when it has to wait. */
 export function admitPodServiceAccount(deps: ServiceAccountLookup, pod: KObject): void | Promise<void> {
   const spec = (pod.spec ??= {});
+  // Admission runs before validation: a malformed pod is left for validation to refuse.
+  if (!isObject(spec) || !wellFormed(spec)) return;
   if (!spec.serviceAccountName) spec.serviceAccountName = spec.serviceAccount || 'default';
   spec.serviceAccount = spec.serviceAccountName;
   if (pod.metadata.annotations?.[MIRROR_POD_ANNOTATION] !== undefined) return;
@@ -71,6 +73,17 @@ export function admitPodServiceAccount(deps: ServiceAccountLookup, pod: KObject)
       throw errors.forbidden({ group: '', resource: 'pods' }, pod.metadata.name ?? '', `error looking up service account ${ns}/${name}: serviceaccount "${name}" not found`);
     mount(pod, found);
   });
+}
+
+const isObject = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const listOf = (v: unknown) => v === undefined || v === null || (Array.isArray(v) && v.every(isObject));
+
+/** The parts this plugin reads and writes have the shapes it expects. */
+function wellFormed(spec: Record<string, any>): boolean {
+  if (spec.serviceAccountName !== undefined && typeof spec.serviceAccountName !== 'string') return false;
+  if (spec.serviceAccount !== undefined && typeof spec.serviceAccount !== 'string') return false;
+  if (!listOf(spec.volumes) || !listOf(spec.containers) || !listOf(spec.initContainers) || !listOf(spec.imagePullSecrets)) return false;
+  return [...(spec.containers ?? []), ...(spec.initContainers ?? [])].every((c: any) => listOf(c.volumeMounts));
 }
 
 function mount(pod: KObject, sa: KObject): void {

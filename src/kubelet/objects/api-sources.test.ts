@@ -86,8 +86,11 @@ test('PVCs, PVs, Services and TokenRequest', async () => {
     const web = src.listServices().find((s) => s.metadata.name === 'web')!;
     assert.equal(env.find((e) => e.name === 'URL')?.value, `http://${web.spec!.clusterIP}:80`);
 
-    // TokenRequest is not served by this API server yet (security issue 14): a clear error.
-    await assert.rejects(src.requestServiceAccountToken(ns, 'default', { audiences: ['x'], expirationSeconds: 600 }), /could not find the requested resource/);
+    // TokenRequest: a missing ServiceAccount is a clear error; an existing one gets a token for the audience.
+    await assert.rejects(src.requestServiceAccountToken(ns, 'ghost', { audiences: ['x'], expirationSeconds: 600 }), /serviceaccounts "ghost" not found/);
+    await client.create({ version: 'v1', resource: 'serviceaccounts', namespace: ns }, { metadata: { name: 'default' } });
+    const tok = await src.requestServiceAccountToken(ns, 'default', { audiences: ['x'], expirationSeconds: 600 });
+    assert.deepEqual(JSON.parse(Buffer.from(tok.token.split('.')[1]!, 'base64url').toString()).aud, ['x']);
   } finally {
     await src.stop();
   }

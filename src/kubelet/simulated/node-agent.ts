@@ -86,13 +86,16 @@ export class NodeAgent {
     await this.limiter.idle();
   }
 
-  /** Delete the nodes (leases go with them through their owner reference, and explicitly here). */
+  /**
+   * Delete the nodes (leases go with them through their owner reference, and explicitly here). As
+   * the simulator itself: a kubelet may not delete its own Node.
+   */
   async deleteAll(): Promise<void> {
     await Promise.all(
       [...this.nodes.values()].map((n) =>
         this.limiter.run(async () => {
-          await this.client(n.name).delete({ ...LEASES, name: n.name }).catch(ignoreNotFound);
-          await this.client(n.name).delete({ ...NODES, name: n.name }).catch(ignoreNotFound);
+          await this.opts.client.delete({ ...LEASES, name: n.name }).catch(ignoreNotFound);
+          await this.opts.client.delete({ ...NODES, name: n.name }).catch(ignoreNotFound);
         }),
       ),
     );

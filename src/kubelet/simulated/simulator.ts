@@ -19,7 +19,8 @@ export interface SimulatedNodesOptions {
    * How each node's own writes (registration, leases, status, pod status) carry its identity
    * `system:node:<name>` in `system:nodes`: `socket` headers on the API server's private socket,
    * `impersonate` headers (the client's user must be allowed to impersonate nodes, as the admin is),
-   * or `none` (everything as the client's user). Default `impersonate`.
+   * or `none` (everything as the client's user). Default: `none` when the client already is the
+   * only node's identity (a joined agent's own kubeconfig), else `impersonate`.
    */
   nodeIdentity?: 'socket' | 'impersonate' | 'none';
   kubeconfig?: string;
@@ -65,6 +66,17 @@ export function simulatedNodeNames(prefix: string, count: number, firstIndex = 0
   return Array.from({ length: count }, (_, i) => `${prefix}-${firstIndex + i}`);
 }
 
+/** Whether the client authenticates as the one node simulated (then it needs no impersonation). */
+async function clientIsNode(client: ApiClient, names: string[]): Promise<boolean> {
+  if (names.length !== 1) return false;
+  try {
+    const r = await client.create<any>({ group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews' }, { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
+    return r?.status?.userInfo?.username === `system:node:${names[0]}`;
+  } catch {
+    return false;
+  }
+}
+
 export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<SimulatedNodes> {
   if (!Number.isInteger(opts.count) || opts.count < 0) throw new Error(`invalid node count ${opts.count}: must be a whole number >= 0`);
   const log = opts.log ?? (() => {});
@@ -89,7 +101,7 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
   });
 
   // Each node acts as itself; the shared pod and node watches are the client's own.
-  const mode = opts.nodeIdentity ?? 'impersonate';
+  const mode = opts.nodeIdentity ?? ((await clientIsNode(client, names)) ? 'none' : 'impersonate');
   const nodeClients = new Map<string, ApiClient>();
   const clientFor =
     mode === 'none'
