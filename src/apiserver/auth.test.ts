@@ -15,6 +15,7 @@ import { startTestApiServer, type TestApiServer } from '../testing/api-server.ts
 import { ensurePki, issueClientCertificate } from './pki.ts';
 import { testControllerEnv } from '../controllers/test-support.ts';
 import { csrSigningController } from '../controllers/certificates/signer.ts';
+import { csrApprovingController } from '../controllers/certificates/approver.ts';
 import { clusterRoleAggregationController } from '../controllers/clusterroleaggregation/index.ts';
 import { waitFor } from '../controllers/test-support.ts';
 import type { KObject } from '../api/types.ts';
@@ -145,6 +146,8 @@ describe('authentication', () => {
     const other = await ensurePki(join(t.dir, 'other-ca'));
     const foreign = await issueClientCertificate({ certPem: other.caCertPem, keyPem: other.caKeyPem }, 'admin', ['system:masters']);
     assert.equal((await raw('/api/v1/namespaces', { cert: foreign.certPem, key: foreign.keyPem })).code, 401);
+    // Our CA, but a serving certificate (no client auth usage): refused as upstream's x509 check does.
+    assert.equal((await raw('/api/v1/namespaces', { cert: t.pki.serverCertPem, key: t.pki.serverKeyPem })).code, 401);
     // Our CA, but expired.
     await import('reflect-metadata');
     const x509 = await import('@peculiar/x509');
@@ -408,6 +411,54 @@ describe('certificate signing requests', () => {
       assert.deepEqual(who.status.userInfo, { username: 'carol', groups: ['qa', 'system:authenticated'] });
       const row = await admin.request<any>('GET', '/apis/certificates.k8s.io/v1/certificatesigningrequests/carol', undefined, { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
       assert.deepEqual(row.rows[0].cells.slice(2), ['kubernetes.io/kube-apiserver-client', 'alice', '<none>', 'Approved,Issued']);
+    } finally {
+      await env.stop();
+    }
+  });
+
+  test('a kubelet renews its client certificate: auto-approved for its own name, then signed; serving certificates wait for a person', async () => {
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+    const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+    const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const csrRef = { group: 'certificates.k8s.io', version: 'v1', resource: 'certificatesigningrequests' };
+    const pem = async (name: string, extensions: any[] = []) =>
+      Buffer.from((await x509.Pkcs10CertificateRequestGenerator.create({ name, keys, signingAlgorithm: alg, extensions })).toString('pem')).toString('base64');
+    const n1 = client({ token: TOKENS.n1 });
+    await n1.create(csrRef, { metadata: { name: 'node-n1-client' }, spec: { request: await pem('CN=system:node:n1, O=system:nodes'), signerName: 'kubernetes.io/kube-apiserver-client-kubelet', usages: ['digital signature', 'client auth'] } });
+    // A node asking for another node's certificate is not auto-approved (selfnodeclient needs its own name).
+    await n1.create(csrRef, { metadata: { name: 'node-n2-by-n1' }, spec: { request: await pem('CN=system:node:n2, O=system:nodes'), signerName: 'kubernetes.io/kube-apiserver-client-kubelet', usages: ['digital signature', 'client auth'] } });
+    const san = new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'n1' }, { type: 'ip', value: '127.0.0.1' }]);
+    await n1.create(csrRef, { metadata: { name: 'node-n1-serving' }, spec: { request: await pem('CN=system:node:n1, O=system:nodes', [san]), signerName: 'kubernetes.io/kubelet-serving', usages: ['digital signature', 'server auth'] } });
+    const env = testControllerEnv(t.kubeconfig, { clusterSigningCertPem: t.pki.caCertPem, clusterSigningKeyPem: t.pki.caKeyPem });
+    try {
+      await env.start(csrApprovingController, csrSigningController);
+      const issued = await waitFor(async () => (await admin.get<any>({ ...csrRef, name: 'node-n1-client' })).status?.certificate);
+      const got = await admin.get<any>({ ...csrRef, name: 'node-n1-client' });
+      assert.deepEqual(
+        got.status.conditions.map((c: any) => [c.type, c.reason, c.message]),
+        [['Approved', 'AutoApproved', 'Auto approving self kubelet client certificate after SubjectAccessReview.']],
+      );
+      const cert = new x509.X509Certificate(Buffer.from(issued, 'base64').toString());
+      assert.equal(cert.subject, 'CN=system:node:n1, O=system:nodes');
+      // Not approved automatically: the other node's name, and serving certificates.
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal((await admin.get<any>({ ...csrRef, name: 'node-n2-by-n1' })).status?.conditions, undefined);
+      const serving = await admin.get<any>({ ...csrRef, name: 'node-n1-serving' });
+      assert.equal(serving.status?.conditions, undefined);
+      await admin.update({ ...csrRef, name: 'node-n1-serving', subresource: 'approval' }, { ...serving, status: { conditions: [{ type: 'Approved', status: 'True', reason: 'ByAdmin' }] } });
+      const servingPem = await waitFor(async () => (await admin.get<any>({ ...csrRef, name: 'node-n1-serving' })).status?.certificate);
+      const sc = new x509.X509Certificate(Buffer.from(servingPem, 'base64').toString());
+      assert.deepEqual(sc.getExtension(x509.SubjectAlternativeNameExtension)!.names.toJSON(), [{ type: 'dns', value: 'n1' }, { type: 'ip', value: '127.0.0.1' }]);
+      assert.deepEqual([...sc.getExtension(x509.ExtendedKeyUsageExtension)!.usages], ['1.3.6.1.5.5.7.3.1']);
+      // A kubelet-client request with a SAN fails the signer's checks.
+      await admin.create(csrRef, { metadata: { name: 'bad-kubelet-client' }, spec: { request: await pem('CN=system:node:n1, O=system:nodes', [san]), signerName: 'kubernetes.io/kube-apiserver-client-kubelet', usages: ['client auth'] } });
+      const bad = await admin.get<any>({ ...csrRef, name: 'bad-kubelet-client' });
+      await admin.update({ ...csrRef, name: 'bad-kubelet-client', subresource: 'approval' }, { ...bad, status: { conditions: [{ type: 'Approved', status: 'True', reason: 'ByAdmin' }] } });
+      const failed = await waitFor(async () => (await admin.get<any>({ ...csrRef, name: 'bad-kubelet-client' })).status?.conditions?.find((c: any) => c.type === 'Failed'));
+      assert.equal(failed.reason, 'SignerValidationFailure');
+      assert.equal(failed.message, 'subjectAltNames are not allowed');
     } finally {
       await env.stop();
     }
