@@ -19,7 +19,7 @@ import type { TLSSocket } from 'node:tls';
 import { errors, StatusError } from '../machinery/errors.ts';
 import { ADMIN_GROUP, ADMIN_USER } from './pki.ts';
 import type { TokenFile } from './authn/token-file.ts';
-import { looksLikeJWT, TokenError, type ServiceAccountAuthenticator } from './authn/service-account-token.ts';
+import { looksLikeJWT, TokenError, type ServiceAccountAuthenticator, type VerifiedToken } from './authn/service-account-token.ts';
 import { anonymousUser, withAuthenticatedGroup, ALL_AUTHENTICATED, type UserInfo } from './authn/user.ts';
 
 export type { UserInfo } from './authn/user.ts';
@@ -50,15 +50,22 @@ function fromCertificate(socket: TLSSocket): UserInfo | Error | null {
 /** The bearer token of an Authorization header, as upstream reads it; undefined when there is none. */
 export function bearerToken(header: string | undefined): string | undefined {
   if (!header) return undefined;
-  const parts = header.trim().split(' ');
-  if (parts.length < 2 || parts[0]!.toLowerCase() !== 'bearer') return undefined;
-  const token = parts[1]!;
+  // Upstream: the first space-separated word is the scheme, the second the token.
+  let start = 0;
+  while (header.charCodeAt(start) === 32) start++;
+  const sp = header.indexOf(' ', start);
+  if (sp !== start + 6 || header.slice(start, sp).toLowerCase() !== 'bearer') return undefined;
+  const end = header.indexOf(' ', sp + 1);
+  const token = end < 0 ? header.slice(sp + 1) : header.slice(sp + 1, end);
   return token === '' ? undefined : token;
 }
 
 const ADMIN: UserInfo = { name: ADMIN_USER, groups: [ADMIN_GROUP, ALL_AUTHENTICATED] };
 
 export class Authenticator {
+  /** The last ServiceAccount token each connection sent: a client sends the same one again and again. */
+  private lastToken = new WeakMap<object, { token: string; v: VerifiedToken }>();
+
   constructor(private readonly o: AuthenticatorOptions = {}) {}
 
   get serviceAccounts(): ServiceAccountAuthenticator | undefined {
@@ -73,21 +80,46 @@ export class Authenticator {
     return undefined;
   }
 
-  private async bearer(req: IncomingMessage): Promise<UserInfo | undefined> {
-    const token = bearerToken(req.headers.authorization);
-    if (token === undefined) return undefined;
+  private async bearer(token: string): Promise<UserInfo> {
     try {
       const r = await this.token(token);
       if (r) return r.user;
     } catch (e) {
-      if (!(e instanceof TokenError)) throw e;
+      if (!(e instanceof TokenError)) throw errors.unauthorized();
       this.o.log?.(`authentication failed: ${e.message}`);
     }
     throw errors.unauthorized();
   }
 
-  /** A request on the HTTPS port. Throws a 401 Status when presented credentials are not valid. */
-  async tls(req: IncomingMessage): Promise<UserInfo> {
+  /** A token already verified once, answered without waiting; undefined when it needs the slow path. */
+  private cachedBearer(token: string, conn: object): UserInfo | undefined {
+    const sa = this.o.serviceAccounts;
+    try {
+      // Same token as this connection's last: compared, not hashed again (a token is ~1 KB).
+      const last = this.lastToken.get(conn);
+      if (sa && last && last.token === token) return sa.revalidate(last.v);
+      const fromFile = this.o.tokenFile?.authenticate(token);
+      if (fromFile) return withAuthenticatedGroup(fromFile);
+      if (!sa) return undefined;
+      const v = sa.verifiedToken(token);
+      if (v === undefined) return undefined;
+      if (v instanceof TokenError) throw v;
+      const user = sa.revalidate(v);
+      this.lastToken.set(conn, { token, v });
+      return user;
+    } catch (e) {
+      if (!(e instanceof TokenError)) throw errors.unauthorized();
+      this.o.log?.(`authentication failed: ${e.message}`);
+      throw errors.unauthorized();
+    }
+  }
+
+  /**
+   * A request on the HTTPS port: the user, synchronously when the credentials were seen before (a
+   * certificate on this connection, a token already verified), else a promise. Throws (or rejects
+   * with) a 401 Status when presented credentials are not valid.
+   */
+  tls(req: IncomingMessage): UserInfo | Promise<UserInfo> {
     const socket = req.socket as TLSSocket;
     let cert = bySocket.get(socket);
     if (cert === undefined) {
@@ -95,14 +127,8 @@ export class Authenticator {
       bySocket.set(socket, cert);
     }
     if (cert && !(cert instanceof Error)) return cert;
-    let user: UserInfo | undefined;
-    try {
-      user = await this.bearer(req);
-    } catch (e) {
-      if (e instanceof StatusError) throw e;
-      throw errors.unauthorized();
-    }
-    if (user) return user;
+    const token = bearerToken(req.headers.authorization);
+    if (token !== undefined) return this.cachedBearer(token, socket) ?? this.bearer(token);
     if (cert instanceof Error) throw errors.unauthorized();
     if (this.o.anonymous === false) throw errors.unauthorized();
     return anonymousUser();
@@ -119,7 +145,8 @@ export class Authenticator {
       if (extra) user.extra = extra;
       return withAuthenticatedGroup(user);
     }
-    if (h.authorization) return (await this.bearer(req)) ?? ADMIN;
+    const token = bearerToken(h.authorization);
+    if (token !== undefined) return this.cachedBearer(token, req.socket) ?? this.bearer(token);
     return ADMIN;
   }
 }

@@ -20,8 +20,10 @@ const ALLOW: AuthorizerResult = { decision: 'Allow', reason: '' };
 const CACHE_LIMIT = 20_000;
 
 export class AuthorizerChain implements Authorizer {
-  private cache = new Map<string, AuthorizerResult>();
-  private userKeys = new WeakMap<UserInfo, string>();
+  /** Per user object (authentication hands out the same object for the same identity), per request attributes. */
+  private cache = new WeakMap<UserInfo, Map<string, AuthorizerResult>>();
+  /** For user objects that are not reused (impersonation, reviews): keyed by the user's content. */
+  private byKey = new Map<string, Map<string, AuthorizerResult>>();
   readonly alwaysAllow: boolean;
 
   constructor(
@@ -30,7 +32,10 @@ export class AuthorizerChain implements Authorizer {
     readonly node: NodeAuthorizer | undefined,
   ) {
     this.alwaysAllow = modes.includes('AlwaysAllow');
-    rbac?.onChange(() => this.cache.clear());
+    rbac?.onChange(() => {
+      this.cache = new WeakMap();
+      this.byKey.clear();
+    });
   }
 
   authorize(a: Attributes): AuthorizerResult {
@@ -43,14 +48,22 @@ export class AuthorizerChain implements Authorizer {
       if (r.reason) reasons.push(r.reason);
     }
     if (!this.rbac || !this.modes.includes('RBAC')) return { decision: 'NoOpinion', reason: reasons.join(', ') };
-    let uk = this.userKeys.get(a.user);
-    if (uk === undefined) this.userKeys.set(a.user, (uk = userKey(a.user)));
-    const key = `${uk}\u0002${attributesKey(a)}`;
-    let r = this.cache.get(key);
+    let perUser = this.cache.get(a.user);
+    if (!perUser) {
+      const uk = userKey(a.user);
+      perUser = this.byKey.get(uk);
+      if (!perUser) {
+        if (this.byKey.size >= CACHE_LIMIT) this.byKey.clear();
+        this.byKey.set(uk, (perUser = new Map()));
+      }
+      this.cache.set(a.user, perUser);
+    }
+    const key = attributesKey(a);
+    let r = perUser.get(key);
     if (!r) {
       r = this.rbac.authorize(a);
-      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-      this.cache.set(key, r);
+      if (perUser.size >= CACHE_LIMIT) perUser.clear();
+      perUser.set(key, r);
     }
     if (r.decision === 'Allow') return r;
     if (r.reason) reasons.push(r.reason);

@@ -231,7 +231,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       noDelay: true,
     },
     (req, res) => {
-      authn.tls(req).then((user) => handle(req, res, user)).catch((e) => fail(res, e, log));
+      // Known credentials are answered synchronously: no extra turn of the event loop per request.
+      let user: UserInfo | Promise<UserInfo>;
+      try {
+        user = authn.tls(req);
+      } catch (e) {
+        return fail(res, e, log);
+      }
+      (user instanceof Promise ? user.then((u) => handle(req, res, u)) : handle(req, res, user)).catch((e) => fail(res, e, log));
     },
   );
   setTimeouts(server);

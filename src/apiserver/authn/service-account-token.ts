@@ -133,6 +133,8 @@ export interface VerifiedToken {
   exp?: number;
   /** The user last computed for this token: reused while the objects it names are unchanged. */
   lastUser?: { user: UserInfo; key: string };
+  /** Its audiences among the API's, once computed. */
+  apiAudiences?: string[];
   nbf?: number;
   jti?: string;
 }
@@ -142,7 +144,8 @@ export function looksLikeJWT(token: string): boolean {
   const a = token.indexOf('.');
   if (a <= 0) return false;
   const b = token.indexOf('.', a + 1);
-  return b > a + 1 && b < token.length - 1 && token.indexOf('.', b + 1) < 0 && /^[A-Za-z0-9_.-]+$/.test(token);
+  // Only the shape: a bad character fails decoding or the signature later, at no cost here.
+  return b > a + 1 && b < token.length - 1 && token.indexOf('.', b + 1) < 0;
 }
 
 export interface ServiceAccountAuthenticatorOptions {
@@ -177,14 +180,34 @@ export class ServiceAccountAuthenticator {
    * `audiences` restricts which audiences count (TokenReview's spec.audiences); default the API's.
    */
   async authenticate(token: string, audiences: string[] = this.apiAudiences): Promise<{ user: UserInfo; audiences: string[] } | undefined> {
-    let v = this.verified.get(token);
-    if (v === undefined) {
-      v = await this.verify(token);
-      if (v === undefined) return undefined;
-      this.remember(token, v);
-    }
+    const known = this.cached(token, audiences);
+    if (known !== undefined) return known;
+    const v = await this.verify(token);
+    if (v === undefined) return undefined;
+    this.remember(token, v);
     if (v instanceof TokenError) throw v;
     return this.validate(v, audiences);
+  }
+
+  /**
+   * The answer for a token whose signature was already checked, synchronously (the request path's
+   * common case); undefined when it has not been seen. Throws TokenError when it is invalid.
+   */
+  cached(token: string, audiences: string[] = this.apiAudiences): { user: UserInfo; audiences: string[] } | undefined {
+    const v = this.verified.get(token);
+    if (v === undefined) return undefined;
+    if (v instanceof TokenError) throw v;
+    return this.validate(v, audiences);
+  }
+
+  /** The verified form of a token seen before (for callers that keep it per connection). */
+  verifiedToken(token: string): VerifiedToken | TokenError | undefined {
+    return this.verified.get(token);
+  }
+
+  /** Check a verified token against the live objects again (throws TokenError). */
+  revalidate(v: VerifiedToken): UserInfo {
+    return this.validate(v, this.apiAudiences).user;
   }
 
   /** Only successes and signature failures are cached; a bounded map, cleared when full. */
@@ -252,7 +275,11 @@ export class ServiceAccountAuthenticator {
   private validate(v: VerifiedToken, wanted: string[]): { user: UserInfo; audiences: string[] } {
     const now = this.now() / 1000;
     let audiences: string[];
-    if (v.legacy) {
+    if (wanted === this.apiAudiences && v.apiAudiences) {
+      // The request path's question, answered before for this token.
+      audiences = v.apiAudiences;
+      if (!v.legacy && v.exp! < now) throw new TokenError('service account token has expired');
+    } else if (v.legacy) {
       // Legacy tokens carry no audience: they are good for the API itself only.
       audiences = wanted.filter((a) => this.apiAudiences.includes(a));
       if (!audiences.length) throw new TokenError('token audiences is invalid for the target audiences');
@@ -262,6 +289,7 @@ export class ServiceAccountAuthenticator {
       audiences = v.audiences.filter((a) => wanted.includes(a));
       if (!audiences.length) throw new TokenError('token audiences is invalid for the target audiences');
     }
+    if (wanted === this.apiAudiences) v.apiAudiences = audiences;
     const g = this.o.getter;
     const sa = g.serviceAccount(v.namespace, v.serviceAccount.name);
     if (!sa) throw new TokenError(`service account ${v.namespace}/${v.serviceAccount.name} has been deleted`);
@@ -301,7 +329,7 @@ export class ServiceAccountAuthenticator {
       if (v.jti) extra[EXTRA_CREDENTIAL_ID] = [`JTI=${v.jti}`];
     }
     // The same user object while nothing changed, so per-user caches downstream hit by identity.
-    const key = JSON.stringify(extra);
+    const key = v.pod || v.node ? JSON.stringify(extra) : '';
     if (v.lastUser?.key === key) return { user: v.lastUser.user, audiences };
     const user: UserInfo = {
       name: serviceAccountUsername(v.namespace, v.serviceAccount.name),

@@ -69,7 +69,7 @@ export class TokenFile {
         this.warnings.push(`empty token has been found in token file '${source}', record number '${idx + 1}'`);
         return;
       }
-      const user: UserInfo = { name, uid, groups: r.length >= 4 && r[3] !== '' ? r[3]!.split(',') : [] };
+      const user: UserInfo = Object.freeze({ name, uid, groups: Object.freeze(r.length >= 4 && r[3] !== '' ? r[3]!.split(',') : []) as string[] });
       const h = hash(token);
       if (this.byHash.has(h)) this.warnings.push(`duplicate token has been found in token file '${source}', record number '${idx + 1}'`);
       this.byHash.set(h, { token: Buffer.from(token), user });
@@ -89,6 +89,7 @@ export class TokenFile {
     if (!hit) return undefined;
     const t = Buffer.from(token);
     if (t.length !== hit.token.length || !timingSafeEqual(t, hit.token)) return undefined;
-    return { ...hit.user, groups: [...hit.user.groups] };
+    // The same object every time, so per-user caches downstream hit by identity (callers must not change it).
+    return hit.user;
   }
 }

@@ -51,10 +51,14 @@ export function anonymousUser(): UserInfo {
   return { name: ANONYMOUS, groups: [ALL_UNAUTHENTICATED] };
 }
 
-/** Add system:authenticated unless the user is anonymous or already has it (upstream's group adder). */
+const withGroup = new WeakMap<UserInfo, UserInfo>();
+
+/** Add system:authenticated unless the user is anonymous or already has it (upstream's group adder); one copy per user object. */
 export function withAuthenticatedGroup(u: UserInfo): UserInfo {
   if (u.name === ANONYMOUS || u.groups.includes(ALL_AUTHENTICATED)) return u;
-  return { ...u, groups: [...u.groups, ALL_AUTHENTICATED] };
+  let out = withGroup.get(u);
+  if (!out) withGroup.set(u, (out = { ...u, groups: [...u.groups, ALL_AUTHENTICATED] }));
+  return out;
 }
 
 /** A stable text key for caches of decisions about a user. */
