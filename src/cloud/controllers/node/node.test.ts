@@ -34,7 +34,7 @@ test('address helpers', () => {
     { type: 'InternalIP' as const, address: '10.0.0.6' },
     { type: 'ExternalIP' as const, address: '203.0.113.9' },
   ];
-  const node = (ip?: string) => ({ metadata: { annotations: ip ? { 'alpha.kubernetes.io/provided-node-ip': ip } : {} } });
+  const node = (ip?: string): KObject => ({ metadata: { annotations: ip ? { 'alpha.kubernetes.io/provided-node-ip': ip } : {} } });
   assert.deepEqual(addressesForProvidedNodeIP(node(), cloudAddrs), cloudAddrs);
   assert.deepEqual(addressesForProvidedNodeIP(node('10.0.0.6'), cloudAddrs), [
     { type: 'InternalIP', address: '10.0.0.6' },
@@ -83,7 +83,7 @@ test('an uninitialised node is initialised from the cloud and untainted', async 
     'failure-domain.beta.kubernetes.io/region': 'region-1',
     'example.com/rack': 'r1',
   }))
-    assert.equal(n.metadata.labels[k], v, k);
+    assert.equal(n.metadata.labels?.[k], v, k);
   // The kubelet's Hostname is kept beside the cloud's addresses.
   assert.deepEqual(n.status.addresses, [
     { type: 'InternalIP', address: '10.0.0.5' },
