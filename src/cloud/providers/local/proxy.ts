@@ -24,6 +24,33 @@ export interface Listener {
 
 const backendKey = (b: Backend) => `${b.host}:${b.port}`;
 
+/** Per-connection read buffer for the backend-to-client direction. */
+const RELAY_BUFFER_BYTES = 256 * 1024;
+
+/**
+ * Write a chunk read into a reused buffer. If the socket could not take it all at once, the
+ * pending write still points into that buffer: stop reading (return false) until it drains.
+ */
+function relayChunk(src: net.Socket, dst: net.Socket, buf: Uint8Array, n: number): boolean {
+  if (dst.destroyed) return false;
+  dst.write(buf.subarray(0, n));
+  if (dst.writableLength === 0) return true;
+  dst.once('drain', () => src.resume());
+  src.pause();
+  return false;
+}
+
+/** Client-to-backend bytes: forward each chunk, with backpressure, and pass on the half-close. */
+function relay(src: net.Socket, dst: net.Socket): void {
+  src.on('data', (d: Buffer) => {
+    if (!dst.write(d)) {
+      src.pause();
+      dst.once('drain', () => src.resume());
+    }
+  });
+  src.once('end', () => dst.end());
+}
+
 /** Round-robin choice over a backend list that may be replaced between picks. */
 class RoundRobin {
   list: Backend[] = [];
@@ -92,9 +119,18 @@ export class TcpListener implements Listener {
       if (!client.destroyed) client.resetAndDestroy();
       return;
     }
-    const upstream = net.connect({ host: b.host, port: b.port, allowHalfOpen: true, noDelay: true });
-    this.sockets.add(upstream);
+    // Backend-to-client bytes (the bulk of most traffic) are read into one buffer of this
+    // connection's and written straight on, without a Buffer allocated per read.
+    const readBuffer = Buffer.allocUnsafe(RELAY_BUFFER_BYTES);
     let connected = false;
+    const upstream: net.Socket = net.connect({
+      host: b.host,
+      port: b.port,
+      allowHalfOpen: true,
+      noDelay: true,
+      onread: { buffer: readBuffer, callback: (n, buf) => relayChunk(upstream, client, buf, n) },
+    });
+    this.sockets.add(upstream);
     upstream.on('close', () => this.sockets.delete(upstream));
     upstream.once('connect', () => {
       connected = true;
@@ -102,8 +138,8 @@ export class TcpListener implements Listener {
         upstream.destroy();
         return;
       }
-      client.pipe(upstream);
-      upstream.pipe(client);
+      relay(client, upstream);
+      upstream.once('end', () => client.end());
     });
     upstream.on('error', () => {
       if (!connected) {
@@ -115,9 +151,6 @@ export class TcpListener implements Listener {
     });
     client.once('close', () => {
       if (!upstream.destroyed) (client.errored ? upstream.resetAndDestroy() : upstream.destroy());
-    });
-    upstream.once('close', () => {
-      if (connected && !client.destroyed && upstream.errored) client.resetAndDestroy();
     });
   }
 
