@@ -10,7 +10,7 @@ import { SharedInformerFactory, type InformerFactory } from '../client/informer.
 import { loadKubeconfig } from '../client/kubeconfig.ts';
 import { LeaderElector } from '../client/leader-election.ts';
 import { controllerFactories } from './registry.ts';
-import { defaultControllerManagerOptions, type Controller, type ControllerContext, type ControllerManagerOptions } from './types.ts';
+import { defaultControllerManagerOptions, type Controller, type ControllerContext, type ControllerFactory, type ControllerManagerOptions } from './types.ts';
 import { parseDuration } from '../machinery/duration.ts';
 
 export const LEASE_NAMESPACE = 'kube-system';
@@ -39,6 +39,13 @@ export interface ControllerManagerStartOptions {
    * then registers on a scope of it instead of running its own watches.
    */
   informers?: SharedInformerFactory;
+  /**
+   * Another manager built on this one (the cloud controller manager): its controllers by name
+   * (default the registry's), its Lease name and the name its logs carry.
+   */
+  factories?: Record<string, ControllerFactory>;
+  leaseName?: string;
+  component?: string;
 }
 
 export interface RunningControllerManager {
@@ -61,15 +68,17 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
     opts.client ??
     new ApiClient({ ...loadKubeconfig(opts.kubeconfig), maxSockets: 128, userAgent: 'mizzen-controller-manager/0.1' });
   const options: ControllerManagerOptions = { ...defaultControllerManagerOptions, ...opts.options };
-  const names = opts.controllers ?? Object.keys(controllerFactories);
-  for (const n of names) if (!controllerFactories[n]) throw new Error(`unknown controller "${n}" (known: ${Object.keys(controllerFactories).join(', ')})`);
+  const factories = opts.factories ?? controllerFactories;
+  const component = opts.component ?? 'controller-manager';
+  const names = opts.controllers ?? Object.keys(factories);
+  for (const n of names) if (!factories[n]) throw new Error(`unknown controller "${n}" (known: ${Object.keys(factories).join(', ')})`);
   const identity = opts.identity ?? `${hostname()}_${randomUUID()}`;
 
   let term: Term | undefined;
   // Start/stop run one at a time, so a quick lose-then-win cannot overlap two terms.
   let transitions: Promise<void> = Promise.resolve();
   const serially = (fn: () => Promise<void>) => {
-    transitions = transitions.then(fn).catch((e) => log(`controller-manager: ${(e as Error).stack ?? e}`));
+    transitions = transitions.then(fn).catch((e) => log(`${component}: ${(e as Error).stack ?? e}`));
     return transitions;
   };
 
@@ -92,9 +101,9 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
     term = t;
     for (const n of names) {
       try {
-        t.controllers.push(controllerFactories[n]!(ctx));
+        t.controllers.push(factories[n]!(ctx));
       } catch (e) {
-        log(`controller-manager: failed to build controller ${n}: ${(e as Error).message}`);
+        log(`${component}: failed to build controller ${n}: ${(e as Error).message}`);
       }
     }
     informers.start();
@@ -103,7 +112,7 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
     for (const c of t.controllers) {
       c.run();
     }
-    log(`controller-manager: started ${t.controllers.length} controllers: ${t.controllers.map((c) => c.name).join(', ')}`);
+    log(`${component}: started ${t.controllers.length} controllers: ${t.controllers.map((c) => c.name).join(', ')}`);
   };
 
   const stopTerm = async () => {
@@ -111,7 +120,7 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
     if (!t) return;
     term = undefined;
     t.stopped = true;
-    await Promise.all(t.controllers.map((c) => c.stop().catch((e) => log(`controller-manager: stopping ${c.name}: ${(e as Error).message}`))));
+    await Promise.all(t.controllers.map((c) => c.stop().catch((e) => log(`${component}: stopping ${c.name}: ${(e as Error).message}`))));
     await t.informers.stop();
     await Promise.all(t.recorders.map((r) => r.flush()));
   };
@@ -130,16 +139,16 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
         elector = new LeaderElector({
           client,
           namespace: LEASE_NAMESPACE,
-          name: LEASE_NAME,
+          name: opts.leaseName ?? LEASE_NAME,
           identity,
           ...opts.leaderElection,
           log,
           onStartedLeading: () => {
-            log(`controller-manager: ${identity} became leader`);
+            log(`${component}: ${identity} became leader`);
             void serially(startTerm);
           },
           onStoppedLeading: () => {
-            log(`controller-manager: ${identity} stopped leading`);
+            log(`${component}: ${identity} stopped leading`);
             void serially(stopTerm);
           },
         });
