@@ -5,7 +5,7 @@
 
 import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import type { Duplex } from 'node:stream';
+import { Writable, type Duplex } from 'node:stream';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 
 export interface UpgradeDialOptions {
@@ -142,24 +142,101 @@ export function writeSwitchingProtocols(socket: Duplex, response: IncomingMessag
   socket.write(head + '\r\n', 'latin1');
 }
 
-/** Pipe two connections both ways until either ends; then close both. */
-export function splice(a: Duplex, b: Duplex): void {
+/**
+ * Writes a server's WebSocket byte stream to the client one whole frame at a time, each write
+ * waiting for the one before. Over TLS each frame then travels in its own record, as it left the
+ * origin server: clients that wait for the next frame with poll() on the raw socket (the Python
+ * client's ws_client) would otherwise leave frames that shared a record unread in their TLS buffer
+ * until more bytes arrive. (Writes queued behind a pending one are merged into one record.)
+ */
+export class WebSocketFrameWriter extends Writable {
+  private buf: Buffer = Buffer.alloc(0);
+  private passthrough = false;
+
+  constructor(private readonly target: Duplex) {
+    super({ highWaterMark: 64 * 1024 });
+  }
+
+  _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.passthrough) return void this.target.write(chunk, () => cb());
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const frames: Buffer[] = [];
+    for (;;) {
+      const n = frameLength(this.buf);
+      if (n === undefined || n > this.buf.length) break;
+      if (n < 0) {
+        // Not WebSocket framing after all: relay the bytes as they come.
+        this.passthrough = true;
+        frames.push(this.buf);
+        this.buf = Buffer.alloc(0);
+        break;
+      }
+      frames.push(this.buf.subarray(0, n));
+      this.buf = this.buf.subarray(n);
+    }
+    const next = (i: number): void => {
+      if (i >= frames.length || this.target.destroyed) return cb();
+      this.target.write(frames[i], () => next(i + 1));
+    };
+    next(0);
+  }
+
+  _final(cb: () => void): void {
+    if (this.buf.length && !this.target.destroyed) this.target.write(this.buf);
+    if (!this.target.destroyed) closeSoon(this.target);
+    cb();
+  }
+}
+
+/** Length of the WebSocket frame at the start of `b`: undefined until its header is complete, -1 if absurd. */
+function frameLength(b: Buffer): number | undefined {
+  if (b.length < 2) return undefined;
+  const masked = (b[1] & 0x80) !== 0;
+  let len = b[1] & 0x7f;
+  let at = 2;
+  if (len === 126) {
+    if (b.length < 4) return undefined;
+    len = b.readUInt16BE(2);
+    at = 4;
+  } else if (len === 127) {
+    if (b.length < 10) return undefined;
+    const big = b.readBigUInt64BE(2);
+    if (big > BigInt(1 << 30)) return -1;
+    len = Number(big);
+    at = 10;
+  }
+  return at + (masked ? 4 : 0) + len;
+}
+
+/** End a connection once what was written to it has been flushed. */
+function closeSoon(s: Duplex): void {
+  const sock = s as Duplex & { destroySoon?: () => void };
+  if (typeof sock.destroySoon === 'function') sock.destroySoon();
+  else s.end();
+}
+
+/**
+ * Pipe two connections both ways. When one side is done, the other is ended once its pending writes
+ * are flushed (never cut: the last frames of an exec carry its exit status); an error cuts both.
+ * `toA`, when given, is what writes b's bytes to a (and ends a itself).
+ */
+export function splice(a: Duplex, b: Duplex, toA?: Writable): void {
   a.pipe(b);
-  b.pipe(a);
-  let done = false;
-  const end = () => {
-    if (done) return;
-    done = true;
+  b.pipe(toA ?? a);
+  const cut = () => {
     a.destroy();
     b.destroy();
   };
-  a.on('close', end);
-  b.on('close', end);
-  a.on('error', end);
-  b.on('error', end);
-  // A side that ends its writing ends the exchange (the protocols on top have their own close).
-  a.on('end', () => b.end());
-  b.on('end', () => a.end());
+  a.on('error', cut);
+  b.on('error', cut);
+  a.on('close', () => {
+    if (!b.destroyed) closeSoon(b);
+  });
+  b.on('close', () => {
+    const w = toA ?? a;
+    if (toA && !toA.writableEnded) toA.end();
+    else if (!toA && !w.destroyed) closeSoon(a);
+  });
 }
 
 /**
@@ -186,7 +263,9 @@ export async function proxyUpgrade(req: IncomingMessage, clientSocket: Duplex, h
     return;
   }
   writeSwitchingProtocols(clientSocket, up.response);
-  if (up.head.length) clientSocket.write(up.head);
+  const websocket = (up.response.headers.upgrade ?? '').toLowerCase() === 'websocket';
+  const toClient = websocket ? new WebSocketFrameWriter(clientSocket) : undefined;
+  if (up.head.length) (toClient ?? clientSocket).write(up.head);
   if (head.length) up.socket.write(head);
-  splice(clientSocket, up.socket);
+  splice(clientSocket, up.socket, toClient);
 }

@@ -124,10 +124,13 @@ export function kubeletStreamQuery(o: PodStreamOptions): URLSearchParams {
   return p;
 }
 
-/** Ports of PodPortForwardOptions (`ports=8080&ports=80` or `ports=8080,80`). */
-export function parsePortForwardPorts(q: URLSearchParams): number[] {
+/**
+ * Ports of PodPortForwardOptions (`ports=8080&ports=80` or `ports=8080,80`); the kubelet reads the
+ * same values from `port`.
+ */
+export function parsePortForwardPorts(q: URLSearchParams, param: 'ports' | 'port' = 'ports'): number[] {
   const out: number[] = [];
-  for (const raw of q.getAll('ports')) {
+  for (const raw of q.getAll(param)) {
     if (raw === '') throw errors.badRequest('query parameter "port" cannot be empty');
     for (const p of raw.split(',')) {
       const n = /^\d+$/.test(p) ? Number(p) : NaN;

@@ -217,7 +217,7 @@ test('port-forward through the SPDY-over-WebSocket tunnel', async () => {
 });
 
 test('port-forward over the older WebSocket channel protocol', async () => {
-  const r = await wsRun(`/portForward/default/web?ports=${echoPort}`, ['v4.channel.k8s.io'], (ws) => {
+  const r = await wsRun(`/portForward/default/web?port=${echoPort}`, ['v4.channel.k8s.io'], (ws) => {
     ws.once('message', () => {
       ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('legacy')]));
       setTimeout(() => ws.close(1000), 300);

@@ -274,7 +274,8 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
       if (ws && !tunnel) {
         channel = negotiate(offered, portForwardProtocols);
         if (!channel) throw errors.badRequest(`requested protocol(s) are not supported: [${offered.join(' ')}]; supports [${[SPDY_TUNNEL_PREFIX + PORT_FORWARD_PROTOCOL, ...portForwardProtocols.map((p) => p.name)].join(' ')}]`);
-        ports = parsePortForwardPorts(q);
+        // The API server passes PodPortForwardOptions' ports as `port` (upstream's streamParams).
+        ports = parsePortForwardPorts(q, 'port');
         if (ports.length === 0) throw errors.badRequest('query parameter "port" is required');
       }
       const pod = findPod(r.namespace, r.pod, r.uid);
