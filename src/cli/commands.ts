@@ -134,6 +134,12 @@ Flags:
     usage: 'Usage: mizzen simulate --kubeconfig FILE --nodes N [--prefix NAME] [--capacity LIST] (run `mizzen simulate --help` for all flags)',
   },
   {
+    name: 'images',
+    summary: "import and list the local node's images",
+    flags: { ...helpFlag },
+    usage: 'Usage: mizzen images import FILE… | mizzen images ls (run `mizzen images --help` for all flags)',
+  },
+  {
     name: 'version',
     summary: 'print the version',
     flags: { ...helpFlag },

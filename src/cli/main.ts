@@ -37,6 +37,10 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
     const { runSimulateCommand } = await import('../kubelet/simulated/command.ts');
     return runSimulateCommand(rest);
   }
+  if (first === 'images') {
+    const { runImagesCommand } = await import('../kubelet/images/command.ts');
+    return runImagesCommand(rest, io);
+  }
   if (first === 'controller-manager' && !rest.includes('-h') && !rest.includes('--help')) {
     const { runControllerManagerCommand } = await import('../controllers/manager.ts');
     return runControllerManagerCommand(rest);
