@@ -149,8 +149,10 @@ after(async () => {
 
 describe('with kubectl', { skip: hasKubectl ? false : `kubectl is not installed at ${KUBECTL}` }, () => {
   test('kubectl exec runs a command and returns its exit code', async () => {
-    const hi = await kubectl(['exec', 'solo', '--', 'echo', 'hi']);
+    // -v=4 shows the negotiated protocol: WebSocket v5, not the SPDY fallback.
+    const hi = await kubectl(['exec', '-v=4', 'solo', '--', 'echo', 'hi']);
     assert.deepEqual([hi.code, hi.stdout], [0, 'hi\n'], hi.stderr);
+    assert.match(hi.stderr, /The subprotocol is v5\.channel\.k8s\.io/);
     const three = await kubectl(['exec', 'solo', '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
     assert.equal(three.code, 3, three.stderr);
     assert.equal(three.stdout, 'out\n');
@@ -228,9 +230,12 @@ describe('with kubectl', { skip: hasKubectl ? false : `kubectl is not installed 
   ] as const) {
     test(`kubectl port-forward over the ${name} reaches the pod's port`, async () => {
       const localPort = await freePort();
-      const pf = background(['port-forward', '--address', '127.0.0.1', 'pod/solo', `${localPort}:${echoPort}`], env);
+      const pf = background(['port-forward', '-v=4', '--address', '127.0.0.1', 'pod/solo', `${localPort}:${echoPort}`], env);
       try {
         await pf.waitFor(new RegExp(`Forwarding from 127.0.0.1:${localPort} -> ${echoPort}`));
+        // -v=4 shows which dialer ran: the WebSocket tunnel, or SPDY without it.
+        if (name === 'WebSocket tunnel') assert.match(pf.out(), /tunneling_dialer.*negotiated protocol: portforward\.k8s\.io/);
+        else assert.doesNotMatch(pf.out(), /tunneling_dialer/);
         for (const msg of ['first connection', 'second connection']) {
           const sock = net.connect(localPort, '127.0.0.1');
           await once(sock, 'connect');
