@@ -400,9 +400,10 @@ print(resp.returncode)
 });
 
 test('bad requests get a Status, never a hang', async () => {
-  const call = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
+  const call = (path: string, headers: Record<string, string> = {}, method = 'GET', anonymous = false) =>
     new Promise<{ status: number; body: any }>((resolve, reject) => {
-      const req = https.request(`${api.server.url}${path}`, { method, headers, ca: api.pki.caCertPem, cert: api.pki.adminCertPem, key: api.pki.adminKeyPem }, (res) => {
+      const creds = anonymous ? { ca: api.pki.caCertPem } : { ca: api.pki.caCertPem, cert: api.pki.adminCertPem, key: api.pki.adminKeyPem };
+      const req = https.request(`${api.server.url}${path}`, { method, headers, ...creds }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => {
@@ -417,9 +418,19 @@ test('bad requests get a Status, never a hang', async () => {
         });
       });
       req.on('error', reject);
+      // Node's client hands a 101 to 'upgrade' listeners; none here means the test expected an answer.
+      req.on('upgrade', (res, socket) => {
+        socket.destroy();
+        resolve({ status: res.statusCode!, body: '' });
+      });
       req.end();
     });
   const upgrade = { Connection: 'Upgrade', Upgrade: 'SPDY/3.1', 'X-Stream-Protocol-Version': 'v4.channel.k8s.io' };
+  const anonymous = await call('/api/v1/namespaces/default/pods/solo/exec?command=true', upgrade, 'POST', true);
+  assert.deepEqual([anonymous.status, anonymous.body.reason], [401, 'Unauthorized']);
+  // Other paths that ask for an upgrade are answered as plain requests.
+  const plainAnswer = await call('/api/v1/namespaces/default/pods/solo', { Connection: 'Upgrade', Upgrade: 'websocket' });
+  assert.deepEqual([plainAnswer.status, plainAnswer.body.metadata?.name], [200, 'solo']);
   const missing = await call('/api/v1/namespaces/default/pods/nope/exec?command=true', upgrade, 'POST');
   assert.deepEqual([missing.status, missing.body.message], [404, 'pods "nope" not found']);
   const notValid = await call('/api/v1/namespaces/default/pods/solo/exec?command=true&container=nope', upgrade, 'POST');
