@@ -42,6 +42,14 @@ const LOW_WATER = 256 * 1024;
  * status); a client that goes away closes the runtime's connection.
  */
 export function bridgeRemoteCommand(ws: WebSocket, p: ChannelProtocol, session: SpdySession, flags: StreamFlags): void {
+  if (session.closed) {
+    // The runtime hung up before the client's handshake completed.
+    const message = "Internal error occurred: the container runtime's streaming server closed the connection";
+    const status = { metadata: {}, status: 'Failure', message, reason: 'InternalError', code: 500 };
+    ws.send(encodeChannelMessage(p, Channel.Error, Buffer.from(p.version >= 4 ? JSON.stringify(status) : message)), { binary: !p.base64 });
+    ws.close(1000);
+    return;
+  }
   const open = (type: string) => session.createStream({ streamtype: type });
   const errorS = open('error');
   const stdinS = flags.stdin ? open('stdin') : undefined;

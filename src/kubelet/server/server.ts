@@ -146,12 +146,31 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
     const p = chosenProtocol.get(req);
     if (p) headers.push(`Sec-WebSocket-Protocol: ${p}`);
   });
-  const acceptWebSocket = (req: IncomingMessage, socket: Duplex, head: Buffer, protocol: string) =>
-    new Promise<import('ws').WebSocket>((resolve) => {
+  /**
+   * Complete the WebSocket handshake. Resolves with the connection, or with undefined when the
+   * client went away meanwhile (then `release` frees what was opened for it at the runtime).
+   */
+  const acceptWebSocket = (req: IncomingMessage, socket: Duplex, head: Buffer, protocol: string, release: () => void) =>
+    new Promise<import('ws').WebSocket | undefined>((resolve) => {
       if (protocol) chosenProtocol.set(req, protocol);
       delete req.headers['sec-websocket-protocol'];
-      wss.handleUpgrade(req, socket, head, (ws) => resolve(ws));
+      const gone = () => {
+        release();
+        resolve(undefined);
+      };
+      socket.once('close', gone);
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off('close', gone);
+        resolve(ws);
+      });
     });
+
+  /** ws answers a malformed handshake itself: check first, before anything is opened at the runtime. */
+  function checkHandshake(req: IncomingMessage): void {
+    const key = req.headers['sec-websocket-key'];
+    if (typeof key !== 'string' || Buffer.from(key, 'base64').length !== 16) throw errors.badRequest('invalid WebSocket handshake: missing or invalid Sec-WebSocket-Key');
+    if (req.headers['sec-websocket-version'] !== '13') throw errors.badRequest('invalid WebSocket handshake: Sec-WebSocket-Version must be 13');
+  }
 
   function checkAccess(req: IncomingMessage): void {
     const user = userOf(req.socket as TLSSocket);
@@ -265,6 +284,7 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
     if (!r || (r.kind !== 'exec' && r.kind !== 'attach' && r.kind !== 'portForward')) throw errors.notFoundPath(`the kubelet serves no upgrade at ${path}`);
     if (req.method !== 'GET' && req.method !== 'POST') throw errors.methodNotAllowed(`${req.method} is not allowed on /${r.kind}`);
     const ws = isWebSocketRequest(req);
+    if (ws) checkHandshake(req);
     const offered = offeredProtocols(req.headers['sec-websocket-protocol']);
 
     if (r.kind === 'portForward') {
@@ -290,12 +310,12 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
       if (!ws) return proxyUpgrade(req, socket, head, url, { timeoutMs }).catch((e) => Promise.reject(streamingError(e)));
       const up = await dialPortForward(url, timeoutMs).catch((e) => Promise.reject(streamingError(e)));
       if (tunnel) {
-        const w = await acceptWebSocket(req, socket, head, SPDY_TUNNEL_PREFIX + PORT_FORWARD_PROTOCOL);
-        bridgeSpdyTunnel(w, up);
+        const w = await acceptWebSocket(req, socket, head, SPDY_TUNNEL_PREFIX + PORT_FORWARD_PROTOCOL, () => up.socket.destroy());
+        if (w) bridgeSpdyTunnel(w, up);
       } else {
         const session = new SpdySession(up.socket, { server: false, head: up.head });
-        const w = await acceptWebSocket(req, socket, head, channel!.name);
-        bridgeChannelPortForward(w, channel!, session, ports);
+        const w = await acceptWebSocket(req, socket, head, channel!.name, () => session.destroy());
+        if (w) bridgeChannelPortForward(w, channel!, session, ports);
       }
       return;
     }
@@ -321,8 +341,8 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
     }
     if (!ws) return proxyUpgrade(req, socket, head, url, { timeoutMs }).catch((e) => Promise.reject(streamingError(e)));
     const session = await dialRemoteCommand(url, timeoutMs).catch((e) => Promise.reject(streamingError(e)));
-    const w = await acceptWebSocket(req, socket, head, channel!.name);
-    bridgeRemoteCommand(w, channel!, session, flags);
+    const w = await acceptWebSocket(req, socket, head, channel!.name, () => session.destroy());
+    if (w) bridgeRemoteCommand(w, channel!, session, flags);
   }
 
   const server = https.createServer(
