@@ -165,6 +165,18 @@ describe('with kubectl', { skip: hasKubectl ? false : `kubectl is not installed 
     assert.deepEqual([r.code, r.stdout], [0, 'PIPED DATA\nend\n'], r.stderr);
   });
 
+  test('kubectl exec carries megabytes both ways without loss', async () => {
+    const big = 'x'.repeat(1023) + '\n';
+    const input = big.repeat(16 * 1024); // 16 MiB
+    const r = await kubectl(['exec', '-i', 'solo', '--', 'sh', '-c', 'wc -c; head -c 20971520 /dev/zero | tr "\\000" y'], { stdin: input, timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const [count, ...rest] = r.stdout.split('\n');
+    assert.equal(Number(count.trim()), input.length);
+    const ys = rest.join('\n');
+    assert.equal(ys.length, 20 * 1024 * 1024);
+    assert.ok(/^y+$/.test(ys));
+  });
+
   test('kubectl exec -c picks the container; a wrong one is refused', async () => {
     const r = await kubectl(['exec', 'duo', '-c', 'sidecar', '--', 'true']);
     assert.equal(r.code, 0, r.stderr);

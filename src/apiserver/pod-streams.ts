@@ -90,6 +90,8 @@ export async function servePodLog(req: IncomingMessage, res: ServerResponse, inf
   if (status < 200 || status > 206) throw kubeletError(status, await readSmallBody(kres), { resource: 'pods/log', name });
   res.writeHead(200, { 'Content-Type': 'text/plain', 'Transfer-Encoding': 'chunked' });
   res.on('close', () => kres.destroy());
+  // A kubelet that goes away mid-stream cuts the answer (the client sees it end early).
+  kres.on('error', () => res.destroy());
   kres.pipe(res);
 }
 
@@ -154,6 +156,7 @@ export async function serveNodeProxy(req: IncomingMessage, res: ServerResponse, 
   for (const [k, v] of Object.entries(kres.headers)) if (!DROPPED_RESPONSE.has(k) && v !== undefined) out[k] = v;
   res.writeHead(kres.statusCode ?? 502, out);
   res.on('close', () => kres.destroy());
+  kres.on('error', () => res.destroy());
   kres.pipe(res);
 }
 
