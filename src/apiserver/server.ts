@@ -28,6 +28,10 @@ import { authenticate, socketUser, type UserInfo } from './authn.ts';
 import { authorize } from './authz.ts';
 import { versionInfo } from './version.ts';
 import { countRequest, metricsText } from './metrics.ts';
+import type { Duplex } from 'node:stream';
+import { writeRawResponse } from '../machinery/http-upgrade.ts';
+import type { KubeletClientConfig } from './kubelet-client.ts';
+import { podStreamKind, serveNodeProxy, serveNodeProxyUpgrade, servePodLog, servePodStreamUpgrade, type PodStreamDeps } from './pod-streams.ts';
 
 export interface ApiServerOptions {
   /** Holds state.db (the SQLite store) and pki/. */
@@ -46,6 +50,11 @@ export interface ApiServerOptions {
    * requests on it act as the admin user. See "Private Unix socket" in docs/design.md.
    */
   unixSocket?: string;
+  /**
+   * How to reach kubelets for pods/log, exec, attach, portforward and nodes/proxy: the API server's
+   * client certificate and the CA kubelet serving certificates are checked against.
+   */
+  kubeletClient?: KubeletClientConfig;
 }
 
 export interface RunningApiServer {
@@ -102,6 +111,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     subresourcePost: podSubresourcePost({ pdbs: lookup('policy', 'poddisruptionbudgets') }),
   };
 
+  const streams: PodStreamDeps = { pods: lookup('', 'pods')!, nodes: lookup('', 'nodes')!, kubelet: opts.kubeletClient };
+
   const server = https.createServer(
     {
       cert: opts.tls.cert,
@@ -124,6 +135,48 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       })
     : undefined;
   if (socketServer) setTimeouts(socketServer);
+
+  // Connection upgrades (exec, attach, port-forward, nodes/proxy). Upgraded connections leave the
+  // HTTP server's bookkeeping, so close() ends them itself.
+  const upgraded = new Set<Duplex>();
+  const onUpgrade = (userOf: (req: IncomingMessage) => UserInfo | undefined) => (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
+    socket.on('error', () => socket.destroy());
+    handleUpgrade(req, socket, head, userOf(req)).catch((e) => {
+      const err = e instanceof StatusError ? e : errors.internal((e as Error)?.message ?? String(e));
+      if (!(e instanceof StatusError)) log(`internal error: ${(e as Error)?.stack ?? String(e)}`);
+      writeRawResponse(socket, err.code, { 'Content-Type': 'application/json', ...(err.headers ?? {}) }, JSON.stringify(err.toStatus()));
+    });
+  };
+  server.on('upgrade', onUpgrade((req) => authenticate(req.socket as TLSSocket, req)));
+  socketServer?.on('upgrade', onUpgrade(() => socketUser()));
+
+  async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, user: UserInfo | undefined): Promise<void> {
+    const raw = req.url ?? '/';
+    const qi = raw.indexOf('?');
+    const p = qi >= 0 ? raw.slice(0, qi) : raw;
+    const q = new URLSearchParams(qi >= 0 ? raw.slice(qi + 1) : '');
+    const info = parseRequestInfo(req.method ?? 'GET', p, q);
+    const kind = podStreamKind(info);
+    if (kind === 'exec' || kind === 'attach' || kind === 'portforward' || kind === 'nodeproxy') {
+      if (!user) throw errors.unauthorized();
+      authorize(user, info);
+      if (kind === 'nodeproxy') return serveNodeProxyUpgrade(req, socket, head, info, streams);
+      return servePodStreamUpgrade(req, socket, head, info, q, streams);
+    }
+    // Any other request that asks for an upgrade is served as a plain request (Node would have
+    // done so without an upgrade listener); its answer closes the connection.
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw errors.badRequest(`connection upgrades are not supported for ${req.method} ${p}`);
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as import('node:net').Socket);
+    res.on('finish', () => {
+      res.detachSocket(socket as import('node:net').Socket);
+      socket.end();
+    });
+    await handle(req, res, user).catch((e) => fail(res, e, log));
+  }
 
   let serverAddress = '';
   async function handle(req: IncomingMessage, res: ServerResponse, user: UserInfo | undefined): Promise<void> {
@@ -153,6 +206,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       if (await serveDiscovery(req, res, info, registry, serverAddress)) return;
       if (p === '/' ) return sendJSON(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
       throw errors.notFoundPath(`the server could not find the requested resource (${req.method} ${p})`);
+    }
+    const streamKind = podStreamKind(info);
+    if (streamKind === 'log') return servePodLog(req, res, info, url.searchParams, streams);
+    if (streamKind === 'nodeproxy') return serveNodeProxy(req, res, info, streams);
+    if (streamKind) {
+      if (req.method !== 'GET' && req.method !== 'POST') throw errors.methodNotAllowed(`${req.method} is not supported on pods/${streamKind}`);
+      throw errors.badRequest('Upgrade request required');
     }
     if (info.prefix === 'api' && info.version !== 'v1') throw errors.notFoundPath(`the server could not find the requested resource: no API version ${info.version} in the core group (use /api/v1)`);
     if (info.prefix === 'apis' && !registry.hasGroup(info.group)) throw errors.notFoundPath(`the server could not find the requested resource: API group ${JSON.stringify(info.group)} is not served`);
@@ -187,6 +247,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
             new Promise<void>((resolve) => {
               s.close(() => resolve());
               s.closeAllConnections();
+              for (const u of upgraded) u.destroy();
             }),
         ),
       );

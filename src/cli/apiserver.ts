@@ -57,6 +57,8 @@ export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, dep
       tls: tlsFiles,
       serviceCIDR: opts.serviceCIDR,
       log: (msg) => io.out(`apiserver: ${msg}`),
+      // With the data dir's PKI the API server reaches kubelets with its kubelet-client certificate.
+      kubeletClient: pki ? { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem } : undefined,
     });
     life.add('apiserver', () => api.close());
     const url = clientURL(opts.bindAddress, api.port);

@@ -12,6 +12,8 @@ export interface ApiServerStartOptions {
   tls: { cert: string; key: string; clientCA: string };
   serviceCIDR?: string;
   log?: (msg: string) => void;
+  /** The API server's client certificate for kubelets and the CA their serving certificates come from. */
+  kubeletClient?: { cert: string; key: string; ca: string };
 }
 
 export interface RunningApiServerLike {

@@ -70,6 +70,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       serviceCIDR: opts.serviceCIDR,
       log: (msg) => io.out(`apiserver: ${msg}`),
       unixSocket: apiSocketPath(opts.dataDir),
+      kubeletClient: { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem },
     });
     life.add('apiserver', () => api.close());
     const url = clientURL(opts.bindAddress, api.port);

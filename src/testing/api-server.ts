@@ -27,6 +27,8 @@ export async function startTestApiServer(
     unixSocket?: boolean;
     /** Runs once the paths exist, before the server starts (e.g. to leave a stale socket there). */
     beforeStart?: (paths: { dir: string; socketPath: string }) => void | Promise<void>;
+    /** How long the API server waits for a kubelet to answer (default 30 s). */
+    kubeletTimeoutMs?: number;
   } = {},
 ): Promise<TestApiServer> {
   const dir = await mkdtemp(join(tmpdir(), `mizzen-${opts.name ?? 'test'}-`));
@@ -39,6 +41,7 @@ export async function startTestApiServer(
     bindAddress: '127.0.0.1',
     tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
     unixSocket: opts.unixSocket ? socketPath : undefined,
+    kubeletClient: { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem, timeoutMs: opts.kubeletTimeoutMs },
   });
   const kubeconfig = join(dir, 'kubeconfig');
   await writeKubeconfig(kubeconfig, { server: server.url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem });
