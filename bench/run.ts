@@ -3,6 +3,7 @@
 const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
   apiserver: () => import('./apiserver.ts'),
   density: () => import('./density.ts'),
+  loadbalancer: () => import('./loadbalancer.ts'),
   scheduler: () => import('./scheduler.ts'),
   'scheduling-cycle': () => import('./scheduling-cycle.ts'),
   store: () => import('./store.ts'),

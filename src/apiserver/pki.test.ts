@@ -7,7 +7,7 @@ import { tmpdir, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'yaml';
-import { ensurePki, type Pki } from './pki.ts';
+import { ensureKubeletServingCert, ensurePki, type Pki } from './pki.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 
 let dir: string;
@@ -21,8 +21,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-test('first call issues a CA, a serving and an admin certificate', () => {
-  assert.deepEqual(pki.issued, ['ca', 'server', 'admin']);
+test('first call issues a CA, a serving, an admin and a kubelet-client certificate', () => {
+  assert.deepEqual(pki.issued, ['ca', 'server', 'admin', 'kubelet-client']);
   const ca = new X509Certificate(pki.caCertPem);
   assert.equal(ca.ca, true);
   assert.match(ca.subject, /CN=mizzen-ca/);
@@ -30,7 +30,7 @@ test('first call issues a CA, a serving and an admin certificate', () => {
 
 test('leaf certificates verify against the CA', () => {
   const ca = new X509Certificate(pki.caCertPem);
-  for (const pem of [pki.serverCertPem, pki.adminCertPem]) {
+  for (const pem of [pki.serverCertPem, pki.adminCertPem, pki.kubeletClientCertPem]) {
     const cert = new X509Certificate(pem);
     assert.ok(cert.checkIssued(ca));
     assert.ok(cert.verify(ca.publicKey));
@@ -52,8 +52,32 @@ test('admin certificate names user admin in group system:masters', () => {
   assert.ok(cert.keyUsage?.includes('1.3.6.1.5.5.7.3.2'), 'clientAuth extended key usage');
 });
 
+test('the API server\'s kubelet client certificate is kube-apiserver-kubelet-client in system:masters', () => {
+  const cert = new X509Certificate(pki.kubeletClientCertPem);
+  assert.match(cert.subject, /CN=kube-apiserver-kubelet-client/);
+  assert.match(cert.subject, /O=system:masters/);
+  assert.ok(cert.keyUsage?.includes('1.3.6.1.5.5.7.3.2'), 'clientAuth extended key usage');
+});
+
+test('a kubelet serving certificate covers the node and its addresses and is reused', async () => {
+  const kdir = join(dir, 'kubelet-pki');
+  const ca = { certPem: pki.caCertPem, keyPem: pki.caKeyPem };
+  const first = await ensureKubeletServingCert(kdir, ca, 'node-1', ['192.0.2.33']);
+  assert.equal(first.issued, true);
+  const cert = new X509Certificate(first.certPem);
+  assert.match(cert.subject, /CN=system:node:node-1/);
+  assert.ok(cert.checkIssued(new X509Certificate(pki.caCertPem)));
+  for (const ip of ['192.0.2.33', '127.0.0.1']) assert.ok(cert.checkIP(ip), ip);
+  assert.ok(cert.checkHost('node-1', { subject: 'never' }));
+  assert.ok(cert.keyUsage?.includes('1.3.6.1.5.5.7.3.1'), 'serverAuth extended key usage');
+  assert.equal((await ensureKubeletServingCert(kdir, ca, 'node-1', ['192.0.2.33'])).issued, false);
+  const more = await ensureKubeletServingCert(kdir, ca, 'node-1', ['192.0.2.34']);
+  assert.equal(more.issued, true);
+  assert.equal((await stat(join(kdir, 'kubelet.key'))).mode & 0o777, 0o600);
+});
+
 test('private keys are written with mode 0600', async () => {
-  for (const f of [pki.files.caKey, pki.files.serverKey, pki.files.adminKey]) {
+  for (const f of [pki.files.caKey, pki.files.serverKey, pki.files.adminKey, pki.files.kubeletClientKey]) {
     assert.equal((await stat(f)).mode & 0o777, 0o600, f);
   }
 });
@@ -86,7 +110,7 @@ test('a replaced CA re-issues the leaves it no longer signs', async () => {
     const first = await ensurePki(d);
     await writeFile(first.files.caKey, 'garbage');
     const second = await ensurePki(d);
-    assert.deepEqual(second.issued, ['ca', 'server', 'admin']);
+    assert.deepEqual(second.issued, ['ca', 'server', 'admin', 'kubelet-client']);
     assert.notEqual(second.caCertPem, first.caCertPem);
   } finally {
     await rm(d, { recursive: true, force: true });

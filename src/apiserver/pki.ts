@@ -1,5 +1,6 @@
-// The cluster's private PKI: one CA, a serving certificate for the API server and an admin
-// client certificate, kept as PEM files in DIR/pki and reused across starts.
+// The cluster's private PKI: one CA, a serving certificate for the API server, an admin client
+// certificate and the API server's client certificate for kubelets, kept as PEM files in DIR/pki and
+// reused across starts; and serving certificates for kubelets, issued by the same CA.
 //
 // Keys are ECDSA P-256 so that a first start stays fast (RSA generation in JS takes seconds).
 // Existing files are inspected with Node's own X509Certificate, so a warm start never loads the
@@ -18,6 +19,8 @@ export interface PkiFiles {
   serverKey: string;
   adminCert: string;
   adminKey: string;
+  kubeletClientCert: string;
+  kubeletClientKey: string;
 }
 
 export interface Pki {
@@ -29,13 +32,18 @@ export interface Pki {
   serverKeyPem: string;
   adminCertPem: string;
   adminKeyPem: string;
+  /** What the API server presents to kubelets (exec, logs, port-forward, nodes/proxy). */
+  kubeletClientCertPem: string;
+  kubeletClientKeyPem: string;
   /** Which certificates were (re)issued by this call; empty when everything was reused. */
-  issued: Array<'ca' | 'server' | 'admin'>;
+  issued: Array<'ca' | 'server' | 'admin' | 'kubelet-client'>;
 }
 
 export const CA_COMMON_NAME = 'mizzen-ca';
 export const ADMIN_USER = 'admin';
 export const ADMIN_GROUP = 'system:masters';
+/** The API server's identity towards kubelets, as kubeadm names it (apiserver-kubelet-client). */
+export const KUBELET_CLIENT_USER = 'kube-apiserver-kubelet-client';
 /** First address of the default service CIDR: the in-cluster `kubernetes` service's ClusterIP. */
 export const DEFAULT_KUBERNETES_SERVICE_IP = '10.43.0.1';
 
@@ -85,6 +93,8 @@ function pkiFiles(dir: string): PkiFiles {
     serverKey: join(dir, 'server.key'),
     adminCert: join(dir, 'admin.crt'),
     adminKey: join(dir, 'admin.key'),
+    kubeletClientCert: join(dir, 'apiserver-kubelet-client.crt'),
+    kubeletClientKey: join(dir, 'apiserver-kubelet-client.key'),
   };
 }
 
@@ -175,7 +185,7 @@ export async function ensurePki(dir: string, hosts: string[] = []): Promise<Pki>
   const server = parseCert(serverCertPem);
   if (!leafUsable(server, serverKeyPem, ca) || !wanted.every((h) => coversHost(server, h))) {
     gen ??= await loadGenerator();
-    ({ certPem: serverCertPem, keyPem: serverKeyPem } = await gen.server(caPair, wanted));
+    ({ certPem: serverCertPem, keyPem: serverKeyPem } = await gen.server(caPair, wanted, 'mizzen-apiserver'));
     await writeAtomic(files.serverKey, serverKeyPem, 0o600);
     await writeAtomic(files.serverCert, serverCertPem, 0o644);
     issued.push('server');
@@ -191,6 +201,16 @@ export async function ensurePki(dir: string, hosts: string[] = []): Promise<Pki>
     issued.push('admin');
   }
 
+  let kubeletClientCertPem = await readOptional(files.kubeletClientCert);
+  let kubeletClientKeyPem = await readOptional(files.kubeletClientKey);
+  if (!leafUsable(parseCert(kubeletClientCertPem), kubeletClientKeyPem, ca)) {
+    gen ??= await loadGenerator();
+    ({ certPem: kubeletClientCertPem, keyPem: kubeletClientKeyPem } = await gen.client(caPair, KUBELET_CLIENT_USER, [ADMIN_GROUP]));
+    await writeAtomic(files.kubeletClientKey, kubeletClientKeyPem, 0o600);
+    await writeAtomic(files.kubeletClientCert, kubeletClientCertPem, 0o644);
+    issued.push('kubelet-client');
+  }
+
   return {
     dir: pkiDir,
     files,
@@ -200,6 +220,8 @@ export async function ensurePki(dir: string, hosts: string[] = []): Promise<Pki>
     serverKeyPem: serverKeyPem!,
     adminCertPem: adminCertPem!,
     adminKeyPem: adminKeyPem!,
+    kubeletClientCertPem: kubeletClientCertPem!,
+    kubeletClientKeyPem: kubeletClientKeyPem!,
     issued,
   };
 }
@@ -207,6 +229,38 @@ export async function ensurePki(dir: string, hosts: string[] = []): Promise<Pki>
 /** A client certificate for `user` in `groups` (CN and O, as Kubernetes reads them), signed by `ca`. */
 export async function issueClientCertificate(ca: PemPair, user: string, groups: string[]): Promise<PemPair> {
   return (await loadGenerator()).client(ca, user, groups);
+}
+
+/** Names every kubelet serving certificate carries besides the node's own. */
+function kubeletServingHosts(nodeName: string, extra: string[]): string[] {
+  const out: string[] = [];
+  for (const h of [nodeName, 'localhost', '127.0.0.1', '::1', ...extra]) {
+    const v = h.trim().replace(/^\[(.*)\]$/, '$1');
+    if (v && !isWildcard(v) && !out.includes(v)) out.push(v);
+  }
+  return out;
+}
+
+/**
+ * A kubelet's serving certificate (CN system:node:<name>), signed by the cluster CA, for the node's
+ * name, its addresses and loopback: kept as DIR/kubelet.crt and DIR/kubelet.key, re-issued when the
+ * CA changed, it nears expiry or a name is missing. The API server checks kubelets against the CA.
+ */
+export async function ensureKubeletServingCert(dir: string, ca: { certPem: string; keyPem: string }, nodeName: string, hosts: string[] = []): Promise<{ certPem: string; keyPem: string; issued: boolean }> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const certFile = join(dir, 'kubelet.crt');
+  const keyFile = join(dir, 'kubelet.key');
+  const wanted = kubeletServingHosts(nodeName, hosts);
+  const caCert = new X509Certificate(ca.certPem);
+  const certPem = await readOptional(certFile);
+  const keyPem = await readOptional(keyFile);
+  const cert = parseCert(certPem);
+  if (leafUsable(cert, keyPem, caCert) && wanted.every((h) => coversHost(cert, h))) return { certPem: certPem!, keyPem: keyPem!, issued: false };
+  const gen = await loadGenerator();
+  const fresh = await gen.server(ca, wanted, `system:node:${nodeName}`);
+  await writeAtomic(keyFile, fresh.keyPem, 0o600);
+  await writeAtomic(certFile, fresh.certPem, 0o644);
+  return { ...fresh, issued: true };
 }
 
 // ---- generation (loaded lazily: the library and its reflect polyfill cost ~100 ms) ----
@@ -218,7 +272,7 @@ export interface PemPair {
 
 interface Generator {
   ca(): Promise<PemPair>;
-  server(ca: PemPair, hosts: string[]): Promise<PemPair>;
+  server(ca: PemPair, hosts: string[], commonName: string): Promise<PemPair>;
   client(ca: PemPair, user: string, groups: string[]): Promise<PemPair>;
 }
 
@@ -299,9 +353,9 @@ async function loadGenerator(): Promise<Generator> {
       return { certPem: cert.toString('pem'), keyPem: await keyToPem(keys.privateKey) };
     },
 
-    server(ca, hosts) {
+    server(ca, hosts, commonName) {
       const names = hosts.map((h) => ({ type: isIP(h) ? ('ip' as const) : ('dns' as const), value: h }));
-      return leaf(ca, `CN=${rdn('mizzen-apiserver')}`, [
+      return leaf(ca, `CN=${rdn(commonName)}`, [
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
         new x509.SubjectAlternativeNameExtension(names),

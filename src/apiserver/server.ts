@@ -40,6 +40,10 @@ import { tokenRequestPost } from './token-request.ts';
 import { readFileSync } from 'node:fs';
 import { versionInfo } from './version.ts';
 import { countRequest, metricsText } from './metrics.ts';
+import type { Duplex } from 'node:stream';
+import { writeRawResponse } from '../machinery/http-upgrade.ts';
+import type { KubeletClientConfig } from './kubelet-client.ts';
+import { podStreamKind, serveNodeProxy, serveNodeProxyUpgrade, servePodLog, servePodStreamUpgrade, type PodStreamDeps } from './pod-streams.ts';
 
 export interface ApiServerOptions {
   /** Holds state.db (the SQLite store) and pki/. */
@@ -58,6 +62,11 @@ export interface ApiServerOptions {
    * requests on it act as the admin user. See "Private Unix socket" in docs/design.md.
    */
   unixSocket?: string;
+  /**
+   * How to reach kubelets for pods/log, exec, attach, portforward and nodes/proxy: the API server's
+   * client certificate and the CA kubelet serving certificates are checked against.
+   */
+  kubeletClient?: KubeletClientConfig;
   /** Authentication, authorization and the admission plugins that depend on them. */
   auth?: ApiServerAuthOptions;
 }
@@ -220,6 +229,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     subresourcePost: async (info, store, body, res, dryRun) => (await podPost(info, store, body, res, dryRun)) || tokenPost(info, store, body, res, dryRun),
   };
 
+  const streams: PodStreamDeps = { pods: lookup('', 'pods')!, nodes: lookup('', 'nodes')!, kubelet: opts.kubeletClient };
+
   const server = https.createServer(
     {
       cert: opts.tls.cert,
@@ -249,6 +260,54 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       })
     : undefined;
   if (socketServer) setTimeouts(socketServer);
+
+  // Connection upgrades (exec, attach, port-forward, nodes/proxy). Upgraded connections leave the
+  // HTTP server's bookkeeping, so close() ends them itself.
+  const upgraded = new Set<Duplex>();
+  const onUpgrade = (userOf: (req: IncomingMessage) => UserInfo | Promise<UserInfo>) => (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
+    socket.on('error', () => socket.destroy());
+    Promise.resolve()
+      .then(() => userOf(req))
+      .then((user) => handleUpgrade(req, socket, head, user))
+      .catch((e) => {
+        const err = e instanceof StatusError ? e : errors.internal((e as Error)?.message ?? String(e));
+        if (!(e instanceof StatusError)) log(`internal error: ${(e as Error)?.stack ?? String(e)}`);
+        writeRawResponse(socket, err.code, { 'Content-Type': 'application/json', ...(err.headers ?? {}) }, JSON.stringify(err.toStatus()));
+      });
+  };
+  server.on('upgrade', onUpgrade((req) => authn.tls(req)));
+  socketServer?.on('upgrade', onUpgrade((req) => authn.socket(req)));
+
+  async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, requester: UserInfo): Promise<void> {
+    const raw = req.url ?? '/';
+    const qi = raw.indexOf('?');
+    const p = qi >= 0 ? raw.slice(0, qi) : raw;
+    const q = new URLSearchParams(qi >= 0 ? raw.slice(qi + 1) : '');
+    const info = parseRequestInfo(req.method ?? 'GET', p, q);
+    const kind = podStreamKind(info);
+    if (kind === 'exec' || kind === 'attach' || kind === 'portforward' || kind === 'nodeproxy') {
+      const user = wantsImpersonation(req) ? impersonate(req, requester, authorizeFn) : requester;
+      authz.check(user, info, q);
+      // As upstream (AuthorizePodWebsocketUpgradeCreatePermission, on in 1.32): a WebSocket upgrade
+      // is a GET, yet it opens a stream into the pod, so it also needs `create`.
+      if (kind !== 'nodeproxy' && info.verb === 'get') authz.check(user, { ...info, verb: 'create' }, q);
+      if (kind === 'nodeproxy') return serveNodeProxyUpgrade(req, socket, head, info, streams);
+      return servePodStreamUpgrade(req, socket, head, info, q, streams);
+    }
+    // Any other request that asks for an upgrade is served as a plain request (Node would have
+    // done so without an upgrade listener); its answer closes the connection.
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw errors.badRequest(`connection upgrades are not supported for ${req.method} ${p}`);
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as import('node:net').Socket);
+    res.on('finish', () => {
+      res.detachSocket(socket as import('node:net').Socket);
+      socket.end();
+    });
+    await handle(req, res, requester).catch((e) => fail(res, e, log));
+  }
 
   let serverAddress = '';
   async function handle(req: IncomingMessage, res: ServerResponse, requester: UserInfo): Promise<void> {
@@ -288,6 +347,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       if (p === '/' ) return sendJSON(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
       throw errors.notFoundPath(`the server could not find the requested resource (${req.method} ${p})`);
     }
+    const streamKind = podStreamKind(info);
+    if (streamKind === 'log') return servePodLog(req, res, info, url.searchParams, streams);
+    if (streamKind === 'nodeproxy') return serveNodeProxy(req, res, info, streams);
+    if (streamKind) {
+      if (req.method !== 'GET' && req.method !== 'POST') throw errors.methodNotAllowed(`${req.method} is not supported on pods/${streamKind}`);
+      throw errors.badRequest('Upgrade request required');
+    }
     if (info.prefix === 'api' && info.version !== 'v1') throw errors.notFoundPath(`the server could not find the requested resource: no API version ${info.version} in the core group (use /api/v1)`);
     if (info.prefix === 'apis' && !registry.hasGroup(info.group)) throw errors.notFoundPath(`the server could not find the requested resource: API group ${JSON.stringify(info.group)} is not served`);
     const def = registry.lookup(info.group, info.version, info.resource!);
@@ -322,6 +388,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
             new Promise<void>((resolve) => {
               s.close(() => resolve());
               s.closeAllConnections();
+              for (const u of upgraded) u.destroy();
             }),
         ),
       );

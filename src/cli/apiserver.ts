@@ -58,6 +58,8 @@ export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, dep
       serviceCIDR: opts.serviceCIDR,
       log: (msg) => io.out(`apiserver: ${msg}`),
       auth: opts.auth,
+      // With the data dir's PKI the API server reaches kubelets with its kubelet-client certificate.
+      kubeletClient: pki ? { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem } : undefined,
     });
     life.add('apiserver', () => api.close());
     const url = clientURL(opts.bindAddress, api.port);

@@ -8,7 +8,7 @@ import { COMPONENT_IDENTITIES, socketIdentityHeaders } from '../client/identity.
 import type { RunningComponent } from './components.ts';
 
 export interface ClientComponentSpec {
-  name: 'controller-manager' | 'scheduler' | 'simulated-nodes';
+  name: 'controller-manager' | 'scheduler' | 'simulated-nodes' | 'cloud-controller-manager';
   /** Plain data only: it crosses the worker boundary. */
   options: Record<string, unknown>;
 }
@@ -31,6 +31,7 @@ export interface ApiConnection {
 const clientSettings: Record<ClientComponentSpec['name'], { maxSockets: number; userAgent: string }> = {
   'controller-manager': { maxSockets: 128, userAgent: 'mizzen-controller-manager/0.1' },
   scheduler: { maxSockets: 128, userAgent: 'mizzen-scheduler' },
+  'cloud-controller-manager': { maxSockets: 32, userAgent: 'mizzen-cloud-controller-manager/0.1' },
   // Heartbeat and pod workers (32 each by default) plus the watches, so nobody queues for a socket.
   'simulated-nodes': { maxSockets: 68, userAgent: 'mizzen-simulated-kubelet/0.1' },
 };
@@ -47,7 +48,7 @@ export function socketClientFor(name: ClientComponentSpec['name'], socketPath: s
  * once per component. Over the private socket only; undefined when there is nothing to share.
  */
 export function sharedInformersFor(specs: ClientComponentSpec[], conn: ApiConnection, log: (m: string) => void): { informers: SharedInformerFactory; close(): Promise<void> } | undefined {
-  const watchers = specs.filter((s) => s.name === 'controller-manager' || s.name === 'scheduler');
+  const watchers = specs.filter((s) => s.name === 'controller-manager' || s.name === 'scheduler' || s.name === 'cloud-controller-manager');
   if (watchers.length < 2 || !conn.socketPath) return undefined;
   // As upstream's controller manager, shared informers list and watch as the controller manager
   // (its role may list and watch everything), which also covers what the scheduler watches.
@@ -96,6 +97,12 @@ function startByName(spec: ClientComponentSpec, ctx: { kubeconfig: string; clien
       return import('../controllers/manager.ts').then(({ controllerManagerComponent }) => controllerManagerComponent({ options: spec.options }).start(ctx));
     case 'scheduler':
       return import('../scheduler/index.ts').then(({ schedulerComponent }) => schedulerComponent.start(ctx));
+    case 'cloud-controller-manager': {
+      const o = spec.options as { provider?: string; cloudConfig?: string; clusterCIDR?: string };
+      return import('../cloud/manager.ts').then(({ cloudControllerManagerComponent }) =>
+        cloudControllerManagerComponent({ provider: o.provider, cloudConfig: o.cloudConfig, options: o.clusterCIDR ? { clusterCIDR: o.clusterCIDR } : {} }).start(ctx),
+      );
+    }
     case 'simulated-nodes': {
       const o = spec.options as { count: number; capacity?: string; heartbeatOnly?: boolean };
       return import('../kubelet/simulated/component.ts').then(({ simulatedNodesComponent }) =>

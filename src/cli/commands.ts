@@ -62,6 +62,8 @@ export const COMMANDS: CommandSpec[] = [
       'node-monitor-grace-period': { type: 'string' },
       'cluster-cidr': { type: 'string' },
       'no-kubelet': { type: 'boolean' },
+      'cloud-provider': { type: 'string' },
+      'cloud-config': { type: 'string' },
     },
     usage: `Usage: mizzen up [flags]
 
@@ -81,6 +83,9 @@ ${serveFlagHelp}
                           how long a node may miss heartbeats before it is NotReady (default 50s)
   --cluster-cidr CIDR     pod network range split into per-node podCIDRs (default 10.42.0.0/16)
   --no-kubelet            run no real kubelet on this machine (simulated nodes only)
+  --cloud-provider NAME   the cloud controller manager's provider: local (default), aws, gcp,
+                          azure, or none to run no cloud controller manager
+  --cloud-config FILE     the provider's configuration (YAML or JSON; see README)
   -h, --help              show this help
 
 Example:
@@ -147,6 +152,12 @@ Flags:
   --controllers LIST                     comma-separated controller names (default all)
   --leader-elect BOOL                    default true
   -h, --help                             show this help`,
+  },
+  {
+    name: 'cloud-controller-manager',
+    summary: 'run the cloud controllers (nodes, load balancers, routes) against an API server',
+    flags: { ...helpFlag },
+    usage: 'Usage: mizzen cloud-controller-manager --kubeconfig FILE --cloud-provider NAME [--cloud-config FILE] (run `mizzen cloud-controller-manager --help` for all flags)',
   },
   {
     name: 'simulate',

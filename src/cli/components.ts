@@ -68,6 +68,9 @@ export function clientComponentGroups(opts: UpOptions, secrets: ComponentSecrets
       ] as ClientComponentSpec[],
     },
   ];
+  // The cloud controllers share the controllers' thread and informers (local provider by default).
+  if ((opts.cloudProvider ?? 'local') !== 'none')
+    groups[0]!.specs.push({ name: 'cloud-controller-manager', options: { provider: opts.cloudProvider ?? 'local', cloudConfig: opts.cloudConfig, clusterCIDR: cm.clusterCIDR } });
   if (opts.simulatedNodes > 0)
     groups.push({ name: 'nodes', specs: [{ name: 'simulated-nodes', options: { count: opts.simulatedNodes, capacity: opts.simulatedNodeCapacity, heartbeatOnly: opts.simulatedNodesHeartbeatOnly } }] });
   return groups;

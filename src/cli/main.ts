@@ -45,6 +45,10 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
     const { runControllerManagerCommand } = await import('../controllers/manager.ts');
     return runControllerManagerCommand(rest);
   }
+  if (first === 'cloud-controller-manager') {
+    const { runCloudControllerManagerCommand } = await import('../cloud/manager.ts');
+    return runCloudControllerManagerCommand(rest);
+  }
   if (first === 'scheduler' && !rest.includes('-h') && !rest.includes('--help')) {
     const { runSchedulerCommand } = await import('./scheduler.ts');
     return runSchedulerCommand(rest);

@@ -78,7 +78,13 @@ export interface UpOptions extends ServeOptions {
   clusterCIDR?: string;
   /** Accepted for compatibility: `up` runs no real kubelet yet (simulated nodes only). */
   noKubelet: boolean;
+  /** The cloud controller manager's provider (default local); 'none' runs none. */
+  cloudProvider?: string;
+  cloudConfig?: string;
 }
+
+/** Providers `up --cloud-provider` accepts (src/cloud/registry.ts), plus none. */
+export const UP_CLOUD_PROVIDERS = ['local', 'aws', 'gcp', 'azure', 'none'];
 
 export function parseCount(value: string | undefined, flag: string, command: string): number {
   if (value === undefined) return 0;
@@ -98,7 +104,14 @@ export function upOptions(values: Record<string, string | boolean | undefined>):
     nodeMonitorGracePeriodMs: str('node-monitor-grace-period') === undefined ? undefined : parseDurationFlag(str('node-monitor-grace-period')!, '--node-monitor-grace-period'),
     clusterCIDR: str('cluster-cidr'),
     noKubelet: values['no-kubelet'] === true,
+    cloudProvider: cloudProviderFlag(str('cloud-provider')),
+    cloudConfig: str('cloud-config') === undefined ? undefined : expandPath(str('cloud-config')!),
   };
+}
+
+function cloudProviderFlag(v: string | undefined): string | undefined {
+  if (v !== undefined && !UP_CLOUD_PROVIDERS.includes(v)) throw new UsageError(`invalid --cloud-provider "${v}": must be one of ${UP_CLOUD_PROVIDERS.join(', ')}`, 'up');
+  return v;
 }
 
 export interface ApiServerCommandOptions extends ServeOptions {

@@ -13,6 +13,8 @@ export interface ApiServerStartOptions {
   serviceCIDR?: string;
   log?: (msg: string) => void;
   auth?: import('./options.ts').AuthFlags;
+  /** The API server's client certificate for kubelets and the CA their serving certificates come from. */
+  kubeletClient?: { cert: string; key: string; ca: string };
 }
 
 export interface RunningApiServerLike {

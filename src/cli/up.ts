@@ -74,6 +74,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       log: (msg) => io.out(`apiserver: ${msg}`),
       unixSocket: apiSocketPath(opts.dataDir),
       auth: opts.auth,
+      kubeletClient: { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem },
     });
     life.add('apiserver', () => api.close());
     const url = clientURL(opts.bindAddress, api.port);

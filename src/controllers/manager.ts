@@ -12,7 +12,7 @@ import { loadKubeconfig } from '../client/kubeconfig.ts';
 import { LeaderElector } from '../client/leader-election.ts';
 import { serviceAccountClients, sharedClient, type ControllerClients } from './controller-clients.ts';
 import { controllerFactories } from './registry.ts';
-import { defaultControllerManagerOptions, type Controller, type ControllerContext, type ControllerManagerOptions } from './types.ts';
+import { defaultControllerManagerOptions, type Controller, type ControllerContext, type ControllerFactory, type ControllerManagerOptions } from './types.ts';
 import { parseDuration } from '../machinery/duration.ts';
 
 export const LEASE_NAMESPACE = 'kube-system';
@@ -47,6 +47,13 @@ export interface ControllerManagerStartOptions {
    * controller uses the manager's own credentials.
    */
   useServiceAccountCredentials?: boolean;
+  /**
+   * Another manager built on this one (the cloud controller manager): its controllers by name
+   * (default the registry's), its Lease name and the name its logs carry.
+   */
+  factories?: Record<string, ControllerFactory>;
+  leaseName?: string;
+  component?: string;
 }
 
 export interface RunningControllerManager {
@@ -69,8 +76,10 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
     opts.client ??
     new ApiClient({ ...loadKubeconfig(opts.kubeconfig), maxSockets: 128, userAgent: 'mizzen-controller-manager/0.1' });
   const options: ControllerManagerOptions = { ...defaultControllerManagerOptions, ...opts.options };
-  const names = opts.controllers ?? Object.keys(controllerFactories);
-  for (const n of names) if (!controllerFactories[n]) throw new Error(`unknown controller "${n}" (known: ${Object.keys(controllerFactories).join(', ')})`);
+  const factories = opts.factories ?? controllerFactories;
+  const component = opts.component ?? 'controller-manager';
+  const names = opts.controllers ?? Object.keys(factories);
+  for (const n of names) if (!factories[n]) throw new Error(`unknown controller "${n}" (known: ${Object.keys(factories).join(', ')})`);
   const identity = opts.identity ?? `${hostname()}_${randomUUID()}`;
   const useSA = opts.useServiceAccountCredentials ?? true;
   const kubeconfig = opts.kubeconfig && !client.overPrivateSocket ? loadKubeconfig(opts.kubeconfig) : undefined;
@@ -91,7 +100,7 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
   // Start/stop run one at a time, so a quick lose-then-win cannot overlap two terms.
   let transitions: Promise<void> = Promise.resolve();
   const serially = (fn: () => Promise<void>) => {
-    transitions = transitions.then(fn).catch((e) => log(`controller-manager: ${(e as Error).stack ?? e}`));
+    transitions = transitions.then(fn).catch((e) => log(`${component}: ${(e as Error).stack ?? e}`));
     return transitions;
   };
 
@@ -125,9 +134,9 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
       const c = clients[i];
       if (!c) return;
       try {
-        t.controllers.push(controllerFactories[n]!(contextFor(c)));
+        t.controllers.push(factories[n]!(contextFor(c)));
       } catch (e) {
-        log(`controller-manager: failed to build controller ${n}: ${(e as Error).message}`);
+        log(`${component}: failed to build controller ${n}: ${(e as Error).message}`);
       }
     });
     informers.start();
@@ -136,7 +145,7 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
     for (const c of t.controllers) {
       c.run();
     }
-    log(`controller-manager: started ${t.controllers.length} controllers: ${t.controllers.map((c) => c.name).join(', ')}`);
+    log(`${component}: started ${t.controllers.length} controllers: ${t.controllers.map((c) => c.name).join(', ')}`);
   };
 
   const stopTerm = async () => {
@@ -144,7 +153,7 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
     if (!t) return;
     term = undefined;
     t.stopped = true;
-    await Promise.all(t.controllers.map((c) => c.stop().catch((e) => log(`controller-manager: stopping ${c.name}: ${(e as Error).message}`))));
+    await Promise.all(t.controllers.map((c) => c.stop().catch((e) => log(`${component}: stopping ${c.name}: ${(e as Error).message}`))));
     await t.informers.stop();
     await Promise.all(t.recorders.map((r) => r.flush()));
   };
@@ -163,16 +172,16 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
         elector = new LeaderElector({
           client,
           namespace: LEASE_NAMESPACE,
-          name: LEASE_NAME,
+          name: opts.leaseName ?? LEASE_NAME,
           identity,
           ...opts.leaderElection,
           log,
           onStartedLeading: () => {
-            log(`controller-manager: ${identity} became leader`);
+            log(`${component}: ${identity} became leader`);
             void serially(startTerm);
           },
           onStoppedLeading: () => {
-            log(`controller-manager: ${identity} stopped leading`);
+            log(`${component}: ${identity} stopped leading`);
             void serially(stopTerm);
           },
         });

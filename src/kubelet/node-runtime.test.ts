@@ -132,8 +132,8 @@ describe('node runtime on a real containerd', { skip }, () => {
     assert.equal(cs.logPath, join(config.logDirectory!, 'httpd/0.log'));
     assert.equal(cs.metadata!.name, 'httpd');
     // The streaming URLs point at containerd's own server on loopback.
-    assert.match(await cri.exec({ containerId, cmd: ['sh'], stdin: true, stdout: true, tty: true }), /^http:\/\/127\.0\.0\.1:\d+\/exec\/\w+$/);
-    assert.match(await cri.portForward({ podSandboxId: sandboxId, port: [8080] }), /^http:\/\/127\.0\.0\.1:\d+\/portforward\/\w+$/);
+    assert.match(await cri.exec({ containerId, cmd: ['sh'], stdin: true, stdout: true, tty: true }), /^http:\/\/127\.0\.0\.1:\d+\/exec\/[\w-]+$/);
+    assert.match(await cri.portForward({ podSandboxId: sandboxId, port: [8080] }), /^http:\/\/127\.0\.0\.1:\d+\/portforward\/[\w-]+$/);
     const stats = await cri.containerStats(containerId);
     assert.ok(stats!.memory!.workingSetBytes!.value > 0);
   });

@@ -35,6 +35,8 @@ export async function startTestApiServer(
      */
     auth?: ApiServerAuthOptions;
     serviceAccountAdmission?: boolean;
+    /** How long the API server waits for a kubelet to answer (default 30 s). */
+    kubeletTimeoutMs?: number;
   } = {},
 ): Promise<TestApiServer> {
   const dir = await mkdtemp(join(tmpdir(), `mizzen-${opts.name ?? 'test'}-`));
@@ -48,6 +50,7 @@ export async function startTestApiServer(
     tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
     unixSocket: opts.unixSocket ? socketPath : undefined,
     auth: { disableAdmissionPlugins: opts.serviceAccountAdmission ? [] : ['ServiceAccount'], ...opts.auth },
+    kubeletClient: { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem, timeoutMs: opts.kubeletTimeoutMs },
   });
   const kubeconfig = join(dir, 'kubeconfig');
   await writeKubeconfig(kubeconfig, { server: server.url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem });

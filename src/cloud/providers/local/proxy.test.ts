@@ -1,0 +1,117 @@
+// The local load balancer's TCP and UDP listeners with backends on 127.0.0.1 (the proxy accepts
+// any address it is given; what is routable is decided above it, in load-balancer.ts).
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { TcpListener, UdpListener } from './proxy.ts';
+import { poll } from '../../../testing/poll.ts';
+
+const LB_IP = `127.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}.9`;
+
+function tcpServer(reply: string): Promise<{ port: number; close(): Promise<void> }> {
+  const srv = net.createServer((s) => {
+    s.on('data', (d) => s.end(`${reply}:${d}`));
+    s.on('error', () => {});
+  });
+  return new Promise((r) => srv.listen(0, '127.0.0.1', () => r({ port: (srv.address() as net.AddressInfo).port, close: () => new Promise((c) => srv.close(() => c())) })));
+}
+
+function ask(port: number, msg: string): Promise<string> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, LB_IP, () => s.write(msg));
+    let out = '';
+    s.setEncoding('utf8').on('data', (c: string) => (out += c));
+    s.on('end', () => resolve(out));
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(`error:${e.code}`));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, LB_IP, r));
+  const p = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return p;
+}
+
+test('TCP: round robin, a refused backend is skipped, no backend resets, half-close carries the answer', async () => {
+  const a = await tcpServer('A');
+  const b = await tcpServer('B');
+  const deadPort = await freePort();
+  const port = await freePort();
+  const l = new TcpListener(LB_IP, port);
+  await l.listen();
+  try {
+    assert.equal(await ask(port, 'x'), 'error:ECONNRESET');
+    l.setBackends([
+      { host: '127.0.0.1', port: a.port },
+      { host: '127.0.0.1', port: deadPort },
+      { host: '127.0.0.1', port: b.port },
+    ]);
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push(await ask(port, `m${i}`));
+    assert.ok(answers.every((x) => /^[AB]:m\d$/.test(x)), answers.join(','));
+    assert.equal(answers.filter((x) => x.startsWith('A')).length, 3);
+    // The client half-closes after sending; the backend's answer still arrives.
+    const half = await new Promise<string>((resolve) => {
+      const s = net.connect({ port, host: LB_IP, allowHalfOpen: true }, () => s.end('bye'));
+      let out = '';
+      s.setEncoding('utf8').on('data', (c: string) => (out += c));
+      s.on('close', () => resolve(out));
+    });
+    assert.match(half, /^[AB]:bye$/);
+    // A second listener on the same address and port is refused by the kernel.
+    await assert.rejects(new TcpListener(LB_IP, port).listen(), { code: 'EADDRINUSE' });
+  } finally {
+    await l.close();
+    await a.close();
+    await b.close();
+  }
+  assert.equal(await ask(port, 'x'), 'error:ECONNREFUSED');
+});
+
+test('UDP: one session per client, spread over backends, replies come back, idle sessions end', async () => {
+  const echo = async (name: string) => {
+    const s = dgram.createSocket('udp4');
+    s.on('message', (m, r) => s.send(`${name}:${m}`, r.port, r.address));
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    return s;
+  };
+  const a = await echo('A');
+  const b = await echo('B');
+  const port = await freePort();
+  const l = new UdpListener(LB_IP, port, 300);
+  await l.listen();
+  l.setBackends([
+    { host: '127.0.0.1', port: a.address().port },
+    { host: '127.0.0.1', port: b.address().port },
+  ]);
+  const client = async (msgs: string[]) => {
+    const s = dgram.createSocket('udp4');
+    const got: string[] = [];
+    s.on('message', (m) => got.push(m.toString()));
+    for (const m of msgs) s.send(m, port, LB_IP);
+    await poll(() => got.length === msgs.length, { what: 'udp replies', timeoutMs: 3000 });
+    s.close();
+    return got;
+  };
+  try {
+    const c1 = await client(['1', '2', '3']);
+    const c2 = await client(['4']);
+    // A client sticks to its backend; the next client gets the other one.
+    assert.equal(new Set(c1.map((x) => x[0])).size, 1);
+    assert.notEqual(c1[0]![0], c2[0]![0]);
+    assert.equal(l.sessionCount(), 2);
+    await poll(() => l.sessionCount() === 0, { what: 'idle sessions expire', timeoutMs: 3000 });
+    // Removing a backend ends its sessions at once.
+    await client(['5']);
+    l.setBackends([]);
+    assert.equal(l.sessionCount(), 0);
+  } finally {
+    await l.close();
+    a.close();
+    b.close();
+  }
+});
