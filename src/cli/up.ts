@@ -92,7 +92,12 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
     const own = await ensureComponentKubeconfigs(opts.dataDir, pki, url);
     // Simulated nodes play many kubelets: without the private socket they impersonate each node,
     // which takes the admin's kubeconfig (see src/kubelet/simulated/simulator.ts).
-    const componentKubeconfigs = { scheduler: own.scheduler, 'controller-manager': own['controller-manager'], 'simulated-nodes': kubeconfig };
+    const componentKubeconfigs = {
+      scheduler: own.scheduler,
+      'controller-manager': own['controller-manager'],
+      'cloud-controller-manager': own['cloud-controller-manager'],
+      'simulated-nodes': kubeconfig,
+    };
     const serviceAccountKeyPem = await readFile(opts.auth?.serviceAccountKeyFile ?? serviceAccountKeyPath(join(opts.dataDir, 'pki')), 'utf8').catch(() => undefined);
 
     for (const component of deps.components ?? controlPlaneComponents(opts)) {

@@ -49,6 +49,9 @@ export async function startCloudControllerManager(o: CloudControllerManagerStart
     factories,
     leaseName: CLOUD_LEASE_NAME,
     component: 'cloud-controller-manager',
+    // The cloud controllers act as the cloud controller manager itself (system:cloud-controller-manager,
+    // whose ClusterRole is written for them), as k3s runs them; not as per-controller ServiceAccounts.
+    useServiceAccountCredentials: false,
     leaderElect: o.leaderElect,
     identity: o.identity,
     leaderElection: o.leaderElection,

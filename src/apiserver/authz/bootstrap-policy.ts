@@ -220,7 +220,8 @@ function clusterRoleDefs(): RoleDef[] {
         eventsRule(),
         r('*', G.core, 'nodes'),
         r('patch', G.core, 'nodes/status'),
-        r(['list', 'patch', 'update', 'watch'], G.core, 'services'),
+        // `get` beyond the documented role: Mizzen's service controller re-reads a Service on conflict.
+        r(['get', 'list', 'patch', 'update', 'watch'], G.core, 'services'),
         r(['list', 'patch', 'update', 'watch'], G.core, 'services/status'),
         r(['create', 'get', 'list', 'watch', 'update'], G.core, 'serviceaccounts'),
         r('create', G.core, 'serviceaccounts/token'),
