@@ -19,7 +19,7 @@ export function validateValue(schema: JSONSchemaProps, value: unknown, rootPath 
 
 /** `<path> in body`, as the validator names a value. */
 function inBody(path: string): string {
-  return `${path || '.'} in body`;
+  return path ? `${path} in body` : 'in body';
 }
 
 function goValue(v: unknown): string {
