@@ -42,15 +42,19 @@ const validReasons = ['FieldValueInvalid', 'FieldValueForbidden', 'FieldValueReq
 
 let baseEnv: Environment | undefined;
 let evalEnv: Environment | undefined;
+let evalEnvOptional: Environment | undefined;
 
 function newEnv(): Environment {
   return registerKubernetesLibrary(new Environment({ enableOptionalTypes: true, homogeneousAggregateLiterals: false }));
 }
 
-/** The environment rules are evaluated in: self and oldSelf are values of any type. */
-function evaluationEnv(): Environment {
-  if (!evalEnv) evalEnv = newEnv().registerVariable('self', 'dyn').registerVariable('oldSelf', 'dyn');
-  return evalEnv;
+/**
+ * The environment rules are evaluated in: self and oldSelf are values of any type (oldSelf an
+ * optional one for optionalOldSelf rules).
+ */
+function evaluationEnv(optionalOldSelf = false): Environment {
+  if (optionalOldSelf) return (evalEnvOptional ??= newEnv().registerVariable('self', 'dyn').registerVariable('oldSelf', 'optional<dyn>'));
+  return (evalEnv ??= newEnv().registerVariable('self', 'dyn').registerVariable('oldSelf', 'dyn'));
 }
 
 function typedEnv(s: JSONSchemaProps, isRoot: boolean, optionalOldSelf: boolean): Environment {
@@ -191,7 +195,7 @@ function compileRule(
       if (!checked.valid) w.errors.push(field.invalid(child(at, 'messageExpression'), r.messageExpression, `messageExpression compilation failed: ${celError(checked.error, r.messageExpression)}`));
       else if (checked.type !== 'string' && checked.type !== 'dyn') w.errors.push(field.invalid(child(at, 'messageExpression'), r.messageExpression, 'must evaluate to a string'));
       else {
-        messageProgram = evaluationEnv().parse(r.messageExpression);
+        messageProgram = evaluationEnv(r.optionalOldSelf === true).parse(r.messageExpression);
         cost += new CostEstimator(s).estimate(env.parse(r.messageExpression).ast as ASTNode);
       }
     } catch (e) {
@@ -205,7 +209,7 @@ function compileRule(
   if (total > perRuleCostLimit) w.errors.push(field.forbidden(child(at, 'rule'), costErrorMessage('estimated rule cost', total, perRuleCostLimit)));
   w.total += total;
   w.contributions.push({ path: child(at, 'rule'), cost: total });
-  return { rule: r, program: evaluationEnv().parse(r.rule), messageProgram, usesOldSelf, cost };
+  return { rule: r, program: evaluationEnv(r.optionalOldSelf === true).parse(r.rule), messageProgram, usesOldSelf, cost };
 }
 
 /** Does `.a.b` / `.a['b']` / `.list[0]`-style fieldPath name a field of the schema? */

@@ -37,7 +37,7 @@ function walk(x: unknown, s: JSONSchemaProps | undefined, isResourceRoot: boolea
     const ps = props?.[k];
     if (ps) walk(x[k], ps, false, p, pruned);
     else if (extra) walk(x[k], extra, false, p, pruned);
-    else if (keepAll) walk(x[k], undefined, false, p, pruned);
+    else if (keepAll) continue; // preserved as it came: no schema to prune by
     else {
       delete x[k];
       pruned.push(p);

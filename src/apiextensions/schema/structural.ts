@@ -13,7 +13,7 @@ type Level = 'root' | 'item' | 'field';
 
 /** Structural-schema errors of `s` (the openAPIV3Schema), at `path`; sorted as upstream sorts them. */
 export function validateStructural(s: JSONSchemaProps, path: string): FieldError[] {
-  const errs = [...invariants(s, 'root', path), ...completeness(s, s, path, path)];
+  const errs = [...invariants(s, 'root', path), ...structuralCompleteness(s, path)];
   return errs.sort((a, b) => (errorText(a) < errorText(b) ? -1 : errorText(a) > errorText(b) ? 1 : 0));
 }
 
@@ -146,6 +146,16 @@ function nested(v: JSONSchemaProps | undefined, skipAnyOf: boolean, path: string
 }
 
 // --- completeness: what value validations name must exist in the structure ------------------
+
+/** Completeness of every structural node's value validations. */
+function structuralCompleteness(s: JSONSchemaProps | undefined, path: string): FieldError[] {
+  if (!s || typeof s !== 'object') return [];
+  const errs = completeness(s, s, path, path);
+  for (const [k, p] of Object.entries(s.properties ?? {})) errs.push(...structuralCompleteness(p, key(child(path, 'properties'), k)));
+  errs.push(...structuralCompleteness(itemsOf(s), child(path, 'items')));
+  errs.push(...structuralCompleteness(additionalPropertiesOf(s), child(path, 'additionalProperties')));
+  return errs;
+}
 
 function completeness(v: JSONSchemaProps | undefined, s: JSONSchemaProps | undefined, sPath: string, vPath: string): FieldError[] {
   if (!v || typeof v !== 'object') return [];
