@@ -140,18 +140,20 @@ export class WebhookConverter implements Converter {
   private post(target: { url: URL; servername?: string }, body: string): Promise<string> {
     const { url, servername } = target;
     const timeoutMs = this.opts.timeoutMs ?? 30_000;
+    const path = `${url.pathname}${url.search}${url.search ? '&' : '?'}timeout=${Math.round(timeoutMs / 1000)}s`;
+    const shown = new URL(path, url);
     return new Promise((resolve, reject) => {
       const req = https.request(
         {
           protocol: 'https:',
           hostname: url.hostname.replace(/^\[|\]$/g, ''),
           port: url.port || 443,
-          path: `${url.pathname}${url.search}${url.search ? '&' : '?'}timeout=${Math.round(timeoutMs / 1000)}s`,
+          path,
           method: 'POST',
           headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': Buffer.byteLength(body) },
-          ca: this.ca,
-          servername: servername ?? (/^[\d.]+$|:/.test(url.hostname) ? undefined : url.hostname),
-          checkServerIdentity: servername ? (_h, cert) => tls.checkServerIdentity(servername, cert) : undefined,
+          ...(this.ca ? { ca: this.ca } : {}),
+          // A service reference is dialled at an endpoint address but verified as <name>.<namespace>.svc.
+          ...(servername ? { servername, checkServerIdentity: (_h: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(servername, cert) } : {}),
           timeout: timeoutMs,
           agent: false,
         },
@@ -165,19 +167,30 @@ export class WebhookConverter implements Converter {
           });
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
-            if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) reject(this.error(url, `the server responded with status ${res.statusCode}: ${text.slice(0, 200)}`));
+            if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) reject(this.error(shown, `the server responded with status ${res.statusCode}: ${text.slice(0, 200)}`));
             else resolve(text);
           });
-          res.on('error', (e) => reject(this.error(url, e.message)));
+          res.on('error', (e) => reject(this.error(shown, e)));
         },
       );
       req.on('timeout', () => req.destroy(new Error('context deadline exceeded')));
-      req.on('error', (e) => reject(this.error(url, (e as Error).message)));
+      req.on('error', (e) => reject(this.error(shown, e)));
       req.end(body);
     });
   }
 
-  private error(url: URL, why: string): Error {
-    return errors.internal(`conversion webhook for ${this.opts.gvkText} failed: Post "${url.toString()}": ${why}`);
+  private error(url: URL, why: string | Error): Error {
+    return errors.internal(`conversion webhook for ${this.opts.gvkText} failed: Post "${url.toString()}": ${typeof why === 'string' ? why : goNetError(why, url)}`);
   }
+}
+
+/** Network errors as Go's net/http words them (what upstream's messages show). */
+function goNetError(e: Error, url: URL): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const addr = `${url.hostname}:${url.port || 443}`;
+  if (code === 'ECONNREFUSED') return `dial tcp ${addr}: connect: connection refused`;
+  if (code === 'ECONNRESET') return `read tcp ${addr}: read: connection reset by peer`;
+  if (code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'SELF_SIGNED_CERT_IN_CHAIN')
+    return 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
+  return e.message;
 }

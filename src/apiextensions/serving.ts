@@ -218,7 +218,10 @@ export class CRDServing {
         errs.push(...validateValue(schema, obj));
         errs.push(...validateListTypes(obj, schema));
         errs.push(...validateEmbeddedResources(obj, schema));
-        errs.push(...evaluateRules(rules, obj, old, old !== undefined));
+        // As upstream: rules are not run on a value whose types are already wrong.
+        if (errs.some((e) => e.type === 'FieldValueTypeInvalid' || e.type === 'FieldValueNotSupported'))
+          errs.push({ type: 'FieldValueInvalid', field: '<nil>', detail: 'Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation' });
+        else errs.push(...evaluateRules(rules, obj, old, old !== undefined));
       }
       if (scale) errs.push(...validateScale(obj, scale));
       return errs;
