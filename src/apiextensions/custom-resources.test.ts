@@ -18,7 +18,7 @@ import { conversionCRD, startConversionWebhook, type ConversionWebhook } from '.
 let t: TestApiServer;
 let ext: ApiextensionsV1Api;
 let co: CustomObjectsApi;
-let webhook: ConversionWebhook;
+let webhook: ConversionWebhook & { port: number };
 
 const crontabCRD = () => YAML.parse(readFileSync(new URL('./testdata/crontab-crd.yaml', import.meta.url), 'utf8'));
 const crontab = () => YAML.parse(readFileSync(new URL('./testdata/crontab.yaml', import.meta.url), 'utf8'));
@@ -57,6 +57,24 @@ async function createCRD(body: unknown): Promise<void> {
   assert.equal(r.code, 201, JSON.stringify(r.body));
 }
 
+/** The raw text of an answer (watch streams). */
+async function rawText(method: string, path: string): Promise<string> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(t.kubeconfig);
+  const cluster = kc.getCurrentCluster()!;
+  const user = kc.getCurrentUser()!;
+  const { request } = await import('node:https');
+  return new Promise((resolve, reject) => {
+    const req = request(`${cluster.server}${path}`, { method, ca: Buffer.from(cluster.caData!, 'base64'), cert: Buffer.from(user.certData!, 'base64'), key: Buffer.from(user.keyData!, 'base64') }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c) => (text += c));
+      res.on('end', () => resolve(text));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** A request the generated client cannot make (Accept headers, raw bodies). */
 async function raw(method: string, path: string, opts: { body?: string; contentType?: string; accept?: string } = {}): Promise<{ code: number; body: any; headers: Headers }> {
   const kc = new KubeConfig();
@@ -88,7 +106,7 @@ async function raw(method: string, path: string, opts: { body?: string; contentT
 before(async () => {
   t = await startTestApiServer({ name: 'crd' });
   clients(t.kubeconfig);
-  webhook = await startConversionWebhook();
+  webhook = await startConversionWebhook(['conversion.default.svc']);
 });
 
 after(async () => {
@@ -291,6 +309,54 @@ test('a conversion webhook that cannot be reached fails reads in other versions 
   const r = await status(co.getNamespacedCustomObject({ ...b, version: 'v2', name: 'b1' }));
   assert.equal(r.code, 500);
   assert.match(r.body.message, /^Internal error occurred: conversion webhook for conversion\.example\.com\/v1, Kind=Broken failed: Post "https:\/\/127\.0\.0\.1:1\/convert\?timeout=30s": /);
+});
+
+test("a service reference is resolved through the Service's endpoints on this host", async () => {
+  await raw('POST', '/api/v1/namespaces/default/services', {
+    body: JSON.stringify({ metadata: { name: 'conversion' }, spec: { ports: [{ name: 'https', port: 443, targetPort: webhook.port }] } }),
+    contentType: 'application/json',
+  });
+  await raw('POST', '/api/v1/namespaces/default/endpoints', {
+    body: JSON.stringify({ metadata: { name: 'conversion' }, subsets: [{ addresses: [{ ip: '127.0.0.1' }], ports: [{ name: 'https', port: webhook.port }] }] }),
+    contentType: 'application/json',
+  });
+  const crd = conversionCRD('', webhook.caBundle);
+  crd.metadata.name = 'viaservices.conversion.example.com';
+  crd.spec.names = { plural: 'viaservices', singular: 'viaservice', kind: 'ViaService' };
+  crd.spec.conversion.webhook.clientConfig = { caBundle: webhook.caBundle, service: { namespace: 'default', name: 'conversion', path: '/convert' } };
+  await createCRD(crd);
+  await established('viaservices.conversion.example.com');
+  const s = { group: 'conversion.example.com', plural: 'viaservices', namespace: 'default' };
+  await co.createNamespacedCustomObject({ ...s, version: 'v1', body: { apiVersion: 'conversion.example.com/v1', kind: 'ViaService', metadata: { name: 's1' }, spec: { hostPort: 'a:1' } } });
+  assert.deepEqual((await co.getNamespacedCustomObject({ ...s, version: 'v2', name: 's1' }) as any).spec, { host: 'a', port: '1' });
+});
+
+test('cluster-scoped custom resources, and watches', async () => {
+  const crd = crontabCRD();
+  crd.metadata.name = 'clustertabs.stable.example.com';
+  crd.spec.scope = 'Cluster';
+  crd.spec.names = { plural: 'clustertabs', singular: 'clustertab', kind: 'ClusterTab' };
+  await createCRD(crd);
+  await established('clustertabs.stable.example.com');
+  const c = { group: 'stable.example.com', version: 'v1', plural: 'clustertabs' };
+  await co.createClusterCustomObject({ ...c, body: { apiVersion: 'stable.example.com/v1', kind: 'ClusterTab', metadata: { name: 'c1' }, spec: { cronSpec: '* * * * *' } } });
+  const got: any = await co.getClusterCustomObject({ ...c, name: 'c1' });
+  assert.equal(got.metadata.namespace, undefined);
+  assert.equal((await raw('GET', '/apis/stable.example.com/v1/namespaces/default/clustertabs')).code, 404);
+  const w = await rawText('GET', '/apis/stable.example.com/v1/clustertabs?watch=true&timeoutSeconds=1');
+  const events = w.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(events.map((e) => [e.type, e.object.metadata.name, e.object.spec.replicas]), [['ADDED', 'c1', 1]]);
+});
+
+test('malformed custom resource bodies answer 400 or 422, never 500', async () => {
+  const path = '/apis/stable.example.com/v1/namespaces/default/crontabs';
+  for (const body of ['[]', '"x"', '{"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":"x"}', '{"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"m","labels":[1]}}', '{"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"m"},"spec":5}', '{"apiVersion":"stable.example.com/v2","kind":"CronTab","metadata":{"name":"m"}}', '{']) {
+    const r = await raw('POST', path, { body, contentType: 'application/json' });
+    assert.ok(r.code === 400 || r.code === 422, `${body}: ${r.code} ${JSON.stringify(r.body)}`);
+    assert.equal(r.body.kind, 'Status');
+  }
+  const typed = await raw('POST', path, { body: '{"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"m"},"spec":5}', contentType: 'application/json' });
+  assert.equal(typed.body.message, 'CronTab.stable.example.com "m" is invalid: [spec: Invalid value: 5: spec in body must be of type object: "integer", <nil>: Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation]');
 });
 
 test('custom resources survive a restart of the API server', async () => {

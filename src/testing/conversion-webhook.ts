@@ -33,9 +33,10 @@ function convert(obj: any, apiVersion: string): any {
   return out;
 }
 
-export async function startConversionWebhook(): Promise<ConversionWebhook> {
+/** `hosts`: extra names the serving certificate covers (e.g. `<service>.<namespace>.svc`). */
+export async function startConversionWebhook(hosts: string[] = []): Promise<ConversionWebhook & { port: number }> {
   const dir = await mkdtemp(join(tmpdir(), 'mizzen-webhook-ca-'));
-  const pki = await ensurePki(dir);
+  const pki = await ensurePki(dir, hosts);
   const state = { reviews: 0 };
   const server = https.createServer({ cert: pki.serverCertPem, key: pki.serverKeyPem }, (req, res) => {
     const chunks: Buffer[] = [];
@@ -61,6 +62,7 @@ export async function startConversionWebhook(): Promise<ConversionWebhook> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   return {
+    port,
     url: `https://127.0.0.1:${port}/convert`,
     caBundle: Buffer.from(pki.caCertPem).toString('base64'),
     get reviews() {
