@@ -337,6 +337,9 @@ export class CustomResourceManager {
     if (entry.serving) {
       const k = `${entry.serving.group}/${entry.serving.plural}`;
       if (this.byGroupResource.get(k) === entry.serving) this.byGroupResource.delete(k);
+      // Names it held are free again for the CRDs of its group that wanted them.
+      for (const c of this.opts.crds.cache.list(this.opts.crds.listPrefix()).items)
+        if (c.obj.spec?.group === entry.serving.group && !isTrue(c.obj, 'NamesAccepted')) this.enqueue(c.name);
     }
     this.changed();
     this.publish();
