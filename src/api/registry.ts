@@ -10,8 +10,9 @@ import { resources as events } from './events/index.ts';
 import { resources as scheduling } from './scheduling/index.ts';
 import { resources as policy } from './policy/index.ts';
 import { resources as rbac } from './rbac/index.ts';
+import { resources as apiextensions } from './apiextensions/index.ts';
 
-export const allResources: ResourceDef[] = [...core, ...apps, ...batch, ...coordination, ...discovery, ...events, ...scheduling, ...policy, ...rbac];
+export const allResources: ResourceDef[] = [...core, ...apps, ...batch, ...coordination, ...discovery, ...events, ...scheduling, ...policy, ...rbac, ...apiextensions];
 
 export class ResourceRegistry {
   readonly resources: ResourceDef[];

@@ -32,6 +32,8 @@ import type { Duplex } from 'node:stream';
 import { writeRawResponse } from '../machinery/http-upgrade.ts';
 import type { KubeletClientConfig } from './kubelet-client.ts';
 import { podStreamKind, serveNodeProxy, serveNodeProxyUpgrade, servePodLog, servePodStreamUpgrade, type PodStreamDeps } from './pod-streams.ts';
+import { CustomResourceManager } from '../apiextensions/manager.ts';
+import { handleCustomResource } from '../apiextensions/handler.ts';
 
 export interface ApiServerOptions {
   /** Holds state.db (the SQLite store) and pki/. */
@@ -63,6 +65,8 @@ export interface RunningApiServer {
   /** The Unix socket path when `unixSocket` was given. */
   socketPath?: string;
   registry: ResourceRegistry;
+  /** What CustomResourceDefinitions serve (e.g. `schemaFor(group, version, kind)` for server-side apply). */
+  customResources: CustomResourceManager;
   /** The generic store of a resource, for in-process components and tests. */
   resource(group: string, plural: string): ResourceStore;
   close(): Promise<void>;
@@ -103,6 +107,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   allocators.load(services.cache.list(services.listPrefix()).items.map((c) => c.obj));
 
   await bootstrap(lookup, allocators.kubernetesServiceIP, opts);
+
+  const customResources = new CustomResourceManager({
+    store,
+    ctx,
+    admit,
+    services: {
+      service: (ns, name) => lookup('', 'services')?.tryGet(ns, name)?.obj,
+      endpoints: (ns, name) => lookup('', 'endpoints')?.tryGet(ns, name)?.obj,
+    },
+    crds: lookup('apiextensions.k8s.io', 'customresourcedefinitions')!,
+    builtins: registry.resources,
+    log,
+  });
+  await customResources.start();
 
   const hc: HandlerContext = {
     stores,
@@ -202,8 +220,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         res.end(metricsText());
         return;
       }
-      if (p.startsWith('/openapi/')) return serveOpenAPI(req, res, p, url.searchParams, registry.resources);
-      if (await serveDiscovery(req, res, info, registry, serverAddress)) return;
+      if (p.startsWith('/openapi/')) return serveOpenAPI(req, res, p, url.searchParams, customResources.resources());
+      if (await serveDiscovery(req, res, info, customResources.resources(), serverAddress)) return;
       if (p === '/' ) return sendJSON(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
       throw errors.notFoundPath(`the server could not find the requested resource (${req.method} ${p})`);
     }
@@ -215,10 +233,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       throw errors.badRequest('Upgrade request required');
     }
     if (info.prefix === 'api' && info.version !== 'v1') throw errors.notFoundPath(`the server could not find the requested resource: no API version ${info.version} in the core group (use /api/v1)`);
-    if (info.prefix === 'apis' && !registry.hasGroup(info.group)) throw errors.notFoundPath(`the server could not find the requested resource: API group ${JSON.stringify(info.group)} is not served`);
+    if (info.prefix === 'apis' && !registry.hasGroup(info.group) && !customResources.hasGroup(info.group))
+      throw errors.notFoundPath(`the server could not find the requested resource: API group ${JSON.stringify(info.group)} is not served`);
     const def = registry.lookup(info.group, info.version, info.resource!);
     if (!def) {
-      if (!registry.hasGroupVersion(info.group, info.version))
+      const cr = info.prefix === 'apis' ? customResources.lookup(info.group, info.version, info.resource!) : undefined;
+      if (cr) {
+        countRequest(res, info);
+        return handleCustomResource(req, res, info, cr.crd, cr.version, hc, url.searchParams);
+      }
+      if (!registry.hasGroupVersion(info.group, info.version) && !customResources.hasGroupVersion(info.group, info.version))
         throw errors.notFoundPath(`the server could not find the requested resource: ${info.group || 'core'}/${info.version} is not served`);
       throw errors.notFoundPath(`the server could not find the requested resource: no resource ${JSON.stringify(info.resource)} in ${info.group ? `${info.group}/` : ''}${info.version}`);
     }
@@ -252,6 +276,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         ),
       );
       if (socketListening) rmSync(opts.unixSocket!, { force: true });
+      customResources.stop();
       for (const c of caches.values()) c.stop();
       await store.close();
     })();
@@ -275,6 +300,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     port,
     socketPath: opts.unixSocket,
     registry,
+    customResources,
     resource(group: string, plural: string) {
       const rs = lookup(group, plural);
       if (!rs) throw new Error(`no resource ${group}/${plural}`);
