@@ -13,8 +13,9 @@ import { resources as rbac } from './rbac/index.ts';
 import { resources as authentication } from './authentication/index.ts';
 import { resources as authorization } from './authorization/index.ts';
 import { resources as certificates } from './certificates/index.ts';
+import { resources as apiextensions } from './apiextensions/index.ts';
 
-export const allResources: ResourceDef[] = [...core, ...apps, ...batch, ...coordination, ...discovery, ...events, ...scheduling, ...policy, ...rbac, ...authentication, ...authorization, ...certificates];
+export const allResources: ResourceDef[] = [...core, ...apps, ...batch, ...coordination, ...discovery, ...events, ...scheduling, ...policy, ...rbac, ...authentication, ...authorization, ...certificates, ...apiextensions];
 
 export class ResourceRegistry {
   readonly resources: ResourceDef[];

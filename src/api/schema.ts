@@ -177,6 +177,16 @@ function buildRegistry(resources: ResourceDef[]): SchemaRegistry {
 
   const definitions: Record<string, JSONSchema> = {};
   for (const [model, name] of nameOf) definitions[name] = modelDefinition(model, nameOf, gvks.get(model));
+  // Kinds without a client-node model (custom resources) bring their own definitions.
+  const ownV3: Record<string, JSONSchema> = {};
+  for (const r of resources) {
+    if (!r.openAPI) continue;
+    for (const [name, d] of Object.entries(r.openAPI.v2)) {
+      definitions[name] = d;
+      nameOf.set(name, name);
+    }
+    Object.assign(ownV3, r.openAPI.v3);
+  }
   // Only the synthetic types something refers to (plus Patch, which every PATCH operation uses).
   const referenced = new Set<string>([patchName]);
   collectRefs(definitions, referenced);
@@ -204,7 +214,7 @@ function buildRegistry(resources: ResourceDef[]): SchemaRegistry {
         v3 = {};
         for (const [name, def] of Object.entries(definitions)) {
           const over = syntheticV3Overrides[name];
-          v3[name] = over ? stripUndefined(over) : toV3(def);
+          v3[name] = ownV3[name] ?? (over ? stripUndefined(over) : toV3(def));
         }
       }
       return v3;

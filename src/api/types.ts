@@ -64,6 +64,11 @@ export interface Strategy {
   validateUpdate?(obj: KObject, old: KObject): FieldError[];
   /** Non-fatal warnings returned as `Warning` headers. */
   warnings?(obj: KObject, old?: KObject): string[];
+  /**
+   * Called once when deletion is first requested, on the copy that will be stored (e.g. to add a
+   * finalizer, as upstream's CRD registry adds the custom resource cleanup finalizer).
+   */
+  prepareForDelete?(obj: KObject): void;
   /** Called when an object is finally removed from storage (release allocated IPs/ports). */
   afterDelete?(obj: KObject, ctx: StrategyContext): void;
 }
@@ -147,6 +152,11 @@ export interface ResourceDef {
   virtual?: boolean;
   /** Subresources that write status like `status` does, with their own rules (CSR `approval`). */
   statusLikeSubresources?: string[];
+  /**
+   * OpenAPI definitions of a kind that has no @kubernetes/client-node model (custom resources),
+   * by definition name (`model` and `${model}List`), in swagger 2.0 and OpenAPI 3.0 form.
+   */
+  openAPI?: { v2: Record<string, Record<string, unknown>>; v3: Record<string, Record<string, unknown>> };
 }
 
 /** Human age as kubectl shows it ("5s", "3m2s", "4h", "2d"). */

@@ -2,7 +2,6 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ResourceDef } from '../api/types.ts';
-import type { ResourceRegistry } from '../api/registry.ts';
 import { errors } from '../machinery/errors.ts';
 import { sendBody, sendJSON } from './http-util.ts';
 import type { RequestInfo } from './request-info.ts';
@@ -40,8 +39,8 @@ export function serveOpenAPI(req: IncomingMessage, res: ServerResponse, p: strin
   throw errors.notFoundPath(`the server could not find the requested resource (${p})`);
 }
 
-/** Discovery documents serialised once per server address (they only change with the code). */
-let docsCache: { key: string; docs: DiscoveryDocuments; json: Map<string, string> } | undefined;
+/** Discovery documents serialised once per server address and resource list (it changes with CRDs). */
+let docsCache: { key: string; resources: ResourceDef[]; docs: DiscoveryDocuments; json: Map<string, string> } | undefined;
 
 function docJSON(path: string, form: 'v2' | 'v2beta1' | 'legacy'): string | undefined {
   const c = docsCache!;
@@ -56,9 +55,10 @@ function docJSON(path: string, form: 'v2' | 'v2beta1' | 'legacy'): string | unde
   return j;
 }
 
-export async function serveDiscovery(req: IncomingMessage, res: ServerResponse, info: RequestInfo, registry: ResourceRegistry, serverAddress: string): Promise<boolean> {
+export async function serveDiscovery(req: IncomingMessage, res: ServerResponse, info: RequestInfo, resources: ResourceDef[], serverAddress: string): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  if (!docsCache || docsCache.key !== serverAddress) docsCache = { key: serverAddress, docs: discoveryDocuments(registry.resources, serverAddress), json: new Map() };
+  if (!docsCache || docsCache.key !== serverAddress || docsCache.resources !== resources)
+    docsCache = { key: serverAddress, resources, docs: discoveryDocuments(resources, serverAddress), json: new Map() };
   const p = info.path.replace(/\/$/, '');
   if (!p.startsWith('/api')) return false;
   const form = p === '/api' || p === '/apis' ? negotiateDiscovery(req.headers.accept) : 'legacy';

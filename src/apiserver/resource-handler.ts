@@ -11,7 +11,8 @@ import { decodeObjectBody, readBody, sendJSON, mediaType } from './http-util.ts'
 import { requestUser } from './request-user.ts';
 import type { RequestInfo } from './request-info.ts';
 import { optionalQueryFlag, queryFlag } from './query-params.ts';
-import { negotiateOutput, toTable, listJSON, partialMetadata, type OutputForm } from './output.ts';
+import { isTrue } from './request-info.ts';
+import { negotiateOutput, toTable, listJSON, partialMetadata, type OutputForm, type ListMeta } from './output.ts';
 import { buildFilter } from './selectors.ts';
 import type { ResourceStore, DeleteOptions } from './registry/resource-store.ts';
 import { CachedObject, writtenJSON } from './registry/cached-object.ts';
@@ -53,7 +54,7 @@ function dryRunOf(q: URLSearchParams): boolean {
   return d.length > 0;
 }
 
-function writeObject(res: ServerResponse, code: number, def: ResourceDef, obj: KObject | CachedObject, form: OutputForm, q: URLSearchParams, warnings?: string[]): void {
+export function writeObject(res: ServerResponse, code: number, def: ResourceDef, obj: KObject | CachedObject, form: OutputForm, q: URLSearchParams, warnings?: string[]): void {
   const headers = warnings?.length ? warningHeader(warnings) : {};
   const cached = obj instanceof CachedObject ? obj : undefined;
   const plain = cached ? cached.obj : (obj as KObject);
@@ -226,7 +227,19 @@ function checkListOptions(q: URLSearchParams): void {
   if (match === 'Exact' && rv === '0') throw fail('Forbidden: resourceVersionMatch "exact" is forbidden for resourceVersion "0"');
 }
 
-function list(res: ServerResponse, def: ResourceDef, store: ResourceStore, form: OutputForm, ns: string | undefined, q: URLSearchParams): void {
+/**
+ * A LIST from the watch cache. `convert` (custom resources) turns the page's cached objects into
+ * the requested version before they are written.
+ */
+export function list(
+  res: ServerResponse,
+  def: ResourceDef,
+  store: ResourceStore,
+  form: OutputForm,
+  ns: string | undefined,
+  q: URLSearchParams,
+  convert?: (items: CachedObject[]) => Promise<CachedObject[]>,
+): void | Promise<void> {
   const filter = buildFilter(def, q.get('labelSelector'), q.get('fieldSelector'));
   const limitRaw = q.get('limit');
   let limit = 0;
@@ -267,6 +280,11 @@ function list(res: ServerResponse, def: ResourceDef, store: ResourceStore, form:
     meta.continue = encodeContinue({ rv: token?.rv ?? revision, start: lastKey });
     if (!filter) meta.remainingItemCount = items.length - i;
   }
+  if (convert) return convert(out).then((items) => sendList(res, def, store, form, q, items, meta));
+  sendList(res, def, store, form, q, out, meta);
+}
+
+function sendList(res: ServerResponse, def: ResourceDef, store: ResourceStore, form: OutputForm, q: URLSearchParams, out: CachedObject[], meta: ListMeta): void {
   if (form.kind === 'table') {
     return sendJSON(res, 200, toTable(def, out.map((c) => c.obj), meta, form.version, q.get('includeObject') ?? 'Metadata'));
   }

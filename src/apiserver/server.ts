@@ -44,6 +44,8 @@ import type { Duplex } from 'node:stream';
 import { writeRawResponse } from '../machinery/http-upgrade.ts';
 import type { KubeletClientConfig } from './kubelet-client.ts';
 import { podStreamKind, serveNodeProxy, serveNodeProxyUpgrade, servePodLog, servePodStreamUpgrade, type PodStreamDeps } from './pod-streams.ts';
+import { CustomResourceManager } from '../apiextensions/manager.ts';
+import { handleCustomResource } from '../apiextensions/handler.ts';
 
 export interface ApiServerOptions {
   /** Holds state.db (the SQLite store) and pki/. */
@@ -100,6 +102,8 @@ export interface RunningApiServer {
   registry: ResourceRegistry;
   /** Issues ServiceAccount tokens with the server's key (tests; the token controller uses the key file). */
   tokens: ServiceAccountTokenIssuer;
+  /** What CustomResourceDefinitions serve (e.g. `schemaFor(group, version, kind)` for server-side apply). */
+  customResources: CustomResourceManager;
   /** The generic store of a resource, for in-process components and tests. */
   resource(group: string, plural: string): ResourceStore;
   close(): Promise<void>;
@@ -222,6 +226,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
 
   const podPost = podSubresourcePost({ pdbs: lookup('policy', 'poddisruptionbudgets') });
   const tokenPost = tokenRequestPost({ issuer, apiAudiences, maxExpirationSeconds: authOpts.serviceAccountMaxTokenExpirationSeconds, lookup });
+  const customResources = new CustomResourceManager({
+    store,
+    ctx,
+    admit,
+    services: {
+      service: (ns, name) => lookup('', 'services')?.tryGet(ns, name)?.obj,
+      endpoints: (ns, name) => lookup('', 'endpoints')?.tryGet(ns, name)?.obj,
+    },
+    crds: lookup('apiextensions.k8s.io', 'customresourcedefinitions')!,
+    builtins: registry.resources,
+    log,
+  });
+  await customResources.start();
+
   const hc: HandlerContext = {
     stores,
     validateFields,
@@ -342,8 +360,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         res.end(metricsText());
         return;
       }
-      if (p.startsWith('/openapi/')) return serveOpenAPI(req, res, p, url.searchParams, registry.resources);
-      if (await serveDiscovery(req, res, info, registry, serverAddress)) return;
+      if (p.startsWith('/openapi/')) return serveOpenAPI(req, res, p, url.searchParams, customResources.resources());
+      if (await serveDiscovery(req, res, info, customResources.resources(), serverAddress)) return;
       if (p === '/' ) return sendJSON(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
       throw errors.notFoundPath(`the server could not find the requested resource (${req.method} ${p})`);
     }
@@ -355,10 +373,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       throw errors.badRequest('Upgrade request required');
     }
     if (info.prefix === 'api' && info.version !== 'v1') throw errors.notFoundPath(`the server could not find the requested resource: no API version ${info.version} in the core group (use /api/v1)`);
-    if (info.prefix === 'apis' && !registry.hasGroup(info.group)) throw errors.notFoundPath(`the server could not find the requested resource: API group ${JSON.stringify(info.group)} is not served`);
+    if (info.prefix === 'apis' && !registry.hasGroup(info.group) && !customResources.hasGroup(info.group))
+      throw errors.notFoundPath(`the server could not find the requested resource: API group ${JSON.stringify(info.group)} is not served`);
     const def = registry.lookup(info.group, info.version, info.resource!);
     if (!def) {
-      if (!registry.hasGroupVersion(info.group, info.version))
+      const cr = info.prefix === 'apis' ? customResources.lookup(info.group, info.version, info.resource!) : undefined;
+      if (cr) {
+        countRequest(res, info);
+        return handleCustomResource(req, res, info, cr.crd, cr.version, hc, url.searchParams);
+      }
+      if (!registry.hasGroupVersion(info.group, info.version) && !customResources.hasGroupVersion(info.group, info.version))
         throw errors.notFoundPath(`the server could not find the requested resource: ${info.group || 'core'}/${info.version} is not served`);
       throw errors.notFoundPath(`the server could not find the requested resource: no resource ${JSON.stringify(info.resource)} in ${info.group ? `${info.group}/` : ''}${info.version}`);
     }
@@ -393,6 +417,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         ),
       );
       if (socketListening) rmSync(opts.unixSocket!, { force: true });
+      customResources.stop();
       for (const c of caches.values()) c.stop();
       await store.close();
     })();
@@ -417,6 +442,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     socketPath: opts.unixSocket,
     registry,
     tokens: issuer,
+    customResources,
     resource(group: string, plural: string) {
       const rs = lookup(group, plural);
       if (!rs) throw new Error(`no resource ${group}/${plural}`);

@@ -33,7 +33,20 @@ export function setBookmarkInterval(ms: number): void {
 /** A watcher whose unsent output passes this is too slow and is closed (it re-watches). */
 const maxBufferedBytes = 32 * 1024 * 1024;
 
-export function serveWatch(req: IncomingMessage, res: ServerResponse, def: ResourceDef, store: ResourceStore, form: OutputForm, ns: string | undefined, q: URLSearchParams): void {
+/**
+ * `convert` (custom resources) turns each event's object into the requested version; events then
+ * go out in order once converted.
+ */
+export function serveWatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+  def: ResourceDef,
+  store: ResourceStore,
+  form: OutputForm,
+  ns: string | undefined,
+  q: URLSearchParams,
+  convert?: (c: CachedObject) => Promise<CachedObject>,
+): void {
   const filter = buildFilter(def, q.get('labelSelector'), q.get('fieldSelector'));
   const rvRaw = q.get('resourceVersion') ?? '';
   let fromRev = 0;
@@ -92,7 +105,30 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, def: Resou
     return httpChunk(`{"type":"${type}","object":${JSON.stringify(partialMetadata(c.obj, form.version))}}\n`);
   };
 
+  // With a converter, frames wait for their conversion and everything after them waits too.
+  let chain: Promise<void> = Promise.resolve();
+  const send = (type: string, c: CachedObject, ev?: CacheWatchEvent) => {
+    if (!convert) return write(frame(type, c, ev));
+    chain = chain.then(async () => {
+      if (closed) return;
+      try {
+        write(frame(type, await convert(c)));
+      } catch (e) {
+        const st = (e instanceof StatusError ? e : errors.internal((e as Error)?.message ?? String(e))).toStatus();
+        write(httpChunk(`{"type":"ERROR","object":${JSON.stringify(st)}}\n`));
+        close();
+      }
+    });
+  };
+
   const bookmark = (rev: number, initialEnd = false) => {
+    if (convert) {
+      chain = chain.then(() => writeBookmark(rev, initialEnd));
+      return;
+    }
+    writeBookmark(rev, initialEnd);
+  };
+  const writeBookmark = (rev: number, initialEnd: boolean) => {
     const meta: KObject['metadata'] = { resourceVersion: String(rev) };
     if (initialEnd) meta.annotations = { 'k8s.io/initial-events-end': 'true' };
     const obj = { kind: def.kind, apiVersion: store.apiVersion, metadata: meta };
@@ -107,16 +143,16 @@ export function serveWatch(req: IncomingMessage, res: ServerResponse, def: Resou
       initialDone = true;
       if (bookmarks) bookmark(startRevision, true);
     }
-    if (!filter) return write(frame(ev.type, ev.object, ev));
+    if (!filter) return send(ev.type, ev.object, ev);
     const now = filter(ev.object.obj);
     if (ev.type === 'MODIFIED') {
       const before = ev.prevObject ? filter(ev.prevObject.obj) : false;
-      if (now && before) write(frame('MODIFIED', ev.object, ev));
-      else if (now) write(frame('ADDED', ev.object, ev));
-      else if (before) write(frame('DELETED', ev.object, ev));
+      if (now && before) send('MODIFIED', ev.object, ev);
+      else if (now) send('ADDED', ev.object, ev);
+      else if (before) send('DELETED', ev.object, ev);
       return;
     }
-    if (now) write(frame(ev.type, ev.object, ev));
+    if (now) send(ev.type, ev.object, ev);
   };
 
   const startRevision = cache.revision;

@@ -40,6 +40,18 @@ export interface DeleteResult {
 }
 
 /**
+ * How a resource served in several versions is converted to and from its stored form (custom
+ * resources: stored in the CRD's storage version, converted by the CRD's conversion strategy).
+ * Both may call a conversion webhook, hence asynchronous; neither mutates its argument.
+ */
+export interface StorageCodec {
+  /** A stored object (in whatever version it was written) as this store's version. */
+  decode(obj: KObject): Promise<KObject>;
+  /** An object of this store's version as it is to be stored. */
+  encode(obj: KObject): Promise<KObject>;
+}
+
+/**
  * Runs before a write is persisted (admission): may mutate obj, may throw StatusError. A create may
  * return a promise (the ServiceAccount plugin waits briefly for a default ServiceAccount).
  */
@@ -66,6 +78,8 @@ export class ResourceStore {
     readonly cache: CacheView,
     private ctx: StrategyContext,
     private admit: AdmitFn,
+    /** Only for resources stored in another version than they are served in (custom resources). */
+    readonly codec?: StorageCodec,
   ) {
     this.def = def;
     this.gr = { group: def.group, resource: def.plural };
@@ -87,7 +101,7 @@ export class ResourceStore {
    * object belongs to the cache too: nothing may change it after the write.
    */
   private async inFlight<T>(stored: string, obj: KObject, write: () => Promise<T>): Promise<T> {
-    if (this.def.storedAs) return write();
+    if (this.def.storedAs || this.codec) return write();
     objectsInFlight.set(stored, obj);
     try {
       return await write();
@@ -98,7 +112,7 @@ export class ResourceStore {
 
   /** Keep the stored text for the response, when the response is that text (no storedAs conversion). */
   private remember(obj: KObject, stored: string, rev: number): void {
-    if (!this.def.storedAs) remember(obj, stored, rev);
+    if (!this.def.storedAs && !this.codec) remember(obj, stored, rev);
   }
 
   /** Prefix for a list: the namespace's, or all. */
@@ -173,9 +187,11 @@ export class ResourceStore {
       return obj;
     }
     const generated = useGenerated;
+    const storedForm = this.codec ? await this.codec.encode(obj) : obj;
     for (let attempt = 0; ; attempt++) {
       try {
-        const stored = this.encode(obj);
+        if (storedForm !== obj) storedForm.metadata.name = m.name;
+        const stored = this.encode(storedForm);
         const kv = await this.inFlight(stored, obj, () => this.store.create(this.key(m.namespace, m.name!), stored));
         obj.metadata.resourceVersion = String(kv.modRevision);
         this.remember(obj, stored, kv.modRevision);
@@ -214,9 +230,12 @@ export class ResourceStore {
     for (let attempt = 0; ; attempt++) {
       const current = this.tryGet(namespace, name);
       if (!current) throw errors.notFound(this.gr, name);
-      const old = current.obj;
+      // A codec's store works on the object converted to its version.
+      const decoded = this.codec ? await this.codec.decode(current.obj) : undefined;
+      const old = decoded ?? current.obj;
+      const copyOfOld = decoded ? () => structuredClone(decoded) : () => current.copy();
       // The copy has no resourceVersion: only one the client sent (PUT body, patch) pins the write.
-      const base = current.copy();
+      const base = copyOfOld();
       delete base.metadata.resourceVersion;
       const obj = mutate(base);
       const pinned = obj.metadata?.resourceVersion;
@@ -230,7 +249,7 @@ export class ResourceStore {
           this.def.strategy.afterDelete?.(next, this.ctx);
           return next;
         }
-        const stored = this.encode(next);
+        const stored = this.encode(this.codec ? await this.codec.encode(next) : next);
         const kv = await this.inFlight(stored, next, () => this.store.update(this.key(namespace, name), stored, Number(old.metadata.resourceVersion)));
         next.metadata.resourceVersion = String(kv.modRevision);
         this.remember(next, stored, kv.modRevision);
@@ -317,6 +336,13 @@ export class ResourceStore {
   }
 
   async delete(namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
+    const r = await this.deleteStored(namespace, name, opts);
+    if (this.codec) r.obj = await this.codec.decode(r.obj);
+    return r;
+  }
+
+  /** Deletion works on the stored form: it changes metadata only. */
+  private async deleteStored(namespace: string | undefined, name: string, opts: DeleteOptions): Promise<DeleteResult> {
     for (let attempt = 0; ; attempt++) {
       const current = this.tryGet(namespace, name);
       if (!current) throw errors.notFound(this.gr, name);
@@ -328,6 +354,7 @@ export class ResourceStore {
         throw errors.conflict(this.gr, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
       void this.admit('DELETE', this.def, old, old, undefined, opts.user);
       const obj = current.copy();
+      if (!old.metadata.deletionTimestamp) this.def.strategy.prepareForDelete?.(obj);
       const m = obj.metadata;
       const finalizers = new Set<string>(m.finalizers ?? []);
       // Garbage-collection finalizers follow the propagation policy (upstream deletionFinalizersForGarbageCollection).

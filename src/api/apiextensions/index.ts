@@ -1,0 +1,6 @@
+// apiextensions.k8s.io/v1 kinds.
+
+import type { ResourceDef } from '../types.ts';
+import { customResourceDefinitions } from './custom-resource-definition.ts';
+
+export const resources: ResourceDef[] = [customResourceDefinitions];
