@@ -90,6 +90,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
   if ((verb === 'update' || verb === 'patch') && !info.name)
     throw errors.methodNotAllowed(`${verb === 'update' ? 'PUT' : 'PATCH'} is not supported on the ${def.plural} collection: name one ${def.singular} in the URL`);
   if (verb === 'list' || verb === 'watch') checkListOptions(q);
+  if (store.cache.sync && needsCurrentState(verb, q, store, ns, info.name)) await store.cache.sync();
 
   switch (verb) {
     case 'get': {
@@ -205,6 +206,30 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
     }
     default:
       throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+  }
+}
+
+/**
+ * On storage shared with other API servers the watch cache may lag a write made through another
+ * one by a moment. Reads without a resourceVersion must be current (upstream reads etcd with a
+ * quorum read), and so must a change to an object this cache has not seen yet; those wait for the
+ * cache to catch up with the storage's current revision first.
+ */
+function needsCurrentState(verb: string, q: URLSearchParams, store: ResourceStore, ns: string | undefined, name: string | undefined): boolean {
+  switch (verb) {
+    case 'get':
+    case 'list':
+    case 'watch':
+      return (q.get('resourceVersion') ?? '') === '';
+    case 'deletecollection':
+      return true;
+    case 'update':
+    case 'patch':
+    case 'delete':
+    case 'create':
+      return !!name && !store.tryGet(ns, name);
+    default:
+      return false;
   }
 }
 

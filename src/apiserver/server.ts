@@ -3,13 +3,12 @@
 import https from 'node:https';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import path from 'node:path';
 import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import type { KObject, ResourceDef, StrategyContext } from '../api/types.ts';
 import { ResourceRegistry, keyPrefix } from '../api/registry.ts';
 import { errors, StatusError } from '../machinery/errors.ts';
-import type { KeyValue, Store } from '../storage/store.ts';
-import { SqliteStore } from '../storage/sqlite/sqlite-store.ts';
+import { StorageError, type KeyValue, type Store } from '../storage/store.ts';
+import { openDatastore, type DatastoreOptions } from '../storage/open.ts';
 import { WatchCache } from '../storage/watch-cache.ts';
 import { ServiceAllocators } from '../api/core/service-allocator.ts';
 import { systemPriorityClasses } from '../api/scheduling/index.ts';
@@ -28,10 +27,14 @@ import { authenticate, socketUser, type UserInfo } from './authn.ts';
 import { authorize } from './authz.ts';
 import { versionInfo } from './version.ts';
 import { countRequest, metricsText } from './metrics.ts';
+import { healthChecker, isHealthPath } from './health.ts';
+import { enableServiceClaims } from './service-claims.ts';
 
 export interface ApiServerOptions {
-  /** Holds state.db (the SQLite store) and pki/. */
+  /** Holds state.db (the SQLite store, unless `datastore` names etcd) and pki/. */
   dataDir: string;
+  /** etcd endpoints and TLS files; without endpoints the store is SQLite in dataDir. */
+  datastore?: DatastoreOptions;
   /** 0 = pick a free port. */
   port: number;
   bindAddress: string;
@@ -39,7 +42,7 @@ export interface ApiServerOptions {
   tls: { cert: string; key: string; clientCA: string };
   serviceCIDR?: string;
   log?: (msg: string) => void;
-  /** Use this store instead of opening dataDir/state.db (tests, benchmarks, etcd later). */
+  /** Use this store instead of opening one from dataDir / datastore (tests, benchmarks). */
   store?: Store;
   /**
    * Also serve plain HTTP on this Unix socket path (mode 0600), for in-process components:
@@ -62,7 +65,7 @@ export interface RunningApiServer {
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const log = opts.log ?? (() => {});
   mkdirSync(opts.dataDir, { recursive: true });
-  const store: Store = opts.store ?? SqliteStore.open({ file: path.join(opts.dataDir, 'state.db') });
+  const store: Store = opts.store ?? (await openDatastore(opts.dataDir, opts.datastore, log));
   const registry = new ResourceRegistry();
   const caches = new Map<ResourceDef, WatchCache<CachedObject>>();
   await Promise.all(
@@ -71,7 +74,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       const conv = def.storedAs;
       const decode = conv ? (kv: KeyValue) => new CachedObject(undefined, conv.fromStored(decodeKeyValue(kv).obj)) : decodeKeyValue;
       const cache = new WatchCache<CachedObject>(store, keyPrefix(def), decode);
-      await cache.start();
+      try {
+        await cache.start();
+      } catch (e) {
+        await store.close().catch(() => undefined);
+        throw e;
+      }
       caches.set(def, cache);
     }),
   );
@@ -86,15 +94,30 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   };
   const admit = builtinAdmission({ lookup });
   for (const def of registry.resources) {
-    const rs = new ResourceStore(def, store, cacheView(caches.get(def)!), ctx, admit);
+    const rs = new ResourceStore(def, store, cacheView(caches.get(def)!, store.shared === true), ctx, admit);
     stores.set(def, rs);
     byGroupResource.set(`${def.group}/${def.plural}`, rs);
   }
   const services = lookup('', 'services')!;
   allocators.load(services.cache.list(services.listPrefix()).items.map((c) => c.obj));
+  // Other API servers allocate from the same ranges: claim allocations in storage too.
+  const servicesCache = caches.get(services.def)!;
+  const claims = store.shared
+    ? enableServiceClaims(
+        store,
+        allocators,
+        {
+          list: () => servicesCache.list().items.map((c) => c.obj),
+          watch: (cb) => servicesCache.watch(servicesCache.revision, servicesCache.prefix, (ev) => cb(ev.prevObject?.obj, ev.type === 'DELETED' ? undefined : ev.object.obj)),
+          sync: () => servicesCache.sync().then(() => undefined),
+        },
+        log,
+      )
+    : undefined;
 
   await bootstrap(lookup, allocators.kubernetesServiceIP, opts);
 
+  const health = healthChecker(store);
   const hc: HandlerContext = {
     stores,
     validateFields,
@@ -134,11 +157,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const p = qi >= 0 ? raw.slice(0, qi) : raw;
     const url = { searchParams: new URLSearchParams(qi >= 0 ? raw.slice(qi + 1) : '') };
     // Health and version are open to everyone, as upstream's system:public-info-viewer allows.
-    if (p === '/healthz' || p === '/livez' || p === '/readyz' || p.startsWith('/healthz/') || p.startsWith('/livez/') || p.startsWith('/readyz/')) {
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-      res.end(url.searchParams.has('verbose') ? `[+]ping ok\n[+]etcd ok\n${p.slice(1).split('/')[0]} check passed\n` : 'ok');
-      return;
-    }
+    if (isHealthPath(p)) return health(res, p, url.searchParams);
     if (p === '/version' || p === '/version/') return sendJSON(res, 200, versionInfo());
     if (!user) throw errors.unauthorized();
     const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);
@@ -191,6 +210,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         ),
       );
       if (socketListening) rmSync(opts.unixSocket!, { force: true });
+      claims?.stop();
       for (const c of caches.values()) c.stop();
       await store.close();
     })();
@@ -266,15 +286,27 @@ async function listenPrivateSocket(s: http.Server, file: string): Promise<void> 
   chmodSync(file, 0o600);
 }
 
-/** The registry's view of a watch cache: objects rather than cache entries. */
-function cacheView(cache: WatchCache<CachedObject>): CacheView & WatchableCache {
+/**
+ * The registry's view of a watch cache: objects rather than cache entries. On shared storage
+ * (etcd with other API servers) it offers `sync`, which a read that must be current awaits.
+ */
+function cacheView(cache: WatchCache<CachedObject>, shared: boolean): CacheView & WatchableCache {
   return {
     get: (key) => cache.get(key)?.obj,
     list: (prefix) => cache.list(prefix),
     get revision() {
       return cache.revision;
     },
-    watch: (from, prefix, cb) => cache.watch(from, prefix, cb as any),
+    watch: (from, prefix, cb, onEnd) => cache.watch(from, prefix, cb as any, onEnd),
+    sync: shared
+      ? () =>
+          cache.sync().then(
+            () => undefined,
+            (e: unknown) => {
+              throw e instanceof StorageError ? errors.serviceUnavailable(e.message) : e;
+            },
+          )
+      : undefined,
   };
 }
 

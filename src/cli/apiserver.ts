@@ -56,6 +56,7 @@ export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, dep
       bindAddress: opts.bindAddress,
       tls: tlsFiles,
       serviceCIDR: opts.serviceCIDR,
+      datastore: opts.datastore,
       log: (msg) => io.out(`apiserver: ${msg}`),
     });
     life.add('apiserver', () => api.close());

@@ -20,13 +20,31 @@ const serveFlags: FlagSpec = {
   port: { type: 'string' },
   'bind-address': { type: 'string' },
   'service-cluster-ip-range': { type: 'string' },
+  // etcd instead of SQLite: k3s's names, and kube-apiserver's.
+  'datastore-endpoint': { type: 'string' },
+  'datastore-cafile': { type: 'string' },
+  'datastore-certfile': { type: 'string' },
+  'datastore-keyfile': { type: 'string' },
+  'etcd-servers': { type: 'string' },
+  'etcd-cafile': { type: 'string' },
+  'etcd-certfile': { type: 'string' },
+  'etcd-keyfile': { type: 'string' },
+  'etcd-compaction-interval': { type: 'string' },
 };
 
 const serveFlagHelp = `  --data-dir DIR          where state.db, pki/ and kubeconfig live (default ~/.mizzen)
   --port PORT             HTTPS port of the API server; 0 picks a free port (default ${DEFAULT_PORT})
   --bind-address ADDR     address to listen on, e.g. 0.0.0.0 for all interfaces (default ${DEFAULT_BIND_ADDRESS})
   --service-cluster-ip-range CIDR
-                          IPv4 range for Service ClusterIPs (default 10.43.0.0/16)`;
+                          IPv4 range for Service ClusterIPs (default 10.43.0.0/16)
+  --datastore-endpoint URL[,URL...]
+                          keep the state in etcd (e.g. https://10.0.0.1:2379) instead of
+                          DIR/state.db; several API servers may share one etcd (--etcd-servers)
+  --datastore-cafile FILE CA of etcd's serving certificates (--etcd-cafile)
+  --datastore-certfile FILE, --datastore-keyfile FILE
+                          client certificate and key for etcd (--etcd-certfile, --etcd-keyfile)
+  --etcd-compaction-interval DURATION
+                          how often etcd's history is compacted (default 5m; 0 never)`;
 
 export const COMMANDS: CommandSpec[] = [
   {

@@ -4,6 +4,7 @@ import { formatIPv4, parseIPv4 } from '../machinery/ipv4.ts';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../machinery/duration.ts';
+import { parseEndpointList, type DatastoreOptions } from '../storage/open.ts';
 
 export const DEFAULT_PORT = 6443;
 export const DEFAULT_BIND_ADDRESS = '127.0.0.1';
@@ -19,6 +20,8 @@ export interface ServeOptions {
   bindAddress: string;
   /** Passed through to the API server; undefined lets it pick its default. */
   serviceCIDR?: string;
+  /** etcd instead of SQLite (absent: SQLite in dataDir). */
+  datastore?: DatastoreOptions;
 }
 
 export interface UpOptions extends ServeOptions {
@@ -111,24 +114,62 @@ export function firstServiceIP(cidr: string): string {
 }
 
 export function serveOptions(
-  values: { 'data-dir'?: string; port?: string; 'bind-address'?: string; 'service-cluster-ip-range'?: string },
+  values: { 'data-dir'?: string; port?: string; 'bind-address'?: string; 'service-cluster-ip-range'?: string } & Record<string, unknown>,
   command: string,
 ): ServeOptions {
   if (values['data-dir'] === '') throw new UsageError('invalid --data-dir "": must not be empty', command);
+  const datastore = datastoreOptions(values as Record<string, unknown>, command);
   return {
     dataDir: values['data-dir'] !== undefined ? expandPath(values['data-dir']) : defaultDataDir(),
     port: parsePort(values.port, command),
     bindAddress: parseBindAddress(values['bind-address'], command),
     serviceCIDR: parseServiceCIDR(values['service-cluster-ip-range'], command),
+    ...(datastore ? { datastore } : {}),
   };
 }
 
+/**
+ * The etcd flags: k3s's --datastore-* or kube-apiserver's --etcd-* (one of each pair). Undefined
+ * without endpoints; TLS files without endpoints are a usage error.
+ */
+export function datastoreOptions(values: Record<string, unknown>, command: string): DatastoreOptions | undefined {
+  const pick = (k3s: string, upstream: string): string | undefined => {
+    const a = values[k3s] as string | undefined;
+    const b = values[upstream] as string | undefined;
+    if (a !== undefined && b !== undefined && a !== b) throw new UsageError(`--${k3s} and --${upstream} say different things: give one`, command);
+    const v = a ?? b;
+    if (v === '') throw new UsageError(`invalid --${a !== undefined ? k3s : upstream} "": must not be empty`, command);
+    return v;
+  };
+  const endpoints = pick('datastore-endpoint', 'etcd-servers');
+  const caFile = pick('datastore-cafile', 'etcd-cafile');
+  const certFile = pick('datastore-certfile', 'etcd-certfile');
+  const keyFile = pick('datastore-keyfile', 'etcd-keyfile');
+  const interval = values['etcd-compaction-interval'] as string | undefined;
+  if (endpoints === undefined) {
+    if (caFile || certFile || keyFile || interval !== undefined) throw new UsageError('the etcd TLS and compaction flags need --datastore-endpoint', command);
+    return undefined;
+  }
+  const list = parseEndpointList(endpoints);
+  for (const e of list) {
+    if (!/^(https?:\/\/)?[^/\s]+:\d{1,5}\/?$/.test(e)) throw new UsageError(`invalid --datastore-endpoint "${e}": expected https://host:port or http://host:port`, command);
+  }
+  if (list.length === 0) throw new UsageError('invalid --datastore-endpoint: no endpoint given', command);
+  if (!!certFile !== !!keyFile) throw new UsageError('--datastore-certfile and --datastore-keyfile go together', command);
+  const ds: DatastoreOptions = { endpoints: list };
+  if (caFile) ds.caFile = expandPath(caFile);
+  if (certFile) ds.certFile = expandPath(certFile);
+  if (keyFile) ds.keyFile = expandPath(keyFile);
+  if (interval !== undefined) ds.compactIntervalMs = interval === '0' ? 0 : parseDurationFlag(interval, '--etcd-compaction-interval', command);
+  return ds;
+}
+
 /** A Go-style duration flag (`50s`, `1m30s`, `500ms`) in milliseconds; a usage error if malformed. */
-export function parseDurationFlag(text: string, flag: string): number {
+export function parseDurationFlag(text: string, flag: string, command = 'up'): number {
   try {
     return parseDuration(text);
   } catch {
-    throw new UsageError(`invalid ${flag} "${text}": use a duration such as 50s, 1m30s or 500ms`, 'up');
+    throw new UsageError(`invalid ${flag} "${text}": use a duration such as 50s, 1m30s or 500ms`, command);
   }
 }
 

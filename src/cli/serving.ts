@@ -3,6 +3,7 @@
 
 import { networkInterfaces, hostname } from 'node:os';
 import { firstServiceIP } from './options.ts';
+import type { DatastoreOptions } from '../storage/open.ts';
 
 /** Mirrors the contract of src/apiserver/server.ts so the CLI can be tested with a fake server. */
 export interface ApiServerStartOptions {
@@ -11,6 +12,7 @@ export interface ApiServerStartOptions {
   bindAddress: string;
   tls: { cert: string; key: string; clientCA: string };
   serviceCIDR?: string;
+  datastore?: DatastoreOptions;
   log?: (msg: string) => void;
 }
 

@@ -135,7 +135,8 @@ export const errors = {
     new StatusError(429, 'TooManyRequests', message, { retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) }),
   internal: (message: string) => new StatusError(500, 'InternalError', `Internal error occurred: ${message}`),
   timeout: (message: string) => new StatusError(504, 'Timeout', message),
-  serviceUnavailable: (message: string) => new StatusError(503, 'ServiceUnavailable', message),
+  serviceUnavailable: (message: string, retryAfterSeconds = 1) =>
+    new StatusError(503, 'ServiceUnavailable', message, { retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) }),
 };
 
 /** Field-error constructors with upstream's message forms. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startApiServer, type RunningApiServer } from '../apiserver/server.ts';
 import { ensurePki, type Pki } from '../apiserver/pki.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
+import type { DatastoreOptions } from '../storage/open.ts';
 
 export interface TestApiServer {
   dir: string;
@@ -27,10 +28,14 @@ export async function startTestApiServer(
     unixSocket?: boolean;
     /** Runs once the paths exist, before the server starts (e.g. to leave a stale socket there). */
     beforeStart?: (paths: { dir: string; socketPath: string }) => void | Promise<void>;
+    /** etcd instead of SQLite (several test servers may share one). */
+    datastore?: DatastoreOptions;
+    /** Reuse another test server's certificates (servers of one cluster share the CA). */
+    pki?: Pki;
   } = {},
 ): Promise<TestApiServer> {
   const dir = await mkdtemp(join(tmpdir(), `mizzen-${opts.name ?? 'test'}-`));
-  const pki = await ensurePki(join(dir, 'pki'));
+  const pki = opts.pki ?? (await ensurePki(join(dir, 'pki')));
   const socketPath = join(dir, 'apiserver.sock');
   await opts.beforeStart?.({ dir, socketPath });
   const server = await startApiServer({
@@ -39,6 +44,7 @@ export async function startTestApiServer(
     bindAddress: '127.0.0.1',
     tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
     unixSocket: opts.unixSocket ? socketPath : undefined,
+    datastore: opts.datastore,
   });
   const kubeconfig = join(dir, 'kubeconfig');
   await writeKubeconfig(kubeconfig, { server: server.url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem });

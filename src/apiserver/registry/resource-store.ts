@@ -16,6 +16,11 @@ export interface CacheView {
   get(key: string): CachedObject | undefined;
   list(prefix: string): { items: CachedObject[]; revision: number };
   readonly revision: number;
+  /**
+   * Set when other API servers write to the same storage: resolves once the cache holds every
+   * change up to the storage's current revision (a consistent read, as upstream's quorum read).
+   */
+  sync?(): Promise<void>;
 }
 
 export interface WriteOptions {
@@ -146,7 +151,7 @@ export class ResourceStore {
     const s = this.def.strategy;
     s.defaults?.(obj);
     this.admit('CREATE', this.def, obj, undefined);
-    s.prepareForCreate?.(obj, this.ctx);
+    await s.prepareForCreate?.(obj, this.ctx);
     const errs = [...validateObjectMeta(obj, this.def.namespaced, this.def.nameValidator), ...(s.validate?.(obj) ?? [])];
     if (errs.length) {
       this.releaseAllocations(obj);
@@ -207,7 +212,7 @@ export class ResourceStore {
       const obj = mutate(base);
       const pinned = obj.metadata?.resourceVersion;
       if (pinned !== undefined && pinned !== '' && pinned !== old.metadata.resourceVersion) throw errors.staleConflict(this.gr, name);
-      const next = this.prepareUpdate(obj, old, opts, () => current.copy());
+      const next = await this.prepareUpdate(obj, old, opts, () => current.copy());
       if (next === old) return old;
       if (opts.dryRun) return next;
       try {
@@ -233,7 +238,7 @@ export class ResourceStore {
   }
 
   /** Applies upstream's update rules; returns `old` itself when nothing changed. */
-  private prepareUpdate(obj: KObject, old: KObject, opts: WriteOptions & { subresource?: string }, copyOfOld: () => KObject): KObject {
+  private async prepareUpdate(obj: KObject, old: KObject, opts: WriteOptions & { subresource?: string }, copyOfOld: () => KObject): Promise<KObject> {
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw errors.badRequest('the request body must be a JSON object');
     if (!obj.metadata || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) obj.metadata = {};
     const sub = opts.subresource;
@@ -286,7 +291,7 @@ export class ResourceStore {
       }
       const s = this.def.strategy;
       s.defaults?.(obj);
-      s.prepareForUpdate?.(obj, old, this.ctx);
+      await s.prepareForUpdate?.(obj, old, this.ctx);
       const errs = [...validateObjectMetaUpdate(obj, old), ...(s.validateUpdate?.(obj, old) ?? s.validate?.(obj) ?? [])];
       if (m.deletionTimestamp) {
         // Once deleting, no new finalizers may be added (upstream rejects this).
@@ -400,6 +405,8 @@ export class ResourceStore {
           return errors.staleConflict(this.gr, name);
         case 'Compacted':
           return errors.expired(e.message);
+        case 'TooLarge':
+          return errors.tooLarge(e.message);
         default:
           return errors.serviceUnavailable(e.message);
       }
