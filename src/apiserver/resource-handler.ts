@@ -91,6 +91,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
     throw errors.methodNotAllowed(`${verb === 'update' ? 'PUT' : 'PATCH'} is not supported on the ${def.plural} collection: name one ${def.singular} in the URL`);
   if (verb === 'list' || verb === 'watch') checkListOptions(q);
   if (store.cache.sync && needsCurrentState(verb, q, store, ns, info.name)) await store.cache.sync();
+  if (verb === 'get' || verb === 'list' || verb === 'watch') await notFromTheFuture(store, q);
 
   switch (verb) {
     case 'get': {
@@ -230,6 +231,24 @@ function needsCurrentState(verb: string, q: URLSearchParams, store: ResourceStor
       return !!name && !store.tryGet(ns, name);
     default:
       return false;
+  }
+}
+
+/**
+ * A resourceVersion beyond what this server has seen: wait a moment for it (another API server may
+ * have written it just now), then answer as upstream does, "Too large resource version", after
+ * which clients list again. (A client that kept a resourceVersion across a change of storage, e.g.
+ * `mizzen migrate`, would otherwise wait unknowingly until the new store's revision reached it.)
+ */
+async function notFromTheFuture(store: ResourceStore, q: URLSearchParams): Promise<void> {
+  const raw = q.get('resourceVersion') ?? '';
+  if (raw === '' || raw === '0' || !/^\d+$/.test(raw)) return;
+  const rv = Number(raw);
+  if (rv <= store.cache.revision || !store.cache.waitFor) return;
+  try {
+    await store.cache.waitFor(rv, 3000);
+  } catch {
+    throw errors.tooLargeResourceVersion(rv, store.cache.revision);
   }
 }
 

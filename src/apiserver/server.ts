@@ -298,6 +298,7 @@ function cacheView(cache: WatchCache<CachedObject>, shared: boolean): CacheView 
       return cache.revision;
     },
     watch: (from, prefix, cb, onEnd) => cache.watch(from, prefix, cb as any, onEnd),
+    waitFor: (revision, timeoutMs) => cache.waitFor(revision, timeoutMs),
     sync: shared
       ? () =>
           cache.sync().then(

@@ -15,11 +15,7 @@ export interface CommandSpec {
 
 const helpFlag: FlagSpec = { help: { type: 'boolean', short: 'h' } };
 
-const serveFlags: FlagSpec = {
-  'data-dir': { type: 'string' },
-  port: { type: 'string' },
-  'bind-address': { type: 'string' },
-  'service-cluster-ip-range': { type: 'string' },
+const datastoreFlags: FlagSpec = {
   // etcd instead of SQLite: k3s's names, and kube-apiserver's.
   'datastore-endpoint': { type: 'string' },
   'datastore-cafile': { type: 'string' },
@@ -32,12 +28,15 @@ const serveFlags: FlagSpec = {
   'etcd-compaction-interval': { type: 'string' },
 };
 
-const serveFlagHelp = `  --data-dir DIR          where state.db, pki/ and kubeconfig live (default ~/.mizzen)
-  --port PORT             HTTPS port of the API server; 0 picks a free port (default ${DEFAULT_PORT})
-  --bind-address ADDR     address to listen on, e.g. 0.0.0.0 for all interfaces (default ${DEFAULT_BIND_ADDRESS})
-  --service-cluster-ip-range CIDR
-                          IPv4 range for Service ClusterIPs (default 10.43.0.0/16)
-  --datastore-endpoint URL[,URL...]
+const serveFlags: FlagSpec = {
+  'data-dir': { type: 'string' },
+  port: { type: 'string' },
+  'bind-address': { type: 'string' },
+  'service-cluster-ip-range': { type: 'string' },
+  ...datastoreFlags,
+};
+
+const datastoreFlagHelp = `  --datastore-endpoint URL[,URL...]
                           keep the state in etcd (e.g. https://10.0.0.1:2379) instead of
                           DIR/state.db; several API servers may share one etcd (--etcd-servers)
   --datastore-cafile FILE CA of etcd's serving certificates (--etcd-cafile)
@@ -45,6 +44,13 @@ const serveFlagHelp = `  --data-dir DIR          where state.db, pki/ and kubeco
                           client certificate and key for etcd (--etcd-certfile, --etcd-keyfile)
   --etcd-compaction-interval DURATION
                           how often etcd's history is compacted (default 5m; 0 never)`;
+
+const serveFlagHelp = `  --data-dir DIR          where state.db, pki/ and kubeconfig live (default ~/.mizzen)
+  --port PORT             HTTPS port of the API server; 0 picks a free port (default ${DEFAULT_PORT})
+  --bind-address ADDR     address to listen on, e.g. 0.0.0.0 for all interfaces (default ${DEFAULT_BIND_ADDRESS})
+  --service-cluster-ip-range CIDR
+                          IPv4 range for Service ClusterIPs (default 10.43.0.0/16)
+${datastoreFlagHelp}`;
 
 export const COMMANDS: CommandSpec[] = [
   {
@@ -105,6 +111,22 @@ ${serveFlagHelp}
   --tls-private-key-file FILE key of the serving certificate, PEM (default DIR/pki/server.key)
   --client-ca-file FILE       CA that signs client certificates, PEM (default DIR/pki/ca.crt)
   -h, --help                  show this help`,
+  },
+  {
+    name: 'migrate',
+    summary: 'copy a SQLite data store into etcd',
+    flags: { ...helpFlag, 'data-dir': { type: 'string' }, ...datastoreFlags },
+    usage: `Usage: mizzen migrate --datastore-endpoint URL[,URL...] [flags]
+
+Copy every object of DIR/state.db into an empty etcd, keeping each object as stored (its uid,
+creationTimestamp and everything else); resourceVersions become etcd's revisions. Stop the API
+server first (the data store is locked while it runs); afterwards start the API servers with the
+same --datastore-endpoint. Clients holding old resourceVersions are told to list again.
+
+Flags:
+  --data-dir DIR          the data directory whose state.db is copied (default ~/.mizzen)
+${datastoreFlagHelp}
+  -h, --help              show this help`,
   },
   {
     name: 'scheduler',

@@ -2,6 +2,8 @@
 // Returns the process exit status: 0 ok, 1 runtime failure, 2 bad usage.
 
 import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { COMMANDS, findCommand, mainUsage, type CommandSpec } from './commands.ts';
 import { stdio, type CliIO } from './io.ts';
 import { UsageError, serveOptions, expandPath, upOptions } from './options.ts';
@@ -86,6 +88,17 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
         },
         io,
       );
+    }
+    case 'migrate': {
+      const { runMigrate } = await import('./migrate.ts');
+      const o = serveOptions(values as Record<string, unknown>, 'migrate');
+      if (!o.datastore) throw new UsageError('migrate needs --datastore-endpoint: the etcd to copy into', 'migrate');
+      const sqliteFile = join(o.dataDir, 'state.db');
+      if (!existsSync(sqliteFile)) {
+        io.err(`mizzen migrate: ${sqliteFile} does not exist: nothing to migrate`);
+        return 1;
+      }
+      return runMigrate({ sqliteFile, datastore: o.datastore }, io);
     }
   }
   throw new Error(`command ${spec.name} has no implementation`);

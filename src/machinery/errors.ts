@@ -135,6 +135,15 @@ export const errors = {
     new StatusError(429, 'TooManyRequests', message, { retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) }),
   internal: (message: string) => new StatusError(500, 'InternalError', `Internal error occurred: ${message}`),
   timeout: (message: string) => new StatusError(504, 'Timeout', message),
+  /** A resourceVersion the server has not reached (upstream's NewTooLargeResourceVersionError): clients list again. */
+  tooLargeResourceVersion: (requested: number, current: number) =>
+    new StatusError(
+      504,
+      'Timeout',
+      `Too large resource version: ${requested}, current: ${current}`,
+      { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 },
+      { 'Retry-After': '1' },
+    ),
   serviceUnavailable: (message: string, retryAfterSeconds = 1) =>
     new StatusError(503, 'ServiceUnavailable', message, { retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) }),
 };

@@ -21,6 +21,8 @@ export interface CacheView {
    * change up to the storage's current revision (a consistent read, as upstream's quorum read).
    */
   sync?(): Promise<void>;
+  /** Resolves once the cache has reached revision; rejects after timeoutMs. */
+  waitFor?(revision: number, timeoutMs: number): Promise<void>;
 }
 
 export interface WriteOptions {
