@@ -3,6 +3,7 @@
 
 import type { ParseArgsConfig } from 'node:util';
 import { DEFAULT_BIND_ADDRESS, DEFAULT_PORT } from './options.ts';
+import { leaderElectionFlagHelp, leaderElectionFlags } from './leader-election-flags.ts';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -65,6 +66,7 @@ export const COMMANDS: CommandSpec[] = [
       'node-monitor-grace-period': { type: 'string' },
       'cluster-cidr': { type: 'string' },
       'no-kubelet': { type: 'boolean' },
+      ...leaderElectionFlags,
     },
     usage: `Usage: mizzen up [flags]
 
@@ -84,6 +86,7 @@ ${serveFlagHelp}
                           how long a node may miss heartbeats before it is NotReady (default 50s)
   --cluster-cidr CIDR     pod network range split into per-node podCIDRs (default 10.42.0.0/16)
   --no-kubelet            run no real kubelet on this machine (simulated nodes only)
+${leaderElectionFlagHelp}
   -h, --help              show this help
 
 Example:
@@ -131,7 +134,7 @@ ${datastoreFlagHelp}
   {
     name: 'scheduler',
     summary: 'run the scheduler alone against an API server',
-    flags: { ...helpFlag, kubeconfig: { type: 'string' }, config: { type: 'string' }, 'leader-elect': { type: 'string' } },
+    flags: { ...helpFlag, kubeconfig: { type: 'string' }, config: { type: 'string' }, 'leader-elect': { type: 'string' }, ...leaderElectionFlags },
     usage: `Usage: mizzen scheduler --kubeconfig FILE [flags]
 
 Run the scheduler in the foreground. It binds pods without a node to nodes, and takes part in
@@ -141,6 +144,7 @@ Flags:
   --kubeconfig FILE       how to reach the API server (default $KUBECONFIG, then ~/.kube/config)
   --config FILE           a KubeSchedulerConfiguration-style YAML file (profiles, plugins, weights)
   --leader-elect BOOL     take part in leader election (default true)
+${leaderElectionFlagHelp}
   -h, --help              show this help`,
   },
   {

@@ -43,12 +43,13 @@ export function clientComponentGroups(opts: UpOptions, rootCAPem: string): { nam
   const cm: Record<string, unknown> = { rootCAPem };
   if (opts.nodeMonitorGracePeriodMs !== undefined) cm.nodeMonitorGracePeriodMs = opts.nodeMonitorGracePeriodMs;
   cm.clusterCIDR = opts.clusterCIDR ?? clusterCIDRFor(opts.simulatedNodes);
+  const le = opts.leaderElection ? { leaderElection: { ...opts.leaderElection } } : {};
   const groups = [
     {
       name: 'controllers',
       specs: [
-        { name: 'controller-manager', options: cm },
-        { name: 'scheduler', options: {} },
+        { name: 'controller-manager', options: cm, ...le },
+        { name: 'scheduler', options: {}, ...le },
       ] as ClientComponentSpec[],
     },
   ];

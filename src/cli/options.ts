@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../machinery/duration.ts';
 import { parseEndpointList, type DatastoreOptions } from '../storage/open.ts';
+import { leaderElectionTiming, type LeaderElectionTiming } from './leader-election-flags.ts';
 
 export const DEFAULT_PORT = 6443;
 export const DEFAULT_BIND_ADDRESS = '127.0.0.1';
@@ -36,6 +37,8 @@ export interface UpOptions extends ServeOptions {
   clusterCIDR?: string;
   /** Accepted for compatibility: `up` runs no real kubelet yet (simulated nodes only). */
   noKubelet: boolean;
+  /** Lease timing of the scheduler and controller manager. */
+  leaderElection?: LeaderElectionTiming;
 }
 
 export function parseCount(value: string | undefined, flag: string, command: string): number {
@@ -56,7 +59,17 @@ export function upOptions(values: Record<string, string | boolean | undefined>):
     nodeMonitorGracePeriodMs: str('node-monitor-grace-period') === undefined ? undefined : parseDurationFlag(str('node-monitor-grace-period')!, '--node-monitor-grace-period'),
     clusterCIDR: str('cluster-cidr'),
     noKubelet: values['no-kubelet'] === true,
+    ...leaderElectionOption(values),
   };
+}
+
+function leaderElectionOption(values: Record<string, unknown>): { leaderElection?: LeaderElectionTiming } {
+  try {
+    const t = leaderElectionTiming(values);
+    return t ? { leaderElection: t } : {};
+  } catch (e) {
+    throw new UsageError((e as Error).message, 'up');
+  }
 }
 
 export interface ApiServerCommandOptions extends ServeOptions {
