@@ -49,6 +49,11 @@ export interface ApiServerOptions {
    * requests on it act as the admin user. See "Private Unix socket" in docs/design.md.
    */
   unixSocket?: string;
+  /**
+   * Routes answered before authentication (the join endpoints of src/join/bootstrap-routes.ts):
+   * resolves true when it answered the request.
+   */
+  extraRoutes?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
 }
 
 export interface RunningApiServer {
@@ -158,6 +163,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const url = { searchParams: new URLSearchParams(qi >= 0 ? raw.slice(qi + 1) : '') };
     // Health and version are open to everyone, as upstream's system:public-info-viewer allows.
     if (isHealthPath(p)) return health(res, p, url.searchParams);
+    if (opts.extraRoutes && (await opts.extraRoutes(req, res, p))) return;
     if (p === '/version' || p === '/version/') return sendJSON(res, 200, versionInfo());
     if (!user) throw errors.unauthorized();
     const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);

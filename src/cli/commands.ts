@@ -66,6 +66,9 @@ export const COMMANDS: CommandSpec[] = [
       'node-monitor-grace-period': { type: 'string' },
       'cluster-cidr': { type: 'string' },
       'no-kubelet': { type: 'boolean' },
+      join: { type: 'string' },
+      token: { type: 'string' },
+      'token-file': { type: 'string' },
       ...leaderElectionFlags,
     },
     usage: `Usage: mizzen up [flags]
@@ -86,6 +89,10 @@ ${serveFlagHelp}
                           how long a node may miss heartbeats before it is NotReady (default 50s)
   --cluster-cidr CIDR     pod network range split into per-node podCIDRs (default 10.42.0.0/16)
   --no-kubelet            run no real kubelet on this machine (simulated nodes only)
+  --join URL              join the control plane of the member at URL (https://host:6443) as
+                          one more member: take its CA and etcd (unless --datastore-endpoint)
+  --token TOKEN, --token-file FILE
+                          the join token (the first member writes it to DATA_DIR/token)
 ${leaderElectionFlagHelp}
   -h, --help              show this help
 
@@ -114,6 +121,35 @@ ${serveFlagHelp}
   --tls-private-key-file FILE key of the serving certificate, PEM (default DIR/pki/server.key)
   --client-ca-file FILE       CA that signs client certificates, PEM (default DIR/pki/ca.crt)
   -h, --help                  show this help`,
+  },
+  {
+    name: 'agent',
+    summary: 'join this machine to a cluster as a worker node',
+    flags: {
+      ...helpFlag,
+      server: { type: 'string' },
+      token: { type: 'string' },
+      'token-file': { type: 'string' },
+      'node-name': { type: 'string' },
+      'data-dir': { type: 'string' },
+      'lb-port': { type: 'string' },
+    },
+    usage: `Usage: mizzen agent --server URL[,URL...] --token TOKEN [flags]
+
+Join this machine to a cluster as a worker node. The token (DATA_DIR/token on a control-plane
+member) pins the cluster's CA, so the agent checks the server before trusting it, and carries the
+secret the server checks; the agent then gets a certificate for system:node:NAME, writes
+DIR/kubeconfig (through a load balancer on 127.0.0.1 over every --server) and starts the node
+agent (until the real kubelet is wired in: a simulated kubelet for this node).
+
+Flags:
+  --server URL[,URL...]   control-plane members, https://host:6443
+  --token TOKEN, --token-file FILE
+                          the join token
+  --node-name NAME        this node's name (default: the host name)
+  --data-dir DIR          where pki/ and kubeconfig go (default ~/.mizzen-agent)
+  --lb-port PORT          port of the local API server load balancer (default 6444; 0 = any free one)
+  -h, --help              show this help`,
   },
   {
     name: 'migrate',

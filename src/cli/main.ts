@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMMANDS, findCommand, mainUsage, type CommandSpec } from './commands.ts';
 import { stdio, type CliIO } from './io.ts';
-import { UsageError, serveOptions, expandPath, upOptions } from './options.ts';
+import { UsageError, serveOptions, expandPath, upOptions, agentOptions } from './options.ts';
 import { versionText } from './version.ts';
 
 /** parseArgs' own errors carry codes like ERR_PARSE_ARGS_UNKNOWN_OPTION; turn them into usage errors. */
@@ -88,6 +88,10 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
         },
         io,
       );
+    }
+    case 'agent': {
+      const { runAgent } = await import('../agent/agent.ts');
+      return runAgent(agentOptions(values as Record<string, unknown>), io);
     }
     case 'migrate': {
       const { runMigrate } = await import('./migrate.ts');

@@ -1,7 +1,8 @@
 // Typed options for every command, with all defaults in one place.
 
 import { formatIPv4, parseIPv4 } from '../machinery/ipv4.ts';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../machinery/duration.ts';
 import { parseEndpointList, type DatastoreOptions } from '../storage/open.ts';
@@ -39,6 +40,8 @@ export interface UpOptions extends ServeOptions {
   noKubelet: boolean;
   /** Lease timing of the scheduler and controller manager. */
   leaderElection?: LeaderElectionTiming;
+  /** Join an existing control plane (`--join URL --token T`). */
+  join?: { server: string; token: string };
 }
 
 export function parseCount(value: string | undefined, flag: string, command: string): number {
@@ -60,7 +63,64 @@ export function upOptions(values: Record<string, string | boolean | undefined>):
     clusterCIDR: str('cluster-cidr'),
     noKubelet: values['no-kubelet'] === true,
     ...leaderElectionOption(values),
+    ...joinOption(values),
   };
+}
+
+/** `--join URL` with `--token T` or `--token-file F`. */
+function joinOption(values: Record<string, unknown>): { join?: { server: string; token: string } } {
+  const server = values.join as string | undefined;
+  const token = tokenFlag(values, 'up');
+  if (server === undefined) {
+    if (token !== undefined) throw new UsageError('--token goes with --join (a member joining an existing control plane)', 'up');
+    return {};
+  }
+  if (!/^https:\/\/[^/\s]+(:\d+)?\/?$/.test(server)) throw new UsageError(`invalid --join "${server}": expected https://host:port of a control-plane member`, 'up');
+  if (token === undefined) throw new UsageError('--join needs --token or --token-file (the first member keeps it in DATA_DIR/token)', 'up');
+  return { join: { server, token } };
+}
+
+/** `mizzen agent` flags. */
+export function agentOptions(values: Record<string, unknown>): { servers: string[]; token: string; nodeName: string; dataDir: string; lbPort: number } {
+  const server = values.server as string | undefined;
+  if (!server) throw new UsageError('--server is required: the https://host:port of a control-plane member', 'agent');
+  const servers = server
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const s of servers) if (!/^https:\/\/[^/\s]+:\d+\/?$/.test(s)) throw new UsageError(`invalid --server "${s}": expected https://host:port`, 'agent');
+  const token = tokenFlag(values, 'agent');
+  if (!token) throw new UsageError('--token or --token-file is required', 'agent');
+  const nodeName = ((values['node-name'] as string | undefined) ?? hostname()).toLowerCase();
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) throw new UsageError(`invalid --node-name "${nodeName}": must be a DNS subdomain`, 'agent');
+  const dir = values['data-dir'] as string | undefined;
+  if (dir === '') throw new UsageError('invalid --data-dir "": must not be empty', 'agent');
+  const lb = values['lb-port'] as string | undefined;
+  return {
+    servers,
+    token,
+    nodeName,
+    dataDir: dir !== undefined ? expandPath(dir) : join(homedir(), '.mizzen-agent'),
+    lbPort: lb === undefined ? 6444 : lbPort(lb),
+  };
+}
+
+function lbPort(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new UsageError(`invalid --lb-port "${v}": must be an integer between 0 and 65535`, 'agent');
+  return Number(v);
+}
+
+/** The join token from --token or --token-file. */
+export function tokenFlag(values: Record<string, unknown>, command: string): string | undefined {
+  const t = values.token as string | undefined;
+  const f = values['token-file'] as string | undefined;
+  if (t !== undefined && f !== undefined) throw new UsageError('give --token or --token-file, not both', command);
+  if (f === undefined) return t;
+  try {
+    return readFileSync(expandPath(f), 'utf8').trim();
+  } catch (e) {
+    throw new UsageError(`cannot read --token-file ${f}: ${(e as Error).message}`, command);
+  }
 }
 
 function leaderElectionOption(values: Record<string, unknown>): { leaderElection?: LeaderElectionTiming } {

@@ -4,6 +4,7 @@
 import { networkInterfaces, hostname } from 'node:os';
 import { firstServiceIP } from './options.ts';
 import type { DatastoreOptions } from '../storage/open.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Mirrors the contract of src/apiserver/server.ts so the CLI can be tested with a fake server. */
 export interface ApiServerStartOptions {
@@ -14,6 +15,8 @@ export interface ApiServerStartOptions {
   serviceCIDR?: string;
   datastore?: DatastoreOptions;
   log?: (msg: string) => void;
+  /** Routes answered before authentication (the join endpoints). */
+  extraRoutes?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
 }
 
 export interface RunningApiServerLike {
