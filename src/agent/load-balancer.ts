@@ -15,6 +15,8 @@ export interface LoadBalancerOptions {
   /** How long a member that failed is skipped (default 5 s). */
   holdOffMs?: number;
   connectTimeoutMs?: number;
+  /** 'spread' (default): round-robin over live servers; 'first': the first live one in the list. */
+  mode?: 'spread' | 'first';
   log?: (msg: string) => void;
 }
 
@@ -50,7 +52,7 @@ export async function startLoadBalancer(o: LoadBalancerOptions): Promise<Running
   /** Members in the order to try: the live ones round-robin, then the ones held off. */
   const order = (): Backend[] => {
     const now = Date.now();
-    const start = next++ % backends.length;
+    const start = o.mode === 'first' ? 0 : next++ % backends.length;
     const rotated = [...backends.slice(start), ...backends.slice(0, start)];
     return [...rotated.filter((b) => b.downUntil <= now), ...rotated.filter((b) => b.downUntil > now)];
   };

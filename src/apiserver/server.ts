@@ -344,7 +344,12 @@ async function createIgnoringExists(rs: ResourceStore, ns: string | undefined, o
   try {
     await rs.create(ns, obj);
   } catch (e) {
-    if (!(e instanceof StatusError && e.code === 409)) throw e;
+    if (e instanceof StatusError && e.code === 409) return;
+    // Another API server starting at the same time may have created it first (the kubernetes
+    // Service then fails on its address, which that server claimed, rather than on its name).
+    await rs.cache.sync?.();
+    if (rs.tryGet(ns, obj.metadata!.name!)) return;
+    throw e;
   }
 }
 
