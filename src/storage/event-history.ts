@@ -56,6 +56,16 @@ export class EventHistory {
     return out;
   }
 
+  /** The kept event for exactly this key at exactly this revision, if any. */
+  find(revision: number, key: string): StoreEvent | undefined {
+    for (let i = this.firstAfter(revision - 1); i < this.count; i++) {
+      const ev = this.at(i);
+      if (ev.revision !== revision) return undefined;
+      if (ev.kv.key === key) return ev;
+    }
+    return undefined;
+  }
+
   /** Forget events at or below revision (they are compacted). */
   dropThrough(revision: number): void {
     while (this.count > 0 && this.at(0).revision <= revision) this.dropOldest();

@@ -1,12 +1,12 @@
-// A thin etcd v3 client on @grpc/grpc-js: unary KV/Maintenance/Cluster calls and a raw Watch
-// stream, with the hand-written codec (codec.ts). One HTTP/2 connection per endpoint; calls go to
-// the current endpoint, and a call that finds it unreachable moves the client on to the next one
-// (the caller decides whether to retry). Requests are pipelined on the connection: many Txns in
-// flight at once, which etcd batches into its raft proposals and backend commits.
+// A thin etcd v3 client: unary KV/Maintenance/Cluster calls and a raw Watch stream, over Node's
+// HTTP/2 (grpc-transport.ts) with the hand-written codec (codec.ts). One connection per endpoint;
+// calls go to the current endpoint, and a call that finds it unreachable moves the client on to
+// the next one (the caller decides whether to retry). Requests are pipelined on the connection:
+// many Txns in flight at once, which etcd batches into its raft proposals and backend commits.
 
-import * as grpc from '@grpc/grpc-js';
 import { isIP } from 'node:net';
-import { checkServerIdentity } from 'node:tls';
+import { checkServerIdentity, type ConnectionOptions } from 'node:tls';
+import { GrpcConnection, GrpcError, Status, statusName, type GrpcStream } from './grpc-transport.ts';
 import {
   decodeHeaderOnly,
   decodeMemberListResponse,
@@ -45,18 +45,20 @@ export class EtcdError extends Error {
     readonly grpcCode: number,
     readonly details: string,
     readonly endpoint: string,
+    /** The request certainly never reached etcd (no connection): safe to send again. */
+    readonly notSent = false,
   ) {
-    super(`etcd ${endpoint}: ${details || grpc.status[grpcCode] || `gRPC status ${grpcCode}`}`);
+    super(`etcd ${endpoint}: ${details || statusName[grpcCode] || `gRPC status ${grpcCode}`}`);
   }
 
   /** The revision asked for has been compacted away. */
   get compacted(): boolean {
-    return this.grpcCode === grpc.status.OUT_OF_RANGE && /compacted/.test(this.details);
+    return this.grpcCode === Status.OUT_OF_RANGE && /compacted/.test(this.details);
   }
 
   /** The request was refused before anything happened: retrying it cannot help (too large, bad request). */
   get permanent(): boolean {
-    return this.grpcCode === grpc.status.INVALID_ARGUMENT || this.grpcCode === grpc.status.FAILED_PRECONDITION || this.grpcCode === grpc.status.OUT_OF_RANGE || this.grpcCode === grpc.status.PERMISSION_DENIED || this.grpcCode === grpc.status.UNAUTHENTICATED;
+    return this.grpcCode === Status.INVALID_ARGUMENT || this.grpcCode === Status.FAILED_PRECONDITION || this.grpcCode === Status.OUT_OF_RANGE || this.grpcCode === Status.PERMISSION_DENIED || this.grpcCode === Status.UNAUTHENTICATED;
   }
 
   get tooLarge(): boolean {
@@ -92,27 +94,12 @@ export function parseEndpoints(urls: string[], tlsGiven: boolean): Endpoint[] {
   });
 }
 
-const identity = (b: Buffer) => b;
-
-const CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  // Lists of many objects come back in one response.
-  'grpc.max_receive_message_length': -1,
-  'grpc.max_send_message_length': -1,
-  // Notice a silent peer (a partitioned member) within seconds; etcd's default policy allows
-  // pings every 5 s or more, even without calls in flight.
-  'grpc.keepalive_time_ms': 10_000,
-  'grpc.keepalive_timeout_ms': 5_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  // Reconnect soon after etcd comes back (the default backoff grows to two minutes).
-  'grpc.initial_reconnect_backoff_ms': 100,
-  'grpc.max_reconnect_backoff_ms': 1_000,
-};
 
 export class EtcdClient {
   readonly endpoints: Endpoint[];
   private readonly secure: boolean;
   private readonly tls?: EtcdTLS;
-  private readonly clients: (grpc.Client | undefined)[];
+  private readonly clients: (GrpcConnection | undefined)[];
   private current = 0;
   private closed = false;
 
@@ -133,32 +120,25 @@ export class EtcdClient {
     return this.endpoints[this.current].target;
   }
 
-  private client(i: number): grpc.Client {
-    if (this.closed) throw new EtcdError(grpc.status.CANCELLED, 'client closed', this.endpoints[i].target);
+  private client(i: number): GrpcConnection {
+    if (this.closed) throw new EtcdError(Status.CANCELLED, 'client closed', this.endpoints[i].target, true);
     let c = this.clients[i];
     if (!c) c = this.clients[i] = this.connect(this.endpoints[i]);
     return c;
   }
 
-  private connect(ep: Endpoint): grpc.Client {
-    if (!this.secure) return new grpc.Client(ep.target, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  private connect(ep: Endpoint): GrpcConnection {
+    if (!this.secure) return new GrpcConnection({ origin: `http://${ep.target}` });
     const tls = this.tls;
     const host = ep.target.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
-    const options = { ...CHANNEL_OPTIONS };
-    let verify: grpc.VerifyOptions = {};
+    const opts: ConnectionOptions = { ca: tls?.ca, cert: tls?.cert, key: tls?.key, ALPNProtocols: ['h2'] };
+    // No server name (SNI) for an IP address (RFC 6066; Node warns); the certificate is still
+    // checked against the address.
     if (isIP(host)) {
-      // Node warns when TLS's server name (SNI) is an IP address, which gRPC sends by default:
-      // send a placeholder name instead and still check the certificate against the IP.
-      options['grpc.ssl_target_name_override'] = 'etcd.invalid';
-      verify = { checkServerIdentity: (_name, cert) => checkServerIdentity(host, cert) };
+      opts.servername = '';
+      opts.checkServerIdentity = (_name, cert) => checkServerIdentity(host, cert);
     }
-    const creds = grpc.credentials.createSsl(
-      tls?.ca ? Buffer.from(tls.ca) : null,
-      tls?.key ? Buffer.from(tls.key) : null,
-      tls?.cert ? Buffer.from(tls.cert) : null,
-      verify,
-    );
-    return new grpc.Client(ep.target, creds, options);
+    return new GrpcConnection({ origin: `https://${ep.target}`, tls: opts });
   }
 
   /** After a failure that says "this member is unreachable or unusable", use the next one. */
@@ -166,30 +146,24 @@ export class EtcdClient {
     if (this.current === i && this.endpoints.length > 1) this.current = (i + 1) % this.endpoints.length;
   }
 
-  private unary<T>(method: string, body: Buffer, decode: (b: Buffer) => T, timeoutMs: number, endpoint?: number): Promise<T> {
+  private async unary<T>(method: string, body: Buffer, decode: (b: Buffer) => T, timeoutMs: number, endpoint?: number): Promise<T> {
     const i = endpoint ?? this.current;
-    return new Promise<T>((resolve, reject) => {
-      let c: grpc.Client;
-      try {
-        c = this.client(i);
-      } catch (e) {
-        reject(e);
-        return;
-      }
-      c.makeUnaryRequest(method, identity, identity, body, { deadline: Date.now() + timeoutMs }, (err, res) => {
-        if (err) {
-          const e = new EtcdError(err.code ?? grpc.status.UNKNOWN, err.details ?? err.message, this.endpoints[i].target);
-          if (shouldFailover(e)) this.failover(i);
-          reject(e);
-          return;
-        }
-        try {
-          resolve(decode(res ?? EMPTY));
-        } catch (de) {
-          reject(new EtcdError(grpc.status.INTERNAL, `cannot decode the response: ${(de as Error).message}`, this.endpoints[i].target));
-        }
-      });
-    });
+    const target = this.endpoints[i].target;
+    let res: Buffer;
+    try {
+      res = await this.client(i).unary(method, body, timeoutMs);
+    } catch (err) {
+      if (err instanceof EtcdError) throw err;
+      const g = err instanceof GrpcError ? err : new GrpcError(Status.UNKNOWN, (err as Error).message);
+      const e = new EtcdError(g.code, g.details, target, g.notSent);
+      if (shouldFailover(e)) this.failover(i);
+      throw e;
+    }
+    try {
+      return decode(res);
+    } catch (de) {
+      throw new EtcdError(Status.INTERNAL, `cannot decode the response: ${(de as Error).message}`, target);
+    }
   }
 
   range(req: RangeRequest, timeoutMs: number): Promise<RangeResponse> {
@@ -218,11 +192,9 @@ export class EtcdClient {
    * codec.ts). The caller reconnects (calling this again) when it ends. The stream requires a
    * leader: etcd ends it when its member loses the leader, instead of leaving it silent.
    */
-  watchStream(): { stream: grpc.ClientDuplexStream<Buffer, Buffer>; endpoint: string; failover(): void } {
+  watchStream(): { stream: GrpcStream; endpoint: string; failover(): void } {
     const i = this.current;
-    const md = new grpc.Metadata();
-    md.set('hasleader', 'true');
-    const stream = this.client(i).makeBidiStreamRequest('/etcdserverpb.Watch/Watch', identity, identity, md);
+    const stream = this.client(i).stream('/etcdserverpb.Watch/Watch', { hasleader: 'true' });
     return { stream, endpoint: this.endpoints[i].target, failover: () => this.failover(i) };
   }
 
@@ -234,7 +206,7 @@ export class EtcdClient {
 
 /** Errors after which another member may do better. */
 function shouldFailover(e: EtcdError): boolean {
-  if (e.grpcCode === grpc.status.UNAVAILABLE || e.grpcCode === grpc.status.DEADLINE_EXCEEDED) return true;
+  if (e.grpcCode === Status.UNAVAILABLE || e.grpcCode === Status.DEADLINE_EXCEEDED) return true;
   // A member cut off from the others answers with these while it is not part of a quorum.
   return /no leader|not capable|leader changed|stopped|learner/.test(e.details);
 }

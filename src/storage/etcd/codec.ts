@@ -317,12 +317,13 @@ export interface EtcdKeyValue {
   lease: number;
 }
 
-function header(buf: Buffer, s: number, e: number): ResponseHeader {
+/** With ids, the cluster and member IDs too (exact uint64s, slower: only Status needs them). */
+function header(buf: Buffer, s: number, e: number, ids = false): ResponseHeader {
   const h: ResponseHeader = { clusterId: '0', memberId: '0', revision: 0, raftTerm: 0 };
   fields(buf, s, e, (r, f, w) => {
     if (w !== 0) return false;
-    if (f === 1) h.clusterId = r.uint64String();
-    else if (f === 2) h.memberId = r.uint64String();
+    if (f === 1 && ids) h.clusterId = r.uint64String();
+    else if (f === 2 && ids) h.memberId = r.uint64String();
     else if (f === 3) h.revision = r.varint();
     else if (f === 4) h.raftTerm = r.varint();
     else return false;
@@ -501,7 +502,7 @@ export interface StatusResponse {
 export function decodeStatusResponse(buf: Buffer): StatusResponse {
   const out: StatusResponse = { header: NO_HEADER, version: '', dbSize: 0, leader: '0', raftIndex: 0, raftTerm: 0, errors: [], isLearner: false };
   fields(buf, 0, buf.length, (r, f, w) => {
-    if (f === 1 && w === 2) out.header = header(buf, ...r.span());
+    if (f === 1 && w === 2) out.header = header(buf, ...r.span(), true);
     else if (f === 2 && w === 2) out.version = r.string();
     else if (f === 8 && w === 2) out.errors.push(r.string());
     else if (w !== 0) return false;
@@ -526,7 +527,7 @@ export interface Member {
 export function decodeMemberListResponse(buf: Buffer): { header: ResponseHeader; members: Member[] } {
   const out = { header: NO_HEADER, members: [] as Member[] };
   fields(buf, 0, buf.length, (r, f, w) => {
-    if (f === 1 && w === 2) out.header = header(buf, ...r.span());
+    if (f === 1 && w === 2) out.header = header(buf, ...r.span(), true);
     else if (f === 2 && w === 2) {
       const m: Member = { id: '0', name: '', peerURLs: [], clientURLs: [], isLearner: false };
       const [a, b] = r.span();

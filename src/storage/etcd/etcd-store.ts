@@ -264,11 +264,7 @@ export class EtcdStore implements Store {
 
   /** The event the watch delivered for key at revision (a write of ours that just succeeded). */
   private eventAt(key: string, revision: number): StoreEvent | undefined {
-    for (const ev of this.history.since(revision - 1, key)) {
-      if (ev.revision !== revision) break;
-      if (ev.kv.key === key) return ev;
-    }
-    return undefined;
+    return this.history.find(revision, key);
   }
 
   // ---- reads ----
@@ -560,7 +556,7 @@ export class EtcdStore implements Store {
 
 /** The call never reached etcd (no connection): safe to send again. */
 function notSent(e: unknown): boolean {
-  return e instanceof EtcdError && /No connection established|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|connect ETIMEDOUT/.test(e.details);
+  return e instanceof EtcdError && e.notSent;
 }
 
 function backoff(attempt: number): number {

@@ -4,13 +4,18 @@ import { StorageError } from '../store.ts';
 
 interface Waiter {
   revision: number;
+  deadline: number;
+  what: () => string;
   resolve: () => void;
   reject: (e: Error) => void;
-  timer?: NodeJS.Timeout;
 }
+
+/** How often deadlines are checked (a timer per wait would cost more than the wait). */
+const SWEEP_MS = 50;
 
 export class RevisionWaiters {
   private waiters: Waiter[] = [];
+  private sweeper: NodeJS.Timeout | undefined;
 
   get size(): number {
     return this.waiters.length;
@@ -23,15 +28,14 @@ export class RevisionWaiters {
     return low;
   }
 
-  /** Resolves when release() reaches revision; rejects with Unavailable after timeoutMs. */
+  /** Resolves when release() reaches revision; rejects with Unavailable (what()) after timeoutMs. */
   wait(revision: number, timeoutMs: number, what: () => string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { revision, resolve, reject };
-      w.timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((x) => x !== w);
-        reject(new StorageError('Unavailable', '', what()));
-      }, Math.max(0, timeoutMs));
-      this.waiters.push(w);
+      this.waiters.push({ revision, deadline: Date.now() + timeoutMs, what, resolve, reject });
+      if (!this.sweeper) {
+        this.sweeper = setInterval(() => this.sweep(), SWEEP_MS);
+        this.sweeper.unref?.();
+      }
     });
   }
 
@@ -40,18 +44,31 @@ export class RevisionWaiters {
     if (this.waiters.length === 0) return;
     const keep: Waiter[] = [];
     for (const w of this.waiters) {
-      if (w.revision <= revision) {
-        clearTimeout(w.timer);
-        w.resolve();
-      } else keep.push(w);
+      if (w.revision <= revision) w.resolve();
+      else keep.push(w);
     }
     this.waiters = keep;
+    if (keep.length === 0) this.stopSweeping();
   }
 
   rejectAll(err: Error): void {
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(err);
+    for (const w of this.waiters.splice(0)) w.reject(err);
+    this.stopSweeping();
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    const keep: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (w.deadline <= now) w.reject(new StorageError('Unavailable', '', w.what()));
+      else keep.push(w);
     }
+    this.waiters = keep;
+    if (keep.length === 0) this.stopSweeping();
+  }
+
+  private stopSweeping(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
   }
 }

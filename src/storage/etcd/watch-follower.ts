@@ -6,9 +6,9 @@
 // The stream asks etcd to cancel it when its member loses the raft leader ("hasleader"), as etcd's
 // own client does, so a member cut off from the others cannot keep us on a stale, silent stream.
 
-import * as grpc from '@grpc/grpc-js';
 import { decodeWatchResponse, encodeWatchCreate, encodeWatchProgress, type WatchEvent } from './codec.ts';
 import type { EtcdClient } from './client.ts';
+import type { GrpcError, GrpcStream } from './grpc-transport.ts';
 
 export interface WatchFollowerHandlers {
   /** Events of one or more whole revisions, in order; `revision` is the last of them. */
@@ -24,7 +24,7 @@ export interface WatchFollowerHandlers {
 const WATCH_ID = 1;
 
 export class WatchFollower {
-  private stream: grpc.ClientDuplexStream<Buffer, Buffer> | undefined;
+  private stream: GrpcStream | undefined;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private backoffMs = 50;
@@ -65,7 +65,7 @@ export class WatchFollower {
     this.stream = stream;
     this.fragments = [];
     this.progressAsked = false;
-    stream.on('data', (b: Buffer) => {
+    stream.on('message', (b: Buffer) => {
       if (this.stream !== stream) return;
       this.onResponse(b, stream);
     });
@@ -76,7 +76,7 @@ export class WatchFollower {
       this.setUp(false, why);
       this.retry(why);
     };
-    stream.on('error', (e: grpc.ServiceError) => ended(`etcd watch on ${opened.endpoint} failed: ${e.details || e.message}`, true));
+    stream.on('error', (e: GrpcError) => ended(`etcd watch on ${opened.endpoint} failed: ${e.details || e.message}`, true));
     stream.on('end', () => ended(`etcd watch on ${opened.endpoint} ended`, true));
     stream.write(
       encodeWatchCreate({
@@ -133,7 +133,7 @@ export class WatchFollower {
     this.h.onState(up, error);
   }
 
-  private onResponse(b: Buffer, stream: grpc.ClientDuplexStream<Buffer, Buffer>): void {
+  private onResponse(b: Buffer, stream: GrpcStream): void {
     let r;
     try {
       r = decodeWatchResponse(b);
