@@ -164,7 +164,6 @@ export class GrpcConnection {
       }
     }, every);
     this.pinger.unref?.();
-    s.unref();
     return s;
   }
 
