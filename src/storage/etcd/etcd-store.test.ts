@@ -2,6 +2,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { EtcdStore, type EtcdStoreOptions } from './etcd-store.ts';
+import { Compactor } from './compactor.ts';
 import { runStoreSuite } from '../store-suite.ts';
 import { StorageError, type StoreEvent } from '../store.ts';
 import { etcdMissing, startEtcd, type TestEtcd } from '../../testing/etcd.ts';
@@ -72,7 +73,7 @@ if (missing) {
       }
     });
 
-    it('compaction in etcd: old revisions give Compacted, the compactor coordinates through compact_rev_key', async () => {
+    it('compaction in etcd: old revisions give Compacted', async () => {
       const e = await shared();
       const s = await openStore(e);
       try {
@@ -81,6 +82,33 @@ if (missing) {
         await s.compact(a2.modRevision);
         await assert.rejects(s.client.range({ key: '/x', revision: a.modRevision }, 2000), /compacted/);
         assert.throws(() => s.watch('/r/', a.modRevision - 1, () => {}), (err: unknown) => err instanceof StorageError && err.code === 'Compacted');
+        // Compacting to a revision another server already compacted past is fine.
+        await s.compact(a.modRevision);
+      } finally {
+        await s.close();
+      }
+    });
+
+    it('compactors of several API servers take turns through compact_rev_key, each compacting one interval back', async () => {
+      const e = await shared();
+      const s = await openStore(e);
+      const key = `${namespace()}/compact_rev_key`;
+      const compacted: string[] = [];
+      const make = (name: string) =>
+        new Compactor({ client: s.client, key, intervalMs: 60_000, timeoutMs: 5000, compact: async (rev) => void compacted.push(`${name}@${rev}`), log: () => {} });
+      const a = make('a');
+      const b = make('b');
+      try {
+        // First turn: a records the revision, nothing to compact yet; b lost the turn.
+        assert.equal(await a.tick(), undefined);
+        const r1 = await s.currentRevision();
+        assert.equal(await b.tick(), undefined);
+        await s.create('/r/x', '1');
+        // Next interval: b (now knowing the key's version) wins and compacts to what it saw last time.
+        const won = await b.tick();
+        assert.ok(won !== undefined && won >= r1, `b compacted to ${won}`);
+        assert.equal(await a.tick(), undefined, 'a lost this turn');
+        assert.deepEqual(compacted, [`b@${won}`]);
       } finally {
         await s.close();
       }
