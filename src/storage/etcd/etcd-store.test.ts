@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { EtcdStore, type EtcdStoreOptions } from './etcd-store.ts';
 import { Compactor } from './compactor.ts';
+import { WatchCache } from '../watch-cache.ts';
+import { startLoadBalancer } from '../../agent/load-balancer.ts';
 import { runStoreSuite } from '../store-suite.ts';
 import { StorageError, type StoreEvent } from '../store.ts';
 import { etcdMissing, startEtcd, type TestEtcd } from '../../testing/etcd.ts';
@@ -157,6 +159,43 @@ if (missing) {
       } finally {
         await s.close();
         await e.stop();
+      }
+    });
+  });
+
+  describe('EtcdStore when etcd compacts what its watch has not read', () => {
+    it('tells its watchers, which list again, and goes on following etcd', async () => {
+      const e = await shared();
+      // Store A reaches etcd through a proxy that the test can cut; store B directly.
+      const etcdPort = Number(new URL(e.endpoints[0]).port);
+      let proxy = await startLoadBalancer({ servers: [`127.0.0.1:${etcdPort}`] });
+      const ns = namespace();
+      const a = await EtcdStore.open({ endpoints: [`http://127.0.0.1:${proxy.port}`], namespace: ns, compactIntervalMs: 0, requestTimeoutMs: 2000, log: () => {} });
+      const b = await EtcdStore.open({ endpoints: e.endpoints, namespace: ns, compactIntervalMs: 0, log: () => {} });
+      try {
+        const cache = new WatchCache<string>(a, '/r/', (kv) => kv.value);
+        await cache.start();
+        const ended: string[] = [];
+        cache.watch(cache.revision, '/r/', () => {}, () => ended.push('ended'));
+        await b.create('/r/before', '1');
+        await poll(() => cache.get('/r/before'), { what: 'the cache to see the first write' });
+        // Cut A off, write and compact meanwhile, then let A back in.
+        const port = proxy.port;
+        await proxy.close();
+        await b.create('/r/during', '2');
+        const later = await b.create('/r/during-2', '2');
+        await b.compact(later.modRevision);
+        await new Promise((r) => setTimeout(r, 300));
+        proxy = await startLoadBalancer({ servers: [`127.0.0.1:${etcdPort}`], port });
+        await poll(() => ended.length === 1 && cache.get('/r/during'), { what: 'the cache to list again after the compaction', timeoutMs: 20_000 });
+        // And it follows etcd again.
+        await b.create('/r/after', '3');
+        await poll(() => cache.get('/r/after'), { what: 'the cache to follow etcd again' });
+        cache.stop();
+      } finally {
+        await a.close();
+        await b.close();
+        await proxy.close();
       }
     });
   });

@@ -131,7 +131,11 @@ export class GrpcConnection {
     this.connected = false;
     s.on('connect', () => {
       this.connected = true;
-      s.setLocalWindowSize(64 * 1024 * 1024);
+      try {
+        s.setLocalWindowSize(64 * 1024 * 1024);
+      } catch {
+        // the session died as it connected; the next call makes a new one
+      }
     });
     s.on('error', () => undefined);
     const drop = () => {
