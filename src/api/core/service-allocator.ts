@@ -110,17 +110,14 @@ export class ServiceAllocators implements Allocators {
     return formatIPv4(this.base + offset);
   }
 
-  /** Claim every allocation in `claims` too (several API servers on one storage). */
+  /**
+   * Claim every allocation in `claims` too (several API servers on one storage). A value whose
+   * claim another server holds is not marked here: the Service that holds it marks it when it
+   * reaches this server's cache, and a claim that is about to go (its Service was just deleted)
+   * must not stay marked for ever.
+   */
   useClaims(claims: ClaimStore): void {
-    this.claim = async (kind, value, owner) => {
-      if (await claims.claim(kind, String(value), owner)) return true;
-      // Another server holds it: make sure our view says so.
-      if (kind === 'ip') {
-        const off = this.offsetOf(String(value));
-        if (off !== undefined) this.ips.add(off);
-      } else this.ports.add(Number(value));
-      return false;
-    };
+    this.claim = (kind, value, owner) => claims.claim(kind, String(value), owner);
     this.unclaim = (kind, value) => claims.unclaim(kind, String(value));
   }
 

@@ -260,9 +260,8 @@ function allocate(svc: KObject, alloc: Allocators, keepPorts: Set<number> = new 
 async function claimAll(svc: KObject, taken: Allocated[], alloc: Allocators): Promise<void> {
   const owner = `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? svc.metadata?.generateName ?? ''}`;
   const held: Allocated[] = [];
+  const release = (t: Allocated) => (t.kind === 'ip' ? alloc.releaseClusterIP(String(t.value)) : alloc.releaseNodePort(Number(t.value)));
   let i = 0;
-  // Whether taken[i] was lost to another server (then it is theirs, and stays marked here).
-  let lost = false;
   try {
     for (; i < taken.length; i++) {
       const t = taken[i];
@@ -271,14 +270,14 @@ async function claimAll(svc: KObject, taken: Allocated[], alloc: Allocators): Pr
           held.push(t);
           break;
         }
-        // Lost to another server: the value stays marked taken in our view.
-        lost = true;
-        const what = t.kind === 'ip' ? `IP ${t.value}` : 'port';
+        // Lost to another server. Its Service marks the value in our view when our cache sees it;
+        // meanwhile (and if it never comes) we do not hold it.
+        release(t);
         if (t.requested)
           throw errors.invalid('Service', '', svc.metadata?.name ?? '', [field.invalid(t.path, t.value, t.kind === 'ip' ? `failed to allocate IP ${t.value}: provided IP is already allocated` : 'provided port is already allocated')]);
-        if (tries >= 16) throw errors.internal(`failed to allocate a ${what === 'port' ? 'nodePort' : 'serviceIP'}: allocations keep colliding with other API servers`);
+        if (tries >= 16) throw errors.internal(`failed to allocate a ${t.kind === 'port' ? 'nodePort' : 'serviceIP'}: allocations keep colliding with other API servers`);
+        // Dynamic allocation moves on from where it was, so this picks another value.
         const next = t.kind === 'ip' ? alloc.allocateClusterIP() : alloc.allocateNodePort();
-        lost = false;
         t.value = next;
         t.replace(next);
       }
@@ -286,14 +285,10 @@ async function claimAll(svc: KObject, taken: Allocated[], alloc: Allocators): Pr
   } catch (e) {
     for (const t of held) {
       alloc.unclaim?.(t.kind, t.value);
-      if (t.kind === 'ip') alloc.releaseClusterIP(String(t.value));
-      else alloc.releaseNodePort(Number(t.value));
+      release(t);
     }
     // Values not yet claimed were only ours in memory.
-    for (const t of taken.slice(lost ? i + 1 : i)) {
-      if (t.kind === 'ip') alloc.releaseClusterIP(String(t.value));
-      else alloc.releaseNodePort(Number(t.value));
-    }
+    for (const t of taken.slice(i)) release(t);
     throw e;
   }
 }
