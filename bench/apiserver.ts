@@ -1,6 +1,9 @@
 // API server benchmark: time to ready, idle RSS, durable pod creates/s with 32 concurrent HTTPS
 // clients, LIST latency for 10,000 pods, and watch delivery latency with 100 watchers.
 // Compared against upstream v1.28.7 + etcd measured on the same kind of 2-core machine.
+// `--datastore etcd` measures the same on one etcd member (Debian's etcd-server, started fresh on
+// loopback) and, in the same run, on SQLite, alternating between them (`--rounds N`), since the
+// machine's speed drifts: the figures sit side by side.
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -9,6 +12,7 @@ import { FastConnection } from './lib/fast-client.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { nativeCreates, pickClient, type BenchClient } from './lib/native-clients.ts';
 import { watchLatency, type WatchTarget } from './lib/watch-latency.ts';
+import { startEtcd, type TestEtcd } from '../src/testing/etcd.ts';
 
 function pod(name: string) {
   return {
@@ -58,61 +62,120 @@ export function watchTarget(ns: string): WatchTarget {
   return { createPath: `/api/v1/namespaces/${ns}/pods`, watchPath: `/api/v1/namespaces/${ns}/pods?watch=true&labelSelector=app%3Dwatchbench`, body: watchPod };
 }
 
-export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { pods: { type: 'string', default: '10000' }, clients: { type: 'string', default: '32' }, watchers: { type: 'string', default: '100' }, client: { type: 'string', default: 'native' } } });
-  const client = pickClient(values.client);
-  const total = Number(values.pods);
-  const clients = Number(values.clients);
-  const calibrationBefore = calibrationMs();
-  // Start-up time and idle memory of the whole control plane (`mizzen up`)...
-  const up = await startCluster();
-  await new Promise((r) => setTimeout(r, 3000));
-  const idleRss = rssMB(up.proc.pid!);
-  const readyMs = up.readyMs;
-  await up.stop();
-  // ...and the API server alone for throughput, so the scheduler does not also work on the pods.
-  const c = await startCluster([], 'apiserver');
+type Datastore = 'sqlite' | 'etcd';
+
+interface Figures {
+  readySeconds: number;
+  idleRssMB: number;
+  apiserverIdleRssMB: number;
+  podCreatesPerSec: number;
+  listPodsMs: { pods: number; median: number; min: number };
+  watchDeliveryMs: { watchers: number; events: number; warmupEvents: number; p50: number; p99: number; firstWatcherP99: number };
+  rssAfterLoadMB: number;
+}
+
+/** One measurement of every figure on one datastore (a fresh etcd member for etcd). */
+async function measure(datastore: Datastore, o: { total: number; clients: number; watchers: number; client: BenchClient }): Promise<Figures> {
+  let etcd: TestEtcd | undefined;
+  const extra: string[] = [];
+  if (datastore === 'etcd') {
+    etcd = await startEtcd({ name: 'bench' });
+    extra.push('--datastore-endpoint', etcd.endpoints.join(','));
+  }
   try {
-    await new Promise((r) => setTimeout(r, 500));
-    const apiIdleRss = rssMB(c.proc.pid!);
-    await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'bench' } });
-    await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'watch' } });
-    await createPods(c, 'bench', 500, clients, 'warm', client);
-    const createsPerSec = await createPods(c, 'bench', total - 500, clients, 'pod', client);
-    const listMs: number[] = [];
-    for (let i = 0; i < 7; i++) {
-      const t = performance.now();
-      const r = await request(c, 'GET', '/api/v1/namespaces/bench/pods');
-      listMs.push(performance.now() - t);
-      if (r.status !== 200) throw new Error(`list failed: ${r.status}`);
-      if (i === 0 && JSON.parse(r.body).items.length !== total) throw new Error('list returned the wrong number of pods');
-    }
-    listMs.sort((a, b) => a - b);
-    // BENCH_DEBUG: how often the server's main thread slept (voluntary) and was preempted (the
-    // second number) while fanning events out: readers it wakes are often placed on its own core.
-    const ctx = () => readFileSync(`/proc/${c.proc.pid}/task/${c.proc.pid}/status`, 'utf8').match(/ctxt_switches:\s+\d+/g)!.join(' ');
-    const ctx0 = ctx();
-    const watch = await watchLatency(tlsCreds(c), c.dataDir, watchTarget('watch'), Number(values.watchers), client);
-    if (process.env.BENCH_DEBUG) console.error(`server main thread during the watch phase: before ${ctx0}, after ${ctx()}`);
-    const loadedRss = rssMB(c.proc.pid!);
-    console.log(
-      JSON.stringify({
-        bench: 'apiserver',
+    // Start-up time and idle memory of the whole control plane (`mizzen up`)...
+    const up = await startCluster(extra);
+    await new Promise((r) => setTimeout(r, 3000));
+    const idleRss = rssMB(up.proc.pid!);
+    const readyMs = up.readyMs;
+    await up.stop();
+    // ...and the API server alone for throughput, so the scheduler does not also work on the pods.
+    const c = await startCluster(extra, 'apiserver');
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const apiIdleRss = rssMB(c.proc.pid!);
+      await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'bench' } });
+      await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'watch' } });
+      await createPods(c, 'bench', 500, o.clients, 'warm', o.client);
+      const createsPerSec = await createPods(c, 'bench', o.total - 500, o.clients, 'pod', o.client);
+      const listMs: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const t = performance.now();
+        const r = await request(c, 'GET', '/api/v1/namespaces/bench/pods');
+        listMs.push(performance.now() - t);
+        if (r.status !== 200) throw new Error(`list failed: ${r.status}`);
+        if (i === 0 && JSON.parse(r.body).items.length !== o.total) throw new Error('list returned the wrong number of pods');
+      }
+      listMs.sort((a, b) => a - b);
+      // BENCH_DEBUG: how often the server's main thread slept (voluntary) and was preempted (the
+      // second number) while fanning events out: readers it wakes are often placed on its own core.
+      const ctx = () => readFileSync(`/proc/${c.proc.pid}/task/${c.proc.pid}/status`, 'utf8').match(/ctxt_switches:\s+\d+/g)!.join(' ');
+      const ctx0 = ctx();
+      const watch = await watchLatency(tlsCreds(c), c.dataDir, watchTarget('watch'), o.watchers, o.client);
+      if (process.env.BENCH_DEBUG) console.error(`server main thread during the watch phase: before ${ctx0}, after ${ctx()}`);
+      return {
         readySeconds: +(readyMs / 1000).toFixed(3),
         idleRssMB: +idleRss.toFixed(1),
         apiserverIdleRssMB: +apiIdleRss.toFixed(1),
         podCreatesPerSec: Math.round(createsPerSec),
-        clients,
-        client,
-        listPodsMs: { pods: total, median: +percentile(listMs, 50).toFixed(1), min: +listMs[0].toFixed(1) },
-        watchDeliveryMs: { watchers: Number(values.watchers), events: watch.events, warmupEvents: watch.warmupEvents, p50: +watch.p50.toFixed(2), p99: +watch.p99.toFixed(2), firstWatcherP99: +watch.firstWatcherP99.toFixed(2) },
-        rssAfterLoadMB: +loadedRss.toFixed(1),
-        calibration: calibration(calibrationBefore),
-        upstream: { version: 'v1.28.7+etcd, same 2-core machine', podCreatesPerSec: 960, listPodsMs: '570-810', watchP99Ms: '8-18', readySeconds: 2.3, idleRssMB: 447 },
-        targets: { podCreatesPerSec: 5000, listPodsMs: 150, watchP99Ms: 5, readySeconds: 1, idleRssMB: 120 },
-      }),
-    );
+        listPodsMs: { pods: o.total, median: +percentile(listMs, 50).toFixed(1), min: +listMs[0].toFixed(1) },
+        watchDeliveryMs: { watchers: o.watchers, events: watch.events, warmupEvents: watch.warmupEvents, p50: +watch.p50.toFixed(2), p99: +watch.p99.toFixed(2), firstWatcherP99: +watch.firstWatcherP99.toFixed(2) },
+        rssAfterLoadMB: +rssMB(c.proc.pid!).toFixed(1),
+      };
+    } finally {
+      await c.stop();
+    }
   } finally {
-    await c.stop();
+    await etcd?.stop();
   }
+}
+
+const UPSTREAM = { version: 'v1.28.7+etcd, same 2-core machine', podCreatesPerSec: 960, listPodsMs: '570-810', watchP99Ms: '8-18', readySeconds: 2.3, idleRssMB: 447 };
+const TARGETS = { podCreatesPerSec: 5000, listPodsMs: 150, watchP99Ms: 5, readySeconds: 1, idleRssMB: 120 };
+const ETCD_TARGETS = { podCreatesPerSec: 2500, listPodsMs: 150 };
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      pods: { type: 'string', default: '10000' },
+      clients: { type: 'string', default: '32' },
+      watchers: { type: 'string', default: '100' },
+      client: { type: 'string', default: 'native' },
+      datastore: { type: 'string', default: 'sqlite' },
+      rounds: { type: 'string', default: '1' },
+    },
+  });
+  const client = pickClient(values.client);
+  const o = { total: Number(values.pods), clients: Number(values.clients), watchers: Number(values.watchers), client };
+  if (values.datastore !== 'sqlite' && values.datastore !== 'etcd') throw new Error(`--datastore must be sqlite or etcd, not ${values.datastore}`);
+  const calibrationBefore = calibrationMs();
+  if (values.datastore === 'sqlite') {
+    const f = await measure('sqlite', o);
+    console.log(JSON.stringify({ bench: 'apiserver', ...f, clients: o.clients, client, calibration: calibration(calibrationBefore), upstream: UPSTREAM, targets: TARGETS }));
+    return;
+  }
+  // Side by side: SQLite and etcd in turns (etcd first in odd rounds), one line with both.
+  const rounds = Math.max(1, Number(values.rounds));
+  const runs: { sqlite: Figures[]; etcd: Figures[] } = { sqlite: [], etcd: [] };
+  for (let r = 0; r < rounds; r++) {
+    const order: Datastore[] = r % 2 ? ['etcd', 'sqlite'] : ['sqlite', 'etcd'];
+    for (const d of order) runs[d].push(await measure(d, o));
+  }
+  const pick = (fs: Figures[]) => (fs.length === 1 ? fs[0] : fs);
+  console.log(
+    JSON.stringify({
+      bench: 'apiserver',
+      datastore: 'etcd',
+      etcd: pick(runs.etcd),
+      sqlite: pick(runs.sqlite),
+      etcdMembers: 1,
+      clients: o.clients,
+      client,
+      rounds,
+      calibration: calibration(calibrationBefore),
+      upstream: UPSTREAM,
+      targets: { etcd: ETCD_TARGETS, sqlite: TARGETS },
+    }),
+  );
 }

@@ -18,6 +18,7 @@ import { WatchCache } from '../storage/watch-cache.ts';
 import { CachedObject, decodeKeyValue } from '../apiserver/registry/cached-object.ts';
 import type { ResourceStore, CacheView } from '../apiserver/registry/resource-store.ts';
 import type { WatchableCache } from '../apiserver/watch.ts';
+import { cacheView } from '../apiserver/registry/cache-view.ts';
 import { CRDServing, type ServingDeps, type VersionServing } from './serving.ts';
 import { cleanupFinalizer, compareKubeVersions, conditionOf } from './crd-model.ts';
 import type { JSONSchemaProps } from './schema/types.ts';
@@ -314,7 +315,7 @@ export class CustomResourceManager {
     if (!entry) {
       const cache = new WatchCache<CachedObject>(this.opts.store, keyPrefix({ group: crd.spec.group, plural: crd.spec.names.plural }), decodeKeyValue);
       await cache.start();
-      entry = { cache, view: cacheView(cache) };
+      entry = { cache, view: cacheView(cache, this.opts.store.shared === true) };
       this.entries.set(name, entry);
     }
     let serving: CRDServing;
@@ -378,15 +379,4 @@ function setCondition(status: Record<string, any>, c: { type: string; status: st
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
-}
-
-function cacheView(cache: WatchCache<CachedObject>): CacheView & WatchableCache {
-  return {
-    get: (key) => cache.get(key)?.obj,
-    list: (prefix) => cache.list(prefix),
-    get revision() {
-      return cache.revision;
-    },
-    watch: (from, prefix, cb) => cache.watch(from, prefix, cb as any),
-  };
 }

@@ -92,6 +92,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
   if ((verb === 'update' || verb === 'patch') && !info.name)
     throw errors.methodNotAllowed(`${verb === 'update' ? 'PUT' : 'PATCH'} is not supported on the ${def.plural} collection: name one ${def.singular} in the URL`);
   if (verb === 'list' || verb === 'watch') checkListOptions(q);
+  await catchUp(verb, q, store, ns, info.name);
 
   switch (verb) {
     case 'get': {
@@ -208,6 +209,58 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
     }
     default:
       throw errors.methodNotAllowed(`the server does not allow this method on the requested resource`);
+  }
+}
+
+/**
+ * Before serving from the watch cache: wait until it is current where the request needs it (see
+ * needsCurrentState) and for a resourceVersion it has not reached yet (notFromTheFuture). Custom
+ * resources' reads, served outside handleResource, call it too.
+ */
+export async function catchUp(verb: string, q: URLSearchParams, store: ResourceStore, ns: string | undefined, name: string | undefined): Promise<void> {
+  if (store.cache.sync && needsCurrentState(verb, q, store, ns, name)) await store.cache.sync();
+  if (verb === 'get' || verb === 'list' || verb === 'watch') await notFromTheFuture(store, q);
+}
+
+/**
+ * On storage shared with other API servers the watch cache may lag a write made through another
+ * one by a moment. Reads without a resourceVersion must be current (upstream reads etcd with a
+ * quorum read), and so must a change to an object this cache has not seen yet; those wait for the
+ * cache to catch up with the storage's current revision first.
+ */
+function needsCurrentState(verb: string, q: URLSearchParams, store: ResourceStore, ns: string | undefined, name: string | undefined): boolean {
+  switch (verb) {
+    case 'get':
+    case 'list':
+    case 'watch':
+      return (q.get('resourceVersion') ?? '') === '';
+    case 'deletecollection':
+      return true;
+    case 'update':
+    case 'patch':
+    case 'delete':
+    case 'create':
+      return !!name && !store.tryGet(ns, name);
+    default:
+      return false;
+  }
+}
+
+/**
+ * A resourceVersion beyond what this server has seen: wait a moment for it (another API server may
+ * have written it just now), then answer as upstream does, "Too large resource version", after
+ * which clients list again. (A client that kept a resourceVersion across a change of storage, e.g.
+ * `mizzen migrate`, would otherwise wait unknowingly until the new store's revision reached it.)
+ */
+async function notFromTheFuture(store: ResourceStore, q: URLSearchParams): Promise<void> {
+  const raw = q.get('resourceVersion') ?? '';
+  if (raw === '' || raw === '0' || !/^\d+$/.test(raw)) return;
+  const rv = Number(raw);
+  if (rv <= store.cache.revision || !store.cache.waitFor) return;
+  try {
+    await store.cache.waitFor(rv, 3000);
+  } catch {
+    throw errors.tooLargeResourceVersion(rv, store.cache.revision);
   }
 }
 

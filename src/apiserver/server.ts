@@ -3,25 +3,24 @@
 import https from 'node:https';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import path from 'node:path';
 import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import type { KObject, ResourceDef, StrategyContext } from '../api/types.ts';
 import { ResourceRegistry, keyPrefix } from '../api/registry.ts';
 import { errors, StatusError } from '../machinery/errors.ts';
 import type { KeyValue, Store } from '../storage/store.ts';
-import { SqliteStore } from '../storage/sqlite/sqlite-store.ts';
+import { openDatastore, type DatastoreOptions } from '../storage/open.ts';
 import { WatchCache } from '../storage/watch-cache.ts';
 import { ServiceAllocators } from '../api/core/service-allocator.ts';
 import { systemPriorityClasses } from '../api/scheduling/index.ts';
 import { patchSchemaFor } from '../api/schema.ts';
 import { CachedObject, decodeKeyValue } from './registry/cached-object.ts';
-import { ResourceStore, type CacheView } from './registry/resource-store.ts';
+import { ResourceStore } from './registry/resource-store.ts';
+import { cacheView } from './registry/cache-view.ts';
 import { parseRequestInfo, type RequestInfo } from './request-info.ts';
 import { sendJSON, sendStatusError } from './http-util.ts';
 import { handleResource, type HandlerContext } from './resource-handler.ts';
 import { builtinAdmission, immortalNamespaces } from './admission.ts';
 import { podSubresourcePost } from './pod-subresources.ts';
-import type { WatchableCache } from './watch.ts';
 import { validateFields } from './field-validation.ts';
 import { serveDiscovery, serveOpenAPI } from './discovery-routes.ts';
 import { authenticate, socketUser, type UserInfo } from './authn.ts';
@@ -34,10 +33,14 @@ import type { KubeletClientConfig } from './kubelet-client.ts';
 import { podStreamKind, serveNodeProxy, serveNodeProxyUpgrade, servePodLog, servePodStreamUpgrade, type PodStreamDeps } from './pod-streams.ts';
 import { CustomResourceManager } from '../apiextensions/manager.ts';
 import { handleCustomResource } from '../apiextensions/handler.ts';
+import { healthChecker, isHealthPath } from './health.ts';
+import { enableServiceClaims } from './service-claims.ts';
 
 export interface ApiServerOptions {
-  /** Holds state.db (the SQLite store) and pki/. */
+  /** Holds state.db (the SQLite store, unless `datastore` names etcd) and pki/. */
   dataDir: string;
+  /** etcd endpoints and TLS files; without endpoints the store is SQLite in dataDir. */
+  datastore?: DatastoreOptions;
   /** 0 = pick a free port. */
   port: number;
   bindAddress: string;
@@ -45,7 +48,7 @@ export interface ApiServerOptions {
   tls: { cert: string; key: string; clientCA: string };
   serviceCIDR?: string;
   log?: (msg: string) => void;
-  /** Use this store instead of opening dataDir/state.db (tests, benchmarks, etcd later). */
+  /** Use this store instead of opening one from dataDir / datastore (tests, benchmarks). */
   store?: Store;
   /**
    * Also serve plain HTTP on this Unix socket path (mode 0600), for in-process components:
@@ -57,6 +60,11 @@ export interface ApiServerOptions {
    * client certificate and the CA kubelet serving certificates are checked against.
    */
   kubeletClient?: KubeletClientConfig;
+  /**
+   * Routes answered before authentication (the join endpoints of src/join/bootstrap-routes.ts):
+   * resolves true when it answered the request.
+   */
+  extraRoutes?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
 }
 
 export interface RunningApiServer {
@@ -75,7 +83,7 @@ export interface RunningApiServer {
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const log = opts.log ?? (() => {});
   mkdirSync(opts.dataDir, { recursive: true });
-  const store: Store = opts.store ?? SqliteStore.open({ file: path.join(opts.dataDir, 'state.db') });
+  const store: Store = opts.store ?? (await openDatastore(opts.dataDir, opts.datastore, log));
   const registry = new ResourceRegistry();
   const caches = new Map<ResourceDef, WatchCache<CachedObject>>();
   await Promise.all(
@@ -84,7 +92,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       const conv = def.storedAs;
       const decode = conv ? (kv: KeyValue) => new CachedObject(undefined, conv.fromStored(decodeKeyValue(kv).obj)) : decodeKeyValue;
       const cache = new WatchCache<CachedObject>(store, keyPrefix(def), decode);
-      await cache.start();
+      try {
+        await cache.start();
+      } catch (e) {
+        await store.close().catch(() => undefined);
+        throw e;
+      }
       caches.set(def, cache);
     }),
   );
@@ -99,12 +112,26 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   };
   const admit = builtinAdmission({ lookup });
   for (const def of registry.resources) {
-    const rs = new ResourceStore(def, store, cacheView(caches.get(def)!), ctx, admit);
+    const rs = new ResourceStore(def, store, cacheView(caches.get(def)!, store.shared === true), ctx, admit);
     stores.set(def, rs);
     byGroupResource.set(`${def.group}/${def.plural}`, rs);
   }
   const services = lookup('', 'services')!;
   allocators.load(services.cache.list(services.listPrefix()).items.map((c) => c.obj));
+  // Other API servers allocate from the same ranges: claim allocations in storage too.
+  const servicesCache = caches.get(services.def)!;
+  const claims = store.shared
+    ? enableServiceClaims(
+        store,
+        allocators,
+        {
+          list: () => servicesCache.list().items.map((c) => c.obj),
+          watch: (cb) => servicesCache.watch(servicesCache.revision, servicesCache.prefix, (ev) => cb(ev.prevObject?.obj, ev.type === 'DELETED' ? undefined : ev.object.obj)),
+          sync: () => servicesCache.sync().then(() => undefined),
+        },
+        log,
+      )
+    : undefined;
 
   await bootstrap(lookup, allocators.kubernetesServiceIP, opts);
 
@@ -122,6 +149,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   });
   await customResources.start();
 
+  const health = healthChecker(store);
   const hc: HandlerContext = {
     stores,
     validateFields,
@@ -205,11 +233,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const p = qi >= 0 ? raw.slice(0, qi) : raw;
     const url = { searchParams: new URLSearchParams(qi >= 0 ? raw.slice(qi + 1) : '') };
     // Health and version are open to everyone, as upstream's system:public-info-viewer allows.
-    if (p === '/healthz' || p === '/livez' || p === '/readyz' || p.startsWith('/healthz/') || p.startsWith('/livez/') || p.startsWith('/readyz/')) {
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-      res.end(url.searchParams.has('verbose') ? `[+]ping ok\n[+]etcd ok\n${p.slice(1).split('/')[0]} check passed\n` : 'ok');
-      return;
-    }
+    if (isHealthPath(p)) return health(res, p, url.searchParams);
+    if (opts.extraRoutes && (await opts.extraRoutes(req, res, p))) return;
     if (p === '/version' || p === '/version/') return sendJSON(res, 200, versionInfo());
     if (!user) throw errors.unauthorized();
     const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);
@@ -277,6 +302,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       );
       if (socketListening) rmSync(opts.unixSocket!, { force: true });
       customResources.stop();
+      claims?.stop();
       for (const c of caches.values()) c.stop();
       await store.close();
     })();
@@ -353,18 +379,6 @@ async function listenPrivateSocket(s: http.Server, file: string): Promise<void> 
   chmodSync(file, 0o600);
 }
 
-/** The registry's view of a watch cache: objects rather than cache entries. */
-function cacheView(cache: WatchCache<CachedObject>): CacheView & WatchableCache {
-  return {
-    get: (key) => cache.get(key)?.obj,
-    list: (prefix) => cache.list(prefix),
-    get revision() {
-      return cache.revision;
-    },
-    watch: (from, prefix, cb) => cache.watch(from, prefix, cb as any),
-  };
-}
-
 function fail(res: ServerResponse, e: unknown, log: (m: string) => void): void {
   if (e instanceof StatusError) return sendStatusError(res, e);
   // Bodies are refused past upstream's nesting limit before anything walks them; a walk that still
@@ -398,7 +412,12 @@ async function createIgnoringExists(rs: ResourceStore, ns: string | undefined, o
   try {
     await rs.create(ns, obj);
   } catch (e) {
-    if (!(e instanceof StatusError && e.code === 409)) throw e;
+    if (e instanceof StatusError && e.code === 409) return;
+    // Another API server starting at the same time may have created it first (the kubernetes
+    // Service then fails on its address, which that server claimed, rather than on its name).
+    await rs.cache.sync?.();
+    if (rs.tryGet(ns, obj.metadata!.name!)) return;
+    throw e;
   }
 }
 

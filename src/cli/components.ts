@@ -43,18 +43,19 @@ export function clientComponentGroups(opts: UpOptions, rootCAPem: string): { nam
   const cm: Record<string, unknown> = { rootCAPem };
   if (opts.nodeMonitorGracePeriodMs !== undefined) cm.nodeMonitorGracePeriodMs = opts.nodeMonitorGracePeriodMs;
   cm.clusterCIDR = opts.clusterCIDR ?? clusterCIDRFor(opts.simulatedNodes);
+  const le = opts.leaderElection ? { leaderElection: { ...opts.leaderElection } } : {};
   const groups = [
     {
       name: 'controllers',
       specs: [
-        { name: 'controller-manager', options: cm },
-        { name: 'scheduler', options: {} },
+        { name: 'controller-manager', options: cm, ...le },
+        { name: 'scheduler', options: {}, ...le },
       ] as ClientComponentSpec[],
     },
   ];
   // The cloud controllers share the controllers' thread and informers (local provider by default).
   if ((opts.cloudProvider ?? 'local') !== 'none')
-    groups[0]!.specs.push({ name: 'cloud-controller-manager', options: { provider: opts.cloudProvider ?? 'local', cloudConfig: opts.cloudConfig, clusterCIDR: cm.clusterCIDR } });
+    groups[0]!.specs.push({ name: 'cloud-controller-manager', options: { provider: opts.cloudProvider ?? 'local', cloudConfig: opts.cloudConfig, clusterCIDR: cm.clusterCIDR }, ...le });
   if (opts.simulatedNodes > 0)
     groups.push({ name: 'nodes', specs: [{ name: 'simulated-nodes', options: { count: opts.simulatedNodes, capacity: opts.simulatedNodeCapacity, heartbeatOnly: opts.simulatedNodesHeartbeatOnly } }] });
   return groups;

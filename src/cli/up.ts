@@ -3,6 +3,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePki } from '../apiserver/pki.ts';
+import { ensureToken, parseToken, tokenPath, TokenError } from '../join/token.ts';
+import { JoinError } from '../join/bootstrap-client.ts';
+import { bootstrapRoutes } from '../join/bootstrap-routes.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import { controlPlaneComponents, type ControlPlaneComponent } from './components.ts';
 import type { CliIO } from './io.ts';
@@ -58,7 +61,15 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
     log(`data directory ${opts.dataDir}`);
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
 
+    if (opts.join) {
+      // A new member of an existing control plane: its CA and datastore come from there.
+      const { prepareJoin } = await import('../join/join-server.ts');
+      const joined = await prepareJoin(opts.dataDir, opts.join.server, parseToken(opts.join.token), opts.datastore, log);
+      opts = { ...opts, datastore: joined.datastore, serviceCIDR: opts.serviceCIDR ?? joined.serviceCIDR };
+    }
+
     const pki = await ensurePki(opts.dataDir, servingHostsFor(opts.bindAddress, opts.serviceCIDR));
+    const token = await ensureToken(opts.dataDir, pki.caCertPem);
     log(pki.issued.length ? `issued certificates (${pki.issued.join(', ')}) in ${pki.dir}` : `using certificates in ${pki.dir}`);
 
     const startApiServer: StartApiServerWithSocket = deps.startApiServer ?? (await loadStartApiServer());
@@ -68,9 +79,11 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       bindAddress: opts.bindAddress,
       tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
       serviceCIDR: opts.serviceCIDR,
+      datastore: opts.datastore,
       log: (msg) => io.out(`apiserver: ${msg}`),
       unixSocket: apiSocketPath(opts.dataDir),
       kubeletClient: { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem },
+      extraRoutes: bootstrapRoutes({ ca: { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, token, datastore: opts.datastore, serviceCIDR: opts.serviceCIDR }),
     });
     life.add('apiserver', () => api.close());
     const url = clientURL(opts.bindAddress, api.port);
@@ -84,6 +97,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       clientKeyPem: pki.adminKeyPem,
     });
     log(`wrote ${kubeconfig}`);
+    log(`other machines join with the token in ${tokenPath(opts.dataDir)}: mizzen agent --server ${url} --token-file FILE${opts.datastore ? `, or as control-plane members: mizzen up --join ${url} --token-file FILE` : ''}`);
 
     for (const component of deps.components ?? controlPlaneComponents(opts)) {
       if (stop.received) break;
@@ -112,6 +126,10 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
     await life.shutdown();
     if (isLockedError(err)) {
       io.err(lockedMessage(opts.dataDir, err));
+      return 1;
+    }
+    if (err instanceof JoinError || err instanceof TokenError) {
+      io.err(`mizzen: cannot join: ${err.message}`);
       return 1;
     }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {

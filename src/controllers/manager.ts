@@ -12,15 +12,12 @@ import { LeaderElector } from '../client/leader-election.ts';
 import { controllerFactories } from './registry.ts';
 import { defaultControllerManagerOptions, type Controller, type ControllerContext, type ControllerFactory, type ControllerManagerOptions } from './types.ts';
 import { parseDuration } from '../machinery/duration.ts';
+import { leaderElectionFlags, leaderElectionTiming, type LeaderElectionTiming } from '../cli/leader-election-flags.ts';
 
 export const LEASE_NAMESPACE = 'kube-system';
 export const LEASE_NAME = 'kube-controller-manager';
 
-export interface LeaderElectionTiming {
-  leaseDurationSeconds?: number;
-  renewDeadlineMs?: number;
-  retryPeriodMs?: number;
-}
+export type { LeaderElectionTiming };
 
 export interface ControllerManagerStartOptions {
   kubeconfig?: string;
@@ -197,6 +194,9 @@ Flags:
   --node-cidr-mask-size N             per-node pod range mask size (default 24)
   --concurrent-syncs N                workers per controller (default 5)
   --leader-elect BOOL                 take the kube-system/kube-controller-manager lease before running (default true)
+  --leader-elect-lease-duration DUR   a standby takes over this long after the leader's last renewal (default 15s)
+  --leader-elect-renew-deadline DUR   the leader steps down when it cannot renew for this long (default 10s)
+  --leader-elect-retry-period DUR     how often to try to take or renew the lease (default 2s)
   -h, --help                          show this help
 `;
 
@@ -215,6 +215,7 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
         'node-cidr-mask-size': { type: 'string' },
         'concurrent-syncs': { type: 'string' },
         'leader-elect': { type: 'string' },
+        ...leaderElectionFlags,
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -255,6 +256,12 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
     if (v !== 'true' && v !== 'false') return fail('--leader-elect must be true or false');
     leaderElect = v === 'true';
   }
+  let leaderElection: LeaderElectionTiming | undefined;
+  try {
+    leaderElection = leaderElectionTiming(values);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
   let controllers: string[] | undefined;
   if (values.controllers) {
     controllers = String(values.controllers)
@@ -267,7 +274,7 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
   const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
   let cm: RunningControllerManager;
   try {
-    cm = await startControllerManager({ kubeconfig: String(values.kubeconfig), options, controllers, leaderElect, log });
+    cm = await startControllerManager({ kubeconfig: String(values.kubeconfig), options, controllers, leaderElect, leaderElection, log });
   } catch (e) {
     process.stderr.write(`error: ${(e as Error).message}\n`);
     return 1;

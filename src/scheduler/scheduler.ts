@@ -64,6 +64,7 @@ export class Scheduler {
   private timers: NodeJS.Timeout[] = [];
   private pending = new Set<Promise<void>>();
   podInformer?: Informer<Pod>;
+  private stoppedOnce = false;
   private readonly scheduledEvents?: ScheduledEventWriter;
 
   constructor(
@@ -155,6 +156,11 @@ export class Scheduler {
   start(): void {
     if (this.running) return;
     this.running = true;
+    if (this.stoppedOnce) {
+      // A later leadership term: pods whose attempts ended while stopped were not queued again.
+      this.queue.reopen();
+      for (const p of this.podInformer?.indexer.list() ?? []) if (!isAssigned(p) && this.responsibleFor(p) && !p.metadata.deletionTimestamp) this.queue.add(p);
+    }
     this.queue.run();
     this.timers.push(setInterval(() => this.cache.cleanupExpiredAssumedPods(), 1000).unref());
     this.loopDone = this.loop();
@@ -162,6 +168,7 @@ export class Scheduler {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stoppedOnce = true;
     for (const t of this.timers) clearInterval(t);
     this.queue.close();
     await this.loopDone;
@@ -349,33 +356,46 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
   await factory.waitForCacheSync();
 
   let elector: LeaderElector | undefined;
+  let closed = false;
+  let campaign: Promise<void> | undefined;
   if (opts.leaderElect) {
-    elector = new LeaderElector({
-      client,
-      namespace: 'kube-system',
-      name: 'kube-scheduler',
-      identity: defaultIdentity(),
-      leaseDurationSeconds: opts.leaseDurationSeconds,
-      renewDeadlineMs: opts.renewDeadlineMs,
-      retryPeriodMs: opts.retryPeriodMs,
-      log,
-      onStartedLeading: () => {
-        log('scheduler: became leader');
-        sched.start();
-      },
-      onStoppedLeading: () => {
-        log('scheduler: lost leadership, stopping');
-        void sched.stop();
-      },
-    });
-    void elector.run();
+    // Upstream exits when it loses the lease (and is restarted); here it stops scheduling and
+    // campaigns again, so an API server or etcd outage longer than the renew deadline heals.
+    const identity = defaultIdentity();
+    let stopping: Promise<void> = Promise.resolve();
+    campaign = (async () => {
+      while (!closed) {
+        elector = new LeaderElector({
+          client,
+          namespace: 'kube-system',
+          name: 'kube-scheduler',
+          identity,
+          leaseDurationSeconds: opts.leaseDurationSeconds,
+          renewDeadlineMs: opts.renewDeadlineMs,
+          retryPeriodMs: opts.retryPeriodMs,
+          log,
+          onStartedLeading: () => {
+            log(`scheduler: ${identity} became leader`);
+            void stopping.then(() => !closed && sched.start());
+          },
+          onStoppedLeading: () => {
+            log(`scheduler: ${identity} lost leadership, stopping`);
+            stopping = sched.stop();
+          },
+        });
+        await elector.run();
+        await stopping;
+      }
+    })();
   } else {
     sched.start();
   }
 
   return {
     async close() {
+      closed = true;
       await elector?.stop();
+      await campaign;
       await sched.stop();
       await factory.stop();
       await recorder.flush();

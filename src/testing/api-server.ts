@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startApiServer, type RunningApiServer } from '../apiserver/server.ts';
 import { ensurePki, type Pki } from '../apiserver/pki.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
+import type { DatastoreOptions } from '../storage/open.ts';
 
 export interface TestApiServer {
   dir: string;
@@ -29,10 +30,14 @@ export async function startTestApiServer(
     beforeStart?: (paths: { dir: string; socketPath: string }) => void | Promise<void>;
     /** How long the API server waits for a kubelet to answer (default 30 s). */
     kubeletTimeoutMs?: number;
+    /** etcd instead of SQLite (several test servers may share one). */
+    datastore?: DatastoreOptions;
+    /** Reuse another test server's certificates (servers of one cluster share the CA). */
+    pki?: Pki;
   } = {},
 ): Promise<TestApiServer> {
   const dir = await mkdtemp(join(tmpdir(), `mizzen-${opts.name ?? 'test'}-`));
-  const pki = await ensurePki(join(dir, 'pki'));
+  const pki = opts.pki ?? (await ensurePki(join(dir, 'pki')));
   const socketPath = join(dir, 'apiserver.sock');
   await opts.beforeStart?.({ dir, socketPath });
   const server = await startApiServer({
@@ -42,6 +47,7 @@ export async function startTestApiServer(
     tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
     unixSocket: opts.unixSocket ? socketPath : undefined,
     kubeletClient: { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem, timeoutMs: opts.kubeletTimeoutMs },
+    datastore: opts.datastore,
   });
   const kubeconfig = join(dir, 'kubeconfig');
   await writeKubeconfig(kubeconfig, { server: server.url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem });

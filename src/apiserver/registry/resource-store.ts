@@ -16,6 +16,13 @@ export interface CacheView {
   get(key: string): CachedObject | undefined;
   list(prefix: string): { items: CachedObject[]; revision: number };
   readonly revision: number;
+  /**
+   * Set when other API servers write to the same storage: resolves once the cache holds every
+   * change up to the storage's current revision (a consistent read, as upstream's quorum read).
+   */
+  sync?(): Promise<void>;
+  /** Resolves once the cache has reached revision; rejects after timeoutMs. */
+  waitFor?(revision: number, timeoutMs: number): Promise<void>;
 }
 
 export interface WriteOptions {
@@ -160,7 +167,7 @@ export class ResourceStore {
     const s = this.def.strategy;
     s.defaults?.(obj);
     this.admit('CREATE', this.def, obj, undefined);
-    s.prepareForCreate?.(obj, this.ctx);
+    await s.prepareForCreate?.(obj, this.ctx);
     const errs = [...validateObjectMeta(obj, this.def.namespaced, this.def.nameValidator), ...(s.validate?.(obj) ?? [])];
     if (errs.length) {
       this.releaseAllocations(obj);
@@ -226,7 +233,7 @@ export class ResourceStore {
       const obj = mutate(base);
       const pinned = obj.metadata?.resourceVersion;
       if (pinned !== undefined && pinned !== '' && pinned !== old.metadata.resourceVersion) throw errors.staleConflict(this.gr, name);
-      const next = this.prepareUpdate(obj, old, opts);
+      const next = await this.prepareUpdate(obj, old, opts);
       if (next === old) return old;
       if (opts.dryRun) return next;
       try {
@@ -252,7 +259,7 @@ export class ResourceStore {
   }
 
   /** Applies upstream's update rules; returns `old` itself when nothing changed. */
-  private prepareUpdate(obj: KObject, old: KObject, opts: WriteOptions & { subresource?: string }): KObject {
+  private async prepareUpdate(obj: KObject, old: KObject, opts: WriteOptions & { subresource?: string }): Promise<KObject> {
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw errors.badRequest('the request body must be a JSON object');
     if (!obj.metadata || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) obj.metadata = {};
     const sub = opts.subresource;
@@ -301,7 +308,7 @@ export class ResourceStore {
           else obj.status = JSON.parse(JSON.stringify(old.status));
         }
         s.defaults?.(obj);
-        s.prepareForUpdate?.(obj, old, this.ctx);
+        await s.prepareForUpdate?.(obj, old, this.ctx);
         errs = [...validateObjectMetaUpdate(obj, old), ...(s.validateUpdate?.(obj, old) ?? s.validate?.(obj) ?? [])];
       }
       if (m.deletionTimestamp) {
@@ -424,8 +431,10 @@ export class ResourceStore {
           return errors.staleConflict(this.gr, name);
         case 'Compacted':
           return errors.expired(e.message);
+        case 'TooLarge':
+          return errors.tooLarge(e.message);
         default:
-          return errors.serviceUnavailable(e.message);
+          return errors.serviceUnavailable(e.message, 1);
       }
     }
     return e instanceof Error ? e : new Error(String(e));
