@@ -28,6 +28,7 @@ import { authenticate, socketUser, type UserInfo } from './authn.ts';
 import { authorize } from './authz.ts';
 import { versionInfo } from './version.ts';
 import { countRequest, metricsText } from './metrics.ts';
+import { bootstrapFlowControl } from './group-bootstrap.ts';
 
 export interface ApiServerOptions {
   /** Holds state.db (the SQLite store) and pki/. */
@@ -88,12 +89,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   for (const def of registry.resources) {
     const rs = new ResourceStore(def, store, cacheView(caches.get(def)!), ctx, admit);
     stores.set(def, rs);
-    byGroupResource.set(`${def.group}/${def.plural}`, rs);
+    // Several versions of one resource (autoscaling/v1 and v2): lookups get the stored version's.
+    const grKey = `${def.group}/${def.plural}`;
+    if (!def.storedAs || !byGroupResource.has(grKey)) byGroupResource.set(grKey, rs);
   }
   const services = lookup('', 'services')!;
   allocators.load(services.cache.list(services.listPrefix()).items.map((c) => c.obj));
 
   await bootstrap(lookup, allocators.kubernetesServiceIP, opts);
+  await bootstrapFlowControl(lookup);
 
   const hc: HandlerContext = {
     stores,
