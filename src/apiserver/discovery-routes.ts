@@ -8,7 +8,7 @@ import { sendBody, sendJSON } from './http-util.ts';
 import type { RequestInfo } from './request-info.ts';
 import { openAPIV2Document, openAPIV3Document, openAPIV3IndexDocument, type ServedDocument } from './openapi.ts';
 import { negotiateOpenAPIV2, openAPIV2ProtobufContentType, openAPIV2ProtobufDocument } from './openapi-protobuf.ts';
-import { discoveryDocuments, negotiateDiscovery, discoveryContentTypes, type DiscoveryDocuments } from './discovery.ts';
+import { discoveryDocuments, negotiateDiscovery, discoveryContentTypes, type DiscoveryDocuments, type RemoteGroupVersion } from './discovery.ts';
 
 function sendDocument(req: IncomingMessage, res: ServerResponse, doc: ServedDocument, contentType = 'application/json'): void {
   if (req.headers['if-none-match'] === doc.etag) {
@@ -40,8 +40,12 @@ export function serveOpenAPI(req: IncomingMessage, res: ServerResponse, p: strin
   throw errors.notFoundPath(`the server could not find the requested resource (${p})`);
 }
 
-/** Discovery documents serialised once per server address (they only change with the code). */
-let docsCache: { key: string; docs: DiscoveryDocuments; json: Map<string, string> } | undefined;
+/**
+ * Discovery documents serialised once per server address and set of aggregated group versions
+ * (`remote` is a new array whenever an APIService or its discovery changes).
+ */
+const noRemote: RemoteGroupVersion[] = [];
+let docsCache: { key: string; remote: RemoteGroupVersion[]; docs: DiscoveryDocuments; json: Map<string, string> } | undefined;
 
 function docJSON(path: string, form: 'v2' | 'v2beta1' | 'legacy'): string | undefined {
   const c = docsCache!;
@@ -56,9 +60,17 @@ function docJSON(path: string, form: 'v2' | 'v2beta1' | 'legacy'): string | unde
   return j;
 }
 
-export async function serveDiscovery(req: IncomingMessage, res: ServerResponse, info: RequestInfo, registry: ResourceRegistry, serverAddress: string): Promise<boolean> {
+export async function serveDiscovery(
+  req: IncomingMessage,
+  res: ServerResponse,
+  info: RequestInfo,
+  registry: ResourceRegistry,
+  serverAddress: string,
+  remote: RemoteGroupVersion[] = noRemote,
+): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  if (!docsCache || docsCache.key !== serverAddress) docsCache = { key: serverAddress, docs: discoveryDocuments(registry.resources, serverAddress), json: new Map() };
+  if (!docsCache || docsCache.key !== serverAddress || docsCache.remote !== remote)
+    docsCache = { key: serverAddress, remote, docs: discoveryDocuments(registry.resources, serverAddress, remote), json: new Map() };
   const p = info.path.replace(/\/$/, '');
   if (!p.startsWith('/api')) return false;
   const form = p === '/api' || p === '/apis' ? negotiateDiscovery(req.headers.accept) : 'legacy';

@@ -29,6 +29,7 @@ import { authorize } from './authz.ts';
 import { versionInfo } from './version.ts';
 import { countRequest, metricsText } from './metrics.ts';
 import { bootstrapFlowControl } from './group-bootstrap.ts';
+import { Aggregator } from './aggregator/aggregator.ts';
 
 export interface ApiServerOptions {
   /** Holds state.db (the SQLite store) and pki/. */
@@ -98,6 +99,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
 
   await bootstrap(lookup, allocators.kubernetesServiceIP, opts);
   await bootstrapFlowControl(lookup);
+  // APIServices: Local ones for what this server serves, proxying and discovery for the others.
+  const aggregator = new Aggregator({ lookup, log });
+  await aggregator.start(registry.groupVersions);
 
   const hc: HandlerContext = {
     stores,
@@ -147,6 +151,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     if (!user) throw errors.unauthorized();
     const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);
     authorize(user, info);
+    if (await aggregator.maybeProxy(req, res, info, user)) return;
     if (!info.isResourceRequest) {
       if (p === '/metrics') {
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
@@ -154,7 +159,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         return;
       }
       if (p.startsWith('/openapi/')) return serveOpenAPI(req, res, p, url.searchParams, registry.resources);
-      if (await serveDiscovery(req, res, info, registry, serverAddress)) return;
+      if (await serveDiscovery(req, res, info, registry, serverAddress, aggregator.remoteGroupVersions())) return;
       if (p === '/' ) return sendJSON(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
       throw errors.notFoundPath(`the server could not find the requested resource (${req.method} ${p})`);
     }
@@ -195,6 +200,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         ),
       );
       if (socketListening) rmSync(opts.unixSocket!, { force: true });
+      await aggregator.stop();
       for (const c of caches.values()) c.stop();
       await store.close();
     })();
