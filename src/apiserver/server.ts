@@ -30,6 +30,7 @@ import { versionInfo } from './version.ts';
 import { countRequest, metricsText } from './metrics.ts';
 import { bootstrapFlowControl } from './group-bootstrap.ts';
 import { Aggregator } from './aggregator/aggregator.ts';
+import { FlowControlHeaders } from './flowcontrol-headers.ts';
 
 export interface ApiServerOptions {
   /** Holds state.db (the SQLite store) and pki/. */
@@ -102,6 +103,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   // APIServices: Local ones for what this server serves, proxying and discovery for the others.
   const aggregator = new Aggregator({ lookup, log });
   await aggregator.start(registry.groupVersions);
+  const flowControl = new FlowControlHeaders(lookup);
 
   const hc: HandlerContext = {
     stores,
@@ -151,6 +153,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     if (!user) throw errors.unauthorized();
     const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);
     authorize(user, info);
+    flowControl.set(res, user, info);
     if (await aggregator.maybeProxy(req, res, info, user)) return;
     if (!info.isResourceRequest) {
       if (p === '/metrics') {
