@@ -170,6 +170,8 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
   /** Upstream checkBindings: every claim bound to an existing volume, or a clear failure. */
   private async waitBound(pod: Pod, claims: KObject[], provisioned: Set<string>, nodeName: string): Promise<void> {
     const deadline = Date.now() + this.bindTimeoutMs;
+    // The cache may not show our own annotation yet: only its removal after it showed is a failure.
+    const seen = new Set<string>();
     for (;;) {
       const L = this.listers();
       if (!L) return;
@@ -179,7 +181,9 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
         if (!cur || cur.metadata.uid !== c.metadata.uid) throw new Error(`PVC ${c.metadata.namespace}/${c.metadata.name} was deleted`);
         if (cur.spec?.volumeName && isClaimBindCompleted(cur) && L.volume(cur.spec.volumeName)) continue;
         // A provisioner that gives up removes the annotation, asking for another node.
-        if (provisioned.has(cur.metadata.name!) && cur.metadata.annotations?.[ann.selectedNode] !== nodeName) throw new Error(`provisioning failed for PVC "${cur.metadata.name}"`);
+        const selected = cur.metadata.annotations?.[ann.selectedNode] === nodeName;
+        if (selected) seen.add(cur.metadata.name!);
+        else if (provisioned.has(cur.metadata.name!) && seen.has(cur.metadata.name!)) throw new Error(`provisioning failed for PVC "${cur.metadata.name}"`);
         done = false;
         break;
       }
