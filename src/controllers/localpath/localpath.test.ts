@@ -61,7 +61,7 @@ async function claimOn(ns: string, name: string, node: string): Promise<KObject>
 
 test("k3s's default StorageClass and config", async () => {
   const sc = await eventually('local-path class', () => exists({ group: 'storage.k8s.io', version: 'v1', resource: 'storageclasses', name: 'local-path' }));
-  assert.deepEqual([sc.provisioner, sc.reclaimPolicy, sc.volumeBindingMode, sc.metadata.annotations['storageclass.kubernetes.io/is-default-class']], ['rancher.io/local-path', 'Delete', 'WaitForFirstConsumer', 'true']);
+  assert.deepEqual([sc.provisioner, sc.reclaimPolicy, sc.volumeBindingMode, sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class']], ['rancher.io/local-path', 'Delete', 'WaitForFirstConsumer', 'true']);
   const cm = await eventually('config', () => exists({ version: 'v1', resource: 'configmaps', namespace: 'kube-system', name: 'local-path-config' }));
   assert.deepEqual(JSON.parse(cm.data['config.json']), { nodePathMap: [{ node: 'DEFAULT_PATH_FOR_NON_LISTED_NODES', paths: [join(dir, 'storage')] }] });
 });
@@ -75,7 +75,7 @@ test('on this machine: directory made for the claim, removed with the volume', a
   assert.equal(pv.metadata.name, `pvc-${c.metadata.uid}`);
   assert.deepEqual(pv.spec.hostPath, { path, type: 'DirectoryOrCreate' });
   assert.deepEqual(pv.spec.nodeAffinity.required.nodeSelectorTerms, [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['lp-local'] }] }]);
-  assert.deepEqual([pv.spec.persistentVolumeReclaimPolicy, pv.metadata.annotations['pv.kubernetes.io/provisioned-by']], ['Delete', 'rancher.io/local-path']);
+  assert.deepEqual([pv.spec.persistentVolumeReclaimPolicy, pv.metadata.annotations?.['pv.kubernetes.io/provisioned-by']], ['Delete', 'rancher.io/local-path']);
   const st = await stat(path);
   assert.ok(st.isDirectory());
   assert.equal(st.mode & 0o777, 0o777);

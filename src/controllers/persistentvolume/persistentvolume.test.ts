@@ -51,8 +51,8 @@ test('a claim binds to the smallest Available volume that fits, both sides marke
   assert.equal(bound.spec.volumeName, 'static-small');
   assert.deepEqual(bound.status.capacity, { storage: '1Gi' });
   assert.deepEqual(bound.status.accessModes, ['ReadWriteOnce']);
-  assert.equal(bound.metadata.annotations['pv.kubernetes.io/bind-completed'], 'yes');
-  assert.equal(bound.metadata.annotations['pv.kubernetes.io/bound-by-controller'], 'yes');
+  assert.equal(bound.metadata.annotations?.['pv.kubernetes.io/bind-completed'], 'yes');
+  assert.equal(bound.metadata.annotations?.['pv.kubernetes.io/bound-by-controller'], 'yes');
   const v = await eventually('volume bound', async () => {
     const p = await getPV('static-small');
     return p.status?.phase === 'Bound' ? p : undefined;
@@ -96,7 +96,7 @@ test('claims that wait: no class, first consumer, provisioner; then a default cl
     return c.metadata.annotations?.['volume.kubernetes.io/storage-provisioner'];
   });
   assert.equal(asked, 'example.com/disks');
-  assert.equal((await getPVC(ns, 'late')).metadata.annotations['volume.beta.kubernetes.io/storage-provisioner'], 'example.com/disks');
+  assert.equal((await getPVC(ns, 'late')).metadata.annotations?.['volume.beta.kubernetes.io/storage-provisioner'], 'example.com/disks');
   const ext = await eventually('ExternalProvisioning', async () => (await eventsFor(ns, 'late')).find((e) => e[1] === 'ExternalProvisioning'));
   assert.equal(ext[2], externalProvisioningMessage('example.com/disks'));
 
