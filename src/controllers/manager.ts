@@ -188,6 +188,7 @@ Flags:
   --node-cidr-mask-size N             per-node pod range mask size (default 24)
   --concurrent-syncs N                workers per controller (default 5)
   --leader-elect BOOL                 take the kube-system/kube-controller-manager lease before running (default true)
+  --local-path-dir DIR                where local-path volumes go on nodes local-path-config does not name (default /var/lib/mizzen/storage)
   -h, --help                          show this help
 `;
 
@@ -206,6 +207,7 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
         'node-cidr-mask-size': { type: 'string' },
         'concurrent-syncs': { type: 'string' },
         'leader-elect': { type: 'string' },
+        'local-path-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -231,6 +233,7 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
     return fail((e as Error).message);
   }
   if (values['cluster-cidr']) options.clusterCIDR = String(values['cluster-cidr']);
+  if (values['local-path-dir']) options.localPathDir = String(values['local-path-dir']);
   for (const [flag, key] of [
     ['node-cidr-mask-size', 'nodeCIDRMaskSize'],
     ['concurrent-syncs', 'workers'],
