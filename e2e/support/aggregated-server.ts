@@ -8,13 +8,17 @@ export interface AggregatedServer {
   port: number;
   /** The X-Remote-User of each request, in order. */
   users: string[];
+  /** The CN of the client certificate of each request ('' without one). */
+  clients: string[];
   close(): Promise<void>;
 }
 
-export async function startAggregatedServer(opts: { group: string; version: string; cert: string; key: string }): Promise<AggregatedServer> {
+/** With `clientCA`, client certificates are asked for and those it signed are recorded (as a real aggregated server checks the front proxy). */
+export async function startAggregatedServer(opts: { group: string; version: string; cert: string; key: string; clientCA?: string }): Promise<AggregatedServer> {
   const { group, version } = opts;
   const gv = `${group}/${version}`;
   const users: string[] = [];
+  const clients: string[] = [];
   const resourceList = {
     kind: 'APIResourceList',
     apiVersion: 'v1',
@@ -25,8 +29,11 @@ export async function startAggregatedServer(opts: { group: string; version: stri
     ],
   };
   const widget = (ns: string, name: string) => ({ apiVersion: gv, kind: 'Widget', metadata: { name, namespace: ns, creationTimestamp: '2024-01-01T00:00:00Z' }, spec: { size: 3 } });
-  const server = https.createServer({ cert: opts.cert, key: opts.key }, (req, res) => {
+  const tlsOpts = opts.clientCA ? { requestCert: true, rejectUnauthorized: false, ca: opts.clientCA } : {};
+  const server = https.createServer({ cert: opts.cert, key: opts.key, ...tlsOpts }, (req, res) => {
     users.push(String(req.headers['x-remote-user'] ?? ''));
+    const sock = req.socket as import('node:tls').TLSSocket;
+    clients.push(sock.authorized ? String(sock.getPeerCertificate()?.subject?.CN ?? '') : '');
     const path = (req.url ?? '').split('?')[0];
     const send = (code: number, body: unknown) => {
       res.writeHead(code, { 'Content-Type': 'application/json' });
@@ -42,6 +49,7 @@ export async function startAggregatedServer(opts: { group: string; version: stri
   return {
     port: (server.address() as AddressInfo).port,
     users,
+    clients,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

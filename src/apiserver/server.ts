@@ -101,7 +101,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   await bootstrap(lookup, allocators.kubernetesServiceIP, opts);
   await bootstrapFlowControl(lookup);
   // APIServices: Local ones for what this server serves, proxying and discovery for the others.
-  const aggregator = new Aggregator({ lookup, log });
+  const aggregator = new Aggregator({ lookup, log, pkiDir: path.join(opts.dataDir, 'pki'), clientCA: opts.tls.clientCA });
   await aggregator.start(registry.groupVersions);
   const flowControl = new FlowControlHeaders(lookup);
 

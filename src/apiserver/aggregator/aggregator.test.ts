@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTestApiServer, type TestApiServer } from '../../testing/api-server.ts';
 import { ensurePki } from '../pki.ts';
@@ -55,7 +56,8 @@ before(async () => {
   api = await startTestApiServer({ name: 'aggregator' });
   const pki = await ensurePki(join(api.dir, 'backend-pki'), ['widgets.default.svc']);
   caBundle = Buffer.from(pki.caCertPem).toString('base64');
-  backend = await startAggregatedServer({ group: 'demo.mizzen.dev', version: 'v1beta1', cert: pki.serverCertPem, key: pki.serverKeyPem });
+  const clientCA = readFileSync(join(api.dir, 'pki', 'front-proxy-ca.crt'), 'utf8');
+  backend = await startAggregatedServer({ group: 'demo.mizzen.dev', version: 'v1beta1', cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA });
 });
 after(async () => {
   await backend?.close();
@@ -93,6 +95,12 @@ test('an aggregated group on 127.0.0.1 is proxied and discovered', async () => {
   assert.equal(list.status, 200);
   assert.deepEqual(list.json.items.map((w: any) => w.metadata.name), ['alpha', 'beta']);
   assert.equal(backend.users.at(-1), 'admin', 'the backend learns who asked');
+  assert.equal(backend.clients.at(-1), 'front-proxy-client', 'from the front proxy it trusts');
+  const cm = (await call('GET', '/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication')).json;
+  assert.deepEqual(JSON.parse(cm.data['requestheader-allowed-names']), ['front-proxy-client']);
+  assert.deepEqual(JSON.parse(cm.data['requestheader-username-headers']), ['X-Remote-User']);
+  assert.equal(cm.data['requestheader-client-ca-file'], readFileSync(join(api.dir, 'pki', 'front-proxy-ca.crt'), 'utf8'));
+  assert.equal(cm.data['client-ca-file'], api.pki.caCertPem);
 
   const legacy = await call('GET', '/apis');
   assert.ok(legacy.json.groups.some((g: any) => g.name === 'demo.mizzen.dev' && g.preferredVersion.version === 'v1beta1'));

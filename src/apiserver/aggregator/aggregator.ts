@@ -18,6 +18,7 @@ import type { UserInfo } from '../authn.ts';
 import { backendGet, tlsOptions } from './backend-request.ts';
 import { localPriority } from './priorities.ts';
 import { isResolved, resolveService, type ResolverLookups } from './resolve.ts';
+import { authenticationConfigMap, ensureFrontProxy, publishAuthenticationConfigMap, type FrontProxy } from './front-proxy.ts';
 
 type Lookup = (group: string, plural: string) => ResourceStore | undefined;
 
@@ -32,6 +33,10 @@ const hopByHop = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'pro
 export interface AggregatorOptions {
   lookup: Lookup;
   log: (msg: string) => void;
+  /** Where the front-proxy CA and client certificate live (`DATA_DIR/pki`). */
+  pkiDir: string;
+  /** The CA of the API server's client certificates, published for aggregated servers. */
+  clientCA: string;
   /** How often the availability loop looks for changes (ms). */
   tickMs?: number;
 }
@@ -52,6 +57,7 @@ export class Aggregator {
   private remote: RemoteGroupVersion[] = [];
   private remoteKey = '';
   private stopped = false;
+  private frontProxy?: FrontProxy;
 
   constructor(private readonly opts: AggregatorOptions) {
     this.lookup = opts.lookup;
@@ -68,6 +74,9 @@ export class Aggregator {
   }
 
   async start(localGroupVersions: Array<{ group: string; version: string }>): Promise<void> {
+    this.frontProxy = await ensureFrontProxy(this.opts.pkiDir);
+    const configMaps = this.lookup('', 'configmaps');
+    if (configMaps) await publishAuthenticationConfigMap(configMaps, authenticationConfigMap(this.opts.clientCA, this.frontProxy));
     await this.syncLocal(localGroupVersions);
     this.refreshRemote();
     this.timer = setInterval(() => this.tick(), this.opts.tickMs ?? 1000);
@@ -258,7 +267,8 @@ export class Aggregator {
       }
       headers['X-Remote-User'] = user.name;
       if (user.groups.length) headers['X-Remote-Group'] = user.groups;
-      const upstream = https.request({ ...tlsOptions(o, target), method: req.method, path: req.url, headers }, (ures) => {
+      const identity = this.frontProxy ? { cert: this.frontProxy.certPem, key: this.frontProxy.keyPem } : {};
+      const upstream = https.request({ ...tlsOptions(o, target), ...identity, method: req.method, path: req.url, headers }, (ures) => {
         const out: Record<string, string | string[]> = {};
         for (const [k, v] of Object.entries(ures.headers)) if (v !== undefined && !hopByHop.has(k.toLowerCase())) out[k] = v;
         res.writeHead(ures.statusCode ?? 502, out);
