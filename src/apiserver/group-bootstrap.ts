@@ -22,11 +22,11 @@ export async function bootstrapFlowControl(lookup: Lookup): Promise<void> {
   const levels = lookup('flowcontrol.apiserver.k8s.io', 'prioritylevelconfigurations');
   const schemas = lookup('flowcontrol.apiserver.k8s.io', 'flowschemas');
   if (!levels || !schemas) return;
-  for (const pl of bootstrapPriorityLevels) await createMissing(levels, pl);
-  for (const fs of bootstrapFlowSchemas) await createMissing(schemas, fs);
+  // Concurrent writes share commits (the store batches them): a first start stays quick.
+  await Promise.all([...bootstrapPriorityLevels.map((pl) => createMissing(levels, pl)), ...bootstrapFlowSchemas.map((fs) => createMissing(schemas, fs))]);
   // Dangling: False when the referenced level exists (the MISSINGPL column), as upstream's config
   // controller records it.
-  for (const c of schemas.cache.list(schemas.listPrefix()).items) {
+  await Promise.all(schemas.cache.list(schemas.listPrefix()).items.map(async (c) => {
     const fs = c.obj;
     const plName = fs.spec?.priorityLevelConfiguration?.name;
     const exists = !!levels.tryGet(undefined, plName);
@@ -40,11 +40,11 @@ export async function bootstrapFlowControl(lookup: Lookup): Promise<void> {
         : `This FlowSchema references the PriorityLevelConfiguration object named ${JSON.stringify(plName)} but there is no such object`,
     };
     const current = (fs.status?.conditions ?? []).find((x: any) => x.type === 'Dangling');
-    if (current?.status === cond.status) continue;
+    if (current?.status === cond.status) return;
     await schemas.update(undefined, fs.metadata.name!, (o) => {
       const others = (o.status?.conditions ?? []).filter((x: any) => x.type !== 'Dangling');
       o.status = { ...(o.status ?? {}), conditions: [...others, cond] };
       return o;
     }, { subresource: 'status' });
-  }
+  }));
 }

@@ -97,6 +97,7 @@ export class Aggregator {
     const rs = this.apiServices;
     if (!rs) return;
     const wanted = new Set<string>();
+    const writes: Promise<void>[] = [];
     for (const { group, version } of gvs) {
       const name = apiServiceName(group, version);
       if (wanted.has(name)) continue;
@@ -104,15 +105,21 @@ export class Aggregator {
       const p = localPriority(group, version);
       const spec = { group, version, groupPriorityMinimum: p.group, versionPriority: p.version };
       const existing = rs.tryGet(undefined, name)?.obj;
-      try {
-        if (!existing) await rs.create(undefined, { metadata: { name, labels: { [AUTOMANAGED_LABEL]: 'onstart' } }, spec });
-        else if (existing.metadata.labels?.[AUTOMANAGED_LABEL] && (existing.spec?.service || existing.spec.groupPriorityMinimum !== p.group || existing.spec.versionPriority !== p.version))
-          await rs.update(undefined, name, (o) => ({ ...o, spec }));
-        await this.setAvailable(name, 'True', 'Local', LOCAL_MESSAGE);
-      } catch (e) {
-        if (!(e instanceof StatusError && e.code === 409)) throw e;
-      }
+      // Concurrent writes share commits (the store batches them): a first start stays quick.
+      writes.push(
+        (async () => {
+          try {
+            if (!existing) await rs.create(undefined, { metadata: { name, labels: { [AUTOMANAGED_LABEL]: 'onstart' } }, spec });
+            else if (existing.metadata.labels?.[AUTOMANAGED_LABEL] && (existing.spec?.service || existing.spec.groupPriorityMinimum !== p.group || existing.spec.versionPriority !== p.version))
+              await rs.update(undefined, name, (o) => ({ ...o, spec }));
+            await this.setAvailable(name, 'True', 'Local', LOCAL_MESSAGE);
+          } catch (e) {
+            if (!(e instanceof StatusError && e.code === 409)) throw e;
+          }
+        })(),
+      );
     }
+    await Promise.all(writes);
     for (const o of this.list()) {
       if (o.metadata.labels?.[AUTOMANAGED_LABEL] && !o.spec?.service && !wanted.has(o.metadata.name!)) {
         await rs.delete(undefined, o.metadata.name!).catch(() => {});
