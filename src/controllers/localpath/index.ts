@@ -40,7 +40,7 @@ export interface LocalPathOptions {
 }
 
 export function defaultLocalPathOptions(partial: Partial<LocalPathOptions> = {}): LocalPathOptions {
-  return { dir: '/var/lib/mizzen/storage', localNodeName: hostname().toLowerCase(), helperImage: 'busybox:1.36', helperPollMs: 2000, ...partial };
+  return { dir: '/var/lib/mizzen/storage', localNodeName: hostname().trim().toLowerCase(), helperImage: 'busybox:1.36', helperPollMs: 2000, ...partial };
 }
 
 class LocalPathProvisioner implements Controller {
