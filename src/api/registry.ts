@@ -11,8 +11,20 @@ import { resources as scheduling } from './scheduling/index.ts';
 import { resources as policy } from './policy/index.ts';
 import { resources as rbac } from './rbac/index.ts';
 import { resources as apiextensions } from './apiextensions/index.ts';
+import { resources as networking } from './networking/index.ts';
+import { resources as storage } from './storage/index.ts';
+import { resources as node } from './node/index.ts';
+import { resources as autoscaling } from './autoscaling/index.ts';
+import { resources as admissionregistration } from './admissionregistration/index.ts';
+import { resources as apiregistration } from './apiregistration/index.ts';
+import { resources as flowcontrol } from './flowcontrol/index.ts';
 
-export const allResources: ResourceDef[] = [...core, ...apps, ...batch, ...coordination, ...discovery, ...events, ...scheduling, ...policy, ...rbac, ...apiextensions];
+export const allResources: ResourceDef[] = [...core, ...apps, ...batch, ...coordination, ...discovery, ...events, ...scheduling, ...policy, ...rbac, ...apiextensions, ...builtinGroups()];
+
+/** The groups charts use (issue 13): networking, storage, node, autoscaling, admission, aggregation, flow control. */
+function builtinGroups(): ResourceDef[] {
+  return [...apiregistration, ...autoscaling, ...networking, ...storage, ...admissionregistration, ...node, ...flowcontrol];
+}
 
 export class ResourceRegistry {
   readonly resources: ResourceDef[];

@@ -31,6 +31,8 @@ export interface CustomResourceManagerOptions extends ServingDeps {
   log?: (msg: string) => void;
   /** How long to wait before looking again at a deleted CRD whose objects are not all gone. */
   cleanupRetryMs?: number;
+  /** Called when the served group/versions change (the aggregator's Local APIServices follow them). */
+  onGroupVersionsChange?: () => void;
 }
 
 interface Entry {
@@ -43,6 +45,7 @@ export class CustomResourceManager {
   private entries = new Map<string, Entry>(); // by CRD name
   private byGroupResource = new Map<string, CRDServing>(); // `${group}/${plural}`
   private groups = new Map<string, Set<string>>(); // group -> versions served (established or accepted)
+  private groupVersionsKey = '[]';
   private resourcesMemo: ResourceDef[] | undefined;
   private queue = new Set<string>();
   private running = false;
@@ -88,6 +91,11 @@ export class CustomResourceManager {
 
   hasGroupVersion(group: string, version: string): boolean {
     return this.groups.get(group)?.has(version) ?? false;
+  }
+
+  /** The group/versions custom resources are served at. */
+  groupVersions(): Array<{ group: string; version: string }> {
+    return [...this.groups].flatMap(([group, versions]) => [...versions].map((version) => ({ group, version })));
   }
 
   /** The serving bundle of a CRD by group and plural (served or not yet). */
@@ -360,7 +368,10 @@ export class CustomResourceManager {
       if (!g) groups.set(b.group, (g = new Set()));
       for (const v of b.versions.keys()) g.add(v);
     }
+    const before = this.groupVersionsKey;
     this.groups = groups;
+    this.groupVersionsKey = JSON.stringify(this.groupVersions().sort((a, b) => (`${a.group}/${a.version}` < `${b.group}/${b.version}` ? -1 : 1)));
+    if (this.groupVersionsKey !== before && !this.stopped) this.opts.onGroupVersionsChange?.();
   }
 }
 

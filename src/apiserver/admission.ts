@@ -4,6 +4,7 @@
 import type { KObject, ResourceDef } from '../api/types.ts';
 import { errors } from '../machinery/errors.ts';
 import type { AdmitFn, ResourceStore } from './registry/resource-store.ts';
+import { admitDefaultClass } from './default-class-admission.ts';
 
 /** Namespaces that always exist and cannot be deleted. */
 export const immortalNamespaces = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
@@ -26,6 +27,7 @@ export function builtinAdmission(deps: AdmissionDeps): AdmitFn {
     if (op === 'DELETE' && def.group === '' && def.plural === 'namespaces' && undeletableNamespaces.has(obj.metadata.name!))
       throw errors.forbidden(gr, obj.metadata.name!, 'this namespace may not be deleted');
     if (def.group === '' && def.plural === 'pods' && op === 'CREATE' && !subresource) admitPodCreate(deps, def, obj);
+    if (op === 'CREATE' && !subresource) admitDefaultClass(deps.lookup, def, obj);
   };
 }
 

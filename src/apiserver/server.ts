@@ -3,6 +3,7 @@
 import https from 'node:https';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import path from 'node:path';
 import { chmodSync, lstatSync, mkdirSync, rmSync } from 'node:fs';
 import type { KObject, ResourceDef, StrategyContext } from '../api/types.ts';
 import { ResourceRegistry, keyPrefix } from '../api/registry.ts';
@@ -35,6 +36,9 @@ import { CustomResourceManager } from '../apiextensions/manager.ts';
 import { handleCustomResource } from '../apiextensions/handler.ts';
 import { healthChecker, isHealthPath } from './health.ts';
 import { enableServiceClaims } from './service-claims.ts';
+import { bootstrapFlowControl } from './group-bootstrap.ts';
+import { Aggregator } from './aggregator/aggregator.ts';
+import { FlowControlHeaders } from './flowcontrol-headers.ts';
 
 export interface ApiServerOptions {
   /** Holds state.db (the SQLite store, unless `datastore` names etcd) and pki/. */
@@ -114,7 +118,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   for (const def of registry.resources) {
     const rs = new ResourceStore(def, store, cacheView(caches.get(def)!, store.shared === true), ctx, admit);
     stores.set(def, rs);
-    byGroupResource.set(`${def.group}/${def.plural}`, rs);
+    // Several versions of one resource (autoscaling/v1 and v2): lookups get the stored version's.
+    const grKey = `${def.group}/${def.plural}`;
+    if (!def.storedAs || !byGroupResource.has(grKey)) byGroupResource.set(grKey, rs);
   }
   const services = lookup('', 'services')!;
   allocators.load(services.cache.list(services.listPrefix()).items.map((c) => c.obj));
@@ -134,7 +140,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     : undefined;
 
   await bootstrap(lookup, allocators.kubernetesServiceIP, opts);
-
+  await bootstrapFlowControl(lookup);
+  // Set once the aggregator runs: CRD changes then update the Local APIServices.
+  let syncLocalAPIServices: (() => void) | undefined;
   const customResources = new CustomResourceManager({
     store,
     ctx,
@@ -146,8 +154,32 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     crds: lookup('apiextensions.k8s.io', 'customresourcedefinitions')!,
     builtins: registry.resources,
     log,
+    onGroupVersionsChange: () => syncLocalAPIServices?.(),
   });
   await customResources.start();
+
+  // APIServices: Local ones for what this server serves (built-in groups and those of CRDs, which
+  // follow the CRDs), proxying and discovery for the others.
+  const aggregator = new Aggregator({ lookup, log, pkiDir: path.join(opts.dataDir, 'pki'), clientCA: opts.tls.clientCA });
+  const localGroupVersions = () => [...registry.groupVersions, ...customResources.groupVersions().map((gv) => ({ ...gv, custom: true }))];
+  await aggregator.start(localGroupVersions());
+  // One sync at a time; changes while one runs are picked up by one more.
+  let localSync: Promise<void> | undefined;
+  let localSyncAgain = false;
+  syncLocalAPIServices = () => {
+    if (localSync) {
+      localSyncAgain = true;
+      return;
+    }
+    localSync = (async () => {
+      do {
+        localSyncAgain = false;
+        await aggregator.syncLocal(localGroupVersions()).catch((e) => log(`aggregator: local APIServices: ${(e as Error)?.message ?? e}`));
+      } while (localSyncAgain);
+      localSync = undefined;
+    })();
+  };
+  const flowControl = new FlowControlHeaders(lookup);
 
   const health = healthChecker(store);
   const hc: HandlerContext = {
@@ -239,6 +271,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     if (!user) throw errors.unauthorized();
     const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);
     authorize(user, info);
+    flowControl.set(res, user, info);
+    if (await aggregator.maybeProxy(req, res, info, user)) return;
     if (!info.isResourceRequest) {
       if (p === '/metrics') {
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
@@ -246,7 +280,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         return;
       }
       if (p.startsWith('/openapi/')) return serveOpenAPI(req, res, p, url.searchParams, customResources.resources());
-      if (await serveDiscovery(req, res, info, customResources.resources(), serverAddress)) return;
+      if (await serveDiscovery(req, res, info, customResources.resources(), serverAddress, aggregator.remoteGroupVersions())) return;
       if (p === '/' ) return sendJSON(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
       throw errors.notFoundPath(`the server could not find the requested resource (${req.method} ${p})`);
     }
@@ -303,6 +337,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       if (socketListening) rmSync(opts.unixSocket!, { force: true });
       customResources.stop();
       claims?.stop();
+      await aggregator.stop();
+      await localSync;
       for (const c of caches.values()) c.stop();
       await store.close();
     })();

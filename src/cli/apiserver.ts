@@ -64,7 +64,7 @@ export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, dep
       log: (msg) => io.out(`apiserver: ${msg}`),
       // With the data dir's PKI the API server reaches kubelets with its kubelet-client certificate.
       kubeletClient: pki ? { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem } : undefined,
-      extraRoutes: pki && token ? bootstrapRoutes({ ca: { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, token, datastore: opts.datastore, serviceCIDR: opts.serviceCIDR }) : undefined,
+      extraRoutes: pki && token ? bootstrapRoutes({ ca: { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, token, datastore: opts.datastore, serviceCIDR: opts.serviceCIDR, pkiDir: pki.dir }) : undefined,
     });
     life.add('apiserver', () => api.close());
     const url = clientURL(opts.bindAddress, api.port);

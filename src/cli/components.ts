@@ -7,6 +7,7 @@
 
 import type { Pki } from '../apiserver/pki.ts';
 import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
 import type { UpOptions } from './options.ts';
 import type { ApiConnection, ClientComponentSpec } from './client-components.ts';
 
@@ -44,6 +45,8 @@ export function clientComponentGroups(opts: UpOptions, rootCAPem: string): { nam
   if (opts.nodeMonitorGracePeriodMs !== undefined) cm.nodeMonitorGracePeriodMs = opts.nodeMonitorGracePeriodMs;
   cm.clusterCIDR = opts.clusterCIDR ?? clusterCIDRFor(opts.simulatedNodes);
   const le = opts.leaderElection ? { leaderElection: { ...opts.leaderElection } } : {};
+  // local-path volumes live under the data dir on this machine, as k3s's under its own.
+  cm.localPathDir = join(opts.dataDir, 'storage');
   const groups = [
     {
       name: 'controllers',

@@ -83,7 +83,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       log: (msg) => io.out(`apiserver: ${msg}`),
       unixSocket: apiSocketPath(opts.dataDir),
       kubeletClient: { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem },
-      extraRoutes: bootstrapRoutes({ ca: { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, token, datastore: opts.datastore, serviceCIDR: opts.serviceCIDR }),
+      extraRoutes: bootstrapRoutes({ ca: { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, token, datastore: opts.datastore, serviceCIDR: opts.serviceCIDR, pkiDir: pki.dir }),
     });
     life.add('apiserver', () => api.close());
     const url = clientURL(opts.bindAddress, api.port);

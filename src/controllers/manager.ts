@@ -197,6 +197,7 @@ Flags:
   --leader-elect-lease-duration DUR   a standby takes over this long after the leader's last renewal (default 15s)
   --leader-elect-renew-deadline DUR   the leader steps down when it cannot renew for this long (default 10s)
   --leader-elect-retry-period DUR     how often to try to take or renew the lease (default 2s)
+  --local-path-dir DIR                where local-path volumes go on nodes local-path-config does not name (default /var/lib/mizzen/storage)
   -h, --help                          show this help
 `;
 
@@ -216,6 +217,7 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
         'concurrent-syncs': { type: 'string' },
         'leader-elect': { type: 'string' },
         ...leaderElectionFlags,
+        'local-path-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -241,6 +243,7 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
     return fail((e as Error).message);
   }
   if (values['cluster-cidr']) options.clusterCIDR = String(values['cluster-cidr']);
+  if (values['local-path-dir']) options.localPathDir = String(values['local-path-dir']);
   for (const [flag, key] of [
     ['node-cidr-mask-size', 'nodeCIDRMaskSize'],
     ['concurrent-syncs', 'workers'],

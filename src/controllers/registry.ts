@@ -20,6 +20,8 @@ import { nodeIpamController } from './nodeipam/index.ts';
 import { endpointsController } from './endpoints/index.ts';
 import { endpointSliceController } from './endpointslice/index.ts';
 import { disruptionController } from './disruption/index.ts';
+import { persistentVolumeController } from './persistentvolume/index.ts';
+import { localPathProvisionerController } from './localpath/index.ts';
 
 export const controllerFactories: Record<string, ControllerFactory> = {
   replicaset: replicaSetController,
@@ -41,4 +43,6 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   endpoints: endpointsController,
   endpointslice: endpointSliceController,
   disruption: disruptionController,
+  'persistentvolume-binder': persistentVolumeController,
+  'local-path-provisioner': localPathProvisionerController,
 };

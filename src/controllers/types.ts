@@ -22,6 +22,10 @@ export interface ControllerManagerOptions {
   workers: number;
   /** PEM of the cluster CA, published as the kube-root-ca.crt ConfigMap in every namespace. */
   rootCAPem?: string;
+  /** Base directory of local-path volumes on nodes the local-path-config ConfigMap does not name. */
+  localPathDir?: string;
+  /** The real node this controller manager runs beside (default: the host name). */
+  localNodeName?: string;
 }
 
 export const defaultControllerManagerOptions: ControllerManagerOptions = {

@@ -13,6 +13,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { errors, type StatusError } from '../machinery/errors.ts';
 import { isDNS1123Subdomain } from '../api/validation.ts';
 import { issueClientCertificate } from '../apiserver/pki.ts';
@@ -26,10 +27,17 @@ export interface BootstrapSource {
   /** The datastore this member uses (etcd endpoints and TLS files), if it is etcd. */
   datastore?: DatastoreOptions;
   serviceCIDR?: string;
+  /**
+   * This member's PKI directory: its front-proxy CA (made by the aggregator at start) goes to new
+   * members too, so that every API server's proxied requests are trusted by aggregated servers.
+   */
+  pkiDir?: string;
 }
 
 export interface ServerBootstrap {
   ca: { cert: string; key: string };
+  /** The aggregator's front-proxy CA (front-proxy-ca.crt/.key), when this member has one. */
+  frontProxyCA?: { cert: string; key: string };
   datastore?: { endpoints: string[]; ca?: string; cert?: string; key?: string };
   serviceCIDR?: string;
 }
@@ -69,8 +77,11 @@ export function bootstrapRoutes(src: BootstrapSource): (req: IncomingMessage, re
       if (req.method !== 'GET') return fail(res, errors.methodNotAllowed('use GET'));
       if (!authorized(req, 'server')) return fail(res, errors.unauthorized('a valid join token is required (user "server")'));
       const ds = src.datastore?.endpoints?.length ? src.datastore : undefined;
+      const fpCert = src.pkiDir ? await readFile(join(src.pkiDir, 'front-proxy-ca.crt'), 'utf8').catch(() => undefined) : undefined;
+      const fpKey = src.pkiDir ? await readFile(join(src.pkiDir, 'front-proxy-ca.key'), 'utf8').catch(() => undefined) : undefined;
       const body: ServerBootstrap = {
         ca: { cert: src.ca.certPem, key: src.ca.keyPem },
+        frontProxyCA: fpCert && fpKey ? { cert: fpCert, key: fpKey } : undefined,
         serviceCIDR: src.serviceCIDR,
         datastore: ds ? { endpoints: ds.endpoints!, ca: await pem(ds.caFile), cert: await pem(ds.certFile), key: await pem(ds.keyFile) } : undefined,
       };

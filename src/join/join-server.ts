@@ -1,8 +1,8 @@
 // `mizzen up --join https://first:6443 --token T`: before starting, a new control-plane member
 // takes the cluster's CA (so that its own serving and admin certificates, issued by ensurePki as
-// on any start, are the cluster's) and, unless given its own --datastore-endpoint, the etcd
-// endpoints and client certificate the first member uses. The token is kept in DATA_DIR/token, so
-// agents can join through this member too.
+// on any start, are the cluster's), the aggregator's front-proxy CA and, unless given its own
+// --datastore-endpoint, the etcd endpoints and client certificate the first member uses. The token
+// is kept in DATA_DIR/token, so agents can join through this member too.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -36,6 +36,11 @@ export async function prepareJoin(dataDir: string, server: string, token: JoinTo
     await writeFile(join(pki, 'ca.key'), b.ca.key, { mode: 0o600 });
     await writeFile(join(pki, 'ca.crt'), b.ca.cert, { mode: 0o644 });
     log(`joined: took the cluster CA from ${server}`);
+  }
+  // The cluster's front-proxy CA, so aggregated servers trust this member's proxied requests too.
+  if (b.frontProxyCA && (await readOptional(join(pki, 'front-proxy-ca.crt'))) === undefined) {
+    await writeFile(join(pki, 'front-proxy-ca.key'), b.frontProxyCA.key, { mode: 0o600 });
+    await writeFile(join(pki, 'front-proxy-ca.crt'), b.frontProxyCA.cert, { mode: 0o644 });
   }
   await writeToken(dataDir, token);
 

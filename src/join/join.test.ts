@@ -29,7 +29,7 @@ describe('joining a cluster', () => {
       port: 0,
       bindAddress: '127.0.0.1',
       tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
-      extraRoutes: bootstrapRoutes({ ca: { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, token, datastore: { endpoints: ['https://10.0.0.9:2379'] }, serviceCIDR: '10.96.0.0/16' }),
+      extraRoutes: bootstrapRoutes({ ca: { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, token, datastore: { endpoints: ['https://10.0.0.9:2379'] }, serviceCIDR: '10.96.0.0/16', pkiDir: pki.dir }),
     });
   });
   after(async () => {
@@ -76,6 +76,8 @@ describe('joining a cluster', () => {
       assert.equal(mine.caCertPem, pki.caCertPem);
       assert.deepEqual(mine.issued.sort(), ['admin', 'kubelet-client', 'server']);
       assert.deepEqual(await ensureToken(joiner, mine.caCertPem), token);
+      // The aggregator's front-proxy CA is the cluster's too (aggregated servers trust one).
+      assert.equal(await readFile(join(joiner, 'pki', 'front-proxy-ca.crt'), 'utf8'), await readFile(join(pki.dir, 'front-proxy-ca.crt'), 'utf8'));
       // Its admin certificate works on the first member.
       const c = new ApiClient({ server: server.url, ca: mine.caCertPem, cert: mine.adminCertPem, key: mine.adminKeyPem, maxRetries: 0 });
       try {

@@ -336,6 +336,9 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
     replicaSets: factory.informerFor({ group: 'apps', version: 'v1', resource: 'replicasets' }),
     statefulSets: factory.informerFor({ group: 'apps', version: 'v1', resource: 'statefulsets' }),
     replicationControllers: factory.informerFor({ version: 'v1', resource: 'replicationcontrollers' }),
+    persistentVolumeClaims: factory.informerFor({ version: 'v1', resource: 'persistentvolumeclaims' }),
+    persistentVolumes: factory.informerFor({ version: 'v1', resource: 'persistentvolumes' }),
+    storageClasses: factory.informerFor({ group: 'storage.k8s.io', version: 'v1', resource: 'storageclasses' }),
   };
   const scheduledEvents = new ScheduledEventWriter(client, { log });
   const sched = new Scheduler(client, recorder, opts.config, deps, { log, assumedTTLMs: opts.assumedTTLMs, scheduledEvents });
@@ -352,6 +355,15 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
   });
   const nsEvent = () => sched.queue.moveAllToActiveOrBackoffQueue('NamespaceChange');
   deps.namespaces.addEventHandler({ onAdd: (_o: KObject, initial: boolean) => !initial && nsEvent(), onUpdate: nsEvent, onDelete: nsEvent });
+  // Claims, volumes and classes appearing or binding can make VolumeBinding's rejects schedulable.
+  for (const [inf, ev] of [
+    [deps.persistentVolumeClaims, 'PvcChange'],
+    [deps.persistentVolumes, 'PvChange'],
+    [deps.storageClasses, 'StorageClassChange'],
+  ] as const) {
+    const move = () => sched.queue.moveAllToActiveOrBackoffQueue(ev);
+    inf.addEventHandler({ onAdd: (_o: KObject, initial: boolean) => !initial && move(), onUpdate: move });
+  }
   factory.start();
   await factory.waitForCacheSync();
 
