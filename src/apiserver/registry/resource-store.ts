@@ -10,6 +10,7 @@ import { errors, StatusError, type FieldError, type GroupResource } from '../../
 import { StorageError, type Store } from '../../storage/store.ts';
 import { objectKey, keyPrefix, apiVersionOf } from '../../api/resource-keys.ts';
 import { CachedObject, encodeForStorage, objectsInFlight, withResourceVersion, writtenJSON } from './cached-object.ts';
+import { sameIgnoringTimes } from '../fieldmanager/managed-fields.ts';
 
 /** The subset of the watch cache this registry needs. */
 export interface CacheView {
@@ -22,7 +23,15 @@ export interface WriteOptions {
   dryRun?: boolean;
   /** Collected `Warning` header texts. */
   warnings?: string[];
+  /**
+   * How the write records field ownership (metadata.managedFields): a field manager's update,
+   * called once the object is defaulted (as upstream, before admission and the strategy), or
+   * 'applied' when a server-side apply set them already. Without it the stored ones are kept.
+   */
+  managedFields?: ManagedFieldsWrite;
 }
+
+export type ManagedFieldsWrite = { update(live: KObject | undefined, obj: KObject): void } | 'applied';
 
 export interface DeleteOptions extends WriteOptions {
   gracePeriodSeconds?: number;
@@ -136,6 +145,7 @@ export class ResourceStore {
     delete m.resourceVersion;
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
+    const sentManagedFields = m.managedFields;
     delete m.managedFields;
     if (this.def.tracksGeneration) m.generation = 1;
     else delete m.generation;
@@ -145,6 +155,9 @@ export class ResourceStore {
     }
     const s = this.def.strategy;
     s.defaults?.(obj);
+    const mf = opts.managedFields;
+    if (mf && sentManagedFields !== undefined) m.managedFields = sentManagedFields;
+    if (mf && mf !== 'applied') mf.update(undefined, obj);
     this.admit('CREATE', this.def, obj, undefined);
     s.prepareForCreate?.(obj, this.ctx);
     const errs = [...validateObjectMeta(obj, this.def.namespaced, this.def.nameValidator), ...(s.validate?.(obj) ?? [])];
@@ -250,12 +263,15 @@ export class ResourceStore {
       // Status updates change status only: keep everything else from the stored object.
       const status = obj.status;
       const rv = obj.metadata.resourceVersion;
+      const applied = obj.metadata.managedFields;
       if (obj.metadata.uid && obj.metadata.uid !== old.metadata.uid)
         throw errors.conflict(this.gr, old.metadata.name!, `Precondition failed: UID in precondition: ${obj.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
       obj = copyOfOld();
       if (status === undefined) delete obj.status;
       else obj.status = status;
       obj.metadata.resourceVersion = rv;
+      if (opts.managedFields === 'applied') obj.metadata.managedFields = applied;
+      else this.manageFields(obj, old, opts);
       this.def.status?.prepareForUpdate?.(obj, old);
       const errs = this.def.status?.validateUpdate?.(obj, old) ?? [];
       if (errs.length) throw this.invalid(old.metadata.name!, errs);
@@ -279,13 +295,13 @@ export class ResourceStore {
       else delete m.deletionGracePeriodSeconds;
       if (o.generation !== undefined) m.generation = o.generation;
       else delete m.generation;
-      delete m.managedFields;
       if (this.def.status) {
         if (old.status === undefined) delete obj.status;
         else obj.status = JSON.parse(JSON.stringify(old.status));
       }
       const s = this.def.strategy;
       s.defaults?.(obj);
+      this.manageFields(obj, old, opts);
       s.prepareForUpdate?.(obj, old, this.ctx);
       const errs = [...validateObjectMetaUpdate(obj, old), ...(s.validateUpdate?.(obj, old) ?? s.validate?.(obj) ?? [])];
       if (m.deletionTimestamp) {
@@ -298,11 +314,21 @@ export class ResourceStore {
       if (opts.warnings && s.warnings) opts.warnings.push(...s.warnings(obj, old));
     }
     this.admit('UPDATE', this.def, obj, old, sub);
-    // A no-op update leaves the object (and its resourceVersion) as it is, like upstream.
-    const { resourceVersion: _a, ...nm } = obj.metadata;
-    const { resourceVersion: _b, ...om } = old.metadata;
-    if (deepEqualExcept(obj, old) && deepEqual(nm, om)) return old;
+    // A no-op update leaves the object (and its resourceVersion) as it is, like upstream; managed
+    // fields that differ only in their times do not make a change either.
+    const { resourceVersion: _a, managedFields: nmf, ...nm } = obj.metadata;
+    const { resourceVersion: _b, managedFields: omf, ...om } = old.metadata;
+    if (deepEqualExcept(obj, old) && deepEqual(nm, om) && (deepEqual(nmf, omf) || sameIgnoringTimes(nmf, omf))) return old;
     return obj;
+  }
+
+  /** Records the update in metadata.managedFields, or keeps the stored ones when the write is not tracked. */
+  private manageFields(obj: KObject, old: KObject, opts: WriteOptions): void {
+    const mf = opts.managedFields;
+    if (mf === 'applied') return;
+    if (mf) return mf.update(old, obj);
+    if (old.metadata.managedFields) obj.metadata.managedFields = old.metadata.managedFields;
+    else delete obj.metadata.managedFields;
   }
 
   async delete(namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
