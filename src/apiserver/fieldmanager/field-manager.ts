@@ -17,7 +17,7 @@ import { difference, fieldSetOf, has, isEmpty, union, type FieldSet } from '../.
 import { fieldElement, goJSON } from '../../machinery/fieldpath/path-element.ts';
 import { nowRFC3339 } from '../../machinery/time.ts';
 import { conflictError } from './conflicts.ts';
-import { decodeManagedFields, emptyManaged, encodeManagedFields, isResetManagedFields, managerKey, type Managed } from './managed-fields.ts';
+import { decodeManagedFields, emptyManaged, encodeManagedFields, isResetManagedFields, managerKey, type Managed, type ManagerId } from './managed-fields.ts';
 
 export const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -90,11 +90,14 @@ export class FieldManager {
   }
 
   private recordUpdate(managed: Managed, before: unknown, after: KObject, manager: string): void {
-    const self = managerKey({ manager, operation: 'Update', apiVersion: this.o.apiVersion, subresource: this.o.subresource });
-    const owned = difference(updateManagers(before, after, managed.sets, currentOperation, this.opts), stripSet);
+    const id: ManagerId = { manager, operation: 'Update', apiVersion: this.o.apiVersion, subresource: this.o.subresource };
+    const self = managerKey(id);
+    // The comparison skips the system fields; of what upstream strips, `metadata` itself is left.
+    const owned = withoutMetadataMember(updateManagers(before, after, managed.sets, currentOperation, this.opts));
     if (isEmpty(owned)) return;
     const prev = managed.sets.get(self);
     managed.sets.set(self, { set: prev ? union(owned, prev.set) : owned, apiVersion: this.o.apiVersion, applied: false });
+    managed.ids.set(self, id);
     managed.times.set(self, this.now());
   }
 
@@ -131,7 +134,9 @@ export class FieldManager {
     // Fields of an object nobody tracked yet belong to "before-first-apply", so that the apply
     // does not take them silently (upstream's skip-non-applied manager).
     if (live && managed.sets.size === 0) this.recordUpdate(managed, {}, liveBody!, 'before-first-apply');
-    const self = managerKey({ manager, operation: 'Apply', subresource: this.o.subresource });
+    const selfId: ManagerId = { manager, operation: 'Apply', subresource: this.o.subresource };
+    const self = managerKey(selfId);
+    managed.ids.set(self, selfId);
     let sets = new Map(managed.sets);
     let result;
     try {
@@ -199,6 +204,18 @@ export class FieldManager {
   }
 }
 
+function withoutMetadataMember(s: FieldSet): FieldSet {
+  const meta = s['f:metadata'];
+  if (!meta || !('.' in meta)) return s;
+  const { '.': _self, ...rest } = meta;
+  const out: FieldSet = {};
+  for (const k of Object.keys(s)) {
+    if (k !== 'f:metadata') out[k] = s[k];
+    else if (Object.keys(rest).length) out[k] = rest;
+  }
+  return out;
+}
+
 function withoutManagedFields(obj: KObject): KObject {
   const { managedFields: _m, ...metadata } = obj.metadata;
   return { ...obj, metadata };
@@ -222,6 +239,7 @@ function lastAppliedOf(config: KObject): string {
 
 /** Merges the oldest Update entries into one "ancient-changes" entry per API version above the cap. */
 export function capUpdateManagers(managed: Managed, max = maxUpdateManagers): void {
+  if (managed.sets.size <= max) return;
   const updaters = [...managed.sets.entries()].filter(([, vs]) => !vs.applied).map(([k]) => k);
   if (updaters.length <= max) return;
   const seconds = (k: string) => {
@@ -235,7 +253,9 @@ export function capUpdateManagers(managed: Managed, max = maxUpdateManagers): vo
     const key = updaters[i];
     const vs = managed.sets.get(key)!;
     const time = managed.times.get(key);
-    const bucket = managerKey({ manager: 'ancient-changes', operation: 'Update', apiVersion: vs.apiVersion });
+    const bucketId: ManagerId = { manager: 'ancient-changes', operation: 'Update', apiVersion: vs.apiVersion };
+    const bucket = managerKey(bucketId);
+    managed.ids.set(bucket, bucketId);
     const first = firstOfVersion.get(vs.apiVersion);
     if (first === undefined) {
       firstOfVersion.set(vs.apiVersion, key);

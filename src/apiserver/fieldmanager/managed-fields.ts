@@ -30,10 +30,10 @@ export interface ManagerId {
 
 /** The identifier a manager's entry is keyed by (a JSON object, as upstream builds it). */
 export function managerKey(id: ManagerId): string {
-  const o: Record<string, string> = { manager: id.manager, operation: id.operation };
-  if (id.operation === 'Update' && id.apiVersion) o.apiVersion = id.apiVersion;
-  if (id.subresource) o.subresource = id.subresource;
-  return JSON.stringify(o);
+  let s = `{"manager":${JSON.stringify(id.manager)},"operation":"${id.operation}"`;
+  if (id.operation === 'Update' && id.apiVersion) s += `,"apiVersion":${JSON.stringify(id.apiVersion)}`;
+  if (id.subresource) s += `,"subresource":${JSON.stringify(id.subresource)}`;
+  return s + '}';
 }
 
 export function parseManagerKey(key: string): ManagerId {
@@ -44,12 +44,14 @@ export function parseManagerKey(key: string): ManagerId {
 export interface Managed {
   sets: Managers;
   times: Map<string, string | undefined>;
+  /** Who each key is (saves parsing keys back). */
+  ids: Map<string, ManagerId>;
   /** The entries as read, by key, to write unchanged ones back as they were. */
   read: Map<string, ManagedFieldsEntry>;
 }
 
 export function emptyManaged(): Managed {
-  return { sets: new Map(), times: new Map(), read: new Map() };
+  return { sets: new Map(), times: new Map(), ids: new Map(), read: new Map() };
 }
 
 /** An entry list that asks to reset managed fields: `[]` or `[{}]` (upstream's isResetManagedFields). */
@@ -86,6 +88,7 @@ export function decodeManagedFields(entries: unknown, trusted: boolean): Managed
     const id: ManagerId = { manager: e.manager ?? '', operation: e.operation, apiVersion: e.apiVersion, subresource: e.subresource || undefined };
     const key = managerKey(id);
     m.sets.set(key, { set, apiVersion: e.apiVersion, applied: e.operation === 'Apply' });
+    m.ids.set(key, id);
     m.times.set(key, typeof e.time === 'string' ? e.time : undefined);
     m.read.set(key, trusted ? e : { ...e, fieldsV1: set });
   });
@@ -98,7 +101,7 @@ function entryOf(key: string, m: Managed): ManagedFieldsEntry {
   const was = m.read.get(key);
   const operation = vs.applied ? 'Apply' : 'Update';
   if (was && was.fieldsV1 === vs.set && was.time === time && was.apiVersion === vs.apiVersion && was.operation === operation) return was;
-  const id = parseManagerKey(key);
+  const id = m.ids.get(key) ?? parseManagerKey(key);
   const e: ManagedFieldsEntry = { manager: id.manager, operation, apiVersion: vs.apiVersion } as ManagedFieldsEntry;
   if (time) e.time = time;
   e.fieldsType = 'FieldsV1';

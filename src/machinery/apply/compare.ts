@@ -59,6 +59,11 @@ function keysOf(v: Record<string, unknown> | undefined, m: MapType): string[] {
   return keys;
 }
 
+function isZeroField(m: MapType, key: string): boolean {
+  if (m.zero) for (const [name] of m.zero) if (name === key) return true;
+  return false;
+}
+
 /** A key's value, with the type's zero value for a missing zero field. */
 function valueAt(v: Record<string, unknown> | undefined, key: string, m: MapType): unknown {
   if (!v) return undefined;
@@ -105,24 +110,55 @@ function cmp(l: unknown, r: unknown, t: FieldType, ign: FieldSet | undefined): N
 }
 
 function visitMap(l: Record<string, unknown> | undefined, r: Record<string, unknown> | undefined, lk: string[], rk: string[], m: MapType, ign: FieldSet | undefined): Nodes {
-  const keys = new Set(lk);
-  for (const k of rk) keys.add(k);
-  const sorted = [...keys].sort();
-  let a: FieldSet | undefined;
-  let mo: FieldSet | undefined;
-  let re: FieldSet | undefined;
-  for (const k of sorted) {
-    const pe = fieldElement(k);
-    const ci = ign?.[pe];
-    if (ci && isMemberNode(ci)) continue;
-    const ct = childType(m, k);
-    if (!ct) continue;
-    const n = cmp(valueAt(l, k, m), valueAt(r, k, m), ct, ci);
-    if (n.a) (a ??= {})[pe] = n.a;
-    if (n.m) (mo ??= {})[pe] = n.m;
-    if (n.r) (re ??= {})[pe] = n.r;
+  // Output keys are sorted at the end, and only those that changed: most of an update is equal.
+  const out: Out = { ak: [], an: [], mk: [], mn: [], rk: [], rn: [] };
+  for (const k of lk) visitKey(l, r, k, m, ign, out);
+  for (const k of rk) if (!(l && (k in l || isZeroField(m, k)))) visitKey(l, r, k, m, ign, out);
+  return { a: sortedNode(out.ak, out.an), m: sortedNode(out.mk, out.mn), r: sortedNode(out.rk, out.rn) };
+}
+
+interface Out {
+  ak: string[];
+  an: FieldSet[];
+  mk: string[];
+  mn: FieldSet[];
+  rk: string[];
+  rn: FieldSet[];
+}
+
+function visitKey(l: Record<string, unknown> | undefined, r: Record<string, unknown> | undefined, k: string, m: MapType, ign: FieldSet | undefined, out: Out): void {
+  const pe = fieldElement(k);
+  const ci = ign?.[pe];
+  if (ci && isMemberNode(ci)) return;
+  const ct = childType(m, k);
+  if (!ct) return;
+  const n = cmp(valueAt(l, k, m), valueAt(r, k, m), ct, ci);
+  if (n === none) return;
+  if (n.a) out.ak.push(pe), out.an.push(n.a);
+  if (n.m) out.mk.push(pe), out.mn.push(n.m);
+  if (n.r) out.rk.push(pe), out.rn.push(n.r);
+}
+
+/** A node of children (field elements) in upstream's order; undefined when there are none. */
+function sortedNode(keys: string[], nodes: FieldSet[]): FieldSet | undefined {
+  const n = keys.length;
+  if (n === 0) return undefined;
+  // Insertion sort of the (few) changed keys, keeping their nodes alongside.
+  for (let i = 1; i < n; i++) {
+    const k = keys[i];
+    const v = nodes[i];
+    let j = i - 1;
+    while (j >= 0 && keys[j] > k) {
+      keys[j + 1] = keys[j];
+      nodes[j + 1] = nodes[j];
+      j--;
+    }
+    keys[j + 1] = k;
+    nodes[j + 1] = v;
   }
-  return { a, m: mo, r: re };
+  const out: FieldSet = {};
+  for (let i = 0; i < n; i++) out[keys[i]] = nodes[i];
+  return out;
 }
 
 function visitList(l: readonly unknown[], r: readonly unknown[], t: ListType, ign: FieldSet | undefined): Nodes {

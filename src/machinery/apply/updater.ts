@@ -89,10 +89,9 @@ function settle(c: Comparison, managers: Managers, self: string, force: boolean)
  * write (what it added or modified), having taken them away from the other managers in place.
  */
 export function updateManagers(before: unknown, after: unknown, managers: Managers, self: string, o: UpdaterOptions): FieldSet {
+  // The comparison skipped the ignored subtrees already.
   const c = settleOthers(before, after, managers, self, true, o);
-  let set = difference(union(c.modified, c.added), c.removed);
-  if (o.ignored) set = recursiveDifference(set, o.ignored);
-  return set;
+  return difference(union(c.modified, c.added), c.removed);
 }
 
 export interface ApplyResult {

@@ -15,8 +15,16 @@ export type PathElement = string;
 /** A field path: the path elements from the object's root. */
 export type Path = readonly PathElement[];
 
+// Field names repeat across objects: one string per name keeps object keys shared and hashed once.
+const fieldElements = new Map<string, PathElement>();
+
 export function fieldElement(name: string): PathElement {
-  return `f:${name}`;
+  let pe = fieldElements.get(name);
+  if (pe === undefined) {
+    pe = `f:${name}`;
+    if (fieldElements.size < 50_000) fieldElements.set(name, pe);
+  }
+  return pe;
 }
 
 export function indexElement(i: number): PathElement {
