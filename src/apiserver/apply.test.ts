@@ -36,6 +36,8 @@ function deployment(name: string, replicas?: number): KObject {
   return d;
 }
 
+const mf = (o: KObject): any[] => (o.metadata.managedFields ?? []) as any[];
+
 async function status(p: Promise<unknown>): Promise<{ code: number; message: string; causes?: unknown[] }> {
   try {
     await p;
@@ -49,8 +51,8 @@ async function status(p: Promise<unknown>): Promise<{ code: number; message: str
 test('apply creates the object, and the same apply again writes nothing', async () => {
   const created = await client.request<KObject>('PATCH', `${deployments}/first?fieldManager=tester`, deployment('first', 2), applyType);
   assert.equal(created.spec.replicas, 2);
-  assert.equal(created.metadata.managedFields?.[0].manager, 'tester');
-  assert.equal(created.metadata.managedFields?.[0].operation, 'Apply');
+  assert.equal(mf(created)[0].manager, 'tester');
+  assert.equal(mf(created)[0].operation, 'Apply');
   const again = await client.request<KObject>('PATCH', `${deployments}/first?fieldManager=tester`, deployment('first', 2), applyType);
   assert.equal(again.metadata.resourceVersion, created.metadata.resourceVersion);
   // YAML works too, and an apply changing a value writes.
@@ -88,18 +90,18 @@ test('conflicts between two managers: 409 with causes; force takes the field', a
   assert.deepEqual(s.causes, [{ reason: 'FieldManagerConflict', message: 'conflict with "one"', field: '.spec.replicas' }]);
   const forced = await client.request<KObject>('PATCH', `${deployments}/shared?fieldManager=two&force=true`, deployment('shared', 3), applyType);
   assert.equal(forced.spec.replicas, 3);
-  const one = forced.metadata.managedFields!.find((e: any) => e.manager === 'one');
+  const one = mf(forced).find((e: any) => e.manager === 'one');
   assert.ok(!JSON.stringify(one.fieldsV1).includes('f:replicas'));
 });
 
 test('every write records its manager: the fieldManager parameter, else the user agent', async () => {
   const cm = await client.request<KObject>('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'ua' }, data: { a: '1' } });
   assert.deepEqual(
-    cm.metadata.managedFields!.map((e: any) => [e.manager, e.operation, e.apiVersion, JSON.stringify(e.fieldsV1)]),
+    mf(cm).map((e: any) => [e.manager, e.operation, e.apiVersion, JSON.stringify(e.fieldsV1)]),
     [['apply-test', 'Update', 'v1', '{"f:data":{".":{},"f:a":{}}}']],
   );
   const patched = await client.request<KObject>('PATCH', '/api/v1/namespaces/default/configmaps/ua?fieldManager=editor', { data: { b: '2' } }, { 'Content-Type': 'application/merge-patch+json' });
-  assert.deepEqual(patched.metadata.managedFields!.map((e: any) => e.manager), ['apply-test', 'editor']);
+  assert.deepEqual(mf(patched).map((e: any) => e.manager), ['apply-test', 'editor']);
   // A PUT of what was read changes nothing and writes nothing.
   const put = await client.request<KObject>('PUT', '/api/v1/namespaces/default/configmaps/ua', patched);
   assert.equal(put.metadata.resourceVersion, patched.metadata.resourceVersion);
@@ -122,7 +124,7 @@ test('status and scale subresources', async () => {
   assert.equal(main.status?.conditions, undefined);
   const st = await client.request<KObject>('PATCH', `${deployments}/sub/status?fieldManager=status-applier`, statusCfg, applyType);
   assert.deepEqual(st.status.conditions, [{ type: 'MyStatus', status: 'True' }]);
-  const e = st.metadata.managedFields!.find((x: any) => x.manager === 'status-applier' && x.subresource === 'status');
+  const e = mf(st).find((x: any) => x.manager === 'status-applier' && x.subresource === 'status');
   assert.equal(JSON.stringify(e.fieldsV1), '{"f:status":{"f:conditions":{"k:{\\"type\\":\\"MyStatus\\"}":{".":{},"f:status":{},"f:type":{}}}}}');
   // Scale: the replicas, owned by the scale applier (the deployment's applier had them: force).
   const scale = await client.request<KObject>(
@@ -134,7 +136,7 @@ test('status and scale subresources', async () => {
   assert.equal(scale.kind, 'Scale');
   assert.equal(scale.spec.replicas, 5);
   const dep = await client.request<KObject>('GET', `${deployments}/sub`);
-  const scaler = dep.metadata.managedFields!.find((x: any) => x.manager === 'scaler');
+  const scaler = mf(dep).find((x: any) => x.manager === 'scaler');
   assert.equal(scaler.subresource, 'scale');
   assert.equal(JSON.stringify(scaler.fieldsV1), '{"f:spec":{"f:replicas":{}}}');
 });
