@@ -91,6 +91,10 @@ test('operations return an unchanged input itself', () => {
   assert.equal(recursiveDifference(a, set('status')), a);
   assert.equal(union(a, set()), a);
   assert.equal(intersection(a, a), a);
+  // A writer updating fields it already owns: the union is its old set itself.
+  assert.equal(union(set('spec.replicas'), a), a);
+  assert.equal(union(a, set('spec.template.spec.containers')), a);
+  assert.equal(show(union(set('spec.b', 'spec.a'), set('spec.c'))), show(set('spec.a', 'spec.b', 'spec.c')));
 });
 
 test('has, withPrefix and paths follow upstream', () => {

@@ -69,18 +69,30 @@ function unionNode(a: FieldSet, b: FieldSet, root: boolean): FieldSet | undefine
   const member = !root && (isMemberNode(a) || isMemberNode(b));
   const keys: string[] = [];
   const children: FieldSet[] = [];
-  let fromB = false;
+  // When one side already holds everything (a writer updating the fields it owns), return it as is.
+  let sameAsA = root || member === isMemberNode(a);
+  let sameAsB = root || member === isMemberNode(b);
   for (const k of childKeys(a)) {
+    const c = k in b ? (unionNode(a[k], b[k], false) as FieldSet) : a[k];
     keys.push(k);
-    children.push(k in b ? (unionNode(a[k], b[k], false) as FieldSet) : a[k]);
+    children.push(c);
+    if (!sameNode(c, a[k])) sameAsA = false;
+    if (!sameNode(c, b[k])) sameAsB = false;
   }
   for (const k of childKeys(b)) {
     if (k in a) continue;
     keys.push(k);
     children.push(b[k]);
-    fromB = true;
+    sameAsA = false;
   }
-  return node(member, keys, children, !fromB);
+  if (sameAsA) return a;
+  if (sameAsB && keys.length === childKeys(b).length) return b;
+  return node(member, keys, children, keys.length === childKeys(a).length);
+}
+
+/** The same node, or both member leaves (`{}`). */
+function sameNode(x: FieldSet, y: FieldSet | undefined): boolean {
+  return x === y || (y !== undefined && !hasKeys(x) && !hasKeys(y));
 }
 
 /** Members of both sets. */
