@@ -156,7 +156,7 @@ export class FieldManager {
     else sets.set(self, { ...mine, set: stripped });
     managed.sets = sets;
     if (!result.noop) managed.times.set(self, this.now());
-    const out = (result.noop ? structuredClone(liveBody) : result.object) as KObject;
+    const out = (result.noop ? liveBody : result.object) as KObject;
     out.metadata ??= {};
     if (manager === 'kubectl' && out.metadata.annotations?.[lastAppliedAnnotation]) {
       out.metadata.annotations = { ...out.metadata.annotations, [lastAppliedAnnotation]: lastAppliedOf(config) };
