@@ -310,3 +310,21 @@ test('custom resources: the structural schema drives merging and ownership (appl
   // Fields the schema does not declare are refused (upstream's conformance test looks for this text).
   assert.throws(() => crs.apply(undefined, cr({}, { unknownField: 'unknown' }), 'm', false), /\.unknownField: field not declared in schema/);
 });
+
+test("a create's fast walk records what the general comparison with the zero object records", async () => {
+  const { compare, createdFields } = await import('../../machinery/apply/compare.ts');
+  const { union } = await import('../../machinery/fieldpath/set.ts');
+  const samples: Array<[string, string, KObject]> = [
+    ['apps', 'deployments', deployment({ strategy: {}, template: { metadata: { labels: { app: 'nginx' } }, spec: { containers: [{ name: 'a', image: 'x', ports: [{ containerPort: 80 }], env: [{ name: 'A', value: '1' }], resources: {} }], volumes: [] } } })],
+    ['', 'pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: { a: 'b' }, annotations: {} }, spec: { containers: [{ name: 'c', image: 'i' }], nodeSelector: { zone: 'a' }, tolerations: [] }, status: { phase: 'Pending' } }],
+    ['', 'nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n' }, spec: { podCIDRs: ['10.0.0.0/24'] }, status: { nodeInfo: { kubeletVersion: 'v1.32.0' }, daemonEndpoints: { kubeletEndpoint: { Port: 10250 } }, conditions: [{ type: 'Ready', status: 'True' }] } }],
+    ['', 'configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1' }, binaryData: {} }],
+  ];
+  for (const [group, plural, obj] of samples) {
+    const def = registry.lookup(group, 'v1', plural)!;
+    const type = fieldTypeOf(def.model);
+    const general = compare({}, obj, type);
+    assert.equal(JSON.stringify(createdFields(obj, type)), JSON.stringify(union(general.added, general.modified)), plural);
+    assert.equal(JSON.stringify(general.removed), '{}', plural);
+  }
+});

@@ -8,7 +8,7 @@
 import type { KObject } from '../../api/types.ts';
 import { errors } from '../../machinery/errors.ts';
 import { applyManagers, ConflictsError, updateManagers, type Managers, type UpdaterOptions } from '../../machinery/apply/updater.ts';
-import { compare } from '../../machinery/apply/compare.ts';
+import { compare, createdFields } from '../../machinery/apply/compare.ts';
 import { deepEqual } from '../../machinery/apply/equal.ts';
 import { toFieldSet } from '../../machinery/apply/to-field-set.ts';
 import { formatValidationErrors, validateConfig } from '../../machinery/apply/validate.ts';
@@ -17,7 +17,7 @@ import { difference, fieldSetOf, has, isEmpty, union, type FieldSet } from '../.
 import { fieldElement, goJSON } from '../../machinery/fieldpath/path-element.ts';
 import { nowRFC3339 } from '../../machinery/time.ts';
 import { conflictError } from './conflicts.ts';
-import { decodeManagedFields, emptyManaged, encodeManagedFields, isResetManagedFields, managerKey, type Managed, type ManagerId } from './managed-fields.ts';
+import { decodeManagedFields, emptyManaged, encodeManagedFields, isResetManagedFields, managerKey, type Managed, type ManagedFieldsEntry, type ManagerId } from './managed-fields.ts';
 
 export const lastAppliedAnnotation = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -84,6 +84,7 @@ export class FieldManager {
     // An existing object without managed fields is not tracked again until an apply (upstream's
     // skip-non-applied); resetting managed fields so strips them for good.
     if (managed.sets.size === 0 && live) return;
+    if (!live && managed.sets.size === 0) return this.recordCreate(obj, manager || 'unknown');
     this.recordUpdate(managed, live ?? {}, obj, manager || 'unknown');
     capUpdateManagers(managed);
     setManagedFields(obj, managed);
@@ -99,6 +100,15 @@ export class FieldManager {
     managed.sets.set(self, { set: prev ? union(owned, prev.set) : owned, apiVersion: this.o.apiVersion, applied: false });
     managed.ids.set(self, id);
     managed.times.set(self, this.now());
+  }
+
+  /** The common create (no managed fields sent): one entry, from one walk of the object. */
+  private recordCreate(obj: KObject, manager: string): void {
+    const owned = withoutMetadataMember(createdFields(obj, this.o.type, this.opts.ignored));
+    if (isEmpty(owned)) return;
+    const e = { manager, operation: 'Update', apiVersion: this.o.apiVersion, time: this.now(), fieldsType: 'FieldsV1', fieldsV1: owned } as ManagedFieldsEntry;
+    if (this.o.subresource) e.subresource = this.o.subresource;
+    obj.metadata.managedFields = [e];
   }
 
   private decodeLiveOrNew(live: KObject | undefined, obj: KObject): Managed {

@@ -8,7 +8,7 @@
 
 import { deepEqual } from './equal.ts';
 import { fieldElement, type PathElement } from '../fieldpath/path-element.ts';
-import { SELF, emptyFieldSet, type FieldSet } from '../fieldpath/set.ts';
+import { LEAF, SELF, emptyFieldSet, type FieldSet } from '../fieldpath/set.ts';
 import { itemElements, sortElements } from './items.ts';
 import { asListType, asMapType, childType, isObject, type FieldType, type ListType, type MapType } from './types.ts';
 
@@ -32,9 +32,9 @@ interface Nodes {
 }
 
 const none: Nodes = {};
-const leafAdded: Nodes = { a: {} };
-const leafRemoved: Nodes = { r: {} };
-const leafModified: Nodes = { m: {} };
+const leafAdded: Nodes = { a: LEAF };
+const leafRemoved: Nodes = { r: LEAF };
+const leafModified: Nodes = { m: LEAF };
 
 type Shape = 'map' | 'list' | 'leaf';
 
@@ -203,19 +203,19 @@ function visitList(l: readonly unknown[], r: readonly unknown[], t: ListType, ig
       if (n.m) (mo ??= {})[pe] = n.m;
       if (n.r) (re ??= {})[pe] = n.r;
     } else if (li.length >= 2 && ri.length >= 2) {
-      if (!deepEqual(li, ri)) (mo ??= {})[pe] = {};
+      if (!deepEqual(li, ri)) (mo ??= {})[pe] = LEAF;
     } else if (li.length >= 2) {
       if (ri.length) {
         const n = cmp(undefined, ri[0], t.items, ci);
         if (n.a) (a ??= {})[pe] = n.a;
       }
-      (re ??= {})[pe] = {};
+      (re ??= {})[pe] = LEAF;
     } else {
       if (li.length) {
         const n = cmp(li[0], undefined, t.items, ci);
         if (n.r) (re ??= {})[pe] = n.r;
       }
-      (a ??= {})[pe] = {};
+      (a ??= {})[pe] = LEAF;
     }
   }
   return { a, m: mo, r: re };
@@ -229,12 +229,12 @@ export function allOf(v: unknown, t: FieldType, ign: FieldSet | undefined): Fiel
   const shape = shapeOf(t, v);
   if (shape === 'map') {
     const m = asMapType(t, v)!;
-    if (m.atomic) return {};
+    if (m.atomic) return LEAF;
     const obj = isObject(v) ? v : undefined;
     const keys = keysOf(obj, m);
-    if (keys.length === 0) return {};
+    if (keys.length === 0) return LEAF;
     keys.sort();
-    const out: FieldSet = { [SELF]: {} };
+    const out: FieldSet = { [SELF]: LEAF };
     for (const k of keys) {
       const pe = fieldElement(k);
       const ci = ign?.[pe];
@@ -243,11 +243,11 @@ export function allOf(v: unknown, t: FieldType, ign: FieldSet | undefined): Fiel
       if (!ct) continue;
       out[pe] = allOf(valueAt(obj, k, m), ct, ci);
     }
-    return Object.keys(out).length > 1 ? out : {};
+    return Object.keys(out).length > 1 ? out : LEAF;
   }
   if (shape === 'list') {
     const lt = asListType(t, v)!;
-    if (lt.listType === 'atomic' || !Array.isArray(v) || v.length === 0) return {};
+    if (lt.listType === 'atomic' || !Array.isArray(v) || v.length === 0) return LEAF;
     const pes = itemElements(lt, v);
     const seen = new Map<PathElement, number>();
     const order: PathElement[] = [];
@@ -261,12 +261,55 @@ export function allOf(v: unknown, t: FieldType, ign: FieldSet | undefined): Fiel
       } else seen.set(pe, -1);
     }
     sortElements(order);
-    const out: FieldSet = { [SELF]: {} };
+    const out: FieldSet = { [SELF]: LEAF };
     for (const pe of order) {
       const i = seen.get(pe)!;
-      out[pe] = i < 0 ? {} : allOf(v[i], lt.items, ign?.[pe]);
+      out[pe] = i < 0 ? LEAF : allOf(v[i], lt.items, ign?.[pe]);
     }
     return out;
   }
-  return {};
+  return LEAF;
+}
+
+/**
+ * What a create sets (upstream: the update from the kind's zero value), in one walk: the same as
+ * compare({}, obj) with its added and modified sets united, since an object compared with its
+ * zero value removes nothing. Struct fields Go always holds (`spec`, `template`, ...) are compared
+ * as present, everything else as added.
+ */
+export function createdFields(obj: unknown, type: FieldType, ignore?: FieldSet): FieldSet {
+  return createdNode(obj, type, ignore) ?? emptyFieldSet();
+}
+
+function createdNode(v: unknown, t: FieldType, ign: FieldSet | undefined): FieldSet | undefined {
+  const shape = shapeOf(t, v);
+  if (shape === 'map') {
+    const m = asMapType(t, v)!;
+    if (m.atomic) return v === undefined || v === null ? undefined : LEAF;
+    if (!isObject(v)) return undefined;
+    const keys = Object.keys(v);
+    if (keys.length === 0) return undefined;
+    keys.sort();
+    let out: FieldSet | undefined;
+    for (const k of keys) {
+      const pe = fieldElement(k);
+      const ci = ign?.[pe];
+      if (ci && isMemberNode(ci)) continue;
+      const ct = childType(m, k);
+      if (!ct) continue;
+      const c = isZeroField(m, k) ? createdNode(v[k], ct, ci) : allOf(v[k], ct, ci);
+      if (c) (out ??= {})[pe] = c;
+    }
+    return out;
+  }
+  if (shape === 'list') {
+    // A zero list is null: an empty one differs (a leaf), a full one adds its items.
+    const lt = asListType(t, v)!;
+    if (!Array.isArray(v)) return undefined;
+    if (lt.listType === 'atomic' || v.length === 0) return LEAF;
+    const all = allOf(v, t, ign);
+    const { [SELF]: _self, ...items } = all;
+    return items;
+  }
+  return v === undefined || v === null ? undefined : LEAF;
 }

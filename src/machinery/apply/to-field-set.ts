@@ -3,7 +3,7 @@
 // apply configuration claims; prune also uses it on whole objects.
 
 import { fieldElement, type PathElement } from '../fieldpath/path-element.ts';
-import { SELF, emptyFieldSet, type FieldSet } from '../fieldpath/set.ts';
+import { LEAF, SELF, emptyFieldSet, type FieldSet } from '../fieldpath/set.ts';
 import { itemElement, ItemError, sortElements } from './items.ts';
 import { asListType, asMapType, childType, isDeclaredField, type FieldType } from './types.ts';
 
@@ -11,7 +11,7 @@ export function toFieldSet(value: unknown, type: FieldType): FieldSet {
   return collect(value, type) ?? emptyFieldSet();
 }
 
-const memberLeaf = (): FieldSet => ({});
+const memberLeaf = (): FieldSet => LEAF;
 
 /** The node for one value: `{}` when the value itself is a member leaf, its children otherwise. */
 function collect(v: unknown, t: FieldType): FieldSet | undefined {
@@ -65,7 +65,7 @@ function collect(v: unknown, t: FieldType): FieldSet | undefined {
 
 /** Marks a node as a member itself. */
 function withSelf(n: FieldSet | undefined): FieldSet {
-  if (!n) return {};
+  if (!n) return LEAF;
   if (SELF in n) return n;
   let empty = true;
   for (const _ in n) {
@@ -73,7 +73,7 @@ function withSelf(n: FieldSet | undefined): FieldSet {
     break;
   }
   if (empty) return n;
-  return { [SELF]: {}, ...n };
+  return { [SELF]: LEAF, ...n };
 }
 
 /**
@@ -113,10 +113,10 @@ function ensureNode(n: FieldSet, t: FieldType | undefined, root: boolean): Field
       }
     }
     if (named && !(SELF in c) && hasChildren(c)) {
-      c = { [SELF]: {}, ...c };
+      c = { [SELF]: LEAF, ...c };
       changed = true;
     }
-    (out ??= root || !(SELF in n) ? {} : { [SELF]: {} })[k] = c;
+    (out ??= root || !(SELF in n) ? {} : { [SELF]: LEAF })[k] = c;
   }
   return changed ? out : n;
 }

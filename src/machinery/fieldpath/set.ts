@@ -17,6 +17,12 @@ export const SELF = '.';
 
 const emptySet: FieldSet = Object.freeze({}) as FieldSet;
 
+/**
+ * The one member leaf (`{}`) and `.` value every set built here uses: sets are immutable, so a
+ * pod's forty leaves need not be forty objects.
+ */
+export const LEAF: FieldSet = emptySet;
+
 /** The empty set. */
 export function emptyFieldSet(): FieldSet {
   return emptySet;
@@ -41,14 +47,14 @@ function childKeys(n: FieldSet): string[] {
 
 /** Assembles a node in canonical form; undefined when it would be an empty non-member. */
 function node(member: boolean, keys: string[], children: FieldSet[], sorted: boolean): FieldSet | undefined {
-  if (keys.length === 0) return member ? {} : undefined;
+  if (keys.length === 0) return member ? LEAF : undefined;
   if (!sorted && keys.length > 1) {
     const order = keys.map((_, i) => i).sort((x, y) => compareElements(keys[x], keys[y]));
     keys = order.map((i) => keys[i]);
     children = order.map((i) => children[i]);
   }
   const out: FieldSet = {};
-  if (member) out[SELF] = {};
+  if (member) out[SELF] = LEAF;
   for (let i = 0; i < keys.length; i++) out[keys[i]] = children[i];
   return out;
 }
