@@ -79,6 +79,18 @@ export class FieldManager {
    * valid (and it is no subresource), else from the live object's.
    */
   update(live: KObject | undefined, obj: KObject, manager: string): void {
+    try {
+      this.updateFields(live, obj, manager);
+    } catch (e) {
+      // As upstream's UpdateNoErrors: bookkeeping never fails a write; the stored entries stay.
+      // (The walks recurse: an object nested deeper than the stack allows ends up here.)
+      if (!(e instanceof RangeError)) throw e;
+      if (live?.metadata?.managedFields) obj.metadata.managedFields = live.metadata.managedFields;
+      else delete obj.metadata.managedFields;
+    }
+  }
+
+  private updateFields(live: KObject | undefined, obj: KObject, manager: string): void {
     const managed = this.decodeLiveOrNew(live, obj);
     delete obj.metadata.managedFields;
     // An existing object without managed fields is not tracked again until an apply (upstream's
@@ -138,6 +150,15 @@ export class FieldManager {
    * and a 409 for conflicts (unless `force`).
    */
   apply(live: KObject | undefined, config: KObject, manager: string, force: boolean): KObject {
+    try {
+      return this.applyConfig(live, config, manager, force);
+    } catch (e) {
+      if (e instanceof RangeError) throw errors.badRequest(`the applied configuration or the object is nested too deeply to apply: ${e.message}`);
+      throw e;
+    }
+  }
+
+  private applyConfig(live: KObject | undefined, config: KObject, manager: string, force: boolean): KObject {
     this.checkConfig(config);
     const managed = live ? this.decodeStored(live) : emptyManaged();
     const liveBody = live ? withoutManagedFields(live) : undefined;

@@ -143,6 +143,12 @@ function visitKey(l: Record<string, unknown> | undefined, r: Record<string, unkn
 function sortedNode(keys: string[], nodes: FieldSet[]): FieldSet | undefined {
   const n = keys.length;
   if (n === 0) return undefined;
+  if (n > 16) {
+    const order = keys.map((_, i) => i).sort((x, y) => (keys[x] < keys[y] ? -1 : keys[x] > keys[y] ? 1 : 0));
+    const big: FieldSet = {};
+    for (const i of order) big[keys[i]] = nodes[i];
+    return big;
+  }
   // Insertion sort of the (few) changed keys, keeping their nodes alongside.
   for (let i = 1; i < n; i++) {
     const k = keys[i];
