@@ -2,6 +2,7 @@
 // A kind is data (names, scope, verbs) plus a small stateless strategy, never a subclass.
 
 import type { FieldError } from '../machinery/errors.ts';
+import type { FieldType } from '../machinery/apply/types.ts';
 
 /** A Kubernetes object as plain JSON. */
 export interface KObject {
@@ -147,6 +148,12 @@ export interface ResourceDef {
   fieldSelectors?: Record<string, (obj: KObject) => string | undefined>;
   /** The @kubernetes/client-node model name, e.g. 'V1Deployment' (used for OpenAPI and patch metadata). */
   model: string;
+  /**
+   * The kind's server-side apply type (list and map semantics, for managed fields and apply),
+   * when `model` does not give it: custom resources pass customResourceType(openAPIV3Schema)
+   * from src/api/field-types.ts. Called once per endpoint.
+   */
+  fieldType?: () => FieldType;
   /**
    * This resource is another API's objects seen in another shape (upstream: events.k8s.io/v1 Events
    * are the core/v1 Events): stored under that resource's keys in its form, converted on the way

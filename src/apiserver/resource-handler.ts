@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KObject, ResourceDef } from '../api/types.ts';
 import { errors, StatusError } from '../machinery/errors.ts';
-import { applyPatch } from '../machinery/patch/index.ts';
+import { applyPatch, applyPatchType } from '../machinery/patch/index.ts';
 import { stringifyJSON } from '../machinery/json-values.ts';
 import { findDuplicateFields } from '../machinery/json-duplicates.ts';
 import { decodeObjectBody, readBody, sendJSON, mediaType } from './http-util.ts';
@@ -19,6 +19,9 @@ import { serveWatch, type WatchableCache } from './watch.ts';
 import { StorageError } from '../storage/store.ts';
 import type { FieldValidator } from './field-validation.ts';
 import { scaleOf, applyScale } from './scale.ts';
+import { checkFieldManagerOptions, fieldManagerFor, managerOrUserAgent } from './fieldmanager/index.ts';
+import { serverSideApply } from './apply-handler.ts';
+import type { ManagedFieldsWrite } from './registry/resource-store.ts';
 
 export interface HandlerContext {
   stores: Map<ResourceDef, ResourceStore>;
@@ -70,6 +73,13 @@ function duplicatesIn(raw: Buffer, req: IncomingMessage, q: URLSearchParams): st
   return findDuplicateFields(raw.toString('utf8'));
 }
 
+/** Field ownership for a create/update/patch through `subresource`: recorded under the request's manager. */
+function tracking(def: ResourceDef, subresource: string | undefined, req: IncomingMessage, q: URLSearchParams): ManagedFieldsWrite {
+  const fm = fieldManagerFor(def, subresource);
+  const manager = managerOrUserAgent(q.get('fieldManager'), req.headers['user-agent']);
+  return { update: (live, obj) => fm.update(live, obj, manager) };
+}
+
 function warningHeader(warnings: string[]): Record<string, string> {
   return warnings.length ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {};
 }
@@ -111,6 +121,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       return serveWatch(req, res, def, store, form, ns, q);
     case 'create': {
       const dryRun = dryRunOf(q);
+      if (!(info.name && sub)) checkFieldManagerOptions('CreateOptions', q, false);
       const raw = await readBody(req);
       const body = decodeObjectBody(raw, req.headers['content-type']);
       if (info.name && sub) {
@@ -120,16 +131,17 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       if (info.name) throw errors.methodNotAllowed(`the server does not allow this method on the requested resource: POST to a named ${def.singular}; use PUT or PATCH`);
       const warnings: string[] = [];
       hc.validateFields(def, body, q.get('fieldValidation'), warnings, duplicatesIn(raw, req, q));
-      const created = await store.create(ns, body, { dryRun, warnings });
+      const created = await store.create(ns, body, { dryRun, warnings, managedFields: tracking(def, undefined, req, q) });
       return writeObject(res, 201, def, created, form, q, warnings);
     }
     case 'update': {
       const dryRun = dryRunOf(q);
+      checkFieldManagerOptions('UpdateOptions', q, false);
       const raw = await readBody(req);
       const body = decodeObjectBody(raw, req.headers['content-type']);
       const warnings: string[] = [];
       if (sub === 'scale') {
-        const updated = await store.update(ns, info.name!, (cur) => applyScale(def, cur, body, info.name!), { dryRun, warnings });
+        const updated = await store.update(ns, info.name!, (cur) => applyScale(def, cur, body, info.name!), { dryRun, warnings, managedFields: tracking(def, 'scale', req, q) });
         return sendJSON(res, 200, scaleOf(def, updated));
       }
       if (sub === 'finalize') {
@@ -138,16 +150,17 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       }
       // Status writes are decoded as the whole kind too: unknown fields are reported and dropped.
       if (!sub || sub === 'status') hc.validateFields(def, body, q.get('fieldValidation'), warnings, duplicatesIn(raw, req, q));
-      const updated = await store.update(ns, info.name!, () => body, { dryRun, warnings, subresource: sub });
+      const updated = await store.update(ns, info.name!, () => body, { dryRun, warnings, subresource: sub, managedFields: tracking(def, sub, req, q) });
       return writeObject(res, 200, def, updated, form, q, warnings);
     }
     case 'patch': {
       const dryRun = dryRunOf(q);
       const ct = mediaType(req.headers['content-type']);
+      const apply = ct === applyPatchType;
+      if (!apply && ct !== 'application/apply-patch+cbor') checkFieldManagerOptions('PatchOptions', q, false);
       const raw = await readBody(req);
       if (raw.length === 0) throw errors.badRequest('the request body is empty: send a patch document');
-      if (ct === 'application/apply-patch+yaml' || ct === 'application/apply-patch+cbor')
-        throw errors.unsupportedMediaType('server-side apply (application/apply-patch+yaml) is not supported by Mizzen yet; use client-side `kubectl apply` (without --server-side)');
+      if (apply) return serverSideApply(req, res, info, def, store, q, raw, form, ns);
       const warnings: string[] = [];
       const schema = hc.patchSchemaFor(def.model);
       if (sub === 'scale') {
@@ -158,7 +171,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
             const patched = applyPatch(ct, scaleOf(def, cur), raw, undefined);
             return applyScale(def, cur, patched, info.name!);
           },
-          { dryRun, warnings },
+          { dryRun, warnings, managedFields: tracking(def, 'scale', req, q) },
         );
         return sendJSON(res, 200, scaleOf(def, updated));
       }
@@ -171,7 +184,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
           if (!sub || sub === 'status') hc.validateFields(def, patched, q.get('fieldValidation'), warnings);
           return patched;
         },
-        { dryRun, warnings, subresource: sub },
+        { dryRun, warnings, subresource: sub, managedFields: tracking(def, sub, req, q) },
       );
       return writeObject(res, 200, def, updated, form, q, warnings);
     }

@@ -10,6 +10,7 @@ import { errors, StatusError, type FieldError, type GroupResource } from '../../
 import { StorageError, type Store } from '../../storage/store.ts';
 import { objectKey, keyPrefix, apiVersionOf } from '../../api/resource-keys.ts';
 import { CachedObject, encodeForStorage, objectsInFlight, withResourceVersion, writtenJSON } from './cached-object.ts';
+import { sameIgnoringTimes } from '../fieldmanager/managed-fields.ts';
 
 /** The subset of the watch cache this registry needs. */
 export interface CacheView {
@@ -29,7 +30,15 @@ export interface WriteOptions {
   dryRun?: boolean;
   /** Collected `Warning` header texts. */
   warnings?: string[];
+  /**
+   * How the write records field ownership (metadata.managedFields): a field manager's update,
+   * called once the object is defaulted (as upstream, before admission and the strategy), or
+   * 'applied' when a server-side apply set them already. Without it the stored ones are kept.
+   */
+  managedFields?: ManagedFieldsWrite;
 }
+
+export type ManagedFieldsWrite = { update(live: KObject | undefined, obj: KObject): void } | 'applied';
 
 export interface DeleteOptions extends WriteOptions {
   gracePeriodSeconds?: number;
@@ -157,6 +166,7 @@ export class ResourceStore {
     delete m.resourceVersion;
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
+    const sentManagedFields = m.managedFields;
     delete m.managedFields;
     if (this.def.tracksGeneration) m.generation = 1;
     else delete m.generation;
@@ -166,6 +176,9 @@ export class ResourceStore {
     }
     const s = this.def.strategy;
     s.defaults?.(obj);
+    const mf = opts.managedFields;
+    if (mf && sentManagedFields !== undefined) m.managedFields = sentManagedFields;
+    if (mf && mf !== 'applied') mf.update(undefined, obj);
     this.admit('CREATE', this.def, obj, undefined);
     await s.prepareForCreate?.(obj, this.ctx);
     const errs = [...validateObjectMeta(obj, this.def.namespaced, this.def.nameValidator), ...(s.validate?.(obj) ?? [])];
@@ -295,11 +308,14 @@ export class ResourceStore {
       else delete m.deletionGracePeriodSeconds;
       if (o.generation !== undefined) m.generation = o.generation;
       else delete m.generation;
-      delete m.managedFields;
+      // Managed fields: the client's (kept when valid, `[]` resets them) go to the field manager,
+      // which runs once what the endpoint resets has been carried over from the stored object and
+      // the object is defaulted, before the strategy (where upstream's handlers run it).
       const s = this.def.strategy;
       let errs: FieldError[];
       if (status) {
         keepSpec(obj, old);
+        this.manageFields(obj, old, opts);
         this.def.status!.prepareForUpdate?.(obj, old);
         errs = [...validateObjectMetaUpdate(obj, old), ...(this.def.status!.validateUpdate?.(obj, old) ?? [])];
       } else {
@@ -308,6 +324,7 @@ export class ResourceStore {
           else obj.status = JSON.parse(JSON.stringify(old.status));
         }
         s.defaults?.(obj);
+        this.manageFields(obj, old, opts);
         await s.prepareForUpdate?.(obj, old, this.ctx);
         errs = [...validateObjectMetaUpdate(obj, old), ...(s.validateUpdate?.(obj, old) ?? s.validate?.(obj) ?? [])];
       }
@@ -321,11 +338,21 @@ export class ResourceStore {
       if (!status && opts.warnings && s.warnings) opts.warnings.push(...s.warnings(obj, old));
     }
     this.admit('UPDATE', this.def, obj, old, sub);
-    // A no-op update leaves the object (and its resourceVersion) as it is, like upstream.
-    const { resourceVersion: _a, ...nm } = obj.metadata;
-    const { resourceVersion: _b, ...om } = old.metadata;
-    if (deepEqualExcept(obj, old) && deepEqual(nm, om)) return old;
+    // A no-op update leaves the object (and its resourceVersion) as it is, like upstream; managed
+    // fields that differ only in their times do not make a change either.
+    const { resourceVersion: _a, managedFields: nmf, ...nm } = obj.metadata;
+    const { resourceVersion: _b, managedFields: omf, ...om } = old.metadata;
+    if (deepEqualExcept(obj, old) && deepEqual(nm, om) && (deepEqual(nmf, omf) || sameIgnoringTimes(nmf, omf))) return old;
     return obj;
+  }
+
+  /** Records the update in metadata.managedFields, or keeps the stored ones when the write is not tracked. */
+  private manageFields(obj: KObject, old: KObject, opts: WriteOptions): void {
+    const mf = opts.managedFields;
+    if (mf === 'applied') return;
+    if (mf) return mf.update(old, obj);
+    if (old.metadata.managedFields) obj.metadata.managedFields = old.metadata.managedFields;
+    else delete obj.metadata.managedFields;
   }
 
   async delete(namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
