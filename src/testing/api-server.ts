@@ -51,15 +51,18 @@ export async function startTestApiServer(
   });
   const kubeconfig = join(dir, 'kubeconfig');
   await writeKubeconfig(kubeconfig, { server: server.url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem });
-  return {
+  const t: TestApiServer = {
     dir,
     pki,
     server,
     socketPath,
     kubeconfig,
     async close() {
-      await server.close();
+      // The server in use now: a test may have restarted it on the same data dir and put the new
+      // one here (closing the first is then a no-op), and it must not outlive the test.
+      await t.server.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return t;
 }
