@@ -34,6 +34,7 @@ import type { KubeletClientConfig } from './kubelet-client.ts';
 import { podStreamKind, serveNodeProxy, serveNodeProxyUpgrade, servePodLog, servePodStreamUpgrade, type PodStreamDeps } from './pod-streams.ts';
 import { CustomResourceManager } from '../apiextensions/manager.ts';
 import { handleCustomResource } from '../apiextensions/handler.ts';
+import { WebConsole } from './web-console/index.ts';
 
 export interface ApiServerOptions {
   /** Holds state.db (the SQLite store) and pki/. */
@@ -130,6 +131,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   };
 
   const streams: PodStreamDeps = { pods: lookup('', 'pods')!, nodes: lookup('', 'nodes')!, kubelet: opts.kubeletClient };
+  const webConsole = new WebConsole({ dataDir: opts.dataDir, log });
 
   const server = https.createServer(
     {
@@ -211,6 +213,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       return;
     }
     if (p === '/version' || p === '/version/') return sendJSON(res, 200, versionInfo());
+    // The web console's pages and login; then its session cookie stands for a user when no other credentials came.
+    if (WebConsole.owns(p)) return webConsole.serve(req, res, p, url.searchParams, user);
+    user = webConsole.sessionUser(req) ?? user;
     if (!user) throw errors.unauthorized();
     const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);
     authorize(user, info);
