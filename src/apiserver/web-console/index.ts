@@ -32,8 +32,12 @@ export const SESSION_COOKIE = 'mizzen-ui-session';
 export const UI_HEADER = 'x-mizzen-ui';
 export const UI_PREFIX = '/ui/';
 
-/** dist/console beside src/ (and beside dist/cli/ for the bundled command: the same depth). */
-export const DEFAULT_ASSETS_DIR = fileURLToPath(new URL('../../../dist/console/', import.meta.url));
+/** dist/console in the repository, from this file in src/ or from the command's bundle in dist/cli/. */
+export const DEFAULT_ASSETS_DIR = (() => {
+  const dir = path.dirname(fileURLToPath(import.meta.url));
+  const bundled = path.basename(dir) === 'cli' && path.basename(path.dirname(dir)) === 'dist';
+  return fileURLToPath(new URL(bundled ? '../console/' : '../../../dist/console/', import.meta.url));
+})();
 
 export interface WebConsoleOptions {
   /** The API server's data dir: sessions are kept in DIR/ui-sessions.json. */
