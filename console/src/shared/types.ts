@@ -176,6 +176,8 @@ export interface FlowStep {
   precision: 'ms' | 's';
   /** Time since the previous step of the same lane (ms). */
   took?: number;
+  /** 's' when `took` involves a second-precision timestamp (good to a second only). */
+  tookPrecision?: 'ms' | 's';
   warning?: boolean;
 }
 

@@ -51,12 +51,20 @@ function eventSteps(events: EventSummary[], skip: Set<string>): FlowStep[] {
     .map((e) => ({ actor: actorOf(e.source), what: `${e.reason}: ${e.message}${e.count > 1 ? ` (×${e.count})` : ''}`, at: e.first, precision: 's' as const, warning: e.type === 'Warning' }));
 }
 
-function finish(steps: (FlowStep | undefined)[], base?: number): FlowStep[] {
+/**
+ * Steps in time order, each with the time since the one before (or since `base`). A difference
+ * involving a second-precision time is itself only good to a second: it says so (`precision: 's'`).
+ */
+function finish(steps: (FlowStep | undefined)[], base?: { at: number; precision: 'ms' | 's' }): FlowStep[] {
   const out = steps.filter((s): s is FlowStep => !!s).sort((a, b) => a.at - b.at);
   let prev = base;
   for (const s of out) {
-    if (prev !== undefined) s.took = Math.max(0, s.at - prev);
-    prev = s.at;
+    if (prev !== undefined) {
+      s.took = Math.max(0, s.at - prev.at);
+      if (prev.precision === 's') s.tookPrecision = 's';
+    }
+    if (s.precision === 's') s.tookPrecision = 's';
+    prev = s;
   }
   return out;
 }
@@ -77,7 +85,7 @@ function objectLane(obj: any, ref: Ref, inputs: FlowInputs, createdBy: string): 
   return { ref: { ...ref, name: md.name, namespace: md.namespace, uid: md.uid }, title: `${ref.kind} ${md.name}`, state, steps, gone: seen.deleted !== undefined };
 }
 
-function podLane(p: PodSummary, ownerCreated: number | undefined, inputs: FlowInputs): FlowLane {
+function podLane(p: PodSummary, ownerCreated: { at: number; precision: 'ms' | 's' } | undefined, inputs: FlowInputs): FlowLane {
   const events = inputs.events(p.uid);
   const created = events.find((e) => e.reason === 'SuccessfulCreate');
   const scheduled = events.find((e) => e.reason === 'Scheduled');
@@ -121,16 +129,21 @@ export function buildFlow(inputs: FlowInputs): Flow {
   const lanes: FlowLane[] = [];
   const rootCreated = time(inputs.rootObject?.metadata?.creationTimestamp);
   if (inputs.rootObject && root.kind !== 'Pod') lanes.push(objectLane(inputs.rootObject, root, inputs, 'user'));
-  const createdOf = new Map<string, number | undefined>();
-  if (inputs.rootObject) createdOf.set(inputs.rootObject.metadata?.uid, inputs.seen(inputs.rootObject.metadata?.uid)?.created ?? rootCreated);
+  const createdOf = new Map<string, { at: number; precision: 'ms' | 's' } | undefined>();
+  const at = (seen: number | undefined, stamped: number | undefined) => (seen !== undefined ? { at: seen, precision: 'ms' as const } : stamped !== undefined ? { at: stamped, precision: 's' as const } : undefined);
+  if (inputs.rootObject) createdOf.set(inputs.rootObject.metadata?.uid, at(inputs.seen(inputs.rootObject.metadata?.uid)?.created, rootCreated));
   const middle = [...inputs.middle].sort((a, b) => (time(a.metadata?.creationTimestamp) ?? 0) - (time(b.metadata?.creationTimestamp) ?? 0));
   for (const m of middle) {
     const ref = { ...(MIDDLE_REF[m.kind] ?? { group: 'apps', version: 'v1', kind: m.kind ?? 'ReplicaSet', resource: 'replicasets' }), name: m.metadata?.name };
     const lane = objectLane(m, ref as Ref, inputs, 'controller manager (deployment-controller)');
     // The ReplicaSet's first step took this long after the Deployment appeared.
-    if (lane.steps[0] && rootCreated !== undefined) lane.steps[0].took = Math.max(0, lane.steps[0].at - (createdOf.get(inputs.rootObject?.metadata?.uid) ?? rootCreated));
+    const rootAt = createdOf.get(inputs.rootObject?.metadata?.uid);
+    if (lane.steps[0] && rootAt) {
+      lane.steps[0].took = Math.max(0, lane.steps[0].at - rootAt.at);
+      if (rootAt.precision === 's' || lane.steps[0].precision === 's') lane.steps[0].tookPrecision = 's';
+    }
     lanes.push(lane);
-    createdOf.set(m.metadata?.uid, inputs.seen(m.metadata?.uid)?.created ?? time(m.metadata?.creationTimestamp));
+    createdOf.set(m.metadata?.uid, at(inputs.seen(m.metadata?.uid)?.created, time(m.metadata?.creationTimestamp)));
   }
   const pods = [...inputs.pods].sort((a, b) => (a.seen.created ?? a.created) - (b.seen.created ?? b.created) || a.name.localeCompare(b.name));
   for (const p of pods) lanes.push(podLane(p, p.owner ? createdOf.get(p.owner.uid) : undefined, inputs));

@@ -102,7 +102,7 @@ function Lane({ lane, start, end }: { lane: FlowLane; start: number; end: number
             {s.took !== undefined && (
               <span class="took">
                 {' '}
-                took {s.precision === 's' && s.took < 1000 ? '<1 s' : duration(s.took)}
+                took {s.tookPrecision === 's' ? (s.took < 1000 ? 'under a second' : `about ${Math.round(s.took / 1000)} s`) : duration(s.took)}
               </span>
             )}
           </li>
