@@ -84,7 +84,13 @@ function ControlPlane({ ov }: { ov: Overview }) {
       <div class="cp-arrows" aria-hidden="true">
         ⇅ watch / write ⇅
       </div>
-      <div class={`part api ${apiOk ? 'ok' : 'bad'}`} data-testid="component-apiserver">
+      <div
+        class={`part api ${apiOk ? 'ok' : 'bad'}`}
+        data-testid="component-apiserver"
+        data-nodes={ov.nodes.total}
+        data-pods={ov.pods.total}
+        data-synced={['nodes', 'pods', 'leases', 'events'].every((r) => ov.resources[r]?.state === 'synced') ? 'true' : 'false'}
+      >
         <div class="part-title">
           <span class={`dot ${apiOk ? 'ok' : 'bad'}`} /> API server
         </div>
