@@ -68,9 +68,11 @@ export async function main(argv: string[]): Promise<void> {
   const c = await startCluster(['--simulated-nodes', String(nNodes), '--simulated-nodes-heartbeat-only', '--simulated-node-capacity', capacity]);
   const browser = await launchBrowser();
   try {
+    process.stderr.write(`console bench: cluster up, waiting for ${nNodes} nodes\n`);
     const tNodes = performance.now();
     const names = await waitNodes(c, nNodes, 600_000);
     const nodesReadySeconds = (performance.now() - tNodes) / 1000;
+    process.stderr.write(`console bench: creating ${nPods} pods\n`);
     const createPerSec = await createPods(c, names, nPods, clients);
 
     const code = JSON.parse((await request(c, 'POST', '/ui/login-codes')).body);
@@ -83,6 +85,15 @@ export async function main(argv: string[]): Promise<void> {
       }).observe({ type: 'longtask', buffered: true });
     });
     const page = await ctx.newPage();
+    // Progress on stderr while the page loads (a large cluster takes a while on a busy machine).
+    const progress = setInterval(() => {
+      page
+        .evaluate(() => {
+          const a = document.querySelector('[data-testid=component-apiserver]');
+          return a ? `nodes ${a.getAttribute('data-nodes')} pods ${a.getAttribute('data-pods')} synced ${a.getAttribute('data-synced')} ${document.querySelector('[data-testid=connection]')?.textContent ?? ''}` : 'page loading';
+        })
+        .then((m) => process.stderr.write(`console bench: ${Math.round((performance.now() - t0) / 1000)}s ${m}\n`), () => {});
+    }, 5000);
     const t0 = performance.now();
     await page.goto(new URL(code.path, c.url).toString());
     await page.waitForSelector('header', { timeout: 60_000 });
@@ -91,6 +102,7 @@ export async function main(argv: string[]): Promise<void> {
     const firstLoadMs = performance.now() - t0;
     await page.waitForSelector(`[data-testid=component-apiserver][data-pods="${nPods}"][data-synced=true]`, { timeout: 600_000, polling: 100 } as any);
     const allCountedMs = performance.now() - t0;
+    clearInterval(progress);
     const loadEnd = await page.evaluate(() => performance.now());
     await page.waitForTimeout(10_000);
     const long: { start: number; duration: number }[] = await page.evaluate(() => (window as any).__long);

@@ -11,6 +11,7 @@ export class Store {
   overview?: Overview;
   readonly nodes = new Map<string, NodeSummary>();
   private sortedNodes?: NodeSummary[];
+  private readonly nodeIndex = new Map<string, number>();
   /** Bumped on every merged batch: views compare it to know they must draw again. */
   version = 0;
   nodesVersion = 0;
@@ -46,12 +47,20 @@ export class Store {
       case 'overview':
         this.overview = m.overview;
         break;
-      case 'nodes':
-        for (const n of m.upsert) this.nodes.set(n.name, n);
+      case 'nodes': {
+        // Changed nodes keep their place in the sorted list; only new or removed ones re-sort it.
+        let reorder = m.remove.length > 0;
+        for (const n of m.upsert) {
+          const at = this.nodeIndex.get(n.name);
+          if (at === undefined || !this.sortedNodes) reorder = true;
+          else this.sortedNodes[at] = n;
+          this.nodes.set(n.name, n);
+        }
         for (const r of m.remove) this.nodes.delete(r);
-        this.sortedNodes = undefined;
+        if (reorder) this.sortedNodes = undefined;
         this.nodesVersion++;
         break;
+      }
       case 'result':
         this.results.get(m.id)?.(m.data);
         return;
@@ -67,7 +76,11 @@ export class Store {
 
   /** Nodes by name (natural order: sim-2 before sim-10). */
   nodeList(): NodeSummary[] {
-    this.sortedNodes ??= [...this.nodes.values()].sort((a, b) => collator.compare(a.name, b.name));
+    if (!this.sortedNodes) {
+      this.sortedNodes = [...this.nodes.values()].sort((a, b) => naturalCompare(a.name, b.name));
+      this.nodeIndex.clear();
+      this.sortedNodes.forEach((n, i) => this.nodeIndex.set(n.name, i));
+    }
     return this.sortedNodes;
   }
 
@@ -99,7 +112,36 @@ export class Store {
   }
 }
 
-export const collator = new Intl.Collator(undefined, { numeric: true });
+/**
+ * Names in natural order (sim-2 before sim-10). Hand-written: Intl.Collator's numeric compare took
+ * ~0.4 s to sort 5,000 node names on the page's main thread.
+ */
+export function naturalCompare(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(j);
+    const da = ca >= 48 && ca <= 57;
+    const db = cb >= 48 && cb <= 57;
+    if (da && db) {
+      let ei = i;
+      while (ei < a.length && a.charCodeAt(ei) >= 48 && a.charCodeAt(ei) <= 57) ei++;
+      let ej = j;
+      while (ej < b.length && b.charCodeAt(ej) >= 48 && b.charCodeAt(ej) <= 57) ej++;
+      const na = Number(a.slice(i, ei));
+      const nb = Number(b.slice(j, ej));
+      if (na !== nb) return na - nb;
+      i = ei;
+      j = ej;
+      continue;
+    }
+    if (ca !== cb) return ca - cb;
+    i++;
+    j++;
+  }
+  return a.length - i - (b.length - j);
+}
 
 export const store = new Store();
 

@@ -521,6 +521,7 @@ export class ClusterState {
     for (const r of remove) this.sentNodes.delete(r);
     this.removedNodes.clear();
     // Large clusters: split so no single message (and its handling on the page) is long.
+    if (!upsert.length && !remove.length) return;
     for (let i = 0; i < Math.max(upsert.length, 1); i += 2000) this.post({ t: 'nodes', upsert: upsert.slice(i, i + 2000), remove: i === 0 ? remove : [] });
   }
 
