@@ -53,7 +53,11 @@ export class Watcher {
   /** Keys held, to find what was deleted while we were away when the state is loaded again. */
   private readonly known = new Set<string>();
   private streamingList = true;
+  /** Whether the current load reached its end (its objects are all in). */
+  private synced = false;
   private failures = 0;
+  /** Whether the last stream was answered (so a failure after that is a cut, not no server). */
+  private gotAnswer = false;
 
   constructor(
     private readonly target: WatchTarget,
@@ -92,6 +96,8 @@ export class Watcher {
         this.failures = 0;
       } catch (e) {
         if (this.stopped) return;
+        // A load cut before its end starts over (a resourceVersion seen mid-load is no place to resume).
+        if (!this.synced) needLoad = true;
         if (e instanceof ApiError) {
           if (e.code === 410) {
             needLoad = true;
@@ -125,7 +131,9 @@ export class Watcher {
   /** Load the whole state (first time, or after 410 / an error), then go on watching. */
   private async load(): Promise<void> {
     const stale = new Set(this.known);
+    this.synced = false;
     const onSynced = () => {
+      this.synced = true;
       // What we held and the server no longer has went while we were not watching.
       for (const k of stale) {
         this.known.delete(k);
@@ -143,6 +151,7 @@ export class Watcher {
       const total = (head.items?.length ?? 0) + (head.metadata?.remainingItemCount ?? 0);
       if (total > this.target.tailAbove) {
         this.rv = head.metadata.resourceVersion;
+        this.synced = true;
         for (const k of stale) this.known.delete(k);
         this.h.state('synced', undefined, total);
         this.h.synced();
@@ -154,7 +163,12 @@ export class Watcher {
         return await this.stream(this.query({ watch: '1', sendInitialEvents: 'true', allowWatchBookmarks: 'true', resourceVersionMatch: 'NotOlderThan' }), { stale, onSynced });
       } catch (e) {
         // A server without streaming lists refuses the parameters (400/422): list, then watch.
-        if (!(e instanceof ApiError) || (e.code !== 400 && e.code !== 422)) throw e;
+        // One that cuts a streaming list before its end (Mizzen closes a watch whose unsent output
+        // passes 32 MB, and a streaming list of 50,000 pods is more) gets paged lists instead:
+        // each page waits for the one before, so nothing piles up.
+        const refused = e instanceof ApiError && (e.code === 400 || e.code === 422);
+        const cut = e instanceof NetworkError && this.gotAnswer;
+        if (this.synced || (!refused && !cut)) throw e;
         this.streamingList = false;
       }
     }
@@ -189,6 +203,7 @@ export class Watcher {
     };
     poke();
     let res: Response;
+    this.gotAnswer = false;
     try {
       res = await apiFetch(path, { token: this.token(), signal: abort.signal });
     } catch (e) {
@@ -198,6 +213,7 @@ export class Watcher {
     }
     this.h.connection(true);
     this.failures = 0;
+    this.gotAnswer = true;
     let live = !initial;
     const reader = res.body!.getReader();
     const lines = new LineSplitter();
@@ -233,8 +249,10 @@ export class Watcher {
     if (ev.type === 'ERROR') {
       throw new ApiError({ code: obj?.code ?? 500, reason: obj?.reason ?? '', message: obj?.message ?? 'watch error' });
     }
+    // The initial events of a streaming list carry each object's own resourceVersion, in no
+    // order: only the bookmark that ends them says where the watch stands.
     const rv = obj?.metadata?.resourceVersion;
-    if (rv) this.rv = rv;
+    if (rv && (live || ev.type === 'BOOKMARK')) this.rv = rv;
     if (ev.type === 'BOOKMARK') {
       if (!live && initial && obj?.metadata?.annotations?.['k8s.io/initial-events-end'] === 'true') {
         initial.onSynced();
