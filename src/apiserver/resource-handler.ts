@@ -280,11 +280,17 @@ async function notFromTheFuture(store: ResourceStore, q: URLSearchParams): Promi
 /** Upstream's ListOptions validation. */
 function checkListOptions(q: URLSearchParams): void {
   const match = q.get('resourceVersionMatch');
-  if (match === null || match === '') return;
   const rv = q.get('resourceVersion') ?? '';
   const fail = (detail: string) =>
     errors.invalid('ListOptions', 'meta.k8s.io', '', [{ type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail }]);
-  if (queryFlag(q, 'watch')) throw fail('Forbidden: resourceVersionMatch is forbidden for watch');
+  if (queryFlag(q, 'watch')) {
+    // Upstream's validateWatchOptions: a streaming list (sendInitialEvents) asks for NotOlderThan;
+    // any other watch may not name a match.
+    if (q.has('sendInitialEvents') && match !== 'NotOlderThan') throw fail('Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
+    if (match && !q.has('sendInitialEvents')) throw fail('Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided');
+    return;
+  }
+  if (match === null || match === '') return;
   if (rv === '') throw fail('Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided');
   if (match !== 'Exact' && match !== 'NotOlderThan')
     throw errors.invalid('ListOptions', 'meta.k8s.io', '', [{ type: 'FieldValueNotSupported', field: 'resourceVersionMatch', detail: `Unsupported value: ${JSON.stringify(match)}: supported values: "Exact", "NotOlderThan"` }]);

@@ -39,6 +39,7 @@ import { enableServiceClaims } from './service-claims.ts';
 import { bootstrapFlowControl } from './group-bootstrap.ts';
 import { Aggregator } from './aggregator/aggregator.ts';
 import { FlowControlHeaders } from './flowcontrol-headers.ts';
+import { WebConsole } from './web-console/index.ts';
 
 export interface ApiServerOptions {
   /** Holds state.db (the SQLite store, unless `datastore` names etcd) and pki/. */
@@ -190,6 +191,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   };
 
   const streams: PodStreamDeps = { pods: lookup('', 'pods')!, nodes: lookup('', 'nodes')!, kubelet: opts.kubeletClient };
+  const webConsole = new WebConsole({ dataDir: opts.dataDir, log });
 
   const server = https.createServer(
     {
@@ -268,6 +270,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     if (isHealthPath(p)) return health(res, p, url.searchParams);
     if (opts.extraRoutes && (await opts.extraRoutes(req, res, p))) return;
     if (p === '/version' || p === '/version/') return sendJSON(res, 200, versionInfo());
+    // The web console's pages and login; then its session cookie stands for a user when no other credentials came.
+    if (WebConsole.owns(p)) return webConsole.serve(req, res, p, url.searchParams, user);
+    user = webConsole.sessionUser(req) ?? user;
     if (!user) throw errors.unauthorized();
     const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);
     authorize(user, info);

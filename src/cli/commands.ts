@@ -231,6 +231,23 @@ Flags:
     usage: 'Usage: mizzen images import FILE… | mizzen images ls (run `mizzen images --help` for all flags)',
   },
   {
+    name: 'ui-url',
+    summary: 'print a one-time login link to the web console',
+    flags: { ...helpFlag, 'data-dir': { type: 'string' }, kubeconfig: { type: 'string' } },
+    usage: `Usage: mizzen ui-url [flags]
+
+Ask the running API server for a one-time login link to its web console (served under /ui/) and
+print it. Opening the link logs the browser in as the user of the kubeconfig (the cluster admin
+for DIR/kubeconfig); the link works once, within 10 minutes, and the session it starts lasts 12
+hours. The API server's certificate comes from the cluster's own CA (DIR/pki/ca.crt): the browser
+asks to trust it unless that CA is imported.
+
+Flags:
+  --data-dir DIR          the cluster's data dir, whose kubeconfig is used (default ~/.mizzen)
+  --kubeconfig FILE       use this kubeconfig instead (client certificate or token credentials)
+  -h, --help              show this help`,
+  },
+  {
     name: 'version',
     summary: 'print the version',
     flags: { ...helpFlag },

@@ -6,7 +6,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMMANDS, findCommand, mainUsage, type CommandSpec } from './commands.ts';
 import { stdio, type CliIO } from './io.ts';
-import { UsageError, serveOptions, expandPath, upOptions, agentOptions } from './options.ts';
+import { UsageError, serveOptions, expandPath, upOptions, agentOptions, defaultDataDir } from './options.ts';
+import path from 'node:path';
 import { versionText } from './version.ts';
 
 /** parseArgs' own errors carry codes like ERR_PARSE_ARGS_UNKNOWN_OPTION; turn them into usage errors. */
@@ -83,6 +84,11 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
     case 'up': {
       const { runUp } = await import('./up.ts');
       return runUp(upOptions(values as Record<string, string | boolean | undefined>), io);
+    }
+    case 'ui-url': {
+      const { runUiUrl } = await import('./ui-url.ts');
+      const dataDir = str('data-dir') !== undefined ? expandPath(str('data-dir')!) : defaultDataDir();
+      return runUiUrl({ kubeconfig: str('kubeconfig') !== undefined ? expandPath(str('kubeconfig')!) : path.join(dataDir, 'kubeconfig') }, io);
     }
     case 'apiserver': {
       const { runApiServer } = await import('./apiserver.ts');
