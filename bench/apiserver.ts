@@ -1,6 +1,9 @@
 // API server benchmark: time to ready, idle RSS, durable pod creates/s with 32 concurrent HTTPS
 // clients, LIST latency for 10,000 pods, and watch delivery latency with 100 watchers.
 // Compared against upstream v1.28.7 + etcd measured on the same kind of 2-core machine.
+// `--datastore etcd` measures the same on one etcd member (Debian's etcd-server, started fresh on
+// loopback) and, in the same run, on SQLite, alternating between them (`--rounds N`), since the
+// machine's speed drifts: the figures sit side by side.
 
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -9,6 +12,7 @@ import { FastConnection, type TlsCreds } from './lib/fast-client.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { nativeCreates, pickClient, type BenchClient } from './lib/native-clients.ts';
 import { watchLatency, type WatchTarget } from './lib/watch-latency.ts';
+import { startEtcd, type TestEtcd } from '../src/testing/etcd.ts';
 
 function pod(name: string) {
   return {
@@ -76,6 +80,125 @@ export function watchTarget(ns: string): WatchTarget {
   return { createPath: `/api/v1/namespaces/${ns}/pods`, watchPath: `/api/v1/namespaces/${ns}/pods?watch=true&labelSelector=app%3Dwatchbench`, body: watchPod };
 }
 
+type Datastore = 'sqlite' | 'etcd';
+
+interface Figures {
+  readySeconds: number;
+  idleRssMB: number;
+  apiserverIdleRssMB: number;
+  podCreatesPerSec: number;
+  listPodsMs: { pods: number; median: number; min: number };
+  watchDeliveryMs: { watchers: number; events: number; warmupEvents: number; p50: number; p99: number; firstWatcherP99: number };
+  rssAfterLoadMB: number;
+}
+
+/** One measurement of every figure on one datastore (a fresh etcd member for etcd). */
+type Auth = 'cert' | 'token' | 'both';
+
+interface AuthFigures {
+  /** With --auth both: creates/s and the server's CPU per 1000 creates, per round, each way. */
+  podCreatesPerSecByAuth?: { cert: number[]; token: number[]; certMedian: number; tokenMedian: number };
+  serverCpuMsPer1000CreatesByAuth?: { cert: number[]; token: number[]; certMedian: number; tokenMedian: number };
+}
+
+const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+
+/**
+ * The create phase: `total` pods into `bench` with the admin certificate or a ServiceAccount token,
+ * or, with `both`, alternating rounds of each (own namespaces, order swapped every round, so drift
+ * in the machine's speed hits both alike), then `bench` filled up for the LIST test.
+ */
+async function createPhase(c: BenchCluster, o: { total: number; clients: number; client: BenchClient; auth: Auth; authRounds: number }): Promise<{ createsPerSec: number } & AuthFigures> {
+  const certCreds = tlsCreds(c);
+  const tokenCreds = o.auth === 'cert' ? undefined : { ...certCreds, token: await benchToken(c) };
+  await createPods(c, 'bench', 500, o.clients, 'warm', o.client, tokenCreds ?? certCreds);
+  if (o.auth !== 'both') return { createsPerSec: await createPods(c, 'bench', o.total - 500, o.clients, 'pod', o.client, tokenCreds ?? certCreds) };
+  const serverCpuMs = () => {
+    const f = readFileSync(`/proc/${c.proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  };
+  const rate = { cert: [] as number[], token: [] as number[] };
+  const cpu = { cert: [] as number[], token: [] as number[] };
+  const per = Math.floor((o.total - 500) / (2 * o.authRounds));
+  for (let r = 0; r < o.authRounds; r++) {
+    for (const kind of r % 2 === 0 ? (['cert', 'token'] as const) : (['token', 'cert'] as const)) {
+      const ns = `round-${r}-${kind}`;
+      await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: ns } });
+      await request(c, 'POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'default' } });
+      const cpu0 = serverCpuMs();
+      rate[kind].push(Math.round(await createPods(c, ns, per, o.clients, 'pod', o.client, kind === 'token' ? tokenCreds! : certCreds)));
+      cpu[kind].push(Math.round(((serverCpuMs() - cpu0) * 1000) / per));
+    }
+  }
+  await createPods(c, 'bench', o.total - 500, o.clients, 'fill', o.client, certCreds);
+  return {
+    createsPerSec: median(rate.cert),
+    podCreatesPerSecByAuth: { ...rate, certMedian: median(rate.cert), tokenMedian: median(rate.token) },
+    serverCpuMsPer1000CreatesByAuth: { ...cpu, certMedian: median(cpu.cert), tokenMedian: median(cpu.token) },
+  };
+}
+
+async function measure(datastore: Datastore, o: { total: number; clients: number; watchers: number; client: BenchClient; auth: Auth; authRounds: number }): Promise<Figures & AuthFigures> {
+  let etcd: TestEtcd | undefined;
+  const extra: string[] = [];
+  if (datastore === 'etcd') {
+    etcd = await startEtcd({ name: 'bench' });
+    extra.push('--datastore-endpoint', etcd.endpoints.join(','));
+  }
+  try {
+    // Start-up time and idle memory of the whole control plane (`mizzen up`)...
+    const up = await startCluster(extra);
+    await new Promise((r) => setTimeout(r, 3000));
+    const idleRss = rssMB(up.proc.pid!);
+    const readyMs = up.readyMs;
+    await up.stop();
+    // ...and the API server alone for throughput, so the scheduler does not also work on the pods.
+    const c = await startCluster(extra, 'apiserver');
+    try {
+      await new Promise((r) => setTimeout(r, 500));
+      const apiIdleRss = rssMB(c.proc.pid!);
+      await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'bench' } });
+      await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'watch' } });
+      // The API server runs alone: make the default ServiceAccounts the controller manager would.
+      for (const ns of ['bench', 'watch']) await request(c, 'POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'default' } });
+      const { createsPerSec, ...byAuth } = await createPhase(c, o);
+      const listMs: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const t = performance.now();
+        const r = await request(c, 'GET', '/api/v1/namespaces/bench/pods');
+        listMs.push(performance.now() - t);
+        if (r.status !== 200) throw new Error(`list failed: ${r.status}`);
+        if (i === 0 && JSON.parse(r.body).items.length !== o.total) throw new Error('list returned the wrong number of pods');
+      }
+      listMs.sort((a, b) => a - b);
+      // BENCH_DEBUG: how often the server's main thread slept (voluntary) and was preempted (the
+      // second number) while fanning events out: readers it wakes are often placed on its own core.
+      const ctx = () => readFileSync(`/proc/${c.proc.pid}/task/${c.proc.pid}/status`, 'utf8').match(/ctxt_switches:\s+\d+/g)!.join(' ');
+      const ctx0 = ctx();
+      const watch = await watchLatency(tlsCreds(c), c.dataDir, watchTarget('watch'), o.watchers, o.client);
+      if (process.env.BENCH_DEBUG) console.error(`server main thread during the watch phase: before ${ctx0}, after ${ctx()}`);
+      return {
+        readySeconds: +(readyMs / 1000).toFixed(3),
+        idleRssMB: +idleRss.toFixed(1),
+        apiserverIdleRssMB: +apiIdleRss.toFixed(1),
+        podCreatesPerSec: Math.round(createsPerSec),
+        listPodsMs: { pods: o.total, median: +percentile(listMs, 50).toFixed(1), min: +listMs[0].toFixed(1) },
+        watchDeliveryMs: { watchers: o.watchers, events: watch.events, warmupEvents: watch.warmupEvents, p50: +watch.p50.toFixed(2), p99: +watch.p99.toFixed(2), firstWatcherP99: +watch.firstWatcherP99.toFixed(2) },
+        rssAfterLoadMB: +rssMB(c.proc.pid!).toFixed(1),
+        ...byAuth,
+      };
+    } finally {
+      await c.stop();
+    }
+  } finally {
+    await etcd?.stop();
+  }
+}
+
+const UPSTREAM = { version: 'v1.28.7+etcd, same 2-core machine', podCreatesPerSec: 960, listPodsMs: '570-810', watchP99Ms: '8-18', readySeconds: 2.3, idleRssMB: 447 };
+const TARGETS = { podCreatesPerSec: 5000, listPodsMs: 150, watchP99Ms: 5, readySeconds: 1, idleRssMB: 120 };
+const ETCD_TARGETS = { podCreatesPerSec: 2500, listPodsMs: 150 };
+
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -84,115 +207,46 @@ export async function main(argv: string[]): Promise<void> {
       clients: { type: 'string', default: '32' },
       watchers: { type: 'string', default: '100' },
       client: { type: 'string', default: 'native' },
+      datastore: { type: 'string', default: 'sqlite' },
+      rounds: { type: 'string', default: '1' },
       // How the creating clients authenticate: the admin certificate, a ServiceAccount token
       // (authenticated and authorized by RBAC on every request), or both in alternating rounds.
       auth: { type: 'string', default: 'cert' },
-      rounds: { type: 'string', default: '3' },
+      'auth-rounds': { type: 'string', default: '3' },
     },
   });
-  const auth = values.auth as 'cert' | 'token' | 'both';
-  if (!['cert', 'token', 'both'].includes(auth)) throw new Error(`--auth must be cert, token or both, not ${values.auth}`);
   const client = pickClient(values.client);
-  const total = Number(values.pods);
-  const clients = Number(values.clients);
+  const auth = values.auth as Auth;
+  if (!['cert', 'token', 'both'].includes(auth)) throw new Error(`--auth must be cert, token or both, not ${values.auth}`);
+  const o = { total: Number(values.pods), clients: Number(values.clients), watchers: Number(values.watchers), client, auth, authRounds: Math.max(1, Number(values['auth-rounds'])) };
+  if (values.datastore !== 'sqlite' && values.datastore !== 'etcd') throw new Error(`--datastore must be sqlite or etcd, not ${values.datastore}`);
   const calibrationBefore = calibrationMs();
-  // Start-up time and idle memory of the whole control plane (`mizzen up`)...
-  const up = await startCluster();
-  await new Promise((r) => setTimeout(r, 3000));
-  const idleRss = rssMB(up.proc.pid!);
-  const readyMs = up.readyMs;
-  await up.stop();
-  // ...and the API server alone for throughput, so the scheduler does not also work on the pods.
-  const c = await startCluster([], 'apiserver');
-  try {
-    await new Promise((r) => setTimeout(r, 500));
-    const apiIdleRss = rssMB(c.proc.pid!);
-    await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'bench' } });
-    await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'watch' } });
-    // The API server runs alone: make the default ServiceAccounts the controller manager would.
-    for (const ns of ['bench', 'watch']) await request(c, 'POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'default' } });
-    const certCreds = tlsCreds(c);
-    const tokenCreds = auth === 'cert' ? undefined : { ...certCreds, token: await benchToken(c) };
-    await createPods(c, 'bench', 500, clients, 'warm', client, tokenCreds ?? certCreds);
-    let createsPerSec: number;
-    const byAuth: { cert: number[]; token: number[] } = { cert: [], token: [] };
-    // The server's CPU per 1000 creates: steadier than creates/s on a machine shared with others.
-    const cpuByAuth: { cert: number[]; token: number[] } = { cert: [], token: [] };
-    const serverCpuMs = () => {
-      const f = readFileSync(`/proc/${c.proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(f[11]) + Number(f[12])) * 10;
-    };
-    if (auth !== 'both') {
-      createsPerSec = await createPods(c, 'bench', total - 500, clients, 'pod', client, tokenCreds ?? certCreds);
-    } else {
-      // Alternate, each round in its own namespace, so drift in the machine's speed hits both alike.
-      const rounds = Number(values.rounds);
-      const per = Math.floor((total - 500) / (2 * rounds));
-      for (let r = 0; r < rounds; r++) {
-        for (const kind of r % 2 === 0 ? (['cert', 'token'] as const) : (['token', 'cert'] as const)) {
-          const ns = `round-${r}-${kind}`;
-          await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: ns } });
-          await request(c, 'POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'default' } });
-          const cpu0 = serverCpuMs();
-          byAuth[kind].push(Math.round(await createPods(c, ns, per, clients, 'pod', client, kind === 'token' ? tokenCreds! : certCreds)));
-          cpuByAuth[kind].push(Math.round(((serverCpuMs() - cpu0) * 1000) / per));
-        }
-      }
-      createsPerSec = percentile([...byAuth.cert].sort((a, b) => a - b), 50);
-      // The LIST below expects `total` pods in bench: fill it up with the admin certificate.
-      await createPods(c, 'bench', total - 500, clients, 'fill', client, certCreds);
-    }
-    const listMs: number[] = [];
-    for (let i = 0; i < 7; i++) {
-      const t = performance.now();
-      const r = await request(c, 'GET', '/api/v1/namespaces/bench/pods');
-      listMs.push(performance.now() - t);
-      if (r.status !== 200) throw new Error(`list failed: ${r.status}`);
-      if (i === 0 && JSON.parse(r.body).items.length !== total) throw new Error('list returned the wrong number of pods');
-    }
-    listMs.sort((a, b) => a - b);
-    // BENCH_DEBUG: how often the server's main thread slept (voluntary) and was preempted (the
-    // second number) while fanning events out: readers it wakes are often placed on its own core.
-    const ctx = () => readFileSync(`/proc/${c.proc.pid}/task/${c.proc.pid}/status`, 'utf8').match(/ctxt_switches:\s+\d+/g)!.join(' ');
-    const ctx0 = ctx();
-    const watch = await watchLatency(tlsCreds(c), c.dataDir, watchTarget('watch'), Number(values.watchers), client);
-    if (process.env.BENCH_DEBUG) console.error(`server main thread during the watch phase: before ${ctx0}, after ${ctx()}`);
-    const loadedRss = rssMB(c.proc.pid!);
-    console.log(
-      JSON.stringify({
-        bench: 'apiserver',
-        readySeconds: +(readyMs / 1000).toFixed(3),
-        idleRssMB: +idleRss.toFixed(1),
-        apiserverIdleRssMB: +apiIdleRss.toFixed(1),
-        podCreatesPerSec: Math.round(createsPerSec),
-        auth,
-        ...(auth === 'both'
-          ? {
-              podCreatesPerSecByAuth: {
-                cert: byAuth.cert,
-                token: byAuth.token,
-                certMedian: Math.round(percentile([...byAuth.cert].sort((a, b) => a - b), 50)),
-                tokenMedian: Math.round(percentile([...byAuth.token].sort((a, b) => a - b), 50)),
-              },
-              serverCpuMsPer1000CreatesByAuth: {
-                cert: cpuByAuth.cert,
-                token: cpuByAuth.token,
-                certMedian: percentile([...cpuByAuth.cert].sort((a, b) => a - b), 50),
-                tokenMedian: percentile([...cpuByAuth.token].sort((a, b) => a - b), 50),
-              },
-            }
-          : {}),
-        clients,
-        client,
-        listPodsMs: { pods: total, median: +percentile(listMs, 50).toFixed(1), min: +listMs[0].toFixed(1) },
-        watchDeliveryMs: { watchers: Number(values.watchers), events: watch.events, warmupEvents: watch.warmupEvents, p50: +watch.p50.toFixed(2), p99: +watch.p99.toFixed(2), firstWatcherP99: +watch.firstWatcherP99.toFixed(2) },
-        rssAfterLoadMB: +loadedRss.toFixed(1),
-        calibration: calibration(calibrationBefore),
-        upstream: { version: 'v1.28.7+etcd, same 2-core machine', podCreatesPerSec: 960, listPodsMs: '570-810', watchP99Ms: '8-18', readySeconds: 2.3, idleRssMB: 447 },
-        targets: { podCreatesPerSec: 5000, listPodsMs: 150, watchP99Ms: 5, readySeconds: 1, idleRssMB: 120 },
-      }),
-    );
-  } finally {
-    await c.stop();
+  if (values.datastore === 'sqlite') {
+    const f = await measure('sqlite', o);
+    console.log(JSON.stringify({ bench: 'apiserver', ...f, auth, clients: o.clients, client, calibration: calibration(calibrationBefore), upstream: UPSTREAM, targets: TARGETS }));
+    return;
   }
+  // Side by side: SQLite and etcd in turns (etcd first in odd rounds), one line with both.
+  const rounds = Math.max(1, Number(values.rounds));
+  const runs: { sqlite: Figures[]; etcd: Figures[] } = { sqlite: [], etcd: [] };
+  for (let r = 0; r < rounds; r++) {
+    const order: Datastore[] = r % 2 ? ['etcd', 'sqlite'] : ['sqlite', 'etcd'];
+    for (const d of order) runs[d].push(await measure(d, o));
+  }
+  const pick = (fs: Figures[]) => (fs.length === 1 ? fs[0] : fs);
+  console.log(
+    JSON.stringify({
+      bench: 'apiserver',
+      datastore: 'etcd',
+      etcd: pick(runs.etcd),
+      sqlite: pick(runs.sqlite),
+      etcdMembers: 1,
+      clients: o.clients,
+      client,
+      rounds,
+      calibration: calibration(calibrationBefore),
+      upstream: UPSTREAM,
+      targets: { etcd: ETCD_TARGETS, sqlite: TARGETS },
+    }),
+  );
 }

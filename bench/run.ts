@@ -2,6 +2,7 @@
 
 const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
   apiserver: () => import('./apiserver.ts'),
+  console: () => import('./console.ts'),
   density: () => import('./density.ts'),
   loadbalancer: () => import('./loadbalancer.ts'),
   scheduler: () => import('./scheduler.ts'),

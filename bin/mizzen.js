@@ -61,6 +61,17 @@ async function buildBundle() {
   renameSync(tmp, bundle);
 }
 
+// The web console's files (dist/console): rebuilt when its sources changed since `npm install`
+// built them (only where Vite is installed; see console/build.mjs).
+if (process.env.MIZZEN_NO_CONSOLE_BUILD !== '1') {
+  try {
+    const { ensureConsoleBuilt } = await import('../console/build.mjs');
+    await ensureConsoleBuilt({ log: (m) => process.stderr.write(`mizzen: ${m}\n`) });
+  } catch (e) {
+    process.stderr.write(`mizzen: the web console could not be built: ${e?.message ?? e}\n`);
+  }
+}
+
 let main;
 if (process.env.MIZZEN_NO_BUNDLE !== '1') {
   try {

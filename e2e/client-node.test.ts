@@ -156,6 +156,29 @@ describe('@kubernetes/client-node against mizzen', () => {
     });
   });
 
+  test('server-side apply through the client library: create, conflict, force', async () => {
+    const applyHeader = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+    const created = await core.patchNamespacedConfigMap({ namespace: NS, name: 'applied', body: cm('applied', { a: '1' }), fieldManager: 'client-node' }, applyHeader);
+    assert.deepEqual(created.data, { a: '1' });
+    assert.deepEqual(
+      created.metadata?.managedFields?.map((e) => [e.manager, e.operation]),
+      [['client-node', 'Apply']],
+    );
+    await assert.rejects(
+      core.patchNamespacedConfigMap({ namespace: NS, name: 'applied', body: cm('applied', { a: '2' }), fieldManager: 'other' }, applyHeader),
+      (err: unknown) => {
+        assert.ok(err instanceof ApiException);
+        assert.equal(err.code, 409);
+        const status = JSON.parse(err.body as string);
+        assert.equal(status.message, 'Apply failed with 1 conflict: conflict with "client-node": .data.a');
+        assert.equal(status.details.causes[0].reason, 'FieldManagerConflict');
+        return true;
+      },
+    );
+    const forced = await core.patchNamespacedConfigMap({ namespace: NS, name: 'applied', body: cm('applied', { a: '2' }), fieldManager: 'other', force: true }, applyHeader);
+    assert.deepEqual(forced.data, { a: '2' });
+  });
+
   test('AppsV1Api: create and read a deployment, with server defaults', async () => {
     const body = {
       metadata: { name: 'web' },

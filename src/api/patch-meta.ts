@@ -74,7 +74,8 @@ export const patchMetaTable: Record<string, Record<string, FieldPatchMeta>> = {
   V1PodStatus: {
     conditions: mergeBy('type'),
     podIPs: mergeBy('ip'),
-    hostIPs: mergeBy('ip'),
+    // Merged by ip in a strategic merge patch, but atomic for server-side apply (+listType=atomic).
+    hostIPs: { strategy: 'merge', mergeKey: 'ip', listType: 'atomic' },
     initContainerStatuses: atomic,
     containerStatuses: atomic,
     ephemeralContainerStatuses: atomic,
@@ -148,6 +149,17 @@ export const patchMetaTable: Record<string, Record<string, FieldPatchMeta>> = {
   V1PodFailurePolicyOnExitCodesRequirement: { values: set },
   V1SuccessPolicy: { rules: atomic },
   V1UncountedTerminatedPods: { succeeded: set, failed: set },
+
+  // discovery/v1, storage/v1, admissionregistration/v1 (list types only: no strategic-merge tags recorded)
+  V1Endpoint: { addresses: set },
+  V1CSINodeSpec: { drivers: { listType: 'map', listMapKeys: ['name'] } },
+  V1MutatingWebhookConfiguration: { webhooks: { listType: 'map', listMapKeys: ['name'] } },
+  V1ValidatingWebhookConfiguration: { webhooks: { listType: 'map', listMapKeys: ['name'] } },
+  V1MutatingWebhook: { matchConditions: { listType: 'map', listMapKeys: ['name'] } },
+  V1ValidatingWebhook: { matchConditions: { listType: 'map', listMapKeys: ['name'] } },
+  V1ValidatingAdmissionPolicySpec: { matchConditions: { listType: 'map', listMapKeys: ['name'] }, variables: { listType: 'map', listMapKeys: ['name'] } },
+  V1ValidatingAdmissionPolicyStatus: { conditions: { listType: 'map', listMapKeys: ['type'] } },
+  V1ValidatingAdmissionPolicyBindingSpec: { validationActions: set },
 
   // autoscaling/v2, policy/v1, networking/v1
   V2HorizontalPodAutoscalerStatus: { conditions: mergeBy('type'), currentMetrics: atomic },

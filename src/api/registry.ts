@@ -14,8 +14,20 @@ import { resources as authentication } from './authentication/index.ts';
 import { resources as authorization } from './authorization/index.ts';
 import { resources as certificates } from './certificates/index.ts';
 import { resources as apiextensions } from './apiextensions/index.ts';
+import { resources as networking } from './networking/index.ts';
+import { resources as storage } from './storage/index.ts';
+import { resources as node } from './node/index.ts';
+import { resources as autoscaling } from './autoscaling/index.ts';
+import { resources as admissionregistration } from './admissionregistration/index.ts';
+import { resources as apiregistration } from './apiregistration/index.ts';
+import { resources as flowcontrol } from './flowcontrol/index.ts';
 
-export const allResources: ResourceDef[] = [...core, ...apps, ...batch, ...coordination, ...discovery, ...events, ...scheduling, ...policy, ...rbac, ...authentication, ...authorization, ...certificates, ...apiextensions];
+export const allResources: ResourceDef[] = [...core, ...apps, ...batch, ...coordination, ...discovery, ...events, ...scheduling, ...policy, ...rbac, ...authentication, ...authorization, ...certificates, ...apiextensions, ...builtinGroups()];
+
+/** The groups charts use (issue 13): networking, storage, node, autoscaling, admission, aggregation, flow control. */
+function builtinGroups(): ResourceDef[] {
+  return [...apiregistration, ...autoscaling, ...networking, ...storage, ...admissionregistration, ...node, ...flowcontrol];
+}
 
 export class ResourceRegistry {
   readonly resources: ResourceDef[];

@@ -2,6 +2,7 @@
 // A kind is data (names, scope, verbs) plus a small stateless strategy, never a subclass.
 
 import type { FieldError } from '../machinery/errors.ts';
+import type { FieldType } from '../machinery/apply/types.ts';
 
 /** A Kubernetes object as plain JSON. */
 export interface KObject {
@@ -48,16 +49,27 @@ export interface StrategyContext {
     releaseClusterIP(ip: string): void;
     allocateNodePort(requested?: number): number;
     releaseNodePort(port: number): void;
+    /**
+     * With storage shared by several API servers, allocations are also claimed in storage, where
+     * only one server can hold a value: resolves true when this one now holds it, false when
+     * another does (it is then marked taken here too).
+     */
+    claim?(kind: 'ip' | 'port', value: string | number, owner: string): Promise<boolean>;
+    /** Give up a claim made by claim() (the object that held the value is gone). */
+    unclaim?(kind: 'ip' | 'port', value: string | number): void;
   };
 }
 
 export interface Strategy {
   /** Fill in defaults, as upstream's SetDefaults_* (mutates obj). Runs on create and update, before validation. */
   defaults?(obj: KObject): void;
-  /** Clear fields the client may not set on create (e.g. status for kinds with a status subresource). */
-  prepareForCreate?(obj: KObject, ctx: StrategyContext): void;
-  /** Adjust an update (e.g. keep the old status when updating the main resource). */
-  prepareForUpdate?(obj: KObject, old: KObject, ctx: StrategyContext): void;
+  /**
+   * Clear fields the client may not set on create (e.g. status for kinds with a status
+   * subresource). May return a promise (Services claiming their IPs on shared storage).
+   */
+  prepareForCreate?(obj: KObject, ctx: StrategyContext): void | Promise<void>;
+  /** Adjust an update (e.g. keep the old status when updating the main resource). May return a promise. */
+  prepareForUpdate?(obj: KObject, old: KObject, ctx: StrategyContext): void | Promise<void>;
   /** Validation on create: list of field errors, never throws. Object metadata is validated generically. */
   validate?(obj: KObject): FieldError[];
   /** Validation on update (immutable fields, etc.). */
@@ -139,6 +151,12 @@ export interface ResourceDef {
   fieldSelectors?: Record<string, (obj: KObject) => string | undefined>;
   /** The @kubernetes/client-node model name, e.g. 'V1Deployment' (used for OpenAPI and patch metadata). */
   model: string;
+  /**
+   * The kind's server-side apply type (list and map semantics, for managed fields and apply),
+   * when `model` does not give it: custom resources pass customResourceType(openAPIV3Schema)
+   * from src/api/field-types.ts. Called once per endpoint.
+   */
+  fieldType?: () => FieldType;
   /**
    * This resource is another API's objects seen in another shape (upstream: events.k8s.io/v1 Events
    * are the core/v1 Events): stored under that resource's keys in its form, converted on the way

@@ -10,7 +10,7 @@ import { typeMismatchError, unknownFieldWarnings } from '../api/schema.ts';
 import { mediaType } from '../apiserver/http-util.ts';
 import { sendJSON } from '../apiserver/http-util.ts';
 import type { RequestInfo } from '../apiserver/request-info.ts';
-import { handleResource, list, writeObject, type HandlerContext } from '../apiserver/resource-handler.ts';
+import { catchUp, handleResource, list, writeObject, type HandlerContext } from '../apiserver/resource-handler.ts';
 import { negotiateOutput } from '../apiserver/output.ts';
 import { serveWatch } from '../apiserver/watch.ts';
 import { scaleOf } from '../apiserver/scale.ts';
@@ -45,6 +45,7 @@ export async function handleCustomResource(
     if (sub === 'status' && !def.status) throw errors.notFoundPath(`the server could not find the requested resource (${def.plural}/status)`);
     if (sub === 'scale' && !def.scale) throw errors.notFoundPath(`the server could not find the requested resource (${def.plural}/scale)`);
     const form = negotiateOutput(req.headers.accept);
+    await catchUp(info.verb, q, v.store, ns, info.name);
     const convert = (items: Parameters<CRDServing['readMany']>[0]) => crd.readMany(items, v.name);
     if (info.verb === 'get') {
       const [c] = await convert([v.store.get(ns, info.name!)]);

@@ -18,6 +18,7 @@ import { WatchCache } from '../storage/watch-cache.ts';
 import { CachedObject, decodeKeyValue } from '../apiserver/registry/cached-object.ts';
 import type { ResourceStore, CacheView } from '../apiserver/registry/resource-store.ts';
 import type { WatchableCache } from '../apiserver/watch.ts';
+import { cacheView } from '../apiserver/registry/cache-view.ts';
 import { CRDServing, type ServingDeps, type VersionServing } from './serving.ts';
 import { cleanupFinalizer, compareKubeVersions, conditionOf } from './crd-model.ts';
 import type { JSONSchemaProps } from './schema/types.ts';
@@ -30,6 +31,8 @@ export interface CustomResourceManagerOptions extends ServingDeps {
   log?: (msg: string) => void;
   /** How long to wait before looking again at a deleted CRD whose objects are not all gone. */
   cleanupRetryMs?: number;
+  /** Called when the served group/versions change (the aggregator's Local APIServices follow them). */
+  onGroupVersionsChange?: () => void;
 }
 
 interface Entry {
@@ -42,6 +45,7 @@ export class CustomResourceManager {
   private entries = new Map<string, Entry>(); // by CRD name
   private byGroupResource = new Map<string, CRDServing>(); // `${group}/${plural}`
   private groups = new Map<string, Set<string>>(); // group -> versions served (established or accepted)
+  private groupVersionsKey = '[]';
   private resourcesMemo: ResourceDef[] | undefined;
   private queue = new Set<string>();
   private running = false;
@@ -87,6 +91,11 @@ export class CustomResourceManager {
 
   hasGroupVersion(group: string, version: string): boolean {
     return this.groups.get(group)?.has(version) ?? false;
+  }
+
+  /** The group/versions custom resources are served at. */
+  groupVersions(): Array<{ group: string; version: string }> {
+    return [...this.groups].flatMap(([group, versions]) => [...versions].map((version) => ({ group, version })));
   }
 
   /** The serving bundle of a CRD by group and plural (served or not yet). */
@@ -314,7 +323,7 @@ export class CustomResourceManager {
     if (!entry) {
       const cache = new WatchCache<CachedObject>(this.opts.store, keyPrefix({ group: crd.spec.group, plural: crd.spec.names.plural }), decodeKeyValue);
       await cache.start();
-      entry = { cache, view: cacheView(cache) };
+      entry = { cache, view: cacheView(cache, this.opts.store.shared === true) };
       this.entries.set(name, entry);
     }
     let serving: CRDServing;
@@ -359,7 +368,10 @@ export class CustomResourceManager {
       if (!g) groups.set(b.group, (g = new Set()));
       for (const v of b.versions.keys()) g.add(v);
     }
+    const before = this.groupVersionsKey;
     this.groups = groups;
+    this.groupVersionsKey = JSON.stringify(this.groupVersions().sort((a, b) => (`${a.group}/${a.version}` < `${b.group}/${b.version}` ? -1 : 1)));
+    if (this.groupVersionsKey !== before && !this.stopped) this.opts.onGroupVersionsChange?.();
   }
 }
 
@@ -378,15 +390,4 @@ function setCondition(status: Record<string, any>, c: { type: string; status: st
 
 function sortKeys(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
-}
-
-function cacheView(cache: WatchCache<CachedObject>): CacheView & WatchableCache {
-  return {
-    get: (key) => cache.get(key)?.obj,
-    list: (prefix) => cache.list(prefix),
-    get revision() {
-      return cache.revision;
-    },
-    watch: (from, prefix, cb) => cache.watch(from, prefix, cb as any),
-  };
 }

@@ -13,6 +13,7 @@ import type { Store } from '../storage/store.ts';
 import { ResourceStore, type AdmitFn, type CacheView, type StorageCodec } from '../apiserver/registry/resource-store.ts';
 import { CachedObject } from '../apiserver/registry/cached-object.ts';
 import { deepEqual } from '../api/validation.ts';
+import { customResourceType } from '../api/field-types.ts';
 import type { JSONSchemaProps } from './schema/types.ts';
 import { prune } from './schema/pruning.ts';
 import { applyDefaults, pruneNonNullableNulls } from './schema/defaulting.ts';
@@ -241,6 +242,9 @@ export class CRDServing {
       verbs: customResourceVerbs,
       model,
       openAPI: crdOpenAPI(model, group, v.name, kind, listKind, this.plural, schema),
+      // Server-side apply and managed fields read list and map semantics (x-kubernetes-list-type,
+      // -list-map-keys, -map-type) from this version's schema; the def is new with every CRD change.
+      fieldType: () => customResourceType(schema),
       tracksGeneration: hasStatus,
       strategy: {
         defaults: (obj) => {

@@ -12,6 +12,7 @@ import type { RbacAuthorizer } from './authz/rbac.ts';
 import { admitPodServiceAccount } from './admission/service-account.ts';
 import { admitRbacWrite } from './admission/rbac-escalation.ts';
 import { admitCsrUpdate, recordRequestor } from './admission/certificates.ts';
+import { admitDefaultClass } from './default-class-admission.ts';
 
 /** Namespaces that always exist and cannot be deleted. */
 export const immortalNamespaces = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
@@ -65,6 +66,7 @@ export function builtinAdmission(deps: AdmissionDeps): AdmitFn {
       admitPodCreate(deps, def, obj);
       if (!disabled.has('ServiceAccount')) return admitPodServiceAccount(serviceAccounts, obj);
     }
+    if (op === 'CREATE' && !subresource) admitDefaultClass(deps.lookup, def, obj);
   };
 }
 

@@ -7,7 +7,7 @@ import { sendBody, sendJSON } from './http-util.ts';
 import type { RequestInfo } from './request-info.ts';
 import { openAPIV2Document, openAPIV3Document, openAPIV3IndexDocument, type ServedDocument } from './openapi.ts';
 import { negotiateOpenAPIV2, openAPIV2ProtobufContentType, openAPIV2ProtobufDocument } from './openapi-protobuf.ts';
-import { discoveryDocuments, negotiateDiscovery, discoveryContentTypes, type DiscoveryDocuments } from './discovery.ts';
+import { discoveryDocuments, negotiateDiscovery, discoveryContentTypes, type DiscoveryDocuments, type RemoteGroupVersion } from './discovery.ts';
 
 function sendDocument(req: IncomingMessage, res: ServerResponse, doc: ServedDocument, contentType = 'application/json'): void {
   if (req.headers['if-none-match'] === doc.etag) {
@@ -39,8 +39,13 @@ export function serveOpenAPI(req: IncomingMessage, res: ServerResponse, p: strin
   throw errors.notFoundPath(`the server could not find the requested resource (${p})`);
 }
 
-/** Discovery documents serialised once per server address and resource list (it changes with CRDs). */
-let docsCache: { key: string; resources: ResourceDef[]; docs: DiscoveryDocuments; json: Map<string, string> } | undefined;
+/**
+ * Discovery documents serialised once per server address, resource list (it changes with CRDs) and
+ * set of aggregated group versions (`remote` is a new array whenever an APIService or its
+ * discovery changes).
+ */
+const noRemote: RemoteGroupVersion[] = [];
+let docsCache: { key: string; resources: ResourceDef[]; remote: RemoteGroupVersion[]; docs: DiscoveryDocuments; json: Map<string, string> } | undefined;
 
 function docJSON(path: string, form: 'v2' | 'v2beta1' | 'legacy'): string | undefined {
   const c = docsCache!;
@@ -55,10 +60,17 @@ function docJSON(path: string, form: 'v2' | 'v2beta1' | 'legacy'): string | unde
   return j;
 }
 
-export async function serveDiscovery(req: IncomingMessage, res: ServerResponse, info: RequestInfo, resources: ResourceDef[], serverAddress: string): Promise<boolean> {
+export async function serveDiscovery(
+  req: IncomingMessage,
+  res: ServerResponse,
+  info: RequestInfo,
+  resources: ResourceDef[],
+  serverAddress: string,
+  remote: RemoteGroupVersion[] = noRemote,
+): Promise<boolean> {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-  if (!docsCache || docsCache.key !== serverAddress || docsCache.resources !== resources)
-    docsCache = { key: serverAddress, resources, docs: discoveryDocuments(resources, serverAddress), json: new Map() };
+  if (!docsCache || docsCache.key !== serverAddress || docsCache.resources !== resources || docsCache.remote !== remote)
+    docsCache = { key: serverAddress, resources, remote, docs: discoveryDocuments(resources, serverAddress, remote), json: new Map() };
   const p = info.path.replace(/\/$/, '');
   if (!p.startsWith('/api')) return false;
   const form = p === '/api' || p === '/apis' ? negotiateDiscovery(req.headers.accept) : 'legacy';

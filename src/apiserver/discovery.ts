@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type { ResourceDef } from '../api/types.ts';
+import { localPriority, orderGroups, type Priority } from './aggregator/priorities.ts';
 
 const defaultVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 const subresourceVerbs = ['get', 'patch', 'update'];
@@ -93,16 +94,15 @@ interface GroupInfo {
   versions: string[];
 }
 
-/** Groups (excluding core) in first-seen order, each with versions in first-seen order. */
-function groupsOf(resources: ResourceDef[]): GroupInfo[] {
-  const map = new Map<string, GroupInfo>();
-  for (const r of resources) {
-    if (r.group === '') continue;
-    let g = map.get(r.group);
-    if (!g) map.set(r.group, (g = { name: r.group, versions: [] }));
-    if (!g.versions.includes(r.version)) g.versions.push(r.version);
-  }
-  return [...map.values()];
+/**
+ * Groups (excluding core) in discovery order, as upstream sorts its APIServices: by group priority,
+ * then name; versions by version priority, then kube-aware order (the first is preferred).
+ */
+function groupsOf(resources: ResourceDef[], remote: RemoteGroupVersion[] = []): GroupInfo[] {
+  const ranked = [];
+  for (const r of resources) if (r.group !== '') ranked.push({ group: r.group, version: r.version, priority: localPriority(r.group, r.version) });
+  for (const v of remote) if (v.group !== '') ranked.push(v);
+  return orderGroups(ranked);
 }
 
 function apiGroup(g: GroupInfo, withTypeMeta: boolean): Record<string, unknown> {
@@ -136,19 +136,52 @@ function discoveryResource(r: ResourceDef): Record<string, unknown> {
   return out;
 }
 
-function groupDiscovery(name: string, versions: string[], resources: ResourceDef[]): Record<string, unknown> {
+function groupDiscovery(name: string, versions: string[], resources: ResourceDef[], remote: RemoteGroupVersion[] = []): Record<string, unknown> {
   const metadata: Record<string, unknown> = name ? { name, creationTimestamp: null } : { creationTimestamp: null };
   return {
     metadata,
-    versions: versions.map((v) => ({
-      version: v,
-      resources: resources
-        .filter((r) => r.group === name && r.version === v)
-        .sort((a, b) => a.plural.localeCompare(b.plural))
-        .map(discoveryResource),
-      freshness: 'Current',
-    })),
+    versions: versions.map((v) => {
+      const served = remote.find((r) => r.group === name && r.version === v);
+      if (served) return remoteVersionDiscovery(served);
+      return {
+        version: v,
+        resources: resources
+          .filter((r) => r.group === name && r.version === v)
+          .sort((a, b) => a.plural.localeCompare(b.plural))
+          .map(discoveryResource),
+        freshness: 'Current',
+      };
+    }),
   };
+}
+
+/** An aggregated server's group/version, from the APIResourceList it serves (Stale when unknown). */
+function remoteVersionDiscovery(rv: RemoteGroupVersion): Record<string, unknown> {
+  const list = rv.resources ?? [];
+  const top = list.filter((r) => !String(r.name).includes('/'));
+  const resources = top
+    .map((r) => {
+      const name = String(r.name);
+      const out: Record<string, unknown> = {
+        resource: name,
+        responseKind: { group: (r.group as string) ?? rv.group, version: (r.version as string) ?? rv.version, kind: r.kind },
+        scope: r.namespaced ? 'Namespaced' : 'Cluster',
+        singularResource: r.singularName || String(r.kind ?? '').toLowerCase(),
+        verbs: r.verbs ?? [],
+      };
+      if (Array.isArray(r.shortNames) && r.shortNames.length) out.shortNames = r.shortNames;
+      if (Array.isArray(r.categories) && r.categories.length) out.categories = r.categories;
+      const subs = list.filter((s) => String(s.name).startsWith(`${name}/`));
+      if (subs.length)
+        out.subresources = subs.map((s) => ({
+          subresource: String(s.name).slice(name.length + 1),
+          responseKind: { group: (s.group as string) || rv.group, version: (s.version as string) || rv.version, kind: s.kind },
+          verbs: s.verbs ?? [],
+        }));
+      return out;
+    })
+    .sort((a, b) => String(a.resource).localeCompare(String(b.resource)));
+  return { version: rv.version, resources, freshness: rv.resources && rv.fresh ? 'Current' : 'Stale' };
 }
 
 function discoveryList(apiVersion: string, items: Array<Record<string, unknown>>): Record<string, unknown> {
@@ -156,6 +189,17 @@ function discoveryList(apiVersion: string, items: Array<Record<string, unknown>>
 }
 
 // --- public API -----------------------------------------------------------------------------
+
+/** A group/version another server serves through this one (an APIService with a service). */
+export interface RemoteGroupVersion {
+  group: string;
+  version: string;
+  priority: Priority;
+  /** The APIResourceList's `resources` the aggregated server last answered with, if any. */
+  resources?: Array<Record<string, unknown>>;
+  /** The server answered its last discovery check. */
+  fresh: boolean;
+}
 
 export interface DiscoveryDocuments {
   /** Legacy documents keyed by URL path: '/api', '/apis', '/apis/apps', '/api/v1', '/apis/apps/v1'. */
@@ -168,7 +212,7 @@ export interface DiscoveryDocuments {
  * All discovery documents for a resource list. `serverAddress` is host:port as clients should
  * reach the server (advertised in /api's serverAddressByClientCIDRs).
  */
-export function discoveryDocuments(resources: ResourceDef[], serverAddress: string): DiscoveryDocuments {
+export function discoveryDocuments(resources: ResourceDef[], serverAddress: string, remote: RemoteGroupVersion[] = []): DiscoveryDocuments {
   const legacy: Record<string, Record<string, unknown>> = {};
   const coreVersions = [...new Set(resources.filter((r) => r.group === '').map((r) => r.version))];
   if (!coreVersions.length) coreVersions.push('v1');
@@ -178,11 +222,13 @@ export function discoveryDocuments(resources: ResourceDef[], serverAddress: stri
       v,
       resources.filter((r) => r.group === '' && r.version === v),
     );
-  const groups = groupsOf(resources);
+  const groups = groupsOf(resources, remote);
+  const isRemote = (g: string, v: string) => remote.some((r) => r.group === g && r.version === v);
   legacy['/apis'] = { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((g) => apiGroup(g, false)) };
   for (const g of groups) {
     legacy[`/apis/${g.name}`] = apiGroup(g, true);
-    for (const v of g.versions)
+    // An aggregated group/version's resource list is the aggregated server's: the request is proxied.
+    for (const v of g.versions.filter((x) => !isRemote(g.name, x)))
       legacy[`/apis/${g.name}/${v}`] = apiResourceList(
         `${g.name}/${v}`,
         resources.filter((r) => r.group === g.name && r.version === v),
@@ -196,7 +242,7 @@ export function discoveryDocuments(resources: ResourceDef[], serverAddress: stri
       '/api': discoveryList(apiVersion, [groupDiscovery('', coreVersions, resources)]),
       '/apis': discoveryList(
         apiVersion,
-        groups.map((g) => groupDiscovery(g.name, g.versions, resources)),
+        groups.map((g) => groupDiscovery(g.name, g.versions, resources, remote)),
       ),
     };
   }

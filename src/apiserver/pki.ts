@@ -226,11 +226,6 @@ export async function ensurePki(dir: string, hosts: string[] = []): Promise<Pki>
   };
 }
 
-/** A client certificate for `user` in `groups` (CN and O, as Kubernetes reads them), signed by `ca`. */
-export async function issueClientCertificate(ca: PemPair, user: string, groups: string[]): Promise<PemPair> {
-  return (await loadGenerator()).client(ca, user, groups);
-}
-
 /** Names every kubelet serving certificate carries besides the node's own. */
 function kubeletServingHosts(nodeName: string, extra: string[]): string[] {
   const out: string[] = [];
@@ -263,6 +258,24 @@ export async function ensureKubeletServingCert(dir: string, ca: { certPem: strin
   return { ...fresh, issued: true };
 }
 
+/**
+ * A serving certificate for `hosts` (names and IPs, used as given), signed by `ca`; with
+ * `alsoClient` it may authenticate as a client too (etcd members connect to themselves with it).
+ */
+export async function issueServingCertificate(ca: PemPair, hosts: string[], alsoClient = false): Promise<PemPair> {
+  return (await loadGenerator()).server(ca, hosts, 'mizzen-apiserver', alsoClient);
+}
+
+/** A client certificate for `user` in `groups` (CN and O, as Kubernetes reads them), signed by `ca`. */
+export async function issueClientCertificate(ca: PemPair, user: string, groups: string[]): Promise<PemPair> {
+  return (await loadGenerator()).client(ca, user, groups);
+}
+
+/** A new self-signed CA named `commonName`. */
+export async function issueCA(commonName = CA_COMMON_NAME): Promise<PemPair> {
+  return (await loadGenerator()).ca(commonName);
+}
+
 // ---- generation (loaded lazily: the library and its reflect polyfill cost ~100 ms) ----
 
 export interface PemPair {
@@ -271,8 +284,9 @@ export interface PemPair {
 }
 
 interface Generator {
-  ca(): Promise<PemPair>;
-  server(ca: PemPair, hosts: string[], commonName: string): Promise<PemPair>;
+  ca(commonName?: string): Promise<PemPair>;
+  /** A serving certificate named `commonName`; with `alsoClient` it may authenticate as a client too. */
+  server(ca: PemPair, hosts: string[], commonName: string, alsoClient?: boolean): Promise<PemPair>;
   client(ca: PemPair, user: string, groups: string[]): Promise<PemPair>;
 }
 
@@ -333,11 +347,11 @@ async function loadGenerator(): Promise<Generator> {
   }
 
   return {
-    async ca() {
+    async ca(commonName = CA_COMMON_NAME) {
       const keys = await newKeys();
       const cert = await x509.X509CertificateGenerator.createSelfSigned({
         serialNumber: serialNumber(),
-        name: `CN=${rdn(CA_COMMON_NAME)}`,
+        name: `CN=${rdn(commonName)}`,
         keys,
         signingAlgorithm: EC_ALG,
         ...validity(CA_LIFETIME),
@@ -353,11 +367,12 @@ async function loadGenerator(): Promise<Generator> {
       return { certPem: cert.toString('pem'), keyPem: await keyToPem(keys.privateKey) };
     },
 
-    server(ca, hosts, commonName) {
+    server(ca, hosts, commonName, alsoClient = false) {
       const names = hosts.map((h) => ({ type: isIP(h) ? ('ip' as const) : ('dns' as const), value: h }));
+      const usages = alsoClient ? [x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth] : [x509.ExtendedKeyUsage.serverAuth];
       return leaf(ca, `CN=${rdn(commonName)}`, [
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.ExtendedKeyUsageExtension(usages),
         new x509.SubjectAlternativeNameExtension(names),
       ]);
     },

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KObject, ResourceDef } from '../api/types.ts';
 import { errors, StatusError } from '../machinery/errors.ts';
-import { applyPatch } from '../machinery/patch/index.ts';
+import { applyPatch, applyPatchType } from '../machinery/patch/index.ts';
 import { stringifyJSON } from '../machinery/json-values.ts';
 import { findDuplicateFields } from '../machinery/json-duplicates.ts';
 import { decodeObjectBody, readBody, sendJSON, mediaType } from './http-util.ts';
@@ -20,6 +20,9 @@ import { serveWatch, type WatchableCache } from './watch.ts';
 import { StorageError } from '../storage/store.ts';
 import type { FieldValidator } from './field-validation.ts';
 import { scaleOf, applyScale } from './scale.ts';
+import { checkFieldManagerOptions, fieldManagerFor, managerOrUserAgent } from './fieldmanager/index.ts';
+import { serverSideApply } from './apply-handler.ts';
+import type { ManagedFieldsWrite } from './registry/resource-store.ts';
 
 export interface HandlerContext {
   stores: Map<ResourceDef, ResourceStore>;
@@ -71,6 +74,13 @@ function duplicatesIn(raw: Buffer, req: IncomingMessage, q: URLSearchParams): st
   return findDuplicateFields(raw.toString('utf8'));
 }
 
+/** Field ownership for a create/update/patch through `subresource`: recorded under the request's manager. */
+function tracking(def: ResourceDef, subresource: string | undefined, req: IncomingMessage, q: URLSearchParams): ManagedFieldsWrite {
+  const fm = fieldManagerFor(def, subresource);
+  const manager = managerOrUserAgent(q.get('fieldManager'), req.headers['user-agent']);
+  return { update: (live, obj) => fm.update(live, obj, manager) };
+}
+
 function warningHeader(warnings: string[]): Record<string, string> {
   return warnings.length ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {};
 }
@@ -94,6 +104,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
   if ((verb === 'update' || verb === 'patch') && !info.name)
     throw errors.methodNotAllowed(`${verb === 'update' ? 'PUT' : 'PATCH'} is not supported on the ${def.plural} collection: name one ${def.singular} in the URL`);
   if (verb === 'list' || verb === 'watch') checkListOptions(q);
+  await catchUp(verb, q, store, ns, info.name);
 
   switch (verb) {
     case 'get': {
@@ -112,6 +123,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       return serveWatch(req, res, def, store, form, ns, q);
     case 'create': {
       const dryRun = dryRunOf(q);
+      if (!(info.name && sub)) checkFieldManagerOptions('CreateOptions', q, false);
       const raw = await readBody(req);
       const body = decodeObjectBody(raw, req.headers['content-type']);
       if (info.name && sub) {
@@ -121,16 +133,17 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       if (info.name) throw errors.methodNotAllowed(`the server does not allow this method on the requested resource: POST to a named ${def.singular}; use PUT or PATCH`);
       const warnings: string[] = [];
       hc.validateFields(def, body, q.get('fieldValidation'), warnings, duplicatesIn(raw, req, q));
-      const created = await store.create(ns, body, { dryRun, warnings, user });
+      const created = await store.create(ns, body, { dryRun, warnings, user, managedFields: tracking(def, undefined, req, q) });
       return writeObject(res, 201, def, created, form, q, warnings);
     }
     case 'update': {
       const dryRun = dryRunOf(q);
+      checkFieldManagerOptions('UpdateOptions', q, false);
       const raw = await readBody(req);
       const body = decodeObjectBody(raw, req.headers['content-type']);
       const warnings: string[] = [];
       if (sub === 'scale') {
-        const updated = await store.update(ns, info.name!, (cur) => applyScale(def, cur, body, info.name!), { dryRun, warnings, user });
+        const updated = await store.update(ns, info.name!, (cur) => applyScale(def, cur, body, info.name!), { dryRun, warnings, user, managedFields: tracking(def, 'scale', req, q) });
         return sendJSON(res, 200, scaleOf(def, updated));
       }
       if (sub === 'finalize') {
@@ -139,16 +152,17 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       }
       // Status writes are decoded as the whole kind too: unknown fields are reported and dropped.
       if (!sub || sub === 'status') hc.validateFields(def, body, q.get('fieldValidation'), warnings, duplicatesIn(raw, req, q));
-      const updated = await store.update(ns, info.name!, () => body, { dryRun, warnings, user, subresource: sub });
+      const updated = await store.update(ns, info.name!, () => body, { dryRun, warnings, user, subresource: sub, managedFields: tracking(def, sub, req, q) });
       return writeObject(res, 200, def, updated, form, q, warnings);
     }
     case 'patch': {
       const dryRun = dryRunOf(q);
       const ct = mediaType(req.headers['content-type']);
+      const apply = ct === applyPatchType;
+      if (!apply && ct !== 'application/apply-patch+cbor') checkFieldManagerOptions('PatchOptions', q, false);
       const raw = await readBody(req);
       if (raw.length === 0) throw errors.badRequest('the request body is empty: send a patch document');
-      if (ct === 'application/apply-patch+yaml' || ct === 'application/apply-patch+cbor')
-        throw errors.unsupportedMediaType('server-side apply (application/apply-patch+yaml) is not supported by Mizzen yet; use client-side `kubectl apply` (without --server-side)');
+      if (apply) return serverSideApply(req, res, info, def, store, q, raw, form, ns);
       const warnings: string[] = [];
       const schema = hc.patchSchemaFor(def.model);
       if (sub === 'scale') {
@@ -159,7 +173,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
             const patched = applyPatch(ct, scaleOf(def, cur), raw, undefined);
             return applyScale(def, cur, patched, info.name!);
           },
-          { dryRun, warnings, user },
+          { dryRun, warnings, user, managedFields: tracking(def, 'scale', req, q) },
         );
         return sendJSON(res, 200, scaleOf(def, updated));
       }
@@ -172,7 +186,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
           if (!sub || sub === 'status') hc.validateFields(def, patched, q.get('fieldValidation'), warnings);
           return patched;
         },
-        { dryRun, warnings, user, subresource: sub },
+        { dryRun, warnings, user, subresource: sub, managedFields: tracking(def, sub, req, q) },
       );
       return writeObject(res, 200, def, updated, form, q, warnings);
     }
@@ -213,14 +227,72 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
   }
 }
 
+/**
+ * Before serving from the watch cache: wait until it is current where the request needs it (see
+ * needsCurrentState) and for a resourceVersion it has not reached yet (notFromTheFuture). Custom
+ * resources' reads, served outside handleResource, call it too.
+ */
+export async function catchUp(verb: string, q: URLSearchParams, store: ResourceStore, ns: string | undefined, name: string | undefined): Promise<void> {
+  if (store.cache.sync && needsCurrentState(verb, q, store, ns, name)) await store.cache.sync();
+  if (verb === 'get' || verb === 'list' || verb === 'watch') await notFromTheFuture(store, q);
+}
+
+/**
+ * On storage shared with other API servers the watch cache may lag a write made through another
+ * one by a moment. Reads without a resourceVersion must be current (upstream reads etcd with a
+ * quorum read), and so must a change to an object this cache has not seen yet; those wait for the
+ * cache to catch up with the storage's current revision first.
+ */
+function needsCurrentState(verb: string, q: URLSearchParams, store: ResourceStore, ns: string | undefined, name: string | undefined): boolean {
+  switch (verb) {
+    case 'get':
+    case 'list':
+    case 'watch':
+      return (q.get('resourceVersion') ?? '') === '';
+    case 'deletecollection':
+      return true;
+    case 'update':
+    case 'patch':
+    case 'delete':
+    case 'create':
+      return !!name && !store.tryGet(ns, name);
+    default:
+      return false;
+  }
+}
+
+/**
+ * A resourceVersion beyond what this server has seen: wait a moment for it (another API server may
+ * have written it just now), then answer as upstream does, "Too large resource version", after
+ * which clients list again. (A client that kept a resourceVersion across a change of storage, e.g.
+ * `mizzen migrate`, would otherwise wait unknowingly until the new store's revision reached it.)
+ */
+async function notFromTheFuture(store: ResourceStore, q: URLSearchParams): Promise<void> {
+  const raw = q.get('resourceVersion') ?? '';
+  if (raw === '' || raw === '0' || !/^\d+$/.test(raw)) return;
+  const rv = Number(raw);
+  if (rv <= store.cache.revision || !store.cache.waitFor) return;
+  try {
+    await store.cache.waitFor(rv, 3000);
+  } catch {
+    throw errors.tooLargeResourceVersion(rv, store.cache.revision);
+  }
+}
+
 /** Upstream's ListOptions validation. */
 function checkListOptions(q: URLSearchParams): void {
   const match = q.get('resourceVersionMatch');
-  if (match === null || match === '') return;
   const rv = q.get('resourceVersion') ?? '';
   const fail = (detail: string) =>
     errors.invalid('ListOptions', 'meta.k8s.io', '', [{ type: 'FieldValueForbidden', field: 'resourceVersionMatch', detail }]);
-  if (queryFlag(q, 'watch')) throw fail('Forbidden: resourceVersionMatch is forbidden for watch');
+  if (queryFlag(q, 'watch')) {
+    // Upstream's validateWatchOptions: a streaming list (sendInitialEvents) asks for NotOlderThan;
+    // any other watch may not name a match.
+    if (q.has('sendInitialEvents') && match !== 'NotOlderThan') throw fail('Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan');
+    if (match && !q.has('sendInitialEvents')) throw fail('Forbidden: resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided');
+    return;
+  }
+  if (match === null || match === '') return;
   if (rv === '') throw fail('Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided');
   if (match !== 'Exact' && match !== 'NotOlderThan')
     throw errors.invalid('ListOptions', 'meta.k8s.io', '', [{ type: 'FieldValueNotSupported', field: 'resourceVersionMatch', detail: `Unsupported value: ${JSON.stringify(match)}: supported values: "Exact", "NotOlderThan"` }]);

@@ -8,19 +8,19 @@ import type { KObject, ResourceDef, StrategyContext } from '../api/types.ts';
 import { ResourceRegistry, keyPrefix } from '../api/registry.ts';
 import { errors, StatusError } from '../machinery/errors.ts';
 import type { KeyValue, Store } from '../storage/store.ts';
-import { SqliteStore } from '../storage/sqlite/sqlite-store.ts';
+import { openDatastore, type DatastoreOptions } from '../storage/open.ts';
 import { WatchCache } from '../storage/watch-cache.ts';
 import { ServiceAllocators } from '../api/core/service-allocator.ts';
 import { systemPriorityClasses } from '../api/scheduling/index.ts';
 import { patchSchemaFor } from '../api/schema.ts';
 import { CachedObject, decodeKeyValue } from './registry/cached-object.ts';
-import { ResourceStore, type CacheView } from './registry/resource-store.ts';
+import { ResourceStore } from './registry/resource-store.ts';
+import { cacheView } from './registry/cache-view.ts';
 import { parseRequestInfo, type RequestInfo } from './request-info.ts';
 import { sendJSON, sendStatusError } from './http-util.ts';
 import { handleResource, type HandlerContext } from './resource-handler.ts';
 import { builtinAdmission, immortalNamespaces } from './admission.ts';
 import { podSubresourcePost } from './pod-subresources.ts';
-import type { WatchableCache } from './watch.ts';
 import { validateFields } from './field-validation.ts';
 import { serveDiscovery, serveOpenAPI } from './discovery-routes.ts';
 import { Authenticator, type UserInfo } from './authn.ts';
@@ -29,6 +29,7 @@ import { TokenFile } from './authn/token-file.ts';
 import { ensureServiceAccountKey, signingKeyFromPem, publicJwk, type SigningKey } from './authn/service-account-keys.ts';
 import { DEFAULT_ISSUER, ServiceAccountAuthenticator, ServiceAccountTokenIssuer } from './authn/service-account-token.ts';
 import { impersonate, wantsImpersonation } from './authn/impersonation.ts';
+import { ANONYMOUS } from './authn/user.ts';
 import { RbacAuthorizer } from './authz/rbac.ts';
 import { NodeAuthorizer } from './authz/node.ts';
 import { NodeGraph } from './authz/node-graph.ts';
@@ -46,10 +47,18 @@ import type { KubeletClientConfig } from './kubelet-client.ts';
 import { podStreamKind, serveNodeProxy, serveNodeProxyUpgrade, servePodLog, servePodStreamUpgrade, type PodStreamDeps } from './pod-streams.ts';
 import { CustomResourceManager } from '../apiextensions/manager.ts';
 import { handleCustomResource } from '../apiextensions/handler.ts';
+import { healthChecker, isHealthPath } from './health.ts';
+import { enableServiceClaims } from './service-claims.ts';
+import { bootstrapFlowControl } from './group-bootstrap.ts';
+import { Aggregator } from './aggregator/aggregator.ts';
+import { FlowControlHeaders } from './flowcontrol-headers.ts';
+import { WebConsole } from './web-console/index.ts';
 
 export interface ApiServerOptions {
-  /** Holds state.db (the SQLite store) and pki/. */
+  /** Holds state.db (the SQLite store, unless `datastore` names etcd) and pki/. */
   dataDir: string;
+  /** etcd endpoints and TLS files; without endpoints the store is SQLite in dataDir. */
+  datastore?: DatastoreOptions;
   /** 0 = pick a free port. */
   port: number;
   bindAddress: string;
@@ -57,7 +66,7 @@ export interface ApiServerOptions {
   tls: { cert: string; key: string; clientCA: string };
   serviceCIDR?: string;
   log?: (msg: string) => void;
-  /** Use this store instead of opening dataDir/state.db (tests, benchmarks, etcd later). */
+  /** Use this store instead of opening one from dataDir / datastore (tests, benchmarks). */
   store?: Store;
   /**
    * Also serve plain HTTP on this Unix socket path (mode 0600), for in-process components:
@@ -69,6 +78,11 @@ export interface ApiServerOptions {
    * client certificate and the CA kubelet serving certificates are checked against.
    */
   kubeletClient?: KubeletClientConfig;
+  /**
+   * Routes answered before authentication (the join endpoints of src/join/bootstrap-routes.ts):
+   * resolves true when it answered the request.
+   */
+  extraRoutes?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
   /** Authentication, authorization and the admission plugins that depend on them. */
   auth?: ApiServerAuthOptions;
 }
@@ -112,7 +126,7 @@ export interface RunningApiServer {
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const log = opts.log ?? (() => {});
   mkdirSync(opts.dataDir, { recursive: true });
-  const store: Store = opts.store ?? SqliteStore.open({ file: path.join(opts.dataDir, 'state.db') });
+  const store: Store = opts.store ?? (await openDatastore(opts.dataDir, opts.datastore, log));
   const registry = new ResourceRegistry();
   const caches = new Map<ResourceDef, WatchCache<CachedObject>>();
   await Promise.all(
@@ -121,7 +135,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       const conv = def.storedAs;
       const decode = conv ? (kv: KeyValue) => new CachedObject(undefined, conv.fromStored(decodeKeyValue(kv).obj)) : decodeKeyValue;
       const cache = new WatchCache<CachedObject>(store, keyPrefix(def), decode);
-      await cache.start();
+      try {
+        await cache.start();
+      } catch (e) {
+        await store.close().catch(() => undefined);
+        throw e;
+      }
       caches.set(def, cache);
     }),
   );
@@ -175,12 +194,28 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   });
   for (const def of registry.resources) {
     if (def.virtual) continue;
-    const rs = new ResourceStore(def, store, cacheView(caches.get(def)!), ctx, admit);
+    const rs = new ResourceStore(def, store, cacheView(caches.get(def)!, store.shared === true), ctx, admit);
     stores.set(def, rs);
-    byGroupResource.set(`${def.group}/${def.plural}`, rs);
+    // Several versions of one resource (autoscaling/v1 and v2): lookups get the stored version's.
+    const grKey = `${def.group}/${def.plural}`;
+    if (!def.storedAs || !byGroupResource.has(grKey)) byGroupResource.set(grKey, rs);
   }
   const services = lookup('', 'services')!;
   allocators.load(services.cache.list(services.listPrefix()).items.map((c) => c.obj));
+  // Other API servers allocate from the same ranges: claim allocations in storage too.
+  const servicesCache = caches.get(services.def)!;
+  const claims = store.shared
+    ? enableServiceClaims(
+        store,
+        allocators,
+        {
+          list: () => servicesCache.list().items.map((c) => c.obj),
+          watch: (cb) => servicesCache.watch(servicesCache.revision, servicesCache.prefix, (ev) => cb(ev.prevObject?.obj, ev.type === 'DELETED' ? undefined : ev.object.obj)),
+          sync: () => servicesCache.sync().then(() => undefined),
+        },
+        log,
+      )
+    : undefined;
 
   await bootstrap(lookup, allocators.kubernetesServiceIP, opts);
   await reconcileBootstrapPolicy({
@@ -226,6 +261,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
 
   const podPost = podSubresourcePost({ pdbs: lookup('policy', 'poddisruptionbudgets') });
   const tokenPost = tokenRequestPost({ issuer, apiAudiences, maxExpirationSeconds: authOpts.serviceAccountMaxTokenExpirationSeconds, lookup });
+  await bootstrapFlowControl(lookup);
+  // Set once the aggregator runs: CRD changes then update the Local APIServices.
+  let syncLocalAPIServices: (() => void) | undefined;
   const customResources = new CustomResourceManager({
     store,
     ctx,
@@ -237,9 +275,34 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     crds: lookup('apiextensions.k8s.io', 'customresourcedefinitions')!,
     builtins: registry.resources,
     log,
+    onGroupVersionsChange: () => syncLocalAPIServices?.(),
   });
   await customResources.start();
 
+  // APIServices: Local ones for what this server serves (built-in groups and those of CRDs, which
+  // follow the CRDs), proxying and discovery for the others.
+  const aggregator = new Aggregator({ lookup, log, pkiDir: path.join(opts.dataDir, 'pki'), clientCA: opts.tls.clientCA });
+  const localGroupVersions = () => [...registry.groupVersions, ...customResources.groupVersions().map((gv) => ({ ...gv, custom: true }))];
+  await aggregator.start(localGroupVersions());
+  // One sync at a time; changes while one runs are picked up by one more.
+  let localSync: Promise<void> | undefined;
+  let localSyncAgain = false;
+  syncLocalAPIServices = () => {
+    if (localSync) {
+      localSyncAgain = true;
+      return;
+    }
+    localSync = (async () => {
+      do {
+        localSyncAgain = false;
+        await aggregator.syncLocal(localGroupVersions()).catch((e) => log(`aggregator: local APIServices: ${(e as Error)?.message ?? e}`));
+      } while (localSyncAgain);
+      localSync = undefined;
+    })();
+  };
+  const flowControl = new FlowControlHeaders(lookup);
+
+  const health = healthChecker(store);
   const hc: HandlerContext = {
     stores,
     validateFields,
@@ -248,6 +311,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   };
 
   const streams: PodStreamDeps = { pods: lookup('', 'pods')!, nodes: lookup('', 'nodes')!, kubelet: opts.kubeletClient };
+  const webConsole = new WebConsole({ dataDir: opts.dataDir, log });
 
   const server = https.createServer(
     {
@@ -335,18 +399,21 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const qi = raw.indexOf('?');
     const p = qi >= 0 ? raw.slice(0, qi) : raw;
     const url = { searchParams: new URLSearchParams(qi >= 0 ? raw.slice(qi + 1) : '') };
+    // The join endpoints (src/join) answer before authorization: they check the join token themselves.
+    if (opts.extraRoutes && (await opts.extraRoutes(req, res, p))) return;
+    // The web console's pages and login; then its session cookie stands for a user when no other credentials came.
+    if (WebConsole.owns(p)) return webConsole.serve(req, res, p, url.searchParams, requester);
+    if (requester.name === ANONYMOUS) requester = webConsole.sessionUser(req) ?? requester;
     const user = wantsImpersonation(req) ? impersonate(req, requester, authorizeFn) : requester;
     setRequestUser(req, user);
     const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);
     // Everything is authorized, health and version too: anonymous users reach those through
     // upstream's system:public-info-viewer binding.
     authz.check(user, info, url.searchParams);
-    if (p === '/healthz' || p === '/livez' || p === '/readyz' || p.startsWith('/healthz/') || p.startsWith('/livez/') || p.startsWith('/readyz/')) {
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
-      res.end(url.searchParams.has('verbose') ? `[+]ping ok\n[+]etcd ok\n${p.slice(1).split('/')[0]} check passed\n` : 'ok');
-      return;
-    }
+    if (isHealthPath(p)) return health(res, p, url.searchParams);
     if (p === '/version' || p === '/version/') return sendJSON(res, 200, versionInfo());
+    flowControl.set(res, user, info);
+    if (await aggregator.maybeProxy(req, res, info, user)) return;
     if (!info.isResourceRequest) {
       if (oidc && (p === '/.well-known/openid-configuration' || p === '/openid/v1/jwks')) {
         if (req.method !== 'GET' && req.method !== 'HEAD') throw errors.methodNotAllowed(`${req.method} is not supported on ${p}`);
@@ -361,7 +428,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         return;
       }
       if (p.startsWith('/openapi/')) return serveOpenAPI(req, res, p, url.searchParams, customResources.resources());
-      if (await serveDiscovery(req, res, info, customResources.resources(), serverAddress)) return;
+      if (await serveDiscovery(req, res, info, customResources.resources(), serverAddress, aggregator.remoteGroupVersions())) return;
       if (p === '/' ) return sendJSON(res, 200, { paths: ['/api', '/api/v1', '/apis', '/healthz', '/livez', '/metrics', '/openapi/v2', '/openapi/v3', '/readyz', '/version'] });
       throw errors.notFoundPath(`the server could not find the requested resource (${req.method} ${p})`);
     }
@@ -418,6 +485,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       );
       if (socketListening) rmSync(opts.unixSocket!, { force: true });
       customResources.stop();
+      claims?.stop();
+      await aggregator.stop();
+      await localSync;
       for (const c of caches.values()) c.stop();
       await store.close();
     })();
@@ -517,18 +587,6 @@ function oidcDocuments(issuer: string, key: SigningKey): { configuration: string
   return { configuration, jwks: JSON.stringify({ keys: [publicJwk(key)] }) };
 }
 
-/** The registry's view of a watch cache: objects rather than cache entries. */
-function cacheView(cache: WatchCache<CachedObject>): CacheView & WatchableCache {
-  return {
-    get: (key) => cache.get(key)?.obj,
-    list: (prefix) => cache.list(prefix),
-    get revision() {
-      return cache.revision;
-    },
-    watch: (from, prefix, cb) => cache.watch(from, prefix, cb as any),
-  };
-}
-
 function fail(res: ServerResponse, e: unknown, log: (m: string) => void): void {
   if (e instanceof StatusError) return sendStatusError(res, e);
   // Bodies are refused past upstream's nesting limit before anything walks them; a walk that still
@@ -562,7 +620,12 @@ async function createIgnoringExists(rs: ResourceStore, ns: string | undefined, o
   try {
     await rs.create(ns, obj);
   } catch (e) {
-    if (!(e instanceof StatusError && e.code === 409)) throw e;
+    if (e instanceof StatusError && e.code === 409) return;
+    // Another API server starting at the same time may have created it first (the kubernetes
+    // Service then fails on its address, which that server claimed, rather than on its name).
+    await rs.cache.sync?.();
+    if (rs.tryGet(ns, obj.metadata!.name!)) return;
+    throw e;
   }
 }
 

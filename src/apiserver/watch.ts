@@ -20,7 +20,8 @@ export interface CacheWatchEvent {
 }
 
 export interface WatchableCache {
-  watch(fromRevision: number, prefix: string, cb: (ev: CacheWatchEvent) => void): { stop(): void };
+  /** onEnd: the cache ended the watch itself (it reloaded its state); the client watches again. */
+  watch(fromRevision: number, prefix: string, cb: (ev: CacheWatchEvent) => void, onEnd?: () => void): { stop(): void };
   readonly revision: number;
 }
 
@@ -157,7 +158,7 @@ export function serveWatch(
 
   const startRevision = cache.revision;
   try {
-    handle = cache.watch(fromRev, store.listPrefix(ns), onEvent);
+    handle = cache.watch(fromRev, store.listPrefix(ns), onEvent, close);
   } catch (e) {
     if (e instanceof StorageError && e.code === 'Compacted') {
       const st = errors.expired(`too old resource version: ${fromRev} (${e.revision ?? cache.revision})`).toStatus();

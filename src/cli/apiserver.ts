@@ -4,6 +4,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePki } from '../apiserver/pki.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
+import { ensureToken } from '../join/token.ts';
+import { bootstrapRoutes } from '../join/bootstrap-routes.ts';
 import type { CliIO } from './io.ts';
 import { Lifecycle, listenForStop, type StopSignal } from './lifecycle.ts';
 import type { ApiServerCommandOptions } from './options.ts';
@@ -50,16 +52,20 @@ export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, dep
     const { pki, ...tlsFiles } = await tlsMaterial(opts);
     const tls = { ...tlsFiles, pki };
     const startApiServer = deps.startApiServer ?? (await loadStartApiServer());
+    // With the data dir's own CA, other machines can join through this server too.
+    const token = pki ? await ensureToken(opts.dataDir, pki.caCertPem) : undefined;
     const api = await startApiServer({
       dataDir: opts.dataDir,
       port: opts.port,
       bindAddress: opts.bindAddress,
       tls: tlsFiles,
       serviceCIDR: opts.serviceCIDR,
+      datastore: opts.datastore,
       log: (msg) => io.out(`apiserver: ${msg}`),
       auth: opts.auth,
       // With the data dir's PKI the API server reaches kubelets with its kubelet-client certificate.
       kubeletClient: pki ? { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem } : undefined,
+      extraRoutes: pki && token ? bootstrapRoutes({ ca: { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, token, datastore: opts.datastore, serviceCIDR: opts.serviceCIDR, pkiDir: pki.dir }) : undefined,
     });
     life.add('apiserver', () => api.close());
     const url = clientURL(opts.bindAddress, api.port);

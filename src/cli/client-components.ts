@@ -5,12 +5,15 @@
 import { ApiClient } from '../client/api-client.ts';
 import { SharedInformerFactory } from '../client/informer.ts';
 import { COMPONENT_IDENTITIES, socketIdentityHeaders } from '../client/identity.ts';
+import type { LeaderElectionTiming } from './leader-election-flags.ts';
 import type { RunningComponent } from './components.ts';
 
 export interface ClientComponentSpec {
   name: 'controller-manager' | 'scheduler' | 'simulated-nodes' | 'cloud-controller-manager';
   /** Plain data only: it crosses the worker boundary. */
   options: Record<string, unknown>;
+  /** Lease timing for the components that elect a leader. */
+  leaderElection?: LeaderElectionTiming;
 }
 
 /**
@@ -94,13 +97,18 @@ export async function startClientComponent(spec: ClientComponentSpec, conn: ApiC
 function startByName(spec: ClientComponentSpec, ctx: { kubeconfig: string; client?: ApiClient; log: (m: string) => void; informers?: SharedInformerFactory }): Promise<RunningComponent> {
   switch (spec.name) {
     case 'controller-manager':
-      return import('../controllers/manager.ts').then(({ controllerManagerComponent }) => controllerManagerComponent({ options: spec.options }).start(ctx));
+      return import('../controllers/manager.ts').then(({ controllerManagerComponent }) => controllerManagerComponent({ options: spec.options, leaderElection: spec.leaderElection }).start(ctx));
     case 'scheduler':
-      return import('../scheduler/index.ts').then(({ schedulerComponent }) => schedulerComponent.start(ctx));
+      return import('../scheduler/index.ts').then(({ schedulerComponent }) => schedulerComponent.start({ ...ctx, leaderElection: spec.leaderElection }));
     case 'cloud-controller-manager': {
       const o = spec.options as { provider?: string; cloudConfig?: string; clusterCIDR?: string };
       return import('../cloud/manager.ts').then(({ cloudControllerManagerComponent }) =>
-        cloudControllerManagerComponent({ provider: o.provider, cloudConfig: o.cloudConfig, options: o.clusterCIDR ? { clusterCIDR: o.clusterCIDR } : {} }).start(ctx),
+        cloudControllerManagerComponent({
+          provider: o.provider,
+          cloudConfig: o.cloudConfig,
+          options: o.clusterCIDR ? { clusterCIDR: o.clusterCIDR } : {},
+          leaderElection: spec.leaderElection,
+        }).start(ctx),
       );
     }
     case 'simulated-nodes': {

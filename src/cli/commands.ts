@@ -3,6 +3,7 @@
 
 import type { ParseArgsConfig } from 'node:util';
 import { DEFAULT_BIND_ADDRESS, DEFAULT_PORT } from './options.ts';
+import { leaderElectionFlagHelp, leaderElectionFlags } from './leader-election-flags.ts';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -14,6 +15,19 @@ export interface CommandSpec {
 }
 
 const helpFlag: FlagSpec = { help: { type: 'boolean', short: 'h' } };
+
+const datastoreFlags: FlagSpec = {
+  // etcd instead of SQLite: k3s's names, and kube-apiserver's.
+  'datastore-endpoint': { type: 'string' },
+  'datastore-cafile': { type: 'string' },
+  'datastore-certfile': { type: 'string' },
+  'datastore-keyfile': { type: 'string' },
+  'etcd-servers': { type: 'string' },
+  'etcd-cafile': { type: 'string' },
+  'etcd-certfile': { type: 'string' },
+  'etcd-keyfile': { type: 'string' },
+  'etcd-compaction-interval': { type: 'string' },
+};
 
 const serveFlags: FlagSpec = {
   'data-dir': { type: 'string' },
@@ -28,7 +42,17 @@ const serveFlags: FlagSpec = {
   'service-account-max-token-expiration': { type: 'string' },
   'api-audiences': { type: 'string' },
   'disable-admission-plugins': { type: 'string' },
+  ...datastoreFlags,
 };
+
+const datastoreFlagHelp = `  --datastore-endpoint URL[,URL...]
+                          keep the state in etcd (e.g. https://10.0.0.1:2379) instead of
+                          DIR/state.db; several API servers may share one etcd (--etcd-servers)
+  --datastore-cafile FILE CA of etcd's serving certificates (--etcd-cafile)
+  --datastore-certfile FILE, --datastore-keyfile FILE
+                          client certificate and key for etcd (--etcd-certfile, --etcd-keyfile)
+  --etcd-compaction-interval DURATION
+                          how often etcd's history is compacted (default 5m; 0 never)`;
 
 const serveFlagHelp = `  --data-dir DIR          where state.db, pki/ and kubeconfig live (default ~/.mizzen)
   --port PORT             HTTPS port of the API server; 0 picks a free port (default ${DEFAULT_PORT})
@@ -47,7 +71,8 @@ const serveFlagHelp = `  --data-dir DIR          where state.db, pki/ and kubeco
                           longest token the TokenRequest API issues (default: as asked)
   --api-audiences LIST    audiences a token must name to reach the API (default: the issuer)
   --disable-admission-plugins LIST
-                          admission plugins to turn off (e.g. ServiceAccount)`;
+                          admission plugins to turn off (e.g. ServiceAccount)
+${datastoreFlagHelp}`;
 
 export const COMMANDS: CommandSpec[] = [
   {
@@ -64,6 +89,10 @@ export const COMMANDS: CommandSpec[] = [
       'no-kubelet': { type: 'boolean' },
       'cloud-provider': { type: 'string' },
       'cloud-config': { type: 'string' },
+      join: { type: 'string' },
+      token: { type: 'string' },
+      'token-file': { type: 'string' },
+      ...leaderElectionFlags,
     },
     usage: `Usage: mizzen up [flags]
 
@@ -86,6 +115,11 @@ ${serveFlagHelp}
   --cloud-provider NAME   the cloud controller manager's provider: local (default), aws, gcp,
                           azure, or none to run no cloud controller manager
   --cloud-config FILE     the provider's configuration (YAML or JSON; see README)
+  --join URL              join the control plane of the member at URL (https://host:6443) as
+                          one more member: take its CA and etcd (unless --datastore-endpoint)
+  --token TOKEN, --token-file FILE
+                          the join token (the first member writes it to DATA_DIR/token)
+${leaderElectionFlagHelp}
   -h, --help              show this help
 
 Example:
@@ -115,9 +149,54 @@ ${serveFlagHelp}
   -h, --help                  show this help`,
   },
   {
+    name: 'agent',
+    summary: 'join this machine to a cluster as a worker node',
+    flags: {
+      ...helpFlag,
+      server: { type: 'string' },
+      token: { type: 'string' },
+      'token-file': { type: 'string' },
+      'node-name': { type: 'string' },
+      'data-dir': { type: 'string' },
+      'lb-port': { type: 'string' },
+    },
+    usage: `Usage: mizzen agent --server URL[,URL...] --token TOKEN [flags]
+
+Join this machine to a cluster as a worker node. The token (DATA_DIR/token on a control-plane
+member) pins the cluster's CA, so the agent checks the server before trusting it, and carries the
+secret the server checks; the agent then gets a certificate for system:node:NAME, writes
+DIR/kubeconfig (through a load balancer on 127.0.0.1 over every --server) and starts the node
+agent (until the real kubelet is wired in: a simulated kubelet for this node).
+
+Flags:
+  --server URL[,URL...]   control-plane members, https://host:6443
+  --token TOKEN, --token-file FILE
+                          the join token
+  --node-name NAME        this node's name (default: the host name)
+  --data-dir DIR          where pki/ and kubeconfig go (default ~/.mizzen-agent)
+  --lb-port PORT          port of the local API server load balancer (default 6444; 0 = any free one)
+  -h, --help              show this help`,
+  },
+  {
+    name: 'migrate',
+    summary: 'copy a SQLite data store into etcd',
+    flags: { ...helpFlag, 'data-dir': { type: 'string' }, ...datastoreFlags },
+    usage: `Usage: mizzen migrate --datastore-endpoint URL[,URL...] [flags]
+
+Copy every object of DIR/state.db into an empty etcd, keeping each object as stored (its uid,
+creationTimestamp and everything else); resourceVersions become etcd's revisions. Stop the API
+server first (the data store is locked while it runs); afterwards start the API servers with the
+same --datastore-endpoint. Clients holding old resourceVersions are told to list again.
+
+Flags:
+  --data-dir DIR          the data directory whose state.db is copied (default ~/.mizzen)
+${datastoreFlagHelp}
+  -h, --help              show this help`,
+  },
+  {
     name: 'scheduler',
     summary: 'run the scheduler alone against an API server',
-    flags: { ...helpFlag, kubeconfig: { type: 'string' }, config: { type: 'string' }, 'leader-elect': { type: 'string' } },
+    flags: { ...helpFlag, kubeconfig: { type: 'string' }, config: { type: 'string' }, 'leader-elect': { type: 'string' }, ...leaderElectionFlags },
     usage: `Usage: mizzen scheduler --kubeconfig FILE [flags]
 
 Run the scheduler in the foreground. It binds pods without a node to nodes, and takes part in
@@ -127,6 +206,7 @@ Flags:
   --kubeconfig FILE       how to reach the API server (default $KUBECONFIG, then ~/.kube/config)
   --config FILE           a KubeSchedulerConfiguration-style YAML file (profiles, plugins, weights)
   --leader-elect BOOL     take part in leader election (default true)
+${leaderElectionFlagHelp}
   -h, --help              show this help`,
   },
   {
@@ -170,6 +250,23 @@ Flags:
     summary: "import and list the local node's images",
     flags: { ...helpFlag },
     usage: 'Usage: mizzen images import FILE… | mizzen images ls (run `mizzen images --help` for all flags)',
+  },
+  {
+    name: 'ui-url',
+    summary: 'print a one-time login link to the web console',
+    flags: { ...helpFlag, 'data-dir': { type: 'string' }, kubeconfig: { type: 'string' } },
+    usage: `Usage: mizzen ui-url [flags]
+
+Ask the running API server for a one-time login link to its web console (served under /ui/) and
+print it. Opening the link logs the browser in as the user of the kubeconfig (the cluster admin
+for DIR/kubeconfig); the link works once, within 10 minutes, and the session it starts lasts 12
+hours. The API server's certificate comes from the cluster's own CA (DIR/pki/ca.crt): the browser
+asks to trust it unless that CA is imported.
+
+Flags:
+  --data-dir DIR          the cluster's data dir, whose kubeconfig is used (default ~/.mizzen)
+  --kubeconfig FILE       use this kubeconfig instead (client certificate or token credentials)
+  -h, --help              show this help`,
   },
   {
     name: 'version',

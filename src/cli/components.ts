@@ -7,6 +7,7 @@
 
 import type { Pki } from '../apiserver/pki.ts';
 import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
 import type { UpOptions } from './options.ts';
 import type { ApiConnection, ClientComponentSpec } from './client-components.ts';
 
@@ -59,18 +60,21 @@ export function clientComponentGroups(opts: UpOptions, secrets: ComponentSecrets
   if (secrets.serviceAccountKeyPem) cm.serviceAccountKeyPem = secrets.serviceAccountKeyPem;
   if (opts.nodeMonitorGracePeriodMs !== undefined) cm.nodeMonitorGracePeriodMs = opts.nodeMonitorGracePeriodMs;
   cm.clusterCIDR = opts.clusterCIDR ?? clusterCIDRFor(opts.simulatedNodes);
+  const le = opts.leaderElection ? { leaderElection: { ...opts.leaderElection } } : {};
+  // local-path volumes live under the data dir on this machine, as k3s's under its own.
+  cm.localPathDir = join(opts.dataDir, 'storage');
   const groups = [
     {
       name: 'controllers',
       specs: [
-        { name: 'controller-manager', options: cm },
-        { name: 'scheduler', options: {} },
+        { name: 'controller-manager', options: cm, ...le },
+        { name: 'scheduler', options: {}, ...le },
       ] as ClientComponentSpec[],
     },
   ];
   // The cloud controllers share the controllers' thread and informers (local provider by default).
   if ((opts.cloudProvider ?? 'local') !== 'none')
-    groups[0]!.specs.push({ name: 'cloud-controller-manager', options: { provider: opts.cloudProvider ?? 'local', cloudConfig: opts.cloudConfig, clusterCIDR: cm.clusterCIDR } });
+    groups[0]!.specs.push({ name: 'cloud-controller-manager', options: { provider: opts.cloudProvider ?? 'local', cloudConfig: opts.cloudConfig, clusterCIDR: cm.clusterCIDR }, ...le });
   if (opts.simulatedNodes > 0)
     groups.push({ name: 'nodes', specs: [{ name: 'simulated-nodes', options: { count: opts.simulatedNodes, capacity: opts.simulatedNodeCapacity, heartbeatOnly: opts.simulatedNodesHeartbeatOnly } }] });
   return groups;

@@ -2,9 +2,12 @@
 // Returns the process exit status: 0 ok, 1 runtime failure, 2 bad usage.
 
 import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { COMMANDS, findCommand, mainUsage, type CommandSpec } from './commands.ts';
 import { stdio, type CliIO } from './io.ts';
-import { UsageError, serveOptions, expandPath, upOptions } from './options.ts';
+import { UsageError, serveOptions, expandPath, upOptions, agentOptions, defaultDataDir } from './options.ts';
+import path from 'node:path';
 import { versionText } from './version.ts';
 
 /** parseArgs' own errors carry codes like ERR_PARSE_ARGS_UNKNOWN_OPTION; turn them into usage errors. */
@@ -82,6 +85,11 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
       const { runUp } = await import('./up.ts');
       return runUp(upOptions(values as Record<string, string | boolean | undefined>), io);
     }
+    case 'ui-url': {
+      const { runUiUrl } = await import('./ui-url.ts');
+      const dataDir = str('data-dir') !== undefined ? expandPath(str('data-dir')!) : defaultDataDir();
+      return runUiUrl({ kubeconfig: str('kubeconfig') !== undefined ? expandPath(str('kubeconfig')!) : path.join(dataDir, 'kubeconfig') }, io);
+    }
     case 'apiserver': {
       const { runApiServer } = await import('./apiserver.ts');
       const file = (k: string) => (str(k) !== undefined ? expandPath(str(k)!) : undefined);
@@ -94,6 +102,21 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
         },
         io,
       );
+    }
+    case 'agent': {
+      const { runAgent } = await import('../agent/agent.ts');
+      return runAgent(agentOptions(values as Record<string, unknown>), io);
+    }
+    case 'migrate': {
+      const { runMigrate } = await import('./migrate.ts');
+      const o = serveOptions(values as Record<string, unknown>, 'migrate');
+      if (!o.datastore) throw new UsageError('migrate needs --datastore-endpoint: the etcd to copy into', 'migrate');
+      const sqliteFile = join(o.dataDir, 'state.db');
+      if (!existsSync(sqliteFile)) {
+        io.err(`mizzen migrate: ${sqliteFile} does not exist: nothing to migrate`);
+        return 1;
+      }
+      return runMigrate({ sqliteFile, datastore: o.datastore }, io);
     }
   }
   throw new Error(`command ${spec.name} has no implementation`);

@@ -1,9 +1,12 @@
 // Typed options for every command, with all defaults in one place.
 
 import { formatIPv4, parseIPv4 } from '../machinery/ipv4.ts';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseDuration } from '../machinery/duration.ts';
+import { parseEndpointList, type DatastoreOptions } from '../storage/open.ts';
+import { leaderElectionTiming, type LeaderElectionTiming } from './leader-election-flags.ts';
 
 export const DEFAULT_PORT = 6443;
 export const DEFAULT_BIND_ADDRESS = '127.0.0.1';
@@ -19,6 +22,8 @@ export interface ServeOptions {
   bindAddress: string;
   /** Passed through to the API server; undefined lets it pick its default. */
   serviceCIDR?: string;
+  /** etcd instead of SQLite (absent: SQLite in dataDir). */
+  datastore?: DatastoreOptions;
   /** Authentication and authorization flags (the API server's defaults where unset). */
   auth?: AuthFlags;
 }
@@ -81,6 +86,10 @@ export interface UpOptions extends ServeOptions {
   /** The cloud controller manager's provider (default local); 'none' runs none. */
   cloudProvider?: string;
   cloudConfig?: string;
+  /** Lease timing of the scheduler, controller manager and cloud controller manager. */
+  leaderElection?: LeaderElectionTiming;
+  /** Join an existing control plane (`--join URL --token T`). */
+  join?: { server: string; token: string };
 }
 
 /** Providers `up --cloud-provider` accepts (src/cloud/registry.ts), plus none. */
@@ -106,7 +115,74 @@ export function upOptions(values: Record<string, string | boolean | undefined>):
     noKubelet: values['no-kubelet'] === true,
     cloudProvider: cloudProviderFlag(str('cloud-provider')),
     cloudConfig: str('cloud-config') === undefined ? undefined : expandPath(str('cloud-config')!),
+    ...leaderElectionOption(values),
+    ...joinOption(values),
   };
+}
+
+/** `--join URL` with `--token T` or `--token-file F`. */
+function joinOption(values: Record<string, unknown>): { join?: { server: string; token: string } } {
+  const server = values.join as string | undefined;
+  const token = tokenFlag(values, 'up');
+  if (server === undefined) {
+    if (token !== undefined) throw new UsageError('--token goes with --join (a member joining an existing control plane)', 'up');
+    return {};
+  }
+  if (!/^https:\/\/[^/\s]+(:\d+)?\/?$/.test(server)) throw new UsageError(`invalid --join "${server}": expected https://host:port of a control-plane member`, 'up');
+  if (token === undefined) throw new UsageError('--join needs --token or --token-file (the first member keeps it in DATA_DIR/token)', 'up');
+  return { join: { server, token } };
+}
+
+/** `mizzen agent` flags. */
+export function agentOptions(values: Record<string, unknown>): { servers: string[]; token: string; nodeName: string; dataDir: string; lbPort: number } {
+  const server = values.server as string | undefined;
+  if (!server) throw new UsageError('--server is required: the https://host:port of a control-plane member', 'agent');
+  const servers = server
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const s of servers) if (!/^https:\/\/[^/\s]+:\d+\/?$/.test(s)) throw new UsageError(`invalid --server "${s}": expected https://host:port`, 'agent');
+  const token = tokenFlag(values, 'agent');
+  if (!token) throw new UsageError('--token or --token-file is required', 'agent');
+  const nodeName = ((values['node-name'] as string | undefined) ?? hostname()).toLowerCase();
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) throw new UsageError(`invalid --node-name "${nodeName}": must be a DNS subdomain`, 'agent');
+  const dir = values['data-dir'] as string | undefined;
+  if (dir === '') throw new UsageError('invalid --data-dir "": must not be empty', 'agent');
+  const lb = values['lb-port'] as string | undefined;
+  return {
+    servers,
+    token,
+    nodeName,
+    dataDir: dir !== undefined ? expandPath(dir) : join(homedir(), '.mizzen-agent'),
+    lbPort: lb === undefined ? 6444 : lbPort(lb),
+  };
+}
+
+function lbPort(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new UsageError(`invalid --lb-port "${v}": must be an integer between 0 and 65535`, 'agent');
+  return Number(v);
+}
+
+/** The join token from --token or --token-file. */
+export function tokenFlag(values: Record<string, unknown>, command: string): string | undefined {
+  const t = values.token as string | undefined;
+  const f = values['token-file'] as string | undefined;
+  if (t !== undefined && f !== undefined) throw new UsageError('give --token or --token-file, not both', command);
+  if (f === undefined) return t;
+  try {
+    return readFileSync(expandPath(f), 'utf8').trim();
+  } catch (e) {
+    throw new UsageError(`cannot read --token-file ${f}: ${(e as Error).message}`, command);
+  }
+}
+
+function leaderElectionOption(values: Record<string, unknown>): { leaderElection?: LeaderElectionTiming } {
+  try {
+    const t = leaderElectionTiming(values);
+    return t ? { leaderElection: t } : {};
+  } catch (e) {
+    throw new UsageError((e as Error).message, 'up');
+  }
 }
 
 function cloudProviderFlag(v: string | undefined): string | undefined {
@@ -169,27 +245,64 @@ export function firstServiceIP(cidr: string): string {
 }
 
 export function serveOptions(
-  values: { 'data-dir'?: string; port?: string; 'bind-address'?: string; 'service-cluster-ip-range'?: string; [flag: string]: string | boolean | undefined },
+  values: { 'data-dir'?: string; port?: string; 'bind-address'?: string; 'service-cluster-ip-range'?: string } & Record<string, unknown>,
   command: string,
 ): ServeOptions {
   if (values['data-dir'] === '') throw new UsageError('invalid --data-dir "": must not be empty', command);
-  const out: ServeOptions = {
+  const datastore = datastoreOptions(values as Record<string, unknown>, command);
+  const auth = authFlags(values as Record<string, string | boolean | undefined>, command);
+  return {
     dataDir: values['data-dir'] !== undefined ? expandPath(values['data-dir']) : defaultDataDir(),
     port: parsePort(values.port, command),
     bindAddress: parseBindAddress(values['bind-address'], command),
     serviceCIDR: parseServiceCIDR(values['service-cluster-ip-range'], command),
+    ...(datastore ? { datastore } : {}),
+    ...(auth ? { auth } : {}),
   };
-  const auth = authFlags(values, command);
-  if (auth) out.auth = auth;
-  return out;
+}
+
+/**
+ * The etcd flags: k3s's --datastore-* or kube-apiserver's --etcd-* (one of each pair). Undefined
+ * without endpoints; TLS files without endpoints are a usage error.
+ */
+export function datastoreOptions(values: Record<string, unknown>, command: string): DatastoreOptions | undefined {
+  const pick = (k3s: string, upstream: string): string | undefined => {
+    const a = values[k3s] as string | undefined;
+    const b = values[upstream] as string | undefined;
+    if (a !== undefined && b !== undefined && a !== b) throw new UsageError(`--${k3s} and --${upstream} say different things: give one`, command);
+    const v = a ?? b;
+    if (v === '') throw new UsageError(`invalid --${a !== undefined ? k3s : upstream} "": must not be empty`, command);
+    return v;
+  };
+  const endpoints = pick('datastore-endpoint', 'etcd-servers');
+  const caFile = pick('datastore-cafile', 'etcd-cafile');
+  const certFile = pick('datastore-certfile', 'etcd-certfile');
+  const keyFile = pick('datastore-keyfile', 'etcd-keyfile');
+  const interval = values['etcd-compaction-interval'] as string | undefined;
+  if (endpoints === undefined) {
+    if (caFile || certFile || keyFile || interval !== undefined) throw new UsageError('the etcd TLS and compaction flags need --datastore-endpoint', command);
+    return undefined;
+  }
+  const list = parseEndpointList(endpoints);
+  for (const e of list) {
+    if (!/^(https?:\/\/)?[^/\s]+:\d{1,5}\/?$/.test(e)) throw new UsageError(`invalid --datastore-endpoint "${e}": expected https://host:port or http://host:port`, command);
+  }
+  if (list.length === 0) throw new UsageError('invalid --datastore-endpoint: no endpoint given', command);
+  if (!!certFile !== !!keyFile) throw new UsageError('--datastore-certfile and --datastore-keyfile go together', command);
+  const ds: DatastoreOptions = { endpoints: list };
+  if (caFile) ds.caFile = expandPath(caFile);
+  if (certFile) ds.certFile = expandPath(certFile);
+  if (keyFile) ds.keyFile = expandPath(keyFile);
+  if (interval !== undefined) ds.compactIntervalMs = interval === '0' ? 0 : parseDurationFlag(interval, '--etcd-compaction-interval', command);
+  return ds;
 }
 
 /** A Go-style duration flag (`50s`, `1m30s`, `500ms`) in milliseconds; a usage error if malformed. */
-export function parseDurationFlag(text: string, flag: string): number {
+export function parseDurationFlag(text: string, flag: string, command = 'up'): number {
   try {
     return parseDuration(text);
   } catch {
-    throw new UsageError(`invalid ${flag} "${text}": use a duration such as 50s, 1m30s or 500ms`, 'up');
+    throw new UsageError(`invalid ${flag} "${text}": use a duration such as 50s, 1m30s or 500ms`, command);
   }
 }
 

@@ -3,6 +3,8 @@
 
 import { networkInterfaces, hostname } from 'node:os';
 import { firstServiceIP } from './options.ts';
+import type { DatastoreOptions } from '../storage/open.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Mirrors the contract of src/apiserver/server.ts so the CLI can be tested with a fake server. */
 export interface ApiServerStartOptions {
@@ -11,10 +13,13 @@ export interface ApiServerStartOptions {
   bindAddress: string;
   tls: { cert: string; key: string; clientCA: string };
   serviceCIDR?: string;
+  datastore?: DatastoreOptions;
   log?: (msg: string) => void;
   auth?: import('./options.ts').AuthFlags;
   /** The API server's client certificate for kubelets and the CA their serving certificates come from. */
   kubeletClient?: { cert: string; key: string; ca: string };
+  /** Routes answered before authentication (the join endpoints). */
+  extraRoutes?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
 }
 
 export interface RunningApiServerLike {

@@ -3,6 +3,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ensurePki } from '../apiserver/pki.ts';
+import { ensureToken, parseToken, tokenPath, TokenError } from '../join/token.ts';
+import { JoinError } from '../join/bootstrap-client.ts';
+import { bootstrapRoutes } from '../join/bootstrap-routes.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import { readFile } from 'node:fs/promises';
 import { ensureComponentKubeconfigs } from '../apiserver/component-credentials.ts';
@@ -61,7 +64,15 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
     log(`data directory ${opts.dataDir}`);
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
 
+    if (opts.join) {
+      // A new member of an existing control plane: its CA and datastore come from there.
+      const { prepareJoin } = await import('../join/join-server.ts');
+      const joined = await prepareJoin(opts.dataDir, opts.join.server, parseToken(opts.join.token), opts.datastore, log);
+      opts = { ...opts, datastore: joined.datastore, serviceCIDR: opts.serviceCIDR ?? joined.serviceCIDR };
+    }
+
     const pki = await ensurePki(opts.dataDir, servingHostsFor(opts.bindAddress, opts.serviceCIDR));
+    const token = await ensureToken(opts.dataDir, pki.caCertPem);
     log(pki.issued.length ? `issued certificates (${pki.issued.join(', ')}) in ${pki.dir}` : `using certificates in ${pki.dir}`);
 
     const startApiServer: StartApiServerWithSocket = deps.startApiServer ?? (await loadStartApiServer());
@@ -71,10 +82,12 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       bindAddress: opts.bindAddress,
       tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
       serviceCIDR: opts.serviceCIDR,
+      datastore: opts.datastore,
       log: (msg) => io.out(`apiserver: ${msg}`),
       unixSocket: apiSocketPath(opts.dataDir),
       auth: opts.auth,
       kubeletClient: { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem },
+      extraRoutes: bootstrapRoutes({ ca: { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, token, datastore: opts.datastore, serviceCIDR: opts.serviceCIDR, pkiDir: pki.dir }),
     });
     life.add('apiserver', () => api.close());
     const url = clientURL(opts.bindAddress, api.port);
@@ -99,6 +112,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       'simulated-nodes': kubeconfig,
     };
     const serviceAccountKeyPem = await readFile(opts.auth?.serviceAccountKeyFile ?? serviceAccountKeyPath(join(opts.dataDir, 'pki')), 'utf8').catch(() => undefined);
+    log(`other machines join with the token in ${tokenPath(opts.dataDir)}: mizzen agent --server ${url} --token-file FILE${opts.datastore ? `, or as control-plane members: mizzen up --join ${url} --token-file FILE` : ''}`);
 
     for (const component of deps.components ?? controlPlaneComponents(opts)) {
       if (stop.received) break;
@@ -129,6 +143,10 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
     await life.shutdown();
     if (isLockedError(err)) {
       io.err(lockedMessage(opts.dataDir, err));
+      return 1;
+    }
+    if (err instanceof JoinError || err instanceof TokenError) {
+      io.err(`mizzen: cannot join: ${err.message}`);
       return 1;
     }
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {

@@ -100,6 +100,10 @@ export function isConflict(e: unknown): boolean {
 export function isAlreadyExists(e: unknown): boolean {
   return e instanceof ApiError && e.reason === 'AlreadyExists';
 }
+/** 504 "Too large resource version": the server has not reached it; list again (client-go does). */
+export function isTooLargeResourceVersion(e: unknown): boolean {
+  return e instanceof ApiError && e.code === 504 && !!e.details?.causes?.some((c) => c.reason === 'ResourceVersionTooLarge');
+}
 /** 410 Gone / Expired: the requested resourceVersion is too old. */
 export function isResourceExpired(e: unknown): boolean {
   return e instanceof ApiError && (e.code === 410 || e.reason === 'Expired' || e.reason === 'Gone');

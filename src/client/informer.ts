@@ -3,7 +3,7 @@
 // deletes. Survives dropped connections and expired resourceVersions.
 
 import type { KObject } from '../api/types.ts';
-import { ApiClient, ApiError, isResourceExpired, type ResourceRef, type WatchEvent, type WatchHandle } from './api-client.ts';
+import { ApiClient, ApiError, isResourceExpired, isTooLargeResourceVersion, type ResourceRef, type WatchEvent, type WatchHandle } from './api-client.ts';
 import { Indexer, Lister, NAMESPACE_INDEX, metaNamespaceKey, namespaceIndexFunc, type IndexFunc } from './cache.ts';
 
 export interface EventHandlers<T> {
@@ -249,7 +249,7 @@ export class Informer<T extends KObject = KObject> {
           events++;
           if (ev.type === 'ERROR') {
             const err = new ApiError(ev.object as any);
-            if (isResourceExpired(err)) expired = true;
+            if (isResourceExpired(err) || isTooLargeResourceVersion(err)) expired = true;
             else eventErr = err;
             handle.abort();
             return;
@@ -258,7 +258,7 @@ export class Informer<T extends KObject = KObject> {
         },
         (err) => {
           this.watchHandle = undefined;
-          if (err && isResourceExpired(err)) resolve({ expired: true, events });
+          if (err && (isResourceExpired(err) || isTooLargeResourceVersion(err))) resolve({ expired: true, events });
           else resolve({ err: err ?? eventErr, expired, events });
         },
       );

@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import type { ApiClient } from '../client/api-client.ts';
 import type { SharedInformerFactory } from '../client/informer.ts';
 import { startControllerManager, type LeaderElectionTiming, type RunningControllerManager } from '../controllers/manager.ts';
+import { leaderElectionFlags, leaderElectionTiming } from '../cli/leader-election-flags.ts';
 import { parseDuration } from '../machinery/duration.ts';
 import { cloudControllerFactories, cloudManagerFactories, CONTROLLER_ALIASES } from './controllers/index.ts';
 import { defaultCloudControllerOptions, type CloudControllerOptions } from './controllers/options.ts';
@@ -61,7 +62,9 @@ export async function startCloudControllerManager(o: CloudControllerManagerStart
 }
 
 /** For `mizzen up`: the cloud controller manager as a component (local provider by default). */
-export function cloudControllerManagerComponent(opts: { provider?: string; cloudConfig?: string; options?: Partial<CloudControllerOptions> } = {}) {
+export function cloudControllerManagerComponent(
+  opts: { provider?: string; cloudConfig?: string; options?: Partial<CloudControllerOptions>; leaderElection?: LeaderElectionTiming } = {},
+) {
   return {
     name: 'cloud-controller-manager',
     async start(ctx: { kubeconfig: string; client?: ApiClient; log: (m: string) => void; informers?: SharedInformerFactory }): Promise<{ close(): Promise<void> }> {
@@ -72,6 +75,7 @@ export function cloudControllerManagerComponent(opts: { provider?: string; cloud
         kubeconfig: ctx.kubeconfig,
         client: ctx.client,
         informers: ctx.informers,
+        leaderElection: opts.leaderElection,
         log: ctx.log,
       });
     },
@@ -99,6 +103,9 @@ Flags:
   --route-reconciliation-period DURATION  how often routes are reconciled (default 10s)
   --concurrent-service-syncs N            services synced at once (default 1)
   --leader-elect BOOL                     take the lease before running (default true)
+  --leader-elect-lease-duration DURATION  a standby takes over this long after the leader's last renewal (default 15s)
+  --leader-elect-renew-deadline DURATION  the leader steps down when it cannot renew for this long (default 10s)
+  --leader-elect-retry-period DURATION    how often to try to take or renew the lease (default 2s)
   -h, --help                              show this help
 
 Example:
@@ -127,6 +134,7 @@ export async function runCloudControllerManagerCommand(argv: string[]): Promise<
         'route-reconciliation-period': { type: 'string' },
         'concurrent-service-syncs': { type: 'string' },
         'leader-elect': { type: 'string' },
+        ...leaderElectionFlags,
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -150,8 +158,10 @@ export async function runCloudControllerManagerCommand(argv: string[]): Promise<
     return v === 'true';
   };
   let leaderElect = true;
+  let leaderElection: LeaderElectionTiming | undefined;
   let controllers: string[] | undefined;
   try {
+    leaderElection = leaderElectionTiming(values);
     for (const [flag, key] of [
       ['node-monitor-period', 'nodeMonitorPeriodMs'],
       ['node-status-update-frequency', 'nodeStatusUpdateFrequencyMs'],
@@ -202,6 +212,7 @@ export async function runCloudControllerManagerCommand(argv: string[]): Promise<
       options,
       controllers,
       leaderElect,
+      leaderElection,
       log,
     });
   } catch (e) {

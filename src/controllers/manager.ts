@@ -14,15 +14,12 @@ import { serviceAccountClients, sharedClient, type ControllerClients } from './c
 import { controllerFactories } from './registry.ts';
 import { defaultControllerManagerOptions, type Controller, type ControllerContext, type ControllerFactory, type ControllerManagerOptions } from './types.ts';
 import { parseDuration } from '../machinery/duration.ts';
+import { leaderElectionFlags, leaderElectionTiming, type LeaderElectionTiming } from '../cli/leader-election-flags.ts';
 
 export const LEASE_NAMESPACE = 'kube-system';
 export const LEASE_NAME = 'kube-controller-manager';
 
-export interface LeaderElectionTiming {
-  leaseDurationSeconds?: number;
-  renewDeadlineMs?: number;
-  retryPeriodMs?: number;
-}
+export type { LeaderElectionTiming };
 
 export interface ControllerManagerStartOptions {
   kubeconfig?: string;
@@ -238,6 +235,10 @@ Flags:
                                       key that signs legacy ServiceAccount token Secrets
   --cluster-signing-cert-file FILE    CA that signs approved CertificateSigningRequests
   --cluster-signing-key-file FILE     its key
+  --leader-elect-lease-duration DUR   a standby takes over this long after the leader's last renewal (default 15s)
+  --leader-elect-renew-deadline DUR   the leader steps down when it cannot renew for this long (default 10s)
+  --leader-elect-retry-period DUR     how often to try to take or renew the lease (default 2s)
+  --local-path-dir DIR                where local-path volumes go on nodes local-path-config does not name (default /var/lib/mizzen/storage)
   -h, --help                          show this help
 `;
 
@@ -261,6 +262,8 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
         'service-account-private-key-file': { type: 'string' },
         'cluster-signing-cert-file': { type: 'string' },
         'cluster-signing-key-file': { type: 'string' },
+        ...leaderElectionFlags,
+        'local-path-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -286,6 +289,7 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
     return fail((e as Error).message);
   }
   if (values['cluster-cidr']) options.clusterCIDR = String(values['cluster-cidr']);
+  if (values['local-path-dir']) options.localPathDir = String(values['local-path-dir']);
   for (const [flag, key] of [
     ['node-cidr-mask-size', 'nodeCIDRMaskSize'],
     ['concurrent-syncs', 'workers'],
@@ -300,6 +304,12 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
     const v = String(values['leader-elect']);
     if (v !== 'true' && v !== 'false') return fail('--leader-elect must be true or false');
     leaderElect = v === 'true';
+  }
+  let leaderElection: LeaderElectionTiming | undefined;
+  try {
+    leaderElection = leaderElectionTiming(values);
+  } catch (e) {
+    return fail((e as Error).message);
   }
   let useServiceAccountCredentials = true;
   if (values['use-service-account-credentials'] !== undefined) {
@@ -332,7 +342,7 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
   const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
   let cm: RunningControllerManager;
   try {
-    cm = await startControllerManager({ kubeconfig: String(values.kubeconfig), options, controllers, leaderElect, useServiceAccountCredentials, log });
+    cm = await startControllerManager({ kubeconfig: String(values.kubeconfig), options, controllers, leaderElect, leaderElection, useServiceAccountCredentials, log });
   } catch (e) {
     process.stderr.write(`error: ${(e as Error).message}\n`);
     return 1;

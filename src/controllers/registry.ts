@@ -24,6 +24,8 @@ import { serviceAccountTokenController } from './serviceaccounttoken/index.ts';
 import { clusterRoleAggregationController } from './clusterroleaggregation/index.ts';
 import { csrSigningController } from './certificates/signer.ts';
 import { csrApprovingController } from './certificates/approver.ts';
+import { persistentVolumeController } from './persistentvolume/index.ts';
+import { localPathProvisionerController } from './localpath/index.ts';
 
 export const controllerFactories: Record<string, ControllerFactory> = {
   replicaset: replicaSetController,
@@ -49,4 +51,6 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   'clusterrole-aggregation': clusterRoleAggregationController,
   'csr-signing': csrSigningController,
   'csr-approving': csrApprovingController,
+  'persistentvolume-binder': persistentVolumeController,
+  'local-path-provisioner': localPathProvisionerController,
 };

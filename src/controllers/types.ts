@@ -29,6 +29,10 @@ export interface ControllerManagerOptions {
   clusterSigningKeyPem?: string;
   /** Longest certificate the signer issues, seconds (--cluster-signing-duration, upstream 1 year). */
   clusterSigningDurationSeconds?: number;
+  /** Base directory of local-path volumes on nodes the local-path-config ConfigMap does not name. */
+  localPathDir?: string;
+  /** The real node this controller manager runs beside (default: the host name). */
+  localNodeName?: string;
 }
 
 export const defaultControllerManagerOptions: ControllerManagerOptions = {

@@ -135,7 +135,23 @@ export const errors = {
     new StatusError(429, 'TooManyRequests', message, { retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) }),
   internal: (message: string) => new StatusError(500, 'InternalError', `Internal error occurred: ${message}`),
   timeout: (message: string) => new StatusError(504, 'Timeout', message),
-  serviceUnavailable: (message: string) => new StatusError(503, 'ServiceUnavailable', message),
+  /** A resourceVersion the server has not reached (upstream's NewTooLargeResourceVersionError): clients list again. */
+  tooLargeResourceVersion: (requested: number, current: number) =>
+    new StatusError(
+      504,
+      'Timeout',
+      `Too large resource version: ${requested}, current: ${current}`,
+      { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 },
+      { 'Retry-After': '1' },
+    ),
+  /**
+   * With retryAfterSeconds (storage that is down for a moment) the answer carries Retry-After, and
+   * client-go retries the request itself; without it (an unreachable kubelet) clients report it.
+   */
+  serviceUnavailable: (message: string, retryAfterSeconds?: number) =>
+    retryAfterSeconds === undefined
+      ? new StatusError(503, 'ServiceUnavailable', message)
+      : new StatusError(503, 'ServiceUnavailable', message, { retryAfterSeconds }, { 'Retry-After': String(retryAfterSeconds) }),
 };
 
 /** Field-error constructors with upstream's message forms. */

@@ -23,7 +23,7 @@ describe('scheduler configuration', () => {
         ['NodeResourcesBalancedAllocation', 1],
       ],
     );
-    assert.deepEqual(fwk.plugins.filter.map((p) => p.name), ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'PodTopologySpread', 'InterPodAffinity']);
+    assert.deepEqual(fwk.plugins.filter.map((p) => p.name), ['NodeUnschedulable', 'NodeName', 'TaintToleration', 'NodeAffinity', 'NodePorts', 'NodeResourcesFit', 'VolumeBinding', 'PodTopologySpread', 'InterPodAffinity']);
     assert.deepEqual(fwk.plugins.postFilter.map((p) => p.name), ['DefaultPreemption']);
     assert.deepEqual(fwk.plugins.bind.map((p) => p.name), ['DefaultBinder']);
   });

@@ -22,6 +22,9 @@ export interface HandleDeps {
   replicaSets?: Informer;
   statefulSets?: Informer;
   replicationControllers?: Informer;
+  persistentVolumeClaims?: Informer;
+  persistentVolumes?: Informer;
+  storageClasses?: Informer;
 }
 
 const safeSelector = (s: unknown): LabelSelector | undefined => {
@@ -63,6 +66,17 @@ export function makeHandle(deps: HandleDeps, schedulerName: string, fwk: () => F
       return out;
     },
     event: (obj, type, reason, message) => deps.recorder?.event(obj, type, reason, message),
+    volumeListers() {
+      const { persistentVolumeClaims: pvcs, persistentVolumes: pvs, storageClasses: classes } = deps;
+      if (!pvcs || !pvs || !classes) return undefined;
+      return {
+        claim: (ns, name) => pvcs.indexer.getByKey(`${ns}/${name}`),
+        volume: (name) => pvs.indexer.getByKey(name),
+        volumes: () => pvs.indexer.list(),
+        storageClass: (name) => classes.indexer.getByKey(name),
+      };
+    },
+    apiClient: () => client,
     async deletePod(pod, message) {
       if (!client) return;
       const ref = { version: 'v1', resource: 'pods', namespace: pod.metadata.namespace, name: pod.metadata.name! };

@@ -12,8 +12,16 @@ export { parseSchedulerConfiguration, loadSchedulerConfiguration, type Scheduler
 export const schedulerComponent = {
   name: 'scheduler' as const,
   /** With ctx.client the kubeconfig is not read (the caller owns and closes that client). */
-  start(ctx: { kubeconfig: string; client?: ApiClient; log: (m: string) => void; config?: string; leaderElect?: boolean; informers?: SharedInformerFactory }): Promise<{ close(): Promise<void> }> {
+  start(ctx: {
+    kubeconfig: string;
+    client?: ApiClient;
+    log: (m: string) => void;
+    config?: string;
+    leaderElect?: boolean;
+    informers?: SharedInformerFactory;
+    leaderElection?: { leaseDurationSeconds?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  }): Promise<{ close(): Promise<void> }> {
     const config = ctx.config ? loadSchedulerConfiguration(ctx.config) : undefined;
-    return startScheduler({ kubeconfig: ctx.kubeconfig, client: ctx.client, log: ctx.log, config, leaderElect: ctx.leaderElect ?? true, informers: ctx.informers });
+    return startScheduler({ kubeconfig: ctx.kubeconfig, client: ctx.client, log: ctx.log, config, leaderElect: ctx.leaderElect ?? true, informers: ctx.informers, ...ctx.leaderElection });
   },
 };

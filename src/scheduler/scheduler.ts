@@ -64,6 +64,7 @@ export class Scheduler {
   private timers: NodeJS.Timeout[] = [];
   private pending = new Set<Promise<void>>();
   podInformer?: Informer<Pod>;
+  private stoppedOnce = false;
   private readonly scheduledEvents?: ScheduledEventWriter;
 
   constructor(
@@ -155,6 +156,11 @@ export class Scheduler {
   start(): void {
     if (this.running) return;
     this.running = true;
+    if (this.stoppedOnce) {
+      // A later leadership term: pods whose attempts ended while stopped were not queued again.
+      this.queue.reopen();
+      for (const p of this.podInformer?.indexer.list() ?? []) if (!isAssigned(p) && this.responsibleFor(p) && !p.metadata.deletionTimestamp) this.queue.add(p);
+    }
     this.queue.run();
     this.timers.push(setInterval(() => this.cache.cleanupExpiredAssumedPods(), 1000).unref());
     this.loopDone = this.loop();
@@ -162,6 +168,7 @@ export class Scheduler {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.stoppedOnce = true;
     for (const t of this.timers) clearInterval(t);
     this.queue.close();
     await this.loopDone;
@@ -329,6 +336,9 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
     replicaSets: factory.informerFor({ group: 'apps', version: 'v1', resource: 'replicasets' }),
     statefulSets: factory.informerFor({ group: 'apps', version: 'v1', resource: 'statefulsets' }),
     replicationControllers: factory.informerFor({ version: 'v1', resource: 'replicationcontrollers' }),
+    persistentVolumeClaims: factory.informerFor({ version: 'v1', resource: 'persistentvolumeclaims' }),
+    persistentVolumes: factory.informerFor({ version: 'v1', resource: 'persistentvolumes' }),
+    storageClasses: factory.informerFor({ group: 'storage.k8s.io', version: 'v1', resource: 'storageclasses' }),
   };
   const scheduledEvents = new ScheduledEventWriter(client, { log });
   const sched = new Scheduler(client, recorder, opts.config, deps, { log, assumedTTLMs: opts.assumedTTLMs, scheduledEvents });
@@ -345,37 +355,59 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
   });
   const nsEvent = () => sched.queue.moveAllToActiveOrBackoffQueue('NamespaceChange');
   deps.namespaces.addEventHandler({ onAdd: (_o: KObject, initial: boolean) => !initial && nsEvent(), onUpdate: nsEvent, onDelete: nsEvent });
+  // Claims, volumes and classes appearing or binding can make VolumeBinding's rejects schedulable.
+  for (const [inf, ev] of [
+    [deps.persistentVolumeClaims, 'PvcChange'],
+    [deps.persistentVolumes, 'PvChange'],
+    [deps.storageClasses, 'StorageClassChange'],
+  ] as const) {
+    const move = () => sched.queue.moveAllToActiveOrBackoffQueue(ev);
+    inf.addEventHandler({ onAdd: (_o: KObject, initial: boolean) => !initial && move(), onUpdate: move });
+  }
   factory.start();
   await factory.waitForCacheSync();
 
   let elector: LeaderElector | undefined;
+  let closed = false;
+  let campaign: Promise<void> | undefined;
   if (opts.leaderElect) {
-    elector = new LeaderElector({
-      client,
-      namespace: 'kube-system',
-      name: 'kube-scheduler',
-      identity: defaultIdentity(),
-      leaseDurationSeconds: opts.leaseDurationSeconds,
-      renewDeadlineMs: opts.renewDeadlineMs,
-      retryPeriodMs: opts.retryPeriodMs,
-      log,
-      onStartedLeading: () => {
-        log('scheduler: became leader');
-        sched.start();
-      },
-      onStoppedLeading: () => {
-        log('scheduler: lost leadership, stopping');
-        void sched.stop();
-      },
-    });
-    void elector.run();
+    // Upstream exits when it loses the lease (and is restarted); here it stops scheduling and
+    // campaigns again, so an API server or etcd outage longer than the renew deadline heals.
+    const identity = defaultIdentity();
+    let stopping: Promise<void> = Promise.resolve();
+    campaign = (async () => {
+      while (!closed) {
+        elector = new LeaderElector({
+          client,
+          namespace: 'kube-system',
+          name: 'kube-scheduler',
+          identity,
+          leaseDurationSeconds: opts.leaseDurationSeconds,
+          renewDeadlineMs: opts.renewDeadlineMs,
+          retryPeriodMs: opts.retryPeriodMs,
+          log,
+          onStartedLeading: () => {
+            log(`scheduler: ${identity} became leader`);
+            void stopping.then(() => !closed && sched.start());
+          },
+          onStoppedLeading: () => {
+            log(`scheduler: ${identity} lost leadership, stopping`);
+            stopping = sched.stop();
+          },
+        });
+        await elector.run();
+        await stopping;
+      }
+    })();
   } else {
     sched.start();
   }
 
   return {
     async close() {
+      closed = true;
       await elector?.stop();
+      await campaign;
       await sched.stop();
       await factory.stop();
       await recorder.flush();

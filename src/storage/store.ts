@@ -1,11 +1,13 @@
-// The narrow storage contract every backend implements (SQLite now, etcd v3 later).
+// The narrow storage contract every backend implements (SQLite, etcd v3, memory for tests).
 //
 // Semantics (kine/etcd): one global, monotonically increasing revision. Every successful write
-// (create, update, delete) gets the next revision. An object's resourceVersion is the revision of
+// (create, update, delete) gets the next revision. Writes to one key are applied in the order they
+// were issued; concurrent writes to different keys may be applied in any order (etcd does not
+// promise more). An object's resourceVersion is the revision of
 // its last write (`modRevision`). Values are opaque strings (the API server stores JSON without
 // metadata.resourceVersion; it is filled in from modRevision on read).
 
-export type StorageErrorCode = 'NotFound' | 'Exists' | 'Conflict' | 'Compacted' | 'Unavailable';
+export type StorageErrorCode = 'NotFound' | 'Exists' | 'Conflict' | 'Compacted' | 'Unavailable' | 'TooLarge';
 
 export class StorageError extends Error {
   readonly code: StorageErrorCode;
@@ -71,11 +73,13 @@ export interface Store {
   /**
    * Deliver every change to keys under prefix with revision > fromRevision, in revision order, then
    * live changes. Throws StorageError('Compacted') synchronously if fromRevision < compacted horizon.
-   * Handlers are called in order; for the SQLite backend, events are delivered before the write's
+   * Handlers are called in order; in every backend, events are delivered before the write's
    * promise resolves, so a watcher never lags behind an acknowledged write.
+   * onLost: called (once; the watch is stopped then) when the backend lost events it would have
+   * delivered, e.g. etcd compacted them while it was unreachable; the watcher must list again.
    */
-  watch(prefix: string, fromRevision: number, onEvent: (ev: StoreEvent) => void): WatchHandle;
-  /** The latest revision. */
+  watch(prefix: string, fromRevision: number, onEvent: (ev: StoreEvent) => void, onLost?: (err: StorageError) => void): WatchHandle;
+  /** The latest revision; every event up to it has been delivered to watchers when this resolves. */
   currentRevision(): Promise<number>;
   /**
    * The latest committed revision, for backends that know it without a round trip and deliver
@@ -88,6 +92,14 @@ export interface Store {
   /** Drop history at or below revision (keeps the latest value of every live key). */
   compact(revision: number): Promise<void>;
   close(): Promise<void>;
+  /**
+   * True when other processes write to the same storage (several API servers on one etcd): the
+   * local view may then lag a write made elsewhere, so a read that must be current first asks for
+   * currentRevision(), which resolves once every event up to that revision was delivered.
+   */
+  readonly shared?: boolean;
+  /** Why the storage cannot serve now (for /readyz), or undefined when it can. */
+  checkHealth?(): Promise<string | undefined>;
 }
 
 /**

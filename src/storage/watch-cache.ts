@@ -82,6 +82,8 @@ export class WatchCache<T> {
   private waiters: Waiter[] = [];
   private pollTimer: NodeJS.Timeout | undefined;
   private storeWatch: WatchHandle | undefined;
+  /** Watches that want to hear when the cache ends them (restart). */
+  private readonly onEnds = new Map<WatchHandle, () => void>();
   private starting: Promise<void> | undefined;
   private stopped = false;
 
@@ -111,11 +113,49 @@ export class WatchCache<T> {
       this.horizon = res.revision;
       try {
         // Everything after the list revision arrives through the watch, so nothing falls in between.
-        this.storeWatch = this.store.watch(this.prefix, res.revision, (ev) => this.onStoreEvent(ev));
+        this.storeWatch = this.store.watch(
+          this.prefix,
+          res.revision,
+          (ev) => this.onStoreEvent(ev),
+          () => this.restart(),
+        );
         return;
       } catch (e) {
         // Compacted between the list and the watch: list again.
         if (!(e instanceof StorageError && e.code === 'Compacted')) throw e;
+      }
+    }
+  }
+
+  /**
+   * The store lost events this cache needed (etcd compacted them while unreachable): end every
+   * watch (their clients resume from their revision, or get 410 and list again, as after an
+   * upstream cacher re-list) and load the current state again.
+   */
+  private restart(): void {
+    if (this.stopped) return;
+    this.storeWatch = undefined;
+    this.endWatchers();
+    this.ring.fill(undefined);
+    this.head = 0;
+    this.count = 0;
+    const attempt = (): void => {
+      if (this.stopped) return;
+      this.starting = this.load();
+      this.starting.catch(() => setTimeout(attempt, 1000).unref?.());
+    };
+    attempt();
+  }
+
+  private endWatchers(): void {
+    const ends = [...this.onEnds.values()];
+    this.onEnds.clear();
+    this.watchers.clear();
+    for (const end of ends) {
+      try {
+        end();
+      } catch {
+        // a watcher's own cleanup failing must not stop the others'
       }
     }
   }
@@ -172,9 +212,10 @@ export class WatchCache<T> {
    * Watch changes under prefix. fromRevision 0 starts with the current state as synthetic ADDED
    * events; otherwise buffered events after fromRevision are replayed first. Replayed events are
    * delivered synchronously, before this returns. Throws StorageError('Compacted') when events
-   * after fromRevision are no longer buffered ("too old resource version").
+   * after fromRevision are no longer buffered ("too old resource version"). onEnd is called if
+   * the cache ends the watch itself (it had to load its state again).
    */
-  watch(fromRevision: number, prefix: string, cb: (ev: CacheEvent<T>) => void): WatchHandle {
+  watch(fromRevision: number, prefix: string, cb: (ev: CacheEvent<T>) => void, onEnd?: () => void): WatchHandle {
     if (this.stopped) throw new StorageError('Unavailable', prefix, 'watch cache stopped');
     let after: number;
     if (fromRevision === 0) {
@@ -190,7 +231,15 @@ export class WatchCache<T> {
       }
       after = Math.max(fromRevision, this.revision);
     }
-    return this.watchers.add(prefix, after, cb);
+    const h = this.watchers.add(prefix, after, cb);
+    if (!onEnd) return h;
+    this.onEnds.set(h, onEnd);
+    return {
+      stop: () => {
+        this.onEnds.delete(h);
+        h.stop();
+      },
+    };
   }
 
   /**

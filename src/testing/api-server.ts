@@ -8,6 +8,7 @@ import { startApiServer, type RunningApiServer } from '../apiserver/server.ts';
 import { ensurePki, type Pki } from '../apiserver/pki.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import type { ApiServerAuthOptions } from '../apiserver/server.ts';
+import type { DatastoreOptions } from '../storage/open.ts';
 
 export interface TestApiServer {
   dir: string;
@@ -37,10 +38,14 @@ export async function startTestApiServer(
     serviceAccountAdmission?: boolean;
     /** How long the API server waits for a kubelet to answer (default 30 s). */
     kubeletTimeoutMs?: number;
+    /** etcd instead of SQLite (several test servers may share one). */
+    datastore?: DatastoreOptions;
+    /** Reuse another test server's certificates (servers of one cluster share the CA). */
+    pki?: Pki;
   } = {},
 ): Promise<TestApiServer> {
   const dir = await mkdtemp(join(tmpdir(), `mizzen-${opts.name ?? 'test'}-`));
-  const pki = await ensurePki(join(dir, 'pki'));
+  const pki = opts.pki ?? (await ensurePki(join(dir, 'pki')));
   const socketPath = join(dir, 'apiserver.sock');
   await opts.beforeStart?.({ dir, socketPath });
   const server = await startApiServer({
@@ -51,18 +56,22 @@ export async function startTestApiServer(
     unixSocket: opts.unixSocket ? socketPath : undefined,
     auth: { disableAdmissionPlugins: opts.serviceAccountAdmission ? [] : ['ServiceAccount'], ...opts.auth },
     kubeletClient: { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem, timeoutMs: opts.kubeletTimeoutMs },
+    datastore: opts.datastore,
   });
   const kubeconfig = join(dir, 'kubeconfig');
   await writeKubeconfig(kubeconfig, { server: server.url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem });
-  return {
+  const t: TestApiServer = {
     dir,
     pki,
     server,
     socketPath,
     kubeconfig,
     async close() {
-      await server.close();
+      // The server in use now: a test may have restarted it on the same data dir and put the new
+      // one here (closing the first is then a no-op), and it must not outlive the test.
+      await t.server.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return t;
 }

@@ -1,5 +1,8 @@
 // Cluster IP and node port allocation for Services (upstream's ipallocator / portallocator).
-// State lives in memory and is rebuilt from stored Services at startup with load().
+// State lives in memory and is rebuilt from stored Services at startup with load(). With several
+// API servers on one etcd, the memory is a view (kept current with observe()) and storage holds
+// the truth: useClaims() makes every allocation also claim its value there (see
+// src/apiserver/service-claims.ts), which only one server can do.
 
 import { errors, field, StatusError, type FieldError } from '../../machinery/errors.ts';
 import type { KObject, StrategyContext } from '../types.ts';
@@ -22,7 +25,16 @@ export class AllocationError extends StatusError {
   }
 }
 
+/** Where allocations are claimed when several API servers allocate from one range. */
+export interface ClaimStore {
+  /** True when this server now holds the value, false when another already does. */
+  claim(kind: 'ip' | 'port', value: string, owner: string): Promise<boolean>;
+  unclaim(kind: 'ip' | 'port', value: string): void;
+}
+
 export class ServiceAllocators implements Allocators {
+  claim?: (kind: 'ip' | 'port', value: string | number, owner: string) => Promise<boolean>;
+  unclaim?: (kind: 'ip' | 'port', value: string | number) => void;
   private readonly cidr: string;
   private readonly base: number; // network address
   private readonly size: number; // addresses in the CIDR
@@ -62,15 +74,51 @@ export class ServiceAllocators implements Allocators {
     this.ips.clear();
     this.ports.clear();
     for (const s of services) {
-      const spec = s?.spec ?? {};
-      const ips: string[] = Array.isArray(spec.clusterIPs) && spec.clusterIPs.length ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : [];
-      for (const ip of ips) {
-        const off = this.offsetOf(ip);
-        if (off !== undefined) this.ips.add(off);
-      }
-      for (const p of spec.ports ?? []) if (this.portInRange(p?.nodePort)) this.ports.add(p.nodePort);
-      if (this.portInRange(spec.healthCheckNodePort)) this.ports.add(spec.healthCheckNodePort);
+      const { ips, ports } = this.held(s);
+      for (const off of ips) this.ips.add(off);
+      for (const p of ports) this.ports.add(p);
     }
+  }
+
+  /** The IP offsets and node ports a Service holds. */
+  held(s: KObject | undefined): { ips: number[]; ports: number[] } {
+    const spec = s?.spec ?? {};
+    const ipList: string[] = Array.isArray(spec.clusterIPs) && spec.clusterIPs.length ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : [];
+    const ips: number[] = [];
+    for (const ip of ipList) {
+      const off = this.offsetOf(ip);
+      if (off !== undefined) ips.push(off);
+    }
+    const ports: number[] = [];
+    for (const p of spec.ports ?? []) if (this.portInRange(p?.nodePort)) ports.push(p.nodePort);
+    if (this.portInRange(spec.healthCheckNodePort)) ports.push(spec.healthCheckNodePort);
+    return { ips, ports };
+  }
+
+  /** A Service changed (through any API server): keep this view in step. */
+  observe(before: KObject | undefined, after: KObject | undefined): void {
+    const now = this.held(after);
+    const was = this.held(before);
+    for (const off of was.ips) if (!now.ips.includes(off)) this.ips.delete(off);
+    for (const p of was.ports) if (!now.ports.includes(p)) this.ports.delete(p);
+    for (const off of now.ips) this.ips.add(off);
+    for (const p of now.ports) this.ports.add(p);
+  }
+
+  /** The address at an offset of the range. */
+  ipAt(offset: number): string {
+    return formatIPv4(this.base + offset);
+  }
+
+  /**
+   * Claim every allocation in `claims` too (several API servers on one storage). A value whose
+   * claim another server holds is not marked here: the Service that holds it marks it when it
+   * reaches this server's cache, and a claim that is about to go (its Service was just deleted)
+   * must not stay marked for ever.
+   */
+  useClaims(claims: ClaimStore): void {
+    this.claim = (kind, value, owner) => claims.claim(kind, String(value), owner);
+    this.unclaim = (kind, value) => claims.unclaim(kind, String(value));
   }
 
   isIPAllocated(ip: string): boolean {

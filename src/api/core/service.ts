@@ -169,10 +169,21 @@ function rethrow(e: unknown, svc: KObject, path: string): never {
   throw e;
 }
 
-/** Allocates what a new Service needs; rolls back on failure so nothing leaks. */
-function allocate(svc: KObject, alloc: Allocators, keepPorts: Set<number> = new Set(), keepIP = false): void {
+/** One value allocate() took: where it went, and whether the client asked for exactly it. */
+interface Allocated {
+  kind: 'ip' | 'port';
+  value: string | number;
+  requested: boolean;
+  path: string;
+  /** Put another value in its place (after losing it to another API server). */
+  replace(v: string | number): void;
+}
+
+/** Allocates what a new Service needs; rolls back on failure so nothing leaks. Returns what it took. */
+function allocate(svc: KObject, alloc: Allocators, keepPorts: Set<number> = new Set(), keepIP = false): Allocated[] {
   const spec = svc.spec;
   const taken: { ips: string[]; ports: number[] } = { ips: [], ports: [] };
+  const out: Allocated[] = [];
   try {
     if (needsClusterIP(spec) && !isHeadless(spec) && !keepIP) {
       const requested = (Array.isArray(spec.clusterIPs) && spec.clusterIPs[0]) || spec.clusterIP || undefined;
@@ -185,6 +196,16 @@ function allocate(svc: KObject, alloc: Allocators, keepPorts: Set<number> = new 
       taken.ips.push(ip);
       spec.clusterIP = ip;
       spec.clusterIPs = [ip];
+      out.push({
+        kind: 'ip',
+        value: ip,
+        requested: !!requested,
+        path: 'spec.clusterIPs',
+        replace: (v) => {
+          spec.clusterIP = v;
+          spec.clusterIPs = [v];
+        },
+      });
     }
     if (needsClusterIP(spec)) {
       spec.ipFamilyPolicy ??= 'SingleStack';
@@ -202,18 +223,22 @@ function allocate(svc: KObject, alloc: Allocators, keepPorts: Set<number> = new 
       if (!wantsPort) return;
       if (p.nodePort && (keepPorts.has(p.nodePort) || assigned.has(p.nodePort))) return;
       try {
+        const requested = !!p.nodePort;
         const n = alloc.allocateNodePort(p.nodePort || undefined);
         taken.ports.push(n);
         assigned.set(n, i);
         p.nodePort = n;
+        out.push({ kind: 'port', value: n, requested, path: `spec.ports[${i}].nodePort`, replace: (v) => (p.nodePort = v) });
       } catch (e) {
         rethrow(e, svc, `spec.ports[${i}].nodePort`);
       }
     });
     if (spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local' && !keepPorts.has(spec.healthCheckNodePort)) {
       try {
+        const requested = !!spec.healthCheckNodePort;
         spec.healthCheckNodePort = alloc.allocateNodePort(spec.healthCheckNodePort || undefined);
         taken.ports.push(spec.healthCheckNodePort);
+        out.push({ kind: 'port', value: spec.healthCheckNodePort, requested, path: 'spec.healthCheckNodePort', replace: (v) => (spec.healthCheckNodePort = v) });
       } catch (e) {
         rethrow(e, svc, 'spec.healthCheckNodePort');
       }
@@ -221,6 +246,49 @@ function allocate(svc: KObject, alloc: Allocators, keepPorts: Set<number> = new 
   } catch (e) {
     for (const ip of taken.ips) alloc.releaseClusterIP(ip);
     for (const p of taken.ports) alloc.releaseNodePort(p);
+    throw e;
+  }
+  return out;
+}
+
+/**
+ * On storage shared by several API servers: claim in storage what allocate() took from this
+ * server's view. A value another server took a moment ago (not yet in our view) is replaced by
+ * a fresh one when we chose it, and is an error when the client asked for exactly it, as it
+ * would have been had our view been current. On failure nothing stays claimed.
+ */
+async function claimAll(svc: KObject, taken: Allocated[], alloc: Allocators): Promise<void> {
+  const owner = `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? svc.metadata?.generateName ?? ''}`;
+  const held: Allocated[] = [];
+  const release = (t: Allocated) => (t.kind === 'ip' ? alloc.releaseClusterIP(String(t.value)) : alloc.releaseNodePort(Number(t.value)));
+  let i = 0;
+  try {
+    for (; i < taken.length; i++) {
+      const t = taken[i];
+      for (let tries = 0; ; tries++) {
+        if (await alloc.claim!(t.kind, t.value, owner)) {
+          held.push(t);
+          break;
+        }
+        // Lost to another server. Its Service marks the value in our view when our cache sees it;
+        // meanwhile (and if it never comes) we do not hold it.
+        release(t);
+        if (t.requested)
+          throw errors.invalid('Service', '', svc.metadata?.name ?? '', [field.invalid(t.path, t.value, t.kind === 'ip' ? `failed to allocate IP ${t.value}: provided IP is already allocated` : 'provided port is already allocated')]);
+        if (tries >= 16) throw errors.internal(`failed to allocate a ${t.kind === 'port' ? 'nodePort' : 'serviceIP'}: allocations keep colliding with other API servers`);
+        // Dynamic allocation moves on from where it was, so this picks another value.
+        const next = t.kind === 'ip' ? alloc.allocateClusterIP() : alloc.allocateNodePort();
+        t.value = next;
+        t.replace(next);
+      }
+    }
+  } catch (e) {
+    for (const t of held) {
+      alloc.unclaim?.(t.kind, t.value);
+      release(t);
+    }
+    // Values not yet claimed were only ours in memory.
+    for (const t of taken.slice(i)) release(t);
     throw e;
   }
 }
@@ -329,7 +397,8 @@ export const services: ResourceDef = {
       obj.status = { loadBalancer: {} };
       // Allocate only for objects that will pass validation, so a rejected create holds nothing.
       if (validateService(obj).length > 0 || !ctx.allocators) return;
-      allocate(obj, ctx.allocators);
+      const taken = allocate(obj, ctx.allocators);
+      if (ctx.allocators.claim && taken.length) return claimAll(obj, taken, ctx.allocators);
     },
     prepareForUpdate(obj, old, ctx) {
       obj.status = clone(old.status);
@@ -342,18 +411,27 @@ export const services: ResourceDef = {
       const oldPorts = allocatedPorts(oldSpec);
       const oldIPs = allocatedIPs(oldSpec);
       const keepIP = needsClusterIP(spec) && needsClusterIP(oldSpec) && oldIPs.length > 0;
-      allocate(obj, alloc, oldPorts, keepIP);
-      // Release whatever the old object held that the new one no longer uses.
+      const taken = allocate(obj, alloc, oldPorts, keepIP);
+      // Release whatever the old object held that the new one no longer uses (in this server's
+      // view; a claim in shared storage is left to the repair loop, since the update may still fail).
       const newPorts = allocatedPorts(spec);
       for (const p of oldPorts) if (!newPorts.has(p)) alloc.releaseNodePort(p);
       if (!keepIP) for (const ip of oldIPs) if (!allocatedIPs(spec).includes(ip)) alloc.releaseClusterIP(ip);
+      if (alloc.claim && taken.length) return claimAll(obj, taken, alloc);
     },
     validate: validateService,
     validateUpdate: validateServiceUpdate,
     afterDelete(obj, ctx) {
-      if (!ctx.allocators) return;
-      for (const ip of allocatedIPs(obj.spec)) ctx.allocators.releaseClusterIP(ip);
-      for (const p of allocatedPorts(obj.spec)) ctx.allocators.releaseNodePort(p);
+      const alloc = ctx.allocators;
+      if (!alloc) return;
+      for (const ip of allocatedIPs(obj.spec)) {
+        alloc.releaseClusterIP(ip);
+        alloc.unclaim?.('ip', ip);
+      }
+      for (const p of allocatedPorts(obj.spec)) {
+        alloc.releaseNodePort(p);
+        alloc.unclaim?.('port', p);
+      }
     },
   },
   status: {

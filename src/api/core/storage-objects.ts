@@ -175,6 +175,10 @@ function validatePVCUpdate(pvc: KObject, old: KObject): FieldError[] {
   const o = clone(old.spec ?? {});
   // Binding may set volumeName once; requests may change on bound claims (expansion).
   if (!o.volumeName) o.volumeName = n.volumeName;
+  // A claim created without a class may get one later (upstream's retroactive default StorageClass).
+  const unset = (v: unknown) => v === undefined || v === null;
+  if (unset(o.storageClassName) && !unset(n.storageClassName) && n.storageClassName !== '' && old.metadata.annotations?.['volume.beta.kubernetes.io/storage-class'] === undefined)
+    o.storageClassName = n.storageClassName;
   if (old.status?.phase === 'Bound') {
     if (n.resources) n.resources.requests = o.resources?.requests;
     n.volumeAttributesClassName = o.volumeAttributesClassName;

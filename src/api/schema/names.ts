@@ -132,6 +132,8 @@ export const quantityFields: Record<string, string[]> = {
   V1PodSpec: ['overhead'],
   V1Overhead: ['podFixed'],
   V1CSIStorageCapacity: ['capacity', 'maximumVolumeSize'],
+  V2MetricTarget: ['averageValue', 'value'],
+  V2MetricValueStatus: ['averageValue', 'value'],
 };
 
 /** `any` fields upstream types as a named apimachinery type. */

@@ -11,12 +11,20 @@ import { errors, StatusError, type FieldError, type GroupResource } from '../../
 import { StorageError, type Store } from '../../storage/store.ts';
 import { objectKey, keyPrefix, apiVersionOf } from '../../api/resource-keys.ts';
 import { CachedObject, encodeForStorage, objectsInFlight, withResourceVersion, writtenJSON } from './cached-object.ts';
+import { sameIgnoringTimes } from '../fieldmanager/managed-fields.ts';
 
 /** The subset of the watch cache this registry needs. */
 export interface CacheView {
   get(key: string): CachedObject | undefined;
   list(prefix: string): { items: CachedObject[]; revision: number };
   readonly revision: number;
+  /**
+   * Set when other API servers write to the same storage: resolves once the cache holds every
+   * change up to the storage's current revision (a consistent read, as upstream's quorum read).
+   */
+  sync?(): Promise<void>;
+  /** Resolves once the cache has reached revision; rejects after timeoutMs. */
+  waitFor?(revision: number, timeoutMs: number): Promise<void>;
 }
 
 export interface WriteOptions {
@@ -25,7 +33,15 @@ export interface WriteOptions {
   warnings?: string[];
   /** Who asks (the request's user after impersonation), for admission; absent for the server's own writes. */
   user?: UserInfo;
+  /**
+   * How the write records field ownership (metadata.managedFields): a field manager's update,
+   * called once the object is defaulted (as upstream, before admission and the strategy), or
+   * 'applied' when a server-side apply set them already. Without it the stored ones are kept.
+   */
+  managedFields?: ManagedFieldsWrite;
 }
+
+export type ManagedFieldsWrite = { update(live: KObject | undefined, obj: KObject): void } | 'applied';
 
 export interface DeleteOptions extends WriteOptions {
   gracePeriodSeconds?: number;
@@ -163,6 +179,7 @@ export class ResourceStore {
     delete m.resourceVersion;
     delete m.deletionTimestamp;
     delete m.deletionGracePeriodSeconds;
+    const sentManagedFields = m.managedFields;
     delete m.managedFields;
     if (this.def.tracksGeneration) m.generation = 1;
     else delete m.generation;
@@ -172,9 +189,12 @@ export class ResourceStore {
     }
     const s = this.def.strategy;
     s.defaults?.(obj);
+    const mf = opts.managedFields;
+    if (mf && sentManagedFields !== undefined) m.managedFields = sentManagedFields;
+    if (mf && mf !== 'applied') mf.update(undefined, obj);
     const admitted = this.admit('CREATE', this.def, obj, undefined, undefined, opts.user);
     if (admitted) await admitted;
-    s.prepareForCreate?.(obj, this.ctx);
+    await s.prepareForCreate?.(obj, this.ctx);
     const errs = [...validateObjectMeta(obj, this.def.namespaced, this.def.nameValidator), ...(s.validate?.(obj) ?? [])];
     if (errs.length) {
       this.releaseAllocations(obj);
@@ -240,7 +260,7 @@ export class ResourceStore {
       const obj = mutate(base);
       const pinned = obj.metadata?.resourceVersion;
       if (pinned !== undefined && pinned !== '' && pinned !== old.metadata.resourceVersion) throw errors.staleConflict(this.gr, name);
-      const next = this.prepareUpdate(obj, old, opts);
+      const next = await this.prepareUpdate(obj, old, opts);
       if (next === old) return old;
       if (opts.dryRun) return next;
       try {
@@ -266,7 +286,7 @@ export class ResourceStore {
   }
 
   /** Applies upstream's update rules; returns `old` itself when nothing changed. */
-  private prepareUpdate(obj: KObject, old: KObject, opts: WriteOptions & { subresource?: string }): KObject {
+  private async prepareUpdate(obj: KObject, old: KObject, opts: WriteOptions & { subresource?: string }): Promise<KObject> {
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw errors.badRequest('the request body must be a JSON object');
     if (!obj.metadata || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) obj.metadata = {};
     const sub = opts.subresource;
@@ -302,11 +322,14 @@ export class ResourceStore {
       else delete m.deletionGracePeriodSeconds;
       if (o.generation !== undefined) m.generation = o.generation;
       else delete m.generation;
-      delete m.managedFields;
+      // Managed fields: the client's (kept when valid, `[]` resets them) go to the field manager,
+      // which runs once what the endpoint resets has been carried over from the stored object and
+      // the object is defaulted, before the strategy (where upstream's handlers run it).
       const s = this.def.strategy;
       let errs: FieldError[];
       if (status) {
         keepSpec(obj, old);
+        this.manageFields(obj, old, opts);
         this.def.status!.prepareForUpdate?.(obj, old, sub);
         errs = [...validateObjectMetaUpdate(obj, old), ...(this.def.status!.validateUpdate?.(obj, old) ?? [])];
       } else {
@@ -315,7 +338,8 @@ export class ResourceStore {
           else obj.status = JSON.parse(JSON.stringify(old.status));
         }
         s.defaults?.(obj);
-        s.prepareForUpdate?.(obj, old, this.ctx);
+        this.manageFields(obj, old, opts);
+        await s.prepareForUpdate?.(obj, old, this.ctx);
         errs = [...validateObjectMetaUpdate(obj, old), ...(s.validateUpdate?.(obj, old) ?? s.validate?.(obj) ?? [])];
       }
       if (m.deletionTimestamp) {
@@ -328,11 +352,21 @@ export class ResourceStore {
       if (!status && opts.warnings && s.warnings) opts.warnings.push(...s.warnings(obj, old));
     }
     void this.admit('UPDATE', this.def, obj, old, sub, opts.user);
-    // A no-op update leaves the object (and its resourceVersion) as it is, like upstream.
-    const { resourceVersion: _a, ...nm } = obj.metadata;
-    const { resourceVersion: _b, ...om } = old.metadata;
-    if (deepEqualExcept(obj, old) && deepEqual(nm, om)) return old;
+    // A no-op update leaves the object (and its resourceVersion) as it is, like upstream; managed
+    // fields that differ only in their times do not make a change either.
+    const { resourceVersion: _a, managedFields: nmf, ...nm } = obj.metadata;
+    const { resourceVersion: _b, managedFields: omf, ...om } = old.metadata;
+    if (deepEqualExcept(obj, old) && deepEqual(nm, om) && (deepEqual(nmf, omf) || sameIgnoringTimes(nmf, omf))) return old;
     return obj;
+  }
+
+  /** Records the update in metadata.managedFields, or keeps the stored ones when the write is not tracked. */
+  private manageFields(obj: KObject, old: KObject, opts: WriteOptions): void {
+    const mf = opts.managedFields;
+    if (mf === 'applied') return;
+    if (mf) return mf.update(old, obj);
+    if (old.metadata.managedFields) obj.metadata.managedFields = old.metadata.managedFields;
+    else delete obj.metadata.managedFields;
   }
 
   async delete(namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
@@ -438,8 +472,10 @@ export class ResourceStore {
           return errors.staleConflict(this.gr, name);
         case 'Compacted':
           return errors.expired(e.message);
+        case 'TooLarge':
+          return errors.tooLarge(e.message);
         default:
-          return errors.serviceUnavailable(e.message);
+          return errors.serviceUnavailable(e.message, 1);
       }
     }
     return e instanceof Error ? e : new Error(String(e));

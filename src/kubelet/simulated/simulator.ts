@@ -27,6 +27,8 @@ export interface SimulatedNodesOptions {
   count: number;
   /** Nodes are named `<prefix>-0` … (default 'sim'). */
   prefix?: string;
+  /** Or exactly these names (count is then their number); `mizzen agent` runs one named after its host. */
+  names?: string[];
   /** Index of the first node (default 0), so several simulators can share a prefix. */
   firstIndex?: number;
   /** Default cpu=32, memory=256Gi, pods=110. */
@@ -93,7 +95,7 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
     client = new ApiClient({ ...loadKubeconfig(opts.kubeconfig), maxSockets: heartbeatConcurrency + podWorkers + 4, userAgent: 'mizzen-simulated-kubelet/0.1' });
   } else throw new Error('startSimulatedNodes needs a client or a kubeconfig');
 
-  const names = simulatedNodeNames(prefix, opts.count, firstIndex);
+  const names = opts.names ?? simulatedNodeNames(prefix, opts.count, firstIndex);
   const facts = new Map<string, NodeFacts & { index: number }>();
   names.forEach((name, i) => {
     const index = firstIndex + i;

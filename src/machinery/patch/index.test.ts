@@ -88,7 +88,7 @@ test('applyPatch: unknown type 415, malformed JSON 400', () => {
     code: 415,
     reason: 'UnsupportedMediaType',
     message:
-      'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json',
+      'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml',
   });
   assert.throws(() => applyPatch('application/merge-patch+json', pod(), '{nope'), (e: unknown) => e instanceof StatusError && e.code === 400 && /^error decoding patch:/.test(e.message));
   assert.throws(() => applyPatch('application/json-patch+json', pod(), '[{"op":"replace","path":"/metadata","value":1},{"op":"add","path":"/metadata/x","value":1}]'), { code: 422 });

@@ -15,8 +15,8 @@ export const mergePatchType = 'application/merge-patch+json';
 export const strategicMergePatchType = 'application/strategic-merge-patch+json';
 export const applyPatchType = 'application/apply-patch+yaml';
 
-/** Patch content types this module applies, in upstream's order. */
-export const supportedPatchTypes = [jsonPatchType, mergePatchType, strategicMergePatchType];
+/** Patch content types the API server accepts, in upstream's order (apply is served by the field manager, not here). */
+export const supportedPatchTypes = [jsonPatchType, mergePatchType, strategicMergePatchType, applyPatchType];
 
 /** Upstream's 415 for a PATCH body in a format the resource does not accept. */
 export function unsupportedPatchType(accepted: string[] = supportedPatchTypes) {

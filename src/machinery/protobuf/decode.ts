@@ -12,6 +12,7 @@
 import { errors } from '../errors.ts';
 import { kinds, messages, type FieldSpec } from './fields.generated.ts';
 import { authKinds, authMessages } from './fields-auth.ts';
+import { groupKinds, groupMessages } from './fields.groups.ts';
 import { WIRE_BYTES, WIRE_VARINT, WireReader } from './wire.ts';
 
 const META = 'k8s.io.apimachinery.pkg.apis.meta.v1';
@@ -49,7 +50,7 @@ export function decodeKubernetesProtobuf(body: Buffer | Uint8Array): DecodedObje
     throw errors.unsupportedMediaType(`protobuf bodies with content encoding "${envelope.contentEncoding}" are not supported; send application/json instead`);
   }
   const { apiVersion, kind } = envelope;
-  const messageName = kind === 'DeleteOptions' ? DELETE_OPTIONS : kinds[apiVersion]?.[kind];
+  const messageName = kind === 'DeleteOptions' ? DELETE_OPTIONS : (kinds[apiVersion]?.[kind] ?? groupKinds[apiVersion]?.[kind]);
   if (!messageName) {
     throw errors.unsupportedMediaType(
       `this server cannot decode ${apiVersion ? `${apiVersion}, ` : ''}Kind=${kind || '(empty)'} from application/vnd.kubernetes.protobuf; send the object as application/json instead`,
@@ -91,7 +92,7 @@ const indexCache = new Map<string, Map<number, FieldSpec>>();
 function fieldIndex(name: string): Map<number, FieldSpec> {
   let idx = indexCache.get(name);
   if (!idx) {
-    const specs = messages[name];
+    const specs = messages[name] ?? groupMessages[name];
     if (!specs) throw errors.internal(`no protobuf field table for ${name}`);
     idx = new Map(specs.map((s) => [s[0], s]));
     indexCache.set(name, idx);

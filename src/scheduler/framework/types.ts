@@ -70,6 +70,14 @@ export interface SnapshotLister {
   labelValues?(key: string): (string | undefined)[];
 }
 
+/** Read access to PersistentVolumeClaims, PersistentVolumes and StorageClasses. */
+export interface VolumeListers {
+  claim(namespace: string, name: string): KObject | undefined;
+  volume(name: string): KObject | undefined;
+  volumes(): KObject[];
+  storageClass(name: string): KObject | undefined;
+}
+
 /** A PodDisruptionBudget as preemption needs it. */
 export type Pdb = KObject & { spec?: any; status?: any };
 
@@ -91,6 +99,10 @@ export interface Handle {
   event?(obj: KObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
   /** POST pods/<name>/binding. */
   bindPod?(pod: Pod, nodeName: string): Promise<void>;
+  /** Claims, volumes and storage classes (VolumeBinding); undefined when not watched. */
+  volumeListers?(): VolumeListers | undefined;
+  /** The scheduler's API client, for plugins that write before binding (VolumeBinding). */
+  apiClient?(): import('../../client/api-client.ts').ApiClient | undefined;
   schedulerName: string;
 }
 
@@ -180,6 +192,9 @@ export type ClusterEvent =
   | 'AssignedPodDelete'
   | 'NamespaceChange'
   | 'PdbChange'
+  | 'PvcChange'
+  | 'PvChange'
+  | 'StorageClassChange'
   | 'UnschedulableTimeout'
   | 'ForceActivate';
 

@@ -12,6 +12,7 @@ import * as fit from './node-resources-fit/node-resources-fit.ts';
 import * as nodeUnschedulable from './node-unschedulable/node-unschedulable.ts';
 import * as spread from './pod-topology-spread/pod-topology-spread.ts';
 import * as taints from './taint-toleration/taint-toleration.ts';
+import * as volumeBinding from './volume-binding/volume-binding.ts';
 
 export const REGISTRY: Record<string, PluginFactory> = {
   [nodeUnschedulable.NAME]: nodeUnschedulable.factory,
@@ -20,6 +21,7 @@ export const REGISTRY: Record<string, PluginFactory> = {
   [nodeAffinity.NAME]: nodeAffinity.factory,
   [nodePorts.NAME]: nodePorts.factory,
   [fit.NAME]: fit.factory,
+  [volumeBinding.NAME]: volumeBinding.factory,
   [spread.NAME]: spread.factory,
   [interPodAffinity.NAME]: interPodAffinity.factory,
   [defaultPreemption.NAME]: defaultPreemption.factory,
@@ -35,6 +37,7 @@ export const DEFAULT_PLUGINS: Array<{ name: string; weight?: number }> = [
   { name: nodeAffinity.NAME, weight: 2 },
   { name: nodePorts.NAME },
   { name: fit.NAME, weight: 1 },
+  { name: volumeBinding.NAME },
   { name: spread.NAME, weight: 2 },
   { name: interPodAffinity.NAME, weight: 2 },
   { name: defaultPreemption.NAME },

@@ -90,6 +90,11 @@ export class SchedulingQueue {
     every(UNSCHEDULABLE_FLUSH_INTERVAL_MS, () => this.flushUnschedulablePodsLeftover());
   }
 
+  /** Accept and hand out pods again after close() (a new leadership term). */
+  reopen(): void {
+    this.closed = false;
+  }
+
   close(): void {
     this.closed = true;
     for (const t of this.timers) t.cancel();

@@ -20,7 +20,7 @@ import path from 'node:path';
 import { StorageError, type KeyValue, type ListResult, type Store, type StoreEvent, type WatchHandle } from '../store.ts';
 import { WatcherSet } from '../watchers.ts';
 import { removeLockPid, writeLockPid } from './lock.ts';
-import { EventHistory } from './event-history.ts';
+import { EventHistory } from '../event-history.ts';
 import { KeyIndex } from '../key-index.ts';
 import { SqliteWriter, type HistoryRow, type LoadedState } from './writer-client.ts';
 

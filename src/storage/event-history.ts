@@ -1,9 +1,10 @@
 // Recent committed events, kept in memory so a watch can resume from an older revision without
-// reading SQLite (the writer thread owns the only connection). Bounded by a number of events and by
+// asking the backend (SQLite: the writer thread owns the only connection; etcd: it would take a
+// watch of its own per resume). Bounded by a number of events and by
 // the bytes of their values; a watch from before the oldest kept event gets 'Compacted' and the
 // client re-lists, as it would after a compaction.
 
-import type { StoreEvent } from '../store.ts';
+import type { StoreEvent } from './store.ts';
 
 export interface EventHistoryOptions {
   maxEvents: number;
@@ -53,6 +54,16 @@ export class EventHistory {
       if (ev.kv.key.startsWith(prefix)) out.push(ev);
     }
     return out;
+  }
+
+  /** The kept event for exactly this key at exactly this revision, if any. */
+  find(revision: number, key: string): StoreEvent | undefined {
+    for (let i = this.firstAfter(revision - 1); i < this.count; i++) {
+      const ev = this.at(i);
+      if (ev.revision !== revision) return undefined;
+      if (ev.kv.key === key) return ev;
+    }
+    return undefined;
   }
 
   /** Forget events at or below revision (they are compacted). */

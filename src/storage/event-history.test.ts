@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventHistory } from './event-history.ts';
-import type { StoreEvent } from '../store.ts';
+import type { StoreEvent } from './store.ts';
 
 const ev = (rev: number, key = `/k/${rev}`, value = 'x'): StoreEvent => ({
   type: 'ADDED',

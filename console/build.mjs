@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+// Builds the web console (console/ → dist/console) with Vite when its sources are newer than the
+// build. Run by `npm install` / `npm ci` (the package's prepare script), by `npm run
+// build:console` (--force), and by bin/mizzen.js before starting, so a fresh clone's `npm install
+// && npm start` serves it and an edited source is rebuilt on the next start.
+//
+// Vite and Preact are development dependencies: where they are not installed (`npm ci
+// --omit=dev`), this says so and leaves the console unbuilt; the API server then answers /ui/
+// with a page that says how to build it.
+
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const consoleDir = path.join(root, 'console');
+const outDir = path.join(root, 'dist', 'console');
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
+    else if (!e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** Whether dist/console is at least as new as every console source. */
+export function consoleIsFresh() {
+  try {
+    return statSync(path.join(outDir, 'index.html')).mtimeMs >= newestSource(consoleDir);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Build unless fresh. Returns 'fresh', 'built' or 'unavailable' (no Vite). Builds into a private
+ * directory and swaps it in, so a server never reads a half-written build.
+ */
+export async function ensureConsoleBuilt({ force = false, log = () => {} } = {}) {
+  if (!force && consoleIsFresh()) return 'fresh';
+  let vite;
+  try {
+    vite = await import('vite');
+  } catch {
+    log('the web console is not built: Vite is not installed (it is a development dependency; run npm install)');
+    return 'unavailable';
+  }
+  const tmp = `${outDir}.${process.pid}.tmp`;
+  rmSync(tmp, { recursive: true, force: true });
+  log('building the web console…');
+  await vite.build({ configFile: path.join(consoleDir, 'vite.config.ts'), build: { outDir: tmp, emptyOutDir: true }, logLevel: 'warn' });
+  const old = `${outDir}.${process.pid}.old`;
+  if (existsSync(outDir)) renameSync(outDir, old);
+  renameSync(tmp, outDir);
+  rmSync(old, { recursive: true, force: true });
+  return 'built';
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const force = process.argv.includes('--force');
+  try {
+    const r = await ensureConsoleBuilt({ force, log: (m) => console.error(`console: ${m}`) });
+    if (r === 'built') console.error(`console: built into ${path.relative(root, outDir)}/`);
+  } catch (e) {
+    console.error(`console: build failed: ${e?.stack ?? e}`);
+    process.exit(1);
+  }
+}

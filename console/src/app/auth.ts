@@ -1,0 +1,62 @@
+// Login state. A pasted bearer token is kept in this tab's sessionStorage (gone when the tab
+// closes) and sent as Authorization on every request; a login link's session is an HttpOnly
+// cookie the page never sees. Either way the page learns whether it may in by asking the API.
+
+import { ApiError, NetworkError, apiFetch, apiJSON } from '../shared/http.ts';
+
+const KEY = 'mizzen-console-token';
+
+export function savedToken(): string | undefined {
+  try {
+    return sessionStorage.getItem(KEY) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function saveToken(token: string | undefined): void {
+  try {
+    if (token) sessionStorage.setItem(KEY, token);
+    else sessionStorage.removeItem(KEY);
+  } catch {
+    // storage disabled: the token lives as long as the page
+  }
+}
+
+export type Probe = { ok: true; user?: string } | { ok: false; reason: string; network?: boolean };
+
+/** Whether the API lets these credentials in (the token, or else the session cookie). */
+export async function probe(token: string | undefined): Promise<Probe> {
+  try {
+    await apiFetch('/api', { token });
+  } catch (e) {
+    if (e instanceof ApiError && e.code === 401) {
+      return { ok: false, reason: token ? `The API server did not accept this token (${e.message}).` : e.message === 'Unauthorized' ? '' : e.message };
+    }
+    if (e instanceof NetworkError) return { ok: false, reason: 'The API server cannot be reached.', network: true };
+    if (!(e instanceof ApiError)) throw e;
+    // 403 and others: the credentials were accepted; what they may see is another matter.
+  }
+  return { ok: true, user: await whoAmI(token) };
+}
+
+/** The user's name, from a SelfSubjectReview (kubectl auth whoami), where the server has them. */
+async function whoAmI(token: string | undefined): Promise<string | undefined> {
+  try {
+    const r = await apiJSON('/apis/authentication.k8s.io/v1/selfsubjectreviews', { method: 'POST', token, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
+    return r?.status?.userInfo?.username;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function logout(token: string | undefined): Promise<void> {
+  saveToken(undefined);
+  if (!token) {
+    try {
+      await apiFetch('/ui/logout', { method: 'POST' });
+    } catch {
+      // the cookie will expire anyway
+    }
+  }
+}

@@ -1,0 +1,133 @@
+// The console's shell: login, the header with the connection's state, and the views.
+
+import { render } from 'preact';
+import { lazy, Suspense } from 'preact/compat';
+import { useEffect, useState } from 'preact/hooks';
+import './styles.css';
+import { logout, probe, saveToken, savedToken } from './auth.ts';
+import { store, useStore } from './store.ts';
+import { go, href, useRoute } from './router.ts';
+import { Login } from './views/login.tsx';
+import { MapView } from './views/map.tsx';
+import { PendingView } from './views/pending.tsx';
+import { EventsView } from './views/events.tsx';
+import { FlowView } from './views/flow.tsx';
+import { NodeView } from './views/node.tsx';
+import { duration } from './format.ts';
+
+// The object page pulls in a YAML printer: loaded when first opened, not with the map.
+const ObjectView = lazy(() => import('./views/object.tsx').then((m) => ({ default: m.ObjectView })));
+
+type Auth = { state: 'checking' } | { state: 'in'; token?: string; user?: string } | { state: 'out'; reason: string };
+
+function App() {
+  const route = useRoute();
+  const [auth, setAuth] = useState<Auth>({ state: 'checking' });
+
+  const check = async (token: string | undefined, failReason = '') => {
+    const r = await probe(token);
+    if (r.ok) {
+      saveToken(token);
+      setAuth({ state: 'in', token, user: r.user });
+      store.start(token);
+      if (route.path[0] === 'login') go('/');
+      return '';
+    }
+    store.stop();
+    setAuth({ state: 'out', reason: r.reason || failReason });
+    return r.reason;
+  };
+
+  useEffect(() => {
+    store.onAuthFailed = (message) => {
+      saveToken(undefined);
+      store.stop();
+      setAuth({ state: 'out', reason: `The API server stopped accepting your credentials: ${message}` });
+    };
+    store.onFollowed = (root) => go(href('flow', root.kind, root.namespace ?? '-', root.name));
+    const reason = route.path[0] === 'login' ? route.params.get('reason') ?? '' : '';
+    if (reason) setAuth({ state: 'out', reason });
+    else void check(savedToken());
+  }, []);
+
+  if (auth.state === 'checking') return <div class="splash">Mizzen</div>;
+  if (auth.state === 'out')
+    return (
+      <Login
+        reason={auth.reason}
+        onToken={async (t) => {
+          const why = await check(t);
+          return why;
+        }}
+        onRetry={() => void check(undefined)}
+      />
+    );
+  return (
+    <Shell
+      user={auth.user}
+      onLogout={async () => {
+        await logout(auth.token);
+        store.stop();
+        setAuth({ state: 'out', reason: 'You logged out.' });
+      }}
+    />
+  );
+}
+
+function Shell(props: { user?: string; onLogout(): void }) {
+  const route = useRoute();
+  const s = useStore();
+  const ov = s.overview;
+  const view = route.path[0] ?? 'map';
+  const tab = (name: string, label: string, extra?: string) => (
+    <a class={view === name ? 'tab on' : 'tab'} href={`#/${name}`}>
+      {label}
+      {extra ? <span class="badge">{extra}</span> : null}
+    </a>
+  );
+  return (
+    <div class="shell">
+      <header>
+        <span class="brand">Mizzen</span>
+        <nav>
+          {tab('map', 'Map')}
+          {tab('flow', 'Flow')}
+          {tab('pending', 'Pending', ov && ov.pods.unscheduled ? String(ov.pods.unscheduled) : undefined)}
+          {tab('events', 'Events')}
+        </nav>
+        <Connection />
+        <span class="user">{props.user ? `signed in as ${props.user}` : 'signed in'}</span>
+        <button class="link" onClick={props.onLogout} data-testid="logout">
+          log out
+        </button>
+      </header>
+      <main>
+        {view === 'map' && <MapView />}
+        {view === 'flow' && <FlowView route={route} />}
+        {view === 'pending' && <PendingView />}
+        {view === 'events' && <EventsView />}
+        {view === 'node' && <NodeView name={route.path[1] ?? ''} />}
+        {view === 'object' && (
+          <Suspense fallback={<p class="muted">loading…</p>}>
+            <ObjectView route={route} />
+          </Suspense>
+        )}
+      </main>
+    </div>
+  );
+}
+
+function Connection() {
+  const s = useStore();
+  const c = s.overview?.connection;
+  if (!c) return <span class="conn connecting">connecting…</span>;
+  if (c.state === 'connected') return <span class="conn ok" data-testid="connection">live</span>;
+  if (c.state === 'connecting') return <span class="conn connecting">connecting…</span>;
+  return (
+    <span class="conn lost" data-testid="connection" title={c.lastError}>
+      connection lost {duration(Date.now() - c.since)} ago ({c.lastError ?? 'no answer'}): reconnecting, attempt {c.attempts}
+    </span>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

@@ -1,0 +1,165 @@
+// The page's side of the data worker: the overview and node summaries it sends, merged once per
+// animation frame, and subscriptions to windows of long lists or flows.
+
+import { useEffect, useState } from 'preact/hooks';
+import type { FromWorker, NodeSummary, Overview, Query, Ref, ToWorker } from '../shared/types.ts';
+
+type Listener = () => void;
+
+export class Store {
+  private worker?: Worker;
+  overview?: Overview;
+  readonly nodes = new Map<string, NodeSummary>();
+  private sortedNodes?: NodeSummary[];
+  private readonly nodeIndex = new Map<string, number>();
+  /** Bumped on every merged batch: views compare it to know they must draw again. */
+  version = 0;
+  nodesVersion = 0;
+  private listeners = new Set<Listener>();
+  private frame = 0;
+  private nextId = 1;
+  private results = new Map<number, (data: unknown) => void>();
+  onAuthFailed?: (message: string) => void;
+  onFollowed?: (root: Ref) => void;
+
+  start(token: string | undefined): void {
+    this.stop();
+    this.worker = new Worker(new URL('../worker/main.ts', import.meta.url), { type: 'module' });
+    this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
+    this.send({ t: 'init', token });
+  }
+
+  stop(): void {
+    this.worker?.terminate();
+    this.worker = undefined;
+    this.overview = undefined;
+    this.nodes.clear();
+    this.sortedNodes = undefined;
+    this.changed();
+  }
+
+  send(m: ToWorker): void {
+    this.worker?.postMessage(m);
+  }
+
+  private receive(m: FromWorker): void {
+    switch (m.t) {
+      case 'overview':
+        this.overview = m.overview;
+        break;
+      case 'nodes': {
+        // Changed nodes keep their place in the sorted list; only new or removed ones re-sort it.
+        let reorder = m.remove.length > 0;
+        for (const n of m.upsert) {
+          const at = this.nodeIndex.get(n.name);
+          if (at === undefined || !this.sortedNodes) reorder = true;
+          else this.sortedNodes[at] = n;
+          this.nodes.set(n.name, n);
+        }
+        for (const r of m.remove) this.nodes.delete(r);
+        if (reorder) this.sortedNodes = undefined;
+        this.nodesVersion++;
+        break;
+      }
+      case 'result':
+        this.results.get(m.id)?.(m.data);
+        return;
+      case 'auth':
+        this.onAuthFailed?.(m.message);
+        return;
+      case 'followed':
+        this.onFollowed?.(m.root);
+        return;
+    }
+    this.changed();
+  }
+
+  /** Nodes by name (natural order: sim-2 before sim-10). */
+  nodeList(): NodeSummary[] {
+    if (!this.sortedNodes) {
+      this.sortedNodes = [...this.nodes.values()].sort((a, b) => naturalCompare(a.name, b.name));
+      this.nodeIndex.clear();
+      this.sortedNodes.forEach((n, i) => this.nodeIndex.set(n.name, i));
+    }
+    return this.sortedNodes;
+  }
+
+  private changed(): void {
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = 0;
+      this.version++;
+      for (const l of this.listeners) l();
+    });
+  }
+
+  listen(l: Listener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  query(query: Query, onData: (d: unknown) => void): { update(q: Query): void; close(): void } {
+    const id = this.nextId++;
+    this.results.set(id, onData);
+    this.send({ t: 'subscribe', id, query });
+    return {
+      update: (q) => this.send({ t: 'subscribe', id, query: q }),
+      close: () => {
+        this.results.delete(id);
+        this.send({ t: 'unsubscribe', id });
+      },
+    };
+  }
+}
+
+/**
+ * Names in natural order (sim-2 before sim-10). Hand-written: Intl.Collator's numeric compare took
+ * ~0.4 s to sort 5,000 node names on the page's main thread.
+ */
+export function naturalCompare(a: string, b: string): number {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ca = a.charCodeAt(i);
+    const cb = b.charCodeAt(j);
+    const da = ca >= 48 && ca <= 57;
+    const db = cb >= 48 && cb <= 57;
+    if (da && db) {
+      let ei = i;
+      while (ei < a.length && a.charCodeAt(ei) >= 48 && a.charCodeAt(ei) <= 57) ei++;
+      let ej = j;
+      while (ej < b.length && b.charCodeAt(ej) >= 48 && b.charCodeAt(ej) <= 57) ej++;
+      const na = Number(a.slice(i, ei));
+      const nb = Number(b.slice(j, ej));
+      if (na !== nb) return na - nb;
+      i = ei;
+      j = ej;
+      continue;
+    }
+    if (ca !== cb) return ca - cb;
+    i++;
+    j++;
+  }
+  return a.length - i - (b.length - j);
+}
+
+export const store = new Store();
+
+/** Re-render on every merged batch from the worker. */
+export function useStore(): Store {
+  const [, setV] = useState(0);
+  useEffect(() => store.listen(() => setV(store.version)), []);
+  return store;
+}
+
+/** A live query; re-sent when its key changes. */
+export function useQuery<T>(query: Query | undefined): T | undefined {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const key = query ? JSON.stringify(query) : '';
+  useEffect(() => {
+    if (!query) return;
+    const h = store.query(query, (d) => setData(d as T));
+    return () => h.close();
+  }, [key]);
+  return data;
+}

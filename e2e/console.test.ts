@@ -1,0 +1,205 @@
+// The web console in a real browser (Debian's chromium, headless, driven by playwright-core)
+// against a real cluster of three simulated nodes: log in with `mizzen ui-url`'s link, see the
+// nodes, follow a Deployment from kubectl to Running pods on the map, see why a pod is Pending,
+// delete a node and see its pods replaced, survive an API server restart; and a page on another
+// origin cannot use the console's session. Screenshots go to dist/screenshots (or
+// $CONSOLE_SCREENSHOTS).
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { hasKubectl, REPO_ROOT, runMizzen, startCluster, type Cluster } from './harness.ts';
+import { browserMissing, launchBrowser, newContext } from './browser.ts';
+
+const SHOTS = process.env.CONSOLE_SCREENSHOTS || join(REPO_ROOT, 'dist', 'screenshots');
+const consoleBuilt = (() => {
+  try {
+    readFileSync(join(REPO_ROOT, 'dist', 'console', 'index.html'));
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const missing = !hasKubectl ? 'kubectl not found' : !consoleBuilt ? 'the console is not built (npm run build:console)' : await browserMissing();
+
+describe('web console in a browser', { skip: missing }, () => {
+  let c: Cluster;
+  let browser: Browser;
+  let ctx: BrowserContext;
+  let page: Page;
+  const failures: string[] = [];
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    c = await startCluster({ extraArgs: ['--simulated-nodes', '3', '--simulated-node-capacity', 'cpu=4,memory=16Gi,pods=110'] });
+    browser = await launchBrowser();
+    ctx = await newContext(browser);
+    page = await ctx.newPage();
+    page.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
+  });
+  after(async () => {
+    await browser?.close();
+    await c?.stop();
+  });
+
+  const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const base = () => `${c.url}/ui/`;
+
+  async function loginLink(): Promise<string> {
+    const r = await runMizzen(['ui-url', '--data-dir', c.dataDir]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim();
+  }
+
+  /** Pods of a name prefix drawn on node cards, by phase. */
+  function podsOnNodes(prefix: string) {
+    return page.evaluate((p) => [...document.querySelectorAll(`.node-cards [data-pod^="${p}"]`)].map((e) => ({ name: e.getAttribute('data-pod'), phase: e.getAttribute('data-phase'), node: e.closest('[data-node]')?.getAttribute('data-node') })), prefix);
+  }
+
+  test('without credentials the login page says how to log in; a bad token is refused with the reason', async () => {
+    const fresh = await newContext(browser);
+    const p = await fresh.newPage();
+    await p.goto(base());
+    await p.waitForSelector('#token');
+    assert.match((await p.textContent('.login'))!, /mizzen ui-url/);
+    await p.fill('#token', 'not-a-token');
+    await p.click('[data-testid=login-submit]');
+    await p.waitForSelector('[data-testid=login-reason]');
+    assert.match((await p.textContent('[data-testid=login-reason]'))!, /did not accept this token/);
+    // A used or unknown link says why, on the login page.
+    await p.goto(`${c.url}/ui/login?code=bogus`);
+    await p.waitForSelector('[data-testid=login-reason]');
+    assert.match((await p.textContent('[data-testid=login-reason]'))!, /not valid/);
+    await fresh.close();
+  });
+
+  test('logs in with the one-time link and shows the master node and the three nodes', async () => {
+    const link = await loginLink();
+    await page.goto(link);
+    await page.waitForSelector('[data-node="sim-2"][data-health="Ready"]', { timeout: 20_000 });
+    for (const n of ['sim-0', 'sim-1', 'sim-2']) assert.ok(await page.$(`[data-node="${n}"][data-health="Ready"]`), n);
+    assert.equal(new URL(page.url()).search, '', 'the code is gone from the address bar');
+    await page.waitForSelector('[data-testid=component-scheduler].ok');
+    await page.waitForSelector('[data-testid=component-controller-manager].ok');
+    assert.ok(await page.$('[data-testid=component-apiserver].ok'));
+    // The link was for one use only.
+    const other = await newContext(browser);
+    const p2 = await other.newPage();
+    await p2.goto(link);
+    await p2.waitForSelector('[data-testid=login-reason]');
+    assert.match((await p2.textContent('[data-testid=login-reason]'))!, /already used/);
+    await other.close();
+  });
+
+  test('a Deployment made with kubectl: followed from its creation to Running pods on the map', async () => {
+    await page.goto(`${base()}#/flow`);
+    await page.click('[data-testid=follow-next]');
+    await c.kubectl(['create', 'deployment', 'web', '--image=nginx', '--replicas=3']);
+    // The flow opens by itself on the new Deployment and shows each pod's steps.
+    await page.waitForFunction(() => location.hash.startsWith('#/flow/Deployment/default/web'), null, { timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelectorAll('[data-kind=Pod] [data-step=Ready]').length === 3, null, { timeout: 15_000 });
+    const steps = await page.$$eval('[data-kind=Pod]', (lanes) => lanes.map((l) => [...l.querySelectorAll('[data-step]')].map((s) => s.getAttribute('data-step'))));
+    for (const s of steps) {
+      assert.ok(s.some((x) => x?.startsWith('pod created')), JSON.stringify(s));
+      assert.ok(s.some((x) => x?.startsWith('assigned to sim-')), JSON.stringify(s));
+      assert.ok(s.includes('containers started'), JSON.stringify(s));
+    }
+    assert.ok(await page.$('[data-kind=ReplicaSet]'));
+    await shot('console-flow');
+    await page.goto(`${base()}#/map`);
+    await page.waitForFunction(() => document.querySelectorAll('.node-cards [data-pod^="web-"][data-phase="Running"]').length === 3, null, { timeout: 15_000 });
+    await shot('console-map');
+  });
+
+  test('a pod that fits nowhere: waiting for the scheduler, with its reason', async () => {
+    const overrides = JSON.stringify({ spec: { containers: [{ name: 'big', image: 'nginx', resources: { requests: { cpu: '100' } } }] } });
+    await c.kubectl(['run', 'big', '--image=nginx', `--overrides=${overrides}`]);
+    await page.waitForSelector('[data-testid=scheduler-queue] [data-pod=big]', { timeout: 15_000 });
+    await page.goto(`${base()}#/pending`);
+    await page.waitForFunction(() => /Insufficient cpu/.test(document.querySelector('[data-testid=unscheduled] [data-pod=big]')?.textContent ?? ''), null, { timeout: 15_000 });
+    const reason = await page.textContent('[data-testid=unscheduled] [data-pod=big] [data-testid=pending-reason]');
+    assert.match(reason!, /^Unschedulable: 0\/3 nodes are available: 3 Insufficient cpu/);
+    await shot('console-pending');
+    await c.kubectl(['delete', 'pod', 'big', '--wait=false']);
+  });
+
+  test('a node deleted: its pods are replaced on the others', { timeout: 200_000 }, async () => {
+    await page.goto(`${base()}#/map`);
+    await page.waitForFunction(() => document.querySelectorAll('.node-cards [data-pod^="web-"][data-phase="Running"]').length === 3);
+    const before = await podsOnNodes('web-');
+    const victim = before[0]!.node!;
+    const lost = before.filter((p) => p.node === victim).map((p) => p.name);
+    await c.kubectl(['delete', 'node', victim]);
+    await page.waitForFunction((n) => !document.querySelector(`.node-cards [data-node="${n}"]`), victim, { timeout: 15_000 });
+    // Its pods wait on the map as orphans until the pod garbage collector deletes them (upstream:
+    // 40 s after the node went), then the ReplicaSet makes new ones, placed on the other nodes.
+    await page.waitForFunction(
+      ({ lost, victim }) => {
+        const pods = [...document.querySelectorAll('.node-cards [data-pod^="web-"]')];
+        const running = pods.filter((e) => e.getAttribute('data-phase') === 'Running' && e.closest('[data-node]')?.getAttribute('data-node') !== victim);
+        return running.length === 3 && !pods.some((e) => lost.includes(e.getAttribute('data-pod')!)) && !document.querySelector('[data-testid=orphans]');
+      },
+      { lost, victim },
+      { timeout: 150_000, polling: 500 },
+    );
+    const now = await podsOnNodes('web-');
+    assert.equal(now.length, 3);
+    for (const p of now) assert.notEqual(p.node, victim);
+    await shot('console-node-replaced');
+  });
+
+  test('an API server restart: the page says the connection is lost, then watches again', { timeout: 120_000 }, async () => {
+    await page.goto(`${base()}#/map`);
+    await page.waitForSelector('.conn.ok');
+    const lost = page.waitForSelector('.conn.lost', { timeout: 30_000 });
+    await c.restart();
+    await lost;
+    await page.waitForSelector('.conn.ok', { timeout: 30_000 });
+    await c.kubectl(['create', 'deployment', 'after', '--image=nginx', '--replicas=2']);
+    await page.waitForFunction(() => document.querySelectorAll('.node-cards [data-pod^="after-"][data-phase="Running"]').length === 2, null, { timeout: 20_000 });
+  });
+
+  test('a page of another origin cannot use the session cookie', async () => {
+    // Same site (https://127.0.0.1), other port: the browser sends the SameSite=Strict cookie, so
+    // it is the server's own checks that must refuse.
+    const tls = { cert: readFileSync(join(c.dataDir, 'pki', 'server.crt')), key: readFileSync(join(c.dataDir, 'pki', 'server.key')) };
+    const evil = https.createServer(tls, (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      res.end('<!doctype html><title>elsewhere</title>');
+    });
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+    try {
+      const p = await ctx.newPage();
+      const seen: { url: string; status: number; method: string }[] = [];
+      const pending: Promise<unknown>[] = [];
+      p.on('response', (r) => {
+        if (!r.url().startsWith(c.url)) return;
+        pending.push(Promise.resolve(seen.push({ url: r.url(), status: r.status(), method: r.request().method() })));
+      });
+      await p.goto(`https://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
+      const out = await p.evaluate(async (api) => {
+        const res: string[] = [];
+        await fetch(`${api}/api/v1/namespaces`, { mode: 'no-cors', credentials: 'include' }).then(() => res.push('no-cors: opaque'), (e) => res.push(`no-cors: ${e}`));
+        await fetch(`${api}/api/v1/namespaces`, { credentials: 'include', headers: { 'X-Mizzen-UI': '1' } }).then((r) => res.push(`cors: ${r.status}`), (e) => res.push(`cors: failed ${e}`));
+        return res;
+      }, c.url);
+      assert.match(out[1]!, /^cors: failed/);
+      await Promise.all(pending);
+      const get = seen.find((s) => s.method === 'GET' && s.url.endsWith('/api/v1/namespaces'));
+      assert.ok(get, JSON.stringify(seen));
+      // 403, not 401: the cookie arrived (same site) and the server refused it without the console's header.
+      assert.equal(get.status, 403);
+      // The preflight for the header was answered without permission, so no GET with it was sent.
+      assert.equal(seen.filter((s) => s.method === 'GET').length, 1, JSON.stringify(seen));
+      await p.close();
+    } finally {
+      evil.close();
+    }
+    assert.deepEqual(failures, []);
+  });
+});

@@ -1,0 +1,546 @@
+// Protobuf encoding of the etcd v3 messages the store sends, and decoding of the ones it receives,
+// written by hand for the subset in etcd-v3.proto (whose field numbers this file follows; a test
+// checks both directions against that file through @grpc/proto-loader). By hand because the
+// store's hot path is one Txn per write and one WatchResponse per event: plain numbers (no Long or
+// BigInt for revisions), keys and values decoded straight to strings, nothing generic.
+
+// ---- writing ----
+
+/** A growable buffer of protobuf fields. */
+export class ProtoWriter {
+  private buf: Buffer;
+  private pos = 0;
+
+  constructor(size = 256) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** A non-negative integer below 2^53 as a varint. */
+  private varint(v: number): void {
+    this.ensure(10);
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v % 0x80) | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  private tag(field: number, wire: number): void {
+    this.varint(field * 8 + wire);
+  }
+
+  /** An int64/uint64/enum/bool field; zero is written only when `always` (oneof members). */
+  uint(field: number, v: number, always = false): this {
+    if (v === 0 && !always) return this;
+    if (v < 0 || !Number.isSafeInteger(v)) throw new RangeError(`protobuf: cannot encode ${v} as a varint`);
+    this.tag(field, 0);
+    this.varint(v);
+    return this;
+  }
+
+  bool(field: number, v: boolean | undefined): this {
+    return v ? this.uint(field, 1) : this;
+  }
+
+  /** A bytes or string field (strings as UTF-8); empty is skipped unless `always`. */
+  bytes(field: number, v: Buffer | string | undefined, always = false): this {
+    if (v === undefined) return this;
+    const len = typeof v === 'string' ? Buffer.byteLength(v) : v.length;
+    if (len === 0 && !always) return this;
+    this.tag(field, 2);
+    this.varint(len);
+    this.ensure(len);
+    if (typeof v === 'string') this.pos += this.buf.write(v, this.pos, 'utf8');
+    else {
+      v.copy(this.buf, this.pos);
+      this.pos += len;
+    }
+    return this;
+  }
+
+  /** An embedded message, written even when empty (a oneof member or a repeated element). */
+  message(field: number, m: ProtoWriter): this {
+    const body = m.finish();
+    return this.bytes(field, body, true);
+  }
+
+  finish(): Buffer {
+    return this.buf.subarray(0, this.pos);
+  }
+}
+
+// ---- the requests ----
+
+export interface RangeRequest {
+  key: string | Buffer;
+  rangeEnd?: string | Buffer;
+  limit?: number;
+  revision?: number;
+  serializable?: boolean;
+  keysOnly?: boolean;
+  countOnly?: boolean;
+}
+
+function rangeRequest(r: RangeRequest): ProtoWriter {
+  return new ProtoWriter()
+    .bytes(1, r.key)
+    .bytes(2, r.rangeEnd)
+    .uint(3, r.limit ?? 0)
+    .uint(4, r.revision ?? 0)
+    .bool(7, r.serializable)
+    .bool(8, r.keysOnly)
+    .bool(9, r.countOnly);
+}
+
+export function encodeRangeRequest(r: RangeRequest): Buffer {
+  return rangeRequest(r).finish();
+}
+
+export type RequestOp =
+  | { range: RangeRequest }
+  | { put: { key: string; value: string; prevKv?: boolean } }
+  | { deleteRange: { key: string; rangeEnd?: string; prevKv?: boolean } };
+
+/** The comparisons Mizzen makes: a key's mod_revision (0 = the key does not exist) or version. */
+export interface Compare {
+  key: string;
+  target: 'mod' | 'version';
+  result: 'equal' | 'not-equal';
+  value: number;
+}
+
+export interface TxnRequest {
+  compare: Compare[];
+  success: RequestOp[];
+  failure: RequestOp[];
+}
+
+const TARGET = { version: 0, mod: 2 } as const;
+const RESULT = { equal: 0, 'not-equal': 3 } as const;
+
+function requestOp(op: RequestOp): ProtoWriter {
+  const w = new ProtoWriter();
+  if ('range' in op) return w.message(1, rangeRequest(op.range));
+  if ('put' in op) return w.message(2, new ProtoWriter().bytes(1, op.put.key).bytes(2, op.put.value).bool(4, op.put.prevKv));
+  return w.message(3, new ProtoWriter().bytes(1, op.deleteRange.key).bytes(2, op.deleteRange.rangeEnd).bool(3, op.deleteRange.prevKv));
+}
+
+export function encodeTxnRequest(t: TxnRequest): Buffer {
+  const w = new ProtoWriter(512);
+  for (const c of t.compare) {
+    const m = new ProtoWriter().uint(1, RESULT[c.result]).uint(2, TARGET[c.target]).bytes(3, c.key);
+    // The compared number is a oneof member: written even when 0, so etcd sees which target it is.
+    m.uint(c.target === 'mod' ? 6 : 4, c.value, true);
+    w.message(1, m);
+  }
+  for (const op of t.success) w.message(2, requestOp(op));
+  for (const op of t.failure) w.message(3, requestOp(op));
+  return w.finish();
+}
+
+export function encodeCompactionRequest(revision: number, physical = false): Buffer {
+  return new ProtoWriter().uint(1, revision).bool(2, physical).finish();
+}
+
+export interface WatchCreateRequest {
+  key: string | Buffer;
+  rangeEnd?: string | Buffer;
+  startRevision?: number;
+  progressNotify?: boolean;
+  prevKv?: boolean;
+  watchId?: number;
+  fragment?: boolean;
+}
+
+export function encodeWatchCreate(c: WatchCreateRequest): Buffer {
+  const m = new ProtoWriter()
+    .bytes(1, c.key)
+    .bytes(2, c.rangeEnd)
+    .uint(3, c.startRevision ?? 0)
+    .bool(4, c.progressNotify)
+    .bool(6, c.prevKv)
+    .uint(7, c.watchId ?? 0)
+    .bool(8, c.fragment);
+  return new ProtoWriter().message(1, m).finish();
+}
+
+export function encodeWatchCancel(watchId: number): Buffer {
+  return new ProtoWriter().message(2, new ProtoWriter().uint(1, watchId)).finish();
+}
+
+export function encodeWatchProgress(): Buffer {
+  return new ProtoWriter().message(3, new ProtoWriter()).finish();
+}
+
+export const EMPTY = Buffer.alloc(0);
+
+// ---- reading ----
+
+export class ProtoError extends Error {}
+
+/** A cursor over one message's bytes. Numbers are JS numbers (revisions stay far below 2^53). */
+class Reader {
+  pos: number;
+  constructor(
+    readonly buf: Buffer,
+    start: number,
+    readonly end: number,
+  ) {
+    this.pos = start;
+  }
+
+  get more(): boolean {
+    return this.pos < this.end;
+  }
+
+  private byte(): number {
+    if (this.pos >= this.end) throw new ProtoError('truncated message');
+    return this.buf[this.pos++];
+  }
+
+  /** A varint as a number: exact below 2^53; int64 negatives (two's complement) come out negative. */
+  varint(): number {
+    let lo = 0;
+    let shift = 0;
+    let b: number;
+    // The low 28 bits fast.
+    do {
+      b = this.byte();
+      lo |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b >= 0x80 && shift < 28);
+    if (b < 0x80) return lo >>> 0;
+    // The rest, in the high part (up to 36 more bits).
+    let hi = 0;
+    let hshift = 0;
+    b = this.byte();
+    lo |= (b & 0x0f) << 28;
+    hi = (b & 0x7f) >> 4;
+    hshift = 3;
+    while (b >= 0x80) {
+      if (hshift > 31) throw new ProtoError('varint too long');
+      b = this.byte();
+      hi |= (b & 0x7f) << hshift;
+      hshift += 7;
+    }
+    lo >>>= 0;
+    if (hi & 0x80000000) {
+      // Negative int64: -(~value + 1).
+      const nlo = ~lo >>> 0;
+      const nhi = ~hi >>> 0;
+      return -(nhi * 0x100000000 + nlo + 1);
+    }
+    return (hi >>> 0) * 0x100000000 + lo;
+  }
+
+  /** A uint64 exactly, as a decimal string (member IDs use all 64 bits). */
+  uint64String(): string {
+    let v = 0n;
+    let shift = 0n;
+    for (;;) {
+      const b = this.byte();
+      v |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) break;
+      shift += 7n;
+      if (shift > 63n) throw new ProtoError('varint too long');
+    }
+    return BigInt.asUintN(64, v).toString();
+  }
+
+  /** Start and end of a length-delimited field's bytes. */
+  span(): [number, number] {
+    const len = this.varint();
+    const start = this.pos;
+    const end = start + len;
+    if (len < 0 || end > this.end) throw new ProtoError('length runs past the end of the message');
+    this.pos = end;
+    return [start, end];
+  }
+
+  string(): string {
+    const [s, e] = this.span();
+    return this.buf.toString('utf8', s, e);
+  }
+
+  skip(wire: number): void {
+    switch (wire) {
+      case 0:
+        this.varint();
+        return;
+      case 1:
+        this.pos += 8;
+        break;
+      case 2:
+        this.span();
+        return;
+      case 5:
+        this.pos += 4;
+        break;
+      default:
+        throw new ProtoError(`unsupported wire type ${wire}`);
+    }
+    if (this.pos > this.end) throw new ProtoError('truncated message');
+  }
+}
+
+/** Iterate a message's fields: fn gets the field number and wire type, and must consume the value (or return false to skip it). */
+function fields(buf: Buffer, start: number, end: number, fn: (r: Reader, field: number, wire: number) => boolean | void): void {
+  const r = new Reader(buf, start, end);
+  while (r.more) {
+    const tag = r.varint();
+    const field = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (fn(r, field, wire) === false) r.skip(wire);
+  }
+}
+
+export interface ResponseHeader {
+  clusterId: string;
+  memberId: string;
+  revision: number;
+  raftTerm: number;
+}
+
+export interface EtcdKeyValue {
+  key: string;
+  value: string;
+  createRevision: number;
+  modRevision: number;
+  version: number;
+  lease: number;
+}
+
+/** With ids, the cluster and member IDs too (exact uint64s, slower: only Status needs them). */
+function header(buf: Buffer, s: number, e: number, ids = false): ResponseHeader {
+  const h: ResponseHeader = { clusterId: '0', memberId: '0', revision: 0, raftTerm: 0 };
+  fields(buf, s, e, (r, f, w) => {
+    if (w !== 0) return false;
+    if (f === 1 && ids) h.clusterId = r.uint64String();
+    else if (f === 2 && ids) h.memberId = r.uint64String();
+    else if (f === 3) h.revision = r.varint();
+    else if (f === 4) h.raftTerm = r.varint();
+    else return false;
+  });
+  return h;
+}
+
+function keyValue(buf: Buffer, s: number, e: number): EtcdKeyValue {
+  const kv: EtcdKeyValue = { key: '', value: '', createRevision: 0, modRevision: 0, version: 0, lease: 0 };
+  fields(buf, s, e, (r, f, w) => {
+    if (f === 1 && w === 2) kv.key = r.string();
+    else if (f === 5 && w === 2) kv.value = r.string();
+    else if (w !== 0) return false;
+    else if (f === 2) kv.createRevision = r.varint();
+    else if (f === 3) kv.modRevision = r.varint();
+    else if (f === 4) kv.version = r.varint();
+    else if (f === 6) kv.lease = r.varint();
+    else return false;
+  });
+  return kv;
+}
+
+const NO_HEADER: ResponseHeader = { clusterId: '0', memberId: '0', revision: 0, raftTerm: 0 };
+
+export interface RangeResponse {
+  header: ResponseHeader;
+  kvs: EtcdKeyValue[];
+  more: boolean;
+  count: number;
+}
+
+function rangeResponse(buf: Buffer, s: number, e: number): RangeResponse {
+  const out: RangeResponse = { header: NO_HEADER, kvs: [], more: false, count: 0 };
+  fields(buf, s, e, (r, f, w) => {
+    if (f === 1 && w === 2) out.header = header(buf, ...r.span());
+    else if (f === 2 && w === 2) out.kvs.push(keyValue(buf, ...r.span()));
+    else if (f === 3 && w === 0) out.more = r.varint() !== 0;
+    else if (f === 4 && w === 0) out.count = r.varint();
+    else return false;
+  });
+  return out;
+}
+
+export function decodeRangeResponse(buf: Buffer): RangeResponse {
+  return rangeResponse(buf, 0, buf.length);
+}
+
+export interface PutResponse {
+  header: ResponseHeader;
+  prevKv?: EtcdKeyValue;
+}
+
+export interface DeleteRangeResponse {
+  header: ResponseHeader;
+  deleted: number;
+  prevKvs: EtcdKeyValue[];
+}
+
+export type ResponseOp = { range: RangeResponse } | { put: PutResponse } | { deleteRange: DeleteRangeResponse };
+
+function responseOp(buf: Buffer, s: number, e: number): ResponseOp {
+  let out: ResponseOp | undefined;
+  fields(buf, s, e, (r, f, w) => {
+    if (w !== 2) return false;
+    const [a, b] = r.span();
+    if (f === 1) out = { range: rangeResponse(buf, a, b) };
+    else if (f === 2) {
+      const put: PutResponse = { header: NO_HEADER };
+      fields(buf, a, b, (r2, f2, w2) => {
+        if (f2 === 1 && w2 === 2) put.header = header(buf, ...r2.span());
+        else if (f2 === 2 && w2 === 2) put.prevKv = keyValue(buf, ...r2.span());
+        else return false;
+      });
+      out = { put };
+    } else if (f === 3) {
+      const del: DeleteRangeResponse = { header: NO_HEADER, deleted: 0, prevKvs: [] };
+      fields(buf, a, b, (r2, f2, w2) => {
+        if (f2 === 1 && w2 === 2) del.header = header(buf, ...r2.span());
+        else if (f2 === 2 && w2 === 0) del.deleted = r2.varint();
+        else if (f2 === 3 && w2 === 2) del.prevKvs.push(keyValue(buf, ...r2.span()));
+        else return false;
+      });
+      out = { deleteRange: del };
+    }
+  });
+  if (!out) throw new ProtoError('empty ResponseOp');
+  return out;
+}
+
+export interface TxnResponse {
+  header: ResponseHeader;
+  succeeded: boolean;
+  responses: ResponseOp[];
+}
+
+export function decodeTxnResponse(buf: Buffer): TxnResponse {
+  const out: TxnResponse = { header: NO_HEADER, succeeded: false, responses: [] };
+  fields(buf, 0, buf.length, (r, f, w) => {
+    if (f === 1 && w === 2) out.header = header(buf, ...r.span());
+    else if (f === 2 && w === 0) out.succeeded = r.varint() !== 0;
+    else if (f === 3 && w === 2) out.responses.push(responseOp(buf, ...r.span()));
+    else return false;
+  });
+  return out;
+}
+
+/** Responses that carry only a header (CompactionResponse). */
+export function decodeHeaderOnly(buf: Buffer): { header: ResponseHeader } {
+  let h = NO_HEADER;
+  fields(buf, 0, buf.length, (r, f, w) => {
+    if (f === 1 && w === 2) h = header(buf, ...r.span());
+    else return false;
+  });
+  return { header: h };
+}
+
+export interface WatchEvent {
+  type: 'PUT' | 'DELETE';
+  kv: EtcdKeyValue;
+  prevKv?: EtcdKeyValue;
+}
+
+export interface WatchResponse {
+  header: ResponseHeader;
+  watchId: number;
+  created: boolean;
+  canceled: boolean;
+  compactRevision: number;
+  cancelReason: string;
+  fragment: boolean;
+  events: WatchEvent[];
+}
+
+export function decodeWatchResponse(buf: Buffer): WatchResponse {
+  const out: WatchResponse = { header: NO_HEADER, watchId: 0, created: false, canceled: false, compactRevision: 0, cancelReason: '', fragment: false, events: [] };
+  fields(buf, 0, buf.length, (r, f, w) => {
+    if (w === 0) {
+      const v = r.varint();
+      if (f === 2) out.watchId = v;
+      else if (f === 3) out.created = v !== 0;
+      else if (f === 4) out.canceled = v !== 0;
+      else if (f === 5) out.compactRevision = v;
+      else if (f === 7) out.fragment = v !== 0;
+      return;
+    }
+    if (w !== 2) return false;
+    if (f === 1) out.header = header(buf, ...r.span());
+    else if (f === 6) out.cancelReason = r.string();
+    else if (f === 11) {
+      const ev: WatchEvent = { type: 'PUT', kv: undefined as unknown as EtcdKeyValue };
+      const [a, b] = r.span();
+      fields(buf, a, b, (r2, f2, w2) => {
+        if (f2 === 1 && w2 === 0) ev.type = r2.varint() === 1 ? 'DELETE' : 'PUT';
+        else if (f2 === 2 && w2 === 2) ev.kv = keyValue(buf, ...r2.span());
+        else if (f2 === 3 && w2 === 2) ev.prevKv = keyValue(buf, ...r2.span());
+        else return false;
+      });
+      if (!ev.kv) throw new ProtoError('watch event without a key-value');
+      out.events.push(ev);
+    } else return false;
+  });
+  return out;
+}
+
+export interface StatusResponse {
+  header: ResponseHeader;
+  version: string;
+  dbSize: number;
+  leader: string;
+  raftIndex: number;
+  raftTerm: number;
+  errors: string[];
+  isLearner: boolean;
+}
+
+export function decodeStatusResponse(buf: Buffer): StatusResponse {
+  const out: StatusResponse = { header: NO_HEADER, version: '', dbSize: 0, leader: '0', raftIndex: 0, raftTerm: 0, errors: [], isLearner: false };
+  fields(buf, 0, buf.length, (r, f, w) => {
+    if (f === 1 && w === 2) out.header = header(buf, ...r.span(), true);
+    else if (f === 2 && w === 2) out.version = r.string();
+    else if (f === 8 && w === 2) out.errors.push(r.string());
+    else if (w !== 0) return false;
+    else if (f === 3) out.dbSize = r.varint();
+    else if (f === 4) out.leader = r.uint64String();
+    else if (f === 5) out.raftIndex = r.varint();
+    else if (f === 6) out.raftTerm = r.varint();
+    else if (f === 10) out.isLearner = r.varint() !== 0;
+    else return false;
+  });
+  return out;
+}
+
+export interface Member {
+  id: string;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner: boolean;
+}
+
+export function decodeMemberListResponse(buf: Buffer): { header: ResponseHeader; members: Member[] } {
+  const out = { header: NO_HEADER, members: [] as Member[] };
+  fields(buf, 0, buf.length, (r, f, w) => {
+    if (f === 1 && w === 2) out.header = header(buf, ...r.span(), true);
+    else if (f === 2 && w === 2) {
+      const m: Member = { id: '0', name: '', peerURLs: [], clientURLs: [], isLearner: false };
+      const [a, b] = r.span();
+      fields(buf, a, b, (r2, f2, w2) => {
+        if (f2 === 1 && w2 === 0) m.id = r2.uint64String();
+        else if (f2 === 2 && w2 === 2) m.name = r2.string();
+        else if (f2 === 3 && w2 === 2) m.peerURLs.push(r2.string());
+        else if (f2 === 4 && w2 === 2) m.clientURLs.push(r2.string());
+        else if (f2 === 5 && w2 === 0) m.isLearner = r2.varint() !== 0;
+        else return false;
+      });
+      out.members.push(m);
+    } else return false;
+  });
+  return out;
+}
