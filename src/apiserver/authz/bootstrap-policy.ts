@@ -406,6 +406,15 @@ function controllerRoleDefs(): RoleDef[] {
     c('pv-protection-controller', [r(['get', 'list', 'watch', 'update'], G.core, 'persistentvolumes'), eventsRule()]),
     c('ttl-after-finished-controller', [r(['get', 'list', 'watch', 'delete'], G.batch, 'jobs'), eventsRule()]),
     c('root-ca-cert-publisher', [r(['create', 'update'], G.core, 'configmaps'), eventsRule()]),
+    // Mizzen's own: the local-path provisioner k3s deploys (its rules after k3s's local-path-provisioner-role).
+    c('local-path-provisioner', [
+      r(read, G.core, ['nodes', 'persistentvolumeclaims']),
+      r(['get', 'list', 'watch', 'create', 'delete', 'patch', 'update'], G.core, 'persistentvolumes'),
+      r(['get', 'create'], G.core, 'configmaps'),
+      r(['get', 'create', 'delete'], G.core, 'pods'),
+      r(['get', 'list', 'watch', 'create'], G.storage, 'storageclasses'),
+      eventsRule(),
+    ]),
     c('legacy-service-account-token-cleaner', [
       r('get', G.core, 'configmaps', ['kube-apiserver-legacy-service-account-token-tracking']),
       r('delete', G.core, 'secrets'),
@@ -522,6 +531,8 @@ export const CONTROLLER_SERVICE_ACCOUNTS: Record<string, string> = {
   endpoints: 'endpoint-controller',
   endpointslice: 'endpointslice-controller',
   disruption: 'disruption-controller',
+  'persistentvolume-binder': 'persistent-volume-binder',
+  'local-path-provisioner': 'local-path-provisioner',
   'clusterrole-aggregation': 'clusterrole-aggregation-controller',
   'csr-signing': 'certificate-controller',
   'csr-approving': 'certificate-controller',
