@@ -52,7 +52,7 @@ import { enableServiceClaims } from './service-claims.ts';
 import { bootstrapFlowControl } from './group-bootstrap.ts';
 import { Aggregator } from './aggregator/aggregator.ts';
 import { FlowControlHeaders } from './flowcontrol-headers.ts';
-import { WebConsole } from './web-console/index.ts';
+import { UI_HEADER, WebConsole } from './web-console/index.ts';
 
 export interface ApiServerOptions {
   /** Holds state.db (the SQLite store, unless `datastore` names etcd) and pki/. */
@@ -403,7 +403,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     if (opts.extraRoutes && (await opts.extraRoutes(req, res, p))) return;
     // The web console's pages and login; then its session cookie stands for a user when no other credentials came.
     if (WebConsole.owns(p)) return webConsole.serve(req, res, p, url.searchParams, requester);
-    if (requester.name === ANONYMOUS) requester = webConsole.sessionUser(req) ?? requester;
+    if (requester.name === ANONYMOUS) {
+      requester = webConsole.sessionUser(req) ?? requester;
+      // The console's own fetches without a session are a 401, so its page asks to log in:
+      // system:anonymous has nothing to show there. Everything else stays upstream's anonymous.
+      if (requester.name === ANONYMOUS && req.headers[UI_HEADER] === '1') throw errors.unauthorized();
+    }
     const user = wantsImpersonation(req) ? impersonate(req, requester, authorizeFn) : requester;
     setRequestUser(req, user);
     const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);

@@ -38,6 +38,8 @@ export interface ServerBootstrap {
   ca: { cert: string; key: string };
   /** The aggregator's front-proxy CA (front-proxy-ca.crt/.key), when this member has one. */
   frontProxyCA?: { cert: string; key: string };
+  /** The key that signs ServiceAccount tokens: every API server must verify every member's tokens. */
+  serviceAccountKey?: string;
   datastore?: { endpoints: string[]; ca?: string; cert?: string; key?: string };
   serviceCIDR?: string;
 }
@@ -79,9 +81,11 @@ export function bootstrapRoutes(src: BootstrapSource): (req: IncomingMessage, re
       const ds = src.datastore?.endpoints?.length ? src.datastore : undefined;
       const fpCert = src.pkiDir ? await readFile(join(src.pkiDir, 'front-proxy-ca.crt'), 'utf8').catch(() => undefined) : undefined;
       const fpKey = src.pkiDir ? await readFile(join(src.pkiDir, 'front-proxy-ca.key'), 'utf8').catch(() => undefined) : undefined;
+      const saKey = src.pkiDir ? await readFile(join(src.pkiDir, 'service-account.key'), 'utf8').catch(() => undefined) : undefined;
       const body: ServerBootstrap = {
         ca: { cert: src.ca.certPem, key: src.ca.keyPem },
         frontProxyCA: fpCert && fpKey ? { cert: fpCert, key: fpKey } : undefined,
+        serviceAccountKey: saKey,
         serviceCIDR: src.serviceCIDR,
         datastore: ds ? { endpoints: ds.endpoints!, ca: await pem(ds.caFile), cert: await pem(ds.certFile), key: await pem(ds.keyFile) } : undefined,
       };

@@ -42,6 +42,10 @@ export async function prepareJoin(dataDir: string, server: string, token: JoinTo
     await writeFile(join(pki, 'front-proxy-ca.key'), b.frontProxyCA.key, { mode: 0o600 });
     await writeFile(join(pki, 'front-proxy-ca.crt'), b.frontProxyCA.cert, { mode: 0o644 });
   }
+  // The ServiceAccount signing key: tokens any member issues are then valid on every member.
+  if (b.serviceAccountKey && (await readOptional(join(pki, 'service-account.key'))) === undefined) {
+    await writeFile(join(pki, 'service-account.key'), b.serviceAccountKey, { mode: 0o600 });
+  }
   await writeToken(dataDir, token);
 
   let ds = datastore;

@@ -153,8 +153,11 @@ describe('web console: files and login', () => {
     const origin = new URL(t.server.url).origin;
     const made = await browser('POST', '/api/v1/namespaces/default/configmaps', { Cookie: `${SESSION_COOKIE}=${s}`, ...ui, Origin: origin, 'Content-Type': 'application/json' }, JSON.stringify({ metadata: { name: 'from-console' } }));
     assert.equal(made.status, 201, made.body);
-    const none = await browser('GET', '/api/v1/namespaces');
+    // Without a session the console's own fetches are told to log in; anything else is upstream's anonymous.
+    const none = await browser('GET', '/api/v1/namespaces', ui);
     assert.equal(none.status, 401);
+    const anonymous = await browser('GET', '/api/v1/namespaces');
+    assert.equal(anonymous.status, 403);
   });
 
   test('a cross-site request carrying the cookie is refused', async () => {

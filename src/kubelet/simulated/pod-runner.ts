@@ -28,6 +28,8 @@ export interface PodRunnerOptions {
   client: ApiClient;
   /** The client that acts as one node (`system:node:<name>`); default `client` for every node. */
   clientFor?: (node: string) => ApiClient;
+  /** Which pods to watch (default every bound pod, `spec.nodeName!=`). */
+  podFieldSelector?: string;
   nodes: NodeDirectory;
   /** Parallel status writers (default 32). */
   workers?: number;
@@ -87,7 +89,7 @@ export class PodRunner {
     this.queue = new RateLimitedQueue<string>({ clock: this.clock });
     // All bound pods, filtered here by node: a field selector cannot name thousands of nodes, but
     // it can leave out unscheduled pods, a third of all pod events under load.
-    this.informer = new Informer(opts.client, { version: 'v1', resource: 'pods' }, { log: opts.log, fieldSelector: 'spec.nodeName!=' });
+    this.informer = new Informer(opts.client, { version: 'v1', resource: 'pods' }, { log: opts.log, fieldSelector: opts.podFieldSelector ?? 'spec.nodeName!=' });
     const consider = (pod: KObject) => {
       if (this.opts.nodes.lookup(pod.spec?.nodeName ?? '')) this.queue.add(metaNamespaceKey(pod));
     };

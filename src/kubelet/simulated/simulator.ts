@@ -131,10 +131,13 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
     names,
     firstIndex,
   );
-  const runner = new PodRunner({ client, clientFor, nodes: { lookup: (n) => facts.get(n) }, workers: podWorkers, maxStopMs: opts.maxStopMs, log });
+  // One node playing itself (an agent with its own system:node credentials) watches only its own
+  // Node and pods, as a kubelet does and as the node authorizer allows; several share one watch.
+  const single = names.length === 1 ? names[0] : undefined;
+  const runner = new PodRunner({ client, clientFor, podFieldSelector: single ? `spec.nodeName=${single}` : undefined, nodes: { lookup: (n) => facts.get(n) }, workers: podWorkers, maxStopMs: opts.maxStopMs, log });
 
   // Node informer: notices podCIDR assignments, nodes marked unhealthy, and nodes deleted under us.
-  const nodeInformer = new Informer(client, { version: 'v1', resource: 'nodes' }, { labelSelector: `${SIMULATED_LABEL}=true`, log });
+  const nodeInformer = new Informer(client, { version: 'v1', resource: 'nodes' }, single ? { fieldSelector: `metadata.name=${single}`, log } : { labelSelector: `${SIMULATED_LABEL}=true`, log });
   const onNode = (node: KObject) => {
     const f = facts.get(node.metadata.name ?? '');
     if (!f) return;
