@@ -180,7 +180,8 @@ describe('fault tests', { skip }, () => {
         const d = join(dir, `api${i}`);
         if (i > 0) {
           mkdirSync(join(d, 'pki'), { recursive: true });
-          for (const f of ['ca.crt', 'ca.key']) copyFileSync(join(dir, 'api0', 'pki', f), join(d, 'pki', f));
+          // The CA and the ServiceAccount signing key: every API server must accept every other's tokens.
+          for (const f of ['ca.crt', 'ca.key', 'service-account.key']) copyFileSync(join(dir, 'api0', 'pki', f), join(d, 'pki', f));
         }
         pkis.push(await ensurePki(d));
       }

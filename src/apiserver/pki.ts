@@ -11,6 +11,7 @@ import { mkdir, readFile, rename, writeFile, chmod } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { ensureServiceAccountKey } from './authn/service-account-keys.ts';
 
 export interface PkiFiles {
   caCert: string;
@@ -210,6 +211,10 @@ export async function ensurePki(dir: string, hosts: string[] = []): Promise<Pki>
     await writeAtomic(files.kubeletClientCert, kubeletClientCertPem, 0o644);
     issued.push('kubelet-client');
   }
+
+  // The ServiceAccount token signing key lives with the CA: every API server of a cluster needs the
+  // same one, so it is made here, where the CA is, and copied with it.
+  await ensureServiceAccountKey(pkiDir);
 
   return {
     dir: pkiDir,
