@@ -96,27 +96,30 @@ export function createPodGC(ctx: ControllerContext, opts: PodGCOptions = {}): Co
     }
   }
 
-  /** A pod not yet terminal becomes Failed (with the condition, if any) before it is deleted. */
+  /**
+   * A pod not yet terminal becomes Failed (with the condition, if any) before it is deleted: a
+   * patch of its status from the cached copy, guarded by its uid, as upstream's PatchPodStatus (the
+   * controller's role may patch pods/status, not read or update pods).
+   */
   async function markFailedAndDelete(p: KObject, condition?: Record<string, string>): Promise<void> {
-    const ref = { version: 'v1', resource: 'pods', namespace: p.metadata.namespace, name: p.metadata.name! };
+    const ref = { version: 'v1', resource: 'pods', namespace: p.metadata.namespace, name: p.metadata.name!, subresource: 'status' };
     try {
       if (!isPodTerminal(p) || (condition && !hasCondition(p, condition.type))) {
-        const fresh = await ctx.client.get<KObject>(ref);
-        if (fresh.metadata.uid !== p.metadata.uid) return;
-        const status = (fresh.status ??= {});
-        if (!isPodTerminal(fresh)) status.phase = 'Failed';
+        const status: Record<string, any> = {};
+        if (!isPodTerminal(p)) status.phase = 'Failed';
         if (condition) {
-          const conds: any[] = (status.conditions ??= []);
-          const existing = conds.find((c) => c.type === condition.type);
+          const conds: any[] = structuredClone(p.status?.conditions ?? []);
           const next = { ...condition, lastProbeTime: null, lastTransitionTime: rfc3339() };
+          const existing = conds.find((c) => c.type === condition.type);
           if (existing) Object.assign(existing, next);
           else conds.push(next);
+          status.conditions = conds;
         }
-        await ctx.client.updateStatus(ref, fresh);
+        await ctx.client.patch(ref, 'merge', { metadata: { uid: p.metadata.uid }, status });
       }
       await forceDelete(p);
     } catch (e) {
-      if (isNotFound(e)) return;
+      if (isNotFound(e) || (e instanceof ApiError && e.code === 409)) return;
       ctx.log(`podgc: ${p.metadata.namespace}/${p.metadata.name}: ${(e as Error).message}`);
     }
   }
