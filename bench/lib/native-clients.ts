@@ -6,20 +6,25 @@
 // (watch-worker.mjs, fast-client.ts) remain for comparison.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { TlsCreds } from './fast-client.ts';
 
 const programs = ['watch-reader', 'create-client'] as const;
 const source = (name: string) => path.join(import.meta.dirname, `${name}.c`);
-const binary = (name: string) => path.join(os.tmpdir(), 'mizzen-bench', name);
+/**
+ * Built into the temp dir under a name that carries a hash of the source: checkouts with different
+ * versions of a program (other branches, other worktrees) never run each other's build.
+ */
+const binary = (name: string) => path.join(os.tmpdir(), 'mizzen-bench', `${name}-${createHash('sha256').update(readFileSync(source(name))).digest('hex').slice(0, 12)}`);
 
 /** Build the programs if needed; returns why they cannot be built (no compiler or OpenSSL headers), or undefined. */
 export function buildNativeClients(): string | undefined {
   for (const name of programs) {
     try {
-      if (existsSync(binary(name)) && statSync(binary(name)).mtimeMs >= statSync(source(name)).mtimeMs) continue;
+      if (existsSync(binary(name))) continue;
       mkdirSync(path.dirname(binary(name)), { recursive: true });
       execFileSync('cc', ['-O2', '-o', binary(name), source(name), '-lssl', '-lcrypto', '-lpthread'], { stdio: 'pipe' });
     } catch (e) {
