@@ -10,7 +10,7 @@ import { humanAge } from '../api/types.ts';
 import { errors, type FieldError } from '../machinery/errors.ts';
 import { field } from '../machinery/errors.ts';
 import type { Store } from '../storage/store.ts';
-import { ResourceStore, type AdmitFn, type CacheView, type StorageCodec } from '../apiserver/registry/resource-store.ts';
+import { ResourceStore, type Admission, type CacheView, type StorageCodec } from '../apiserver/registry/resource-store.ts';
 import { CachedObject } from '../apiserver/registry/cached-object.ts';
 import { deepEqual } from '../api/validation.ts';
 import { customResourceType } from '../api/field-types.ts';
@@ -33,7 +33,7 @@ export const customResourceVerbs = ['delete', 'deletecollection', 'get', 'list',
 export interface ServingDeps {
   store: Store;
   ctx: StrategyContext;
-  admit: AdmitFn;
+  admit: Admission;
   services: ServiceResolver;
 }
 

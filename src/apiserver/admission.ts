@@ -1,40 +1,101 @@
-// Built-in admission, run on every write after defaulting: namespace lifecycle, pod priority, the
-// ServiceAccount plugin (default ServiceAccount, token volume), who asked for a certificate and
-// whether they may approve or sign it, and RBAC escalation prevention. (Webhooks and the other
-// plugins of upstream's chain come with the rest of the security work.)
+// The admission chain every write passes (see admission/chain.ts for the order and phases):
+// upstream's plugins NamespaceLifecycle, LimitRanger, ServiceAccount, NodeRestriction, PodSecurity,
+// Priority, DefaultTolerationSeconds, the default classes, the certificate checks, the dynamic
+// ones (mutating webhooks, ValidatingAdmissionPolicies, validating webhooks) and ResourceQuota,
+// plus two that upstream keeps in its registries: the CSR requester record and RBAC escalation.
 
-import type { KObject, ResourceDef } from '../api/types.ts';
+import type { KObject } from '../api/types.ts';
 import { errors } from '../machinery/errors.ts';
-import type { AdmitFn, ResourceStore } from './registry/resource-store.ts';
-import type { UserInfo } from './authn/user.ts';
+import type { Admission } from './registry/resource-store.ts';
 import type { Attributes, AuthorizerResult } from './authz/attributes.ts';
 import type { RbacAuthorizer } from './authz/rbac.ts';
 import { admitPodServiceAccount } from './admission/service-account.ts';
 import { admitRbacWrite } from './admission/rbac-escalation.ts';
 import { admitCsrUpdate, recordRequestor } from './admission/certificates.ts';
 import { admitDefaultClass } from './default-class-admission.ts';
+import { AdmissionChain, enabledPlugins, pluginOrder } from './admission/chain.ts';
+import { limitRanger } from './admission/limit-ranger.ts';
+import { resourceQuota } from './admission/resource-quota.ts';
+import { podSecurity } from './admission/pod-security.ts';
+import { nodeRestriction } from './admission/node-restriction.ts';
+import { isPodCreate, listCached, type AdmissionPlugin, type Lookup } from './admission/types.ts';
+import { addDefaultTolerations } from '../api/core/pod.ts';
 
 /** Namespaces that always exist and cannot be deleted. */
 export const immortalNamespaces = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 const undeletableNamespaces = new Set(['default', 'kube-system', 'kube-public']);
 
 export interface AdmissionDeps {
-  lookup(group: string, plural: string): ResourceStore | undefined;
+  lookup: Lookup;
   /** The authorizer chain, for checks that ask it (escalation, CSR approval); without it they are skipped. */
   authorize?: (a: Attributes) => AuthorizerResult;
   rbac?: RbacAuthorizer;
+  /** Upstream plugin names turned on beyond the defaults (`--enable-admission-plugins`). */
+  enabled?: string[];
   /** Upstream plugin names turned off (`--disable-admission-plugins`), e.g. `ServiceAccount`. */
   disabled?: string[];
   /** How long pod creation waits for a missing default ServiceAccount (upstream retries ~1.5 s). */
   defaultServiceAccountWaitMs?: number;
+  /** The dynamic plugins (webhooks, policies), built by the server with what they need. */
+  dynamic?: Partial<Record<'MutatingAdmissionWebhook' | 'ValidatingAdmissionPolicy' | 'ValidatingAdmissionWebhook', AdmissionPlugin>>;
 }
 
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
-export function builtinAdmission(deps: AdmissionDeps): AdmitFn {
-  const disabled = new Set(deps.disabled ?? []);
+function namespaceLifecycle(lookup: Lookup): AdmissionPlugin {
+  return {
+    name: 'NamespaceLifecycle',
+    mutate({ operation, def, obj }) {
+      const gr = { group: def.group, resource: def.plural };
+      if (operation === 'CREATE' && def.namespaced) {
+        const nsName = obj.metadata.namespace!;
+        const ns = lookup('', 'namespaces')?.tryGet(undefined, nsName)?.obj;
+        if (!ns) throw errors.notFound({ group: '', resource: 'namespaces' }, nsName);
+        if (ns.status?.phase === 'Terminating' || ns.metadata.deletionTimestamp)
+          throw errors.forbidden(gr, obj.metadata.name ?? '', `unable to create new content in namespace ${nsName} because it is being terminated`);
+      }
+      if (operation === 'DELETE' && def.group === '' && def.plural === 'namespaces' && undeletableNamespaces.has(obj.metadata.name!))
+        throw errors.forbidden(gr, obj.metadata.name!, 'this namespace may not be deleted');
+    },
+  };
+}
+
+/** Priority: a pod's priorityClassName (or the global default) resolved to spec.priority. */
+function priority(lookup: Lookup): AdmissionPlugin {
+  return {
+    name: 'Priority',
+    mutate(r) {
+      if (!isPodCreate(r)) return;
+      const pod = r.obj;
+      const gr = { group: '', resource: 'pods' };
+      const spec = (pod.spec ??= {});
+      let pc: KObject | undefined;
+      if (spec.priorityClassName) {
+        pc = lookup('scheduling.k8s.io', 'priorityclasses')?.tryGet(undefined, spec.priorityClassName)?.obj;
+        if (!pc) throw errors.forbidden(gr, pod.metadata.name ?? '', `no PriorityClass with name ${spec.priorityClassName} was found`);
+      } else {
+        pc = listCached(lookup, 'scheduling.k8s.io', 'priorityclasses').find((c) => c.globalDefault);
+        if (pc) spec.priorityClassName = pc.metadata.name;
+      }
+      const value = pc ? pc.value ?? 0 : 0;
+      if (spec.priority !== undefined && spec.priority !== null && spec.priority !== value)
+        throw errors.forbidden(
+          gr,
+          pod.metadata.name ?? '',
+          `the integer value of priority (${spec.priority}) must not be provided in pod spec; priority admission controller computed ${value} from the given PriorityClass name`,
+        );
+      spec.priority = value;
+      if (pc?.preemptionPolicy) spec.preemptionPolicy ??= pc.preemptionPolicy;
+      else spec.preemptionPolicy ??= 'PreemptLowerPriority';
+    },
+  };
+}
+
+export function builtinAdmission(deps: AdmissionDeps): Admission {
+  const { lookup } = deps;
+  const on = enabledPlugins({ enable: deps.enabled, disable: deps.disabled });
   const serviceAccounts = {
-    serviceAccount: (ns: string, name: string) => deps.lookup('', 'serviceaccounts')?.tryGet(ns, name)?.obj,
+    serviceAccount: (ns: string, name: string) => lookup('', 'serviceaccounts')?.tryGet(ns, name)?.obj,
     defaultWaitMs: deps.defaultServiceAccountWaitMs,
   };
   const escalation =
@@ -42,55 +103,65 @@ export function builtinAdmission(deps: AdmissionDeps): AdmitFn {
       ? {
           authorize: deps.authorize,
           rbac: deps.rbac,
-          clusterRole: (name: string) => deps.lookup(RBAC_GROUP, 'clusterroles')?.tryGet(undefined, name)?.obj,
-          role: (ns: string, name: string) => deps.lookup(RBAC_GROUP, 'roles')?.tryGet(ns, name)?.obj,
+          clusterRole: (name: string) => lookup(RBAC_GROUP, 'clusterroles')?.tryGet(undefined, name)?.obj,
+          role: (ns: string, name: string) => lookup(RBAC_GROUP, 'roles')?.tryGet(ns, name)?.obj,
         }
       : undefined;
-  return (op, def, obj, old, subresource, user?: UserInfo) => {
-    const gr = { group: def.group, resource: def.plural };
-    if (op === 'CREATE' && def.namespaced) {
-      const nsName = obj.metadata.namespace!;
-      const ns = deps.lookup('', 'namespaces')?.tryGet(undefined, nsName)?.obj;
-      if (!ns) throw errors.notFound({ group: '', resource: 'namespaces' }, nsName);
-      if (ns.status?.phase === 'Terminating' || ns.metadata.deletionTimestamp)
-        throw errors.forbidden(gr, obj.metadata.name ?? '', `unable to create new content in namespace ${nsName} because it is being terminated`);
-    }
-    if (op === 'DELETE' && def.group === '' && def.plural === 'namespaces' && undeletableNamespaces.has(obj.metadata.name!))
-      throw errors.forbidden(gr, obj.metadata.name!, 'this namespace may not be deleted');
-    if (def.group === RBAC_GROUP && (op === 'CREATE' || op === 'UPDATE') && escalation) admitRbacWrite(escalation, def, obj, user);
-    if (def.group === 'certificates.k8s.io' && def.plural === 'certificatesigningrequests') {
-      if (op === 'CREATE') recordRequestor(obj, user);
-      else if (op === 'UPDATE' && old && deps.authorize) admitCsrUpdate(deps.authorize, obj, old, subresource, user);
-    }
-    if (def.group === '' && def.plural === 'pods' && op === 'CREATE' && !subresource) {
-      admitPodCreate(deps, def, obj);
-      if (!disabled.has('ServiceAccount')) return admitPodServiceAccount(serviceAccounts, obj);
-    }
-    if (op === 'CREATE' && !subresource) admitDefaultClass(deps.lookup, def, obj);
-  };
-}
+  const authorize = deps.authorize;
+  const isCsr = (def: { group: string; plural: string }) => def.group === 'certificates.k8s.io' && def.plural === 'certificatesigningrequests';
 
-function admitPodCreate(deps: AdmissionDeps, def: ResourceDef, pod: KObject): void {
-  const gr = { group: def.group, resource: def.plural };
-  const spec = (pod.spec ??= {});
-  // Priority admission: resolve priorityClassName to spec.priority.
-  const classes = deps.lookup('scheduling.k8s.io', 'priorityclasses');
-  let pc: KObject | undefined;
-  if (spec.priorityClassName) {
-    pc = classes?.tryGet(undefined, spec.priorityClassName)?.obj;
-    if (!pc) throw errors.forbidden(gr, pod.metadata.name ?? '', `no PriorityClass with name ${spec.priorityClassName} was found`);
-  } else if (classes) {
-    pc = classes.cache.list(classes.listPrefix()).items.find((c) => c.obj.globalDefault)?.obj;
-    if (pc) spec.priorityClassName = pc.metadata.name;
-  }
-  const priority = pc ? pc.value ?? 0 : 0;
-  if (spec.priority !== undefined && spec.priority !== null && spec.priority !== priority)
-    throw errors.forbidden(
-      gr,
-      pod.metadata.name ?? '',
-      `the integer value of priority (${spec.priority}) must not be provided in pod spec; priority admission controller computed ${priority} from the given PriorityClass name`,
-    );
-  spec.priority = priority;
-  if (pc?.preemptionPolicy) spec.preemptionPolicy ??= pc.preemptionPolicy;
-  else spec.preemptionPolicy ??= 'PreemptLowerPriority';
+  const plugins: Record<string, AdmissionPlugin | undefined> = {
+    NamespaceLifecycle: namespaceLifecycle(lookup),
+    LimitRanger: limitRanger(lookup),
+    ServiceAccount: {
+      name: 'ServiceAccount',
+      mutate: (r) => (isPodCreate(r) ? admitPodServiceAccount(serviceAccounts, r.obj) : undefined),
+    },
+    NodeRestriction: nodeRestriction(),
+    PodSecurity: podSecurity(lookup),
+    Priority: priority(lookup),
+    DefaultTolerationSeconds: {
+      name: 'DefaultTolerationSeconds',
+      mutate: (r) => {
+        if (isPodCreate(r)) addDefaultTolerations((r.obj.spec ??= {}));
+      },
+    },
+    DefaultStorageClass: {
+      name: 'DefaultStorageClass',
+      mutate: (r) => {
+        if (r.operation === 'CREATE' && !r.subresource && r.def.plural === 'persistentvolumeclaims') admitDefaultClass(lookup, r.def, r.obj);
+      },
+    },
+    CertificateApproval: {
+      name: 'CertificateApproval',
+      validate: (r) => {
+        if (isCsr(r.def) && r.operation === 'UPDATE' && r.old && authorize) admitCsrUpdate(authorize, r.obj, r.old, r.subresource, r.user);
+      },
+    },
+    DefaultIngressClass: {
+      name: 'DefaultIngressClass',
+      mutate: (r) => {
+        if (r.operation === 'CREATE' && !r.subresource && r.def.plural === 'ingresses') admitDefaultClass(lookup, r.def, r.obj);
+      },
+    },
+    ResourceQuota: resourceQuota(lookup),
+    ...deps.dynamic,
+  };
+  // Not upstream admission plugins (they live in upstream's registries), so not switchable.
+  const internal: AdmissionPlugin[] = [
+    {
+      name: 'CSRRequestor',
+      mutate: (r) => {
+        if (isCsr(r.def) && r.operation === 'CREATE') recordRequestor(r.obj, r.user);
+      },
+    },
+    {
+      name: 'RBACEscalation',
+      validate: (r) => {
+        if (r.def.group === RBAC_GROUP && (r.operation === 'CREATE' || r.operation === 'UPDATE') && escalation) admitRbacWrite(escalation, r.def, r.obj, r.user);
+      },
+    },
+  ];
+  const chosen = pluginOrder.filter((n) => on.has(n)).map((n) => plugins[n]).filter((p): p is AdmissionPlugin => !!p);
+  return new AdmissionChain([...internal, ...chosen]);
 }

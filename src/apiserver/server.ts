@@ -104,6 +104,16 @@ export interface ApiServerAuthOptions {
   apiAudiences?: string[];
   /** --disable-admission-plugins, e.g. ['ServiceAccount'] for tests that run no controller manager. */
   disableAdmissionPlugins?: string[];
+  /** --enable-admission-plugins (added to the defaults). */
+  enableAdmissionPlugins?: string[];
+  /** --audit-policy-file and --audit-log-path ('-' is stdout): the audit log, when both are set. */
+  auditPolicyFile?: string;
+  auditLogPath?: string;
+  /** --encryption-provider-config: an EncryptionConfiguration for data at rest. */
+  encryptionProviderConfig?: string;
+  /** --max-requests-inflight / --max-mutating-requests-inflight (defaults 400 / 200; 0 = no limit). */
+  maxRequestsInflight?: number;
+  maxMutatingRequestsInflight?: number;
   /** How long pod creation waits for a missing default ServiceAccount (default 1.5 s, as upstream). */
   defaultServiceAccountWaitMs?: number;
 }
@@ -190,6 +200,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     authorize: authz.alwaysAllow ? undefined : authorizeFn,
     rbac,
     disabled: authOpts.disableAdmissionPlugins,
+    enabled: authOpts.enableAdmissionPlugins,
     defaultServiceAccountWaitMs: authOpts.defaultServiceAccountWaitMs,
   });
   for (const def of registry.resources) {

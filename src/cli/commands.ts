@@ -42,6 +42,12 @@ const serveFlags: FlagSpec = {
   'service-account-max-token-expiration': { type: 'string' },
   'api-audiences': { type: 'string' },
   'disable-admission-plugins': { type: 'string' },
+  'enable-admission-plugins': { type: 'string' },
+  'audit-policy-file': { type: 'string' },
+  'audit-log-path': { type: 'string' },
+  'encryption-provider-config': { type: 'string' },
+  'max-requests-inflight': { type: 'string' },
+  'max-mutating-requests-inflight': { type: 'string' },
   ...datastoreFlags,
 };
 
@@ -72,6 +78,19 @@ const serveFlagHelp = `  --data-dir DIR          where state.db, pki/ and kubeco
   --api-audiences LIST    audiences a token must name to reach the API (default: the issuer)
   --disable-admission-plugins LIST
                           admission plugins to turn off (e.g. ServiceAccount)
+  --enable-admission-plugins LIST
+                          admission plugins to turn on besides the defaults (all of Mizzen's
+                          are on by default; see docs/admission.md)
+  --audit-policy-file FILE
+                          audit.k8s.io/v1 Policy: which requests are logged at which level
+  --audit-log-path FILE   where audit events go, one JSON line each ('-' for stdout)
+  --encryption-provider-config FILE
+                          EncryptionConfiguration: how Secrets (and other resources) are
+                          encrypted at rest (aescbc, aesgcm, secretbox, identity)
+  --max-requests-inflight N
+                          most read requests served at once, beyond that 429 (default 400; 0 no limit)
+  --max-mutating-requests-inflight N
+                          most writes served at once, beyond that 429 (default 200; 0 no limit)
 ${datastoreFlagHelp}`;
 
 export const COMMANDS: CommandSpec[] = [

@@ -1,3 +1,4 @@
+import { unknownPlugins } from '../apiserver/admission/chain.ts';
 // Typed options for every command, with all defaults in one place.
 
 import { formatIPv4, parseIPv4 } from '../machinery/ipv4.ts';
@@ -38,6 +39,12 @@ export interface AuthFlags {
   serviceAccountMaxTokenExpirationSeconds?: number;
   apiAudiences?: string[];
   disableAdmissionPlugins?: string[];
+  enableAdmissionPlugins?: string[];
+  auditPolicyFile?: string;
+  auditLogPath?: string;
+  encryptionProviderConfig?: string;
+  maxRequestsInflight?: number;
+  maxMutatingRequestsInflight?: number;
 }
 
 function parseBool(value: string, flag: string, command: string): boolean {
@@ -68,6 +75,18 @@ export function authFlags(values: Record<string, string | boolean | undefined>, 
   }
   if (str('api-audiences') !== undefined) out.apiAudiences = list(str('api-audiences')!);
   if (str('disable-admission-plugins') !== undefined) out.disableAdmissionPlugins = list(str('disable-admission-plugins')!);
+  if (str('enable-admission-plugins') !== undefined) out.enableAdmissionPlugins = list(str('enable-admission-plugins')!);
+  const unknown = unknownPlugins({ enable: out.enableAdmissionPlugins, disable: out.disableAdmissionPlugins });
+  if (unknown.length) throw new UsageError(`unknown admission plugins: ${unknown.join(',')}`, command);
+  if (str('audit-policy-file') !== undefined) out.auditPolicyFile = expandPath(str('audit-policy-file')!);
+  if (str('audit-log-path') !== undefined) out.auditLogPath = str('audit-log-path') === '-' ? '-' : expandPath(str('audit-log-path')!);
+  if (str('encryption-provider-config') !== undefined) out.encryptionProviderConfig = expandPath(str('encryption-provider-config')!);
+  for (const [flag, key] of [['max-requests-inflight', 'maxRequestsInflight'], ['max-mutating-requests-inflight', 'maxMutatingRequestsInflight']] as const) {
+    const v = str(flag);
+    if (v === undefined) continue;
+    if (!/^\d+$/.test(v)) throw new UsageError(`invalid --${flag} "${v}": must be a non-negative integer (0 for no limit)`, command);
+    out[key] = Number(v);
+  }
   return Object.keys(out).length ? out : undefined;
 }
 

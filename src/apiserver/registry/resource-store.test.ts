@@ -6,7 +6,7 @@ import { MemoryStore } from '../../storage/memory-store.ts';
 import { WatchCache } from '../../storage/watch-cache.ts';
 import { keyPrefix, objectKey } from '../../api/resource-keys.ts';
 import { CachedObject, decodeKeyValue, objectsInFlight } from './cached-object.ts';
-import { ResourceStore } from './resource-store.ts';
+import { ResourceStore, noAdmission } from './resource-store.ts';
 
 const widgets: ResourceDef = {
   group: 'example.com',
@@ -32,7 +32,7 @@ async function setup() {
   const cache = new WatchCache<CachedObject>(store, keyPrefix(widgets), decodeKeyValue);
   await cache.start();
   const view = { get: (k: string) => cache.get(k)?.obj, list: (p: string) => cache.list(p), get revision() { return cache.revision; } };
-  return new ResourceStore(widgets, store, view, {}, () => {});
+  return new ResourceStore(widgets, store, view, {}, noAdmission);
 }
 
 test('create sets uid, timestamps, generation and defaults; status is dropped', async () => {
@@ -112,7 +112,7 @@ test('the watch cache takes a written object as is (no parse of its stored text)
   const cache = new WatchCache<CachedObject>(store, keyPrefix(widgets), decodeKeyValue);
   await cache.start();
   const view = { get: (k: string) => cache.get(k)?.obj, list: (p: string) => cache.list(p), get revision() { return cache.revision; } };
-  const rs = new ResourceStore(widgets, store, view, {}, () => {});
+  const rs = new ResourceStore(widgets, store, view, {}, noAdmission);
   const cached = () => cache.get(objectKey(widgets, 'ns1', 'w'))!.obj;
   const created = await rs.create('ns1', { metadata: { name: 'w' }, spec: { size: 2 } });
   assert.equal(cached().obj, created);

@@ -12,6 +12,7 @@ import { StorageError, type Store } from '../../storage/store.ts';
 import { objectKey, keyPrefix, apiVersionOf } from '../../api/resource-keys.ts';
 import { CachedObject, encodeForStorage, objectsInFlight, withResourceVersion, writtenJSON } from './cached-object.ts';
 import { sameIgnoringTimes } from '../fieldmanager/managed-fields.ts';
+import type { AdmissionRequest, AdmitStep } from '../admission/types.ts';
 
 /** The subset of the watch cache this registry needs. */
 export interface CacheView {
@@ -39,6 +40,8 @@ export interface WriteOptions {
    * 'applied' when a server-side apply set them already. Without it the stored ones are kept.
    */
   managedFields?: ManagedFieldsWrite;
+  /** Collected audit annotations (admission adds them; the audit log records them). */
+  annotations?: Record<string, string>;
 }
 
 export type ManagedFieldsWrite = { update(live: KObject | undefined, obj: KObject): void } | 'applied';
@@ -68,17 +71,16 @@ export interface StorageCodec {
 }
 
 /**
- * Runs before a write is persisted (admission): may mutate obj, may throw StatusError. A create may
- * return a promise (the ServiceAccount plugin waits briefly for a default ServiceAccount).
+ * Admission (see src/apiserver/admission/): `mutate` runs after defaulting and before the kind's
+ * validation and may change the object; `validate` runs after it, just before storing. Either may
+ * throw a StatusError, and either may return a promise (webhooks, quota).
  */
-export type AdmitFn = (
-  op: 'CREATE' | 'UPDATE' | 'DELETE',
-  def: ResourceDef,
-  obj: KObject,
-  old: KObject | undefined,
-  subresource?: string,
-  user?: UserInfo,
-) => void | Promise<void>;
+export interface Admission {
+  mutate: AdmitStep;
+  validate: AdmitStep;
+}
+
+export const noAdmission: Admission = { mutate: () => {}, validate: () => {} };
 
 const gcFinalizers = ['orphan', 'foregroundDeletion'];
 
@@ -93,7 +95,7 @@ export class ResourceStore {
     private store: Store,
     readonly cache: CacheView,
     private ctx: StrategyContext,
-    private admit: AdmitFn,
+    private admit: Admission,
     /** Only for resources stored in another version than they are served in (custom resources). */
     readonly codec?: StorageCodec,
   ) {
@@ -192,13 +194,21 @@ export class ResourceStore {
     const mf = opts.managedFields;
     if (mf && sentManagedFields !== undefined) m.managedFields = sentManagedFields;
     if (mf && mf !== 'applied') mf.update(undefined, obj);
-    const admitted = this.admit('CREATE', this.def, obj, undefined, undefined, opts.user);
-    if (admitted) await admitted;
+    const ar: AdmissionRequest = { operation: 'CREATE', def: this.def, obj, user: opts.user, dryRun: opts.dryRun, warnings: opts.warnings, annotations: opts.annotations };
+    const mutated = this.admit.mutate(ar);
+    if (mutated) await mutated;
     await s.prepareForCreate?.(obj, this.ctx);
     const errs = [...validateObjectMeta(obj, this.def.namespaced, this.def.nameValidator), ...(s.validate?.(obj) ?? [])];
     if (errs.length) {
       this.releaseAllocations(obj);
       throw this.invalid(m.name ?? m.generateName ?? '', errs);
+    }
+    try {
+      const validated = this.admit.validate(ar);
+      if (validated) await validated;
+    } catch (e) {
+      this.releaseAllocations(obj);
+      throw e;
     }
     if (opts.warnings && s.warnings) opts.warnings.push(...s.warnings(obj));
     if (opts.dryRun) {
@@ -290,6 +300,7 @@ export class ResourceStore {
     if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw errors.badRequest('the request body must be a JSON object');
     if (!obj.metadata || typeof obj.metadata !== 'object' || Array.isArray(obj.metadata)) obj.metadata = {};
     const sub = opts.subresource;
+    const ar = (o: KObject): AdmissionRequest => ({ operation: 'UPDATE', def: this.def, obj: o, old, subresource: sub, user: opts.user, dryRun: opts.dryRun, warnings: opts.warnings, annotations: opts.annotations });
     if (sub === 'binding') {
       // The binding subresource has already made its checked change (nodeName, PodScheduled).
     } else if (sub === 'finalize') {
@@ -330,6 +341,8 @@ export class ResourceStore {
       if (status) {
         keepSpec(obj, old);
         this.manageFields(obj, old, opts);
+        const mutated = this.admit.mutate(ar(obj));
+        if (mutated) await mutated;
         this.def.status!.prepareForUpdate?.(obj, old, sub);
         errs = [...validateObjectMetaUpdate(obj, old), ...(this.def.status!.validateUpdate?.(obj, old) ?? [])];
       } else {
@@ -339,6 +352,8 @@ export class ResourceStore {
         }
         s.defaults?.(obj);
         this.manageFields(obj, old, opts);
+        const mutated = this.admit.mutate(ar(obj));
+        if (mutated) await mutated;
         await s.prepareForUpdate?.(obj, old, this.ctx);
         errs = [...validateObjectMetaUpdate(obj, old), ...(s.validateUpdate?.(obj, old) ?? s.validate?.(obj) ?? [])];
       }
@@ -351,7 +366,13 @@ export class ResourceStore {
       if (this.def.tracksGeneration && !specEqual(obj, old)) m.generation = (o.generation ?? 0) + 1;
       if (!status && opts.warnings && s.warnings) opts.warnings.push(...s.warnings(obj, old));
     }
-    void this.admit('UPDATE', this.def, obj, old, sub, opts.user);
+    // Subresources whose change the server made itself still pass mutating admission (webhooks).
+    if (sub === 'binding' || sub === 'finalize') {
+      const mutated = this.admit.mutate(ar(obj));
+      if (mutated) await mutated;
+    }
+    const validated = this.admit.validate(ar(obj));
+    if (validated) await validated;
     // A no-op update leaves the object (and its resourceVersion) as it is, like upstream; managed
     // fields that differ only in their times do not make a change either.
     const { resourceVersion: _a, managedFields: nmf, ...nm } = obj.metadata;
@@ -386,7 +407,11 @@ export class ResourceStore {
         throw errors.conflict(this.gr, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${old.metadata.uid}`);
       if (pre?.resourceVersion && pre.resourceVersion !== old.metadata.resourceVersion)
         throw errors.conflict(this.gr, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion}`);
-      void this.admit('DELETE', this.def, old, old, undefined, opts.user);
+      const ar: AdmissionRequest = { operation: 'DELETE', def: this.def, obj: old, old, user: opts.user, dryRun: opts.dryRun, warnings: opts.warnings, annotations: opts.annotations };
+      const mutated = this.admit.mutate(ar);
+      if (mutated) await mutated;
+      const validated = this.admit.validate(ar);
+      if (validated) await validated;
       const obj = current.copy();
       if (!old.metadata.deletionTimestamp) this.def.strategy.prepareForDelete?.(obj);
       const m = obj.metadata;

@@ -9,7 +9,7 @@ import { Quantity, quantityFromInt } from '../../machinery/quantity.ts';
 import { KeyWorker } from '../key-worker.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
 import { discoverResources } from '../garbagecollector/discovery.ts';
-import { podMatchesScopes, podUsage, pvcStorage } from './usage.ts';
+import { podMatchesQuota, podUsage, pvcStorage } from './usage.ts';
 
 export interface ResourceQuotaOptions {
   /** Full recalculation period (upstream --resource-quota-sync-period, 5 minutes). */
@@ -85,10 +85,9 @@ export function createResourceQuotaController(ctx: ControllerContext, opts: Reso
     const ns = quota.metadata.namespace!;
     const hard: Record<string, string> = quota.spec?.hard ?? {};
     const names = Object.keys(hard);
-    const scopes: string[] | undefined = quota.spec?.scopes;
     const used = new Map<string, Quantity>();
 
-    const pods = tracked.get('/pods')!.lister().namespace(ns).list((p) => podMatchesScopes(p, scopes));
+    const pods = tracked.get('/pods')!.lister().namespace(ns).list((p) => podMatchesQuota(p, quota));
     for (const [n, q] of podUsage(pods, names)) used.set(n, q);
     const list = (res: string) => tracked.get(`/${res}`)!.lister().namespace(ns).list();
     for (const name of names) {

@@ -6,6 +6,17 @@ import { addQuantities, Quantity, quantityFromInt, quantityFromJSON } from '../.
 /** Compute resources a pod charges under `requests.*` / `limits.*` (and the bare aliases of requests). */
 const computeResources = ['cpu', 'memory', 'ephemeral-storage'];
 
+/**
+ * Extended resources (`example.com/dongle`, outside the kubernetes.io namespaces) and huge pages are
+ * charged under `requests.<name>` too, as upstream's pod evaluator does.
+ */
+export function isExtendedOrHugePages(r: string): boolean {
+  if (r.startsWith('hugepages-')) return true;
+  if (!r.includes('/')) return false;
+  const domain = r.slice(0, r.indexOf('/'));
+  return !(domain === 'kubernetes.io' || domain.endsWith('.kubernetes.io'));
+}
+
 /** Whether a pod still counts: not terminal, and not past the end of its deletion grace period. */
 export function podCounts(pod: KObject, now = Date.now()): boolean {
   const phase = pod.status?.phase;
@@ -43,6 +54,22 @@ export function isBestEffort(pod: KObject): boolean {
   return all.every((c: any) => !Object.keys(c?.resources?.requests ?? {}).length && !Object.keys(c?.resources?.limits ?? {}).length);
 }
 
+/** Whether a pod falls under a quota's scopes and scopeSelector (PriorityClass and the four pod scopes). */
+export function podMatchesQuota(pod: KObject, quota: KObject): boolean {
+  if (!podMatchesScopes(pod, quota.spec?.scopes)) return false;
+  for (const e of quota.spec?.scopeSelector?.matchExpressions ?? []) {
+    if (e?.scopeName === 'PriorityClass') {
+      const pc = pod.spec?.priorityClassName ?? '';
+      const values: string[] = e.values ?? [];
+      const ok =
+        e.operator === 'In' ? values.includes(pc) : e.operator === 'NotIn' ? !values.includes(pc) : e.operator === 'Exists' ? pc !== '' : e.operator === 'DoesNotExist' ? pc === '' : false;
+      if (!ok) return false;
+    } else if (e?.operator === 'Exists' && !podMatchesScopes(pod, [e.scopeName])) return false;
+    else if (e?.operator === 'DoesNotExist' && podMatchesScopes(pod, [e.scopeName])) return false;
+  }
+  return true;
+}
+
 /** Whether a pod falls under every scope of the quota (the four pod scopes; others never match). */
 export function podMatchesScopes(pod: KObject, scopes: string[] | undefined): boolean {
   for (const s of scopes ?? []) {
@@ -68,7 +95,7 @@ export function podUsage(pods: KObject[], names: string[], now = Date.now()): Ma
     const m = /^(requests|limits)\.(.+)$/.exec(name);
     const kind = m ? (m[1] as 'requests' | 'limits') : computeResources.includes(name) ? 'requests' : undefined;
     const r = m ? m[2] : name;
-    if (!kind || !computeResources.includes(r)) continue;
+    if (!kind || !(computeResources.includes(r) || (kind === 'requests' && isExtendedOrHugePages(r)))) continue;
     let sum = new Quantity(0n);
     for (const p of counted) sum = addQuantities(sum, podAmount(p, kind, r));
     out.set(name, sum);
@@ -84,4 +111,33 @@ export function pvcStorage(pvcs: KObject[]): Quantity {
     if (q !== undefined) sum = addQuantities(sum, quantityFromJSON(q));
   }
   return sum;
+}
+
+const simpleCounts = new Set(['services', 'configmaps', 'secrets', 'persistentvolumeclaims', 'replicationcontrollers', 'resourcequotas']);
+
+/**
+ * What one object charges against the quota names in `names` (pods through podUsage; services,
+ * claims and object counts here). Objects of other resources charge their `count/<resource>.<group>`.
+ */
+export function objectUsage(group: string, plural: string, obj: KObject, names: string[]): Map<string, Quantity> {
+  if (group === '' && plural === 'pods') return podCounts(obj) ? podUsage([obj], names) : new Map();
+  const out = new Map<string, Quantity>();
+  const count = group ? `count/${plural}.${group}` : `count/${plural}`;
+  for (const name of names) {
+    if (name === count || (group === '' && simpleCounts.has(plural) && name === plural)) out.set(name, quantityFromInt(1));
+    else if (group === '' && plural === 'services') {
+      if (name === 'services.loadbalancers') out.set(name, quantityFromInt(obj.spec?.type === 'LoadBalancer' ? 1 : 0));
+      if (name === 'services.nodeports') {
+        const np = obj.spec?.type === 'NodePort' || obj.spec?.type === 'LoadBalancer' ? (obj.spec?.ports ?? []).length : 0;
+        out.set(name, quantityFromInt(np));
+      }
+    } else if (group === '' && plural === 'persistentvolumeclaims') {
+      const cls = obj.spec?.storageClassName;
+      const storage = pvcStorage([obj]);
+      if (name === 'requests.storage') out.set(name, storage);
+      else if (cls && name === `${cls}.storageclass.storage.k8s.io/requests.storage`) out.set(name, storage);
+      else if (cls && name === `${cls}.storageclass.storage.k8s.io/persistentvolumeclaims`) out.set(name, quantityFromInt(1));
+    }
+  }
+  return out;
 }
