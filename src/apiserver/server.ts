@@ -20,6 +20,8 @@ import { parseRequestInfo, type RequestInfo } from './request-info.ts';
 import { sendJSON, sendStatusError } from './http-util.ts';
 import { handleResource, type HandlerContext } from './resource-handler.ts';
 import { builtinAdmission, immortalNamespaces } from './admission.ts';
+import { mutatingWebhooks, validatingWebhooks } from './admission/webhooks.ts';
+import { validatingPolicies } from './admission/validating-policy.ts';
 import { podSubresourcePost } from './pod-subresources.ts';
 import { validateFields } from './field-validation.ts';
 import { serveDiscovery, serveOpenAPI } from './discovery-routes.ts';
@@ -195,12 +197,29 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   );
   const authz = new AuthorizerChain(authOpts.authorizationModes ?? ['Node', 'RBAC'], rbac, nodeAuthz);
   const authorizeFn = (a: import('./authz/attributes.ts').Attributes) => authz.authorize(a);
+  const webhookServices = {
+    service: (ns: string, name: string) => lookup('', 'services')?.tryGet(ns, name)?.obj,
+    endpoints: (ns: string, name: string) => lookup('', 'endpoints')?.tryGet(ns, name)?.obj,
+  };
   const admit = builtinAdmission({
     lookup,
     authorize: authz.alwaysAllow ? undefined : authorizeFn,
     rbac,
     disabled: authOpts.disableAdmissionPlugins,
     enabled: authOpts.enableAdmissionPlugins,
+    dynamic: {
+      MutatingAdmissionWebhook: mutatingWebhooks({ lookup, services: webhookServices }),
+      ValidatingAdmissionPolicy: validatingPolicies({
+        lookup,
+        byKind: (apiVersion, kind) => {
+          const slash = apiVersion.indexOf('/');
+          const [group, version] = slash < 0 ? ['', apiVersion] : [apiVersion.slice(0, slash), apiVersion.slice(slash + 1)];
+          const def = registry.resources.find((d) => d.group === group && d.version === version && d.kind === kind && !d.virtual);
+          return def ? stores.get(def) : undefined;
+        },
+      }),
+      ValidatingAdmissionWebhook: validatingWebhooks({ lookup, services: webhookServices }),
+    },
     defaultServiceAccountWaitMs: authOpts.defaultServiceAccountWaitMs,
   });
   for (const def of registry.resources) {
