@@ -1,5 +1,6 @@
 // Small helpers for writing responses and reading request bodies.
 
+import { keepBodyFor } from './audit.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import zlib from 'node:zlib';
 import YAML from 'yaml';
@@ -132,7 +133,10 @@ export function readBody(req: IncomingMessage): Promise<Buffer> {
       chunks.push(c);
     });
     req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+      if (failed) return;
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      keepBodyFor(req, body);
+      resolve(body);
     });
     req.on('error', (e) => {
       if (!failed) reject(errors.badRequest(`error reading request body: ${e.message}`));

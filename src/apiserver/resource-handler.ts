@@ -9,6 +9,7 @@ import { stringifyJSON } from '../machinery/json-values.ts';
 import { findDuplicateFields } from '../machinery/json-duplicates.ts';
 import { decodeObjectBody, readBody, sendJSON, mediaType } from './http-util.ts';
 import { requestUser } from './request-user.ts';
+import { auditAnnotations } from './audit.ts';
 import type { RequestInfo } from './request-info.ts';
 import { optionalQueryFlag, queryFlag } from './query-params.ts';
 import { isTrue } from './request-info.ts';
@@ -93,6 +94,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
   if (!def.namespaced && info.namespace !== undefined) throw errors.notFoundPath(`the server could not find the requested resource: ${def.plural} is not namespaced`);
   const form = negotiateOutput(req.headers.accept);
   const user = requestUser(req);
+  const annotations = auditAnnotations(req);
   const verb = info.verb;
   const sub = info.subresource;
 
@@ -133,7 +135,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       if (info.name) throw errors.methodNotAllowed(`the server does not allow this method on the requested resource: POST to a named ${def.singular}; use PUT or PATCH`);
       const warnings: string[] = [];
       hc.validateFields(def, body, q.get('fieldValidation'), warnings, duplicatesIn(raw, req, q));
-      const created = await store.create(ns, body, { dryRun, warnings, user, managedFields: tracking(def, undefined, req, q) });
+      const created = await store.create(ns, body, { dryRun, warnings, user, annotations, managedFields: tracking(def, undefined, req, q) });
       return writeObject(res, 201, def, created, form, q, warnings);
     }
     case 'update': {
@@ -143,16 +145,16 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       const body = decodeObjectBody(raw, req.headers['content-type']);
       const warnings: string[] = [];
       if (sub === 'scale') {
-        const updated = await store.update(ns, info.name!, (cur) => applyScale(def, cur, body, info.name!), { dryRun, warnings, user, managedFields: tracking(def, 'scale', req, q) });
+        const updated = await store.update(ns, info.name!, (cur) => applyScale(def, cur, body, info.name!), { dryRun, warnings, user, annotations, managedFields: tracking(def, 'scale', req, q) });
         return sendJSON(res, 200, scaleOf(def, updated));
       }
       if (sub === 'finalize') {
-        const updated = await store.update(ns, info.name!, (cur) => finalizeNamespace(cur, body), { dryRun, warnings, user, subresource: 'finalize' });
+        const updated = await store.update(ns, info.name!, (cur) => finalizeNamespace(cur, body), { dryRun, warnings, user, annotations, subresource: 'finalize' });
         return writeObject(res, 200, def, updated, form, q, warnings);
       }
       // Status writes are decoded as the whole kind too: unknown fields are reported and dropped.
       if (!sub || sub === 'status') hc.validateFields(def, body, q.get('fieldValidation'), warnings, duplicatesIn(raw, req, q));
-      const updated = await store.update(ns, info.name!, () => body, { dryRun, warnings, user, subresource: sub, managedFields: tracking(def, sub, req, q) });
+      const updated = await store.update(ns, info.name!, () => body, { dryRun, warnings, user, annotations, subresource: sub, managedFields: tracking(def, sub, req, q) });
       return writeObject(res, 200, def, updated, form, q, warnings);
     }
     case 'patch': {
@@ -173,7 +175,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
             const patched = applyPatch(ct, scaleOf(def, cur), raw, undefined);
             return applyScale(def, cur, patched, info.name!);
           },
-          { dryRun, warnings, user, managedFields: tracking(def, 'scale', req, q) },
+          { dryRun, warnings, user, annotations, managedFields: tracking(def, 'scale', req, q) },
         );
         return sendJSON(res, 200, scaleOf(def, updated));
       }
@@ -186,13 +188,13 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
           if (!sub || sub === 'status') hc.validateFields(def, patched, q.get('fieldValidation'), warnings);
           return patched;
         },
-        { dryRun, warnings, user, subresource: sub, managedFields: tracking(def, sub, req, q) },
+        { dryRun, warnings, user, annotations, subresource: sub, managedFields: tracking(def, sub, req, q) },
       );
       return writeObject(res, 200, def, updated, form, q, warnings);
     }
     case 'delete': {
       if (sub) throw errors.methodNotAllowed(`DELETE is not supported on ${def.plural}/${sub}`);
-      const opts = { ...(await deleteOptions(req, q)), user };
+      const opts = { ...(await deleteOptions(req, q)), user, annotations };
       const r = await store.delete(ns, info.name!, opts);
       if (r.deleted && form.kind === 'json') {
         return sendJSON(res, 200, {
@@ -206,7 +208,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       return writeObject(res, 200, def, r.obj, form, q);
     }
     case 'deletecollection': {
-      const opts = { ...(await deleteOptions(req, q)), user };
+      const opts = { ...(await deleteOptions(req, q)), user, annotations };
       const filter = buildFilter(def, q.get('labelSelector'), q.get('fieldSelector'));
       const { items } = store.cache.list(store.listPrefix(ns));
       const deleted: KObject[] = [];

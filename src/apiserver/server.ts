@@ -54,6 +54,10 @@ import { enableServiceClaims } from './service-claims.ts';
 import { bootstrapFlowControl } from './group-bootstrap.ts';
 import { Aggregator } from './aggregator/aggregator.ts';
 import { FlowControlHeaders } from './flowcontrol-headers.ts';
+import { loadEncryptionConfig } from './encryption-config.ts';
+import { AuditLog, auditAnnotations } from './audit.ts';
+import { isLongRunning, MaxInFlight } from './max-in-flight.ts';
+import { EncryptedStore } from '../storage/encryption/encrypted-store.ts';
 import { UI_HEADER, WebConsole } from './web-console/index.ts';
 
 export interface ApiServerOptions {
@@ -138,8 +142,11 @@ export interface RunningApiServer {
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const log = opts.log ?? (() => {});
   mkdirSync(opts.dataDir, { recursive: true });
-  const store: Store = opts.store ?? (await openDatastore(opts.dataDir, opts.datastore, log));
   const registry = new ResourceRegistry();
+  // Encryption at rest wraps the storage: everything above it sees plain values.
+  const encryption = opts.auth?.encryptionProviderConfig ? loadEncryptionConfig(opts.auth.encryptionProviderConfig, registry.resources) : undefined;
+  const rawStore: Store = opts.store ?? (await openDatastore(opts.dataDir, opts.datastore, log));
+  const store: Store = encryption ? new EncryptedStore(rawStore, (k) => encryption.chainFor(k)) : rawStore;
   const caches = new Map<ResourceDef, WatchCache<CachedObject>>();
   await Promise.all(
     registry.resources.filter((def) => !def.virtual).map(async (def) => {
@@ -331,6 +338,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     })();
   };
   const flowControl = new FlowControlHeaders(lookup);
+  const audit = authOpts.auditPolicyFile && authOpts.auditLogPath ? AuditLog.load({ policyFile: authOpts.auditPolicyFile, logPath: authOpts.auditLogPath }) : undefined;
+  const inFlight =
+    authOpts.maxRequestsInflight === 0 && authOpts.maxMutatingRequestsInflight === 0
+      ? undefined
+      : new MaxInFlight(authOpts.maxRequestsInflight ?? 400, authOpts.maxMutatingRequestsInflight ?? 200);
 
   const health = healthChecker(store);
   const hc: HandlerContext = {
@@ -442,9 +454,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     const user = wantsImpersonation(req) ? impersonate(req, requester, authorizeFn) : requester;
     setRequestUser(req, user);
     const info = parseRequestInfo(req.method ?? 'GET', p, url.searchParams);
+    const longRunning = isLongRunning(info, url.searchParams);
+    audit?.begin(req, res, requester, user, info, longRunning);
+    // In-process components on the private socket are exempt, as upstream's loopback client is.
+    if ((req.socket as import('node:tls').TLSSocket).encrypted) inFlight?.admit(res, user, info, longRunning);
     // Everything is authorized, health and version too: anonymous users reach those through
     // upstream's system:public-info-viewer binding.
-    authz.check(user, info, url.searchParams);
+    const auditNotes = audit ? auditAnnotations(req) : undefined;
+    try {
+      authz.check(user, info, url.searchParams);
+      if (auditNotes) auditNotes['authorization.k8s.io/decision'] = 'allow';
+    } catch (e) {
+      if (auditNotes) auditNotes['authorization.k8s.io/decision'] = 'forbid';
+      throw e;
+    }
     if (isHealthPath(p)) return health(res, p, url.searchParams);
     if (p === '/version' || p === '/version/') return sendJSON(res, 200, versionInfo());
     flowControl.set(res, user, info);
@@ -525,6 +548,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       await localSync;
       for (const c of caches.values()) c.stop();
       await store.close();
+      await audit?.close();
     })();
     return closing;
   };

@@ -98,6 +98,11 @@ export interface Store {
    * currentRevision(), which resolves once every event up to that revision was delivered.
    */
   readonly shared?: boolean;
+  /**
+   * True when the key's stored form is out of date though its value is not (encryption at rest:
+   * written with a key that is no longer the first); the registry then writes even a no-op update.
+   */
+  isStale?(key: string): boolean;
   /** Why the storage cannot serve now (for /readyz), or undefined when it can. */
   checkHealth?(): Promise<string | undefined>;
 }

@@ -270,8 +270,12 @@ export class ResourceStore {
       const obj = mutate(base);
       const pinned = obj.metadata?.resourceVersion;
       if (pinned !== undefined && pinned !== '' && pinned !== old.metadata.resourceVersion) throw errors.staleConflict(this.gr, name);
-      const next = await this.prepareUpdate(obj, old, opts);
-      if (next === old) return old;
+      let next = await this.prepareUpdate(obj, old, opts);
+      if (next === old) {
+        // Unchanged, but stored in an outdated form (an old encryption key): written again.
+        if (!this.store.isStale?.(this.key(namespace, name))) return old;
+        next = copyOfOld();
+      }
       if (opts.dryRun) return next;
       try {
         if (shouldDeleteDuringUpdate(next)) {
