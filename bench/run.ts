@@ -1,6 +1,7 @@
 // `npm run bench -- <name> [flags]`: runs one benchmark; each prints one JSON line.
 
 const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void> }>> = {
+  admission: () => import('./admission.ts'),
   apiserver: () => import('./apiserver.ts'),
   console: () => import('./console.ts'),
   density: () => import('./density.ts'),

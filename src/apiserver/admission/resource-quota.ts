@@ -88,9 +88,8 @@ function missingPodResources(pod: KObject, names: string[]): string[] {
 export function resourceQuota(lookup: Lookup): AdmissionPlugin {
   return {
     name: 'ResourceQuota',
-    async validate(r) {
-      if (r.operation === 'DELETE' || !r.def.namespaced || (r.subresource && r.subresource !== 'status')) return;
-      if (r.subresource === 'status' && !(r.def.group === '' && r.def.plural === 'pods')) return;
+    validate(r) {
+      if (r.operation === 'DELETE' || !r.def.namespaced || r.subresource) return;
       const ns = r.obj.metadata.namespace;
       if (!ns) return;
       const quotas = listCached(lookup, '', 'resourcequotas', ns).filter((qu) => quotaMatches(qu, r));
@@ -112,23 +111,27 @@ export function resourceQuota(lookup: Lookup): AdmissionPlugin {
         charges.push({ quota, requested });
       }
       if (r.dryRun || !charges.length) return;
-      const store = lookup('', 'resourcequotas')!;
-      for (const { quota, requested } of charges) {
-        // Charged on the latest copy: a parallel write that took the room first makes this one fail.
-        await store.update(
-          ns,
-          quota.metadata.name!,
-          (cur) => {
-            const err = check(cur, requested, gr, name);
-            if (err) throw err;
-            const used: Record<string, string> = { ...(cur.status?.used ?? {}) };
-            for (const [k, v] of requested) if (k in used) used[k] = addQuantities(q(used[k]), v).toString();
-            cur.status = { ...(cur.status ?? {}), used };
-            return cur;
-          },
-          { subresource: 'status' },
-        );
-      }
+      return charge(ns, charges, gr, name);
     },
   };
+
+  async function charge(ns: string, charges: { quota: KObject; requested: Map<string, Quantity> }[], gr: { group: string; resource: string }, name: string): Promise<void> {
+    const store = lookup('', 'resourcequotas')!;
+    for (const { quota, requested } of charges) {
+      // Charged on the latest copy: a parallel write that took the room first makes this one fail.
+      await store.update(
+        ns,
+        quota.metadata.name!,
+        (cur) => {
+          const err = check(cur, requested, gr, name);
+          if (err) throw err;
+          const used: Record<string, string> = { ...(cur.status?.used ?? {}) };
+          for (const [k, v] of requested) if (k in used) used[k] = addQuantities(q(used[k]), v).toString();
+          cur.status = { ...(cur.status ?? {}), used };
+          return cur;
+        },
+        { subresource: 'status' },
+      );
+    }
+  }
 }
