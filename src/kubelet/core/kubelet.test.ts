@@ -6,7 +6,9 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { networkInterfaces } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../../client/api-client.ts';
 import { loadKubeconfig } from '../../client/kubeconfig.ts';
@@ -230,7 +232,13 @@ describe('kubelet core on a real containerd node', { skip }, () => {
     await poll(read, { what: 'new content in the container', timeoutMs: 20_000, done: (v) => v === 'two' });
   });
 
-  test('bad input reaches the pod status: missing ConfigMap, image not present with policy Never, a command that cannot run, a pod that does not fit', async () => {
+  test('bad input reaches the pod status: missing ConfigMap, image not present with policy Never, an unreachable registry, a command that cannot run, a pod that does not fit', async () => {
+    const closedPort = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const port = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(port));
+      });
+    });
     await createPod('nocm', {
       containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'], env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'missing', key: 'k' } } }] }],
     });
@@ -238,6 +246,7 @@ describe('kubelet core on a real containerd node', { skip }, () => {
     await createPod('badcmd', { containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['/no/such/binary'] }] });
     await createPod('big', { containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'], resources: { requests: { cpu: '64' } } }] });
 
+    await createPod('nopull', { containers: [{ name: 'main', image: `127.0.0.1:${closedPort}/nope:1`, imagePullPolicy: 'IfNotPresent' }] });
     const nocm = await waitPod('nocm', 'CreateContainerConfigError', (p) => cstatus(p)?.state?.waiting?.reason === 'CreateContainerConfigError');
     assert.equal(cstatus(nocm).state.waiting.message, 'configmap "missing" not found');
     assert.equal(nocm.status.phase, 'Pending');
@@ -249,6 +258,15 @@ describe('kubelet core on a real containerd node', { skip }, () => {
     const big = await waitPod('big', 'rejected', (p) => p.status?.phase === 'Failed');
     assert.equal(big.status.reason, 'OutOfcpu');
     assert.match(big.status.message, /^Pod was rejected: Node didn't have enough resource: cpu, requested: 64000, used: \d+, capacity: 2000$/);
+    // A registry that cannot be reached (a closed port on loopback): ErrImagePull, then ImagePullBackOff.
+    const pullFailed = await waitPod('nopull', 'ErrImagePull', (p) => cstatus(p)?.state?.waiting?.reason === 'ErrImagePull');
+    assert.match(cstatus(pullFailed).state.waiting.message, /connection refused|connect/);
+    await waitPod('nopull', 'ImagePullBackOff', (p) => cstatus(p)?.state?.waiting?.reason === 'ImagePullBackOff');
+    const pullEvents = (await events('nopull')).map((e: any) => `${e.reason}: ${e.message}`);
+    assert.ok(pullEvents.includes(`Pulling: Pulling image "127.0.0.1:${closedPort}/nope:1"`), pullEvents.join('\n'));
+    assert.ok(pullEvents.some((m: string) => m.startsWith(`Failed: Failed to pull image "127.0.0.1:${closedPort}/nope:1": `)));
+    assert.ok(pullEvents.includes('Failed: Error: ErrImagePull'));
+    assert.ok(pullEvents.includes(`BackOff: Back-off pulling image "127.0.0.1:${closedPort}/nope:1"`));
     const evs = await events('nocm');
     assert.ok(evs.some((e: any) => e.reason === 'Failed' && e.message === 'Error: configmap "missing" not found'));
     // Once the ConfigMap exists the container starts.
@@ -276,9 +294,13 @@ describe('kubelet core on a real containerd node', { skip }, () => {
     const [g, s] = await Promise.all([gone('graceful'), gone('stubborn')]);
     assert.ok(g < 5000, `graceful pod removed after ${g} ms`);
     assert.ok(s >= 2900 && s < 10_000, `stubborn pod removed after ${s} ms (grace 3 s)`);
-    const sbs = await node.runtime.cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': stubborn.metadata.uid! } });
-    await poll(async () => (await node.runtime.cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': stubborn.metadata.uid! } })).length === 0, { what: 'sandbox removed' });
-    void sbs;
+    // What the pod had on the node is gone: sandbox, containers, log directory, pod directory, cgroup.
+    const uid = stubborn.metadata.uid!;
+    await poll(async () => (await node.runtime.cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } })).length === 0, { what: 'sandbox removed' });
+    assert.deepEqual(await node.runtime.cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': uid } }), []);
+    assert.ok(!existsSync(join(node.runtime.paths.podLogsDir, `${NS}_stubborn_${uid}`)), 'log directory removed');
+    assert.ok(!existsSync(join(node.dataDir, 'kubelet', 'pods', uid)), 'pod directory removed');
+    assert.ok(!existsSync(`/sys/fs/cgroup/memory${node.cgroupRoot}/kubepods/besteffort/pod${uid}`), 'pod cgroup removed');
     const evs = await events('graceful');
     assert.ok(evs.some((e: any) => e.reason === 'Killing' && e.message === 'Stopping container main'));
   });
@@ -301,7 +323,14 @@ describe('kubelet core on a real containerd node', { skip }, () => {
   test('a restarted kubelet adopts the running containers instead of restarting them', async () => {
     const before = await getPod('web');
     const c0 = cstatus(before);
+    // The status is written only when it changes: a steady pod is not rewritten.
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal((await getPod('web')).metadata.resourceVersion, before.metadata.resourceVersion);
+    await createPod('deleted-while-down', { containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }] });
+    const doomed = await waitPod('deleted-while-down', 'running', (p) => cstatus(p)?.state?.running);
     await kubelet.stop();
+    // Removed from the API while no kubelet runs: the next one finds its containers orphaned.
+    await client.delete({ ...podsRef, name: 'deleted-while-down' }, { gracePeriodSeconds: 0 });
     kubelet = new Kubelet(kubeletOptions());
     await kubelet.start();
     // A change that needs a status write shows the new kubelet is in charge.
@@ -312,6 +341,10 @@ describe('kubelet core on a real containerd node', { skip }, () => {
     assert.equal(cstatus(after).restartCount, 0);
     assert.equal(after.status.podIP, before.status.podIP);
     assert.equal((await get(`http://${after.status.podIP}:8080/`)).status, 200);
+    await poll(async () => (await node.runtime.cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': doomed.metadata.uid! } })).length === 0, {
+      what: 'orphaned sandbox removed',
+      timeoutMs: 20_000,
+    });
   });
 
   test('containerd killed: the kubelet keeps its pods and runs new ones once it is back', async () => {

@@ -324,8 +324,7 @@ export class Kubelet {
     if (this.stopped) return;
     const t0 = Date.now();
     this.ctx.state.relist().then(
-      ({ changed, all }) => {
-        this.lastRelist = all;
+      ({ changed }) => {
         if (this.runtimeDown) this.o.log('container runtime is back');
         this.runtimeDown = false;
         for (const uid of changed) if (this.records.has(uid) && this.synced) this.workers.enqueue(uid);
@@ -340,16 +339,13 @@ export class Kubelet {
     });
   }
 
-  private lastRelist?: Awaited<ReturnType<RuntimeState['relist']>>['all'];
-
   private async housekeeping(): Promise<void> {
-    if (!this.synced || this.stopped || this.housekeepingRunning || this.runtimeDown || !this.lastRelist) return;
+    if (!this.synced || this.stopped || this.housekeepingRunning || this.runtimeDown) return;
     this.housekeepingRunning = true;
     try {
-      const known = new Set(this.records.keys());
       // Pods whose worker runs now are left alone until the next round.
-      const runtime = new Map([...this.lastRelist].filter(([uid]) => !this.workers.isRunning(uid)));
-      await cleanupOrphans(this.ctx, known, runtime);
+      await cleanupOrphans(this.ctx, () => new Set(this.records.keys()), (uid) => this.workers.isRunning(uid));
+      const known = new Set(this.records.keys());
       this.ctx.images.prune(known);
       this.ctx.probes.cleanupPods(known);
       await this.sources.retainNamespaces(new Set([...this.records.values()].map((r) => r.pod.metadata.namespace ?? '')));
