@@ -66,7 +66,9 @@ export function credentialsFor(image: string, secrets: Secret[]): AuthConfig | u
           password = decoded.slice(i + 1);
         }
       }
-      const auth: AuthConfig = { serverAddress: key };
+      // No serverAddress: containerd compares it with the host as a URL, which a bare
+      // 'host:port' key is not; the credentials are for this pull's registry anyway.
+      const auth: AuthConfig = {};
       if (username) auth.username = username;
       if (password) auth.password = password;
       if (e.identitytoken) auth.identityToken = e.identitytoken;
