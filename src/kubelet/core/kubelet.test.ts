@@ -187,6 +187,14 @@ describe('kubelet core on a real containerd node', { skip }, () => {
     assert.equal(p.status.qosClass, 'Burstable');
   });
 
+  test('activeDeadlineSeconds: the pod is stopped and Failed with DeadlineExceeded', async () => {
+    await createPod('deadline', { activeDeadlineSeconds: 2, containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }] });
+    const p = await waitPod('deadline', 'Failed', (p) => p.status?.phase === 'Failed');
+    assert.equal(p.status.reason, 'DeadlineExceeded');
+    assert.equal(p.status.message, 'Pod was active on the node longer than the specified deadline');
+    await waitPod('deadline', 'container terminated', (p) => cstatus(p)?.state?.terminated);
+  });
+
   test('a failing liveness probe restarts the container; readiness flips Ready', async () => {
     await createPod('probed', {
       containers: [
@@ -296,11 +304,12 @@ describe('kubelet core on a real containerd node', { skip }, () => {
     assert.ok(s >= 2900 && s < 10_000, `stubborn pod removed after ${s} ms (grace 3 s)`);
     // What the pod had on the node is gone: sandbox, containers, log directory, pod directory, cgroup.
     const uid = stubborn.metadata.uid!;
+    // (The API object goes first; the clean-up follows within moments.)
     await poll(async () => (await node.runtime.cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } })).length === 0, { what: 'sandbox removed' });
     assert.deepEqual(await node.runtime.cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': uid } }), []);
-    assert.ok(!existsSync(join(node.runtime.paths.podLogsDir, `${NS}_stubborn_${uid}`)), 'log directory removed');
-    assert.ok(!existsSync(join(node.dataDir, 'kubelet', 'pods', uid)), 'pod directory removed');
-    assert.ok(!existsSync(`/sys/fs/cgroup/memory${node.cgroupRoot}/kubepods/besteffort/pod${uid}`), 'pod cgroup removed');
+    await poll(() => !existsSync(join(node.runtime.paths.podLogsDir, `${NS}_stubborn_${uid}`)), { what: 'log directory removed' });
+    await poll(() => !existsSync(join(node.dataDir, 'kubelet', 'pods', uid)), { what: 'pod directory removed' });
+    await poll(() => !existsSync(`/sys/fs/cgroup/memory${node.cgroupRoot}/kubepods/besteffort/pod${uid}`), { what: 'pod cgroup removed' });
     const evs = await events('graceful');
     assert.ok(evs.some((e: any) => e.reason === 'Killing' && e.message === 'Stopping container main'));
   });

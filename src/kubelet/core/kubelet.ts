@@ -229,9 +229,17 @@ export class Kubelet {
       r = newRecord(pod);
       this.records.set(uid, r);
     } else {
-      const labelsChanged = JSON.stringify(r.pod.metadata.labels) !== JSON.stringify(pod.metadata.labels) || JSON.stringify(r.pod.metadata.annotations) !== JSON.stringify(pod.metadata.annotations);
+      const old = r.pod;
+      const labelsChanged = JSON.stringify(old.metadata.labels) !== JSON.stringify(pod.metadata.labels) || JSON.stringify(old.metadata.annotations) !== JSON.stringify(pod.metadata.annotations);
       r.pod = pod;
       if (labelsChanged && r.admitted && !r.terminalPhase) void this.ctx.volumes.refresh(pod).catch(() => {});
+      // Most updates are the kubelet's own status writes coming back: nothing to do for them.
+      const same =
+        !labelsChanged &&
+        old.metadata.deletionTimestamp === pod.metadata.deletionTimestamp &&
+        old.metadata.deletionGracePeriodSeconds === pod.metadata.deletionGracePeriodSeconds &&
+        JSON.stringify(old.spec) === JSON.stringify(pod.spec);
+      if (same) return;
     }
     if (this.synced) this.workers.enqueue(uid);
   }
@@ -263,7 +271,7 @@ export class Kubelet {
   }
 
   private async updateStatus(r: PodRecord): Promise<void> {
-    const state = r.rejection ? undefined : await this.ctx.state.podState(r.uid);
+    const state = await this.ctx.state.podState(r.uid);
     const status = buildPodStatus({
       pod: r.pod,
       state,
@@ -273,6 +281,7 @@ export class Kubelet {
       runtimeName: this.ctx.runtimeName,
       rejection: r.rejection,
       terminalPhase: r.terminalPhase,
+      stopped: r.terminated,
       setProbeFlags: (pod, st) => this.ctx.probes.updatePodStatus(pod, st),
     });
     r.status = status;
