@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../../client/api-client.ts';
 import { loadKubeconfig } from '../../client/kubeconfig.ts';
+import { ensureNodeKubeconfig } from '../../apiserver/component-credentials.ts';
 import { startTestApiServer, type TestApiServer } from '../../testing/api-server.ts';
 import { poll } from '../../testing/poll.ts';
 import type { Node, Pod } from '../pods/api-types.ts';
@@ -50,8 +51,10 @@ describe('kubelet core on a real containerd node', { skip }, () => {
   const nodeName = `kp-${Math.random().toString(36).slice(2, 8)}`;
   const nodeIP = hostIP();
 
+  let nodeClient: ApiClient;
   const kubeletOptions = (): KubeletOptions => ({
-    client,
+    // The kubelet's own identity (system:node:<name>): the node authorizer decides what it may do.
+    client: nodeClient,
     nodeName,
     runtime: node.runtime,
     rootDir: join(node.dataDir, 'kubelet'),
@@ -87,6 +90,7 @@ describe('kubelet core on a real containerd node', { skip }, () => {
       addresses: [{ type: 'InternalIP', address: nodeIP }],
       conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'test', lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() }],
     };
+    nodeClient = new ApiClient(loadKubeconfig(await ensureNodeKubeconfig(api.dir, api.pki, api.server.url, nodeName)));
     nodeObj = await client.updateStatus<Node>({ version: 'v1', resource: 'nodes', name: nodeName }, { ...created, status });
     kubelet = new Kubelet(kubeletOptions());
     await kubelet.start();
@@ -95,6 +99,7 @@ describe('kubelet core on a real containerd node', { skip }, () => {
     await kubelet?.stop();
     await node?.cleanup();
     client?.close();
+    nodeClient?.close();
     await api?.close();
     if (process.env.KUBELET_TEST_LOGS) console.log(logs.join('\n'));
   });
