@@ -319,6 +319,23 @@ describe('kubelet core on a real containerd node', { skip }, () => {
     assert.ok(evs.some((e: any) => e.reason === 'Killing' && e.message === 'Stopping container main'));
   });
 
+  test('a force delete during a long graceful stop cuts it short', async () => {
+    await createPod('shortened', {
+      terminationGracePeriodSeconds: 60,
+      containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'trap "" TERM; while :; do sleep 0.2; done'] }],
+    });
+    const p = await waitPod('shortened', 'running', (p) => cstatus(p)?.state?.running);
+    await client.delete({ ...podsRef, name: 'shortened' });
+    await new Promise((r) => setTimeout(r, 1000));
+    const t0 = Date.now();
+    await client.delete({ ...podsRef, name: 'shortened' }, { gracePeriodSeconds: 0 });
+    await poll(async () => (await node.runtime.cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': p.metadata.uid! }, state: { state: 'CONTAINER_RUNNING' } })).length === 0, {
+      what: 'container stopped',
+      timeoutMs: 20_000,
+    });
+    assert.ok(Date.now() - t0 < 8000, `stopped ${Date.now() - t0} ms after the force delete`);
+  });
+
   test('a force delete stops the containers at once', async () => {
     await createPod('forced', {
       terminationGracePeriodSeconds: 60,

@@ -232,6 +232,7 @@ export class Kubelet {
       const old = r.pod;
       const labelsChanged = JSON.stringify(old.metadata.labels) !== JSON.stringify(pod.metadata.labels) || JSON.stringify(old.metadata.annotations) !== JSON.stringify(pod.metadata.annotations);
       r.pod = pod;
+      this.shortenStop(r, pod.metadata.deletionGracePeriodSeconds);
       if (labelsChanged && r.admitted && !r.terminalPhase) void this.ctx.volumes.refresh(pod).catch(() => {});
       // Most updates are the kubelet's own status writes coming back: nothing to do for them.
       const same =
@@ -250,7 +251,18 @@ export class Kubelet {
     if (!r) return;
     r.pod = pod;
     r.deletedFromApi = true;
+    this.shortenStop(r, 0);
     this.workers.enqueue(uid);
+  }
+
+  /**
+   * A shorter grace period for a pod being stopped (a force delete after a plain one): ask the
+   * runtime to stop its containers again with the shorter timeout (at least 2 s, as upstream).
+   */
+  private shortenStop(r: PodRecord, grace: number | undefined): void {
+    if (!r.stopping || grace === undefined || grace >= r.stopping.grace) return;
+    r.stopping.grace = grace;
+    for (const id of r.stopping.containerIds) void this.ctx.cri.stopContainer(id, Math.max(grace, 2)).catch(() => {});
   }
 
   // ---- sync ----

@@ -259,7 +259,13 @@ async function terminatePod(ctx: SyncContext, rec: PodRecord, state: PodRuntimeS
   const live = state.containers.filter((c) => c.state === 'CONTAINER_RUNNING' || c.state === 'CONTAINER_CREATED');
   // A pod removed without a grace period (force delete) is stopped with the shortest one.
   const override = rec.deletedFromApi && !pod.metadata.deletionTimestamp ? 0 : undefined;
-  await Promise.all(live.map((c) => killContainer(ctx, rec, specs.get(c.name), c, 'Other', `Stopping container ${c.name}`, override)));
+  const grace = override ?? pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+  rec.stopping = { grace, containerIds: live.map((c) => c.id) };
+  try {
+    await Promise.all(live.map((c) => killContainer(ctx, rec, specs.get(c.name), c, 'Other', `Stopping container ${c.name}`, override)));
+  } finally {
+    rec.stopping = undefined;
+  }
   for (const sb of state.sandboxes) if (sb.state === 'SANDBOX_READY') await ctx.cri.stopPodSandbox(sb.id);
   rec.sandboxId = undefined;
   rec.terminated = true;
