@@ -35,7 +35,7 @@ import { containerFieldPath, newRecord, type EventType, type PodRecord, type Syn
 import { cleanupOrphans } from './housekeeping.ts';
 import { ImagePuller } from './image-puller.ts';
 import { PodWorkers } from './pod-workers.ts';
-import { buildPodStatus, statusKey } from './pod-status.ts';
+import { buildPodStatus, KUBELET_CONDITIONS, statusKey } from './pod-status.ts';
 import { syncPod } from './pod-sync.ts';
 import { RuntimeState } from './runtime-state.ts';
 
@@ -239,7 +239,9 @@ export class Kubelet {
         !labelsChanged &&
         old.metadata.deletionTimestamp === pod.metadata.deletionTimestamp &&
         old.metadata.deletionGracePeriodSeconds === pod.metadata.deletionGracePeriodSeconds &&
-        JSON.stringify(old.spec) === JSON.stringify(pod.spec);
+        JSON.stringify(old.spec) === JSON.stringify(pod.spec) &&
+        // Conditions others own (readiness gates) decide Ready too.
+        JSON.stringify(foreignConditions(old)) === JSON.stringify(foreignConditions(pod));
       if (same) return;
     }
     if (this.synced) this.workers.enqueue(uid);
@@ -405,6 +407,10 @@ export class Kubelet {
     const addrs = this.o.getNode()?.status?.addresses ?? [];
     return addrs.filter((a) => a.type === 'InternalIP').map((a) => a.address);
   }
+}
+
+function foreignConditions(pod: Pod): unknown[] {
+  return ((pod.status as any)?.conditions ?? []).filter((c: any) => !KUBELET_CONDITIONS.includes(c?.type) && c?.type !== 'PodScheduled');
 }
 
 function quantityOf(list: ResourceList | undefined, name: string): number | undefined {
