@@ -69,6 +69,12 @@ before(async () => {
       { addresses: ['10.42.0.23'], hostname: 'db-3', conditions: { ready: false } },
     ],
   });
+  await client.create(sliceRef('shop'), {
+    metadata: { name: 'db-v6', labels: { 'kubernetes.io/service-name': 'db' } },
+    addressType: 'IPv6',
+    ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }],
+    endpoints: [{ addresses: ['fd00:10:42::20'], hostname: 'db-0', conditions: { ready: true } }],
+  });
   await client.create(svcRef('shop'), { metadata: { name: 'ext' }, spec: { type: 'ExternalName', externalName: 'target.example.test' } });
   await client.create(svcRef('shop'), { metadata: { name: 'alias' }, spec: { type: 'ExternalName', externalName: 'web.shop.svc.cluster.local' } });
   // A headless Service big enough that its answer does not fit a 512-byte UDP reply.
@@ -124,6 +130,10 @@ test('headless Service: ready endpoint IPs, hostnames, SRV per endpoint, PTR to 
   const srv = await r.resolveSrv('_pg._tcp.db.shop.svc.cluster.local');
   assert.deepEqual(srv.map((s) => `${s.name}:${s.port}`).sort(), ['10-42-0-22.db.shop.svc.cluster.local:5432', 'db-0.db.shop.svc.cluster.local:5432', 'db-1.db.shop.svc.cluster.local:5432']);
   assert.deepEqual(await r.reverse('10.42.0.21'), ['db-1.db.shop.svc.cluster.local']);
+  // The IPv6 slice: AAAA at the Service and at the same hostname, PTR under ip6.arpa.
+  assert.deepEqual(await r.resolve6('db.shop.svc.cluster.local'), ['fd00:10:42::20']);
+  assert.deepEqual(await r.resolve6('db-0.db.shop.svc.cluster.local'), ['fd00:10:42::20']);
+  assert.deepEqual(await r.reverse('fd00:10:42::20'), ['db-0.db.shop.svc.cluster.local']);
 });
 
 test('a pod joins its headless Service by hostname/subdomain as the endpoint changes', async () => {
@@ -143,6 +153,7 @@ test('pod records, PTR for Service and pod IPs', async () => {
   const r = resolver();
   assert.deepEqual(await r.resolve4('10-42-0-99.shop.pod.cluster.local'), ['10.42.0.99']);
   assert.deepEqual(await r.resolve4('10-1-2-3.other.pod.cluster.local'), ['10.1.2.3'], 'insecure mode: any address');
+  assert.deepEqual(await r.resolve6('fd00-10-42--7.shop.pod.cluster.local'), ['fd00:10:42::7']);
   assert.equal(await errCode(r.resolve4('not-an-ip.shop.pod.cluster.local')), 'ENOTFOUND');
   assert.deepEqual(await r.reverse('10.43.7.7'), ['web.shop.svc.cluster.local']);
   assert.deepEqual(await r.reverse('10.42.0.99'), ['10-42-0-99.shop.pod.cluster.local']);

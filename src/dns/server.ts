@@ -18,6 +18,8 @@ export interface ListenAddress {
 
 export interface DnsStats {
   queries: number;
+  /** Answered from the encoded-answer cache. */
+  cacheHits: number;
   malformed: number;
   forwarded: number;
   servfail: number;
@@ -35,11 +37,16 @@ const TCP_MAX_CONNECTIONS = 1024;
 export interface DnsServerOptions {
   zone: ClusterZone;
   forwarder: Forwarder;
+  /** Encoded cluster answers kept for reuse until the zone changes (default 10,000; 0 = none). */
+  cacheSize?: number;
   log?: (msg: string) => void;
 }
 
 export class DnsServer {
-  readonly stats: DnsStats = { queries: 0, malformed: 0, forwarded: 0, servfail: 0, nxdomain: 0, truncated: 0 };
+  readonly stats: DnsStats = { queries: 0, cacheHits: 0, malformed: 0, forwarded: 0, servfail: 0, nxdomain: 0, truncated: 0 };
+  private cache = new Map<string, { reply: Buffer; nxdomain: boolean }>();
+  private cacheSerial = -1;
+  private readonly cacheSize: number;
   private udp: dgram.Socket[] = [];
   private tcp: net.Server[] = [];
   private conns = new Set<net.Socket>();
@@ -47,6 +54,7 @@ export class DnsServer {
 
   constructor(private readonly opts: DnsServerOptions) {
     this.log = opts.log ?? (() => {});
+    this.cacheSize = opts.cacheSize ?? 10_000;
   }
 
   /** Bind UDP and TCP on each address (port 0: one free port, the same for both); returns what was bound. */
@@ -128,7 +136,40 @@ export class DnsServer {
    * it: no decodable DNS query.
    */
   handle(msg: Buffer, transport: 'udp' | 'tcp'): Buffer | Promise<Buffer | undefined> | undefined {
+    // The same question (same bytes after the ID, same transport) under the same zone serial gets
+    // the same answer: reuse its encoding with the ID patched, as CoreDNS's cache plugin would.
+    let key: string | undefined;
+    if (this.cacheSize > 0 && msg.length >= 12 && msg.length <= 512) {
+      if (this.cacheSerial !== this.opts.zone.serial) {
+        this.cache.clear();
+        this.cacheSerial = this.opts.zone.serial;
+      }
+      key = transport === 'udp' ? msg.toString('latin1', 2) : `t${msg.toString('latin1', 2)}`;
+      const hit = this.cache.get(key);
+      if (hit) {
+        this.stats.queries++;
+        this.stats.cacheHits++;
+        if (hit.nxdomain) this.stats.nxdomain++;
+        const out = Buffer.allocUnsafe(hit.reply.length);
+        hit.reply.copy(out);
+        out.writeUInt16BE(msg.readUInt16BE(0), 0);
+        return out;
+      }
+    }
+    const out = this.handleUncached(msg, transport);
+    if (key !== undefined && out instanceof Buffer) {
+      if (this.cache.size >= this.cacheSize) this.cache.clear();
+      this.cache.set(key, { reply: out, nxdomain: (out[3] & 0x0f) === RCODE.NXDOMAIN });
+    }
+    return out;
+  }
+
+  private handleUncached(msg: Buffer, transport: 'udp' | 'tcp'): Buffer | Promise<Buffer | undefined> | undefined {
     let q: DecodedPacket;
+    if (!plausibleCounts(msg)) {
+      this.stats.malformed++;
+      return undefined;
+    }
     try {
       q = packet.decode(msg);
     } catch {
@@ -212,4 +253,16 @@ export class DnsServer {
     this.stats.truncated++;
     return packet.encode({ ...res, flags: flags | packet.TRUNCATED_RESPONSE, answers: [], additionals: optOut, authorities: [] });
   }
+}
+
+/**
+ * Whether the header's section counts could fit the packet: a question takes at least 5 bytes, a
+ * record 11. dns-packet allocates arrays of the claimed sizes before reading; four counts of
+ * 65535 in a 12-byte packet cost it about 10 ms each, a cheap flood. Checked before decoding.
+ */
+function plausibleCounts(msg: Buffer): boolean {
+  if (msg.length < 12) return false;
+  const qd = msg.readUInt16BE(4);
+  const rr = msg.readUInt16BE(6) + msg.readUInt16BE(8) + msg.readUInt16BE(10);
+  return qd * 5 + rr * 11 <= msg.length - 12;
 }

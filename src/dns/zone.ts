@@ -65,7 +65,8 @@ export class ClusterZone {
   private podsByKey = new Map<string, PodEntry>();
   /** Address → pod keys holding it (for pod PTR and verified pod names). */
   private podIPs = new Map<string, Set<string>>();
-  private serial: number;
+  /** Bumped on every change: answers cached under an older serial are stale. */
+  serial: number;
 
   constructor(opts: ZoneOptions) {
     this.domain = canonicalName(opts.domain);
