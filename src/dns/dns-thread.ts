@@ -13,6 +13,8 @@ export interface DnsThreadConfig {
   listen: ListenAddress[];
   upstreams: Upstream[];
   forwardTimeoutMs?: number;
+  /** Encoded answers kept (see DnsServer); 0 turns the cache off. */
+  cacheSize?: number;
 }
 
 export type ToDnsThread = { type: 'updates'; updates: ZoneUpdate[] } | { type: 'stats'; id: number } | { type: 'close' };
@@ -37,7 +39,7 @@ export class DnsThread {
     const zone = new ClusterZone({ domain: cfg.domain, ttl: cfg.ttl, pods: cfg.pods });
     this.zone = new BatchZone(zone);
     this.forwarder = new Forwarder({ upstreams: cfg.upstreams, timeoutMs: cfg.forwardTimeoutMs, log });
-    this.server = new DnsServer({ zone, forwarder: this.forwarder, log });
+    this.server = new DnsServer({ zone, forwarder: this.forwarder, cacheSize: cfg.cacheSize, log });
   }
 
   start(): Promise<ListenAddress[]> {

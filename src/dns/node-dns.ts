@@ -32,6 +32,8 @@ export interface NodeDNSOptions {
   pods?: PodMode;
   /** Give up on upstreams after this long and answer SERVFAIL (default 3 s). */
   forwardTimeoutMs?: number;
+  /** Encoded cluster answers kept until the zone changes (default 10,000; 0 = no cache). */
+  cacheSize?: number;
   /** Run the server on the calling thread instead of a worker (tests, comparison benchmarks). */
   inThread?: boolean;
   /**
@@ -88,6 +90,7 @@ export async function startNodeDNS(opts: NodeDNSOptions): Promise<NodeDNS> {
     listen: opts.listen,
     upstreams,
     forwardTimeoutMs: opts.forwardTimeoutMs,
+    cacheSize: opts.cacheSize,
   };
   const server = opts.inThread ? await startLocal(cfg, log) : await startWorker(cfg, log);
 
