@@ -152,7 +152,11 @@ export async function main(argv: string[]): Promise<void> {
     const max = await dnsperf([...target, '-l', String(seconds), '-c', '8', '-q', '200'], false, tmp);
     const tRate = performance.now();
     const writesBefore = busyWrites;
+    const s0 = await dns.stats();
     const atRate = await dnsperf([...target, '-l', String(seconds), '-c', '8', '-q', '500', '-Q', String(rate)], true, tmp);
+    const s1 = await dns.stats();
+    // The server thread's busy share during the run at --rate: queries/s it could serve on a core of its own.
+    const busyShare = (s1.activeMs - s0.activeMs) / (s1.activeMs - s0.activeMs + s1.idleMs - s0.idleMs);
     const busyWritesPerSec = ((busyWrites - writesBefore) / (performance.now() - tRate)) * 1000;
     busy = false;
     await busyLoop;
@@ -169,6 +173,8 @@ export async function main(argv: string[]): Promise<void> {
         cache: !values['no-cache'],
         apiServerBusy: values.busy ? { configMapWritesPerSec: Math.round(busyWritesPerSec) } : false,
         maxQps: Math.round(max.qps),
+        serverThreadBusyAtRate: Math.round(busyShare * 1000) / 1000,
+        qpsPerBusyCore: Math.round(atRate.qps / busyShare),
         maxLost: max.lost,
         atRate: { rate, qps: Math.round(atRate.qps), lost: atRate.lost, p50Ms: ms(pct(lat, 0.5)), p99Ms: ms(pct(lat, 0.99)), p999Ms: ms(pct(lat, 0.999)), maxMs: ms(lat[lat.length - 1] ?? NaN), codes: atRate.codes },
         serverStats: stats,

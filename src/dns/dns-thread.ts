@@ -3,6 +3,7 @@
 
 import type { ZoneUpdate } from './entries.ts';
 import { Forwarder, type Upstream } from './forwarder.ts';
+import { performance } from 'node:perf_hooks';
 import { DnsServer, type DnsStats, type ListenAddress } from './server.ts';
 import { ClusterZone, type PodMode } from './zone.ts';
 
@@ -16,6 +17,8 @@ export interface DnsThreadConfig {
   /** Encoded answers kept (see DnsServer); 0 turns the cache off. */
   cacheSize?: number;
 }
+
+export type DnsThreadStats = DnsStats & { services: number; activeMs: number; idleMs: number };
 
 export type ToDnsThread = { type: 'updates'; updates: ZoneUpdate[] } | { type: 'stats'; id: number } | { type: 'close' };
 
@@ -46,8 +49,10 @@ export class DnsThread {
     return this.server.listen(this.cfg.listen);
   }
 
-  stats(): DnsStats & { services: number } {
-    return { ...this.server.stats, services: this.zone.zone.serviceCount };
+  /** Counters, and this thread's event-loop busy/idle time (ms) so far: its CPU share per query. */
+  stats(): DnsThreadStats {
+    const elu = performance.eventLoopUtilization();
+    return { ...this.server.stats, services: this.zone.zone.serviceCount, activeMs: elu.active, idleMs: elu.idle };
   }
 
   async close(): Promise<void> {

@@ -8,12 +8,12 @@ import { isIP } from 'node:net';
 import type { ApiClient } from '../client/api-client.ts';
 import { SharedInformerFactory, type InformerFactory } from '../client/informer.ts';
 import { parseResolvConf } from '../kubelet/pods/dns.ts';
-import { BatchZone, DnsThread, type DnsThreadConfig } from './dns-thread.ts';
+import { BatchZone, DnsThread, type DnsThreadConfig, type DnsThreadStats } from './dns-thread.ts';
 import type { ZoneUpdate } from './entries.ts';
 import { ZoneFeed, type ZoneSink } from './feed.ts';
 import type { Upstream } from './forwarder.ts';
 import { DEFAULT_CLUSTER_DNS, DEFAULT_CLUSTER_DOMAIN, ensureKubeDNSService, publishNodeDNSEndpoint, removeNodeDNSEndpoint } from './kube-dns-service.ts';
-import type { DnsStats, ListenAddress } from './server.ts';
+import type { ListenAddress } from './server.ts';
 import type { PodMode } from './zone.ts';
 
 export interface NodeDNSOptions {
@@ -49,7 +49,7 @@ export interface NodeDNS {
   /** What the server is bound to (actual ports). */
   bound: ListenAddress[];
   upstreams: Upstream[];
-  stats(): Promise<DnsStats & { services: number }>;
+  stats(): Promise<DnsThreadStats>;
   close(): Promise<void>;
 }
 
@@ -99,20 +99,28 @@ export async function startNodeDNS(opts: NodeDNSOptions): Promise<NodeDNS> {
   const feed = new ZoneFeed(informers, server.sink, { pods: opts.pods !== 'disabled', log });
   informers.start();
   let closed = false;
-  const published = (async () => {
-    await feed.synced();
-    if (!opts.kubeDNS || closed) return;
-    const owner = opts.kubeDNS.ensureService ? await ensureKubeDNSService(opts.client, opts.kubeDNS.clusterIP ?? DEFAULT_CLUSTER_DNS, log) : undefined;
-    await publishNodeDNSEndpoint(opts.client, opts.nodeName, opts.kubeDNS.endpointAddress, server.bound[0].port, owner);
-  })();
   try {
-    await published;
+    await feed.synced();
   } catch (e) {
     feed.stop();
     if (ownInformers) await informers.stop();
     await server.close();
     throw e;
   }
+  // Publishing this node as a kube-dns endpoint is retried in the background if the API refuses
+  // (a missing permission, a conflict): the server answers meanwhile, on its own address.
+  let retry: NodeJS.Timeout | undefined;
+  const publish = async (): Promise<void> => {
+    if (!opts.kubeDNS || closed) return;
+    try {
+      const owner = opts.kubeDNS.ensureService ? await ensureKubeDNSService(opts.client, opts.kubeDNS.clusterIP ?? DEFAULT_CLUSTER_DNS, log) : undefined;
+      await publishNodeDNSEndpoint(opts.client, opts.nodeName, opts.kubeDNS.endpointAddress, server.bound[0].port, owner);
+    } catch (e) {
+      log(`dns: publishing this node's kube-dns endpoint: ${(e as Error).message}; retrying in 10s`);
+      if (!closed) retry = setTimeout(() => void publish(), 10_000);
+    }
+  };
+  await publish();
   log(`dns: serving ${cfg.domain} on ${server.bound.map((b) => `${b.address}:${b.port}`).join(', ')}; upstreams ${upstreams.map((u) => `${u.address}:${u.port}`).join(', ') || 'none'}`);
   return {
     bound: server.bound,
@@ -121,6 +129,7 @@ export async function startNodeDNS(opts: NodeDNSOptions): Promise<NodeDNS> {
     async close() {
       if (closed) return;
       closed = true;
+      clearTimeout(retry);
       feed.stop();
       if (opts.kubeDNS) await removeNodeDNSEndpoint(opts.client, opts.nodeName).catch((e) => log(`dns: removing the kube-dns endpoint: ${(e as Error).message}`));
       if (ownInformers) await informers.stop();
@@ -138,7 +147,7 @@ load.catch((e) => { console.error(e); process.exit(1); });
 interface ServerHandle {
   bound: ListenAddress[];
   sink: ZoneSink;
-  stats(): Promise<DnsStats & { services: number }>;
+  stats(): Promise<DnsThreadStats>;
   close(): Promise<void>;
 }
 
@@ -160,11 +169,11 @@ function startWorker(cfg: DnsThreadConfig, log: (m: string) => void): Promise<Se
     execArgv: [],
   });
   let nextId = 0;
-  const statsWaiters = new Map<number, (s: DnsStats & { services: number }) => void>();
+  const statsWaiters = new Map<number, (s: DnsThreadStats) => void>();
   let onClosed: (() => void) | undefined;
   return new Promise((resolve, reject) => {
     let ready = false;
-    worker.on('message', (m: { type: string; msg?: string; error?: string; bound?: ListenAddress[]; id?: number; stats?: DnsStats & { services: number } }) => {
+    worker.on('message', (m: { type: string; msg?: string; error?: string; bound?: ListenAddress[]; id?: number; stats?: DnsThreadStats }) => {
       if (m.type === 'log') log(`dns: ${m.msg}`);
       else if (m.type === 'failed') {
         reject(new Error(`the DNS server could not start: ${m.error}`));
