@@ -75,3 +75,16 @@ export function comment(text: string): string {
 export function lowerProto(p: string): string {
   return p.toLowerCase();
 }
+
+/** The tables as iptables-restore input (every chain, sorted): golden tests and debugging. */
+export function formatRuleset(r: Ruleset, only?: (chain: string) => boolean): string {
+  const out: string[] = [];
+  for (const table of ['nat', 'filter'] as const) {
+    const chains = [...r[table].keys()].filter((c) => !only || only(c)).sort();
+    if (!chains.length) continue;
+    out.push(`*${table}`, ...chains.map((c) => `:${c} - [0:0]`));
+    for (const c of chains) for (const l of r[table].get(c)!) out.push(`-A ${c} ${l}`);
+    out.push('COMMIT');
+  }
+  return out.join('\n') + '\n';
+}

@@ -82,7 +82,8 @@ export function servicePortRules(sp: ServicePortInfo, endpoints: EndpointInfo[],
   const hasExternal = sp.nodePort > 0 || sp.externalIPs.length > 0;
   const usesLocal = sp.internalLocal || sp.externalLocal;
 
-  if (cluster.length > 0) {
+  // The cluster-wide chain, unless only the local one is ever used (internal Local, no external access).
+  if (cluster.length > 0 && (!sp.internalLocal || hasExternal)) {
     const rules: string[] = [];
     if (cfg.clusterCIDR) rules.push(`! -s ${cfg.clusterCIDR} -d ${sp.clusterIP}/32 ${pm} ${comment(`${sp.key} cluster IP`)} -j ${NAT.markMasq}`);
     rules.push(...endpointRules(sp, cluster));
