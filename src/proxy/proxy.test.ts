@@ -160,7 +160,7 @@ test('rules removed by hand come back at the next sync; a Service the kernel can
   const url = `http://${(await client.get({ ...svcs, name: 'sticky' })).spec.clusterIP}/cgi-bin/who`;
   node.run(node.netns, ['iptables', '-t', 'nat', '-D', 'PREROUTING', '-m', 'comment', '--comment', 'mizzen service portals', '-j', 'MZ-SERVICES']);
   node.run(node.netns, ['iptables', '-t', 'nat', '-F', 'MZ-NODEPORTS']);
-  assert.equal((await node.get(node.pods[0]!.netns, url, 1)).ok, false);
+  // (no check that traffic broke meanwhile: the periodic sync may already have repaired it)
   await poll(async () => (await node.get(node.pods[0]!.netns, url)).ok, { what: 'rules restored', timeoutMs: 5000 });
   const save = node.run(node.netns, ['iptables-save', '-t', 'nat']);
   assert.match(save, /-A PREROUTING -m comment --comment "mizzen service portals" -j MZ-SERVICES/);

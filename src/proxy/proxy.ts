@@ -15,7 +15,8 @@ import { endpointsFor, serviceModel, type EndpointInfo, type Protocol, type Serv
 import { BUILTIN_JUMPS, assembleServiceTables, servicePortRules, type ServicePortRules, type ServiceRulesConfig } from './rules/service-rules.ts';
 import { buildPolicyRules, podFromObject, type PolicyPod } from './rules/policy-rules.ts';
 import { FILTER, type Ruleset } from './rules/chains.ts';
-import { makeExec, type Exec } from './iptables/exec.ts';
+import { makeExec } from './iptables/exec.ts';
+import { makeShellExec, type ShellExec } from './iptables/shell-exec.ts';
 import { RuleWriter, type WriteStats } from './iptables/writer.ts';
 import { HostRoutes } from './host-routes.ts';
 
@@ -85,7 +86,7 @@ export async function startServiceProxy(opts: ServiceProxyOptions): Promise<Serv
 
 class ProxyImpl implements ServiceProxy {
   private readonly o: ServiceProxyOptions;
-  private readonly exec: Exec;
+  private readonly exec: ShellExec;
   private readonly writer: RuleWriter;
   private readonly routes?: HostRoutes;
   private readonly events: EventRecorder;
@@ -102,6 +103,9 @@ class ProxyImpl implements ServiceProxy {
   private dirtyServices = new Set<string>();
   private policyDirty = true;
   private policyChains = new Map<string, string[]>();
+  /** The tables as last rendered, kept up to date Service by Service (see replaceChains). */
+  private tables?: Ruleset;
+  private sharedDirty = true;
   /** uid → messages already reported as Events (so each problem is told once, not every sync). */
   private reported = new Map<string, Set<string>>();
 
@@ -117,7 +121,7 @@ class ProxyImpl implements ServiceProxy {
   constructor(o: ServiceProxyOptions) {
     this.o = o;
     this.log = o.log ?? ((m) => console.log(m));
-    this.exec = makeExec(o.netns);
+    this.exec = makeShellExec(o.netns);
     this.writer = new RuleWriter(this.exec, BUILTIN_JUMPS);
     if (o.podBridge && o.serviceCIDR) this.routes = new HostRoutes(this.exec, o.podBridge, o.serviceCIDR);
     this.events = new EventRecorder(o.client, { source: { component: 'kube-proxy', host: o.nodeName }, log: this.log });
@@ -297,7 +301,10 @@ class ProxyImpl implements ServiceProxy {
     const before = this.cache.get(key);
     if (!svc) {
       this.cache.delete(key);
-      if (before) for (const sp of before.ports) if (sp.protocol === 'UDP') removed.push({ sp, ips: (before.endpoints.get(sp.key) ?? []).map((e) => e.ip) });
+      if (before) {
+        for (const sp of before.ports) if (sp.protocol === 'UDP') removed.push({ sp, ips: (before.endpoints.get(sp.key) ?? []).map((e) => e.ip) });
+        this.replaceChains(before.rules, []);
+      }
       return;
     }
     const model = serviceModel(svc, this.supported);
@@ -320,24 +327,42 @@ class ProxyImpl implements ServiceProxy {
       }
     }
     this.cache.set(key, { ports: model.ports, rules, endpoints });
+    this.replaceChains(before?.rules ?? [], rules);
+  }
+
+  /**
+   * Keep the last rendered tables current for one Service: swap its own chains, and mark the
+   * shared chains (MZ-SERVICES, MZ-NODEPORTS, the filter ones) for re-assembly only when its
+   * entries there changed. An endpoint change touches only the Service's own chain, so a sync
+   * re-assembles nothing of the other 999 Services.
+   */
+  private replaceChains(old: ServicePortRules[], now: ServicePortRules[]): void {
+    const shared = (rs: ServicePortRules[]) => rs.map((r) => [r.natServices, r.natNodePorts, r.filterServices, r.filterExternal].map((l) => l.join('\n')).join('\u0000')).join('\u0001');
+    if (shared(old) !== shared(now)) this.sharedDirty = true;
+    if (!this.tables) return;
+    for (const r of old) for (const [name] of r.natChains) this.tables.nat.delete(name);
+    for (const r of now) for (const [name, lines] of r.natChains) this.tables.nat.set(name, lines);
   }
 
   private render(): Ruleset {
-    const keys = [...this.cache.keys()].sort();
-    const parts: ServicePortRules[] = [];
-    for (const k of keys) parts.push(...this.cache.get(k)!.rules);
-    const { nat, filter } = assembleServiceTables(parts, this.cfg);
-    if (this.policies) {
-      if (this.policyDirty) {
-        this.policyDirty = false;
-        this.policyChains = this.renderPolicies();
-      }
-      for (const [c, r] of this.policyChains) filter.set(c, r);
-    } else {
-      this.policyDirty = false;
-      filter.set(FILTER.policy, []);
+    if (!this.tables || this.sharedDirty) {
+      const keys = [...this.cache.keys()].sort();
+      const parts: ServicePortRules[] = [];
+      for (const k of keys) parts.push(...this.cache.get(k)!.rules);
+      this.tables = assembleServiceTables(parts, this.cfg);
+      this.sharedDirty = false;
+      // The filter table is new: put the policy chains back (or the empty hook chain without policies).
+      if (this.policies) for (const [c, r] of this.policyChains) this.tables.filter.set(c, r);
+      else this.tables.filter.set(FILTER.policy, []);
     }
-    return { nat, filter };
+    const filter = this.tables.filter;
+    if (this.policies && this.policyDirty) {
+      this.policyDirty = false;
+      for (const c of this.policyChains.keys()) filter.delete(c);
+      this.policyChains = this.renderPolicies();
+      for (const [c, r] of this.policyChains) filter.set(c, r);
+    } else if (!this.policies) this.policyDirty = false;
+    return this.tables;
   }
 
   private renderPolicies(): Map<string, string[]> {
@@ -396,6 +421,7 @@ class ProxyImpl implements ServiceProxy {
     if (this.periodic) clearInterval(this.periodic);
     await Promise.all(this.informers().map((i) => i.stop()));
     while (this.running) await new Promise((r) => setTimeout(r, 10));
+    this.exec.close();
     await this.events.flush();
   }
 

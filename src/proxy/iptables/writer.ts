@@ -47,6 +47,7 @@ export function parseSave(text: string): Map<Table, TableState> {
 }
 
 function sameRules(a: string[] | undefined, b: string[]): boolean {
+  if (a === b) return true; // the renderer re-uses the arrays of unchanged chains
   if (!a || a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
@@ -144,7 +145,7 @@ export class RuleWriter {
     const state = verify ? await this.readState() : undefined;
     const plan = this.plan(desired, state);
     if (!plan) {
-      this.written = desired;
+      this.written = snapshot(desired);
       this.needFull = false;
       return { written: 0, deleted: 0, lines: 0, verified: verify };
     }
@@ -154,7 +155,7 @@ export class RuleWriter {
       this.needFull = true;
       throw e;
     }
-    this.written = desired;
+    this.written = snapshot(desired);
     this.needFull = false;
     return plan.stats;
   }
@@ -180,6 +181,11 @@ export class RuleWriter {
     this.needFull = true;
     return removed;
   }
+}
+
+/** The caller keeps changing its Maps in place; remember what was written (arrays are never mutated). */
+function snapshot(r: Ruleset): Ruleset {
+  return { nat: new Map(r.nat), filter: new Map(r.filter) };
 }
 
 function sameComment(saved: string, wanted: string): boolean {

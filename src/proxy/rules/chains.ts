@@ -27,8 +27,20 @@ export const FILTER = {
 
 const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
+// Names are asked for again at every rebuild of a Service: remember them (bounded).
+const memo = new Map<string, string>();
+
 /** 16 base32 characters of sha256(s): 80 bits, enough that names never collide in practice. */
 export function hash16(s: string): string {
+  let v = memo.get(s);
+  if (v === undefined) {
+    if (memo.size > 100_000) memo.clear();
+    memo.set(s, (v = computeHash16(s)));
+  }
+  return v;
+}
+
+function computeHash16(s: string): string {
   const h = createHash('sha256').update(s).digest();
   let out = '';
   let bits = 0;

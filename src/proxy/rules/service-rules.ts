@@ -92,7 +92,10 @@ export function servicePortRules(sp: ServicePortInfo, endpoints: EndpointInfo[],
   if (usesLocal && local.length > 0) out.natChains.push([svl, endpointRules(sp, local)]);
 
   // Traffic to the cluster IP.
-  const noEndpoints = `${comment(`${sp.key} has no endpoints`)} -j REJECT`;
+  // TCP gets a reset, not the default ICMP port-unreachable: the kernel sends at most about one
+  // ICMP error per second to a host (measured: a pod retrying at once timed out), a RST always goes.
+  const reject = sp.protocol === 'TCP' ? 'REJECT --reject-with tcp-reset' : 'REJECT';
+  const noEndpoints = `${comment(`${sp.key} has no endpoints`)} -j ${reject}`;
   const noLocal = `${comment(`${sp.key} has no local endpoints`)} -j DROP`;
   const ipMatch = `-d ${sp.clusterIP}/32 ${pm}`;
   if (sp.internalLocal) {
