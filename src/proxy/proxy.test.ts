@@ -180,3 +180,15 @@ test('rules removed by hand come back at the next sync; a Service the kernel can
   assert.match(ev[0]!.message, /fd00::1 is not IPv4/);
   assert.equal((await proxy.sync()).ok, true);
 });
+
+test('cleanup removes our chains, jumps and host routes, and leaves everything else', { skip }, async () => {
+  node.run(node.netns, ['iptables', '-N', 'OTHER-CHAIN']);
+  node.run(node.netns, ['iptables', '-A', 'FORWARD', '-j', 'OTHER-CHAIN']);
+  assert.match(node.run(node.netns, ['ip', 'route', 'show', 'proto', '201']), /10\.43\./);
+  await proxy.cleanup();
+  const save = node.run(node.netns, ['iptables-save']);
+  assert.doesNotMatch(save, /MZ-/);
+  assert.match(save, /-A FORWARD -j OTHER-CHAIN/);
+  assert.equal(node.run(node.netns, ['ip', 'route', 'show', 'proto', '201']).trim(), '');
+  assert.match(node.run(node.netns, ['ip', 'route']), /unreachable 10\.43\.0\.0\/16/);
+});

@@ -127,7 +127,8 @@ class ProxyImpl implements ServiceProxy {
     this.events = new EventRecorder(o.client, { source: { component: 'kube-proxy', host: o.nodeName }, log: this.log });
     this.cfg = { clusterCIDR: o.clusterCIDR, nodePortAddresses: o.nodeIPs?.length ? o.nodeIPs : undefined };
     const informerLog = (m: string) => this.log(`service proxy: ${m}`);
-    this.services = new Informer(o.client, { version: 'v1', resource: 'services' }, { log: informerLog });
+    // As upstream: a Service that names another proxy (service.kubernetes.io/service-proxy-name) is not ours.
+    this.services = new Informer(o.client, { version: 'v1', resource: 'services' }, { log: informerLog, labelSelector: '!service.kubernetes.io/service-proxy-name' });
     this.slices = new Informer(
       o.client,
       { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices' },
