@@ -41,6 +41,9 @@ import { tokenRequestPost } from './token-request.ts';
 import { readFileSync } from 'node:fs';
 import { versionInfo } from './version.ts';
 import { countRequest, metricsText } from './metrics.ts';
+import type { ThreadPortClient } from '../metrics/thread-port.ts';
+import { serveResourceMetrics } from './resource-metrics.ts';
+import { collectProcessMetrics, PROMETHEUS_CONTENT_TYPE, setStorageObjectsSource } from '../metrics/prometheus.ts';
 import type { Duplex } from 'node:stream';
 import { writeRawResponse } from '../machinery/http-upgrade.ts';
 import type { KubeletClientConfig } from './kubelet-client.ts';
@@ -87,6 +90,9 @@ export interface ApiServerOptions {
   auth?: ApiServerAuthOptions;
 }
 
+/** A components thread the server asks for its Prometheus metrics and metrics.k8s.io answers. */
+export type AttachedThread = ThreadPortClient;
+
 export interface ApiServerAuthOptions {
   /** --token-auth-file: upstream's CSV of static bearer tokens. */
   tokenAuthFile?: string;
@@ -120,6 +126,11 @@ export interface RunningApiServer {
   customResources: CustomResourceManager;
   /** The generic store of a resource, for in-process components and tests. */
   resource(group: string, plural: string): ResourceStore;
+  /**
+   * A components worker of this process: /metrics includes its metrics, and metrics.k8s.io is
+   * answered by the resource metrics pipeline when it runs there.
+   */
+  attachThread(t: AttachedThread): void;
   close(): Promise<void>;
 }
 
@@ -392,6 +403,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   }
 
   let serverAddress = '';
+  const threads: ThreadPortClient[] = [];
+  collectProcessMetrics();
+  // Upstream's resource label is `<plural>.<group>` (core: the plural alone); read at scrape time.
+  setStorageObjectsSource(function* () {
+    for (const [def, c] of caches) if (!def.storedAs) yield [def.group ? `${def.plural}.${def.group}` : def.plural, c.size];
+  });
   async function handle(req: IncomingMessage, res: ServerResponse, requester: UserInfo): Promise<void> {
     // Parse the path by hand: URL() would resolve `.` and `..` segments, turning
     // `.../configmaps/..` into a request on the namespace.
@@ -428,8 +445,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         return;
       }
       if (p === '/metrics') {
-        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-        res.end(metricsText());
+        const text = await metricsText(threads);
+        res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE });
+        res.end(text);
         return;
       }
       if (p.startsWith('/openapi/')) return serveOpenAPI(req, res, p, url.searchParams, customResources.resources());
@@ -451,14 +469,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     if (!def) {
       const cr = info.prefix === 'apis' ? customResources.lookup(info.group, info.version, info.resource!) : undefined;
       if (cr) {
-        countRequest(res, info);
+        countRequest(res, info, req);
         return handleCustomResource(req, res, info, cr.crd, cr.version, hc, url.searchParams);
       }
       if (!registry.hasGroupVersion(info.group, info.version) && !customResources.hasGroupVersion(info.group, info.version))
         throw errors.notFoundPath(`the server could not find the requested resource: ${info.group || 'core'}/${info.version} is not served`);
       throw errors.notFoundPath(`the server could not find the requested resource: no resource ${JSON.stringify(info.resource)} in ${info.group ? `${info.group}/` : ''}${info.version}`);
     }
-    countRequest(res, info);
+    countRequest(res, info, req);
+    if (def.group === 'metrics.k8s.io') return serveResourceMetrics(req, res, info, url.searchParams, threads);
     if (def.virtual) return handleReview(req, res, info, def, user, reviewDeps);
     await handleResource(req, res, info, def, stores.get(def)!, hc, url.searchParams);
   }
@@ -522,6 +541,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       const rs = lookup(group, plural);
       if (!rs) throw new Error(`no resource ${group}/${plural}`);
       return rs;
+    },
+    attachThread(t: AttachedThread) {
+      threads.push(t);
     },
     close,
   };
