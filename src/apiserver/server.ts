@@ -9,6 +9,7 @@ import { ResourceRegistry, keyPrefix } from '../api/registry.ts';
 import { errors, StatusError } from '../machinery/errors.ts';
 import type { KeyValue, Store } from '../storage/store.ts';
 import { openDatastore, type DatastoreOptions } from '../storage/open.ts';
+import { timedStore } from '../storage/timed-store.ts';
 import { WatchCache } from '../storage/watch-cache.ts';
 import { ServiceAllocators } from '../api/core/service-allocator.ts';
 import { systemPriorityClasses } from '../api/scheduling/index.ts';
@@ -137,8 +138,8 @@ export interface RunningApiServer {
 export async function startApiServer(opts: ApiServerOptions): Promise<RunningApiServer> {
   const log = opts.log ?? (() => {});
   mkdirSync(opts.dataDir, { recursive: true });
-  const store: Store = opts.store ?? (await openDatastore(opts.dataDir, opts.datastore, log));
   const registry = new ResourceRegistry();
+  const store: Store = timedStore(opts.store ?? (await openDatastore(opts.dataDir, opts.datastore, log)), storageTypeOf(registry));
   const caches = new Map<ResourceDef, WatchCache<CachedObject>>();
   await Promise.all(
     registry.resources.filter((def) => !def.virtual).map(async (def) => {
@@ -546,6 +547,20 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       threads.push(t);
     },
     close,
+  };
+}
+
+/** The object type of a storage key for metrics: `pods`, `deployments.apps`. */
+function storageTypeOf(registry: ResourceRegistry): (key: string) => string {
+  const byPrefix = new Map<string, string>();
+  for (const def of registry.resources) {
+    if (def.virtual || def.storedAs) continue;
+    byPrefix.set(keyPrefix(def), def.group ? `${def.plural}.${def.group}` : def.plural);
+  }
+  return (key) => {
+    const i = key.indexOf('/', 10);
+    const j = i < 0 ? -1 : key.indexOf('/', i + 1);
+    return byPrefix.get(key.slice(0, i + 1)) ?? (j < 0 ? undefined : byPrefix.get(key.slice(0, j + 1))) ?? 'other';
   };
 }
 
