@@ -46,7 +46,7 @@ test('real nodes: CPU as the rate between two scrapes over HTTPS with the client
   let scrape = 0;
   const seenClients: string[] = [];
   const kubelet = https.createServer({ key: pki.serverKeyPem, cert: pki.serverCertPem, ca: pki.caCertPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-    seenClients.push((req.socket as import('node:tls').TLSSocket).getPeerCertificate().subject.CN);
+    seenClients.push(String((req.socket as import("node:tls").TLSSocket).getPeerCertificate().subject.CN));
     if (req.url !== '/metrics/resource') return void res.writeHead(404).end();
     scrape++;
     // 10 s apart: the container used 2.5 cores' worth over that time (0.25 cores), the node 1 core.

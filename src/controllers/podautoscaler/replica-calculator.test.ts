@@ -43,12 +43,12 @@ test('unready pods count as 0 % only when scaling up; pending, deleted and faile
   // a at 200 %, b unready and p pending taken at 0 %: 200/300 → 66 % of 50 % → ceil(1.32 × 3) = 4.
   assert.equal(resourceReplicas(3, 50, 'cpu', pods, samples({ a: 200, b: 500, x: 900, f: 900 }), o).replicas, 4);
   // A sample taken less than one window after the pod became ready, during its first 5 minutes, is
-  // not trusted: n counts as 0 % when scaling up, (100 + 0) / 200 = 50 % → stays at 2, not 6.
+  // not trusted: n counts as 0 % when scaling up, (100 + 0) / 200 = 50 % → stays at 2.
   const fresh = [pod('a'), pod('n', { started: 60, transition: 10 })];
   assert.equal(resourceReplicas(2, 50, 'cpu', fresh, samples({ a: 100, n: 500 }), o).replicas, 2);
-  // Five minutes in, the same sample counts.
+  // Five minutes in, the same sample counts: 600 / 200 = 300 % → 2 × 6 = 12.
   const settled = [pod('a'), pod('n', { started: 400, transition: 10 })];
-  assert.equal(resourceReplicas(2, 50, 'cpu', settled, samples({ a: 100, n: 500 }), o).replicas, 6);
+  assert.equal(resourceReplicas(2, 50, 'cpu', settled, samples({ a: 100, n: 500 }), o).replicas, 12);
 });
 
 test('errors name what went wrong', () => {
