@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   console: () => import('./console.ts'),
   density: () => import('./density.ts'),
   loadbalancer: () => import('./loadbalancer.ts'),
+  metrics: () => import('./metrics.ts'),
   scheduler: () => import('./scheduler.ts'),
   'scheduling-cycle': () => import('./scheduling-cycle.ts'),
   store: () => import('./store.ts'),
