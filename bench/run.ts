@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   dns: () => import('./dns.ts'),
   loadbalancer: () => import('./loadbalancer.ts'),
   proxy: () => import('./proxy.ts'),
+  metrics: () => import('./metrics.ts'),
   scheduler: () => import('./scheduler.ts'),
   'scheduling-cycle': () => import('./scheduling-cycle.ts'),
   store: () => import('./store.ts'),
