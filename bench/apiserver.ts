@@ -108,7 +108,20 @@ const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
  * or, with `both`, alternating rounds of each (own namespaces, order swapped every round, so drift
  * in the machine's speed hits both alike), then `bench` filled up for the LIST test.
  */
-async function createPhase(c: BenchCluster, o: { total: number; clients: number; client: BenchClient; auth: Auth; authRounds: number }): Promise<{ createsPerSec: number } & AuthFigures> {
+async function createPhase(c: BenchCluster, o: { total: number; clients: number; client: BenchClient; auth: Auth; authRounds: number; scrapeMs?: number }): Promise<{ createsPerSec: number } & AuthFigures> {
+  if (!o.scrapeMs) return createPhaseInner(c, o);
+  // A Prometheus server scraping /metrics all through the creates (--scrape-metrics MS).
+  let scrapes = 0;
+  const timer = setInterval(() => void request(c, 'GET', '/metrics').then(() => scrapes++), o.scrapeMs);
+  try {
+    return await createPhaseInner(c, o);
+  } finally {
+    clearInterval(timer);
+    console.error(`scraped /metrics ${scrapes} times during the creates`);
+  }
+}
+
+async function createPhaseInner(c: BenchCluster, o: { total: number; clients: number; client: BenchClient; auth: Auth; authRounds: number }): Promise<{ createsPerSec: number } & AuthFigures> {
   const certCreds = tlsCreds(c);
   const tokenCreds = o.auth === 'cert' ? undefined : { ...certCreds, token: await benchToken(c) };
   await createPods(c, 'bench', 500, o.clients, 'warm', o.client, tokenCreds ?? certCreds);
@@ -138,7 +151,7 @@ async function createPhase(c: BenchCluster, o: { total: number; clients: number;
   };
 }
 
-async function measure(datastore: Datastore, o: { total: number; clients: number; watchers: number; client: BenchClient; auth: Auth; authRounds: number }): Promise<Figures & AuthFigures> {
+async function measure(datastore: Datastore, o: { total: number; clients: number; watchers: number; client: BenchClient; auth: Auth; authRounds: number; scrapeMs?: number }): Promise<Figures & AuthFigures> {
   let etcd: TestEtcd | undefined;
   const extra: string[] = [];
   if (datastore === 'etcd') {
@@ -213,12 +226,14 @@ export async function main(argv: string[]): Promise<void> {
       // (authenticated and authorized by RBAC on every request), or both in alternating rounds.
       auth: { type: 'string', default: 'cert' },
       'auth-rounds': { type: 'string', default: '3' },
+      // Scrape /metrics every MS milliseconds during the creates (0: never).
+      'scrape-metrics': { type: 'string', default: '0' },
     },
   });
   const client = pickClient(values.client);
   const auth = values.auth as Auth;
   if (!['cert', 'token', 'both'].includes(auth)) throw new Error(`--auth must be cert, token or both, not ${values.auth}`);
-  const o = { total: Number(values.pods), clients: Number(values.clients), watchers: Number(values.watchers), client, auth, authRounds: Math.max(1, Number(values['auth-rounds'])) };
+  const o = { total: Number(values.pods), clients: Number(values.clients), watchers: Number(values.watchers), client, auth, authRounds: Math.max(1, Number(values['auth-rounds'])), scrapeMs: Number(values['scrape-metrics']) || 0 };
   if (values.datastore !== 'sqlite' && values.datastore !== 'etcd') throw new Error(`--datastore must be sqlite or etcd, not ${values.datastore}`);
   const calibrationBefore = calibrationMs();
   if (values.datastore === 'sqlite') {

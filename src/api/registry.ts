@@ -21,12 +21,13 @@ import { resources as autoscaling } from './autoscaling/index.ts';
 import { resources as admissionregistration } from './admissionregistration/index.ts';
 import { resources as apiregistration } from './apiregistration/index.ts';
 import { resources as flowcontrol } from './flowcontrol/index.ts';
+import { resources as metrics } from './metrics/index.ts';
 
 export const allResources: ResourceDef[] = [...core, ...apps, ...batch, ...coordination, ...discovery, ...events, ...scheduling, ...policy, ...rbac, ...authentication, ...authorization, ...certificates, ...apiextensions, ...builtinGroups()];
 
 /** The groups charts use (issue 13): networking, storage, node, autoscaling, admission, aggregation, flow control. */
 function builtinGroups(): ResourceDef[] {
-  return [...apiregistration, ...autoscaling, ...networking, ...storage, ...admissionregistration, ...node, ...flowcontrol];
+  return [...apiregistration, ...autoscaling, ...networking, ...storage, ...admissionregistration, ...node, ...flowcontrol, ...metrics];
 }
 
 export class ResourceRegistry {

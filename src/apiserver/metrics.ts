@@ -1,22 +1,67 @@
-// Request counters in the Prometheus text format at /metrics (upstream's apiserver_request_total,
-// by verb, group, resource, subresource and code). Counting is a map lookup per request.
+// The API server's request metrics (upstream's apiserver_request_total,
+// apiserver_request_duration_seconds and apiserver_longrunning_requests) through prom-client; the
+// label objects are cached per distinct request shape, so a request costs a string key, a Map
+// lookup and two updates once its response is finished.
 
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestInfo } from './request-info.ts';
+import { apiserverLongrunningRequests, apiserverRequestDuration, apiserverRequestTotal, exposition } from '../metrics/prometheus.ts';
+import type { ThreadPortClient } from '../metrics/thread-port.ts';
 
-const counts = new Map<string, number>();
+/** Upstream's reported verbs: the HTTP method, except LIST, WATCH and APPLY. */
+const VERBS: Record<string, string> = { get: 'GET', list: 'LIST', watch: 'WATCH', create: 'POST', update: 'PUT', patch: 'PATCH', delete: 'DELETE', deletecollection: 'DELETE' };
 
-/** Count this request once its response is finished. */
-export function countRequest(res: ServerResponse, info: RequestInfo): void {
-  res.once('finish', () => {
-    const verb = info.verb.toUpperCase();
-    const key = `verb="${verb}",group="${info.group}",version="${info.version}",resource="${info.resource ?? ''}",subresource="${info.subresource ?? ''}",code="${res.statusCode}"`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
+type Labels = Record<string, string>;
+const labelCache = new Map<string, Labels>();
+
+function labelsFor(info: RequestInfo, verb: string, dryRun: string): Labels {
+  const scope = info.name !== undefined ? 'resource' : info.namespace !== undefined ? 'namespace' : 'cluster';
+  const key = `${verb}|${dryRun}|${info.group}|${info.version}|${info.resource ?? ''}|${info.subresource ?? ''}|${scope}`;
+  let l = labelCache.get(key);
+  if (!l) {
+    l = { verb, dry_run: dryRun, group: info.group, version: info.version, resource: info.resource ?? '', subresource: info.subresource ?? '', scope, component: 'apiserver' };
+    // Bounded by the served resources times verbs; a flood of unknown paths is cut off.
+    if (labelCache.size < 10_000) labelCache.set(key, l);
+  }
+  return l;
+}
+
+/** Count and time this request once its response is finished. */
+export function countRequest(res: ServerResponse, info: RequestInfo, req?: IncomingMessage): void {
+  const started = performance.now();
+  let verb = VERBS[info.verb] ?? info.verb.toUpperCase();
+  if (verb === 'PATCH' && req?.headers['content-type']?.startsWith('application/apply-patch')) verb = 'APPLY';
+  const dryRun = req?.url?.includes('dryRun=') ? 'All' : '';
+  const labels = labelsFor(info, verb, dryRun);
+  const longRunning = verb === 'WATCH';
+  if (longRunning) apiserverLongrunningRequests.inc(labelsWithoutDryRun(labels));
+  res.once('close', () => {
+    if (longRunning) apiserverLongrunningRequests.dec(labelsWithoutDryRun(labels));
+    apiserverRequestTotal.inc(withCode(labels, res.statusCode));
+    apiserverRequestDuration.observe(labels, (performance.now() - started) / 1000);
   });
 }
 
-export function metricsText(): string {
-  const lines = ['# HELP apiserver_request_total Counter of API requests by verb, group, version, resource, subresource and HTTP code.', '# TYPE apiserver_request_total counter'];
-  for (const [labels, n] of [...counts.entries()].sort()) lines.push(`apiserver_request_total{${labels}} ${n}`);
-  return `${lines.join('\n')}\n`;
+const byCode = new WeakMap<Labels, Map<number, Labels>>();
+function withCode(l: Labels, code: number): Labels {
+  let m = byCode.get(l);
+  if (!m) byCode.set(l, (m = new Map()));
+  let o = m.get(code);
+  if (!o) m.set(code, (o = { ...l, code: String(code) }));
+  return o;
+}
+
+const noDryRun = new WeakMap<Labels, Labels>();
+function labelsWithoutDryRun(l: Labels): Labels {
+  let o = noDryRun.get(l);
+  if (!o) {
+    const { dry_run: _d, ...rest } = l;
+    noDryRun.set(l, (o = rest));
+  }
+  return o;
+}
+
+/** /metrics: this thread's metrics and those of the components threads attached to the server. */
+export function metricsText(workers: ThreadPortClient[] = []): Promise<string> {
+  return exposition(workers);
 }

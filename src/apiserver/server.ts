@@ -9,6 +9,7 @@ import { ResourceRegistry, keyPrefix } from '../api/registry.ts';
 import { errors, StatusError } from '../machinery/errors.ts';
 import type { KeyValue, Store } from '../storage/store.ts';
 import { openDatastore, type DatastoreOptions } from '../storage/open.ts';
+import { timedStore } from '../storage/timed-store.ts';
 import { WatchCache } from '../storage/watch-cache.ts';
 import { ServiceAllocators } from '../api/core/service-allocator.ts';
 import { systemPriorityClasses } from '../api/scheduling/index.ts';
@@ -43,6 +44,9 @@ import { tokenRequestPost } from './token-request.ts';
 import { readFileSync } from 'node:fs';
 import { versionInfo } from './version.ts';
 import { countRequest, metricsText } from './metrics.ts';
+import type { ThreadPortClient } from '../metrics/thread-port.ts';
+import { serveResourceMetrics } from './resource-metrics.ts';
+import { collectProcessMetrics, PROMETHEUS_CONTENT_TYPE, setStorageObjectsSource } from '../metrics/prometheus.ts';
 import type { Duplex } from 'node:stream';
 import { writeRawResponse } from '../machinery/http-upgrade.ts';
 import type { KubeletClientConfig } from './kubelet-client.ts';
@@ -93,6 +97,9 @@ export interface ApiServerOptions {
   auth?: ApiServerAuthOptions;
 }
 
+/** A components thread the server asks for its Prometheus metrics and metrics.k8s.io answers. */
+export type AttachedThread = ThreadPortClient;
+
 export interface ApiServerAuthOptions {
   /** --token-auth-file: upstream's CSV of static bearer tokens. */
   tokenAuthFile?: string;
@@ -136,6 +143,11 @@ export interface RunningApiServer {
   customResources: CustomResourceManager;
   /** The generic store of a resource, for in-process components and tests. */
   resource(group: string, plural: string): ResourceStore;
+  /**
+   * A components worker of this process: /metrics includes its metrics, and metrics.k8s.io is
+   * answered by the resource metrics pipeline when it runs there.
+   */
+  attachThread(t: AttachedThread): void;
   close(): Promise<void>;
 }
 
@@ -143,9 +155,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const log = opts.log ?? (() => {});
   mkdirSync(opts.dataDir, { recursive: true });
   const registry = new ResourceRegistry();
-  // Encryption at rest wraps the storage: everything above it sees plain values.
+  // Encryption at rest wraps the (timed) storage: everything above it sees plain values.
   const encryption = opts.auth?.encryptionProviderConfig ? loadEncryptionConfig(opts.auth.encryptionProviderConfig, registry.resources) : undefined;
-  const rawStore: Store = opts.store ?? (await openDatastore(opts.dataDir, opts.datastore, log));
+  const rawStore: Store = timedStore(opts.store ?? (await openDatastore(opts.dataDir, opts.datastore, log)), storageTypeOf(registry));
   const store: Store = encryption ? new EncryptedStore(rawStore, (k) => encryption.chainFor(k)) : rawStore;
   const caches = new Map<ResourceDef, WatchCache<CachedObject>>();
   await Promise.all(
@@ -434,6 +446,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   }
 
   let serverAddress = '';
+  const threads: ThreadPortClient[] = [];
+  collectProcessMetrics();
+  // Upstream's resource label is `<plural>.<group>` (core: the plural alone); read at scrape time.
+  setStorageObjectsSource(function* () {
+    for (const [def, c] of caches) if (!def.storedAs) yield [def.group ? `${def.plural}.${def.group}` : def.plural, c.size];
+  });
   async function handle(req: IncomingMessage, res: ServerResponse, requester: UserInfo): Promise<void> {
     // Parse the path by hand: URL() would resolve `.` and `..` segments, turning
     // `.../configmaps/..` into a request on the namespace.
@@ -481,8 +499,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
         return;
       }
       if (p === '/metrics') {
-        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-        res.end(metricsText());
+        const text = await metricsText(threads);
+        res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE });
+        res.end(text);
         return;
       }
       if (p.startsWith('/openapi/')) return serveOpenAPI(req, res, p, url.searchParams, customResources.resources());
@@ -504,14 +523,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     if (!def) {
       const cr = info.prefix === 'apis' ? customResources.lookup(info.group, info.version, info.resource!) : undefined;
       if (cr) {
-        countRequest(res, info);
+        countRequest(res, info, req);
         return handleCustomResource(req, res, info, cr.crd, cr.version, hc, url.searchParams);
       }
       if (!registry.hasGroupVersion(info.group, info.version) && !customResources.hasGroupVersion(info.group, info.version))
         throw errors.notFoundPath(`the server could not find the requested resource: ${info.group || 'core'}/${info.version} is not served`);
       throw errors.notFoundPath(`the server could not find the requested resource: no resource ${JSON.stringify(info.resource)} in ${info.group ? `${info.group}/` : ''}${info.version}`);
     }
-    countRequest(res, info);
+    countRequest(res, info, req);
+    if (def.group === 'metrics.k8s.io') return serveResourceMetrics(req, res, info, url.searchParams, threads);
     if (def.virtual) return handleReview(req, res, info, def, user, reviewDeps);
     await handleResource(req, res, info, def, stores.get(def)!, hc, url.searchParams);
   }
@@ -577,7 +597,24 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       if (!rs) throw new Error(`no resource ${group}/${plural}`);
       return rs;
     },
+    attachThread(t: AttachedThread) {
+      threads.push(t);
+    },
     close,
+  };
+}
+
+/** The object type of a storage key for metrics: `pods`, `deployments.apps`. */
+function storageTypeOf(registry: ResourceRegistry): (key: string) => string {
+  const byPrefix = new Map<string, string>();
+  for (const def of registry.resources) {
+    if (def.virtual || def.storedAs) continue;
+    byPrefix.set(keyPrefix(def), def.group ? `${def.plural}.${def.group}` : def.plural);
+  }
+  return (key) => {
+    const i = key.indexOf('/', 10);
+    const j = i < 0 ? -1 : key.indexOf('/', i + 1);
+    return byPrefix.get(key.slice(0, i + 1)) ?? (j < 0 ? undefined : byPrefix.get(key.slice(0, j + 1))) ?? 'other';
   };
 }
 

@@ -9,7 +9,7 @@ import type { LeaderElectionTiming } from './leader-election-flags.ts';
 import type { RunningComponent } from './components.ts';
 
 export interface ClientComponentSpec {
-  name: 'controller-manager' | 'scheduler' | 'simulated-nodes' | 'cloud-controller-manager';
+  name: 'controller-manager' | 'scheduler' | 'simulated-nodes' | 'cloud-controller-manager' | 'metrics-server';
   /** Plain data only: it crosses the worker boundary. */
   options: Record<string, unknown>;
   /** Lease timing for the components that elect a leader. */
@@ -37,12 +37,21 @@ const clientSettings: Record<ClientComponentSpec['name'], { maxSockets: number; 
   'cloud-controller-manager': { maxSockets: 32, userAgent: 'mizzen-cloud-controller-manager/0.1' },
   // Heartbeat and pod workers (32 each by default) plus the watches, so nobody queues for a socket.
   'simulated-nodes': { maxSockets: 68, userAgent: 'mizzen-simulated-kubelet/0.1' },
+  'metrics-server': { maxSockets: 8, userAgent: 'mizzen-metrics-server/0.1' },
 };
+
+/**
+ * The built-in metrics pipeline only lists and watches pods and nodes, which the controller
+ * manager's identity may; it acts as that identity rather than adding one of its own.
+ */
+function identityOf(name: ClientComponentSpec['name']) {
+  return COMPONENT_IDENTITIES[name === 'metrics-server' ? 'controller-manager' : name];
+}
 
 /** The client a component uses over the private socket; undefined means "read the kubeconfig". */
 export function socketClientFor(name: ClientComponentSpec['name'], socketPath: string | undefined): ApiClient | undefined {
   if (!socketPath) return undefined;
-  return new ApiClient({ socketPath, ...clientSettings[name], headers: socketIdentityHeaders(COMPONENT_IDENTITIES[name]) });
+  return new ApiClient({ socketPath, ...clientSettings[name], headers: socketIdentityHeaders(identityOf(name)) });
 }
 
 /**
@@ -51,7 +60,7 @@ export function socketClientFor(name: ClientComponentSpec['name'], socketPath: s
  * once per component. Over the private socket only; undefined when there is nothing to share.
  */
 export function sharedInformersFor(specs: ClientComponentSpec[], conn: ApiConnection, log: (m: string) => void): { informers: SharedInformerFactory; close(): Promise<void> } | undefined {
-  const watchers = specs.filter((s) => s.name === 'controller-manager' || s.name === 'scheduler' || s.name === 'cloud-controller-manager');
+  const watchers = specs.filter((s) => s.name === 'controller-manager' || s.name === 'scheduler' || s.name === 'cloud-controller-manager' || s.name === 'metrics-server');
   if (watchers.length < 2 || !conn.socketPath) return undefined;
   // As upstream's controller manager, shared informers list and watch as the controller manager
   // (its role may list and watch everything), which also covers what the scheduler watches.
@@ -110,6 +119,10 @@ function startByName(spec: ClientComponentSpec, ctx: { kubeconfig: string; clien
           leaderElection: spec.leaderElection,
         }).start(ctx),
       );
+    }
+    case 'metrics-server': {
+      const o = spec.options as { resolutionMs?: number; kubeletClient?: { cert: string; key: string; ca: string } };
+      return import('../metrics/component.ts').then(({ metricsServerComponent }) => metricsServerComponent({ resolutionMs: o.resolutionMs, kubeletClient: o.kubeletClient }).start(ctx));
     }
     case 'simulated-nodes': {
       const o = spec.options as { count: number; capacity?: string; heartbeatOnly?: boolean };

@@ -4,6 +4,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { DEFAULT_BIND_ADDRESS, DEFAULT_PORT } from './options.ts';
 import { leaderElectionFlagHelp, leaderElectionFlags } from './leader-election-flags.ts';
+import { dnsFlagHelp, dnsFlags } from './dns-flags.ts';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -108,10 +109,14 @@ export const COMMANDS: CommandSpec[] = [
       'no-kubelet': { type: 'boolean' },
       'cloud-provider': { type: 'string' },
       'cloud-config': { type: 'string' },
+      'metric-resolution': { type: 'string' },
+      'horizontal-pod-autoscaler-sync-period': { type: 'string' },
+      'horizontal-pod-autoscaler-downscale-stabilization': { type: 'string' },
       join: { type: 'string' },
       token: { type: 'string' },
       'token-file': { type: 'string' },
       ...leaderElectionFlags,
+      ...dnsFlags,
     },
     usage: `Usage: mizzen up [flags]
 
@@ -134,11 +139,18 @@ ${serveFlagHelp}
   --cloud-provider NAME   the cloud controller manager's provider: local (default), aws, gcp,
                           azure, or none to run no cloud controller manager
   --cloud-config FILE     the provider's configuration (YAML or JSON; see README)
+  --metric-resolution DURATION
+                          how often resource metrics are collected from every node (default 15s)
+  --horizontal-pod-autoscaler-sync-period DURATION
+                          how often each HorizontalPodAutoscaler is evaluated (default 15s)
+  --horizontal-pod-autoscaler-downscale-stabilization DURATION
+                          default scale-down stabilization window (default 5m)
   --join URL              join the control plane of the member at URL (https://host:6443) as
                           one more member: take its CA and etcd (unless --datastore-endpoint)
   --token TOKEN, --token-file FILE
                           the join token (the first member writes it to DATA_DIR/token)
 ${leaderElectionFlagHelp}
+${dnsFlagHelp}
   -h, --help              show this help
 
 Example:

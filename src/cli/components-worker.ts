@@ -5,8 +5,15 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { sharedInformersFor, startClientComponent, type ApiConnection, type ClientComponentSpec } from './client-components.ts';
 import type { RunningComponent } from './components.ts';
+import { serveThreadPort } from '../metrics/thread-port.ts';
+import { serveThreadMetrics } from '../metrics/prometheus.ts';
 
-const { specs, connection } = workerData as { specs: ClientComponentSpec[]; connection: ApiConnection };
+const { specs, connection, port: servicesPort } = workerData as { specs: ClientComponentSpec[]; connection: ApiConnection; port?: import('node:worker_threads').MessagePort };
+// The parent's questions (Prometheus metrics, metrics.k8s.io) come on their own port.
+if (servicesPort) {
+  serveThreadMetrics();
+  serveThreadPort(servicesPort);
+}
 const port = parentPort!;
 const running: { name: string; c: RunningComponent }[] = [];
 const shared = sharedInformersFor(specs, connection, (msg) => port.postMessage({ type: 'log', name: 'informers', msg }));

@@ -6,7 +6,8 @@
 // its private Unix socket when it has one, else through the admin kubeconfig like any client.
 
 import type { Pki } from '../apiserver/pki.ts';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { ThreadPortClient } from '../metrics/thread-port.ts';
 import { join } from 'node:path';
 import type { UpOptions } from './options.ts';
 import type { ApiConnection, ClientComponentSpec } from './client-components.ts';
@@ -30,6 +31,8 @@ export interface ComponentContext {
 
 export interface RunningComponent {
   close(): Promise<void>;
+  /** A components worker's port: its Prometheus metrics and (if it runs there) the metrics pipeline. */
+  port?: ThreadPortClient;
 }
 
 export interface ControlPlaneComponent {
@@ -49,6 +52,8 @@ export interface ComponentSecrets {
   /** The CA's key: the controller manager signs approved CertificateSigningRequests with it. */
   caKeyPem?: string;
   serviceAccountKeyPem?: string;
+  /** The API server's kubelet client certificate: the metrics pipeline scrapes kubelets with it. */
+  kubeletClient?: { cert: string; key: string; ca: string };
 }
 
 export function clientComponentGroups(opts: UpOptions, secrets: ComponentSecrets): { name: string; specs: ClientComponentSpec[] }[] {
@@ -59,6 +64,8 @@ export function clientComponentGroups(opts: UpOptions, secrets: ComponentSecrets
   }
   if (secrets.serviceAccountKeyPem) cm.serviceAccountKeyPem = secrets.serviceAccountKeyPem;
   if (opts.nodeMonitorGracePeriodMs !== undefined) cm.nodeMonitorGracePeriodMs = opts.nodeMonitorGracePeriodMs;
+  if (opts.hpaSyncPeriodMs !== undefined) cm.hpaSyncPeriodMs = opts.hpaSyncPeriodMs;
+  if (opts.hpaDownscaleStabilizationMs !== undefined) cm.hpaDownscaleStabilizationMs = opts.hpaDownscaleStabilizationMs;
   cm.clusterCIDR = opts.clusterCIDR ?? clusterCIDRFor(opts.simulatedNodes);
   const le = opts.leaderElection ? { leaderElection: { ...opts.leaderElection } } : {};
   // local-path volumes live under the data dir on this machine, as k3s's under its own.
@@ -75,6 +82,8 @@ export function clientComponentGroups(opts: UpOptions, secrets: ComponentSecrets
   // The cloud controllers share the controllers' thread and informers (local provider by default).
   if ((opts.cloudProvider ?? 'local') !== 'none')
     groups[0]!.specs.push({ name: 'cloud-controller-manager', options: { provider: opts.cloudProvider ?? 'local', cloudConfig: opts.cloudConfig, clusterCIDR: cm.clusterCIDR }, ...le });
+  // The metrics pipeline too: pods and nodes are watched on that thread already.
+  groups[0]!.specs.push({ name: 'metrics-server', options: { resolutionMs: opts.metricResolutionMs, kubeletClient: secrets.kubeletClient } });
   if (opts.simulatedNodes > 0)
     groups.push({ name: 'nodes', specs: [{ name: 'simulated-nodes', options: { count: opts.simulatedNodes, capacity: opts.simulatedNodeCapacity, heartbeatOnly: opts.simulatedNodesHeartbeatOnly } }] });
   return groups;
@@ -96,7 +105,12 @@ export function controlPlaneComponents(opts: UpOptions): ControlPlaneComponent[]
     name: g.name,
     start: (ctx: ComponentContext) =>
       startComponentsWorker(
-        clientComponentGroups(opts, { rootCAPem: ctx.pki.caCertPem, caKeyPem: ctx.pki.caKeyPem, serviceAccountKeyPem: ctx.serviceAccountKeyPem }).find((x) => x.name === g.name)!.specs,
+        clientComponentGroups(opts, {
+          rootCAPem: ctx.pki.caCertPem,
+          caKeyPem: ctx.pki.caKeyPem,
+          serviceAccountKeyPem: ctx.serviceAccountKeyPem,
+          kubeletClient: ctx.pki.kubeletClientCertPem ? { cert: ctx.pki.kubeletClientCertPem, key: ctx.pki.kubeletClientKeyPem, ca: ctx.pki.caCertPem } : undefined,
+        }).find((x) => x.name === g.name)!.specs,
         ctx,
       ),
   }));
@@ -107,8 +121,10 @@ function startComponentsWorker(specs: ClientComponentSpec[], ctx: ComponentConte
   // From the bundle (dist/cli/main.mjs) the worker is its sibling bundle; from sources, tsx runs it.
   const fromSources = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSources ? './components-worker.ts' : './components-worker.mjs', import.meta.url);
+  const channel = new MessageChannel();
   const worker = new Worker(entry, {
-    workerData: { specs, connection: { kubeconfig: ctx.kubeconfig, kubeconfigs: ctx.componentKubeconfigs, socketPath: ctx.socketPath } satisfies ApiConnection },
+    workerData: { specs, connection: { kubeconfig: ctx.kubeconfig, kubeconfigs: ctx.componentKubeconfigs, socketPath: ctx.socketPath } satisfies ApiConnection, port: channel.port2 },
+    transferList: [channel.port2],
     // No resourceLimits: the young generation follows bin/mizzen.js's --max-semi-space-size. A
     // 4 MB cap here (for idle RSS) made garbage collection a sixth of this thread's busy time.
     execArgv: fromSources ? ['--import', 'tsx'] : [],
@@ -123,7 +139,9 @@ function startComponentsWorker(specs: ClientComponentSpec[], ctx: ComponentConte
       else if (m.type === 'stopped') stopped?.();
       else if (m.type === 'ready') {
         ready = true;
+        const port = new ThreadPortClient(channel.port1);
         resolve({
+          port,
           close: () =>
             new Promise<void>((done) => {
               const timer = setTimeout(() => void worker.terminate().then(() => done()), 10_000);
@@ -131,6 +149,7 @@ function startComponentsWorker(specs: ClientComponentSpec[], ctx: ComponentConte
                 clearTimeout(timer);
                 void worker.terminate().then(() => done());
               };
+              port.close();
               worker.postMessage({ type: 'stop' });
             }),
         });

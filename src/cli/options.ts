@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { parseDuration } from '../machinery/duration.ts';
 import { parseEndpointList, type DatastoreOptions } from '../storage/open.ts';
 import { leaderElectionTiming, type LeaderElectionTiming } from './leader-election-flags.ts';
+import { dnsFlagValues, type DnsFlags } from './dns-flags.ts';
 
 export const DEFAULT_PORT = 6443;
 export const DEFAULT_BIND_ADDRESS = '127.0.0.1';
@@ -107,8 +108,16 @@ export interface UpOptions extends ServeOptions {
   cloudConfig?: string;
   /** Lease timing of the scheduler, controller manager and cloud controller manager. */
   leaderElection?: LeaderElectionTiming;
+  /** --metric-resolution: how often the metrics pipeline collects (default 15 s). */
+  metricResolutionMs?: number;
+  /** --horizontal-pod-autoscaler-sync-period (default 15 s). */
+  hpaSyncPeriodMs?: number;
+  /** --horizontal-pod-autoscaler-downscale-stabilization (default 5 m). */
+  hpaDownscaleStabilizationMs?: number;
   /** Join an existing control plane (`--join URL --token T`). */
   join?: { server: string; token: string };
+  /** Cluster DNS: --cluster-dns, --cluster-domain, --dns-upstream (upOptions fills in the defaults). */
+  dns?: DnsFlags;
 }
 
 /** Providers `up --cloud-provider` accepts (src/cloud/registry.ts), plus none. */
@@ -124,19 +133,38 @@ export function upOptions(values: Record<string, string | boolean | undefined>):
   const str = (k: string) => values[k] as string | undefined;
   if (values['simulated-nodes-heartbeat-only'] === true && !Number(str('simulated-nodes') ?? 0))
     throw new UsageError('--simulated-nodes-heartbeat-only applies to simulated nodes: add --simulated-nodes N', 'up');
+  const serve = serveOptions(values as any, 'up');
+  let dns: DnsFlags;
+  try {
+    dns = dnsFlagValues(values, serve.serviceCIDR);
+  } catch (e) {
+    throw new UsageError((e as Error).message, 'up');
+  }
   return {
-    ...serveOptions(values as any, 'up'),
+    ...serve,
+    dns,
     simulatedNodes: parseCount(str('simulated-nodes'), '--simulated-nodes', 'up'),
     simulatedNodeCapacity: str('simulated-node-capacity'),
     simulatedNodesHeartbeatOnly: values['simulated-nodes-heartbeat-only'] === true,
     nodeMonitorGracePeriodMs: str('node-monitor-grace-period') === undefined ? undefined : parseDurationFlag(str('node-monitor-grace-period')!, '--node-monitor-grace-period'),
     clusterCIDR: str('cluster-cidr'),
+    ...durationOption(str('metric-resolution'), '--metric-resolution', 'metricResolutionMs', 1),
+    ...durationOption(str('horizontal-pod-autoscaler-sync-period'), '--horizontal-pod-autoscaler-sync-period', 'hpaSyncPeriodMs', 1),
+    ...durationOption(str('horizontal-pod-autoscaler-downscale-stabilization'), '--horizontal-pod-autoscaler-downscale-stabilization', 'hpaDownscaleStabilizationMs', 0),
     noKubelet: values['no-kubelet'] === true,
     cloudProvider: cloudProviderFlag(str('cloud-provider')),
     cloudConfig: str('cloud-config') === undefined ? undefined : expandPath(str('cloud-config')!),
     ...leaderElectionOption(values),
     ...joinOption(values),
   };
+}
+
+/** An optional duration flag, at least minMs. */
+function durationOption<K extends string>(v: string | undefined, flag: string, key: K, minMs: number): Partial<Record<K, number>> {
+  if (v === undefined) return {};
+  const ms = parseDurationFlag(v, flag);
+  if (ms < minMs) throw new UsageError(`invalid ${flag} "${v}": must be ${minMs ? 'positive' : 'zero or more'}`, 'up');
+  return { [key]: ms } as Partial<Record<K, number>>;
 }
 
 /** `--join URL` with `--token T` or `--token-file F`. */

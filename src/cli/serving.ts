@@ -26,6 +26,8 @@ export interface RunningApiServerLike {
   url: string;
   port: number;
   close(): Promise<void>;
+  /** A components worker's port (Prometheus metrics, metrics.k8s.io); absent on fakes. */
+  attachThread?(t: import('../metrics/thread-port.ts').ThreadPortClient): void;
 }
 
 export type StartApiServer = (opts: ApiServerStartOptions) => Promise<RunningApiServerLike>;

@@ -110,6 +110,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       'controller-manager': own['controller-manager'],
       'cloud-controller-manager': own['cloud-controller-manager'],
       'simulated-nodes': kubeconfig,
+      'metrics-server': own['controller-manager'],
     };
     const serviceAccountKeyPem = await readFile(opts.auth?.serviceAccountKeyFile ?? serviceAccountKeyPath(join(opts.dataDir, 'pki')), 'utf8').catch(() => undefined);
     log(`other machines join with the token in ${tokenPath(opts.dataDir)}: mizzen agent --server ${url} --token-file FILE${opts.datastore ? `, or as control-plane members: mizzen up --join ${url} --token-file FILE` : ''}`);
@@ -129,6 +130,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
         log: (msg) => io.out(`${component.name}: ${msg}`),
       });
       life.add(component.name, () => running.close());
+      if (running.port) api.attachThread?.(running.port);
       log(`started ${component.name}`);
     }
 

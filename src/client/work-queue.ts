@@ -1,7 +1,23 @@
 // A work queue with client-go's guarantees: an item is queued at most once (de-duplication), is never
 // handed to two workers at once, and an item added while being processed is queued again after done().
 
+/** What a queue reports for client-go's workqueue metrics (set by its owner; see src/metrics/prometheus.ts). */
+export interface WorkQueueMetrics {
+  added(): void;
+  /** Seconds an item waited between add and get. */
+  waited(seconds: number): void;
+}
+
 export class WorkQueue<T> {
+  private metrics?: WorkQueueMetrics;
+  private addedAt?: Map<T, number>;
+
+  /** Report adds and waiting times from now on. */
+  instrument(m: WorkQueueMetrics): void {
+    this.metrics = m;
+    this.addedAt = new Map();
+  }
+
   // FIFO as array + head index so get() is O(1) amortised.
   private items: T[] = [];
   private head = 0;
@@ -17,6 +33,10 @@ export class WorkQueue<T> {
   add(item: T): void {
     if (this.shutdown || this.dirty.has(item)) return;
     this.dirty.add(item);
+    if (this.metrics) {
+      this.metrics.added();
+      this.addedAt!.set(item, performance.now());
+    }
     // Re-queued by done() once the current worker finishes.
     if (this.processing.has(item)) return;
     this.push(item);
@@ -27,6 +47,7 @@ export class WorkQueue<T> {
     if (w) {
       this.dirty.delete(item);
       this.processing.add(item);
+      if (this.metrics) this.observeWait(item);
       w(item);
       return;
     }
@@ -63,7 +84,15 @@ export class WorkQueue<T> {
     }
     this.dirty.delete(item);
     this.processing.add(item);
+    if (this.metrics) this.observeWait(item);
     return item;
+  }
+
+  private observeWait(item: T): void {
+    const at = this.addedAt!.get(item);
+    if (at === undefined) return;
+    this.addedAt!.delete(item);
+    this.metrics!.waited((performance.now() - at) / 1000);
   }
 
   /** Mark processing finished; re-queues the item if it was added meanwhile. */

@@ -2,10 +2,12 @@
 // success forgets the key's backoff, a thrown error requeues it with backoff.
 
 import { RateLimitedQueue } from '../client/rate-limited-queue.ts';
+import { registerQueue, workqueueAdds, workqueueQueueDuration } from '../metrics/prometheus.ts';
 
 export class KeyWorker {
   readonly queue = new RateLimitedQueue<string>();
   private running: Promise<void>[] = [];
+  private unregister: (() => void) | undefined;
 
   constructor(
     readonly name: string,
@@ -24,6 +26,13 @@ export class KeyWorker {
   }
 
   run(workers: number): void {
+    // workqueue_* metrics under the controller's name, as client-go's queues report them.
+    if (!this.unregister) {
+      const adds = workqueueAdds.labels(this.name);
+      const waits = workqueueQueueDuration.labels(this.name);
+      this.queue.instrument({ added: () => adds.inc(), waited: (s) => waits.observe(s) });
+      this.unregister = registerQueue(this.queue, this.name, () => this.queue.len());
+    }
     for (let i = 0; i < workers; i++) this.running.push(this.loop());
   }
 
@@ -49,6 +58,8 @@ export class KeyWorker {
   }
 
   async stop(): Promise<void> {
+    this.unregister?.();
+    this.unregister = undefined;
     this.queue.shutDown();
     await Promise.all(this.running);
     this.running = [];

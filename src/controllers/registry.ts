@@ -26,6 +26,7 @@ import { csrSigningController } from './certificates/signer.ts';
 import { csrApprovingController } from './certificates/approver.ts';
 import { persistentVolumeController } from './persistentvolume/index.ts';
 import { localPathProvisionerController } from './localpath/index.ts';
+import { hpaController } from './podautoscaler/index.ts';
 
 export const controllerFactories: Record<string, ControllerFactory> = {
   replicaset: replicaSetController,
@@ -53,4 +54,5 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   'csr-approving': csrApprovingController,
   'persistentvolume-binder': persistentVolumeController,
   'local-path-provisioner': localPathProvisionerController,
+  'horizontal-pod-autoscaler': hpaController,
 };

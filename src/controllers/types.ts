@@ -33,6 +33,10 @@ export interface ControllerManagerOptions {
   localPathDir?: string;
   /** The real node this controller manager runs beside (default: the host name). */
   localNodeName?: string;
+  /** --horizontal-pod-autoscaler-sync-period (upstream 15 s). */
+  hpaSyncPeriodMs?: number;
+  /** --horizontal-pod-autoscaler-downscale-stabilization (upstream 5 m). */
+  hpaDownscaleStabilizationMs?: number;
 }
 
 export const defaultControllerManagerOptions: ControllerManagerOptions = {

@@ -2,6 +2,7 @@
 // pods, nodes); a loop pops pods, runs the profile's framework against a fresh snapshot, assumes
 // the result and binds asynchronously so the loop never waits for the API server.
 
+import { schedulerAttemptDuration, schedulerPodSchedulingAttempts, setPendingPodsSource } from '../metrics/prometheus.ts';
 import { isPodTerminal } from '../api/core/pod-state.ts';
 import { ApiClient, rfc3339 } from '../client/api-client.ts';
 import { EventRecorder } from '../client/event-recorder.ts';
@@ -209,7 +210,10 @@ export class Scheduler {
       this.queue.done(q.podInfo.pod);
       return;
     }
-    const fwk = this.frameworks.get(pod.spec?.schedulerName || DEFAULT_SCHEDULER_NAME)!;
+    const profile = pod.spec?.schedulerName || DEFAULT_SCHEDULER_NAME;
+    const fwk = this.frameworks.get(profile)!;
+    const started = performance.now();
+    const attempt = (result: string) => schedulerAttemptDuration.observe({ result, profile }, (performance.now() - started) / 1000);
     this.snapshot.update(this.cache);
     const state = new CycleState();
     let host: string;
@@ -225,8 +229,10 @@ export class Scheduler {
           nominated = res?.nominatedNodeName;
         }
         q.unschedulablePlugins = e.diagnosis.unschedulablePlugins;
+        attempt('unschedulable');
         this.handleFailure(q, pod, e.message, 'Unschedulable', nominated);
       } else {
+        attempt('error');
         q.unschedulablePlugins = new Set();
         this.handleFailure(q, pod, (e as Error).message, (e as Error).message === 'no nodes available to schedule pods' ? 'Unschedulable' : 'SchedulerError');
       }
@@ -254,12 +260,16 @@ export class Scheduler {
     // The scheduling attempt is over: cluster events no longer need recording for this pod (a
     // failed binding goes to backoff whatever happened meanwhile).
     this.queue.done(pod);
-    const p = this.bindingCycle(fwk, state, q, pod, assumed, host);
+    const p = this.bindingCycle(fwk, state, q, pod, assumed, host).then((bound) => {
+      attempt(bound ? 'scheduled' : 'error');
+      if (bound) schedulerPodSchedulingAttempts.observe(Math.max(1, q.attempts));
+    });
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
   }
 
-  private async bindingCycle(fwk: Framework, state: CycleState, q: QueuedPodInfo, pod: Pod, assumed: Pod, host: string): Promise<void> {
+  /** Resolves true once the pod is bound. */
+  private async bindingCycle(fwk: Framework, state: CycleState, q: QueuedPodInfo, pod: Pod, assumed: Pod, host: string): Promise<boolean> {
     let st = await fwk.runPreBindPlugins(state, assumed, host);
     if (!st) st = await fwk.runBindPlugins(state, assumed, host);
     if (st) {
@@ -269,11 +279,12 @@ export class Scheduler {
       this.queue.moveAllToActiveOrBackoffQueue('AssignedPodDelete');
       q.unschedulablePlugins = new Set();
       this.handleFailure(q, pod, `binding rejected: ${st.message()}`, 'SchedulerError');
-      return;
+      return false;
     }
     this.cache.finishBinding(assumed);
     if (this.scheduledEvents) this.scheduledEvents.scheduled(pod, host);
     else this.recorder?.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${host}`);
+    return true;
   }
 
   private handleFailure(q: QueuedPodInfo, pod: Pod, message: string, reason: string, nominatedNodeName?: string): void {
@@ -343,6 +354,8 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
   const scheduledEvents = new ScheduledEventWriter(client, { log });
   const sched = new Scheduler(client, recorder, opts.config, deps, { log, assumedTTLMs: opts.assumedTTLMs, scheduledEvents });
   sched.podInformer = pods;
+  // scheduler_pending_pods is read from the queue when /metrics is scraped.
+  setPendingPodsSource(() => ({ ...sched.queue.counts, gated: 0 }));
   pods.addEventHandler({
     onAdd: (p) => sched.onPodAdd(p),
     onUpdate: (o, p) => sched.onPodUpdate(o, p),

@@ -29,6 +29,8 @@ const builtin: Record<string, Priority> = {
   'node.k8s.io/v1': { group: 16300, version: 15 },
   'discovery.k8s.io/v1': { group: 16200, version: 15 },
   'flowcontrol.apiserver.k8s.io/v1': { group: 16100, version: 21 },
+  // metrics-server's APIService (Mizzen serves the group itself).
+  'metrics.k8s.io/v1beta1': { group: 100, version: 100 },
 };
 
 /** What upstream gives the APIServices of CustomResourceDefinition groups. */

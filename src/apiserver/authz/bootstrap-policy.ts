@@ -533,6 +533,7 @@ export const CONTROLLER_SERVICE_ACCOUNTS: Record<string, string> = {
   disruption: 'disruption-controller',
   'persistentvolume-binder': 'persistent-volume-binder',
   'local-path-provisioner': 'local-path-provisioner',
+  'horizontal-pod-autoscaler': 'horizontal-pod-autoscaler',
   'clusterrole-aggregation': 'clusterrole-aggregation-controller',
   'csr-signing': 'certificate-controller',
   'csr-approving': 'certificate-controller',

@@ -1,0 +1,117 @@
+// Resource metrics, `kubectl top`, the HorizontalPodAutoscaler and /metrics on a real `mizzen up`
+// with simulated nodes, driven by the real kubectl. Resolution and HPA sync period are shortened
+// by flags, the scale-down window by the HPA's own behavior.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { hasKubectl, startCluster, type Cluster } from './harness.ts';
+import { eventually } from './poll.ts';
+
+const MANIFEST = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: busy}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: busy}}
+  template:
+    metadata:
+      labels: {app: busy}
+      annotations: {mizzen.dev/simulate-cpu: 90m, mizzen.dev/simulate-memory: 48Mi}
+    spec:
+      containers:
+      - {name: main, image: busybox, resources: {requests: {cpu: 100m, memory: 64Mi}}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: busy}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: busy}
+  minReplicas: 1
+  maxReplicas: 4
+  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]
+  behavior:
+    scaleDown: {stabilizationWindowSeconds: 3}
+`;
+
+describe('metrics with kubectl', { skip: !hasKubectl && 'kubectl not installed' }, () => {
+  let c: Cluster;
+  before(async () => {
+    c = await startCluster({ extraArgs: ['--simulated-nodes', '2', '--metric-resolution', '1s', '--horizontal-pod-autoscaler-sync-period', '1s'] });
+  });
+  after(() => c?.stop());
+
+  test('kubectl top nodes and pods on simulated nodes; an HPA at 50 % CPU scales up to max and back down', async () => {
+    await c.kubectl(['apply', '-f', '-'], { input: MANIFEST });
+    const nodes = await eventually(async () => {
+      const r = await c.kubectl(['top', 'nodes'], { allowFail: true });
+      return r.code === 0 && /sim-0/.test(r.stdout) && /sim-1/.test(r.stdout) ? r.stdout : undefined;
+    }, { timeoutMs: 30_000, what: 'kubectl top nodes' });
+    assert.match(nodes, /NAME\s+CPU\(cores\)\s+CPU\(%\)\s+MEMORY\(bytes\)\s+MEMORY\(%\)/);
+
+    // Scales 1 → 4 (90 % of requests against 50 %), at max: ScalingLimited TooManyReplicas.
+    await eventually(async () => JSON.parse((await c.kubectl(['get', 'deploy', 'busy', '-o', 'json'])).stdout).spec.replicas === 4, { timeoutMs: 60_000, what: 'scale up to 4' });
+    const hpa = await eventually(async () => {
+      const h = JSON.parse((await c.kubectl(['get', 'hpa', 'busy', '-o', 'json'])).stdout);
+      return h.status?.currentReplicas === 4 && h.status.conditions?.some((x: any) => x.type === 'ScalingLimited' && x.status === 'True') ? h : undefined;
+    }, { timeoutMs: 30_000, what: 'HPA status at max' });
+    assert.equal(hpa.status.currentMetrics[0].resource.current.averageUtilization, 90);
+    assert.deepEqual(hpa.status.conditions.map((x: any) => x.type).sort(), ['AbleToScale', 'ScalingActive', 'ScalingLimited']);
+    assert.equal(hpa.status.conditions.find((x: any) => x.type === 'ScalingLimited').reason, 'TooManyReplicas');
+    const events = (await c.kubectl(['get', 'events', '--field-selector', 'involvedObject.kind=HorizontalPodAutoscaler', '-o', 'json'])).stdout;
+    assert.match(events, /SuccessfulRescale/);
+    assert.match(events, /New size: \d; reason: cpu resource utilization \(percentage of request\) above target/);
+
+    const pods = await eventually(async () => {
+      const r = await c.kubectl(['top', 'pods', '-A'], { allowFail: true });
+      return r.code === 0 && (r.stdout.match(/busy-/g) ?? []).length === 4 ? r.stdout : undefined;
+    }, { timeoutMs: 30_000, what: 'kubectl top pods -A with four pods' });
+    assert.match(pods, /default\s+busy-\S+\s+90m\s+48Mi/);
+    const containers = (await c.kubectl(['top', 'pods', '--containers', '--sort-by=cpu', '-l', 'app=busy'])).stdout;
+    assert.match(containers, /POD\s+NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)/);
+    assert.match(containers, /busy-\S+\s+main\s+90m\s+48Mi/);
+    const one = containers.split('\n')[1]!.split(/\s+/)[0]!;
+    assert.match((await c.kubectl(['top', 'pod', one])).stdout, new RegExp(`${one}\\s+90m`));
+    assert.match((await c.kubectl(['top', 'pod', 'no-such-pod'], { allowFail: true })).stderr, /NotFound|not found/);
+
+    // Usage drops: a new template (new pods at 10 %), scaled back to min after the 3 s window.
+    await c.kubectl(['patch', 'deploy', 'busy', '--type', 'merge', '-p', '{"spec":{"template":{"metadata":{"annotations":{"mizzen.dev/simulate-cpu":"10m"}}}}}']);
+    await eventually(async () => JSON.parse((await c.kubectl(['get', 'deploy', 'busy', '-o', 'json'])).stdout).spec.replicas === 1, { timeoutMs: 90_000, what: 'scale down to 1' });
+    assert.match((await c.kubectl(['get', 'events', '--field-selector', 'involvedObject.kind=HorizontalPodAutoscaler'])).stdout, /All metrics below target/);
+  });
+
+  test('/metrics has the API server, storage, scheduler, work queue and process series', async () => {
+    const text = (await c.kubectl(['get', '--raw', '/metrics'])).stdout;
+    for (const series of [
+      /^apiserver_request_total\{verb="POST",dry_run="",group="apps",version="v1",resource="deployments",subresource="",scope="namespace",component="apiserver",code="201"\} \d+$/m,
+      /^apiserver_request_duration_seconds_bucket\{le="0.005",verb="LIST"/m,
+      /^apiserver_longrunning_requests\{verb="WATCH"/m,
+      /^apiserver_storage_objects\{resource="pods"\} \d+$/m,
+      /^apiserver_storage_objects\{resource="deployments.apps"\} 1$/m,
+      /^etcd_request_duration_seconds_count\{operation="create",type="pods"\} \d+$/m,
+      /^scheduler_scheduling_attempt_duration_seconds_count\{result="scheduled",profile="default-scheduler"\} \d+$/m,
+      /^scheduler_pod_scheduling_attempts_count \d+$/m,
+      /^scheduler_pending_pods\{queue="active"\} 0$/m,
+      /^workqueue_adds_total\{name="deployment"\} \d+$/m,
+      /^workqueue_depth\{name="horizontal-pod-autoscaler"\} \d+$/m,
+      /^workqueue_queue_duration_seconds_bucket\{le="1e-8",name="replicaset"\} \d+$/m,
+      /^process_cpu_seconds_total \d/m,
+      /^process_resident_memory_bytes \d+$/m,
+      /^nodejs_eventloop_lag_seconds \d/m,
+    ])
+      assert.match(text, series);
+    // Each series once: the threads' registries are merged, not concatenated.
+    assert.equal(text.match(/^# TYPE workqueue_depth gauge$/gm)?.length, 1);
+  });
+
+  test('metrics.k8s.io answers bad input with a Status, and is listed by its APIService', async () => {
+    const bad = await c.kubectl(['get', '--raw', '/apis/metrics.k8s.io/v1beta1/pods?labelSelector=a%20in%20('], { allowFail: true });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /BadRequest|unable to parse/);
+    const svc = JSON.parse((await c.kubectl(['get', 'apiservice', 'v1beta1.metrics.k8s.io', '-o', 'json'])).stdout);
+    assert.equal(svc.spec.groupPriorityMinimum, 100);
+    assert.equal(svc.status.conditions.find((x: any) => x.type === 'Available').status, 'True');
+    const nodes = JSON.parse((await c.kubectl(['get', '--raw', '/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=kubernetes.io%2Fhostname%3Dsim-1'])).stdout);
+    assert.deepEqual(nodes.items.map((n: any) => n.metadata.name), ['sim-1']);
+  });
+});
