@@ -90,7 +90,7 @@ describe('built-in groups and storage with kubectl', { skip: hasKubectl ? false 
     // Upstream's defaults show up in what is stored.
     const vwc = await json(['get', 'validatingwebhookconfiguration', 'pod-policy.example.com']);
     const h = vwc.webhooks[0];
-    assert.deepEqual([h.failurePolicy, h.matchPolicy, h.timeoutSeconds, h.clientConfig.service.port, h.namespaceSelector, h.objectSelector], ['Fail', 'Equivalent', 5, 443, {}, {}]);
+    assert.deepEqual([h.failurePolicy, h.matchPolicy, h.timeoutSeconds, h.clientConfig.service.port, h.namespaceSelector, h.objectSelector], ['Fail', 'Equivalent', 5, 443, {}, { matchLabels: { 'e2e.mizzen.dev/example-webhook': 'true' } }]);
     // And bad input gets upstream's messages.
     const bad = await k(['apply', '-f', '-'], {
       allowFail: true,

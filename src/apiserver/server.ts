@@ -718,9 +718,13 @@ async function createIgnoringExists(rs: ResourceStore, ns: string | undefined, o
   } catch (e) {
     if (e instanceof StatusError && e.code === 409) return;
     // Another API server starting at the same time may have created it first (the kubernetes
-    // Service then fails on its address, which that server claimed, rather than on its name).
-    await rs.cache.sync?.();
-    if (rs.tryGet(ns, obj.metadata!.name!)) return;
+    // Service then fails on its address, which that server claimed, rather than on its name). It
+    // claims the address before it writes the Service, so give its write a few seconds to land.
+    for (let i = 0; i < 40; i++) {
+      await rs.cache.sync?.();
+      if (rs.tryGet(ns, obj.metadata!.name!)) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     throw e;
   }
 }
