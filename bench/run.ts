@@ -5,6 +5,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   console: () => import('./console.ts'),
   density: () => import('./density.ts'),
   loadbalancer: () => import('./loadbalancer.ts'),
+  scale: () => import('./scale.ts'),
   scheduler: () => import('./scheduler.ts'),
   'scheduling-cycle': () => import('./scheduling-cycle.ts'),
   store: () => import('./store.ts'),
