@@ -123,14 +123,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Poll the node list until `want` nodes report Ready=True. */
 async function waitNodesReady(c: BenchCluster, want: number, timeoutMs: number): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
+  let last = '';
   for (;;) {
     const r = await request(c, 'GET', '/api/v1/nodes');
     if (r.status === 200) {
       const items: any[] = JSON.parse(r.body).items ?? [];
       const ready = items.filter((n) => (n.status?.conditions ?? []).some((x: any) => x.type === 'Ready' && x.status === 'True'));
       if (ready.length >= want) return ready.map((n) => n.metadata.name as string);
-    }
-    if (Date.now() > deadline) throw new Error(`fewer than ${want} nodes Ready after ${timeoutMs / 1000}s`);
+      last = `${items.length} nodes, ${ready.length} Ready`;
+    } else last = `node list: HTTP ${r.status} ${r.body.slice(0, 200)}`;
+    if (Date.now() > deadline) throw new Error(`fewer than ${want} nodes Ready after ${timeoutMs / 1000}s (last seen: ${last})`);
     await sleep(500);
   }
 }
