@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   loadbalancer: () => import('./loadbalancer.ts'),
   proxy: () => import('./proxy.ts'),
   metrics: () => import('./metrics.ts'),
+  scale: () => import('./scale.ts'),
   scheduler: () => import('./scheduler.ts'),
   'scheduling-cycle': () => import('./scheduling-cycle.ts'),
   store: () => import('./store.ts'),

@@ -123,14 +123,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Poll the node list until `want` nodes report Ready=True. */
 async function waitNodesReady(c: BenchCluster, want: number, timeoutMs: number): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
+  let last = '';
   for (;;) {
     const r = await request(c, 'GET', '/api/v1/nodes');
     if (r.status === 200) {
       const items: any[] = JSON.parse(r.body).items ?? [];
       const ready = items.filter((n) => (n.status?.conditions ?? []).some((x: any) => x.type === 'Ready' && x.status === 'True'));
       if (ready.length >= want) return ready.map((n) => n.metadata.name as string);
-    }
-    if (Date.now() > deadline) throw new Error(`fewer than ${want} nodes Ready after ${timeoutMs / 1000}s`);
+      last = `${items.length} nodes, ${ready.length} Ready`;
+    } else last = `node list: HTTP ${r.status} ${r.body.slice(0, 200)}`;
+    if (Date.now() > deadline) throw new Error(`fewer than ${want} nodes Ready after ${timeoutMs / 1000}s (last seen: ${last})`);
     await sleep(500);
   }
 }
@@ -211,7 +213,9 @@ function watchBindings(c: BenchCluster, ns: string, onBound: (name: string, t: n
 export async function runWorkload(
   run: BenchRun,
   opts: { nodes: number; pods: number; clients: number; groupSize: number; timeoutMs: number; capacity?: string; upArgs?: string[] },
-): Promise<WorkloadResult> {
+  /** Measures more on the cluster before it is stopped (bench/scale.ts); its result is `after`. */
+  after?: (c: BenchCluster) => Promise<Record<string, unknown>>,
+): Promise<WorkloadResult & { after?: Record<string, unknown> }> {
   const { workload } = run;
   const args = ['--simulated-nodes', String(opts.nodes), '--cluster-cidr', '10.64.0.0/10', ...(opts.upArgs ?? [])];
   if (!run.runPods) args.push('--simulated-nodes-heartbeat-only');
@@ -293,7 +297,9 @@ export async function runWorkload(
     const client = process.cpuUsage();
     const clientMs = ((clientAtLastBound ?? client).user + (clientAtLastBound ?? client).system - clientAtStart.user - clientAtStart.system) / 1000;
     const round = (x: number) => Math.round(x * 10) / 10;
+    const rssAfterRun = rssMB(cluster.proc.pid!);
     return {
+      ...(after ? { after: await after(cluster) } : {}),
       workload: run.name,
       nodesRunPods: run.runPods,
       nodes: opts.nodes,
@@ -310,7 +316,7 @@ export async function runWorkload(
       cpuMsPerPod: round(cpuUsed / Math.max(1, boundCount)),
       cpuMsPerPodByThread: { apiserverMain: perPod((threadsEnd.get(pid) ?? 0) - (threadsAtStart.get(pid) ?? 0)), others: others.slice(0, 4).map(perPod), benchClient: perPod(clientMs) },
       cpuCores: Math.round((cpuUsed / span) * 100) / 100,
-      rssMB: Math.round(rssMB(cluster.proc.pid!)),
+      rssMB: Math.round(rssAfterRun),
       eventsWritten,
     };
   } finally {

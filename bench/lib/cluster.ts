@@ -51,7 +51,7 @@ export async function startCluster(extraArgs: string[] = [], command: 'up' | 'ap
   const proc = spawn(process.execPath, [...serverNodeFlags(), bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const readyMs = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready after 30s:\n${out}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`not ready after 300s:\n${out}`)), 300_000);
     const onData = (d: Buffer) => {
       out += d.toString();
       if (out.includes('is ready')) {

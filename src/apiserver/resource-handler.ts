@@ -324,35 +324,29 @@ export function list(
   const cont = q.get('continue');
   const token = cont ? decodeContinue(cont) : undefined;
   const prefix = store.listPrefix(ns);
-  let { items, revision } = store.cache.list(prefix);
-  if (token && revision > token.rv) items = itemsAt(store, prefix, items, token.rv);
-  let start = 0;
-  if (token) {
-    // Items are sorted by key: binary search for the first key after the token's.
-    let lo = 0;
-    let hi = items.length;
-    const startKey = prefix + token.start;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (store.key(items[mid].namespace, items[mid].name) <= startKey) lo = mid + 1;
-      else hi = mid;
-    }
-    start = lo;
-  }
+  const revision = store.cache.revision;
+  const rv = token?.rv ?? revision;
+  const after = token ? prefix + token.start : undefined;
+  // A continue page is a snapshot at the token's revision: keys changed since then are served as
+  // they were. The page is walked from the token's key on, so it costs what its items cost.
+  const then = token && revision > token.rv ? changedSince(store, prefix, token.rv, after) : undefined;
+  const items = then ? snapshotScan(store.cache.scan(prefix, after), then) : store.cache.scan(prefix, after);
   const out: CachedObject[] = [];
-  let i = start;
-  for (; i < items.length; i++) {
-    const c = items[i];
-    if (filter && !filter(c.obj)) continue;
-    if (limit > 0 && out.length >= limit) break;
-    out.push(c);
+  let lastKey = '';
+  let more = false;
+  for (const e of items) {
+    if (filter && !filter(e.obj.obj)) continue;
+    if (limit > 0 && out.length >= limit) {
+      more = true;
+      break;
+    }
+    out.push(e.obj);
+    lastKey = e.kv.key;
   }
-  const meta: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: String(token?.rv ?? revision) };
-  if (limit > 0 && i < items.length) {
-    const last = out[out.length - 1];
-    const lastKey = store.key(last.namespace, last.name).slice(prefix.length);
-    meta.continue = encodeContinue({ rv: token?.rv ?? revision, start: lastKey });
-    if (!filter) meta.remainingItemCount = items.length - i;
+  const meta: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: String(rv) };
+  if (more) {
+    meta.continue = encodeContinue({ rv, start: lastKey.slice(prefix.length) });
+    if (!filter) meta.remainingItemCount = remainingAt(store, prefix, lastKey, then);
   }
   if (convert) return convert(out).then((items) => sendList(res, def, store, form, q, items, meta));
   sendList(res, def, store, form, q, out, meta);
@@ -368,18 +362,22 @@ function sendList(res: ServerResponse, def: ResourceDef, store: ResourceStore, f
   sendJSON(res, 200, listJSON(def, store.apiVersion, out, meta));
 }
 
-/**
- * The items as they were at revision `rv` (for continue pages, which must be a consistent
- * snapshot): undo, key by key, the changes the watch cache still holds after `rv`.
- */
-function itemsAt(store: ResourceStore, prefix: string, current: CachedObject[], rv: number): CachedObject[] {
-  const before = new Map<string, CachedObject | null>();
+/** Keys under prefix changed after revision `rv`, with what each held at `rv` (undefined: nothing). */
+interface ChangedSince {
+  keys: Map<string, CachedObject | undefined>;
+  /** The keys that held an object at `rv` and come after the page's start, sorted, with that object. */
+  older: { obj: CachedObject; kv: { key: string } }[];
+}
+
+/** What changed under prefix since `rv`, from the watch cache's window of events (410 if it is gone). */
+function changedSince(store: ResourceStore, prefix: string, rv: number, after: string | undefined): ChangedSince {
+  const keys = new Map<string, CachedObject | undefined>();
   let handle: { stop(): void } | undefined;
   try {
     handle = (store.cache as unknown as WatchableCache).watch(rv, prefix, (ev) => {
-      const key = store.key(ev.object.namespace, ev.object.name);
+      const key = (ev as { key?: string }).key ?? store.key(ev.object.namespace, ev.object.name);
       // The first change after rv tells what the key held at rv.
-      if (!before.has(key)) before.set(key, ev.type === 'ADDED' ? null : (ev.prevObject ?? (ev.type === 'DELETED' ? ev.object : null)));
+      if (!keys.has(key)) keys.set(key, ev.type === 'ADDED' ? undefined : (ev.prevObject ?? (ev.type === 'DELETED' ? ev.object : undefined)));
     });
   } catch (e) {
     if (e instanceof StorageError && e.code === 'Compacted')
@@ -390,15 +388,34 @@ function itemsAt(store: ResourceStore, prefix: string, current: CachedObject[], 
   } finally {
     handle?.stop();
   }
-  if (before.size === 0) return current;
-  const out: CachedObject[] = [];
-  for (const c of current) {
-    const key = store.key(c.namespace, c.name);
-    if (!before.has(key)) out.push(c);
+  const older: ChangedSince['older'] = [];
+  for (const [key, obj] of keys) if (obj && (after === undefined || key > after)) older.push({ obj, kv: { key } });
+  older.sort((a, b) => (a.kv.key < b.kv.key ? -1 : a.kv.key > b.kv.key ? 1 : 0));
+  return { keys, older };
+}
+
+/** The current entries merged with what changed since: the list as it was at the snapshot. */
+function* snapshotScan(current: Iterable<{ obj: CachedObject; kv: { key: string } }>, then: ChangedSince): Generator<{ obj: CachedObject; kv: { key: string } }> {
+  const { keys, older } = then;
+  let j = 0;
+  for (const e of current) {
+    if (keys.has(e.kv.key)) continue;
+    while (j < older.length && older[j].kv.key < e.kv.key) yield older[j++];
+    yield e;
   }
-  for (const c of before.values()) if (c) out.push(c);
-  const keyOf = (c: CachedObject) => store.key(c.namespace, c.name);
-  return out.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  while (j < older.length) yield older[j++];
+}
+
+/** How many objects under prefix after `lastKey` the list held at the snapshot. */
+function remainingAt(store: ResourceStore, prefix: string, lastKey: string, then: ChangedSince | undefined): number {
+  let n = store.cache.countAfter(prefix, lastKey);
+  if (!then) return n;
+  for (const [key, obj] of then.keys) {
+    if (key <= lastKey || !key.startsWith(prefix)) continue;
+    if (store.cache.get(key)) n--;
+    if (obj) n++;
+  }
+  return n;
 }
 
 async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {

@@ -5,7 +5,7 @@
 // resort, and a burst of writes between two listings costs one merge.
 
 import type { KeyValue } from './store.ts';
-import { lowerBound } from './prefix.ts';
+import { lowerBound, prefixRangeEnd, upperBound } from './prefix.ts';
 
 export class KeyIndex<V = KeyValue> {
   private readonly map = new Map<string, V>();
@@ -50,6 +50,28 @@ export class KeyIndex<V = KeyValue> {
       out.push(this.map.get(k)!);
     }
     return out;
+  }
+
+  /**
+   * Live entries under prefix with a key after `after` (all of them when undefined), in key order,
+   * found by binary search: a page of a paged list costs what its items cost, wherever it starts.
+   */
+  *scan(prefix: string, after?: string): Generator<V> {
+    const keys = this.sortedKeys();
+    const end = prefixRangeEnd(keys, prefix);
+    for (let i = after === undefined || after < prefix ? lowerBound(keys, prefix) : upperBound(keys, after); i < end; i++) {
+      // Keys removed while a scan is paused are skipped (the sorted array is replaced, not changed).
+      const v = this.map.get(keys[i]);
+      if (v !== undefined) yield v;
+    }
+  }
+
+  /** How many keys under prefix come after `after` (all under prefix when undefined). */
+  countAfter(prefix: string, after?: string): number {
+    const keys = this.sortedKeys();
+    const end = prefixRangeEnd(keys, prefix);
+    const from = after === undefined || after < prefix ? lowerBound(keys, prefix) : upperBound(keys, after);
+    return Math.max(0, end - from);
   }
 
   private sortedKeys(): string[] {

@@ -22,3 +22,21 @@ export function lowerBound(sorted: readonly string[], value: string): number {
   }
   return lo;
 }
+
+/** Index of the first element of a sorted array that is > value. */
+export function upperBound(sorted: readonly string[], value: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Index just past the last element of a sorted array that starts with prefix. */
+export function prefixRangeEnd(sorted: readonly string[], prefix: string): number {
+  const end = prefixEnd(prefix);
+  return end === undefined ? sorted.length : lowerBound(sorted, end);
+}

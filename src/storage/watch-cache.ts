@@ -208,6 +208,16 @@ export class WatchCache<T> {
     return this.entries.list(!prefix || prefix === this.prefix ? '' : prefix);
   }
 
+  /** Entries under prefix with a key after `after` (all when undefined), in key order: one list page. */
+  scan(prefix: string, after?: string): Iterable<CacheEntry<T>> {
+    return this.entries.scan(prefix, after);
+  }
+
+  /** How many entries under prefix have a key after `after`. */
+  countAfter(prefix: string, after?: string): number {
+    return this.entries.countAfter(prefix, after);
+  }
+
   /**
    * Watch changes under prefix. fromRevision 0 starts with the current state as synthetic ADDED
    * events; otherwise buffered events after fromRevision are replayed first. Replayed events are

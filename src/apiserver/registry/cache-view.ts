@@ -16,6 +16,8 @@ export function cacheView(cache: WatchCache<CachedObject>, shared: boolean): Cac
   return {
     get: (key) => cache.get(key)?.obj,
     list: (prefix) => cache.list(prefix),
+    scan: (prefix, after) => cache.scan(prefix, after),
+    countAfter: (prefix, after) => cache.countAfter(prefix, after),
     get revision() {
       return cache.revision;
     },

@@ -5,6 +5,7 @@ import { field } from '../../machinery/errors.ts';
 import { MemoryStore } from '../../storage/memory-store.ts';
 import { WatchCache } from '../../storage/watch-cache.ts';
 import { keyPrefix, objectKey } from '../../api/resource-keys.ts';
+import { cacheView } from './cache-view.ts';
 import { CachedObject, decodeKeyValue, objectsInFlight } from './cached-object.ts';
 import { ResourceStore, noAdmission } from './resource-store.ts';
 
@@ -31,7 +32,7 @@ async function setup() {
   const store = new MemoryStore();
   const cache = new WatchCache<CachedObject>(store, keyPrefix(widgets), decodeKeyValue);
   await cache.start();
-  const view = { get: (k: string) => cache.get(k)?.obj, list: (p: string) => cache.list(p), get revision() { return cache.revision; } };
+  const view = cacheView(cache, false);
   return new ResourceStore(widgets, store, view, {}, noAdmission);
 }
 
@@ -111,7 +112,7 @@ test('the watch cache takes a written object as is (no parse of its stored text)
   const store = new MemoryStore();
   const cache = new WatchCache<CachedObject>(store, keyPrefix(widgets), decodeKeyValue);
   await cache.start();
-  const view = { get: (k: string) => cache.get(k)?.obj, list: (p: string) => cache.list(p), get revision() { return cache.revision; } };
+  const view = cacheView(cache, false);
   const rs = new ResourceStore(widgets, store, view, {}, noAdmission);
   const cached = () => cache.get(objectKey(widgets, 'ns1', 'w'))!.obj;
   const created = await rs.create('ns1', { metadata: { name: 'w' }, spec: { size: 2 } });

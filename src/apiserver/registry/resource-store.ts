@@ -18,6 +18,10 @@ import type { AdmissionRequest, AdmitStep } from '../admission/types.ts';
 export interface CacheView {
   get(key: string): CachedObject | undefined;
   list(prefix: string): { items: CachedObject[]; revision: number };
+  /** Objects under prefix with a storage key after `after` (all when undefined), in key order. */
+  scan(prefix: string, after?: string): Iterable<{ obj: CachedObject; kv: { key: string } }>;
+  /** How many objects under prefix have a key after `after`. */
+  countAfter(prefix: string, after?: string): number;
   readonly revision: number;
   /**
    * Set when other API servers write to the same storage: resolves once the cache holds every
