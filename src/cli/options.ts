@@ -134,7 +134,7 @@ function joinOption(values: Record<string, unknown>): { join?: { server: string;
 }
 
 /** `mizzen agent` flags. */
-export function agentOptions(values: Record<string, unknown>): { servers: string[]; token: string; nodeName: string; dataDir: string; lbPort: number } {
+export function agentOptions(values: Record<string, unknown>): { servers: string[]; token: string; nodeName: string; dataDir: string; lbPort: number; simulatedKubelet: boolean } {
   const server = values.server as string | undefined;
   if (!server) throw new UsageError('--server is required: the https://host:port of a control-plane member', 'agent');
   const servers = server
@@ -155,6 +155,7 @@ export function agentOptions(values: Record<string, unknown>): { servers: string
     nodeName,
     dataDir: dir !== undefined ? expandPath(dir) : join(homedir(), '.mizzen-agent'),
     lbPort: lb === undefined ? 6444 : lbPort(lb),
+    simulatedKubelet: values['simulated-kubelet'] === true,
   };
 }
 

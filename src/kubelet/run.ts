@@ -130,8 +130,8 @@ export interface RunningNode {
   /** Resolves once the node is Ready as the API server sees it (pod network configured). */
   ready: Promise<void>;
   /**
-   * Stops the kubelet; containers keep running (a new kubelet adopts them). With `cleanup`, also
-   * the pod network, routes and CNI config (containers are not removed: delete pods first).
+   * Stops the kubelet; containers keep running (a new kubelet adopts them). With `cleanup`, every
+   * pod sandbox and container is removed too, then the pod network, routes and CNI config.
    */
   stop(opts?: { cleanup?: boolean }): Promise<void>;
 }
@@ -181,6 +181,10 @@ export async function startNode(o: StartNodeOptions): Promise<StartNodeResult> {
     });
     let cleanupOnStop = false;
     stack.push(() => runtime.stop({ cleanup: cleanupOnStop }));
+    // --cleanup: the pods go too (after the pod workers stopped, before the runtime does).
+    stack.push(async () => {
+      if (cleanupOnStop) await removeAllPods(runtime, log);
+    });
 
     const internalIP = nodeInternalIP(o.nodeIP);
     const port = o.port ?? DEFAULT_KUBELET_PORT;
@@ -309,6 +313,16 @@ export async function startNode(o: StartNodeOptions): Promise<StartNodeResult> {
     client.close();
     throw e;
   }
+}
+
+/** Stops and removes every pod sandbox (and so its containers) on the runtime. */
+export async function removeAllPods(runtime: NodeRuntime, log: (m: string) => void): Promise<void> {
+  const sandboxes = await runtime.cri.listPodSandbox(undefined, { timeoutMs: 10_000 }).catch(() => []);
+  for (const sb of sandboxes) {
+    await runtime.cri.stopPodSandbox(sb.id, { timeoutMs: 60_000 }).catch((e) => log(`stopping sandbox ${sb.id}: ${(e as Error).message}`));
+    await runtime.cri.removePodSandbox(sb.id, { timeoutMs: 60_000 }).catch((e) => log(`removing sandbox ${sb.id}: ${(e as Error).message}`));
+  }
+  if (sandboxes.length) log(`removed ${sandboxes.length} pod sandbox(es)`);
 }
 
 function pressureTypes(c: NodeController): string[] {
