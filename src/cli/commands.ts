@@ -87,6 +87,10 @@ export const COMMANDS: CommandSpec[] = [
       'node-monitor-grace-period': { type: 'string' },
       'cluster-cidr': { type: 'string' },
       'no-kubelet': { type: 'boolean' },
+      'node-name': { type: 'string' },
+      'kubelet-port': { type: 'string' },
+      'cgroup-root': { type: 'string' },
+      'pod-bridge': { type: 'string' },
       'cloud-provider': { type: 'string' },
       'cloud-config': { type: 'string' },
       join: { type: 'string' },
@@ -113,6 +117,10 @@ ${serveFlagHelp}
   --cluster-cidr CIDR     pod network range split into per-node podCIDRs (default 10.42.0.0/16)
   --no-kubelet            run no node on this machine (by default, as root, a real node named
                           after the host runs pods in containers; see mizzen kubelet --help)
+  --node-name NAME        the local node's name (default: the host name)
+  --kubelet-port PORT     the local kubelet's HTTPS port (default 10250; 0 = any free one)
+  --cgroup-root PATH      parent cgroup of the local node's pods (default /, so /kubepods/...)
+  --pod-bridge NAME       Linux bridge of the local pod network (default mizzen0)
   --cloud-provider NAME   the cloud controller manager's provider: local (default), aws, gcp,
                           azure, or none to run no cloud controller manager
   --cloud-config FILE     the provider's configuration (YAML or JSON; see README)
@@ -205,6 +213,8 @@ Flags:
       'system-reserved': { type: 'string' },
       'tls-cert-file': { type: 'string' },
       'tls-private-key-file': { type: 'string' },
+      'cgroup-root': { type: 'string' },
+      'pod-bridge': { type: 'string' },
     },
     usage: `Usage: mizzen kubelet --kubeconfig FILE [flags]
 
@@ -242,6 +252,8 @@ Flags:
   --tls-cert-file FILE, --tls-private-key-file FILE
                           the kubelet API's serving certificate (default: asked for with a
                           CertificateSigningRequest, which an admin approves)
+  --cgroup-root PATH      parent cgroup of the pods (default /, so /kubepods/...)
+  --pod-bridge NAME       Linux bridge of the pod network (default mizzen0)
   -h, --help              show this help
 
 Example:

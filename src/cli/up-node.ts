@@ -32,7 +32,7 @@ export async function startUpNode(opts: UpOptions, ctx: UpNodeContext): Promise<
     ctx.log(unsupported);
     return undefined;
   }
-  const nodeName = nodeNameFromHost();
+  const nodeName = opts.node?.name ?? nodeNameFromHost();
   const serviceCIDR = opts.serviceCIDR ?? DEFAULT_SERVICE_CIDR;
   const kubeconfig = await ensureNodeKubeconfig(opts.dataDir, ctx.pki, ctx.url, nodeName);
   ctx.log(`starting node ${nodeName} (kubelet as system:node:${nodeName})`);
@@ -46,6 +46,10 @@ export async function startUpNode(opts: UpOptions, ctx: UpNodeContext): Promise<
     clusterDNS: [nthAddress(serviceCIDR, 10)],
     serving: { ca: { certPem: ctx.pki.caCertPem, keyPem: ctx.pki.caKeyPem } },
     clientCA: ctx.pki.caCertPem,
+    port: opts.node?.kubeletPort,
+    cgroupRoot: opts.node?.cgroupRoot,
+    bridge: opts.node?.bridge,
+    networkName: opts.node?.bridge,
     progress: ctx.log,
     log: (m) => ctx.log(`kubelet: ${m}`),
     ...ctx.services,

@@ -33,6 +33,8 @@ export interface KubeletCommandOptions {
   systemReserved?: Record<string, string>;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
+  cgroupRoot?: string;
+  podBridge?: string;
 }
 
 export function defaultKubeletDataDir(): string {
@@ -42,6 +44,11 @@ export function defaultKubeletDataDir(): string {
 /** A host name as a node name (lower case; anything else than [a-z0-9.-] becomes '-'). */
 export function nodeNameFromHost(h: string = hostname()): string {
   return h.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'node';
+}
+
+function checked(v: string | undefined, re: RegExp, flag: string, what: string): string | undefined {
+  if (v !== undefined && !re.test(v)) throw new UsageError(`invalid ${flag} "${v}": expected ${what}`, 'kubelet');
+  return v;
 }
 
 export function kubeletOptions(values: Record<string, string | boolean | undefined>): KubeletCommandOptions {
@@ -86,6 +93,8 @@ export function kubeletOptions(values: Record<string, string | boolean | undefin
     systemReserved: reserved('system-reserved'),
     tlsCertFile: str('tls-cert-file') && expandPath(str('tls-cert-file')!),
     tlsPrivateKeyFile: str('tls-private-key-file') && expandPath(str('tls-private-key-file')!),
+    cgroupRoot: checked(str('cgroup-root'), /^(\/[A-Za-z0-9._-]+)+$/, '--cgroup-root', 'an absolute cgroup path such as /mizzen'),
+    podBridge: checked(str('pod-bridge'), /^[A-Za-z0-9_.-]{1,15}$/, '--pod-bridge', 'a Linux interface name of at most 15 characters'),
   };
 }
 
@@ -111,6 +120,9 @@ export async function runKubelet(o: KubeletCommandOptions, io: CliIO, stopSignal
       resources: { maxPods: o.maxPods, kubeReserved: o.kubeReserved, systemReserved: o.systemReserved },
       port: o.port,
       serving,
+      cgroupRoot: o.cgroupRoot,
+      bridge: o.podBridge,
+      networkName: o.podBridge,
       log,
     });
     if (!r.ok) {

@@ -351,17 +351,10 @@ async function servingCertificate(o: StartNodeOptions, internalIP: string): Prom
   return ensureServingCertFromCSR({ kubeconfig: o.kubeconfig, nodeName: o.nodeName, hosts: [o.nodeName, internalIP], dir: join(o.dataDir, 'pki'), log: o.progress ?? o.log });
 }
 
-/** The pod workers of src/kubelet/core (loaded when there). */
+/** The pod workers of src/kubelet/core. */
 async function defaultStartPods(ctx: PodsContext): Promise<RunningPods> {
-  const path = './core/kubelet.ts';
-  let mod: any;
-  try {
-    mod = await import(path);
-  } catch {
-    ctx.log('this build has no pod workers (src/kubelet/core): the node runs no pods');
-    return { pods: { list: () => [], get: () => undefined, sandboxId: () => undefined, runningContainerId: () => undefined }, streaming: criStreamingRuntime(ctx.runtime.cri), logs: criLogSource(ctx.runtime.cri), stop: async () => {} };
-  }
-  const kubelet = new mod.Kubelet({
+  const { Kubelet } = await import('./core/kubelet.ts');
+  const kubelet = new Kubelet({
     client: ctx.client,
     nodeName: ctx.nodeName,
     runtime: ctx.runtime,
@@ -370,7 +363,7 @@ async function defaultStartPods(ctx: PodsContext): Promise<RunningPods> {
     clusterDNS: ctx.clusterDNS,
     clusterDomain: ctx.clusterDomain,
     log: ctx.log,
-    getNode: ctx.getNode,
+    getNode: ctx.getNode as () => any,
   });
   await kubelet.start();
   return { pods: kubelet.podsView(), streaming: kubelet.streaming(), logs: kubelet.logSource(), stop: () => kubelet.stop() };
