@@ -4,6 +4,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   apiserver: () => import('./apiserver.ts'),
   console: () => import('./console.ts'),
   density: () => import('./density.ts'),
+  dns: () => import('./dns.ts'),
   loadbalancer: () => import('./loadbalancer.ts'),
   scheduler: () => import('./scheduler.ts'),
   'scheduling-cycle': () => import('./scheduling-cycle.ts'),

@@ -15,7 +15,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const bundle = path.join(root, 'dist', 'cli', 'main.mjs');
 // Worker-thread scripts are separate entry points, emitted beside the bundle (the code finds them
 // with new URL('./<name>.mjs', import.meta.url)).
-const workers = [path.join(root, 'src', 'storage', 'sqlite', 'sqlite-writer.mjs'), path.join(root, 'src', 'cli', 'components-worker.ts')];
+const workers = [path.join(root, 'src', 'storage', 'sqlite', 'sqlite-writer.mjs'), path.join(root, 'src', 'cli', 'components-worker.ts'), path.join(root, 'src', 'dns', 'dns-worker.ts')];
 
 function newestMtime(dir) {
   let newest = 0;

@@ -4,6 +4,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { DEFAULT_BIND_ADDRESS, DEFAULT_PORT } from './options.ts';
 import { leaderElectionFlagHelp, leaderElectionFlags } from './leader-election-flags.ts';
+import { dnsFlagHelp, dnsFlags } from './dns-flags.ts';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -97,6 +98,7 @@ export const COMMANDS: CommandSpec[] = [
       token: { type: 'string' },
       'token-file': { type: 'string' },
       ...leaderElectionFlags,
+      ...dnsFlags,
     },
     usage: `Usage: mizzen up [flags]
 
@@ -129,6 +131,7 @@ ${serveFlagHelp}
   --token TOKEN, --token-file FILE
                           the join token (the first member writes it to DATA_DIR/token)
 ${leaderElectionFlagHelp}
+${dnsFlagHelp}
   -h, --help              show this help
 
 Example:

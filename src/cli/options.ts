@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import { parseDuration } from '../machinery/duration.ts';
 import { parseEndpointList, type DatastoreOptions } from '../storage/open.ts';
 import { leaderElectionTiming, type LeaderElectionTiming } from './leader-election-flags.ts';
+import { dnsFlagValues, type DnsFlags } from './dns-flags.ts';
 
 export const DEFAULT_PORT = 6443;
 export const DEFAULT_BIND_ADDRESS = '127.0.0.1';
@@ -92,6 +93,8 @@ export interface UpOptions extends ServeOptions {
   leaderElection?: LeaderElectionTiming;
   /** Join an existing control plane (`--join URL --token T`). */
   join?: { server: string; token: string };
+  /** Cluster DNS: --cluster-dns, --cluster-domain, --dns-upstream (upOptions fills in the defaults). */
+  dns?: DnsFlags;
 }
 
 /** Providers `up --cloud-provider` accepts (src/cloud/registry.ts), plus none. */
@@ -107,8 +110,16 @@ export function upOptions(values: Record<string, string | boolean | undefined>):
   const str = (k: string) => values[k] as string | undefined;
   if (values['simulated-nodes-heartbeat-only'] === true && !Number(str('simulated-nodes') ?? 0))
     throw new UsageError('--simulated-nodes-heartbeat-only applies to simulated nodes: add --simulated-nodes N', 'up');
+  const serve = serveOptions(values as any, 'up');
+  let dns: DnsFlags;
+  try {
+    dns = dnsFlagValues(values, serve.serviceCIDR);
+  } catch (e) {
+    throw new UsageError((e as Error).message, 'up');
+  }
   return {
-    ...serveOptions(values as any, 'up'),
+    ...serve,
+    dns,
     simulatedNodes: parseCount(str('simulated-nodes'), '--simulated-nodes', 'up'),
     simulatedNodeCapacity: str('simulated-node-capacity'),
     simulatedNodesHeartbeatOnly: values['simulated-nodes-heartbeat-only'] === true,

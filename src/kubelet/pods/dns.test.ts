@@ -90,3 +90,25 @@ test('hostname and domain', () => {
   assert.equal(kernelHostname('db', 'backend.shop.svc.cluster.local', false), 'db');
   assert.throws(() => kernelHostname('x'.repeat(40), 'y'.repeat(30), true), /FQDN .* is too long \(64 characters is the max, 71 characters requested\)/);
 });
+
+test('podDNSConfig: loopback host resolvers are not given to pods in their own network namespace', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'mizzen-dns-loopback-'));
+  try {
+    const resolved = join(dir, 'resolv.conf');
+    writeFileSync(resolved, 'nameserver 192.168.7.1\nnameserver 127.0.0.1\n');
+    const stub = { clusterDNS: ['10.43.0.10'], clusterDomain: 'cluster.local', resolvConfText: 'nameserver 127.0.0.53\nsearch lan\n', loopbackFallbackPath: resolved };
+    assert.deepEqual(podDNSConfig(pod({ dnsPolicy: 'Default' }), stub).servers, ['192.168.7.1']);
+    assert.deepEqual(podDNSConfig(pod({ dnsPolicy: 'Default', hostNetwork: true }), stub).servers, ['127.0.0.53'], 'the host network reaches loopback');
+    assert.deepEqual(podDNSConfig(pod({ dnsPolicy: 'Default' }), { ...stub, resolvConfText: 'nameserver 127.0.0.53\nnameserver 10.0.0.2\n' }).servers, ['10.0.0.2']);
+    const events: string[] = [];
+    const none = podDNSConfig(pod({ dnsPolicy: 'Default' }), { ...stub, loopbackFallbackPath: join(dir, 'missing'), recordEvent: (_t, r, m) => events.push(`${r}: ${m}`) });
+    assert.deepEqual(none.servers, ['127.0.0.53']);
+    assert.match(events[0], /^DNSConfigForming: the node's resolv.conf names only loopback nameservers \(127.0.0.53\)/);
+    assert.deepEqual(podDNSConfig(pod(), stub).servers, ['10.43.0.10'], 'ClusterFirst is unaffected');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -72,6 +72,12 @@ export interface DNSOptions {
   resolvConfPath?: string;
   /** Or its content directly (tests). */
   resolvConfText?: string;
+  /**
+   * Where to look for the real resolvers when the host's resolv.conf names only loopback ones
+   * (systemd-resolved's stub 127.0.0.53, a local dnsmasq), which a pod in its own network
+   * namespace cannot reach (default /run/systemd/resolve/resolv.conf, as k3s does).
+   */
+  loopbackFallbackPath?: string;
   /** Node IPs, for the `--resolv-conf=""` case. */
   nodeIPs?: string[];
   recordEvent?: (type: 'Warning', reason: string, message: string) => void;
@@ -129,6 +135,9 @@ export function podDNSConfig(pod: Pod, opts: DNSOptions): DNSConfig {
     cfg.servers = servers.length ? servers : ['127.0.0.1'];
     cfg.searches = ['.'];
   }
+  const noResolvConf = (opts.resolvConfPath ?? '/etc/resolv.conf') === '' && opts.resolvConfText === undefined;
+  // (Without a resolv.conf, upstream deliberately points pods at localhost: left as it is.)
+  if (type === 'Host' && !pod.spec.hostNetwork && !noResolvConf) cfg = avoidLoopback(cfg, opts);
   const dc = pod.spec.dnsConfig;
   if (dc) {
     cfg = {
@@ -142,6 +151,28 @@ export function podDNSConfig(pod: Pod, opts: DNSOptions): DNSConfig {
     cfg.servers = cfg.servers.slice(0, MAX_DNS_NAMESERVERS);
     opts.recordEvent?.('Warning', 'DNSConfigForming', `Nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: ${cfg.servers.join(' ')}`);
   }
+  return cfg;
+}
+
+const isLoopback = (ip: string) => ip.startsWith('127.') || ip === '::1';
+
+/**
+ * A pod with its own network namespace cannot reach the node's loopback resolvers: use the
+ * fallback file's (systemd-resolved's upstream list) when it has other ones, else keep what there
+ * is and say why the pod's lookups will fail.
+ */
+function avoidLoopback(cfg: Required<DNSConfig>, opts: DNSOptions): Required<DNSConfig> {
+  if (!cfg.servers.some(isLoopback)) return cfg;
+  const reachable = cfg.servers.filter((s) => !isLoopback(s));
+  if (reachable.length) return { ...cfg, servers: reachable };
+  let fallback: string[] = [];
+  try {
+    fallback = parseResolvConf(readFileSync(opts.loopbackFallbackPath ?? '/run/systemd/resolve/resolv.conf', 'utf8')).nameservers.filter((s) => !isLoopback(s));
+  } catch {
+    // no such file
+  }
+  if (fallback.length) return { ...cfg, servers: fallback };
+  opts.recordEvent?.('Warning', 'DNSConfigForming', `the node's resolv.conf names only loopback nameservers (${cfg.servers.join(' ')}), which the pod cannot reach from its network namespace`);
   return cfg;
 }
 
