@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   density: () => import('./density.ts'),
   dns: () => import('./dns.ts'),
   loadbalancer: () => import('./loadbalancer.ts'),
+  proxy: () => import('./proxy.ts'),
   scheduler: () => import('./scheduler.ts'),
   'scheduling-cycle': () => import('./scheduling-cycle.ts'),
   store: () => import('./store.ts'),
