@@ -92,6 +92,9 @@ export const COMMANDS: CommandSpec[] = [
       'kubelet-port': { type: 'string' },
       'cgroup-root': { type: 'string' },
       'pod-bridge': { type: 'string' },
+      'no-cluster-dns': { type: 'boolean' },
+      'no-service-proxy': { type: 'boolean' },
+      'no-network-policy': { type: 'boolean' },
       'cloud-provider': { type: 'string' },
       'cloud-config': { type: 'string' },
       join: { type: 'string' },
@@ -123,6 +126,9 @@ ${serveFlagHelp}
   --kubelet-port PORT     the local kubelet's HTTPS port (default 10250; 0 = any free one)
   --cgroup-root PATH      parent cgroup of the local node's pods (default /, so /kubepods/...)
   --pod-bridge NAME       Linux bridge of the local pod network (default mizzen0)
+  --no-cluster-dns        no cluster DNS server on the local node (pods still get --cluster-dns)
+  --no-service-proxy      no service proxy on the local node (ClusterIPs/NodePorts unprogrammed)
+  --no-network-policy     the service proxy does not enforce NetworkPolicies
   --cloud-provider NAME   the cloud controller manager's provider: local (default), aws, gcp,
                           azure, or none to run no cloud controller manager
   --cloud-config FILE     the provider's configuration (YAML or JSON; see README)
@@ -218,6 +224,11 @@ Flags:
       'tls-private-key-file': { type: 'string' },
       'cgroup-root': { type: 'string' },
       'pod-bridge': { type: 'string' },
+      'no-cluster-dns': { type: 'boolean' },
+      'no-service-proxy': { type: 'boolean' },
+      'no-network-policy': { type: 'boolean' },
+      'dns-upstream': { type: 'string' },
+      'services-kubeconfig': { type: 'string' },
     },
     usage: `Usage: mizzen kubelet --kubeconfig FILE [flags]
 
@@ -257,6 +268,15 @@ Flags:
                           CertificateSigningRequest, which an admin approves)
   --cgroup-root PATH      parent cgroup of the pods (default /, so /kubepods/...)
   --pod-bridge NAME       Linux bridge of the pod network (default mizzen0)
+  --dns-upstream LIST     resolvers for names outside the cluster, IP or IP:port, comma-separated
+                          (default: the nameservers of /etc/resolv.conf)
+  --no-cluster-dns        no cluster DNS server on this node
+  --no-service-proxy      no service proxy on this node
+  --no-network-policy     the service proxy does not enforce NetworkPolicies
+  --services-kubeconfig FILE
+                          the identity cluster DNS and the service proxy use (they read Services,
+                          EndpointSlices, Pods, Namespaces, NetworkPolicies cluster-wide and write
+                          kube-system/kube-dns; default the node's own, which may not be allowed)
   -h, --help              show this help
 
 Example:

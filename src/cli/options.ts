@@ -85,7 +85,7 @@ export interface UpOptions extends ServeOptions {
   /** Run no local node (by default, as root, a real kubelet named after the host runs). */
   noKubelet: boolean;
   /** The local node's settings (--node-name, --kubelet-port, --cgroup-root, --pod-bridge). */
-  node?: { name?: string; kubeletPort?: number; cgroupRoot?: string; bridge?: string };
+  node?: { name?: string; kubeletPort?: number; cgroupRoot?: string; bridge?: string; noClusterDNS?: boolean; noServiceProxy?: boolean; noNetworkPolicy?: boolean };
   /** The cloud controller manager's provider (default local); 'none' runs none. */
   cloudProvider?: string;
   cloudConfig?: string;
@@ -155,6 +155,10 @@ function localNodeOptions(values: Record<string, unknown>): { node?: UpOptions['
     if (!/^[A-Za-z0-9_.-]{1,15}$/.test(str('pod-bridge')!)) throw new UsageError(`invalid --pod-bridge "${str('pod-bridge')}": a Linux interface name of at most 15 characters`, 'up');
     node.bridge = str('pod-bridge');
   }
+  // The node services (src/kubelet/node-services.ts) run by default beside the local node.
+  if (values['no-cluster-dns'] === true) node.noClusterDNS = true;
+  if (values['no-service-proxy'] === true) node.noServiceProxy = true;
+  if (values['no-network-policy'] === true) node.noNetworkPolicy = true;
   if (Object.keys(node).length && values['no-kubelet'] === true) throw new UsageError('the local node flags do not go with --no-kubelet', 'up');
   return Object.keys(node).length ? { node } : {};
 }

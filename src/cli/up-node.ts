@@ -9,6 +9,7 @@ import { ensureNodeKubeconfig } from '../apiserver/component-credentials.ts';
 import { nthAddress } from '../kubelet/network/cidr.ts';
 import type { RunningNode, StartNodeOptions } from '../kubelet/run.ts';
 import { clusterCIDRFor } from './components.ts';
+import { nodeServiceHooks } from '../kubelet/node-services.ts';
 import type { UpOptions } from './options.ts';
 
 export const DEFAULT_SERVICE_CIDR = '10.43.0.0/16';
@@ -21,6 +22,8 @@ export interface UpNodeContext {
   log: (msg: string) => void;
   /** HOOKS for the node services (cluster DNS, service proxy), passed to startNode. */
   services?: Pick<StartNodeOptions, 'startDNS' | 'startProxy'>;
+  /** The admin's kubeconfig, for cluster DNS and the service proxy (default: the node's identity). */
+  adminKubeconfig?: string;
 }
 
 /** Starts the local node; undefined (after saying why, in one line) when this machine cannot run one. */
@@ -43,7 +46,8 @@ export async function startUpNode(opts: UpOptions, ctx: UpNodeContext): Promise<
     clusterCIDR: opts.clusterCIDR ?? clusterCIDRFor(opts.simulatedNodes),
     serviceCIDR,
     // k3s's choice: the tenth address of the Service range is the cluster DNS Service's.
-    clusterDNS: [nthAddress(serviceCIDR, 10)],
+    clusterDNS: [opts.dns?.clusterDNS ?? nthAddress(serviceCIDR, 10)],
+    clusterDomain: opts.dns?.clusterDomain,
     serving: { ca: { certPem: ctx.pki.caCertPem, keyPem: ctx.pki.caKeyPem } },
     clientCA: ctx.pki.caCertPem,
     port: opts.node?.kubeletPort,
@@ -52,6 +56,14 @@ export async function startUpNode(opts: UpOptions, ctx: UpNodeContext): Promise<
     networkName: opts.node?.bridge,
     progress: ctx.log,
     log: (m) => ctx.log(`kubelet: ${m}`),
+    // Cluster DNS and the service proxy. They run in this process beside the control plane,
+    // which holds the CA key anyway: they use the admin's kubeconfig (a kubelet may not list every
+    // pod or NetworkPolicy, nor write kube-system/kube-dns).
+    ...nodeServiceHooks({
+      kubeconfig: ctx.adminKubeconfig,
+      dns: opts.node?.noClusterDNS ? false : { upstreams: opts.dns?.upstreams },
+      proxy: opts.node?.noServiceProxy ? false : { networkPolicy: !opts.node?.noNetworkPolicy },
+    }),
     ...ctx.services,
   });
   if (!r.ok) {

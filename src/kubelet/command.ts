@@ -12,6 +12,9 @@ import type { CliIO } from '../cli/io.ts';
 import { listenForStop, type StopSignal } from '../cli/lifecycle.ts';
 import { UsageError, expandPath, parseCount } from '../cli/options.ts';
 import { isDNS1123Subdomain } from '../api/validation.ts';
+import { nodeServiceHooks, type NodeServicesOptions } from './node-services.ts';
+import { parseUpstream } from '../dns/node-dns.ts';
+import { clusterDNSForServiceCIDR } from '../dns/kube-dns-service.ts';
 
 export interface KubeletCommandOptions {
   kubeconfig: string;
@@ -35,6 +38,8 @@ export interface KubeletCommandOptions {
   tlsPrivateKeyFile?: string;
   cgroupRoot?: string;
   podBridge?: string;
+  /** Cluster DNS and the service proxy beside the kubelet (src/kubelet/node-services.ts). */
+  services: NodeServicesOptions;
 }
 
 export function defaultKubeletDataDir(): string {
@@ -84,7 +89,8 @@ export function kubeletOptions(values: Record<string, string | boolean | undefin
     cleanup: values.cleanup === true,
     port,
     nodeIP: str('node-ip'),
-    clusterDNS: (str('cluster-dns') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    // With our own cluster DNS the default is its ClusterIP (the service range's 10th address).
+    clusterDNS: str('cluster-dns') !== undefined || values['no-cluster-dns'] === true ? (str('cluster-dns') ?? '').split(',').map((s) => s.trim()).filter(Boolean) : [clusterDNSForServiceCIDR(str('service-cluster-ip-range'))],
     clusterDomain: str('cluster-domain') ?? DEFAULT_CLUSTER_DOMAIN,
     clusterCIDR: str('cluster-cidr'),
     serviceCIDR: str('service-cluster-ip-range'),
@@ -94,6 +100,11 @@ export function kubeletOptions(values: Record<string, string | boolean | undefin
     tlsCertFile: str('tls-cert-file') && expandPath(str('tls-cert-file')!),
     tlsPrivateKeyFile: str('tls-private-key-file') && expandPath(str('tls-private-key-file')!),
     cgroupRoot: checked(str('cgroup-root'), /^(\/[A-Za-z0-9._-]+)+$/, '--cgroup-root', 'an absolute cgroup path such as /mizzen'),
+    services: {
+      kubeconfig: str('services-kubeconfig') && expandPath(str('services-kubeconfig')!),
+      dns: values['no-cluster-dns'] === true ? false : { upstreams: str('dns-upstream') === undefined ? undefined : wrap(() => str('dns-upstream')!.split(',').map((u) => u.trim()).filter(Boolean).map(parseUpstream)) },
+      proxy: values['no-service-proxy'] === true ? false : { networkPolicy: values['no-network-policy'] !== true },
+    },
     podBridge: checked(str('pod-bridge'), /^[A-Za-z0-9_.-]{1,15}$/, '--pod-bridge', 'a Linux interface name of at most 15 characters'),
   };
 }
@@ -123,6 +134,7 @@ export async function runKubelet(o: KubeletCommandOptions, io: CliIO, stopSignal
       cgroupRoot: o.cgroupRoot,
       bridge: o.podBridge,
       networkName: o.podBridge,
+      ...nodeServiceHooks(o.services),
       log,
     });
     if (!r.ok) {

@@ -28,6 +28,7 @@ import { DEFAULT_KUBELET_PORT, startKubeletServer, type RunningKubeletServer } f
 import { criLogSource, criStreamingRuntime } from './server/cri-runtime.ts';
 import type { ContainerLogSource, KubeletPods, StreamingRuntime } from './server/types.ts';
 import { NodeStatsProvider } from './stats/provider.ts';
+import { DEFAULT_BRIDGE } from './network/cni-config.ts';
 
 /** What a node service (cluster DNS, service proxy) gets when it starts beside the kubelet. */
 export interface NodeServiceContext {
@@ -43,11 +44,15 @@ export interface NodeServiceContext {
   serviceCIDR?: string;
   clusterDNS: string[];
   clusterDomain: string;
+  /** The pod network's Linux bridge (where the proxy's host routes for cluster IPs point). */
+  podBridge: string;
   log: (msg: string) => void;
 }
 
 export interface RunningNodeService {
   close(): Promise<void>;
+  /** Instead of close() on `stop({ cleanup: true })`: close, then remove what it put in the kernel. */
+  cleanup?(): Promise<void>;
 }
 
 export type NodeService = (ctx: NodeServiceContext) => Promise<RunningNodeService>;
@@ -257,7 +262,7 @@ export async function startNode(o: StartNodeOptions): Promise<StartNodeResult> {
     const clusterDomain = o.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN;
     const services: RunningNodeService[] = [];
     stack.push(async () => {
-      for (const s of services.reverse()) await s.close().catch((e) => log(`node service: ${(e as Error).message}`));
+      for (const s of services.reverse()) await (cleanupOnStop && s.cleanup ? s.cleanup() : s.close()).catch((e) => log(`node service: ${(e as Error).message}`));
     });
 
     // The rest happens in the background: a node without a podCIDR is registered, NotReady.
@@ -280,10 +285,19 @@ export async function startNode(o: StartNodeOptions): Promise<StartNodeResult> {
         log,
       });
       stack.push(() => pods!.stop());
-      const ctx: NodeServiceContext = { nodeName: o.nodeName, client, kubeconfig: o.kubeconfig, dataDir: o.dataDir, getNode: () => controller.getNode(), podCIDR, clusterCIDR: o.clusterCIDR, serviceCIDR: o.serviceCIDR, clusterDNS, clusterDomain, log };
+      const ctx: NodeServiceContext = { nodeName: o.nodeName, client, kubeconfig: o.kubeconfig, dataDir: o.dataDir, getNode: () => controller.getNode(), podCIDR, clusterCIDR: o.clusterCIDR, serviceCIDR: o.serviceCIDR, clusterDNS, clusterDomain, podBridge: o.bridge ?? DEFAULT_BRIDGE, log };
       // HOOKS: cluster DNS and the service proxy (their branches wire these in at merge).
-      if (o.startDNS && !stopped.signal.aborted) services.push(await o.startDNS(ctx));
-      if (o.startProxy && !stopped.signal.aborted) services.push(await o.startProxy(ctx));
+      // A node service that cannot start is told, not fatal: the node and its pods run on without it.
+      const startService = async (what: string, start: NodeService | undefined) => {
+        if (!start || stopped.signal.aborted) return;
+        try {
+          services.push(await start(ctx));
+        } catch (e) {
+          log(`${what} did not start: ${(e as Error).message}`);
+        }
+      };
+      await startService('cluster DNS', o.startDNS);
+      await startService('service proxy', o.startProxy);
       await controller.syncStatusNow();
       await waitUntilReady(controller, stopped.signal);
     })();
