@@ -77,7 +77,9 @@ describe('a real node (mizzen kubelet) with kubectl', { skip, timeout: 600_000 }
     const port = await freePort();
     kubeletArgs = ['--kubeconfig', kubeconfig, '--node-name', nodeName, '--data-dir', join(nodeDir, 'data'), '--port', String(port),
       '--tls-cert-file', join(nodeDir, 'kubelet.crt'), '--tls-private-key-file', join(nodeDir, 'kubelet.key'),
-      '--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--cgroup-root', cgroupRoot, '--pod-bridge', bridge];
+      '--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--cgroup-root', cgroupRoot, '--pod-bridge', bridge,
+      // This suite is about the kubelet; the host-global service proxy is e2e/services-dns.test.ts's.
+      '--no-service-proxy', '--no-cluster-dns'];
     startKubelet();
   });
 

@@ -11,6 +11,7 @@
 // host routes go too, before the node runtime removes its unreachable routes and the bridge.
 
 import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { ApiClient } from '../client/api-client.ts';
 import { loadKubeconfig } from '../client/kubeconfig.ts';
@@ -71,6 +72,7 @@ export function nodeServiceHooks(o: NodeServicesOptions): Pick<StartNodeOptions,
 
   const startProxy: NodeService | undefined = o.proxy === false ? undefined : async (ctx) => {
     const proxyOpts = o.proxy as { networkPolicy: boolean; nodePortRange?: [number, number] };
+    await bridgeTrafficThroughIptables(ctx.log);
     const { startServiceProxy } = await import('../proxy/proxy.ts');
     const c = clientFor(ctx);
     const internal = (ctx.getNode()?.status?.addresses ?? []).filter((a: any) => a.type === 'InternalIP').map((a: any) => a.address as string);
@@ -113,4 +115,19 @@ export async function ensureBridgeGateway(bridge: string, podCIDR: string): Prom
   });
   if (!show?.stdout.includes(` ${gateway} `)) await run('ip', ['addr', 'replace', gateway, 'dev', bridge]);
   await run('ip', ['link', 'set', bridge, 'up']);
+}
+
+/**
+ * Pod-to-pod traffic on one bridge is switched, not routed: without br_netfilter's
+ * bridge-nf-call-iptables it never meets the FORWARD chain (NetworkPolicy) nor nat for a ClusterIP
+ * whose endpoint is on the same bridge's reply path.
+ */
+async function bridgeTrafficThroughIptables(log: (m: string) => void): Promise<void> {
+  const knob = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+  if (!existsSync(knob)) await run('modprobe', ['br_netfilter']).catch((e) => log(`service proxy: modprobe br_netfilter: ${(e as Error).message.split('\n')[0]}`));
+  try {
+    if (readFileSync(knob, 'utf8').trim() !== '1') writeFileSync(knob, '1');
+  } catch (e) {
+    log(`service proxy: cannot set ${knob}: ${(e as Error).message}; NetworkPolicy between pods on this node is not enforced`);
+  }
 }
