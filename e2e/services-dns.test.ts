@@ -109,6 +109,7 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
+      terminationGracePeriodSeconds: 2
       containers:
       - name: httpd
         image: busybox:1.35
