@@ -42,6 +42,8 @@ export interface PodRecord {
   sandboxId?: string;
   /** Events already recorded for a given key (e.g. one BackOff per container exit), to avoid floods. */
   recorded: Set<string>;
+  /** While a deleted pod's containers are being stopped: their IDs and the grace period in use. */
+  stopping?: { grace: number; containerIds: string[] };
   /** First failed volume set-up, for upstream's 2-minute "Unable to attach or mount volumes". */
   volumeWaitSince?: number;
 }

@@ -12,6 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiClient } from '../../client/api-client.ts';
 import { loadKubeconfig } from '../../client/kubeconfig.ts';
+import { ensureNodeKubeconfig } from '../../apiserver/component-credentials.ts';
 import { startTestApiServer, type TestApiServer } from '../../testing/api-server.ts';
 import { poll } from '../../testing/poll.ts';
 import type { Node, Pod } from '../pods/api-types.ts';
@@ -50,8 +51,10 @@ describe('kubelet core on a real containerd node', { skip }, () => {
   const nodeName = `kp-${Math.random().toString(36).slice(2, 8)}`;
   const nodeIP = hostIP();
 
+  let nodeClient: ApiClient;
   const kubeletOptions = (): KubeletOptions => ({
-    client,
+    // The kubelet's own identity (system:node:<name>): the node authorizer decides what it may do.
+    client: nodeClient,
     nodeName,
     runtime: node.runtime,
     rootDir: join(node.dataDir, 'kubelet'),
@@ -87,6 +90,7 @@ describe('kubelet core on a real containerd node', { skip }, () => {
       addresses: [{ type: 'InternalIP', address: nodeIP }],
       conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'test', lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() }],
     };
+    nodeClient = new ApiClient(loadKubeconfig(await ensureNodeKubeconfig(api.dir, api.pki, api.server.url, nodeName)));
     nodeObj = await client.updateStatus<Node>({ version: 'v1', resource: 'nodes', name: nodeName }, { ...created, status });
     kubelet = new Kubelet(kubeletOptions());
     await kubelet.start();
@@ -95,6 +99,7 @@ describe('kubelet core on a real containerd node', { skip }, () => {
     await kubelet?.stop();
     await node?.cleanup();
     client?.close();
+    nodeClient?.close();
     await api?.close();
     if (process.env.KUBELET_TEST_LOGS) console.log(logs.join('\n'));
   });
@@ -185,6 +190,14 @@ describe('kubelet core on a real containerd node', { skip }, () => {
     assert.equal(cstatus(p).state.terminated.reason, 'OOMKilled');
     assert.equal(cstatus(p).state.terminated.exitCode, 137);
     assert.equal(p.status.qosClass, 'Burstable');
+  });
+
+  test('activeDeadlineSeconds: the pod is stopped and Failed with DeadlineExceeded', async () => {
+    await createPod('deadline', { activeDeadlineSeconds: 2, containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }] });
+    const p = await waitPod('deadline', 'Failed', (p) => p.status?.phase === 'Failed');
+    assert.equal(p.status.reason, 'DeadlineExceeded');
+    assert.equal(p.status.message, 'Pod was active on the node longer than the specified deadline');
+    await waitPod('deadline', 'container terminated', (p) => cstatus(p)?.state?.terminated);
   });
 
   test('a failing liveness probe restarts the container; readiness flips Ready', async () => {
@@ -296,13 +309,31 @@ describe('kubelet core on a real containerd node', { skip }, () => {
     assert.ok(s >= 2900 && s < 10_000, `stubborn pod removed after ${s} ms (grace 3 s)`);
     // What the pod had on the node is gone: sandbox, containers, log directory, pod directory, cgroup.
     const uid = stubborn.metadata.uid!;
+    // (The API object goes first; the clean-up follows within moments.)
     await poll(async () => (await node.runtime.cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } })).length === 0, { what: 'sandbox removed' });
     assert.deepEqual(await node.runtime.cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': uid } }), []);
-    assert.ok(!existsSync(join(node.runtime.paths.podLogsDir, `${NS}_stubborn_${uid}`)), 'log directory removed');
-    assert.ok(!existsSync(join(node.dataDir, 'kubelet', 'pods', uid)), 'pod directory removed');
-    assert.ok(!existsSync(`/sys/fs/cgroup/memory${node.cgroupRoot}/kubepods/besteffort/pod${uid}`), 'pod cgroup removed');
+    await poll(() => !existsSync(join(node.runtime.paths.podLogsDir, `${NS}_stubborn_${uid}`)), { what: 'log directory removed' });
+    await poll(() => !existsSync(join(node.dataDir, 'kubelet', 'pods', uid)), { what: 'pod directory removed' });
+    await poll(() => !existsSync(`/sys/fs/cgroup/memory${node.cgroupRoot}/kubepods/besteffort/pod${uid}`), { what: 'pod cgroup removed' });
     const evs = await events('graceful');
     assert.ok(evs.some((e: any) => e.reason === 'Killing' && e.message === 'Stopping container main'));
+  });
+
+  test('a force delete during a long graceful stop cuts it short', async () => {
+    await createPod('shortened', {
+      terminationGracePeriodSeconds: 60,
+      containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'trap "" TERM; while :; do sleep 0.2; done'] }],
+    });
+    const p = await waitPod('shortened', 'running', (p) => cstatus(p)?.state?.running);
+    await client.delete({ ...podsRef, name: 'shortened' });
+    await new Promise((r) => setTimeout(r, 1000));
+    const t0 = Date.now();
+    await client.delete({ ...podsRef, name: 'shortened' }, { gracePeriodSeconds: 0 });
+    await poll(async () => (await node.runtime.cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': p.metadata.uid! }, state: { state: 'CONTAINER_RUNNING' } })).length === 0, {
+      what: 'container stopped',
+      timeoutMs: 20_000,
+    });
+    assert.ok(Date.now() - t0 < 8000, `stopped ${Date.now() - t0} ms after the force delete`);
   });
 
   test('a force delete stops the containers at once', async () => {

@@ -35,7 +35,7 @@ import { containerFieldPath, newRecord, type EventType, type PodRecord, type Syn
 import { cleanupOrphans } from './housekeeping.ts';
 import { ImagePuller } from './image-puller.ts';
 import { PodWorkers } from './pod-workers.ts';
-import { buildPodStatus, statusKey } from './pod-status.ts';
+import { buildPodStatus, KUBELET_CONDITIONS, statusKey } from './pod-status.ts';
 import { syncPod } from './pod-sync.ts';
 import { RuntimeState } from './runtime-state.ts';
 
@@ -229,9 +229,20 @@ export class Kubelet {
       r = newRecord(pod);
       this.records.set(uid, r);
     } else {
-      const labelsChanged = JSON.stringify(r.pod.metadata.labels) !== JSON.stringify(pod.metadata.labels) || JSON.stringify(r.pod.metadata.annotations) !== JSON.stringify(pod.metadata.annotations);
+      const old = r.pod;
+      const labelsChanged = JSON.stringify(old.metadata.labels) !== JSON.stringify(pod.metadata.labels) || JSON.stringify(old.metadata.annotations) !== JSON.stringify(pod.metadata.annotations);
       r.pod = pod;
+      this.shortenStop(r, pod.metadata.deletionGracePeriodSeconds);
       if (labelsChanged && r.admitted && !r.terminalPhase) void this.ctx.volumes.refresh(pod).catch(() => {});
+      // Most updates are the kubelet's own status writes coming back: nothing to do for them.
+      const same =
+        !labelsChanged &&
+        old.metadata.deletionTimestamp === pod.metadata.deletionTimestamp &&
+        old.metadata.deletionGracePeriodSeconds === pod.metadata.deletionGracePeriodSeconds &&
+        JSON.stringify(old.spec) === JSON.stringify(pod.spec) &&
+        // Conditions others own (readiness gates) decide Ready too.
+        JSON.stringify(foreignConditions(old)) === JSON.stringify(foreignConditions(pod));
+      if (same) return;
     }
     if (this.synced) this.workers.enqueue(uid);
   }
@@ -242,7 +253,18 @@ export class Kubelet {
     if (!r) return;
     r.pod = pod;
     r.deletedFromApi = true;
+    this.shortenStop(r, 0);
     this.workers.enqueue(uid);
+  }
+
+  /**
+   * A shorter grace period for a pod being stopped (a force delete after a plain one): ask the
+   * runtime to stop its containers again with the shorter timeout (at least 2 s, as upstream).
+   */
+  private shortenStop(r: PodRecord, grace: number | undefined): void {
+    if (!r.stopping || grace === undefined || grace >= r.stopping.grace) return;
+    r.stopping.grace = grace;
+    for (const id of r.stopping.containerIds) void this.ctx.cri.stopContainer(id, Math.max(grace, 2)).catch(() => {});
   }
 
   // ---- sync ----
@@ -263,7 +285,7 @@ export class Kubelet {
   }
 
   private async updateStatus(r: PodRecord): Promise<void> {
-    const state = r.rejection ? undefined : await this.ctx.state.podState(r.uid);
+    const state = await this.ctx.state.podState(r.uid);
     const status = buildPodStatus({
       pod: r.pod,
       state,
@@ -273,6 +295,7 @@ export class Kubelet {
       runtimeName: this.ctx.runtimeName,
       rejection: r.rejection,
       terminalPhase: r.terminalPhase,
+      stopped: r.terminated,
       setProbeFlags: (pod, st) => this.ctx.probes.updatePodStatus(pod, st),
     });
     r.status = status;
@@ -384,6 +407,10 @@ export class Kubelet {
     const addrs = this.o.getNode()?.status?.addresses ?? [];
     return addrs.filter((a) => a.type === 'InternalIP').map((a) => a.address);
   }
+}
+
+function foreignConditions(pod: Pod): unknown[] {
+  return ((pod.status as any)?.conditions ?? []).filter((c: any) => !KUBELET_CONDITIONS.includes(c?.type) && c?.type !== 'PodScheduled');
 }
 
 function quantityOf(list: ResourceList | undefined, name: string): number | undefined {

@@ -26,6 +26,8 @@ export interface StatusInput {
   rejection?: WaitingReason;
   /** A phase the pod reached for good (Succeeded/Failed are never left). */
   terminalPhase?: 'Succeeded' | 'Failed';
+  /** The pod was deleted and its containers stopped: its phase becomes terminal (upstream 1.27+). */
+  stopped?: boolean;
   /** Sets `started` / `ready` (the probe manager's updatePodStatus). */
   setProbeFlags?: (pod: Pod, status: PodStatus) => void;
   now?: Date;
@@ -118,8 +120,9 @@ function mergeConditions(existing: any[] | undefined, ours: Condition[], now: Da
 }
 
 /** Upstream getPhase. */
-export function podPhase(pod: Pod, init: ContainerStatus[], regular: ContainerStatus[]): string {
-  const policy = pod.spec.restartPolicy ?? 'Always';
+export function podPhase(pod: Pod, init: ContainerStatus[], regular: ContainerStatus[], stoppedForGood = false): string {
+  // Nothing restarts in a pod that was stopped for good: exited containers decide as with Never.
+  const policy = stoppedForGood ? 'Never' : pod.spec.restartPolicy ?? 'Always';
   const inits = pod.spec.initContainers ?? [];
   let pendingInit = 0;
   let failedInit = 0;
@@ -202,7 +205,7 @@ export function buildPodStatus(input: StatusInput): PodStatus & Record<string, a
   if (inits.length) status.initContainerStatuses = initStatuses;
   input.setProbeFlags?.(pod, status);
 
-  if (!input.rejection) status.phase = input.terminalPhase ?? podPhase(pod, initStatuses, regular);
+  if (!input.rejection) status.phase = input.terminalPhase ?? podPhase(pod, initStatuses, regular, input.stopped);
   const terminal = status.phase === 'Succeeded' || status.phase === 'Failed';
   const conds: Condition[] = [];
   conds.push({ type: 'PodReadyToStartContainers', status: sandboxReady && podIPs.length + (pod.spec.hostNetwork ? 1 : 0) > 0 ? 'True' : 'False' });

@@ -109,6 +109,24 @@ export async function syncPod(ctx: SyncContext, rec: PodRecord, otherActivePods:
   }
 
   const specs = new Map<string, Container>([...(pod.spec.initContainers ?? []), ...pod.spec.containers].map((c) => [c.name, c]));
+  let deadlineMs: number | undefined;
+
+  // activeDeadlineSeconds: a pod active longer than that is stopped and Failed (upstream).
+  const deadline = pod.spec.activeDeadlineSeconds;
+  if (typeof deadline === 'number' && rec.startTime) {
+    const left = Date.parse(rec.startTime) + deadline * 1000 - Date.now();
+    if (left <= 0) {
+      rec.rejection = { reason: 'DeadlineExceeded', message: 'Pod was active on the node longer than the specified deadline' };
+      ctx.record(pod, 'Normal', 'DeadlineExceeded', rec.rejection.message!);
+      rec.terminalPhase = 'Failed';
+      await Promise.all(
+        state.containers.filter((c) => c.state === 'CONTAINER_RUNNING').map((c) => killContainer(ctx, rec, specs.get(c.name), c, 'Other', `Stopping container ${c.name}`)),
+      );
+      for (const sb of state.sandboxes) if (sb.state === 'SANDBOX_READY') await ctx.cri.stopPodSandbox(sb.id);
+      return {};
+    }
+    deadlineMs = left;
+  }
 
   // Containers whose liveness or startup probe failed.
   if (rec.killRequests.size) {
@@ -230,7 +248,7 @@ export async function syncPod(ctx: SyncContext, rec: PodRecord, otherActivePods:
     for (const c of pod.spec.containers) await ensure(c, false);
   }
   if (sandbox.ips.length || pod.spec.hostNetwork) ctx.probes.addPod(pod);
-  return { requeueAfterMs: requeue };
+  return { requeueAfterMs: minDelay(requeue, deadlineMs) };
 }
 
 /** Stops a deleted pod's containers and sandbox, then cleans up once the API no longer has it. */
@@ -241,7 +259,13 @@ async function terminatePod(ctx: SyncContext, rec: PodRecord, state: PodRuntimeS
   const live = state.containers.filter((c) => c.state === 'CONTAINER_RUNNING' || c.state === 'CONTAINER_CREATED');
   // A pod removed without a grace period (force delete) is stopped with the shortest one.
   const override = rec.deletedFromApi && !pod.metadata.deletionTimestamp ? 0 : undefined;
-  await Promise.all(live.map((c) => killContainer(ctx, rec, specs.get(c.name), c, 'Other', `Stopping container ${c.name}`, override)));
+  const grace = override ?? pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+  rec.stopping = { grace, containerIds: live.map((c) => c.id) };
+  try {
+    await Promise.all(live.map((c) => killContainer(ctx, rec, specs.get(c.name), c, 'Other', `Stopping container ${c.name}`, override)));
+  } finally {
+    rec.stopping = undefined;
+  }
   for (const sb of state.sandboxes) if (sb.state === 'SANDBOX_READY') await ctx.cri.stopPodSandbox(sb.id);
   rec.sandboxId = undefined;
   rec.terminated = true;

@@ -1,5 +1,5 @@
-// ObjectSources over the API: ConfigMaps and Secrets from informers started per namespace the
-// first time a pod there needs one (so the node caches only what its pods can use), with a direct
+// ObjectSources over the API: ConfigMaps and Secrets from informers started per object the
+// first time a pod needs it (so the node caches only what its pods use), with a direct
 // GET on a cache miss so an object created just before the pod is not reported missing; Services
 // from one informer (all namespaces, for the service env vars); PVCs and PVs by direct GET;
 // service account tokens by TokenRequest. Changes to cached ConfigMaps and Secrets are reported
@@ -98,7 +98,7 @@ export class ApiObjectSources implements ObjectSources {
   /** Stop the ConfigMap/Secret informers of namespaces where no pod of this node runs any more. */
   async retainNamespaces(keep: Set<string>): Promise<void> {
     for (const [key, inf] of [...this.informers]) {
-      const ns = key.slice(key.indexOf('/') + 1);
+      const ns = key.split('/')[1]!;
       if (keep.has(ns)) continue;
       this.informers.delete(key);
       await inf.stop();
@@ -112,11 +112,14 @@ export class ApiObjectSources implements ObjectSources {
     await Promise.all(all.map((i) => i.stop()));
   }
 
-  private informerFor<T extends ConfigMap | Secret>(kind: ObjectKind, namespace: string): Informer<T> {
-    const key = `${kind}/${namespace}`;
+  // One informer per object (fieldSelector metadata.name=<name>), as upstream's watch-based
+  // manager: a node may list and watch only the ConfigMaps and Secrets its pods use (the node
+  // authorizer refuses a namespace-wide list), and it caches nothing else.
+  private informerFor<T extends ConfigMap | Secret>(kind: ObjectKind, namespace: string, name: string): Informer<T> {
+    const key = `${kind}/${namespace}/${name}`;
     let inf = this.informers.get(key) as Informer<T> | undefined;
     if (!inf) {
-      inf = new Informer<T>(this.client, { version: 'v1', resource: RESOURCE[kind] }, { namespace, log: this.opts.log });
+      inf = new Informer<T>(this.client, { version: 'v1', resource: RESOURCE[kind] }, { namespace, fieldSelector: `metadata.name=${name}`, log: this.opts.log });
       const changed = (o: T) => this.opts.onChange?.(kind, o.metadata.namespace ?? namespace, o.metadata.name ?? '');
       inf.addEventHandler({
         onAdd: (o, initial) => {
@@ -134,7 +137,7 @@ export class ApiObjectSources implements ObjectSources {
   }
 
   private async get<T extends ConfigMap | Secret>(kind: ObjectKind, namespace: string, name: string): Promise<T> {
-    const inf = this.informerFor<T>(kind, namespace);
+    const inf = this.informerFor<T>(kind, namespace, name);
     // A first list that does not come back soon (API server down) must not hang the pod's sync:
     // fall through to a direct GET, which has its own timeout.
     await withTimeout(inf.waitForSync(), SYNC_WAIT_MS).catch(() => undefined);
