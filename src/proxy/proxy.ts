@@ -117,6 +117,7 @@ class ProxyImpl implements ServiceProxy {
   private wantVerify = false;
   private waiters: Array<(r: SyncResult) => void> = [];
   private retryMs = 0;
+  private routeError = '';
 
   constructor(o: ServiceProxyOptions) {
     this.o = o;
@@ -404,8 +405,12 @@ class ProxyImpl implements ServiceProxy {
       for (const c of this.cache.values()) for (const sp of c.ports) if (sp.clusterIP) ips.add(sp.clusterIP);
       try {
         await this.routes.reconcile(ips);
+        this.routeError = '';
       } catch (e) {
-        this.log(`service proxy: host routes for cluster IPs: ${(e as Error).message}`);
+        // Retried every sync (e.g. until the CNI made the bridge); told once per distinct error.
+        const msg = (e as Error).message;
+        if (msg !== this.routeError) this.log(`service proxy: host routes for cluster IPs: ${msg}`);
+        this.routeError = msg;
       }
     }
     for (const { sp, ips } of removed)
