@@ -115,6 +115,8 @@ export async function runKubelet(o: KubeletCommandOptions, io: CliIO, stopSignal
   try {
     const serving = o.tlsCertFile ? { cert: await readFile(o.tlsCertFile, 'utf8'), key: await readFile(o.tlsPrivateKeyFile!, 'utf8') } : undefined;
     const started = performance.now();
+    if (!o.services.kubeconfig && (o.services.dns || o.services.proxy))
+      log('cluster DNS and the service proxy use the node\'s own identity, which may not list every pod, namespace and NetworkPolicy nor write kube-system/kube-dns: give them --services-kubeconfig, or pass --no-cluster-dns --no-service-proxy');
     const r = await startNode({
       kubeconfig: o.kubeconfig,
       nodeName: o.nodeName,

@@ -103,7 +103,45 @@ export function nodeServiceHooks(o: NodeServicesOptions): Pick<StartNodeOptions,
       throw e;
     }
   };
-  return { startDNS, startProxy };
+  return { startDNS: startDNS && inBackground('cluster DNS', startDNS), startProxy: startProxy && inBackground('service proxy', startProxy) };
+}
+
+/** How long a stop waits for a node service that is still starting (its informers not synced). */
+const STOP_WAIT_MS = 5_000;
+
+/**
+ * Starts a node service without holding up the node: its informers wait for their first list,
+ * which never comes while the API refuses it (an identity without the permission), and a node is
+ * Ready without DNS or the proxy, as upstream's kubelet is without kube-proxy.
+ */
+function inBackground(what: string, start: NodeService): NodeService {
+  return async (ctx) => {
+    let stopping = false;
+    const started = start(ctx).then(
+      (s) => {
+        ctx.log(`${what} started`);
+        return s;
+      },
+      (e) => {
+        if (!stopping) ctx.log(`${what} did not start: ${(e as Error).message}`);
+        return undefined;
+      },
+    );
+    const stop = async (cleanup: boolean) => {
+      stopping = true;
+      let timer: NodeJS.Timeout | undefined;
+      const s = await Promise.race([started, new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), STOP_WAIT_MS)))]);
+      clearTimeout(timer);
+      if (s === 'late') {
+        ctx.log(`${what} was still starting (its informers not synced: is it allowed to list what it needs?); stopping without it`);
+        // Closed whenever it does finish starting.
+        void started.then((x) => x?.close());
+        return;
+      }
+      if (s) await (cleanup && s.cleanup ? s.cleanup() : s.close());
+    };
+    return { close: () => stop(false), cleanup: () => stop(true) };
+  };
 }
 
 /** The pod bridge, up, with the podCIDR's first address (what the CNI bridge plugin's isGateway sets). */
