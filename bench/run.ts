@@ -16,6 +16,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   'tls-fanout': () => import('./tls-fanout.ts'),
   'watch-floor': () => import('./watch-floor.ts'),
   'wake-jitter': () => import('./wake-jitter.ts'),
+  'pod-startup': () => import('./pod-startup.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -82,7 +82,7 @@ describe('control plane across hosts (network namespaces)', { skip }, () => {
       '--logger', 'zap',
       '--log-level', 'warn',
     ]);
-    procs.first = start(h1, [process.execPath, MIZZEN_BIN, 'up', '--data-dir', join(dir, 'h1'), '--bind-address', h1.ip, '--port', '6443', '--datastore-endpoint', etcdURL, ...LEASE_FLAGS]);
+    procs.first = start(h1, [process.execPath, MIZZEN_BIN, 'up', '--data-dir', join(dir, 'h1'), '--bind-address', h1.ip, '--port', '6443', '--datastore-endpoint', etcdURL, '--no-kubelet', ...LEASE_FLAGS]);
     await ready(procs.first, 'is ready', 'the first member');
   });
 
@@ -95,7 +95,7 @@ describe('control plane across hosts (network namespaces)', { skip }, () => {
   it('a second member joins with the token, and a worker joins with mizzen agent', async () => {
     const token = join(dir, 'h1', 'token');
     assert.match(readFileSync(token, 'utf8'), /^MZ10[0-9a-f]{64}::server:/);
-    procs.second = start(h2, [process.execPath, MIZZEN_BIN, 'up', '--join', `https://${h1.ip}:6443`, '--token-file', token, '--data-dir', join(dir, 'h2'), '--bind-address', h2.ip, '--port', '6443', ...LEASE_FLAGS]);
+    procs.second = start(h2, [process.execPath, MIZZEN_BIN, 'up', '--join', `https://${h1.ip}:6443`, '--token-file', token, '--data-dir', join(dir, 'h2'), '--bind-address', h2.ip, '--port', '6443', '--no-kubelet', ...LEASE_FLAGS]);
     await ready(procs.second, 'is ready', 'the second member');
     assert.match(procs.second.out(), /took the cluster CA from/);
     assert.match(procs.second.out(), /using the cluster's etcd at http:\/\/198\.18\.0\.1:2379/);
@@ -105,7 +105,7 @@ describe('control plane across hosts (network namespaces)', { skip }, () => {
     await kubectl(h1, kc1, ['create', 'configmap', 'shared', '--from-literal=k=v']);
     assert.equal(await kubectl(h2, kc2, ['get', 'configmap', 'shared', '-o', 'jsonpath={.data.k}']), 'v');
 
-    procs.agent = start(h3, [process.execPath, MIZZEN_BIN, 'agent', '--server', `https://${h1.ip}:6443,https://${h2.ip}:6443`, '--token-file', token, '--node-name', 'host-3', '--data-dir', join(dir, 'h3'), '--lb-port', '0']);
+    procs.agent = start(h3, [process.execPath, MIZZEN_BIN, 'agent', '--server', `https://${h1.ip}:6443,https://${h2.ip}:6443`, '--token-file', token, '--node-name', 'host-3', '--data-dir', join(dir, 'h3'), '--lb-port', '0', '--simulated-kubelet']);
     await ready(procs.agent, 'mizzen agent is ready', 'the agent');
     await poll(async () => (await kubectl(h2, kc2, ['get', 'node', 'host-3', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'])) === 'True', {
       what: 'node host-3 Ready',

@@ -95,7 +95,7 @@ interface Proc {
 }
 
 /** Spawn `mizzen up` and wait for its ready line, failing with its output on exit or timeout. */
-async function spawnUp(dataDir: string, port: number, extraArgs: string[]): Promise<Proc> {
+async function spawnUp(dataDir: string, port: number, extraArgs: string[], readyTimeoutMs = READY_TIMEOUT_MS): Promise<Proc> {
   const child = spawn(process.execPath, [MIZZEN_BIN, 'up', '--data-dir', dataDir, '--port', String(port), ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
@@ -122,8 +122,8 @@ async function spawnUp(dataDir: string, port: number, extraArgs: string[]): Prom
     child.stderr!.setEncoding('utf8').on('data', (c: string) => (proc.output += c));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      finish(new Error(`mizzen up did not become ready within ${READY_TIMEOUT_MS / 1000}s; output:\n${proc.output}`));
-    }, READY_TIMEOUT_MS);
+      finish(new Error(`mizzen up did not become ready within ${readyTimeoutMs / 1000}s; output:\n${proc.output}`));
+    }, readyTimeoutMs);
     void proc.exited.then(({ code, signal }) =>
       finish(new Error(`mizzen up exited (code ${code}, signal ${signal}) before it was ready; output:\n${proc.output}`)),
     );
@@ -150,14 +150,18 @@ async function terminate(proc: Proc): Promise<void> {
   }
 }
 
-export async function startCluster(opts: { extraArgs?: string[] } = {}): Promise<Cluster> {
-  const extraArgs = opts.extraArgs ?? [];
+/**
+ * `mizzen up` on a temp data dir. No local node unless `kubelet: true`: as root `up` would start a
+ * real kubelet (containerd, the pod network), which most suites do not need and which takes seconds.
+ */
+export async function startCluster(opts: { extraArgs?: string[]; kubelet?: boolean; readyTimeoutMs?: number } = {}): Promise<Cluster> {
+  const extraArgs = [...(opts.extraArgs ?? []), ...(opts.kubelet ? [] : ['--no-kubelet'])];
   const dataDir = await mkdtemp(join(tmpdir(), 'mizzen-e2e-'));
   const port = await freePort();
   const kubeconfig = join(dataDir, 'kubeconfig');
   let proc: Proc;
   try {
-    proc = await spawnUp(dataDir, port, extraArgs);
+    proc = await spawnUp(dataDir, port, extraArgs, opts.readyTimeoutMs);
   } catch (err) {
     await rm(dataDir, { recursive: true, force: true });
     throw err;
@@ -180,7 +184,7 @@ export async function startCluster(opts: { extraArgs?: string[] } = {}): Promise
     },
     async restart() {
       await terminate(proc);
-      proc = await spawnUp(dataDir, port, extraArgs);
+      proc = await spawnUp(dataDir, port, extraArgs, opts.readyTimeoutMs);
     },
     async stop() {
       try {

@@ -47,7 +47,9 @@ export async function startCluster(extraArgs: string[] = [], command: 'up' | 'ap
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mizzen-bench-'));
   const port = await freePort();
   const t0 = performance.now();
-  const args = [command, '--data-dir', dataDir, '--port', String(port), ...extraArgs];
+  // No local node unless a benchmark asks for one (`--no-kubelet` left out of its own args).
+  const noNode = command === 'up' && !extraArgs.includes('--with-kubelet') ? ['--no-kubelet'] : [];
+  const args = [command, '--data-dir', dataDir, '--port', String(port), ...extraArgs.filter((a) => a !== '--with-kubelet'), ...noNode];
   const proc = spawn(process.execPath, [...serverNodeFlags(), bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const readyMs = await new Promise<number>((resolve, reject) => {

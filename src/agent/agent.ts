@@ -13,6 +13,7 @@ import type { CliIO } from '../cli/io.ts';
 import { listenForStop, type StopSignal } from '../cli/lifecycle.ts';
 import { startLoadBalancer, type RunningLoadBalancer } from './load-balancer.ts';
 import { startNodeAgent, type RunningNodeAgent } from './node-agent.ts';
+import { nodeInternalIP } from '../kubelet/node/machine-info.ts';
 
 export interface AgentOptions {
   servers: string[];
@@ -21,6 +22,8 @@ export interface AgentOptions {
   dataDir: string;
   /** Port of the local load balancer (default 6444, as k3s; 0 = any free one). */
   lbPort: number;
+  /** Run a simulated kubelet instead of the real one (tests in network namespaces). */
+  simulatedKubelet?: boolean;
 }
 
 export async function runAgent(opts: AgentOptions, io: CliIO, stopSignal?: StopSignal): Promise<number> {
@@ -35,7 +38,8 @@ export async function runAgent(opts: AgentOptions, io: CliIO, stopSignal?: StopS
     let lastErr: Error | undefined;
     for (const s of opts.servers) {
       try {
-        creds = await fetchNodeCredentials(s, token, opts.nodeName);
+        // The kubelet's serving certificate comes along, for its name and InternalIP (as k3s's agents get theirs).
+        creds = await fetchNodeCredentials(s, token, opts.nodeName, undefined, opts.simulatedKubelet ? undefined : [opts.nodeName, nodeInternalIP()]);
         log(`got credentials for system:node:${opts.nodeName} from ${s}`);
         break;
       } catch (e) {
@@ -51,13 +55,24 @@ export async function runAgent(opts: AgentOptions, io: CliIO, stopSignal?: StopS
     await writeFile(join(pki, 'ca.crt'), creds.ca, { mode: 0o644 });
     await writeFile(join(pki, 'node.crt'), creds.cert, { mode: 0o644 });
     await writeFile(join(pki, 'node.key'), creds.key, { mode: 0o600 });
+    if (creds.servingCert && creds.servingKey) {
+      await writeFile(join(pki, 'kubelet.crt'), creds.servingCert, { mode: 0o644 });
+      await writeFile(join(pki, 'kubelet.key'), creds.servingKey, { mode: 0o600 });
+    }
 
     lb = await startLoadBalancer({ servers: opts.servers, port: opts.lbPort, log });
     const kubeconfig = join(opts.dataDir, 'kubeconfig');
     await writeKubeconfig(kubeconfig, { server: lb.url, caPem: creds.ca, clientCertPem: creds.cert, clientKeyPem: creds.key, user: `system:node:${opts.nodeName}` });
     log(`wrote ${kubeconfig} (API servers ${opts.servers.join(', ')} through ${lb.url})`);
 
-    if (!stop.received) node = await startNodeAgent({ kubeconfig, nodeName: opts.nodeName, dataDir: opts.dataDir, log });
+    if (!stop.received) node = await startNodeAgent({
+        kubeconfig,
+        nodeName: opts.nodeName,
+        dataDir: opts.dataDir,
+        log,
+        simulated: opts.simulatedKubelet,
+        serving: creds.servingCert && creds.servingKey ? { cert: creds.servingCert, key: creds.servingKey } : undefined,
+      });
     if (!stop.received) io.out(`mizzen agent is ready: node ${opts.nodeName} — KUBECONFIG=${kubeconfig}`);
     const sig = await stop.promise;
     log(`received ${sig}, shutting down`);

@@ -271,6 +271,11 @@ export async function issueServingCertificate(ca: PemPair, hosts: string[], also
   return (await loadGenerator()).server(ca, hosts, 'mizzen-apiserver', alsoClient);
 }
 
+/** A kubelet's serving certificate (CN system:node:<name>) for its names and addresses, signed by `ca`. */
+export async function issueKubeletServingCertificate(ca: PemPair, nodeName: string, hosts: string[]): Promise<PemPair> {
+  return (await loadGenerator()).server(ca, kubeletServingHosts(nodeName, hosts), `system:node:${nodeName}`);
+}
+
 /** A client certificate for `user` in `groups` (CN and O, as Kubernetes reads them), signed by `ca`. */
 export async function issueClientCertificate(ca: PemPair, user: string, groups: string[]): Promise<PemPair> {
   return (await loadGenerator()).client(ca, user, groups);

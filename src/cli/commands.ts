@@ -107,6 +107,13 @@ export const COMMANDS: CommandSpec[] = [
       'node-monitor-grace-period': { type: 'string' },
       'cluster-cidr': { type: 'string' },
       'no-kubelet': { type: 'boolean' },
+      'node-name': { type: 'string' },
+      'kubelet-port': { type: 'string' },
+      'cgroup-root': { type: 'string' },
+      'pod-bridge': { type: 'string' },
+      'no-cluster-dns': { type: 'boolean' },
+      'no-service-proxy': { type: 'boolean' },
+      'no-network-policy': { type: 'boolean' },
       'cloud-provider': { type: 'string' },
       'cloud-config': { type: 'string' },
       'metric-resolution': { type: 'string' },
@@ -135,7 +142,15 @@ ${serveFlagHelp}
   --node-monitor-grace-period DURATION
                           how long a node may miss heartbeats before it is NotReady (default 50s)
   --cluster-cidr CIDR     pod network range split into per-node podCIDRs (default 10.42.0.0/16)
-  --no-kubelet            run no real kubelet on this machine (simulated nodes only)
+  --no-kubelet            run no node on this machine (by default, as root, a real node named
+                          after the host runs pods in containers; see mizzen kubelet --help)
+  --node-name NAME        the local node's name (default: the host name)
+  --kubelet-port PORT     the local kubelet's HTTPS port (default 10250; 0 = any free one)
+  --cgroup-root PATH      parent cgroup of the local node's pods (default /, so /kubepods/...)
+  --pod-bridge NAME       Linux bridge of the local pod network (default mizzen0)
+  --no-cluster-dns        no cluster DNS server on the local node (pods still get --cluster-dns)
+  --no-service-proxy      no service proxy on the local node (ClusterIPs/NodePorts unprogrammed)
+  --no-network-policy     the service proxy does not enforce NetworkPolicies
   --cloud-provider NAME   the cloud controller manager's provider: local (default), aws, gcp,
                           azure, or none to run no cloud controller manager
   --cloud-config FILE     the provider's configuration (YAML or JSON; see README)
@@ -190,14 +205,16 @@ ${serveFlagHelp}
       'node-name': { type: 'string' },
       'data-dir': { type: 'string' },
       'lb-port': { type: 'string' },
+      'simulated-kubelet': { type: 'boolean' },
     },
     usage: `Usage: mizzen agent --server URL[,URL...] --token TOKEN [flags]
 
 Join this machine to a cluster as a worker node. The token (DATA_DIR/token on a control-plane
 member) pins the cluster's CA, so the agent checks the server before trusting it, and carries the
 secret the server checks; the agent then gets a certificate for system:node:NAME, writes
-DIR/kubeconfig (through a load balancer on 127.0.0.1 over every --server) and starts the node
-agent (until the real kubelet is wired in: a simulated kubelet for this node).
+DIR/kubeconfig (through a load balancer on 127.0.0.1 over every --server) and starts the kubelet
+(as mizzen kubelet does: containerd, the pod network, the pods bound to this node). A machine that
+cannot run one (not root, packages missing and not installable) gets a simulated kubelet instead.
 
 Flags:
   --server URL[,URL...]   control-plane members, https://host:6443
@@ -206,7 +223,92 @@ Flags:
   --node-name NAME        this node's name (default: the host name)
   --data-dir DIR          where pki/ and kubeconfig go (default ~/.mizzen-agent)
   --lb-port PORT          port of the local API server load balancer (default 6444; 0 = any free one)
+  --simulated-kubelet     run a simulated kubelet (no containers) even where a real one could run
   -h, --help              show this help`,
+  },
+  {
+    name: 'kubelet',
+    summary: 'run a real node (kubelet) on this machine against an API server',
+    flags: {
+      ...helpFlag,
+      kubeconfig: { type: 'string' },
+      'node-name': { type: 'string' },
+      'data-dir': { type: 'string' },
+      'container-runtime-endpoint': { type: 'string' },
+      'register-with-taints': { type: 'string' },
+      'node-labels': { type: 'string' },
+      'cloud-provider': { type: 'string' },
+      cleanup: { type: 'boolean' },
+      port: { type: 'string' },
+      'node-ip': { type: 'string' },
+      'cluster-dns': { type: 'string' },
+      'cluster-domain': { type: 'string' },
+      'cluster-cidr': { type: 'string' },
+      'service-cluster-ip-range': { type: 'string' },
+      'max-pods': { type: 'string' },
+      'kube-reserved': { type: 'string' },
+      'system-reserved': { type: 'string' },
+      'tls-cert-file': { type: 'string' },
+      'tls-private-key-file': { type: 'string' },
+      'cgroup-root': { type: 'string' },
+      'pod-bridge': { type: 'string' },
+      'no-cluster-dns': { type: 'boolean' },
+      'no-service-proxy': { type: 'boolean' },
+      'no-network-policy': { type: 'boolean' },
+      'dns-upstream': { type: 'string' },
+      'services-kubeconfig': { type: 'string' },
+    },
+    usage: `Usage: mizzen kubelet --kubeconfig FILE [flags]
+
+Run a real node on this machine: start containerd (its own, under DIR/containerd) or use an
+existing CRI runtime, register the Node with this machine's capacity, keep its Lease and status,
+set up the pod network from the node's podCIDR, run the pods bound to it, and serve the kubelet
+API on port 10250 (logs, exec, attach, port-forward, /stats/summary, /metrics/resource). Needs
+root and containerd, runc, the CNI plugins, iptables and busybox-static (installed with apt-get
+when missing). Ctrl-C stops the kubelet; containers keep running and are adopted at next start.
+
+Flags:
+  --kubeconfig FILE       the node's own credentials (system:node:NAME), e.g. the kubeconfig
+                          \`mizzen agent\` writes or DATA_DIR/cred/kubelet-NAME.kubeconfig; never the admin's
+  --node-name NAME        the Node's name (default: the host name)
+  --data-dir DIR          containerd, pod logs, the pod network's state (default
+                          /var/lib/mizzen-kubelet as root)
+  --container-runtime-endpoint unix:///PATH
+                          use this CRI runtime (system containerd, CRI-O) instead of our own
+  --register-with-taints LIST
+                          taints to register with, KEY[=VALUE]:EFFECT,...
+  --node-labels LIST      labels to register with, KEY=VALUE,...
+  --cloud-provider external
+                          register with the node.cloudprovider.kubernetes.io/uninitialized taint
+                          (the cloud controller manager initialises the node)
+  --cleanup               on exit, also remove every pod, the pod network and the routes
+  --port PORT             the kubelet API's HTTPS port (default 10250)
+  --node-ip IP            the node's InternalIP (default: the default route's address)
+  --cluster-dns IP[,IP]   the DNS server pods use (the cluster DNS Service's ClusterIP)
+  --cluster-domain NAME   the cluster's DNS domain (default cluster.local)
+  --cluster-cidr CIDR, --service-cluster-ip-range CIDR
+                          the pod and Service ranges: routed nowhere but this machine
+  --max-pods N            pods this node takes (default 110)
+  --kube-reserved LIST, --system-reserved LIST
+                          resources kept back from allocatable, e.g. cpu=100m,memory=256Mi
+  --tls-cert-file FILE, --tls-private-key-file FILE
+                          the kubelet API's serving certificate (default: asked for with a
+                          CertificateSigningRequest, which an admin approves)
+  --cgroup-root PATH      parent cgroup of the pods (default /, so /kubepods/...)
+  --pod-bridge NAME       Linux bridge of the pod network (default mizzen0)
+  --dns-upstream LIST     resolvers for names outside the cluster, IP or IP:port, comma-separated
+                          (default: the nameservers of /etc/resolv.conf)
+  --no-cluster-dns        no cluster DNS server on this node
+  --no-service-proxy      no service proxy on this node
+  --no-network-policy     the service proxy does not enforce NetworkPolicies
+  --services-kubeconfig FILE
+                          the identity cluster DNS and the service proxy use (they read Services,
+                          EndpointSlices, Pods, Namespaces, NetworkPolicies cluster-wide and write
+                          kube-system/kube-dns; default the node's own, which may not be allowed)
+  -h, --help              show this help
+
+Example:
+  mizzen kubelet --kubeconfig ~/.mizzen-agent/kubeconfig --node-labels tier=web`,
   },
   {
     name: 'migrate',

@@ -103,6 +103,10 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
         io,
       );
     }
+    case 'kubelet': {
+      const { runKubelet, kubeletOptions } = await import('../kubelet/command.ts');
+      return runKubelet(kubeletOptions(values as Record<string, string | boolean | undefined>), io);
+    }
     case 'agent': {
       const { runAgent } = await import('../agent/agent.ts');
       return runAgent(agentOptions(values as Record<string, unknown>), io);

@@ -101,8 +101,10 @@ export interface UpOptions extends ServeOptions {
   /** Passed to the controller manager (flag text like `50s`). */
   nodeMonitorGracePeriodMs?: number;
   clusterCIDR?: string;
-  /** Accepted for compatibility: `up` runs no real kubelet yet (simulated nodes only). */
+  /** Run no local node (by default, as root, a real kubelet named after the host runs). */
   noKubelet: boolean;
+  /** The local node's settings (--node-name, --kubelet-port, --cgroup-root, --pod-bridge). */
+  node?: { name?: string; kubeletPort?: number; cgroupRoot?: string; bridge?: string; noClusterDNS?: boolean; noServiceProxy?: boolean; noNetworkPolicy?: boolean };
   /** The cloud controller manager's provider (default local); 'none' runs none. */
   cloudProvider?: string;
   cloudConfig?: string;
@@ -152,6 +154,7 @@ export function upOptions(values: Record<string, string | boolean | undefined>):
     ...durationOption(str('horizontal-pod-autoscaler-sync-period'), '--horizontal-pod-autoscaler-sync-period', 'hpaSyncPeriodMs', 1),
     ...durationOption(str('horizontal-pod-autoscaler-downscale-stabilization'), '--horizontal-pod-autoscaler-downscale-stabilization', 'hpaDownscaleStabilizationMs', 0),
     noKubelet: values['no-kubelet'] === true,
+    ...localNodeOptions(values),
     cloudProvider: cloudProviderFlag(str('cloud-provider')),
     cloudConfig: str('cloud-config') === undefined ? undefined : expandPath(str('cloud-config')!),
     ...leaderElectionOption(values),
@@ -165,6 +168,33 @@ function durationOption<K extends string>(v: string | undefined, flag: string, k
   const ms = parseDurationFlag(v, flag);
   if (ms < minMs) throw new UsageError(`invalid ${flag} "${v}": must be ${minMs ? 'positive' : 'zero or more'}`, 'up');
   return { [key]: ms } as Partial<Record<K, number>>;
+/** The local node's flags; absent when none is given. */
+function localNodeOptions(values: Record<string, unknown>): { node?: UpOptions['node'] } {
+  const str = (k: string) => values[k] as string | undefined;
+  const node: NonNullable<UpOptions['node']> = {};
+  if (str('node-name') !== undefined) {
+    if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(str('node-name')!)) throw new UsageError(`invalid --node-name "${str('node-name')}": must be a DNS subdomain`, 'up');
+    node.name = str('node-name');
+  }
+  if (str('kubelet-port') !== undefined) {
+    const v = str('kubelet-port')!;
+    if (!/^\d+$/.test(v) || Number(v) > 65535) throw new UsageError(`invalid --kubelet-port "${v}": must be an integer between 0 and 65535`, 'up');
+    node.kubeletPort = Number(v);
+  }
+  if (str('cgroup-root') !== undefined) {
+    if (!/^(\/[A-Za-z0-9._-]+)+$/.test(str('cgroup-root')!)) throw new UsageError(`invalid --cgroup-root "${str('cgroup-root')}": expected an absolute cgroup path such as /mizzen`, 'up');
+    node.cgroupRoot = str('cgroup-root');
+  }
+  if (str('pod-bridge') !== undefined) {
+    if (!/^[A-Za-z0-9_.-]{1,15}$/.test(str('pod-bridge')!)) throw new UsageError(`invalid --pod-bridge "${str('pod-bridge')}": a Linux interface name of at most 15 characters`, 'up');
+    node.bridge = str('pod-bridge');
+  }
+  // The node services (src/kubelet/node-services.ts) run by default beside the local node.
+  if (values['no-cluster-dns'] === true) node.noClusterDNS = true;
+  if (values['no-service-proxy'] === true) node.noServiceProxy = true;
+  if (values['no-network-policy'] === true) node.noNetworkPolicy = true;
+  if (Object.keys(node).length && values['no-kubelet'] === true) throw new UsageError('the local node flags do not go with --no-kubelet', 'up');
+  return Object.keys(node).length ? { node } : {};
 }
 
 /** `--join URL` with `--token T` or `--token-file F`. */
@@ -181,7 +211,7 @@ function joinOption(values: Record<string, unknown>): { join?: { server: string;
 }
 
 /** `mizzen agent` flags. */
-export function agentOptions(values: Record<string, unknown>): { servers: string[]; token: string; nodeName: string; dataDir: string; lbPort: number } {
+export function agentOptions(values: Record<string, unknown>): { servers: string[]; token: string; nodeName: string; dataDir: string; lbPort: number; simulatedKubelet: boolean } {
   const server = values.server as string | undefined;
   if (!server) throw new UsageError('--server is required: the https://host:port of a control-plane member', 'agent');
   const servers = server
@@ -202,6 +232,7 @@ export function agentOptions(values: Record<string, unknown>): { servers: string
     nodeName,
     dataDir: dir !== undefined ? expandPath(dir) : join(homedir(), '.mizzen-agent'),
     lbPort: lb === undefined ? 6444 : lbPort(lb),
+    simulatedKubelet: values['simulated-kubelet'] === true,
   };
 }
 

@@ -72,7 +72,7 @@ test('up starts PKI, API server, kubeconfig and components, then stops them in r
     const stop = manualStop();
     const io = memoryIO();
     const done = runUp(
-      { dataDir: dir, port: 0, bindAddress: '0.0.0.0', simulatedNodes: 0, noKubelet: false },
+      { dataDir: dir, port: 0, bindAddress: '0.0.0.0', simulatedNodes: 0, noKubelet: true },
       io,
       { startApiServer: fakeServer(events, seen), components: [component], stopSignal: stop },
     );
@@ -133,7 +133,7 @@ test('up asks the server for its private socket and hands the socket it serves t
       };
       const stop = manualStop();
       const io = memoryIO();
-      const done = runUp({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', simulatedNodes: 0, noKubelet: false }, io, { startApiServer: server, components: [component], stopSignal: stop });
+      const done = runUp({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', simulatedNodes: 0, noKubelet: true }, io, { startApiServer: server, components: [component], stopSignal: stop });
       await waitForLine(io.stdout, /is ready/);
       stop.fire('SIGTERM');
       assert.equal(await done, 0);
@@ -160,7 +160,7 @@ test('up reports a data directory held by another process and exits 1', async ()
       });
     };
     const io = memoryIO();
-    const code = await runUp({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', simulatedNodes: 0, noKubelet: false }, io, {
+    const code = await runUp({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', simulatedNodes: 0, noKubelet: true }, io, {
       startApiServer: locked,
       components: [],
       stopSignal: manualStop(),
@@ -184,7 +184,7 @@ test('a component that fails to start shuts down what already started', async ()
       },
     };
     await assert.rejects(
-      runUp({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', simulatedNodes: 0, noKubelet: false }, memoryIO(), {
+      runUp({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', simulatedNodes: 0, noKubelet: true }, memoryIO(), {
         startApiServer: fakeServer(events, []),
         components: [broken],
         stopSignal: manualStop(),
@@ -229,6 +229,43 @@ test('apiserver command reports an unreadable TLS file', async () => {
     );
     assert.equal(code, 1);
     assert.match(io.stderr.join('\n'), /cannot read --tls-cert-file .*missing\.crt/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('up starts its local node after the components, waits for it before the ready line, stops it first', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'mizzen-up-'));
+  try {
+    const events: string[] = [];
+    const component: ControlPlaneComponent = { name: 'fake-controller', start: async () => ({ close: async () => void events.push('fake-controller:close') }) };
+    const stop = manualStop();
+    const io = memoryIO();
+    let markReady!: () => void;
+    const done = runUp({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', simulatedNodes: 0, noKubelet: false }, io, {
+      startApiServer: fakeServer(events, []),
+      components: [component],
+      stopSignal: stop,
+      startNode: async (_opts, ctx) => {
+        events.push('node:start');
+        assert.match(ctx.url, /^https:\/\/127\.0\.0\.1:/);
+        return {
+          nodeName: 'here',
+          ready: new Promise<void>((r) => (markReady = r)),
+          controller: { getNode: () => undefined },
+          stop: async () => void events.push('node:stop'),
+        } as any;
+      },
+    });
+    await waitForLine(events, /node:start/);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.ok(!io.stdout.some((l) => /is ready/.test(l)), 'no ready line before the node is Ready');
+    markReady();
+    await waitForLine(io.stdout, /is ready/);
+    assert.ok(io.stdout.some((l) => /node here is Ready in \d+\.\d\ds/.test(l)));
+    stop.fire('SIGTERM');
+    assert.equal(await done, 0);
+    assert.deepEqual(events, ['apiserver:start', 'node:start', 'node:stop', 'fake-controller:close', 'apiserver:close']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

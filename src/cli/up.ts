@@ -14,6 +14,7 @@ import { controlPlaneComponents, type ControlPlaneComponent } from './components
 import type { CliIO } from './io.ts';
 import { Lifecycle, listenForStop, type StopSignal } from './lifecycle.ts';
 import type { UpOptions } from './options.ts';
+import { startUpNode, waitForUpNode } from './up-node.ts';
 import {
   clientURL,
   isLockedError,
@@ -28,6 +29,8 @@ export interface UpDeps {
   startApiServer?: StartApiServer;
   components?: ControlPlaneComponent[];
   stopSignal?: StopSignal;
+  /** The local node (default: a real kubelet, see up-node.ts); tests that want none pass noKubelet. */
+  startNode?: typeof startUpNode;
 }
 
 export function kubeconfigPath(dataDir: string): string {
@@ -132,6 +135,15 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       life.add(component.name, () => running.close());
       if (running.port) api.attachThread?.(running.port);
       log(`started ${component.name}`);
+    }
+
+    // The local node (unless --no-kubelet): a real kubelet named after the host.
+    if (!opts.noKubelet && !stop.received) {
+      const node = await (deps.startNode ?? startUpNode)(opts, { url, pki, log, adminKubeconfig: kubeconfig });
+      if (node) {
+        life.add('kubelet', () => node.stop());
+        if (!stop.received) await Promise.race([waitForUpNode(node, log, started), stop.promise]);
+      }
     }
 
     if (!stop.received) io.out(readyLine((performance.now() - started) / 1000, url, kubeconfig));

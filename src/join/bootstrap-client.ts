@@ -102,7 +102,7 @@ export async function fetchServerBootstrap(server: string, token: JoinToken, tim
 }
 
 /** For an agent: a client certificate for system:node:<nodeName>, and the CA. */
-export async function fetchNodeCredentials(server: string, token: JoinToken, nodeName: string, timeoutMs = 10_000): Promise<NodeCredentials> {
+export async function fetchNodeCredentials(server: string, token: JoinToken, nodeName: string, timeoutMs = 10_000, servingHosts?: string[]): Promise<NodeCredentials> {
   const ca = await fetchCA(server, token, timeoutMs);
-  return authed<NodeCredentials>(server, PATHS.node, 'POST', ca, `node:${token.secret}`, { nodeName }, 'node credentials', timeoutMs);
+  return authed<NodeCredentials>(server, PATHS.node, 'POST', ca, `node:${token.secret}`, servingHosts ? { nodeName, servingHosts } : { nodeName }, 'node credentials', timeoutMs);
 }

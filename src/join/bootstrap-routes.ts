@@ -5,7 +5,8 @@
 //   GET  /v1-mizzen/server-bootstrap       for new control-plane members: the CA and its key (to
 //                                          sign their own serving certificate), and how to reach
 //                                          the datastore (etcd endpoints and client certificate)
-//   POST /v1-mizzen/node-credentials       for agents: a client certificate for system:node:<name>
+//   POST /v1-mizzen/node-credentials       for agents: a client certificate for system:node:<name>,
+//                                          and with `servingHosts` the kubelet's serving certificate
 //
 // The last two need HTTP basic authentication with the token's secret (user `server` or `node`);
 // they are answered only over the API server's TLS, which the joiner verifies with the CA it
@@ -16,7 +17,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errors, type StatusError } from '../machinery/errors.ts';
 import { isDNS1123Subdomain } from '../api/validation.ts';
-import { issueClientCertificate } from '../apiserver/pki.ts';
+import { isIP } from 'node:net';
+import { issueClientCertificate, issueKubeletServingCertificate } from '../apiserver/pki.ts';
 import { sendJSON, sendStatusError } from '../apiserver/http-util.ts';
 import type { DatastoreOptions } from '../storage/open.ts';
 import { secretMatches, type JoinToken } from './token.ts';
@@ -49,6 +51,9 @@ export interface NodeCredentials {
   cert: string;
   key: string;
   nodeName: string;
+  /** The kubelet's serving certificate, when the agent named its hosts (as k3s serves it to agents). */
+  servingCert?: string;
+  servingKey?: string;
 }
 
 export const PATHS = { cacerts: '/cacerts', server: '/v1-mizzen/server-bootstrap', node: '/v1-mizzen/node-credentials' } as const;
@@ -96,6 +101,7 @@ export function bootstrapRoutes(src: BootstrapSource): (req: IncomingMessage, re
       if (req.method !== 'POST') return fail(res, errors.methodNotAllowed('use POST'));
       if (!authorized(req, 'node')) return fail(res, errors.unauthorized('a valid join token is required (user "node")'));
       let nodeName = '';
+      let servingHosts: unknown;
       try {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -104,14 +110,25 @@ export function bootstrapRoutes(src: BootstrapSource): (req: IncomingMessage, re
           if (size > 4096) return fail(res, errors.tooLarge('Request entity too large: limit is 4096'));
           chunks.push(c as Buffer);
         }
-        nodeName = String(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}').nodeName ?? '');
+        const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+        nodeName = String(parsed.nodeName ?? '');
+        servingHosts = parsed.servingHosts;
       } catch {
         return fail(res, errors.badRequest('the body must be JSON: {"nodeName": "..."}'));
       }
       const bad = nodeName ? isDNS1123Subdomain(nodeName) : ['must not be empty'];
       if (bad.length) return fail(res, errors.badRequest(`invalid nodeName ${JSON.stringify(nodeName)}: ${bad.join('; ')}`));
+      if (servingHosts !== undefined) {
+        const ok = Array.isArray(servingHosts) && servingHosts.length <= 16 && servingHosts.every((h) => typeof h === 'string' && (isIP(h) !== 0 || isDNS1123Subdomain(h).length === 0));
+        if (!ok) return fail(res, errors.badRequest('servingHosts must be a list of at most 16 IP addresses or DNS names'));
+      }
       const c = await issueClientCertificate(src.ca, `system:node:${nodeName}`, ['system:nodes']);
       const body: NodeCredentials = { ca: src.ca.certPem, cert: c.certPem, key: c.keyPem, nodeName };
+      if (Array.isArray(servingHosts)) {
+        const sv = await issueKubeletServingCertificate(src.ca, nodeName, servingHosts as string[]);
+        body.servingCert = sv.certPem;
+        body.servingKey = sv.keyPem;
+      }
       sendJSON(res, 200, body);
       return true;
     }

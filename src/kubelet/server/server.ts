@@ -4,6 +4,7 @@
 //   GET      /healthz                                   ok (no client certificate needed)
 //   GET      /pods                                      PodList of the pods this kubelet runs
 //   GET      /stats/summary                             from the StatsProvider
+//   GET      /metrics/resource                          the StatsProvider's resource metrics (Prometheus text)
 //   GET      /containerLogs/{ns}/{pod}/{container}      the container's log (PodLogOptions query)
 //   GET|POST /exec/{ns}/{pod}[/{uid}]/{container}       upgrade: ?command=…&input=1&output=1&error=1&tty=1
 //   GET|POST /attach/{ns}/{pod}[/{uid}]/{container}     upgrade: ?input=1&output=1&error=1&tty=1
@@ -71,7 +72,7 @@ export interface RunningKubeletServer {
 }
 
 type Route =
-  | { kind: 'healthz' | 'pods' | 'stats' }
+  | { kind: 'healthz' | 'pods' | 'stats' | 'resourceMetrics' }
   | { kind: 'logs'; namespace: string; pod: string; container: string }
   | { kind: 'exec' | 'attach'; namespace: string; pod: string; uid?: string; container: string }
   | { kind: 'portForward'; namespace: string; pod: string; uid?: string };
@@ -87,6 +88,7 @@ function route(path: string): Route | undefined {
   if (head === 'healthz') return { kind: 'healthz' };
   if (head === 'pods' && rest.length === 0) return { kind: 'pods' };
   if (head === 'stats' && rest.length === 1 && rest[0] === 'summary') return { kind: 'stats' };
+  if (head === 'metrics' && rest.length === 1 && rest[0] === 'resource') return { kind: 'resourceMetrics' };
   if (head === 'containerLogs' && rest.length === 3) return { kind: 'logs', namespace: rest[0], pod: rest[1], container: rest[2] };
   if ((head === 'exec' || head === 'attach') && (rest.length === 3 || rest.length === 4)) {
     return rest.length === 3
@@ -227,6 +229,13 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
     if (r.kind === 'stats') {
       if (!opts.stats) throw errors.serviceUnavailable('node statistics are not available yet');
       sendJSON(res, 200, await opts.stats.summary());
+      return;
+    }
+    if (r.kind === 'resourceMetrics') {
+      if (!opts.stats?.resourceMetrics) throw errors.serviceUnavailable('resource metrics are not available yet');
+      const text = await opts.stats.resourceMetrics();
+      res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+      res.end(req.method === 'HEAD' ? undefined : text);
       return;
     }
     if (r.kind === 'logs') return serveLogs(req, res, r, q);

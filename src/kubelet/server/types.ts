@@ -65,6 +65,8 @@ export interface ContainerLogSource {
 /** Node and pod statistics for GET /stats/summary (a kubelet stats API Summary object). */
 export interface StatsProvider {
   summary(): Promise<unknown>;
+  /** GET /metrics/resource: upstream's resource metrics in the Prometheus text format. */
+  resourceMetrics?(): Promise<string>;
 }
 
 /** The ID of a container from its status' containerID (`containerd://abc` → `abc`). */

@@ -130,7 +130,8 @@ export async function startLocalNode(opts: Partial<NodeRuntimeOptions> = {}): Pr
   return node;
 }
 
-async function cleanupLocalNode(n: { runtime?: NodeRuntime; dataDir: string; bridge: string; cgroupRoot: string } & TestCidrs): Promise<void> {
+/** Removes what a test node left: sandboxes, shims, mounts, cgroups, bridge, routes, files. */
+export async function cleanupLocalNode(n: { runtime?: NodeRuntime; dataDir: string; bridge: string; cgroupRoot: string } & TestCidrs): Promise<void> {
   const paths = n.runtime?.paths;
   if (n.runtime) {
     // Sandboxes first, through the CRI: that also removes their network namespaces, veths, NAT

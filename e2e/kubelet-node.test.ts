@@ -1,0 +1,165 @@
+// A real node with the real kubectl: `mizzen up` (control plane) and `mizzen kubelet` (this
+// machine's node, as its own process so the test can kill it), as root with containerd & co.
+// The node registers Ready with the machine's capacity and renews its Lease; a busybox httpd
+// Deployment is reachable at its pod IP from the host; logs, exec, cp and port-forward go through
+// the API server; the node goes NotReady when the kubelet is killed and Ready when it is back,
+// with its running container adopted (same container, no restart).
+// Host-global names are the test's own: node name, bridge, cgroup root, CIDRs, ports.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KUBECTL, MIZZEN_BIN, freePort, hasKubectl, startCluster, type Cluster } from './harness.ts';
+import { ensurePki, ensureKubeletServingCert } from '../src/apiserver/pki.ts';
+import { ensureNodeKubeconfig } from '../src/apiserver/component-credentials.ts';
+import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
+import { nodeInternalIP } from '../src/kubelet/node/machine-info.ts';
+import { poll } from '../src/testing/poll.ts';
+
+const skip = !hasKubectl ? 'needs /usr/bin/kubectl' : localNodeSkipReason();
+
+function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: 3000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
+  });
+}
+
+describe('a real node (mizzen kubelet) with kubectl', { skip, timeout: 600_000 }, () => {
+  const id = randomBytes(3).toString('hex');
+  const nodeName = `kn-e2e-${id}`;
+  const bridge = `mzke${id}`;
+  const cgroupRoot = `/mizzen-kn-e2e-${id}`;
+  const nodeDir = mkdtempSync(join(tmpdir(), 'mzkne-'));
+  let cidrs: TestCidrs;
+  let c: Cluster;
+  let kubelet: ChildProcess | undefined;
+  let kubeletOut = '';
+  let kubeletArgs: string[] = [];
+
+  const startKubelet = (extra: string[] = []) => {
+    kubeletOut = '';
+    kubelet = spawn(process.execPath, [MIZZEN_BIN, 'kubelet', ...kubeletArgs, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    kubelet.stdout!.on('data', (d) => (kubeletOut += d));
+    kubelet.stderr!.on('data', (d) => (kubeletOut += d));
+  };
+  const stopKubelet = async (sig: NodeJS.Signals) => {
+    const k = kubelet;
+    if (!k || k.exitCode !== null || k.signalCode !== null) return;
+    const exited = new Promise((r) => k.once('exit', r));
+    k.kill(sig);
+    await exited;
+  };
+  const kubectl = (args: string[], input?: string) => c.kubectl(args, { input });
+  const json = async (args: string[]) => JSON.parse((await kubectl([...args, '-o', 'json'])).stdout);
+  const readyStatus = async () => (await json(['get', 'node', nodeName])).status.conditions.find((x: any) => x.type === 'Ready')?.status;
+
+  before(async () => {
+    cidrs = await pickTestCidrs();
+    c = await startCluster({ extraArgs: ['--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--node-monitor-grace-period', '8s'] });
+    // The node's own identity and serving certificate, as `mizzen up` makes them for its local node.
+    const pki = await ensurePki(c.dataDir);
+    const kubeconfig = await ensureNodeKubeconfig(c.dataDir, pki, c.url, nodeName);
+    const serving = await ensureKubeletServingCert(join(nodeDir, 'serving'), { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, nodeName, [nodeInternalIP()]);
+    writeFileSync(join(nodeDir, 'kubelet.crt'), serving.certPem);
+    writeFileSync(join(nodeDir, 'kubelet.key'), serving.keyPem);
+    const port = await freePort();
+    kubeletArgs = ['--kubeconfig', kubeconfig, '--node-name', nodeName, '--data-dir', join(nodeDir, 'data'), '--port', String(port),
+      '--tls-cert-file', join(nodeDir, 'kubelet.crt'), '--tls-private-key-file', join(nodeDir, 'kubelet.key'),
+      '--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--cgroup-root', cgroupRoot, '--pod-bridge', bridge,
+      // This suite is about the kubelet; the host-global service proxy is e2e/services-dns.test.ts's.
+      '--no-service-proxy', '--no-cluster-dns'];
+    startKubelet();
+  });
+
+  after(async () => {
+    await kubectl(['delete', 'deployment', 'web', '--ignore-not-found', '--wait=false']).catch(() => {});
+    // The last kubelet runs with --cleanup: on SIGTERM it removes the pods, the network and routes.
+    await stopKubelet('SIGTERM');
+    await cleanupLocalNode({ dataDir: join(nodeDir, 'data'), bridge, cgroupRoot, ...cidrs }).catch(() => {});
+    rmSync(nodeDir, { recursive: true, force: true });
+    await c?.stop();
+  });
+
+  test('the node registers Ready with the machine\'s capacity and renews its Lease', async () => {
+    await poll(readyStatus, { what: `node ${nodeName} Ready (kubelet output: ${kubeletOut})`, timeoutMs: 60_000, done: (s) => s === 'True', intervalMs: 500 }).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${kubeletOut}`);
+    });
+    const n = await json(['get', 'node', nodeName]);
+    assert.equal(n.status.capacity.pods, '110');
+    assert.match(n.status.capacity.memory, /^\d+Ki$/);
+    assert.match(n.status.nodeInfo.containerRuntimeVersion, /^containerd:\/\//);
+    assert.equal(n.metadata.labels['kubernetes.io/hostname'], nodeName);
+    assert.ok(n.spec.podCIDR, 'the node IPAM controller gave it a podCIDR');
+    const wide = (await kubectl(['get', 'nodes', nodeName, '-o', 'wide'])).stdout;
+    assert.match(wide, new RegExp(`${nodeName}\\s+Ready`));
+    const l1 = await json(['get', 'lease', '-n', 'kube-node-lease', nodeName]);
+    await poll(async () => (await json(['get', 'lease', '-n', 'kube-node-lease', nodeName])).spec.renewTime !== l1.spec.renewTime, { what: 'a lease renewal', timeoutMs: 25_000, intervalMs: 1000 });
+  });
+
+  let podName = '';
+  let podIP = '';
+  let containerID = '';
+  test('kubectl create deployment web --image=busybox:1.35 -- httpd -f -p 8080: reachable at its pod IP', async () => {
+    await kubectl(['create', 'deployment', 'web', '--image=busybox:1.35', '--', 'httpd', '-f', '-p', '8080']);
+    const pod = await poll(
+      async () => {
+        const pods = await json(['get', 'pods', '-l', 'app=web']);
+        return pods.items.find((p: any) => p.status?.phase === 'Running' && p.status?.podIP);
+      },
+      { what: `a Running web pod (kubelet output: ${kubeletOut.slice(-3000)})`, timeoutMs: 60_000, intervalMs: 500 },
+    );
+    podName = pod.metadata.name;
+    podIP = pod.status.podIP;
+    containerID = pod.status.containerStatuses[0].containerID;
+    assert.equal(pod.spec.nodeName, nodeName);
+    // busybox httpd serves / from its working directory: any HTTP answer proves the pod is reachable.
+    const res = await poll(() => httpGet(`http://${podIP}:8080/`), { what: `HTTP from ${podIP}:8080`, timeoutMs: 15_000 });
+    assert.ok(res.status >= 200 && res.status < 500, `status ${res.status}`);
+  });
+
+  test('kubectl logs, exec, cp and port-forward through the API server', async () => {
+    const ex = await kubectl(['exec', podName, '--', 'sh', '-c', 'echo hello from $(hostname); echo to-the-log > /proc/1/fd/1']);
+    assert.match(ex.stdout, new RegExp(`hello from ${podName}`));
+    const logs = await poll(async () => (await kubectl(['logs', podName])).stdout, { what: 'the log line', done: (s) => s.includes('to-the-log'), timeoutMs: 10_000 });
+    assert.match(logs, /to-the-log/);
+    const file = join(nodeDir, 'copied.txt');
+    writeFileSync(file, 'copied in\n');
+    await kubectl(['cp', file, `${podName}:/tmp/copied.txt`]);
+    assert.equal((await kubectl(['exec', podName, '--', 'cat', '/tmp/copied.txt'])).stdout, 'copied in\n');
+    await kubectl(['cp', `${podName}:/tmp/copied.txt`, join(nodeDir, 'back.txt')]);
+    assert.equal(readFileSync(join(nodeDir, 'back.txt'), 'utf8'), 'copied in\n');
+    const local = await freePort();
+    const pf = spawn(KUBECTL, ['port-forward', `pod/${podName}`, `${local}:8080`], { env: { ...process.env, KUBECONFIG: c.kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const res = await poll(() => httpGet(`http://127.0.0.1:${local}/`), { what: 'port-forward', timeoutMs: 15_000 });
+      assert.ok(res.status >= 200 && res.status < 500);
+    } finally {
+      pf.kill('SIGTERM');
+    }
+  });
+
+  test('killed kubelet: the node goes NotReady; back: Ready, the running container adopted', async () => {
+    await stopKubelet('SIGKILL');
+    await poll(readyStatus, { what: 'NotReady after the kubelet was killed', timeoutMs: 60_000, intervalMs: 1000, done: (s) => s !== 'True' });
+    // The container kept running while no kubelet was there.
+    assert.ok((await httpGet(`http://${podIP}:8080/`)).status > 0);
+    startKubelet(['--cleanup']);
+    await poll(readyStatus, { what: `Ready again (kubelet output: ${kubeletOut})`, timeoutMs: 60_000, intervalMs: 500, done: (s) => s === 'True' });
+    const pod = await json(['get', 'pod', podName]);
+    assert.equal(pod.status.containerStatuses[0].containerID, containerID, 'same container');
+    assert.equal(pod.status.containerStatuses[0].restartCount, 0);
+    assert.ok((await httpGet(`http://${podIP}:8080/`)).status > 0);
+  });
+});
