@@ -168,6 +168,8 @@ function durationOption<K extends string>(v: string | undefined, flag: string, k
   const ms = parseDurationFlag(v, flag);
   if (ms < minMs) throw new UsageError(`invalid ${flag} "${v}": must be ${minMs ? 'positive' : 'zero or more'}`, 'up');
   return { [key]: ms } as Partial<Record<K, number>>;
+}
+
 /** The local node's flags; absent when none is given. */
 function localNodeOptions(values: Record<string, unknown>): { node?: UpOptions['node'] } {
   const str = (k: string) => values[k] as string | undefined;
