@@ -5,7 +5,8 @@
 // the API server (see docs/kubelet-node.md for the measurement behind that choice).
 
 import type { Pki } from '../apiserver/pki.ts';
-import { ensureNodeKubeconfig } from '../apiserver/component-credentials.ts';
+import { ensureIdentityKubeconfig, ensureNodeKubeconfig } from '../apiserver/component-credentials.ts';
+import { NODE_SERVICES_USER } from '../apiserver/authz/bootstrap-policy.ts';
 import { nthAddress } from '../kubelet/network/cidr.ts';
 import type { RunningNode, StartNodeOptions } from '../kubelet/run.ts';
 import { clusterCIDRFor } from './components.ts';
@@ -22,8 +23,8 @@ export interface UpNodeContext {
   log: (msg: string) => void;
   /** HOOKS for the node services (cluster DNS, service proxy), passed to startNode. */
   services?: Pick<StartNodeOptions, 'startDNS' | 'startProxy'>;
-  /** The admin's kubeconfig, for cluster DNS and the service proxy (default: the node's identity). */
-  adminKubeconfig?: string;
+  /** A kubeconfig for cluster DNS and the service proxy (default: their own identity, mizzen:node-services). */
+  servicesKubeconfig?: string;
 }
 
 /** Starts the local node; undefined (after saying why, in one line) when this machine cannot run one. */
@@ -56,11 +57,10 @@ export async function startUpNode(opts: UpOptions, ctx: UpNodeContext): Promise<
     networkName: opts.node?.bridge,
     progress: ctx.log,
     log: (m) => ctx.log(`kubelet: ${m}`),
-    // Cluster DNS and the service proxy. They run in this process beside the control plane,
-    // which holds the CA key anyway: they use the admin's kubeconfig (a kubelet may not list every
-    // pod or NetworkPolicy, nor write kube-system/kube-dns).
+    // Cluster DNS and the service proxy: a kubelet may not list every pod or NetworkPolicy, nor
+    // write kube-system/kube-dns, so they have their own identity and role (mizzen:node-services).
     ...nodeServiceHooks({
-      kubeconfig: ctx.adminKubeconfig,
+      kubeconfig: ctx.servicesKubeconfig ?? (await ensureIdentityKubeconfig(opts.dataDir, ctx.pki, ctx.url, 'node-services', { user: NODE_SERVICES_USER, groups: [] })),
       dns: opts.node?.noClusterDNS ? false : { upstreams: opts.dns?.upstreams },
       proxy: opts.node?.noServiceProxy ? false : { networkPolicy: !opts.node?.noNetworkPolicy },
     }),

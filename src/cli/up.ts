@@ -139,7 +139,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
 
     // The local node (unless --no-kubelet): a real kubelet named after the host.
     if (!opts.noKubelet && !stop.received) {
-      const node = await (deps.startNode ?? startUpNode)(opts, { url, pki, log, adminKubeconfig: kubeconfig });
+      const node = await (deps.startNode ?? startUpNode)(opts, { url, pki, log });
       if (node) {
         life.add('kubelet', () => node.stop());
         if (!stop.received) await Promise.race([waitForUpNode(node, log, started), stop.promise]);

@@ -237,6 +237,20 @@ function clusterRoleDefs(): RoleDef[] {
       name: 'mizzen:simulated-nodes',
       rules: [r(read, G.core, ['pods', 'nodes'])],
     },
+    {
+      // Cluster DNS and the service proxy of a node in `mizzen up` (src/kubelet/node-services.ts):
+      // upstream's kube-proxy and CoreDNS reads, the NetworkPolicy controller's, and the kube-dns
+      // Service with its per-node EndpointSlice in kube-system.
+      name: 'mizzen:node-services',
+      rules: [
+        eventsRule(),
+        r(read, G.core, ['services', 'endpoints', 'pods', 'namespaces', 'nodes']),
+        r(read, G.discovery, 'endpointslices'),
+        r(read, G.networking, 'networkpolicies'),
+        r(['create', 'update', 'patch', 'delete'], G.discovery, 'endpointslices'),
+        r(['create', 'update', 'patch'], G.core, 'services'),
+      ],
+    },
   ];
 }
 
@@ -455,6 +469,7 @@ function binding(kind: 'ClusterRoleBinding' | 'RoleBinding', name: string, roleK
 
 export const SIMULATED_NODES_USER = 'mizzen:simulated-nodes';
 export const CLOUD_CONTROLLER_MANAGER_USER = 'system:cloud-controller-manager';
+export const NODE_SERVICES_USER = 'mizzen:node-services';
 
 export interface BootstrapPolicy {
   clusterRoles: KObject[];
@@ -484,6 +499,7 @@ export function bootstrapPolicy(): BootstrapPolicy {
     crb('system:service-account-issuer-discovery', [group('system:serviceaccounts')]),
     crb('system:cloud-controller-manager', [user(CLOUD_CONTROLLER_MANAGER_USER), sa('kube-system', 'cloud-controller-manager')]),
     crb('mizzen:simulated-nodes', [user(SIMULATED_NODES_USER)]),
+    crb('mizzen:node-services', [user(NODE_SERVICES_USER)]),
     // Kubelet client-certificate bootstrap and renewal (kubeadm and k3s bind these the same way).
     crb('system:node-bootstrapper', [group('system:bootstrappers')]),
     crb('system:certificates.k8s.io:certificatesigningrequests:nodeclient', [group('system:bootstrappers')]),
