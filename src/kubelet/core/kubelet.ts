@@ -38,6 +38,7 @@ import { PodWorkers } from './pod-workers.ts';
 import { buildPodStatus, KUBELET_CONDITIONS, statusKey } from './pod-status.ts';
 import { syncPod } from './pod-sync.ts';
 import { RuntimeState } from './runtime-state.ts';
+import { traceStep } from './trace.ts';
 
 export interface KubeletOptions {
   /** The node's API client (system:node:<name>, or an admin client in tests). */
@@ -226,6 +227,7 @@ export class Kubelet {
     const uid = pod.metadata.uid ?? '';
     let r = this.records.get(uid);
     if (!r) {
+      traceStep(pod, 'watch-seen');
       r = newRecord(pod);
       this.records.set(uid, r);
     } else {
@@ -272,6 +274,7 @@ export class Kubelet {
   private async sync(uid: string): Promise<{ requeueAfterMs?: number } | void> {
     const r = this.records.get(uid);
     if (!r || this.stopped) return;
+    traceStep(r.pod, 'sync-start');
     const res = await syncPod(this.ctx, r, () => this.activePods().filter((p) => p.metadata.uid !== uid));
     if (res.forget) {
       this.records.delete(uid);
@@ -309,7 +312,9 @@ export class Kubelet {
     if (key === r.lastWritten) return;
     const { namespace, name } = r.pod.metadata;
     try {
+      traceStep(r.pod, `status-write-start ${status.phase}`);
       await this.o.client.patch({ version: 'v1', resource: 'pods', namespace, name: name!, subresource: 'status' }, 'merge', { metadata: { uid: r.uid }, status });
+      traceStep(r.pod, `status-written ${status.phase}`);
       r.lastWritten = key;
     } catch (e) {
       if (isNotFound(e) || isConflict(e)) return; // gone, or another pod of that name now
