@@ -12,7 +12,7 @@
 // written through pods/status only when it changed (pod-status.ts), events, and housekeeping that
 // removes what deleted pods left behind (housekeeping.ts).
 
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import type { KObject } from '../../api/types.ts';
 import { ApiClient, isConflict, isNotFound } from '../../client/api-client.ts';
 import { EventRecorder } from '../../client/event-recorder.ts';
@@ -38,6 +38,7 @@ import { PodWorkers } from './pod-workers.ts';
 import { buildPodStatus, KUBELET_CONDITIONS, statusKey } from './pod-status.ts';
 import { syncPod } from './pod-sync.ts';
 import { RuntimeState } from './runtime-state.ts';
+import { Limiter } from './limiter.ts';
 import { traceStep } from './trace.ts';
 
 export interface KubeletOptions {
@@ -68,6 +69,12 @@ export interface KubeletOptions {
   volumeRefreshPeriodMs?: number;
   /** Crash-loop back-off (default 10 s doubling to 5 min). */
   restartBackoff?: { initialMs?: number; maxMs?: number };
+  /**
+   * How many RunPodSandbox calls may run at once (default twice the CPUs, at least 2). Sandboxes
+   * cost the runtime CPU (shim, runc, CNI plugins); started all at once in a burst they all finish
+   * late, started a few at a time the first pods run early and the last no later.
+   */
+  maxConcurrentSandboxes?: number;
   /** Events go here (default a recorder writing with `client` as component kubelet). */
   recorder?: EventRecorder;
 }
@@ -120,6 +127,7 @@ export class Kubelet {
       images: new ImagePuller(cri, this.sources),
       restartBackoff: new Backoff({ initialMs: opts.restartBackoff?.initialMs ?? 10_000, maxMs: opts.restartBackoff?.maxMs ?? 300_000, resetAfterMs: 10 * 60_000 }),
       state: new RuntimeState(cri),
+      sandboxLimiter: new Limiter(opts.maxConcurrentSandboxes ?? Math.max(2, 2 * availableParallelism())),
       execSync,
       dns: { clusterDNS: opts.clusterDNS, clusterDomain: opts.clusterDomain, resolvConfPath: opts.resolvConfPath, nodeIPs: opts.nodeIPs },
       node: opts.getNode,

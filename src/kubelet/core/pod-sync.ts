@@ -181,7 +181,7 @@ export async function syncPod(ctx: SyncContext, rec: PodRecord, otherActivePods:
     let id: string;
     try {
       traceStep(pod, 'sandbox-start');
-      id = await ctx.cri.runPodSandbox(cfg);
+      id = await ctx.sandboxLimiter.run(() => ctx.cri.runPodSandbox(cfg));
       traceStep(pod, 'sandbox-done');
     } catch (e) {
       const key = `sandbox/${(e as Error).message}`;
