@@ -17,6 +17,7 @@ import type { PodVolume } from '../volumes/volume-manager.ts';
 import { containerFieldPath, type PodRecord, type SyncContext } from './context.ts';
 import { ImagePullError } from './image-puller.ts';
 import type { RuntimeContainer, RuntimeSandbox } from './runtime-state.ts';
+import { traceStep } from './trace.ts';
 
 /** The sandbox config of the pod at an attempt (the same config is passed to every CreateContainer). */
 export function podSandboxConfig(ctx: SyncContext, pod: Pod, attempt: number): PodSandboxConfig {
@@ -58,7 +59,9 @@ export async function startContainer(
   };
   let image;
   try {
+    traceStep(pod, 'image-start');
     image = await ctx.images.ensureImage(pod, c, sbCfg, record);
+    traceStep(pod, 'image-done');
   } catch (e) {
     if (!(e instanceof ImagePullError)) throw e;
     rec.reasons.set(c.name, { reason: e.reason, message: e.message });
@@ -94,7 +97,9 @@ export async function startContainer(
   }
   let id: string;
   try {
+    traceStep(pod, 'create-start');
     id = await ctx.cri.createContainer(sandbox.id, cfg, sbCfg);
+    traceStep(pod, 'create-done');
   } catch (e) {
     if (isUnavailable(e)) throw e;
     return fail('CreateContainerError', errorMessage(e));
@@ -102,6 +107,7 @@ export async function startContainer(
   record('Normal', 'Created', `Created container ${c.name}`);
   try {
     await ctx.cri.startContainer(id);
+    traceStep(pod, 'start-done');
   } catch (e) {
     if (isUnavailable(e)) throw e;
     return fail('RunContainerError', errorMessage(e));

@@ -11,6 +11,7 @@ import type { KubeletPaths } from '../volumes/paths.ts';
 import type { VolumeManager } from '../volumes/volume-manager.ts';
 import type { Backoff } from './backoff.ts';
 import type { ImagePuller } from './image-puller.ts';
+import type { Limiter } from './limiter.ts';
 import type { WaitingReason } from './pod-status.ts';
 import type { RuntimeState } from './runtime-state.ts';
 
@@ -62,6 +63,8 @@ export interface SyncContext {
   images: ImagePuller;
   restartBackoff: Backoff;
   state: RuntimeState;
+  /** Bounds concurrent RunPodSandbox calls. */
+  sandboxLimiter: Limiter;
   execSync: ExecSync;
   dns: DNSOptions;
   node(): Node | undefined;

@@ -12,7 +12,7 @@
 // written through pods/status only when it changed (pod-status.ts), events, and housekeeping that
 // removes what deleted pods left behind (housekeeping.ts).
 
-import { totalmem } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import type { KObject } from '../../api/types.ts';
 import { ApiClient, isConflict, isNotFound } from '../../client/api-client.ts';
 import { EventRecorder } from '../../client/event-recorder.ts';
@@ -38,6 +38,8 @@ import { PodWorkers } from './pod-workers.ts';
 import { buildPodStatus, KUBELET_CONDITIONS, statusKey } from './pod-status.ts';
 import { syncPod } from './pod-sync.ts';
 import { RuntimeState } from './runtime-state.ts';
+import { Limiter } from './limiter.ts';
+import { traceStep } from './trace.ts';
 
 export interface KubeletOptions {
   /** The node's API client (system:node:<name>, or an admin client in tests). */
@@ -67,6 +69,12 @@ export interface KubeletOptions {
   volumeRefreshPeriodMs?: number;
   /** Crash-loop back-off (default 10 s doubling to 5 min). */
   restartBackoff?: { initialMs?: number; maxMs?: number };
+  /**
+   * How many RunPodSandbox calls may run at once (default twice the CPUs, at least 2). Sandboxes
+   * cost the runtime CPU (shim, runc, CNI plugins); started all at once in a burst they all finish
+   * late, started a few at a time the first pods run early and the last no later.
+   */
+  maxConcurrentSandboxes?: number;
   /** Events go here (default a recorder writing with `client` as component kubelet). */
   recorder?: EventRecorder;
 }
@@ -119,6 +127,7 @@ export class Kubelet {
       images: new ImagePuller(cri, this.sources),
       restartBackoff: new Backoff({ initialMs: opts.restartBackoff?.initialMs ?? 10_000, maxMs: opts.restartBackoff?.maxMs ?? 300_000, resetAfterMs: 10 * 60_000 }),
       state: new RuntimeState(cri),
+      sandboxLimiter: new Limiter(opts.maxConcurrentSandboxes ?? Math.max(2, 2 * availableParallelism())),
       execSync,
       dns: { clusterDNS: opts.clusterDNS, clusterDomain: opts.clusterDomain, resolvConfPath: opts.resolvConfPath, nodeIPs: opts.nodeIPs },
       node: opts.getNode,
@@ -226,6 +235,7 @@ export class Kubelet {
     const uid = pod.metadata.uid ?? '';
     let r = this.records.get(uid);
     if (!r) {
+      traceStep(pod, 'watch-seen');
       r = newRecord(pod);
       this.records.set(uid, r);
     } else {
@@ -272,6 +282,7 @@ export class Kubelet {
   private async sync(uid: string): Promise<{ requeueAfterMs?: number } | void> {
     const r = this.records.get(uid);
     if (!r || this.stopped) return;
+    traceStep(r.pod, 'sync-start');
     const res = await syncPod(this.ctx, r, () => this.activePods().filter((p) => p.metadata.uid !== uid));
     if (res.forget) {
       this.records.delete(uid);
@@ -309,7 +320,9 @@ export class Kubelet {
     if (key === r.lastWritten) return;
     const { namespace, name } = r.pod.metadata;
     try {
+      traceStep(r.pod, `status-write-start ${status.phase}`);
       await this.o.client.patch({ version: 'v1', resource: 'pods', namespace, name: name!, subresource: 'status' }, 'merge', { metadata: { uid: r.uid }, status });
+      traceStep(r.pod, `status-written ${status.phase}`);
       r.lastWritten = key;
     } catch (e) {
       if (isNotFound(e) || isConflict(e)) return; // gone, or another pod of that name now

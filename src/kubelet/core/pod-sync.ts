@@ -14,6 +14,7 @@ import { containerFieldPath, type PodRecord, type SyncContext } from './context.
 import { killContainer, podSandboxConfig, startContainer } from './container-lifecycle.ts';
 import type { PodRuntimeState, RuntimeContainer } from './runtime-state.ts';
 import { removePodCgroups } from './cgroups.ts';
+import { traceStep } from './trace.ts';
 
 export interface SyncResult {
   requeueAfterMs?: number;
@@ -141,7 +142,9 @@ export async function syncPod(ctx: SyncContext, rec: PodRecord, otherActivePods:
   }
 
   // Volumes.
+  traceStep(pod, 'volumes-start');
   const vol = await ctx.volumes.setUp(pod);
+  traceStep(pod, 'volumes-done');
   for (const e of vol.remountErrors) ctx.record(pod, 'Warning', e.reason, e.message);
   if (vol.errors.length) {
     for (const e of vol.errors) {
@@ -177,7 +180,9 @@ export async function syncPod(ctx: SyncContext, rec: PodRecord, otherActivePods:
     const cfg = podSandboxConfig(ctx, pod, attempt);
     let id: string;
     try {
-      id = await ctx.cri.runPodSandbox(cfg);
+      traceStep(pod, 'sandbox-start');
+      id = await ctx.sandboxLimiter.run(() => ctx.cri.runPodSandbox(cfg));
+      traceStep(pod, 'sandbox-done');
     } catch (e) {
       const key = `sandbox/${(e as Error).message}`;
       if (!rec.recorded.has(key)) {
@@ -187,6 +192,7 @@ export async function syncPod(ctx: SyncContext, rec: PodRecord, otherActivePods:
       return { requeueAfterMs: START_RETRY_MS };
     }
     state = await ctx.state.podState(rec.uid);
+    traceStep(pod, 'sandbox-state');
     sandbox = state.sandboxes.find((s) => s.id === id)!;
     if (!sandbox) return { requeueAfterMs: 1000 };
   }
