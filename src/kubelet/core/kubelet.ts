@@ -18,6 +18,7 @@ import { ApiClient, isConflict, isNotFound } from '../../client/api-client.ts';
 import { EventRecorder } from '../../client/event-recorder.ts';
 import { Informer } from '../../client/informer.ts';
 import { parseQuantity, quantityValue } from '../../machinery/quantity.ts';
+import { kubeletPodStartDuration, kubeletRunningPods } from '../../metrics/prometheus.ts';
 import type { CriClient } from '../cri/services.ts';
 import type { NodePaths } from '../containerd/paths.ts';
 import { ApiObjectSources } from '../objects/api-sources.ts';
@@ -84,6 +85,8 @@ const DEFAULT_RELIST_MS = 1000;
 export class Kubelet {
   private readonly o: KubeletOptions;
   private readonly records = new Map<string, PodRecord>();
+  /** When each pod not yet started was first seen (performance.now()), for the start-duration metric. */
+  private readonly firstSeen = new Map<string, number>();
   private readonly workers: PodWorkers;
   private readonly ctx: SyncContext;
   private readonly informer: Informer<Pod>;
@@ -236,6 +239,7 @@ export class Kubelet {
     let r = this.records.get(uid);
     if (!r) {
       traceStep(pod, 'watch-seen');
+      this.firstSeen.set(uid, performance.now());
       r = newRecord(pod);
       this.records.set(uid, r);
     } else {
@@ -286,6 +290,7 @@ export class Kubelet {
     const res = await syncPod(this.ctx, r, () => this.activePods().filter((p) => p.metadata.uid !== uid));
     if (res.forget) {
       this.records.delete(uid);
+      this.firstSeen.delete(uid);
       this.workers.forget(uid);
       this.ctx.restartBackoff.prune((k) => !k.startsWith(`${uid}/`));
       return;
@@ -293,6 +298,18 @@ export class Kubelet {
     await this.updateStatus(r);
     if (r.terminated && !r.deletedFromApi && !r.deleteSent) await this.deletePodObject(r);
     return res;
+  }
+
+  /** kubelet_pod_start_duration_seconds (first seen → Running) and kubelet_running_pods, as upstream's. */
+  private observeStart(uid: string, phase: string | undefined): void {
+    const seen = this.firstSeen.get(uid);
+    if (seen !== undefined && phase !== 'Pending') {
+      this.firstSeen.delete(uid);
+      if (phase === 'Running') kubeletPodStartDuration.observe((performance.now() - seen) / 1000);
+    }
+    let running = 0;
+    for (const rec of this.records.values()) if (rec.status?.phase === 'Running') running++;
+    kubeletRunningPods.set(running);
   }
 
   private async updateStatus(r: PodRecord): Promise<void> {
@@ -311,6 +328,7 @@ export class Kubelet {
     });
     r.status = status;
     const phase = status.phase;
+    this.observeStart(r.uid, phase);
     if ((phase === 'Succeeded' || phase === 'Failed') && !r.terminalPhase && !r.terminated) {
       r.terminalPhase = phase;
       this.workers.enqueue(r.uid); // release the sandbox

@@ -106,6 +106,14 @@ test('/pods lists the pods and /stats/summary comes from the provider', async ()
   assert.equal((await get('/nothing')).status, 404);
 });
 
+test('/metrics serves the process\'s Prometheus series, the kubelet\'s among them', async () => {
+  const m = await get('/metrics');
+  assert.equal(m.status, 200);
+  assert.match(m.body, /^# TYPE kubelet_running_pods gauge$/m);
+  assert.match(m.body, /^# TYPE kubelet_pod_start_duration_seconds histogram$/m);
+  assert.equal((await get('/metrics', false)).status, 401);
+});
+
 test('exec over v5: output, exit status, empty first message', async () => {
   const r = await wsRun(execPath(['sh', '-c', 'echo hi; echo oops >&2']), ['v5.channel.k8s.io']);
   assert.equal(r.protocol, 'v5.channel.k8s.io');

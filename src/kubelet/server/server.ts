@@ -5,6 +5,7 @@
 //   GET      /pods                                      PodList of the pods this kubelet runs
 //   GET      /stats/summary                             from the StatsProvider
 //   GET      /metrics/resource                          the StatsProvider's resource metrics (Prometheus text)
+//   GET      /metrics                                   the process's Prometheus metrics (kubelet_running_pods, ...)
 //   GET      /containerLogs/{ns}/{pod}/{container}      the container's log (PodLogOptions query)
 //   GET|POST /exec/{ns}/{pod}[/{uid}]/{container}       upgrade: ?command=…&input=1&output=1&error=1&tty=1
 //   GET|POST /attach/{ns}/{pod}[/{uid}]/{container}     upgrade: ?input=1&output=1&error=1&tty=1
@@ -72,7 +73,7 @@ export interface RunningKubeletServer {
 }
 
 type Route =
-  | { kind: 'healthz' | 'pods' | 'stats' | 'resourceMetrics' }
+  | { kind: 'healthz' | 'pods' | 'stats' | 'resourceMetrics' | 'metrics' }
   | { kind: 'logs'; namespace: string; pod: string; container: string }
   | { kind: 'exec' | 'attach'; namespace: string; pod: string; uid?: string; container: string }
   | { kind: 'portForward'; namespace: string; pod: string; uid?: string };
@@ -89,6 +90,7 @@ function route(path: string): Route | undefined {
   if (head === 'pods' && rest.length === 0) return { kind: 'pods' };
   if (head === 'stats' && rest.length === 1 && rest[0] === 'summary') return { kind: 'stats' };
   if (head === 'metrics' && rest.length === 1 && rest[0] === 'resource') return { kind: 'resourceMetrics' };
+  if (head === 'metrics' && rest.length === 0) return { kind: 'metrics' };
   if (head === 'containerLogs' && rest.length === 3) return { kind: 'logs', namespace: rest[0], pod: rest[1], container: rest[2] };
   if ((head === 'exec' || head === 'attach') && (rest.length === 3 || rest.length === 4)) {
     return rest.length === 3
@@ -235,6 +237,14 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
       if (!opts.stats?.resourceMetrics) throw errors.serviceUnavailable('resource metrics are not available yet');
       const text = await opts.stats.resourceMetrics();
       res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+      res.end(req.method === 'HEAD' ? undefined : text);
+      return;
+    }
+    if (r.kind === 'metrics') {
+      // The process's own series (kubelet_running_pods, kubelet_pod_start_duration_seconds, ...).
+      const { exposition, PROMETHEUS_CONTENT_TYPE } = await import('../../metrics/prometheus.ts');
+      const text = await exposition();
+      res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) });
       res.end(req.method === 'HEAD' ? undefined : text);
       return;
     }
