@@ -75,6 +75,8 @@ export interface ApiServerOptions {
   /** PEM strings: serving cert/key, CA for client certs. */
   tls: { cert: string; key: string; clientCA: string };
   serviceCIDR?: string;
+  /** `--service-node-port-range` (default 30000-32767). */
+  nodePortRange?: [number, number];
   log?: (msg: string) => void;
   /** Use this store instead of opening one from dataDir / datastore (tests, benchmarks). */
   store?: Store;
@@ -179,7 +181,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const stores = new Map<ResourceDef, ResourceStore>();
   const byGroupResource = new Map<string, ResourceStore>();
   const lookup = (group: string, plural: string) => byGroupResource.get(`${group}/${plural}`);
-  const allocators = new ServiceAllocators({ serviceCIDR: opts.serviceCIDR });
+  const allocators = new ServiceAllocators({ serviceCIDR: opts.serviceCIDR, nodePortRange: opts.nodePortRange });
   const ctx: StrategyContext = {
     allocators,
     get: (plural, group, ns, name) => lookup(group, plural)?.tryGet(ns, name)?.obj,

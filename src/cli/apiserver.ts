@@ -60,6 +60,7 @@ export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, dep
       bindAddress: opts.bindAddress,
       tls: tlsFiles,
       serviceCIDR: opts.serviceCIDR,
+      nodePortRange: opts.nodePortRange,
       datastore: opts.datastore,
       log: (msg) => io.out(`apiserver: ${msg}`),
       auth: opts.auth,

@@ -35,6 +35,7 @@ const serveFlags: FlagSpec = {
   port: { type: 'string' },
   'bind-address': { type: 'string' },
   'service-cluster-ip-range': { type: 'string' },
+  'service-node-port-range': { type: 'string' },
   'token-auth-file': { type: 'string' },
   'anonymous-auth': { type: 'string' },
   'authorization-mode': { type: 'string' },
@@ -66,6 +67,8 @@ const serveFlagHelp = `  --data-dir DIR          where state.db, pki/ and kubeco
   --bind-address ADDR     address to listen on, e.g. 0.0.0.0 for all interfaces (default ${DEFAULT_BIND_ADDRESS})
   --service-cluster-ip-range CIDR
                           IPv4 range for Service ClusterIPs (default 10.43.0.0/16)
+  --service-node-port-range A-B
+                          ports for NodePort Services (default 30000-32767)
   --token-auth-file FILE  static bearer tokens, upstream's CSV: token,user,uid,"group1,group2"
   --anonymous-auth BOOL   requests without credentials act as system:anonymous (default true)
   --authorization-mode LIST

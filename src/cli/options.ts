@@ -24,6 +24,8 @@ export interface ServeOptions {
   bindAddress: string;
   /** Passed through to the API server; undefined lets it pick its default. */
   serviceCIDR?: string;
+  /** `--service-node-port-range`: the NodePort allocator's range and the proxy's (default 30000-32767). */
+  nodePortRange?: [number, number];
   /** etcd instead of SQLite (absent: SQLite in dataDir). */
   datastore?: DatastoreOptions;
   /** Authentication and authorization flags (the API server's defaults where unset). */
@@ -316,6 +318,14 @@ export function parseServiceCIDR(value: string | undefined, command: string): st
   return value;
 }
 
+export function parseNodePortRange(value: string | undefined, command: string): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(value);
+  const [lo, hi] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!m || lo < 1 || hi > 65535 || lo > hi) throw new UsageError(`invalid --service-node-port-range "${value}": must be a port range such as 30000-32767`, command);
+  return [lo, hi];
+}
+
 /** The first usable address of an IPv4 CIDR: where the `kubernetes` service lives. */
 export function firstServiceIP(cidr: string): string {
   const [addr, bits] = cidr.split('/') as [string, string];
@@ -336,6 +346,7 @@ export function serveOptions(
     port: parsePort(values.port, command),
     bindAddress: parseBindAddress(values['bind-address'], command),
     serviceCIDR: parseServiceCIDR(values['service-cluster-ip-range'], command),
+    ...(values['service-node-port-range'] !== undefined ? { nodePortRange: parseNodePortRange(values['service-node-port-range'] as string, command) } : {}),
     ...(datastore ? { datastore } : {}),
     ...(auth ? { auth } : {}),
   };

@@ -13,6 +13,7 @@ export interface ApiServerStartOptions {
   bindAddress: string;
   tls: { cert: string; key: string; clientCA: string };
   serviceCIDR?: string;
+  nodePortRange?: [number, number];
   datastore?: DatastoreOptions;
   log?: (msg: string) => void;
   auth?: import('./options.ts').AuthFlags;

@@ -62,7 +62,7 @@ export async function startUpNode(opts: UpOptions, ctx: UpNodeContext): Promise<
     ...nodeServiceHooks({
       kubeconfig: ctx.servicesKubeconfig ?? (await ensureIdentityKubeconfig(opts.dataDir, ctx.pki, ctx.url, 'node-services', { user: NODE_SERVICES_USER, groups: [] })),
       dns: opts.node?.noClusterDNS ? false : { upstreams: opts.dns?.upstreams },
-      proxy: opts.node?.noServiceProxy ? false : { networkPolicy: !opts.node?.noNetworkPolicy },
+      proxy: opts.node?.noServiceProxy ? false : { networkPolicy: !opts.node?.noNetworkPolicy, nodePortRange: opts.nodePortRange },
     }),
     ...ctx.services,
   });

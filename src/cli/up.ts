@@ -85,6 +85,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       bindAddress: opts.bindAddress,
       tls: { cert: pki.serverCertPem, key: pki.serverKeyPem, clientCA: pki.caCertPem },
       serviceCIDR: opts.serviceCIDR,
+      nodePortRange: opts.nodePortRange,
       datastore: opts.datastore,
       log: (msg) => io.out(`apiserver: ${msg}`),
       unixSocket: apiSocketPath(opts.dataDir),

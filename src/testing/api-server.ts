@@ -42,6 +42,8 @@ export async function startTestApiServer(
     datastore?: DatastoreOptions;
     /** Reuse another test server's certificates (servers of one cluster share the CA). */
     pki?: Pki;
+    /** `--service-node-port-range`. */
+    nodePortRange?: [number, number];
   } = {},
 ): Promise<TestApiServer> {
   const dir = await mkdtemp(join(tmpdir(), `mizzen-${opts.name ?? 'test'}-`));
@@ -57,6 +59,7 @@ export async function startTestApiServer(
     auth: { disableAdmissionPlugins: opts.serviceAccountAdmission ? [] : ['ServiceAccount'], ...opts.auth },
     kubeletClient: { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem, timeoutMs: opts.kubeletTimeoutMs },
     datastore: opts.datastore,
+    nodePortRange: opts.nodePortRange,
   });
   const kubeconfig = join(dir, 'kubeconfig');
   await writeKubeconfig(kubeconfig, { server: server.url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem });
