@@ -11,7 +11,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KUBECTL, MIZZEN_BIN, freePort, hasKubectl, startCluster, type Cluster } from './harness.ts';
@@ -20,21 +19,9 @@ import { ensureNodeKubeconfig } from '../src/apiserver/component-credentials.ts'
 import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
 import { nodeInternalIP } from '../src/kubelet/node/machine-info.ts';
 import { poll } from '../src/testing/poll.ts';
+import { httpGet } from '../src/testing/http-get.ts';
 
 const skip = !hasKubectl ? 'needs /usr/bin/kubectl' : localNodeSkipReason();
-
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-  });
-}
 
 describe('a real node (mizzen kubelet) with kubectl', { skip, timeout: 600_000 }, () => {
   const id = randomBytes(3).toString('hex');
@@ -125,7 +112,7 @@ describe('a real node (mizzen kubelet) with kubectl', { skip, timeout: 600_000 }
     containerID = pod.status.containerStatuses[0].containerID;
     assert.equal(pod.spec.nodeName, nodeName);
     // busybox httpd serves / from its working directory: any HTTP answer proves the pod is reachable.
-    const res = await poll(() => httpGet(`http://${podIP}:8080/`), { what: `HTTP from ${podIP}:8080`, timeoutMs: 15_000 });
+    const res = await poll(() => httpGet(`http://${podIP}:8080/`, 3000), { what: `HTTP from ${podIP}:8080`, timeoutMs: 15_000 });
     assert.ok(res.status >= 200 && res.status < 500, `status ${res.status}`);
   });
 
@@ -143,7 +130,7 @@ describe('a real node (mizzen kubelet) with kubectl', { skip, timeout: 600_000 }
     const local = await freePort();
     const pf = spawn(KUBECTL, ['port-forward', `pod/${podName}`, `${local}:8080`], { env: { ...process.env, KUBECONFIG: c.kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
-      const res = await poll(() => httpGet(`http://127.0.0.1:${local}/`), { what: 'port-forward', timeoutMs: 15_000 });
+      const res = await poll(() => httpGet(`http://127.0.0.1:${local}/`, 3000), { what: 'port-forward', timeoutMs: 15_000 });
       assert.ok(res.status >= 200 && res.status < 500);
     } finally {
       pf.kill('SIGTERM');
@@ -154,12 +141,12 @@ describe('a real node (mizzen kubelet) with kubectl', { skip, timeout: 600_000 }
     await stopKubelet('SIGKILL');
     await poll(readyStatus, { what: 'NotReady after the kubelet was killed', timeoutMs: 60_000, intervalMs: 1000, done: (s) => s !== 'True' });
     // The container kept running while no kubelet was there.
-    assert.ok((await httpGet(`http://${podIP}:8080/`)).status > 0);
+    assert.ok((await httpGet(`http://${podIP}:8080/`, 3000)).status > 0);
     startKubelet(['--cleanup']);
     await poll(readyStatus, { what: `Ready again (kubelet output: ${kubeletOut})`, timeoutMs: 60_000, intervalMs: 500, done: (s) => s === 'True' });
     const pod = await json(['get', 'pod', podName]);
     assert.equal(pod.status.containerStatuses[0].containerID, containerID, 'same container');
     assert.equal(pod.status.containerStatuses[0].restartCount, 0);
-    assert.ok((await httpGet(`http://${podIP}:8080/`)).status > 0);
+    assert.ok((await httpGet(`http://${podIP}:8080/`, 3000)).status > 0);
   });
 });

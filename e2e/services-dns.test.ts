@@ -13,13 +13,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import dnsPacket from 'dns-packet';
 import { hasKubectl, startCluster, type Cluster } from './harness.ts';
 import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
 import { cleanupServiceProxy } from '../src/proxy/proxy.ts';
 import { poll } from '../src/testing/poll.ts';
+import { httpGet } from '../src/testing/http-get.ts';
 
 const skip = !hasKubectl ? 'needs /usr/bin/kubectl' : localNodeSkipReason();
 const OUTSIDE_NAME = 'outside.netwire-test.example';
@@ -52,19 +52,6 @@ async function startStubUpstream(): Promise<{ address: string; port: number; ask
   });
   await new Promise<void>((r) => sock.bind(0, address, () => r()));
   return { address, port: sock.address().port, asked, close: () => sock.close() };
-}
-
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-  });
 }
 
 describe('Services, cluster DNS and NetworkPolicy from inside a pod on the local node', { skip, timeout: 900_000 }, () => {
@@ -208,7 +195,7 @@ spec:
   test('a NodePort answers on 127.0.0.1 from the host', async () => {
     await kubectl(['expose', 'deployment', 'web', '--name', 'web-np', '--type', 'NodePort', '--port', '80', '--target-port', '8080']);
     const port = (await json(['get', 'service', 'web-np'])).spec.ports[0].nodePort as number;
-    const r = await poll(async () => httpGet(`http://127.0.0.1:${port}/`).catch(() => ({ status: 0, body: '' })), { done: (x) => x.status === 200, what: `NodePort ${port} on 127.0.0.1`, timeoutMs: 15_000, intervalMs: 300 });
+    const r = await poll(async () => httpGet(`http://127.0.0.1:${port}/`, 5000).catch(() => ({ status: 0, body: '' })), { done: (x) => x.status === 200, what: `NodePort ${port} on 127.0.0.1`, timeoutMs: 15_000, intervalMs: 300 });
     assert.equal(r.status, 200);
     assert.match(r.body, /^web-/);
   });

@@ -8,36 +8,16 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Container as CriContainer, PodSandbox } from '../cri/types.ts';
 import { isNotFound } from '../cri/errors.ts';
-import { POD_UID_LABEL } from '../pods/container-config.ts';
 import type { SyncContext } from './context.ts';
+import { listByPod } from './runtime-state.ts';
 import { podCgroupUids, removePodCgroups } from './cgroups.ts';
 
 /** Finished instances kept per container name. */
 const KEEP_PER_CONTAINER = 2;
 
-/** Every sandbox and container the runtime has, by pod UID. */
-async function runtimePods(ctx: SyncContext): Promise<Map<string, { sandboxes: PodSandbox[]; containers: CriContainer[] }>> {
-  const [sandboxes, containers] = await Promise.all([ctx.cri.listPodSandbox(), ctx.cri.listContainers()]);
-  const all = new Map<string, { sandboxes: PodSandbox[]; containers: CriContainer[] }>();
-  const entry = (uid: string) => {
-    let e = all.get(uid);
-    if (!e) all.set(uid, (e = { sandboxes: [], containers: [] }));
-    return e;
-  };
-  for (const s of sandboxes) {
-    const uid = s.labels[POD_UID_LABEL] ?? s.metadata?.uid;
-    if (uid) entry(uid).sandboxes.push(s);
-  }
-  for (const c of containers) {
-    const uid = c.labels[POD_UID_LABEL];
-    if (uid) entry(uid).containers.push(c);
-  }
-  return all;
-}
-
 /** `known()` is asked after the runtime was listed, so a pod added meanwhile is never taken for an orphan. */
 export async function cleanupOrphans(ctx: SyncContext, known: () => Set<string>, busy: (uid: string) => boolean): Promise<void> {
-  const runtime = await runtimePods(ctx);
+  const runtime = await listByPod(ctx.cri);
   const knownNow = known();
   for (const [uid, e] of runtime) {
     if (busy(uid)) continue;

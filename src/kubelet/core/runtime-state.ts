@@ -59,6 +59,28 @@ export interface PodRuntimeState {
 
 const ns2ms = (ns: number) => (ns > 0 ? Math.floor(ns / 1e6) : 0);
 
+export type RuntimePods = Map<string, { sandboxes: PodSandbox[]; containers: CriContainer[] }>;
+
+/** Every sandbox and container the runtime has, grouped by pod UID (from the labels the kubelet set). */
+export async function listByPod(cri: Pick<CriClient, 'listPodSandbox' | 'listContainers'>): Promise<RuntimePods> {
+  const [sandboxes, containers] = await Promise.all([cri.listPodSandbox(), cri.listContainers()]);
+  const all: RuntimePods = new Map();
+  const entry = (uid: string) => {
+    let e = all.get(uid);
+    if (!e) all.set(uid, (e = { sandboxes: [], containers: [] }));
+    return e;
+  };
+  for (const s of sandboxes) {
+    const uid = s.labels[POD_UID_LABEL] ?? s.metadata?.uid;
+    if (uid) entry(uid).sandboxes.push(s);
+  }
+  for (const c of containers) {
+    const uid = c.labels[POD_UID_LABEL];
+    if (uid) entry(uid).containers.push(c);
+  }
+  return all;
+}
+
 export class RuntimeState {
   private readonly details = new Map<string, RuntimeContainer>();
   private readonly sandboxIPs = new Map<string, string[]>();
@@ -153,22 +175,8 @@ export class RuntimeState {
    * One listing of every sandbox and container: the UIDs whose runtime state changed since the
    * last relist, and every UID the runtime has (for orphan clean-up).
    */
-  async relist(): Promise<{ changed: string[]; all: Map<string, { sandboxes: PodSandbox[]; containers: CriContainer[] }> }> {
-    const [sandboxes, containers] = await Promise.all([this.cri.listPodSandbox(), this.cri.listContainers()]);
-    const all = new Map<string, { sandboxes: PodSandbox[]; containers: CriContainer[] }>();
-    const entry = (uid: string) => {
-      let e = all.get(uid);
-      if (!e) all.set(uid, (e = { sandboxes: [], containers: [] }));
-      return e;
-    };
-    for (const s of sandboxes) {
-      const uid = s.labels[POD_UID_LABEL] ?? s.metadata?.uid;
-      if (uid) entry(uid).sandboxes.push(s);
-    }
-    for (const c of containers) {
-      const uid = c.labels[POD_UID_LABEL];
-      if (uid) entry(uid).containers.push(c);
-    }
+  async relist(): Promise<{ changed: string[]; all: RuntimePods }> {
+    const all = await listByPod(this.cri);
     const signatures = new Map<string, string>();
     for (const [uid, e] of all) {
       const sig = [...e.sandboxes.map((s) => `${s.id}:${s.state}`), ...e.containers.map((c) => `${c.id}:${c.state}`)].sort().join(',');
@@ -179,9 +187,9 @@ export class RuntimeState {
     for (const uid of this.lastSignatures.keys()) if (!signatures.has(uid)) changed.push(uid);
     this.lastSignatures = signatures;
     // Cached details of containers the runtime no longer has.
-    const live = new Set(containers.map((c) => c.id));
+    const live = new Set([...all.values()].flatMap((e) => e.containers.map((c) => c.id)));
     for (const id of this.details.keys()) if (!live.has(id)) this.details.delete(id);
-    const liveSb = new Set(sandboxes.map((s) => s.id));
+    const liveSb = new Set([...all.values()].flatMap((e) => e.sandboxes.map((s) => s.id)));
     for (const id of this.sandboxIPs.keys()) if (!liveSb.has(id)) this.sandboxIPs.delete(id);
     return { changed, all };
   }
