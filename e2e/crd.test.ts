@@ -77,6 +77,15 @@ describe('CustomResourceDefinition life with kubectl', { skip: hasKubectl ? fals
     assert.deepEqual([scale.kind, scale.spec.replicas, scale.status.replicas, scale.status.selector], ['Scale', 3, 1, 'app=cron']);
   });
 
+  test('an HPA drives the custom resource through its scale subresource', async () => {
+    // Below minReplicas the HPA rescales before it has metrics, as upstream's does.
+    await k(['autoscale', 'crontab', 'my-new-cron-object', '--min=4', '--max=6', '--cpu-percent=50']);
+    await eventually(async () => (await k(['get', 'crontab', 'my-new-cron-object', '-o', 'jsonpath={.spec.replicas}'])).stdout === '4', { what: 'the HPA scaled the CronTab to its minimum' });
+    assert.match((await k(['get', 'hpa', 'my-new-cron-object'])).stdout, /my-new-cron-object\s+CronTab\/my-new-cron-object\s+cpu: <unknown>\/50%\s+4\s+6\s+/);
+    await k(['delete', 'hpa', 'my-new-cron-object']);
+    await k(['scale', 'crontab', 'my-new-cron-object', '--replicas=3']);
+  });
+
   test('versions: conversion through a webhook', async () => {
     await k(['apply', '-f', '-'], JSON.stringify(conversionCRD(webhook.url, webhook.caBundle)));
     await k(['wait', '--for=condition=Established', '--timeout=10s', 'crd/endpoints.conversion.example.com']);
