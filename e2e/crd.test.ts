@@ -25,7 +25,8 @@ describe('CustomResourceDefinition life with kubectl', { skip: hasKubectl ? fals
   };
 
   before(async () => {
-    c = await startCluster();
+    // A short HPA period, so the HPA test does not wait 15 s for the first evaluation.
+    c = await startCluster({ extraArgs: ['--horizontal-pod-autoscaler-sync-period', '1s'] });
     webhook = await startConversionWebhook();
   });
   after(async () => {
@@ -75,6 +76,15 @@ describe('CustomResourceDefinition life with kubectl', { skip: hasKubectl ? fals
     assert.equal(got, '3 1 2');
     const scale = JSON.parse((await k(['get', '--raw', '/apis/stable.example.com/v1/namespaces/default/crontabs/my-new-cron-object/scale'])).stdout);
     assert.deepEqual([scale.kind, scale.spec.replicas, scale.status.replicas, scale.status.selector], ['Scale', 3, 1, 'app=cron']);
+  });
+
+  test('an HPA drives the custom resource through its scale subresource', async () => {
+    // Below minReplicas the HPA rescales before it has metrics, as upstream's does.
+    await k(['autoscale', 'crontab', 'my-new-cron-object', '--min=4', '--max=6', '--cpu-percent=50']);
+    await eventually(async () => (await k(['get', 'crontab', 'my-new-cron-object', '-o', 'jsonpath={.spec.replicas}'])).stdout === '4', { what: 'the HPA scaled the CronTab to its minimum', timeoutMs: 20_000 });
+    assert.match((await k(['get', 'hpa', 'my-new-cron-object'])).stdout, /my-new-cron-object\s+CronTab\/my-new-cron-object\s+cpu: <unknown>\/50%\s+4\s+6\s+/);
+    await k(['delete', 'hpa', 'my-new-cron-object']);
+    await k(['scale', 'crontab', 'my-new-cron-object', '--replicas=3']);
   });
 
   test('versions: conversion through a webhook', async () => {

@@ -183,6 +183,65 @@ test('validation: schema errors, CEL rules and strict field validation answer as
   assert.match(w.headers.get('warning') ?? '', /unknown field \\"spec.foo\\"/);
 });
 
+test('CEL transition rules (oldSelf), messageExpression and reason answer 422 with the field path', async () => {
+  // The shapes of upstream's documentation ("Validation rules", "Transition rules"): a rule on the
+  // object with a messageExpression, an immutability rule with a reason, and a property's own
+  // `self == oldSelf`, which is not evaluated on create.
+  await createCRD({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'widgets.cel.example.com' },
+    spec: {
+      group: 'cel.example.com',
+      scope: 'Namespaced',
+      names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: {
+                spec: {
+                  type: 'object',
+                  'x-kubernetes-validations': [
+                    { rule: 'self.minReplicas <= self.replicas', messageExpression: "'minReplicas (' + string(self.minReplicas) + ') must not exceed replicas (' + string(self.replicas) + ')'" },
+                    { rule: '!has(oldSelf.mode) || self.mode == oldSelf.mode', message: 'mode is immutable', reason: 'FieldValueForbidden' },
+                  ],
+                  properties: {
+                    replicas: { type: 'integer' },
+                    minReplicas: { type: 'integer', default: 0 },
+                    mode: { type: 'string' },
+                    value: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self == oldSelf', message: 'Value is immutable' }] },
+                  },
+                },
+              },
+            },
+          },
+        },
+      ],
+    },
+  });
+  await established('widgets.cel.example.com');
+  const w = { group: 'cel.example.com', version: 'v1', plural: 'widgets', namespace: 'default' };
+  await co.createNamespacedCustomObject({ ...w, body: { apiVersion: 'cel.example.com/v1', kind: 'Widget', metadata: { name: 'w' }, spec: { replicas: 2, mode: 'fast', value: 'a' } } });
+  const patch = (spec: object) => status(co.patchNamespacedCustomObject({ ...w, name: 'w', body: { spec } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)));
+  const expr = await patch({ minReplicas: 5 });
+  assert.equal(expr.code, 422);
+  assert.equal(expr.body.message, 'Widget.cel.example.com "w" is invalid: spec: Invalid value: "object": minReplicas (5) must not exceed replicas (2)');
+  const forbidden = await patch({ mode: 'slow' });
+  assert.equal(forbidden.code, 422);
+  assert.equal(forbidden.body.message, 'Widget.cel.example.com "w" is invalid: spec: Forbidden: mode is immutable');
+  assert.deepEqual(forbidden.body.details.causes, [{ reason: 'FieldValueForbidden', message: 'Forbidden: mode is immutable', field: 'spec' }]);
+  const immutable = await patch({ value: 'b' });
+  assert.equal(immutable.code, 422);
+  assert.equal(immutable.body.message, 'Widget.cel.example.com "w" is invalid: spec.value: Invalid value: "string": Value is immutable');
+  const ok: any = await co.patchNamespacedCustomObject({ ...w, name: 'w', body: { spec: { replicas: 3, minReplicas: 3 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  assert.equal(ok.spec.minReplicas, 3);
+});
+
 test('status and scale subresources; generation counts spec changes only', async () => {
   const name = 'my-new-cron-object';
   const before: any = await co.getNamespacedCustomObject({ ...ct, name });

@@ -13,6 +13,7 @@ import type { Store } from '../storage/store.ts';
 import { ResourceStore, type Admission, type CacheView, type StorageCodec } from '../apiserver/registry/resource-store.ts';
 import { CachedObject } from '../apiserver/registry/cached-object.ts';
 import { deepEqual } from '../api/validation.ts';
+import { cloneJSON } from '../machinery/json-values.ts';
 import { customResourceType } from '../api/field-types.ts';
 import type { JSONSchemaProps } from './schema/types.ts';
 import { prune } from './schema/pruning.ts';
@@ -153,7 +154,9 @@ export class CRDServing {
 
   /** Stored objects in `version`: defaulted with their own version's schema, converted, defaulted again. */
   async decodeMany(objs: KObject[], version: string): Promise<KObject[]> {
-    const copies = objs.map((o) => structuredClone(o));
+    // cloneJSON, not structuredClone: a preserve-unknown-fields object may nest up to upstream's
+    // 10,000 levels, and structuredClone runs out of stack at about 2,000.
+    const copies = objs.map((o) => cloneJSON(o));
     for (const o of copies) this.normalize(o, this.versionOf(o));
     const target = this.apiVersion(version);
     const converted = await this.converter.convert(copies, target);
@@ -171,7 +174,7 @@ export class CRDServing {
   async encode(obj: KObject): Promise<KObject> {
     const target = this.apiVersion(this.storageVersion);
     if (obj.apiVersion === target) return obj;
-    const [out] = await this.converter.convert([structuredClone(obj)], target);
+    const [out] = await this.converter.convert([cloneJSON(obj)], target);
     return out;
   }
 

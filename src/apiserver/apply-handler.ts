@@ -115,6 +115,9 @@ function decodeConfig(raw: Buffer, mode: 'Strict' | 'Warn' | 'Ignore', warnings:
       if (doc.errors.length) throw doc.errors[0];
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
+      // The YAML parser recurses per level and gives up long before upstream's 10,000 levels.
+      if (/call stack/i.test((e as Error).message))
+        throw errors.badRequest("error decoding patch: the configuration is nested too deeply for the server's YAML parser (it gives up after some hundreds of levels of [ and {); send it as JSON, which may nest up to 10000 levels");
       throw errors.badRequest(`error decoding patch: ${(e as Error).message}`);
     }
     if (mode !== 'Ignore') {

@@ -141,3 +141,52 @@ test('YAML nested deeper than its parser goes answers 400, never a crash', async
   const fine = await send('POST', CM, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: y}\nx: ${arrays(100)}\n`, 'application/yaml');
   assert.equal(fine.code, 201, fine.text.slice(0, 300));
 });
+
+test('a custom resource with free-form data near the limit is read, listed, watched, patched and applied', async () => {
+  const crd = {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: 'blobs.nesting.example.com' },
+    spec: {
+      group: 'nesting.example.com',
+      scope: 'Namespaced',
+      names: { plural: 'blobs', singular: 'blob', kind: 'Blob' },
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+    },
+  };
+  assert.equal((await send('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', JSON.stringify(crd))).code, 201);
+  const BLOBS = '/apis/nesting.example.com/v1/namespaces/default/blobs';
+  let created: Reply | undefined;
+  for (let i = 0; i < 100; i++) {
+    created = await send('POST', BLOBS, `{"apiVersion":"nesting.example.com/v1","kind":"Blob","metadata":{"name":"deep"},"spec":{"d":${arrays(9_990)}}}`);
+    if (created.code !== 404) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(created!.code, 201, created!.text.slice(0, 300));
+  const got = await send('GET', `${BLOBS}/deep`);
+  assert.equal(got.code, 200, got.text.slice(0, 300));
+  assert.ok(got.text.includes(`"spec":{"d":${arrays(9_990)}}`));
+  const listed = await send('GET', BLOBS);
+  assert.equal(listed.code, 200, listed.text.slice(0, 300));
+  assert.equal(listed.json.items.length, 1);
+  const patched = await send('PATCH', `${BLOBS}/deep`, '{"metadata":{"labels":{"a":"b"}}}', 'application/merge-patch+json');
+  assert.equal(patched.code, 200, patched.text.slice(0, 300));
+  assert.equal(patched.json.metadata.labels.a, 'b');
+  const table = await new Promise<Reply>((resolve, reject) => {
+    const req = http.request({ socketPath: api.socketPath, path: BLOBS, headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ code: res.statusCode!, text, json: undefined }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(table.code, 200, table.text.slice(0, 300));
+});
+
+test('an apply configuration in YAML nested deeper than its parser goes answers 400 saying so', async () => {
+  for (const levels of [1_000, 20_000]) {
+    const r = await send('PATCH', `${CM}/applied?fieldManager=t`, `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: applied}\ndata: {x: ${arrays(levels)}}\n`, 'application/apply-patch+yaml');
+    assert.ok(r.code === 400 && /nested too deeply/.test(r.json?.message), `${levels}: ${r.code} ${r.text.slice(0, 300)}`);
+  }
+});

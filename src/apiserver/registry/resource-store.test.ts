@@ -108,6 +108,17 @@ test('dry run writes nothing', async () => {
   assert.equal(rs.tryGet('ns1', 'd'), undefined);
 });
 
+test("a dry-run update answers the object with the stored resourceVersion, as upstream's dry-run storage does", async () => {
+  // kubectl diff --server-side compares the live object with this answer: without the
+  // resourceVersion it shows a spurious `-  resourceVersion: "N"` line.
+  const rs = await setup();
+  const live = await rs.create('ns1', { metadata: { name: 'd' } });
+  const dry = await rs.update('ns1', 'd', (cur) => ({ ...cur, spec: { size: 5 } }), { dryRun: true });
+  assert.equal(dry.spec.size, 5);
+  assert.equal(dry.metadata.resourceVersion, live.metadata.resourceVersion);
+  assert.equal(rs.get('ns1', 'd').obj.spec.size, 1);
+});
+
 test('the watch cache takes a written object as is (no parse of its stored text); nothing lingers', async () => {
   const store = new MemoryStore();
   const cache = new WatchCache<CachedObject>(store, keyPrefix(widgets), decodeKeyValue);

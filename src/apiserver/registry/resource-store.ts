@@ -6,6 +6,7 @@ import { rfc3339, nowRFC3339 } from '../../machinery/time.ts';
 import { randomUUID } from 'node:crypto';
 import type { UserInfo } from '../authn/user.ts';
 import type { KObject, ResourceDef, StrategyContext } from '../../api/types.ts';
+import { cloneJSON } from '../../machinery/json-values.ts';
 import { validateObjectMeta, validateObjectMetaUpdate, deepEqual, isDNS1123Label } from '../../api/validation.ts';
 import { errors, StatusError, type FieldError, type GroupResource } from '../../machinery/errors.ts';
 import { StorageError, type Store } from '../../storage/store.ts';
@@ -267,7 +268,7 @@ export class ResourceStore {
       // A codec's store works on the object converted to its version.
       const decoded = this.codec ? await this.codec.decode(current.obj) : undefined;
       const old = decoded ?? current.obj;
-      const copyOfOld = decoded ? () => structuredClone(decoded) : () => current.copy();
+      const copyOfOld = decoded ? () => cloneJSON(decoded) : () => current.copy();
       // The copy has no resourceVersion: only one the client sent (PUT body, patch) pins the write.
       const base = copyOfOld();
       delete base.metadata.resourceVersion;
@@ -280,7 +281,11 @@ export class ResourceStore {
         if (!this.store.isStale?.(this.key(namespace, name))) return old;
         next = copyOfOld();
       }
-      if (opts.dryRun) return next;
+      if (opts.dryRun) {
+        // As upstream's dry-run storage: the answer carries the revision it was computed from.
+        next.metadata.resourceVersion = old.metadata.resourceVersion;
+        return next;
+      }
       try {
         if (shouldDeleteDuringUpdate(next)) {
           await this.store.delete(this.key(namespace, name), Number(old.metadata.resourceVersion));
