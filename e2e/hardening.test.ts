@@ -187,6 +187,40 @@ describe('hardening', { skip: hasKubectl ? false : 'kubectl is not installed' },
     assert.equal(new Set(ids).size, ids.length);
   });
 
+  test('a request refused for its credentials (401) is audited once, with no user and what it tried', async () => {
+    const before = readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).length;
+    const url = new URL(t.server.url);
+    const get = (headers: Record<string, string>) =>
+      new Promise<{ code: number; auditId?: string }>((resolve, reject) => {
+        const req = https.request({ host: url.hostname, port: url.port, path: '/api/v1/namespaces/default/configmaps?limit=1', headers, ca: t.pki.caCertPem }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ code: res.statusCode ?? 0, auditId: res.headers['audit-id'] as string | undefined }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const r = await get({ Authorization: 'Bearer not-a-known-token', 'User-Agent': 'sec-left-test' });
+    assert.equal(r.code, 401);
+    assert.ok(r.auditId, 'a 401 names its audit event');
+    const events = await eventually(
+      () => {
+        const lines = readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).slice(before).map((l) => JSON.parse(l));
+        const mine = lines.filter((e) => e.auditID === r.auditId);
+        return mine.length ? mine : undefined;
+      },
+      { what: 'the 401 audited' },
+    );
+    assert.equal(events.length, 1, JSON.stringify(events));
+    const e = events[0];
+    assert.equal(e.stage, 'ResponseStarted');
+    assert.equal(e.level, 'RequestResponse');
+    assert.deepEqual(e.user, {});
+    assert.equal(e.verb, 'list');
+    assert.equal(e.userAgent, 'sec-left-test');
+    assert.deepEqual(e.objectRef, { resource: 'configmaps', namespace: 'default', apiVersion: 'v1' });
+    assert.deepEqual(e.responseStatus, { metadata: {}, message: 'Authentication failed, attempted: bearer', code: 401 });
+  });
+
   test('writes past --max-mutating-requests-inflight get 429 with Retry-After', async () => {
     // system:masters is exempt (as upstream); bob is an ordinary cluster-admin.
     await k(['create', 'clusterrolebinding', 'bob-admin', '--clusterrole=cluster-admin', '--user=bob']);
