@@ -172,4 +172,33 @@ describe('dynamic admission', { skip: hasKubectl ? false : 'kubectl is not insta
     const p = await k(['create', 'deployment', 'four', '--image=busybox:1.36', '--replicas=4']);
     assert.match(p.stderr, /ValidatingAdmissionPolicy 'param.example.com' with binding 'param-binding' denied request: failed expression: object.spec.replicas <= int\(params.data.max\)/);
   });
+
+  test('CEL that does not compile is refused when a policy or webhook is written (422 naming the field)', async () => {
+    const policy = (validations: unknown[], extra: Record<string, unknown> = {}) =>
+      JSON.stringify({
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingAdmissionPolicy',
+        metadata: { name: 'bad-cel.example.com' },
+        spec: { matchConstraints: { resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE'], resources: ['configmaps'] }] }, validations, ...extra },
+      });
+    const syntax = await k(['create', '-f', '-'], policy([{ expression: 'object.data.size() ==' }]));
+    assert.notEqual(syntax.code, 0);
+    assert.match(syntax.stderr, /ValidatingAdmissionPolicy "bad-cel.example.com" is invalid: spec.validations\[0\].expression: Invalid value: "object.data.size\(\) ==": compilation failed/);
+    const unknown = await k(['create', '-f', '-'], policy([{ expression: 'true' }], { variables: [{ name: 'v', expression: 'nosuch.x' }] }));
+    assert.match(unknown.stderr, /spec.variables\[0\].expression: Invalid value: "nosuch.x": compilation failed: Unknown variable: nosuch/);
+    const typed = await k(['create', '-f', '-'], policy([{ expression: "'yes'", messageExpression: '42' }]));
+    assert.match(typed.stderr, /spec.validations\[0\].expression: Invalid value: "'yes'": cel expression must evaluate to a bool/);
+    assert.match(typed.stderr, /spec.validations\[0\].messageExpression: Invalid value: "42": cel expression must evaluate to a string/);
+    assert.equal((await k(['create', '-f', '-'], policy([{ expression: 'object.data.size() < 3' }]))).code, 0);
+    const hook = await k(
+      ['create', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingWebhookConfiguration',
+        metadata: { name: 'bad-cel-hook' },
+        webhooks: [webhook('bad.example.com', '/deny', { matchConditions: [{ name: 'm', expression: 'request.userInfo.username ==' }] })],
+      }),
+    );
+    assert.match(hook.stderr, /webhooks\[0\].matchConditions\[0\].expression: Invalid value: "request.userInfo.username ==": compilation failed/);
+  });
 });

@@ -150,6 +150,36 @@ describe('hardening', { skip: hasKubectl ? false : 'kubectl is not installed' },
     assert.equal((await k(['get', 'secret', 's2', '-o', 'jsonpath={.data.x}'])).stdout, Buffer.from('y').toString('base64'));
   });
 
+  test('a Secret no configured key decrypts fails only its own reads; the server starts and the rest works', async () => {
+    const saved = readFileSync(encFile, 'utf8');
+    await k(['create', 'namespace', 'lost-key']);
+    await k(['-n', 'lost-key', 'create', 'secret', 'generic', 'sealed', '--from-literal=a=b']);
+    await k(['create', 'secret', 'generic', 'kept', '--from-literal=c=d']);
+    const kept = await rawSecret('default', 'kept');
+    // Only a new key now: every Secret written before is unreadable.
+    writeFileSync(encFile, encryptionConfig([{ name: 'fresh', secret: randomBytes(32).toString('base64') }]));
+    try {
+      await restart();
+      const got = await k(['-n', 'lost-key', 'get', 'secret', 'sealed']);
+      assert.notEqual(got.code, 0);
+      assert.match(got.stderr, /Internal error occurred: unable to transform key "\/registry\/secrets\/lost-key\/sealed": no matching prefix found/);
+      const list = await k(['-n', 'lost-key', 'get', 'secrets']);
+      assert.match(list.stderr, /Internal error occurred: unable to transform key "\/registry\/secrets\/lost-key\/sealed"/);
+      // Everything else is served: other kinds, and new Secrets in a namespace without lost ones.
+      assert.equal((await k(['get', 'configmap', 'plain', '-o', 'name'])).stdout.trim(), 'configmap/plain');
+      await k(['create', 'namespace', 'fresh-key']);
+      assert.equal((await k(['-n', 'fresh-key', 'create', 'secret', 'generic', 'new', '--from-literal=e=f'])).code, 0);
+      assert.equal((await k(['-n', 'fresh-key', 'get', 'secret', 'new', '-o', 'jsonpath={.data.e}'])).stdout, Buffer.from('f').toString('base64'));
+      assert.equal((await k(['-n', 'fresh-key', 'get', 'secrets', '-o', 'name'])).stdout.trim(), 'secret/new');
+    } finally {
+      writeFileSync(encFile, saved);
+      await restart();
+    }
+    // With the key back, the old Secrets read again, unchanged.
+    assert.equal((await k(['-n', 'lost-key', 'get', 'secret', 'sealed', '-o', 'jsonpath={.data.a}'])).stdout, Buffer.from('b').toString('base64'));
+    assert.equal(await rawSecret('default', 'kept'), kept);
+  });
+
   test('the audit log records each request once, at the policy level, in upstream Event format', async () => {
     const before = readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).length;
     await k(['create', 'configmap', 'audited', '--from-literal=k=v']);
@@ -185,6 +215,40 @@ describe('hardening', { skip: hasKubectl ? false : 'kubectl is not installed' },
     assert.ok(!events.some((x) => x.objectRef?.resource === 'namespaces'));
     const ids = events.map((x) => x.auditID);
     assert.equal(new Set(ids).size, ids.length);
+  });
+
+  test('a request refused for its credentials (401) is audited once, with no user and what it tried', async () => {
+    const before = readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).length;
+    const url = new URL(t.server.url);
+    const get = (headers: Record<string, string>) =>
+      new Promise<{ code: number; auditId?: string }>((resolve, reject) => {
+        const req = https.request({ host: url.hostname, port: url.port, path: '/api/v1/namespaces/default/configmaps?limit=1', headers, ca: t.pki.caCertPem }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ code: res.statusCode ?? 0, auditId: res.headers['audit-id'] as string | undefined }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const r = await get({ Authorization: 'Bearer not-a-known-token', 'User-Agent': 'sec-left-test' });
+    assert.equal(r.code, 401);
+    assert.ok(r.auditId, 'a 401 names its audit event');
+    const events = await eventually(
+      () => {
+        const lines = readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).slice(before).map((l) => JSON.parse(l));
+        const mine = lines.filter((e) => e.auditID === r.auditId);
+        return mine.length ? mine : undefined;
+      },
+      { what: 'the 401 audited' },
+    );
+    assert.equal(events.length, 1, JSON.stringify(events));
+    const e = events[0];
+    assert.equal(e.stage, 'ResponseStarted');
+    assert.equal(e.level, 'RequestResponse');
+    assert.deepEqual(e.user, {});
+    assert.equal(e.verb, 'list');
+    assert.equal(e.userAgent, 'sec-left-test');
+    assert.deepEqual(e.objectRef, { resource: 'configmaps', namespace: 'default', apiVersion: 'v1' });
+    assert.deepEqual(e.responseStatus, { metadata: {}, message: 'Authentication failed, attempted: bearer', code: 401 });
   });
 
   test('writes past --max-mutating-requests-inflight get 429 with Retry-After', async () => {

@@ -3,7 +3,10 @@
 // response body) — by its first matching rule; each request then writes one audit.k8s.io/v1
 // Event per stage (RequestReceived, ResponseStarted for long-running requests, ResponseComplete,
 // Panic) that the policy does not omit, as JSON lines to --audit-log-path. Every request is
-// audited exactly once per stage; the Audit-ID response header names its events.
+// audited exactly once per stage; the Audit-ID response header names its events. A request whose
+// credentials fail (401) is audited too, as upstream's failed-authentication filter does: one
+// ResponseStarted event with no user and the methods it tried (`Authentication failed, attempted:
+// bearer`).
 
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { randomUUID } from 'node:crypto';
@@ -142,6 +145,20 @@ function parseBody(b: Buffer | undefined, omitManagedFields: boolean, contentTyp
   }
 }
 
+/** What credentials a refused request carried, in upstream's words. */
+function authMethods(req: IncomingMessage): string {
+  const methods: string[] = [];
+  const auth = String(req.headers.authorization ?? '').trim();
+  const scheme = auth.split(' ')[0]?.toLowerCase();
+  if (scheme === 'basic') methods.push('basic');
+  if (scheme === 'bearer' && auth.split(' ').length > 1) methods.push('bearer');
+  const q = (req.url ?? '').indexOf('?');
+  if (q >= 0 && new URLSearchParams((req.url ?? '').slice(q + 1)).get('access_token')?.trim()) methods.push('access_token');
+  const tls = req.socket as import('node:tls').TLSSocket;
+  if (tls.encrypted && typeof tls.getPeerCertificate === 'function' && Object.keys(tls.getPeerCertificate() ?? {}).length) methods.push('x509');
+  return methods.length ? `Authentication failed, attempted: ${methods.join(', ')}` : 'Authentication failed, no credentials provided';
+}
+
 export interface AuditOptions {
   policyFile: string;
   /** A file path, or '-' for stdout. */
@@ -268,6 +285,47 @@ export class AuditLog {
     };
     res.once('finish', complete);
     res.once('close', complete);
+  }
+
+  /**
+   * Audits a request refused for its credentials (401): the policy sees it with no user, and one
+   * ResponseStarted event says which methods were tried. `res` is absent for connection upgrades.
+   */
+  failedAuthentication(req: IncomingMessage, res: ServerResponse | undefined, info: RequestInfo, code = 401): void {
+    const nobody: UserInfo = { name: '', groups: [] };
+    const { level, omit } = evaluatePolicy(this.policy, nobody, info);
+    if (level === 'None') return;
+    const auditID = typeof req.headers['audit-id'] === 'string' && req.headers['audit-id'] ? req.headers['audit-id'] : randomUUID();
+    if (res && !res.headersSent) res.setHeader('Audit-Id', auditID);
+    if (omit.has('ResponseStarted')) return;
+    const now = micro(new Date());
+    this.write({
+      kind: 'Event',
+      apiVersion: 'audit.k8s.io/v1',
+      level,
+      auditID,
+      stage: 'ResponseStarted',
+      requestURI: req.url ?? '/',
+      verb: info.verb,
+      user: {},
+      sourceIPs: [req.socket?.remoteAddress ?? ''].filter(Boolean),
+      ...(req.headers['user-agent'] ? { userAgent: req.headers['user-agent'] } : {}),
+      ...(info.isResourceRequest
+        ? {
+            objectRef: {
+              resource: info.resource,
+              ...(info.namespace ? { namespace: info.namespace } : {}),
+              ...(info.name ? { name: info.name } : {}),
+              ...(info.group ? { apiGroup: info.group } : {}),
+              apiVersion: info.version,
+              ...(info.subresource ? { subresource: info.subresource } : {}),
+            },
+          }
+        : {}),
+      responseStatus: { metadata: {}, message: authMethods(req), code },
+      requestReceivedTimestamp: now,
+      stageTimestamp: now,
+    });
   }
 
   close(): Promise<void> {

@@ -324,6 +324,7 @@ export function list(
   const cont = q.get('continue');
   const token = cont ? decodeContinue(cont) : undefined;
   const prefix = store.listPrefix(ns);
+  store.checkReadable(prefix);
   const revision = store.cache.revision;
   const rv = token?.rv ?? revision;
   const after = token ? prefix + token.start : undefined;

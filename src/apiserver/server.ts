@@ -369,6 +369,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   const streams: PodStreamDeps = { pods: lookup('', 'pods')!, nodes: lookup('', 'nodes')!, kubelet: opts.kubeletClient };
   const webConsole = new WebConsole({ dataDir: opts.dataDir, log });
 
+  /** A request refused for its credentials: audited (upstream's failed-authentication audit), then answered. */
+  const authFailed = (req: IncomingMessage, res: ServerResponse | undefined, e: unknown): void => {
+    if (audit && e instanceof StatusError && e.code === 401) {
+      const raw = req.url ?? '/';
+      const qi = raw.indexOf('?');
+      audit.failedAuthentication(req, res, parseRequestInfo(req.method ?? 'GET', qi >= 0 ? raw.slice(0, qi) : raw, new URLSearchParams(qi >= 0 ? raw.slice(qi + 1) : '')));
+    }
+    if (res) fail(res, e, log);
+  };
+
   const server = https.createServer(
     {
       cert: opts.tls.cert,
@@ -385,9 +395,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       try {
         user = authn.tls(req);
       } catch (e) {
-        return fail(res, e, log);
+        return authFailed(req, res, e);
       }
-      (user instanceof Promise ? user.then((u) => handle(req, res, u)) : handle(req, res, user)).catch((e) => fail(res, e, log));
+      if (user instanceof Promise) user.then((u) => handle(req, res, u), (e) => authFailed(req, res, e)).catch((e) => fail(res, e, log));
+      else handle(req, res, user).catch((e) => fail(res, e, log));
     },
   );
   setTimeouts(server);
@@ -408,6 +419,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     socket.on('error', () => socket.destroy());
     Promise.resolve()
       .then(() => userOf(req))
+      .catch((e) => {
+        authFailed(req, undefined, e);
+        throw e;
+      })
       .then((user) => handleUpgrade(req, socket, head, user))
       .catch((e) => {
         const err = e instanceof StatusError ? e : errors.internal((e as Error)?.message ?? String(e));

@@ -103,6 +103,12 @@ export interface Store {
    * written with a key that is no longer the first); the registry then writes even a no-op update.
    */
   isStale?(key: string): boolean;
+  /**
+   * Stored values under a prefix (or at a key) that cannot be read (encryption at rest: no key
+   * decrypts them), with why. They are left out of lists so the rest of the resource is served;
+   * the registry answers reads that reach them with an internal error naming them.
+   */
+  unreadable?(prefix: string): { key: string; reason: string }[];
   /** Why the storage cannot serve now (for /readyz), or undefined when it can. */
   checkHealth?(): Promise<string | undefined>;
 }

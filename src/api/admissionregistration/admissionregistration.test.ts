@@ -64,7 +64,7 @@ test('validating admission policy and binding: defaults, structure, printers', (
   assert.deepEqual(fields(validatingAdmissionPolicies.strategy.validate!({ ...p, spec: { ...p.spec, validations: [] } })), ['spec.validations']);
   assert.deepEqual(fields(validatingAdmissionPolicies.strategy.validate!({ ...p, spec: { ...p.spec, validations: [{ expression: '', reason: 'Nope' }] } })), ['spec.validations[0].expression', 'spec.validations[0].reason']);
   assert.deepEqual(fields(validatingAdmissionPolicies.strategy.validate!({ ...p, spec: { ...p.spec, matchConstraints: undefined } })), ['spec.matchConstraints']);
-  assert.deepEqual(fields(validatingAdmissionPolicies.strategy.validate!({ ...p, spec: { ...p.spec, variables: [{ name: 'not valid', expression: 'x' }] } })), ['spec.variables[0].name']);
+  assert.deepEqual(fields(validatingAdmissionPolicies.strategy.validate!({ ...p, spec: { ...p.spec, variables: [{ name: 'not valid', expression: 'object' }] } })), ['spec.variables[0].name']);
 
   const b: any = { metadata: { name: 'demo-binding-test.example.com', creationTimestamp: '2024-01-01T00:00:00Z' }, spec: { policyName: 'demo-policy.example.com', validationActions: ['Deny'] } };
   assert.deepEqual(validatingAdmissionPolicyBindings.strategy.validate!(b), []);

@@ -3,6 +3,7 @@
 
 import { field, type FieldError } from '../../machinery/errors.ts';
 import { validateLabelSelector } from '../../machinery/labels.ts';
+import { expressionErrors } from '../../apiserver/admission/cel-admission.ts';
 import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName } from '../validation.ts';
 
 const operations = ['*', 'CONNECT', 'CREATE', 'DELETE', 'UPDATE'];
@@ -91,6 +92,7 @@ export function validateMatchConditions(list: unknown, path: string): FieldError
       names.add(name);
     }
     if (!c?.expression) errs.push(field.required(`${p}.expression`, ''));
+    else errs.push(...expressionErrors(c.expression, `${p}.expression`, 'bool'));
   });
   return errs;
 }

@@ -1,10 +1,12 @@
 // admissionregistration.k8s.io/v1 ValidatingAdmissionPolicy and ValidatingAdmissionPolicyBinding:
-// stored, defaulted and validated structurally. The CEL expressions are checked for presence here;
-// compiling and enforcing them belong to the admission chain (the security work).
+// stored, defaulted and validated structurally. Each CEL expression is compiled when the policy is
+// written, as upstream does: one that does not compile, or gives the wrong type (a validation must
+// be a bool, a message a string), is refused with 422 naming the field.
 
 import { field, type FieldError } from '../../machinery/errors.ts';
 import { selectorToString, validateLabelSelector } from '../../machinery/labels.ts';
 import type { KObject, ResourceDef } from '../types.ts';
+import { expressionErrors } from '../../apiserver/admission/cel-admission.ts';
 import { isDNS1123Label, isDNS1123Subdomain, isQualifiedName } from '../validation.ts';
 import { age, ageColumn, col, nameColumn } from '../core/common.ts';
 import { defaultRules, validateCELIdentifier, validateFailurePolicy, validateMatchConditions, validateMatchPolicy, validateRuleWithOperations, validateSelectors } from './rules.ts';
@@ -50,6 +52,8 @@ function validatePolicy(obj: KObject): FieldError[] {
   validations.forEach((v, i) => {
     const p = `spec.validations[${i}]`;
     if (!v?.expression || !String(v.expression).trim()) errs.push(field.required(`${p}.expression`, ''));
+    else errs.push(...expressionErrors(v.expression, `${p}.expression`, 'bool'));
+    errs.push(...expressionErrors(v?.messageExpression, `${p}.messageExpression`, 'string'));
     if (typeof v?.message === 'string' && v.message.includes('\n')) errs.push(field.invalid(`${p}.message`, v.message, 'message must not contain line breaks'));
     if (typeof v?.message === 'string' && v.message.length > 0 && !v.message.trim()) errs.push(field.invalid(`${p}.message`, v.message, 'message must be non-empty if specified'));
     if (v?.reason !== undefined && v?.reason !== null && !reasons.includes(v.reason)) errs.push(field.notSupported(`${p}.reason`, v.reason, reasons));
@@ -65,12 +69,14 @@ function validatePolicy(obj: KObject): FieldError[] {
       keys.add(key);
     }
     if (!a?.valueExpression) errs.push(field.required(`${p}.valueExpression`, ''));
+    else errs.push(...expressionErrors(a.valueExpression, `${p}.valueExpression`, 'stringOrNull'));
   });
   errs.push(...validateFailurePolicy(spec.failurePolicy, 'spec.failurePolicy'));
   errs.push(...validateMatchConditions(spec.matchConditions, 'spec.matchConditions'));
   (Array.isArray(spec.variables) ? spec.variables : []).forEach((v: any, i: number) => {
     errs.push(...validateCELIdentifier(v?.name ?? '', `spec.variables[${i}].name`));
     if (!v?.expression) errs.push(field.required(`spec.variables[${i}].expression`, ''));
+    else errs.push(...expressionErrors(v.expression, `spec.variables[${i}].expression`, 'any'));
   });
   return errs;
 }

@@ -6,6 +6,7 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { registerKubernetesLibrary } from '../../apiextensions/cel/library.ts';
 import { toCel } from '../../apiextensions/cel/validator.ts';
+import { field, type FieldError } from '../../machinery/errors.ts';
 import type { UserInfo } from '../authn/user.ts';
 import type { AdmissionRequest } from './types.ts';
 
@@ -35,6 +36,30 @@ export function compile(expr: string): Program | string {
   if (programs.size > 5000) programs.clear();
   programs.set(expr, p);
   return p;
+}
+
+const outputTypes = { bool: ['bool'], string: ['string'], stringOrNull: ['string', 'null'], any: [] as string[] };
+
+/**
+ * Problems with an expression when a policy or webhook is written (upstream compiles them then and
+ * refuses what does not compile, or does not give the type the field needs), as the field's error.
+ */
+export function expressionErrors(expr: unknown, path: string, want: keyof typeof outputTypes): FieldError[] {
+  if (typeof expr !== 'string' || !expr.trim()) return [];
+  let checked: { valid: boolean; type?: string; error?: unknown };
+  try {
+    checked = celEnv().check(expr) as typeof checked;
+  } catch (err) {
+    checked = { valid: false, error: err };
+  }
+  if (!checked.valid) {
+    const msg = String((checked.error as Error)?.message ?? checked.error).split('\n')[0];
+    return [field.invalid(path, expr, `compilation failed: ${msg}`)];
+  }
+  const ok = outputTypes[want];
+  if (ok.length && checked.type !== 'dyn' && !ok.includes(String(checked.type)))
+    return [field.invalid(path, expr, `cel expression must evaluate to ${want === 'bool' ? 'a bool' : want === 'string' ? 'a string' : 'a string or null'}`)];
+  return [];
 }
 
 function userInfo(u: UserInfo | undefined): Record<string, unknown> {

@@ -2,7 +2,9 @@
 // function of a pod's metadata and spec answering with the reason and detail upstream prints:
 // `privileged (container "c" must not set securityContext.privileged=true)`. Baseline checks run
 // at baseline and restricted; restricted adds its own and replaces the baseline capabilities and
-// seccomp checks with stricter ones. Versioned labels are evaluated with these (latest) checks.
+// seccomp checks with stricter ones. A check changes over Kubernetes versions: each has a list of
+// versioned forms (`since` 1.x), and a namespace pinned to `v1.2x` is evaluated with the forms of
+// that version, as upstream's evaluator picks them (`latest` takes the newest).
 
 export type Level = 'privileged' | 'baseline' | 'restricted';
 export interface Violation {
@@ -10,6 +12,8 @@ export interface Violation {
   detail: string;
 }
 type Check = (meta: any, spec: any) => Violation | undefined;
+/** A Kubernetes minor version (1.x) as a number: 1.25 → 25; `latest` is Infinity. */
+export type Minor = number;
 
 const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const arr = (v: unknown): any[] => (Array.isArray(v) ? v.filter(isObj) : []);
@@ -82,10 +86,24 @@ const hostPorts: Check = (_m, spec) => {
     return { reason: 'hostPort', detail: `${containersWord(cs)} ${plural('uses', 'use', cs.length)} ${plural('hostPort', 'hostPorts', ports.length)} ${ports.join(', ')}` };
 };
 
-const appArmor: Check = (meta, spec) => {
+const allowedAppArmorAnnotation = (v: unknown) => v === '' || v === 'runtime/default' || String(v).startsWith('localhost/');
+
+function appArmorAnnotations(meta: any): string[] {
   const bad: string[] = [];
   for (const [k, v] of Object.entries(meta?.annotations ?? {}))
-    if (k.startsWith('container.apparmor.security.beta.kubernetes.io/') && v !== 'runtime/default' && !String(v).startsWith('localhost/')) bad.push(`${k}="${v}"`);
+    if (k.startsWith('container.apparmor.security.beta.kubernetes.io/') && !allowedAppArmorAnnotation(v)) bad.push(`${k}=${JSON.stringify(String(v))}`);
+  return bad.sort();
+}
+
+/** 1.0: only the beta annotations. */
+const appArmor_1_0: Check = (meta) => {
+  const bad = appArmorAnnotations(meta);
+  if (bad.length) return { reason: plural('forbidden AppArmor profile', 'forbidden AppArmor profiles', bad.length), detail: bad.join(', ') };
+};
+
+/** 1.30: the appArmorProfile fields too. */
+const appArmor_1_30: Check = (meta, spec) => {
+  const bad = appArmorAnnotations(meta);
   const unconfined = (sc: any) => sc?.appArmorProfile?.type === 'Unconfined';
   const pod = unconfined(spec?.securityContext);
   const cs = named(spec, (c) => unconfined(c.securityContext));
@@ -93,13 +111,32 @@ const appArmor: Check = (meta, spec) => {
   if (bad.length) return { reason: 'forbidden AppArmor profiles', detail: bad.join(', ') };
 };
 
-const seLinuxTypes = new Set(['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']);
+const seLinuxTypes_1_0 = ['', 'container_t', 'container_init_t', 'container_kvm_t'];
 
-const seLinuxOptions: Check = (_m, spec) => {
-  const bad = (o: any) => isObj(o) && (!seLinuxTypes.has(o.type ?? '') || !!o.user || !!o.role);
+/** Allowed SELinux types: 1.31 adds container_engine_t. */
+const seLinuxOptions = (allowed: Set<string>): Check => (_m, spec) => {
+  const types = new Set<string>();
+  let user = false;
+  let role = false;
+  const bad = (o: any) => {
+    if (!isObj(o)) return false;
+    let b = false;
+    if (!allowed.has(o.type ?? '')) {
+      types.add(String(o.type));
+      b = true;
+    }
+    if (o.user) b = user = true;
+    if (o.role) b = role = true;
+    return b;
+  };
   const pod = bad(spec?.securityContext?.seLinuxOptions);
   const cs = named(spec, (c) => bad(c.securityContext?.seLinuxOptions));
-  if (pod || cs.length) return { reason: 'seLinuxOptions', detail: `${setters(pod, cs)} set forbidden securityContext.seLinuxOptions` };
+  if (!pod && !cs.length) return;
+  const what: string[] = [];
+  if (types.size) what.push(`${plural('type', 'types', types.size)} ${joinQuote([...types].sort())}`);
+  if (user) what.push('user may not be set');
+  if (role) what.push('role may not be set');
+  return { reason: 'seLinuxOptions', detail: `${setters(pod, cs)} set forbidden securityContext.seLinuxOptions: ${what.join('; ')}` };
 };
 
 const procMount: Check = (_m, spec) => {
@@ -108,28 +145,29 @@ const procMount: Check = (_m, spec) => {
     return { reason: 'procMount', detail: `${containersWord(cs.map((c) => c.name))} must not set securityContext.procMount to ${joinQuote([...new Set(cs.map((c) => c.securityContext.procMount))])}` };
 };
 
-const seccompBaseline: Check = (_m, spec) => {
+const seccompAnnotationOk = (v: unknown) => v === 'runtime/default' || v === 'docker/default' || String(v).startsWith('localhost/');
+
+/** Before 1.19 seccomp was set by alpha annotations. */
+const seccompBaseline_1_0: Check = (meta, spec) => {
+  const ann = meta?.annotations ?? {};
+  const keys = ['seccomp.security.alpha.kubernetes.io/pod', ...allContainers(spec).map((c) => `container.seccomp.security.alpha.kubernetes.io/${c.name}`)];
+  const bad = [...new Set(keys.filter((k) => k in ann && !seccompAnnotationOk(ann[k])).map((k) => `${k}=${JSON.stringify(String(ann[k]))}`))].sort();
+  if (bad.length) return { reason: 'seccompProfile', detail: `forbidden ${plural('annotation', 'annotations', bad.length)} ${bad.join(', ')}` };
+};
+
+const seccompBaseline_1_19: Check = (_m, spec) => {
   const unconfined = (sc: any) => sc?.seccompProfile?.type === 'Unconfined';
   const pod = unconfined(spec?.securityContext);
   const cs = named(spec, (c) => unconfined(c.securityContext));
   if (pod || cs.length) return { reason: 'seccompProfile', detail: `${setters(pod, cs)} must not set securityContext.seccompProfile.type to "Unconfined"` };
 };
 
-const safeSysctls = new Set([
-  'kernel.shm_rmid_forced',
-  'net.ipv4.ip_local_port_range',
-  'net.ipv4.ip_unprivileged_port_start',
-  'net.ipv4.tcp_syncookies',
-  'net.ipv4.ping_group_range',
-  'net.ipv4.ip_local_reserved_ports',
-  'net.ipv4.tcp_keepalive_time',
-  'net.ipv4.tcp_fin_timeout',
-  'net.ipv4.tcp_keepalive_intvl',
-  'net.ipv4.tcp_keepalive_probes',
-]);
+const sysctls_1_0 = ['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.ip_unprivileged_port_start', 'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range'];
+const sysctls_1_27 = [...sysctls_1_0, 'net.ipv4.ip_local_reserved_ports'];
+const sysctls_1_29 = [...sysctls_1_27, 'net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes'];
 
-const sysctls: Check = (_m, spec) => {
-  const bad = arr(spec?.securityContext?.sysctls).map((s) => String(s.name)).filter((n) => !safeSysctls.has(n));
+const sysctls = (safe: Set<string>): Check => (_m, spec) => {
+  const bad = arr(spec?.securityContext?.sysctls).map((s) => String(s.name)).filter((n) => !safe.has(n));
   if (bad.length) return { reason: 'forbidden sysctls', detail: bad.join(', ') };
 };
 
@@ -213,30 +251,86 @@ const seccompRestricted: Check = (_m, spec) => {
     return { reason: 'seccompProfile', detail: `pod or ${containersWord(implicit)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"` };
 };
 
-const baseline: Check[] = [appArmor, capabilitiesBaseline, hostNamespaces, hostPathVolumes, hostPorts, hostProcess, privileged, procMount, seLinuxOptions, seccompBaseline, sysctls];
-const restricted: Check[] = [
-  appArmor,
-  hostNamespaces,
-  hostPathVolumes,
-  hostPorts,
-  hostProcess,
-  privileged,
-  procMount,
-  seLinuxOptions,
-  sysctls,
-  allowPrivilegeEscalation,
-  capabilitiesRestricted,
-  restrictedVolumes,
-  runAsNonRoot,
-  runAsUser,
-  seccompRestricted,
+/** From 1.25 a pod with spec.os.name=windows is exempt (those fields do not apply on Windows). */
+const exceptWindows = (check: Check): Check => (meta, spec) => (spec?.os?.name === 'windows' ? undefined : check(meta, spec));
+
+interface Versioned {
+  since: Minor;
+  check: Check;
+}
+interface CheckDef {
+  id: string;
+  level: 'baseline' | 'restricted';
+  versions: Versioned[];
+  /** Baseline checks this one replaces at restricted, once it applies. */
+  overrides?: string[];
+}
+
+const v = (since: Minor, check: Check): Versioned => ({ since, check });
+
+/** Upstream's checks with the version each form starts at; baseline first, each level in upstream's order. */
+const checks: CheckDef[] = [
+  { id: 'appArmorProfile', level: 'baseline', versions: [v(0, appArmor_1_0), v(30, appArmor_1_30)] },
+  { id: 'capabilities_baseline', level: 'baseline', versions: [v(0, capabilitiesBaseline)] },
+  { id: 'hostNamespaces', level: 'baseline', versions: [v(0, hostNamespaces)] },
+  { id: 'hostPathVolumes', level: 'baseline', versions: [v(0, hostPathVolumes)] },
+  { id: 'hostPorts', level: 'baseline', versions: [v(0, hostPorts)] },
+  { id: 'hostProcess', level: 'baseline', versions: [v(0, hostProcess)] },
+  { id: 'privileged', level: 'baseline', versions: [v(0, privileged)] },
+  { id: 'procMount', level: 'baseline', versions: [v(0, procMount)] },
+  {
+    id: 'seLinuxOptions',
+    level: 'baseline',
+    versions: [v(0, seLinuxOptions(new Set(seLinuxTypes_1_0))), v(31, seLinuxOptions(new Set([...seLinuxTypes_1_0, 'container_engine_t'])))],
+  },
+  { id: 'seccompProfile_baseline', level: 'baseline', versions: [v(0, seccompBaseline_1_0), v(19, seccompBaseline_1_19)] },
+  { id: 'sysctls', level: 'baseline', versions: [v(0, sysctls(new Set(sysctls_1_0))), v(27, sysctls(new Set(sysctls_1_27))), v(29, sysctls(new Set(sysctls_1_29)))] },
+  { id: 'allowPrivilegeEscalation', level: 'restricted', versions: [v(8, allowPrivilegeEscalation), v(25, exceptWindows(allowPrivilegeEscalation))] },
+  {
+    id: 'capabilities_restricted',
+    level: 'restricted',
+    versions: [v(22, capabilitiesRestricted), v(25, exceptWindows(capabilitiesRestricted))],
+    overrides: ['capabilities_baseline'],
+  },
+  { id: 'restrictedVolumes', level: 'restricted', versions: [v(0, restrictedVolumes)] },
+  { id: 'runAsNonRoot', level: 'restricted', versions: [v(0, runAsNonRoot)] },
+  { id: 'runAsUser', level: 'restricted', versions: [v(23, runAsUser)] },
+  {
+    id: 'seccompProfile_restricted',
+    level: 'restricted',
+    versions: [v(19, seccompRestricted), v(25, exceptWindows(seccompRestricted))],
+    overrides: ['seccompProfile_baseline'],
+  },
 ];
 
-/** Violations of a level by a pod's metadata and spec, in upstream's order. */
-export function evaluate(level: Level, meta: any, spec: any): Violation[] {
+/** The checks of a level at a version: each check's newest form not after it; overridden baseline checks left out. */
+function checksFor(level: 'baseline' | 'restricted', version: Minor): Check[] {
+  const picked: { def: CheckDef; check: Check }[] = [];
+  for (const def of checks) {
+    if (level === 'baseline' && def.level === 'restricted') continue;
+    const form = def.versions.filter((x) => x.since <= version).at(-1);
+    if (form) picked.push({ def, check: form.check });
+  }
+  const overridden = new Set(picked.flatMap((p) => p.def.overrides ?? []));
+  return picked.filter((p) => !overridden.has(p.def.id)).map((p) => p.check);
+}
+
+const cache = new Map<string, Check[]>();
+
+/** `latest` or `v1.x` as a minor number. */
+export function minorOf(version: string): Minor {
+  const m = /^v1\.(0|[1-9][0-9]*)$/.exec(version);
+  return m ? Number(m[1]) : Infinity;
+}
+
+/** Violations of a level at a version (`latest`, `v1.25`) by a pod's metadata and spec, in upstream's order. */
+export function evaluate(level: Level, version: string, meta: any, spec: any): Violation[] {
   if (level === 'privileged' || !isObj(spec)) return [];
+  const key = `${level}:${version}`;
+  let list = cache.get(key);
+  if (!list) cache.set(key, (list = checksFor(level, minorOf(version))));
   const out: Violation[] = [];
-  for (const c of level === 'baseline' ? baseline : restricted) {
+  for (const c of list) {
     const v = c(meta, spec);
     if (v) out.push(v);
   }

@@ -3,7 +3,8 @@
 // level. Pods that violate the enforce level are refused (403 `violates PodSecurity
 // "restricted:latest": ...`); the warn level answers with `Warning` headers (`would violate ...`),
 // the audit level with an audit annotation. Workloads with pod templates get warnings and audit
-// annotations only, as upstream. Unlabelled namespaces are privileged (upstream's default).
+// annotations only, as upstream. Unlabelled namespaces are privileged (upstream's default). A
+// pinned `-version` label is evaluated with that version's checks (pod-security-checks.ts).
 
 import type { KObject } from '../../api/types.ts';
 import { errors } from '../../machinery/errors.ts';
@@ -56,17 +57,17 @@ export function podSecurity(lookup: Lookup): AdmissionPlugin {
     if (!e && !w && !a) return;
     if (e && enforce) {
       if (r.annotations) r.annotations[`${PREFIX}enforce-policy`] = policyName(e);
-      const v = evaluate(e.level, meta, spec);
+      const v = evaluate(e.level, e.version, meta, spec);
       if (v.length) throw errors.forbidden({ group: r.def.group, resource: r.def.plural }, r.obj.metadata.name ?? '', `violates PodSecurity "${policyName(e)}": ${describe(v)}`);
     }
     if (a) {
-      const v = evaluate(a.level, meta, spec);
+      const v = evaluate(a.level, a.version, meta, spec);
       if (v.length && r.annotations) r.annotations[`${PREFIX}audit-violations`] = `would violate PodSecurity "${policyName(a)}": ${describe(v)}`;
     }
     // Upstream's workload warnings also report what the enforce level would refuse in the pods.
     for (const p of enforce ? [w] : [w, e]) {
       if (!p) continue;
-      const v = evaluate(p.level, meta, spec);
+      const v = evaluate(p.level, p.version, meta, spec);
       if (v.length) {
         r.warnings?.push(`would violate PodSecurity "${policyName(p)}": ${describe(v)}`);
         break;
@@ -85,7 +86,7 @@ export function podSecurity(lookup: Lookup): AdmissionPlugin {
     const pods = rs.cache.list(rs.listPrefix(r.obj.metadata.name)).items.map((c) => c.obj);
     const bad: string[] = [];
     for (const p of pods) {
-      const v = evaluate(next.level, p.metadata, p.spec);
+      const v = evaluate(next.level, next.version, p.metadata, p.spec);
       if (v.length) bad.push(`${p.metadata.name}: ${v.map((x) => x.reason).join(', ')}`);
     }
     if (!bad.length) return;

@@ -145,8 +145,24 @@ export class ResourceStore {
 
   get(namespace: string | undefined, name: string): CachedObject {
     const c = this.cache.get(this.key(namespace, name));
-    if (!c) throw errors.notFound(this.gr, name);
+    if (!c) throw this.missing(namespace, name);
     return c;
+  }
+
+  /**
+   * Why an object is not in the cache: not found, or stored but unreadable (encryption at rest
+   * with no key for it), which is an internal error naming the key and the reason, as upstream.
+   */
+  private missing(namespace: string | undefined, name: string): StatusError {
+    const key = this.key(namespace, name);
+    const bad = this.store.unreadable?.(key).find((x) => x.key === key);
+    return bad ? errors.internal(`unable to transform key ${JSON.stringify(key)}: ${bad.reason}`) : errors.notFound(this.gr, name);
+  }
+
+  /** A list under prefix that would include unreadable objects fails, naming the first. */
+  checkReadable(prefix: string): void {
+    const bad = this.store.unreadable?.(prefix)[0];
+    if (bad) throw errors.internal(`unable to transform key ${JSON.stringify(bad.key)}: ${bad.reason}`);
   }
 
   tryGet(namespace: string | undefined, name: string): CachedObject | undefined {
@@ -264,7 +280,7 @@ export class ResourceStore {
   ): Promise<KObject> {
     for (let attempt = 0; ; attempt++) {
       const current = this.tryGet(namespace, name);
-      if (!current) throw errors.notFound(this.gr, name);
+      if (!current) throw this.missing(namespace, name);
       // A codec's store works on the object converted to its version.
       const decoded = this.codec ? await this.codec.decode(current.obj) : undefined;
       const old = decoded ?? current.obj;
@@ -413,7 +429,7 @@ export class ResourceStore {
   private async deleteStored(namespace: string | undefined, name: string, opts: DeleteOptions): Promise<DeleteResult> {
     for (let attempt = 0; ; attempt++) {
       const current = this.tryGet(namespace, name);
-      if (!current) throw errors.notFound(this.gr, name);
+      if (!current) throw this.missing(namespace, name);
       const old = current.obj;
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== old.metadata.uid)

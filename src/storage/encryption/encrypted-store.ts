@@ -2,13 +2,17 @@
 // so that everything above it (watch caches, the registry) sees plain JSON. Keys read with another
 // provider than the first are "stale": the registry rewrites them even when an update changes
 // nothing, which is how `kubectl get secrets -A -o json | kubectl replace -f -` moves every Secret
-// to the new first key, as upstream.
+// to the new first key, as upstream. A value no provider can decrypt does not stop anything else:
+// lists (the watch caches' start-up included) leave it out and remember why, and the registry
+// answers reads of it with an internal error naming the key, as upstream fails only those reads.
 
 import { StorageError, type KeyValue, type ListResult, type Store, type StoreEvent, type WatchHandle } from '../store.ts';
 import type { ProviderChain } from './providers.ts';
 
 export class EncryptedStore implements Store {
   private readonly stale = new Set<string>();
+  /** Keys whose stored value could not be decrypted, with the reason (until rewritten or deleted). */
+  private readonly broken = new Map<string, string>();
 
   constructor(
     private readonly inner: Store,
@@ -25,27 +29,50 @@ export class EncryptedStore implements Store {
     return this.stale.has(key);
   }
 
+  unreadable(prefix: string): { key: string; reason: string }[] {
+    const out: { key: string; reason: string }[] = [];
+    for (const [key, reason] of this.broken) if (key === prefix || key.startsWith(prefix)) out.push({ key, reason });
+    return out.sort((a, b) => (a.key < b.key ? -1 : 1));
+  }
+
   private seal(key: string, value: string): string {
     const chain = this.chainFor(key);
     this.stale.delete(key);
+    this.broken.delete(key);
     return chain ? chain.encrypt(value, key) : value;
   }
 
-  private open(kv: KeyValue): KeyValue;
-  private open(kv: KeyValue | undefined): KeyValue | undefined;
-  private open(kv: KeyValue | undefined): KeyValue | undefined {
-    if (!kv) return kv;
+  /** The value decrypted, or the reason it cannot be; records staleness, not brokenness. */
+  private decrypt(kv: KeyValue): KeyValue | string {
     const chain = this.chainFor(kv.key);
     if (!chain) return kv;
     let r: { plain: string; stale: boolean };
     try {
       r = chain.decrypt(kv.value, kv.key);
     } catch (e) {
-      throw new StorageError('Unavailable', kv.key, `failed to decrypt ${kv.key}: ${(e as Error).message}`);
+      return (e as Error).message;
     }
     if (r.stale) this.stale.add(kv.key);
     else this.stale.delete(kv.key);
     return { ...kv, value: r.plain };
+  }
+
+  /** A current value decrypted, or undefined when it cannot be (remembered as unreadable). */
+  private tryOpen(kv: KeyValue): KeyValue | undefined {
+    const r = this.decrypt(kv);
+    if (typeof r === 'string') {
+      this.broken.set(kv.key, r);
+      return undefined;
+    }
+    this.broken.delete(kv.key);
+    return r;
+  }
+
+  private open(kv: KeyValue | undefined): KeyValue | undefined {
+    if (!kv) return kv;
+    const r = this.tryOpen(kv);
+    if (!r) throw new StorageError('Unavailable', kv.key, `unable to transform key ${JSON.stringify(kv.key)}: ${this.broken.get(kv.key)}`);
+    return r;
   }
 
   async create(key: string, value: string): Promise<KeyValue> {
@@ -59,7 +86,13 @@ export class EncryptedStore implements Store {
 
   async list(prefix: string): Promise<ListResult> {
     const r = await this.inner.list(prefix);
-    return { revision: r.revision, items: r.items.map((kv) => this.open(kv)) };
+    const items: KeyValue[] = [];
+    for (const kv of r.items) {
+      // Undecryptable: left out (tryOpen remembered why), so the rest of the list is served.
+      const plain = this.tryOpen(kv);
+      if (plain) items.push(plain);
+    }
+    return { revision: r.revision, items };
   }
 
   async update(key: string, value: string, expectedRevision: number): Promise<KeyValue> {
@@ -68,9 +101,11 @@ export class EncryptedStore implements Store {
   }
 
   async delete(key: string, expectedRevision?: number): Promise<KeyValue> {
-    const kv = this.open(await this.inner.delete(key, expectedRevision));
+    const deleted = await this.inner.delete(key, expectedRevision);
     this.stale.delete(key);
-    return kv;
+    this.broken.delete(key);
+    const kv = this.decrypt(deleted);
+    return typeof kv === 'string' ? deleted : kv;
   }
 
   watch(prefix: string, fromRevision: number, onEvent: (ev: StoreEvent) => void, onLost?: (err: StorageError) => void): WatchHandle {
@@ -78,21 +113,23 @@ export class EncryptedStore implements Store {
       prefix,
       fromRevision,
       (ev) => {
-        const kv = this.chainFor(ev.kv.key) ? this.openQuietly(ev.kv) : ev.kv;
-        const prev = ev.prev && this.chainFor(ev.prev.key) ? this.openQuietly(ev.prev) : ev.prev;
-        onEvent(kv === ev.kv && prev === ev.prev ? ev : { ...ev, kv, prev });
+        if (!this.chainFor(ev.kv.key)) return onEvent(ev);
+        const prev = ev.prev ? this.decrypt(ev.prev) : undefined;
+        if (ev.type === 'DELETED') {
+          this.broken.delete(ev.kv.key);
+          const kv = this.decrypt(ev.kv);
+          // A deleted value nobody can read: its watchers hear of the delete through the last readable one.
+          if (typeof kv === 'string') return typeof prev === 'object' ? onEvent({ ...ev, kv: { ...prev, modRevision: ev.revision }, prev }) : undefined;
+          return onEvent({ ...ev, kv, prev: typeof prev === 'object' ? prev : undefined });
+        }
+        const kv = this.tryOpen(ev.kv);
+        if (kv) return onEvent({ ...ev, kv, prev: typeof prev === 'object' ? prev : undefined });
+        // Written elsewhere with a key this server lacks: the object leaves the cache (reads of
+        // it answer with the reason), as a delete of its last readable value.
+        if (typeof prev === 'object') onEvent({ type: 'DELETED', kv: { ...prev, modRevision: ev.revision }, prev, revision: ev.revision });
       },
       onLost,
     );
-  }
-
-  /** In a watch, an undecryptable value cannot be refused; it is passed on as stored (and fails to decode there). */
-  private openQuietly(kv: KeyValue): KeyValue {
-    try {
-      return this.open(kv);
-    } catch {
-      return kv;
-    }
   }
 
   currentRevision(): Promise<number> {
