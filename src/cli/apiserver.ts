@@ -62,11 +62,12 @@ async function startPipeline(
   pki: Awaited<ReturnType<typeof ensurePki>> | undefined,
   io: CliIO,
 ): Promise<RunningComponent | undefined> {
-  const log = (msg: string) => io.out(`metrics-server: ${msg}`);
+  // The worker's lines already name their component ("metrics-server: ...").
+  const log = (msg: string) => io.out(msg);
   let kubeconfig = '';
   if (!api.socketPath) {
     if (!pki) {
-      log('not started: no private socket and no data dir PKI for its credentials; metrics.k8s.io answers 503');
+      log('metrics-server: not started: no private socket and no data dir PKI for its credentials; metrics.k8s.io answers 503');
       return undefined;
     }
     kubeconfig = (await ensureComponentKubeconfigs(opts.dataDir, pki, url))['controller-manager'];
