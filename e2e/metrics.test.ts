@@ -4,6 +4,9 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
 import { hasKubectl, startCluster, type Cluster } from './harness.ts';
 import { eventually } from './poll.ts';
 
@@ -37,7 +40,7 @@ spec:
 describe('metrics with kubectl', { skip: !hasKubectl && 'kubectl not installed' }, () => {
   let c: Cluster;
   before(async () => {
-    c = await startCluster({ extraArgs: ['--simulated-nodes', '2', '--metric-resolution', '1s', '--horizontal-pod-autoscaler-sync-period', '1s'] });
+    c = await startCluster({ readyTimeoutMs: 90_000, extraArgs: ['--simulated-nodes', '2', '--metric-resolution', '1s', '--horizontal-pod-autoscaler-sync-period', '1s'] });
   });
   after(() => c?.stop());
 
@@ -78,6 +81,66 @@ describe('metrics with kubectl', { skip: !hasKubectl && 'kubectl not installed' 
     await c.kubectl(['patch', 'deploy', 'busy', '--type', 'merge', '-p', '{"spec":{"template":{"metadata":{"annotations":{"mizzen.dev/simulate-cpu":"10m"}}}}}']);
     await eventually(async () => JSON.parse((await c.kubectl(['get', 'deploy', 'busy', '-o', 'json'])).stdout).spec.replicas === 1, { timeoutMs: 90_000, what: 'scale down to 1' });
     assert.match((await c.kubectl(['get', 'events', '--field-selector', 'involvedObject.kind=HorizontalPodAutoscaler'])).stdout, /All metrics below target/);
+  });
+
+  test('system:aggregated-metrics-reader: a ServiceAccount bound to view may kubectl top, one without may not', async () => {
+    const role = JSON.parse((await c.kubectl(['get', 'clusterrole', 'system:aggregated-metrics-reader', '-o', 'json'])).stdout);
+    for (const r of ['view', 'edit', 'admin']) assert.equal(role.metadata.labels[`rbac.authorization.k8s.io/aggregate-to-${r}`], 'true');
+    assert.deepEqual(role.rules, [{ apiGroups: ['metrics.k8s.io'], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] }]);
+    // Aggregated into view, edit and admin by the clusterrole-aggregation controller.
+    await eventually(async () => {
+      const view = JSON.parse((await c.kubectl(['get', 'clusterrole', 'view', '-o', 'json'])).stdout);
+      return view.rules.some((r: any) => r.apiGroups?.includes('metrics.k8s.io') && r.resources?.includes('pods'));
+    }, { what: 'view aggregates the metrics rules' });
+
+    /** A kubeconfig for the cluster acting as a ServiceAccount with a token from the TokenRequest API. */
+    const saKubeconfig = async (name: string) => {
+      await c.kubectl(['create', 'serviceaccount', name]);
+      const token = (await c.kubectl(['create', 'token', name])).stdout.trim();
+      const doc = parse(await readFile(c.kubeconfig, 'utf8'));
+      doc.users = [{ name, user: { token } }];
+      doc.contexts = [{ name, context: { cluster: doc.clusters[0].name, user: name, namespace: 'default' } }];
+      doc['current-context'] = name;
+      const file = join(c.dataDir, `${name}.kubeconfig`);
+      await writeFile(file, JSON.stringify(doc), { mode: 0o600 });
+      return (args: string[]) => c.kubectl(args, { env: { KUBECONFIG: file }, allowFail: true });
+    };
+    const nobody = await saKubeconfig('nobody');
+    const denied = await nobody(['top', 'pods']);
+    assert.notEqual(denied.code, 0);
+    assert.match(denied.stderr, /forbidden: User "system:serviceaccount:default:nobody" cannot list resource "pods" in API group "metrics.k8s.io" in the namespace "default"/);
+
+    // view in one namespace (a RoleBinding): top pods there, not top nodes (cluster-scoped).
+    const nsViewer = await saKubeconfig('ns-viewer');
+    await c.kubectl(['create', 'rolebinding', 'ns-viewer-view', '--clusterrole=view', '--serviceaccount=default:ns-viewer']);
+    const pods = await eventually(async () => {
+      const r = await nsViewer(['top', 'pods']);
+      return r.code === 0 ? r.stdout : undefined;
+    }, { what: 'top pods as a namespace viewer' });
+    assert.match(pods, /busy-\S+\s+\d+m\s+\d+Mi/);
+    const nodesDenied = await nsViewer(['top', 'nodes']);
+    assert.notEqual(nodesDenied.code, 0);
+    assert.match(nodesDenied.stderr, /cannot list resource "nodes" in API group "metrics.k8s.io" at the cluster scope/);
+
+    // view cluster-wide (a ClusterRoleBinding): NodeMetrics and top pods -A. `kubectl top nodes`
+    // also reads the Node objects (for the percentages), which view does not grant, as upstream.
+    const viewer = await saKubeconfig('viewer');
+    await c.kubectl(['create', 'clusterrolebinding', 'viewer-view', '--clusterrole=view', '--serviceaccount=default:viewer']);
+    const all = await eventually(async () => {
+      const r = await viewer(['top', 'pods', '-A']);
+      return r.code === 0 ? r.stdout : undefined;
+    }, { what: 'top pods -A as a cluster viewer' });
+    assert.match(all, /default\s+busy-/);
+    const raw = await viewer(['get', '--raw', '/apis/metrics.k8s.io/v1beta1/nodes']);
+    assert.deepEqual(JSON.parse(raw.stdout).items.map((n: any) => n.metadata.name).sort(), ['sim-0', 'sim-1']);
+    assert.match((await viewer(['top', 'nodes'])).stderr, /cannot list resource "nodes" in API group "" at the cluster scope/);
+    await c.kubectl(['create', 'clusterrole', 'node-reader', '--verb=get,list', '--resource=nodes']);
+    await c.kubectl(['create', 'clusterrolebinding', 'viewer-nodes', '--clusterrole=node-reader', '--serviceaccount=default:viewer']);
+    const nodes = await eventually(async () => {
+      const r = await viewer(['top', 'nodes']);
+      return r.code === 0 ? r.stdout : undefined;
+    }, { what: 'top nodes as a cluster viewer who may read nodes' });
+    assert.match(nodes, /sim-0\s+\d+m/);
   });
 
   test('/metrics has the API server, storage, scheduler, work queue and process series', async () => {

@@ -1,6 +1,7 @@
 // metrics.k8s.io requests, after authentication and authorization: answered by the resource
-// metrics pipeline on a components thread (src/metrics/), 503 when none runs in this process
-// (a standalone `mizzen apiserver`), as an unavailable metrics-server APIService is upstream.
+// metrics pipeline on a worker thread of this process (src/metrics/; `mizzen up` and
+// `mizzen apiserver` both run one). 503 only when none could start (see src/cli/apiserver.ts),
+// as an unavailable metrics-server APIService answers upstream.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors } from '../machinery/errors.ts';
@@ -31,5 +32,5 @@ export async function serveResourceMetrics(req: IncomingMessage, res: ServerResp
     return;
   }
   void req;
-  throw errors.serviceUnavailable('the server is currently unable to handle the request (the resource metrics pipeline is not running in this process; run `mizzen up`)');
+  throw errors.serviceUnavailable('the server is currently unable to handle the request (the resource metrics pipeline is not running in this API server process)');
 }

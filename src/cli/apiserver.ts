@@ -9,18 +9,25 @@ import { bootstrapRoutes } from '../join/bootstrap-routes.ts';
 import type { CliIO } from './io.ts';
 import { Lifecycle, listenForStop, type StopSignal } from './lifecycle.ts';
 import type { ApiServerCommandOptions } from './options.ts';
+import { ensureComponentKubeconfigs } from '../apiserver/component-credentials.ts';
+import { startMetricsServerWorker } from './components.ts';
+import type { RunningComponent } from './components.ts';
 import {
+  apiSocketPath,
   clientURL,
   isLockedError,
   loadStartApiServer,
   lockedMessage,
   servingHostsFor,
   type StartApiServer,
+  type StartApiServerWithSocket,
 } from './serving.ts';
 
 export interface ApiServerDeps {
   startApiServer?: StartApiServer;
   stopSignal?: StopSignal;
+  /** The resource metrics pipeline (default: its worker thread); tests with a fake server pass null. */
+  startMetrics?: typeof startMetricsServerWorker | null;
 }
 
 async function readPem(file: string, flag: string): Promise<string> {
@@ -43,6 +50,38 @@ async function tlsMaterial(opts: ApiServerCommandOptions) {
   };
 }
 
+/**
+ * Starts the pipeline over the server's private socket, else (a data dir path too long for one)
+ * with the controller manager's kubeconfig; undefined, after saying so, when neither exists.
+ */
+async function startPipeline(
+  start: typeof startMetricsServerWorker,
+  opts: ApiServerCommandOptions,
+  api: { socketPath?: string },
+  url: string,
+  pki: Awaited<ReturnType<typeof ensurePki>> | undefined,
+  io: CliIO,
+): Promise<RunningComponent | undefined> {
+  // The worker's lines already name their component ("metrics-server: ...").
+  const log = (msg: string) => io.out(msg);
+  let kubeconfig = '';
+  if (!api.socketPath) {
+    if (!pki) {
+      log('metrics-server: not started: no private socket and no data dir PKI for its credentials; metrics.k8s.io answers 503');
+      return undefined;
+    }
+    kubeconfig = (await ensureComponentKubeconfigs(opts.dataDir, pki, url))['controller-manager'];
+  }
+  return start(
+    {
+      resolutionMs: opts.metricResolutionMs,
+      // Real nodes are scraped with the API server's kubelet client certificate, as for logs/exec.
+      kubeletClient: pki ? { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem } : undefined,
+    },
+    { kubeconfig, socketPath: api.socketPath, log },
+  );
+}
+
 export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, deps: ApiServerDeps = {}): Promise<number> {
   const started = performance.now();
   const life = new Lifecycle(io);
@@ -51,7 +90,7 @@ export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, dep
     await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
     const { pki, ...tlsFiles } = await tlsMaterial(opts);
     const tls = { ...tlsFiles, pki };
-    const startApiServer = deps.startApiServer ?? (await loadStartApiServer());
+    const startApiServer: StartApiServerWithSocket = deps.startApiServer ?? (await loadStartApiServer());
     // With the data dir's own CA, other machines can join through this server too.
     const token = pki ? await ensureToken(opts.dataDir, pki.caCertPem) : undefined;
     const api = await startApiServer({
@@ -63,6 +102,8 @@ export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, dep
       nodePortRange: opts.nodePortRange,
       datastore: opts.datastore,
       log: (msg) => io.out(`apiserver: ${msg}`),
+      // The metrics pipeline below reaches the server here (its private socket, as in `mizzen up`).
+      unixSocket: deps.startMetrics === null ? undefined : apiSocketPath(opts.dataDir),
       auth: opts.auth,
       // With the data dir's PKI the API server reaches kubelets with its kubelet-client certificate.
       kubeletClient: pki ? { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem } : undefined,
@@ -77,6 +118,17 @@ export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, dep
       const kubeconfig = join(opts.dataDir, 'kubeconfig');
       await writeKubeconfig(kubeconfig, { server: url, caPem: tls.pki.caCertPem, clientCertPem: tls.pki.adminCertPem, clientKeyPem: tls.pki.adminKeyPem });
       hint = ` — export KUBECONFIG=${kubeconfig}`;
+    }
+    // metrics.k8s.io is served here, so the pipeline that answers it runs here too (on a worker
+    // thread, as metrics-server beside kube-apiserver upstream); without it the group would be
+    // listed yet answer 503.
+    const startMetrics = deps.startMetrics === undefined ? startMetricsServerWorker : deps.startMetrics;
+    if (startMetrics && !stop.received) {
+      const running = await startPipeline(startMetrics, opts, api, url, pki, io);
+      if (running) {
+        life.add('metrics-server', () => running.close());
+        if (running.port) api.attachThread?.(running.port);
+      }
     }
     if (!stop.received) {
       io.out(`mizzen apiserver is ready in ${((performance.now() - started) / 1000).toFixed(2)}s: ${url}${hint}`);

@@ -5,6 +5,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { DEFAULT_BIND_ADDRESS, DEFAULT_PORT } from './options.ts';
 import { leaderElectionFlagHelp, leaderElectionFlags } from './leader-election-flags.ts';
 import { dnsFlagHelp, dnsFlags } from './dns-flags.ts';
+import { HPA_FLAGS, HPA_FLAG_HELP } from '../controllers/podautoscaler/flags.ts';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -120,8 +121,7 @@ export const COMMANDS: CommandSpec[] = [
       'cloud-provider': { type: 'string' },
       'cloud-config': { type: 'string' },
       'metric-resolution': { type: 'string' },
-      'horizontal-pod-autoscaler-sync-period': { type: 'string' },
-      'horizontal-pod-autoscaler-downscale-stabilization': { type: 'string' },
+      ...HPA_FLAGS,
       join: { type: 'string' },
       token: { type: 'string' },
       'token-file': { type: 'string' },
@@ -159,10 +159,7 @@ ${serveFlagHelp}
   --cloud-config FILE     the provider's configuration (YAML or JSON; see README)
   --metric-resolution DURATION
                           how often resource metrics are collected from every node (default 15s)
-  --horizontal-pod-autoscaler-sync-period DURATION
-                          how often each HorizontalPodAutoscaler is evaluated (default 15s)
-  --horizontal-pod-autoscaler-downscale-stabilization DURATION
-                          default scale-down stabilization window (default 5m)
+${HPA_FLAG_HELP}
   --join URL              join the control plane of the member at URL (https://host:6443) as
                           one more member: take its CA and etcd (unless --datastore-endpoint)
   --token TOKEN, --token-file FILE
@@ -184,6 +181,7 @@ Example:
       'tls-cert-file': { type: 'string' },
       'tls-private-key-file': { type: 'string' },
       'client-ca-file': { type: 'string' },
+      'metric-resolution': { type: 'string' },
     },
     usage: `Usage: mizzen apiserver [flags]
 
@@ -195,6 +193,9 @@ ${serveFlagHelp}
   --tls-cert-file FILE        serving certificate, PEM (default DIR/pki/server.crt)
   --tls-private-key-file FILE key of the serving certificate, PEM (default DIR/pki/server.key)
   --client-ca-file FILE       CA that signs client certificates, PEM (default DIR/pki/ca.crt)
+  --metric-resolution DURATION
+                              how often the built-in metrics pipeline collects resource metrics
+                              from every node for metrics.k8s.io (default 15s)
   -h, --help                  show this help`,
   },
   {

@@ -65,7 +65,7 @@ export function clientComponentGroups(opts: UpOptions, secrets: ComponentSecrets
   if (secrets.serviceAccountKeyPem) cm.serviceAccountKeyPem = secrets.serviceAccountKeyPem;
   if (opts.nodeMonitorGracePeriodMs !== undefined) cm.nodeMonitorGracePeriodMs = opts.nodeMonitorGracePeriodMs;
   if (opts.hpaSyncPeriodMs !== undefined) cm.hpaSyncPeriodMs = opts.hpaSyncPeriodMs;
-  if (opts.hpaDownscaleStabilizationMs !== undefined) cm.hpaDownscaleStabilizationMs = opts.hpaDownscaleStabilizationMs;
+  for (const k of ['hpaDownscaleStabilizationMs', 'hpaTolerance', 'hpaCpuInitializationPeriodMs', 'hpaInitialReadinessDelayMs'] as const) if (opts[k] !== undefined) cm[k] = opts[k];
   cm.clusterCIDR = opts.clusterCIDR ?? clusterCIDRFor(opts.simulatedNodes);
   const le = opts.leaderElection ? { leaderElection: { ...opts.leaderElection } } : {};
   // local-path volumes live under the data dir on this machine, as k3s's under its own.
@@ -116,8 +116,20 @@ export function controlPlaneComponents(opts: UpOptions): ControlPlaneComponent[]
   }));
 }
 
+/**
+ * The resource metrics pipeline alone on a worker thread, for `mizzen apiserver`: the API server
+ * that serves metrics.k8s.io runs the pipeline that answers it, as `mizzen up` does with its
+ * controllers (docs/metrics.md, "Standalone API server").
+ */
+export function startMetricsServerWorker(
+  opts: { resolutionMs?: number; kubeletClient?: ComponentSecrets['kubeletClient'] },
+  ctx: Pick<ComponentContext, 'kubeconfig' | 'socketPath' | 'log'>,
+): Promise<RunningComponent> {
+  return startComponentsWorker([{ name: 'metrics-server', options: { resolutionMs: opts.resolutionMs, kubeletClient: opts.kubeletClient } }], ctx);
+}
+
 /** Runs the client components on a worker thread and resolves once all have started. */
-function startComponentsWorker(specs: ClientComponentSpec[], ctx: ComponentContext): Promise<RunningComponent> {
+function startComponentsWorker(specs: ClientComponentSpec[], ctx: Pick<ComponentContext, 'kubeconfig' | 'componentKubeconfigs' | 'socketPath' | 'log'>): Promise<RunningComponent> {
   // From the bundle (dist/cli/main.mjs) the worker is its sibling bundle; from sources, tsx runs it.
   const fromSources = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSources ? './components-worker.ts' : './components-worker.mjs', import.meta.url);

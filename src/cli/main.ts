@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { COMMANDS, findCommand, mainUsage, type CommandSpec } from './commands.ts';
 import { stdio, type CliIO } from './io.ts';
-import { UsageError, serveOptions, expandPath, upOptions, agentOptions, defaultDataDir } from './options.ts';
+import { UsageError, serveOptions, expandPath, upOptions, agentOptions, defaultDataDir, durationOption } from './options.ts';
 import path from 'node:path';
 import { versionText } from './version.ts';
 
@@ -99,6 +99,7 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
           tlsCertFile: file('tls-cert-file'),
           tlsPrivateKeyFile: file('tls-private-key-file'),
           clientCAFile: file('client-ca-file'),
+          ...durationOption(str('metric-resolution'), '--metric-resolution', 'metricResolutionMs', 1, 'apiserver'),
         },
         io,
       );

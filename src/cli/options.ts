@@ -9,6 +9,7 @@ import { parseDuration } from '../machinery/duration.ts';
 import { parseEndpointList, type DatastoreOptions } from '../storage/open.ts';
 import { leaderElectionTiming, type LeaderElectionTiming } from './leader-election-flags.ts';
 import { dnsFlagValues, type DnsFlags } from './dns-flags.ts';
+import { hpaFlagOptions } from '../controllers/podautoscaler/flags.ts';
 
 export const DEFAULT_PORT = 6443;
 export const DEFAULT_BIND_ADDRESS = '127.0.0.1';
@@ -118,6 +119,10 @@ export interface UpOptions extends ServeOptions {
   hpaSyncPeriodMs?: number;
   /** --horizontal-pod-autoscaler-downscale-stabilization (default 5 m). */
   hpaDownscaleStabilizationMs?: number;
+  /** --horizontal-pod-autoscaler-tolerance, -cpu-initialization-period, -initial-readiness-delay. */
+  hpaTolerance?: number;
+  hpaCpuInitializationPeriodMs?: number;
+  hpaInitialReadinessDelayMs?: number;
   /** Join an existing control plane (`--join URL --token T`). */
   join?: { server: string; token: string };
   /** Cluster DNS: --cluster-dns, --cluster-domain, --dns-upstream (upOptions fills in the defaults). */
@@ -153,8 +158,7 @@ export function upOptions(values: Record<string, string | boolean | undefined>):
     nodeMonitorGracePeriodMs: str('node-monitor-grace-period') === undefined ? undefined : parseDurationFlag(str('node-monitor-grace-period')!, '--node-monitor-grace-period'),
     clusterCIDR: str('cluster-cidr'),
     ...durationOption(str('metric-resolution'), '--metric-resolution', 'metricResolutionMs', 1),
-    ...durationOption(str('horizontal-pod-autoscaler-sync-period'), '--horizontal-pod-autoscaler-sync-period', 'hpaSyncPeriodMs', 1),
-    ...durationOption(str('horizontal-pod-autoscaler-downscale-stabilization'), '--horizontal-pod-autoscaler-downscale-stabilization', 'hpaDownscaleStabilizationMs', 0),
+    ...hpaOptions(values),
     noKubelet: values['no-kubelet'] === true,
     ...localNodeOptions(values),
     cloudProvider: cloudProviderFlag(str('cloud-provider')),
@@ -164,11 +168,20 @@ export function upOptions(values: Record<string, string | boolean | undefined>):
   };
 }
 
+/** The HorizontalPodAutoscaler controller's flags (src/controllers/podautoscaler/flags.ts). */
+function hpaOptions(values: Record<string, unknown>): ReturnType<typeof hpaFlagOptions> {
+  try {
+    return hpaFlagOptions(values);
+  } catch (e) {
+    throw new UsageError((e as Error).message, 'up');
+  }
+}
+
 /** An optional duration flag, at least minMs. */
-function durationOption<K extends string>(v: string | undefined, flag: string, key: K, minMs: number): Partial<Record<K, number>> {
+export function durationOption<K extends string>(v: string | undefined, flag: string, key: K, minMs: number, command = 'up'): Partial<Record<K, number>> {
   if (v === undefined) return {};
   const ms = parseDurationFlag(v, flag);
-  if (ms < minMs) throw new UsageError(`invalid ${flag} "${v}": must be ${minMs ? 'positive' : 'zero or more'}`, 'up');
+  if (ms < minMs) throw new UsageError(`invalid ${flag} "${v}": must be ${minMs ? 'positive' : 'zero or more'}`, command);
   return { [key]: ms } as Partial<Record<K, number>>;
 }
 
@@ -273,6 +286,8 @@ function cloudProviderFlag(v: string | undefined): string | undefined {
 }
 
 export interface ApiServerCommandOptions extends ServeOptions {
+  /** --metric-resolution: how often the built-in metrics pipeline collects (default 15 s). */
+  metricResolutionMs?: number;
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
   clientCAFile?: string;

@@ -2,6 +2,7 @@
 // certificate must carry, and the URL clients should use.
 
 import { networkInterfaces, hostname } from 'node:os';
+import { join } from 'node:path';
 import { firstServiceIP } from './options.ts';
 import type { DatastoreOptions } from '../storage/open.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -81,3 +82,20 @@ export function lockedMessage(dataDir: string, err: Error & { pid?: number }): s
   const by = typeof err.pid === 'number' && err.pid > 0 ? ` by process ${err.pid}` : '';
   return `mizzen: data directory ${dataDir} is in use${by}: ${err.message}`;
 }
+
+/** Longest Unix socket path the kernel takes (sun_path is 108 bytes on Linux, 104 on macOS, with a NUL). */
+const MAX_SOCKET_PATH_BYTES = 103;
+
+/**
+ * The API server's private socket for the in-process components (plain HTTP, no TLS cost), or
+ * undefined when the data dir's path is too long for one; the components then use a kubeconfig.
+ */
+export function apiSocketPath(dataDir: string): string | undefined {
+  const p = join(dataDir, 'apiserver.sock');
+  return Buffer.byteLength(p) <= MAX_SOCKET_PATH_BYTES ? p : undefined;
+}
+
+/** The server's start contract plus the private socket (src/apiserver/server.ts has both). */
+export type StartApiServerWithSocket = (
+  opts: Parameters<StartApiServer>[0] & { unixSocket?: string },
+) => Promise<Awaited<ReturnType<StartApiServer>> & { socketPath?: string }>;

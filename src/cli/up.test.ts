@@ -204,15 +204,25 @@ test('apiserver command uses the data dir PKI by default and stops on signal', a
     const seen: ApiServerStartOptions[] = [];
     const stop = manualStop();
     const io = memoryIO();
-    const done = runApiServer({ dataDir: dir, port: 0, bindAddress: '127.0.0.1' }, io, {
+    let metricsOpts: any;
+    const done = runApiServer({ dataDir: dir, port: 0, bindAddress: '127.0.0.1', metricResolutionMs: 3000 }, io, {
       startApiServer: fakeServer(events, seen, 5555),
       stopSignal: stop,
+      // The fake server has no private socket: the pipeline gets the controller manager's kubeconfig.
+      startMetrics: async (o, ctx) => {
+        metricsOpts = { ...o, ...ctx };
+        events.push('metrics:start');
+        return { close: async () => void events.push('metrics:close') };
+      },
     });
     assert.match(await waitForLine(io.stdout, /is ready/), /https:\/\/127\.0\.0\.1:5555/);
     assert.equal(seen[0]!.tls.key, await readFile(join(dir, 'pki', 'server.key'), 'utf8'));
+    assert.equal(metricsOpts.resolutionMs, 3000);
+    assert.equal(metricsOpts.kubeletClient.cert, await readFile(join(dir, 'pki', 'apiserver-kubelet-client.crt'), 'utf8'));
+    assert.match(metricsOpts.kubeconfig, /controller-manager/);
     stop.fire('SIGINT');
     assert.equal(await done, 0);
-    assert.deepEqual(events, ['apiserver:start', 'apiserver:close']);
+    assert.deepEqual(events, ['apiserver:start', 'metrics:start', 'metrics:close', 'apiserver:close']);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -225,7 +235,7 @@ test('apiserver command reports an unreadable TLS file', async () => {
     const code = await runApiServer(
       { dataDir: dir, port: 0, bindAddress: '127.0.0.1', tlsCertFile: join(dir, 'missing.crt') },
       io,
-      { startApiServer: fakeServer([], []), stopSignal: manualStop() },
+      { startApiServer: fakeServer([], []), stopSignal: manualStop(), startMetrics: null },
     );
     assert.equal(code, 1);
     assert.match(io.stderr.join('\n'), /cannot read --tls-cert-file .*missing\.crt/);

@@ -16,12 +16,14 @@ import { Lifecycle, listenForStop, type StopSignal } from './lifecycle.ts';
 import type { UpOptions } from './options.ts';
 import { startUpNode, waitForUpNode } from './up-node.ts';
 import {
+  apiSocketPath,
   clientURL,
   isLockedError,
   loadStartApiServer,
   lockedMessage,
   servingHostsFor,
   type StartApiServer,
+  type StartApiServerWithSocket,
 } from './serving.ts';
 
 /** Seams for tests: a fake API server, fake components, a stop signal that is not a real signal. */
@@ -33,26 +35,11 @@ export interface UpDeps {
   startNode?: typeof startUpNode;
 }
 
+export { apiSocketPath };
+
 export function kubeconfigPath(dataDir: string): string {
   return join(dataDir, 'kubeconfig');
 }
-
-/** Longest Unix socket path the kernel takes (sun_path is 108 bytes on Linux, 104 on macOS, with a NUL). */
-const MAX_SOCKET_PATH_BYTES = 103;
-
-/**
- * The API server's private socket for the in-process components (plain HTTP, no TLS cost), or
- * undefined when the data dir's path is too long for one; the components then use the kubeconfig.
- */
-export function apiSocketPath(dataDir: string): string | undefined {
-  const p = join(dataDir, 'apiserver.sock');
-  return Buffer.byteLength(p) <= MAX_SOCKET_PATH_BYTES ? p : undefined;
-}
-
-/** The server's start contract plus the private socket (src/apiserver/server.ts has both). */
-type StartApiServerWithSocket = (
-  opts: Parameters<StartApiServer>[0] & { unixSocket?: string },
-) => Promise<Awaited<ReturnType<StartApiServer>> & { socketPath?: string }>;
 
 function readyLine(seconds: number, url: string, kubeconfig: string): string {
   return `mizzen is ready in ${seconds.toFixed(2)}s: ${url} — export KUBECONFIG=${kubeconfig}; kubectl get nodes`;

@@ -15,6 +15,7 @@ import { controllerFactories } from './registry.ts';
 import { defaultControllerManagerOptions, type Controller, type ControllerContext, type ControllerFactory, type ControllerManagerOptions } from './types.ts';
 import { parseDuration } from '../machinery/duration.ts';
 import { leaderElectionFlags, leaderElectionTiming, type LeaderElectionTiming } from '../cli/leader-election-flags.ts';
+import { HPA_FLAGS, HPA_FLAG_HELP, hpaFlagOptions } from './podautoscaler/flags.ts';
 
 export const LEASE_NAMESPACE = 'kube-system';
 export const LEASE_NAME = 'kube-controller-manager';
@@ -239,6 +240,7 @@ Flags:
   --leader-elect-renew-deadline DUR   the leader steps down when it cannot renew for this long (default 10s)
   --leader-elect-retry-period DUR     how often to try to take or renew the lease (default 2s)
   --local-path-dir DIR                where local-path volumes go on nodes local-path-config does not name (default /var/lib/mizzen/storage)
+${HPA_FLAG_HELP}
   -h, --help                          show this help
 `;
 
@@ -264,6 +266,7 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
         'cluster-signing-key-file': { type: 'string' },
         ...leaderElectionFlags,
         'local-path-dir': { type: 'string' },
+        ...HPA_FLAGS,
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -285,6 +288,11 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
   try {
     if (values['node-monitor-grace-period']) options.nodeMonitorGracePeriodMs = parseDuration(String(values['node-monitor-grace-period']));
     if (values['node-monitor-period']) options.nodeMonitorPeriodMs = parseDuration(String(values['node-monitor-period']));
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  try {
+    Object.assign(options, hpaFlagOptions(values));
   } catch (e) {
     return fail((e as Error).message);
   }

@@ -37,6 +37,12 @@ export interface ControllerManagerOptions {
   hpaSyncPeriodMs?: number;
   /** --horizontal-pod-autoscaler-downscale-stabilization (upstream 5 m). */
   hpaDownscaleStabilizationMs?: number;
+  /** --horizontal-pod-autoscaler-tolerance (upstream 0.1). */
+  hpaTolerance?: number;
+  /** --horizontal-pod-autoscaler-cpu-initialization-period (upstream 5 m). */
+  hpaCpuInitializationPeriodMs?: number;
+  /** --horizontal-pod-autoscaler-initial-readiness-delay (upstream 30 s). */
+  hpaInitialReadinessDelayMs?: number;
 }
 
 export const defaultControllerManagerOptions: ControllerManagerOptions = {

@@ -141,6 +141,12 @@ function clusterRoleDefs(): RoleDef[] {
         r(read, G.networking, ['networkpolicies', 'ingresses', 'ingresses/status']),
       ],
     },
+    // As metrics-server installs it: whoever may view (or edit, or admin) may read resource metrics.
+    {
+      name: 'system:aggregated-metrics-reader',
+      labels: { ...aggregateTo('view'), ...aggregateTo('edit'), ...aggregateTo('admin') },
+      rules: [r(['get', 'list', 'watch'], 'metrics.k8s.io', ['pods', 'nodes'])],
+    },
     { name: 'system:heapster', rules: [r(read, G.core, ['events', 'pods', 'nodes', 'namespaces']), r(read, G.extensions, 'deployments')] },
     { name: 'system:node', rules: nodeRules() },
     { name: 'system:node-problem-detector', rules: [r('get', G.core, 'nodes'), r('patch', G.core, 'nodes/status'), eventsRule()] },

@@ -55,7 +55,12 @@ export function createHPAController(ctx: ControllerContext, over: { now?: () => 
   const targets = new ScaleTargetResolver(ctx.client);
   const worker = new KeyWorker('horizontal-pod-autoscaler', sync, ctx.log);
   const scheduled = new Set<string>();
-  const calc = (): CalculatorOptions => ({ tolerance: DEFAULT_TOLERANCE, cpuInitializationPeriodMs: DEFAULT_CPU_INITIALIZATION_PERIOD_MS, initialReadinessDelayMs: DEFAULT_INITIAL_READINESS_DELAY_MS, now: now() });
+  const calc = (): CalculatorOptions => ({
+    tolerance: ctx.options.hpaTolerance ?? DEFAULT_TOLERANCE,
+    cpuInitializationPeriodMs: ctx.options.hpaCpuInitializationPeriodMs ?? DEFAULT_CPU_INITIALIZATION_PERIOD_MS,
+    initialReadinessDelayMs: ctx.options.hpaInitialReadinessDelayMs ?? DEFAULT_INITIAL_READINESS_DELAY_MS,
+    now: now(),
+  });
 
   // As upstream, every HPA is evaluated once per sync period; an event does not add a second turn.
   const enqueue = (key: string, delayMs = syncPeriodMs) => {
