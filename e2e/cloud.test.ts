@@ -3,24 +3,24 @@
 //   echo servers in a network namespace this test creates (stand-in pods behind a node's bridge;
 //   EndpointSlices may not hold loopback addresses): EXTERNAL-IP appears in `kubectl get svc`,
 //   requests reach both backends, deleting the Service closes the listener;
-// - with real pods (`kubectl create deployment` + `kubectl expose --type=LoadBalancer`), which
-//   needs a real node: skipped, saying so, until one registers (a node without the
-//   mizzen.dev/simulated label, Ready).
+// - with real pods (`kubectl create deployment` + `kubectl expose --type=LoadBalancer`) on the
+//   real local node (root, containerd): requests spread over the pods, scaling changes the
+//   backends, deleting the Service closes the listener and removes the finalizer.
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasKubectl, startCluster, type Cluster } from './harness.ts';
 import { eventually } from './poll.ts';
 import { createPodNetwork, podNetworkUnavailable, type PodNetwork } from '../src/cloud/testing/pod-network.ts';
+import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
 
 const RANGE_BASE = `127.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}`;
-/** Image with an HTTP server on 8080 answering with the pod's name (override for the local registry). */
-const HTTP_IMAGE = process.env.MIZZEN_E2E_HTTP_IMAGE ?? 'registry.k8s.io/e2e-test-images/agnhost:2.52';
 
 function get(ip: string, port: number, path = '/'): Promise<string> {
   return new Promise((resolve) => {
@@ -137,31 +137,102 @@ endpoints:
     assert.match(gone.stderr, /NotFound|not found/);
     assert.equal(await get(ip, 80), 'error:ECONNREFUSED');
   });
+});
 
-  test('a Deployment exposed with type LoadBalancer spreads requests over its pods', async (t) => {
-    // Needs a real node on this machine (the kubelet): a Ready node without the simulated label.
-    const nodes = JSON.parse((await k(['get', 'nodes', '-o', 'json'])).stdout) as { items: any[] };
-    const real = nodes.items.find(
-      (n) => n.metadata.labels?.['mizzen.dev/simulated'] !== 'true' && n.metadata.name !== 'e2e-bridge-node' && n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
-    );
-    if (!real) {
-      t.skip('no real node: needs the kubelet running pods on this machine (a Ready node without the mizzen.dev/simulated label)');
-      return;
+// The issue's own scenario on the real local node of `mizzen up` (root, containerd & co): busybox
+// httpd pods answering with their name. The local load balancer forwards to pod IPs on the node's
+// bridge itself, so the node runs without the host-global service proxy and cluster DNS; its
+// bridge, cgroup root, node name and CIDRs are this test's own.
+describe('a Deployment exposed with type LoadBalancer on the real local node', { skip: !hasKubectl ? 'needs /usr/bin/kubectl' : localNodeSkipReason(), timeout: 600_000 }, () => {
+  const id = randomBytes(3).toString('hex');
+  const nodeName = `lb-e2e-${id}`;
+  const bridge = `mzlb${id}`;
+  const cgroupRoot = `/mizzen-lb-e2e-${id}`;
+  const rangeBase = `127.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}`;
+  let cidrs: TestCidrs;
+  let cluster: Cluster;
+  let configDir: string;
+  const k = (args: string[], input?: string) => cluster.kubectl(['-n', 'lb-pods', ...args], { input });
+  const json = async (args: string[]) => JSON.parse((await k([...args, '-o', 'json'])).stdout);
+  const runningPods = async () => (await json(['get', 'pods', '-l', 'app=web'])).items.filter((p: any) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp).map((p: any) => p.metadata.name as string).sort();
+
+  before(async () => {
+    cidrs = await pickTestCidrs();
+    configDir = await mkdtemp(join(tmpdir(), 'mizzen-e2e-cloud-pods-'));
+    const cloudConfig = join(configDir, 'cloud.yaml');
+    await writeFile(cloudConfig, `loadBalancer:\n  ipRange: ${rangeBase}.0/28\n`);
+    cluster = await startCluster({
+      kubelet: true,
+      readyTimeoutMs: 240_000,
+      extraArgs: ['--cloud-provider', 'local', '--cloud-config', cloudConfig, '--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR,
+        '--node-name', nodeName, '--pod-bridge', bridge, '--cgroup-root', cgroupRoot, '--kubelet-port', '0', '--no-service-proxy', '--no-cluster-dns'],
+    });
+    await eventually(async () => (await cluster.kubectl(['get', 'node', nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'], { allowFail: true })).stdout === 'True',
+      { what: `node ${nodeName} Ready\n${cluster.logs()}`, timeoutMs: 120_000, intervalMs: 1000 });
+    await cluster.kubectl(['create', 'namespace', 'lb-pods']);
+  });
+
+  after(async () => {
+    if (cluster) {
+      // The pods go through the kubelet first (it stops and removes them), then the node's network.
+      await cluster.kubectl(['delete', 'namespace', 'lb-pods', '--wait=true', '--timeout=90s'], { allowFail: true }).catch(() => {});
+      await cluster.stop().catch(() => {});
+      await cleanupLocalNode({ dataDir: cluster.dataDir, bridge, cgroupRoot, ...cidrs }).catch(() => {});
     }
-    await k(['create', 'namespace', 'lb-pods']);
-    await k(['-n', 'lb-pods', 'create', 'deployment', 'web', `--image=${HTTP_IMAGE}`, '--replicas=2', '--', '/agnhost', 'netexec', '--http-port=8080']);
-    await k(['-n', 'lb-pods', 'rollout', 'status', 'deployment/web', '--timeout=120s']);
-    await k(['-n', 'lb-pods', 'expose', 'deployment', 'web', '--type=LoadBalancer', '--port=80', '--target-port=8080']);
+    if (configDir) await rm(configDir, { recursive: true, force: true });
+  });
+
+  test('EXTERNAL-IP within seconds, requests spread over the pods, scaling changes the backends, delete closes it', async () => {
+    await k(['create', 'deployment', 'web', '--image=busybox:1.35', '--replicas=2', '--',
+      'sh', '-c', 'mkdir -p /www && echo "$HOSTNAME" > /www/index.html && exec httpd -f -p 8080 -h /www']);
+    await k(['rollout', 'status', 'deployment/web', '--timeout=120s']);
+    const exposed = Date.now();
+    await k(['expose', 'deployment', 'web', '--type=LoadBalancer', '--port=80', '--target-port=8080']);
     const ip = await eventually(
-      async () => /\s(127\.\d+\.\d+\.\d+)\s/.exec((await k(['-n', 'lb-pods', 'get', 'svc', 'web', '--no-headers'])).stdout)?.[1],
-      { timeoutMs: 30_000, intervalMs: 200, what: 'EXTERNAL-IP of lb-pods/web' },
+      async () => /\s(127\.\d+\.\d+\.\d+)\s/.exec((await k(['get', 'svc', 'web', '--no-headers'])).stdout)?.[1],
+      { timeoutMs: 30_000, intervalMs: 100, what: 'EXTERNAL-IP of lb-pods/web' },
     );
-    const names = async (n: number) => new Set(await Promise.all(Array.from({ length: n }, () => get(ip, 80, '/hostname'))));
-    await eventually(async () => ((await names(12)).size === 2 ? true : undefined), { timeoutMs: 30_000, what: 'both pods answer' });
-    await k(['-n', 'lb-pods', 'scale', 'deployment', 'web', '--replicas=3']);
-    await k(['-n', 'lb-pods', 'rollout', 'status', 'deployment/web', '--timeout=120s']);
-    await eventually(async () => ((await names(18)).size === 3 ? true : undefined), { timeoutMs: 30_000, what: 'three pods answer' });
-    await k(['-n', 'lb-pods', 'delete', 'svc', 'web', '--timeout=30s']);
+    const seconds = (Date.now() - exposed) / 1000;
+    assert.ok(seconds < 10, `EXTERNAL-IP after ${seconds} s`);
+    assert.equal(ip, `${rangeBase}.1`);
+    assert.match((await k(['get', 'svc', 'web', '-o', 'jsonpath={.metadata.finalizers}'])).stdout, /service\.kubernetes\.io\/load-balancer-cleanup/);
+
+    /** Pod names answering n requests through the balancer (each on a new connection). */
+    const answering = async (n: number) => {
+      const got = await Promise.all(Array.from({ length: n }, () => get(ip, 80)));
+      return got.map((b) => b.trim());
+    };
+    /** Waits until the balancer's answers come from exactly the Running pods, each about equally. */
+    const spreadOver = async (what: string) =>
+      eventually(
+        async () => {
+          const pods = await runningPods();
+          const got = await answering(pods.length * 6);
+          const counts = new Map<string, number>();
+          for (const b of got) counts.set(b, (counts.get(b) ?? 0) + 1);
+          const same = [...counts.keys()].sort().join() === pods.join();
+          // Round robin over new connections: each pod gets its share (allowing for a pick in flight).
+          return same && [...counts.values()].every((c) => c >= 4) ? pods : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 500, what },
+      );
+    assert.equal((await spreadOver('both pods answering through the load balancer')).length, 2);
+
+    await k(['scale', 'deployment', 'web', '--replicas=3']);
+    await k(['rollout', 'status', 'deployment/web', '--timeout=120s']);
+    assert.equal((await spreadOver('three pods answering after scaling up')).length, 3);
+    await k(['scale', 'deployment', 'web', '--replicas=1']);
+    assert.equal((await spreadOver('one pod answering after scaling down')).length, 1);
+
+    const events = (await k(['get', 'events', '--field-selector', 'involvedObject.kind=Service,involvedObject.name=web', '-o', 'jsonpath={.items[*].reason}'])).stdout;
+    assert.match(events, /EnsuringLoadBalancer/);
+    assert.match(events, /EnsuredLoadBalancer/);
+
+    // Deleting the Service: the finalizer goes (kubectl waits for the object to be gone) and the listener closes.
+    await k(['delete', 'svc', 'web', '--timeout=30s']);
+    const gone = await cluster.kubectl(['-n', 'lb-pods', 'get', 'svc', 'web'], { allowFail: true });
+    assert.notEqual(gone.code, 0);
+    assert.match(gone.stderr, /NotFound|not found/);
     assert.equal(await get(ip, 80), 'error:ECONNREFUSED');
   });
 });
