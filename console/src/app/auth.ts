@@ -23,7 +23,7 @@ export function saveToken(token: string | undefined): void {
   }
 }
 
-export type Probe = { ok: true; user?: string } | { ok: false; reason: string; network?: boolean };
+export type Probe = { ok: true } | { ok: false; reason: string; network?: boolean };
 
 /** Whether the API lets these credentials in (the token, or else the session cookie). */
 export async function probe(token: string | undefined): Promise<Probe> {
@@ -37,11 +37,11 @@ export async function probe(token: string | undefined): Promise<Probe> {
     if (!(e instanceof ApiError)) throw e;
     // 403 and others: the credentials were accepted; what they may see is another matter.
   }
-  return { ok: true, user: await whoAmI(token) };
+  return { ok: true };
 }
 
 /** The user's name, from a SelfSubjectReview (kubectl auth whoami), where the server has them. */
-async function whoAmI(token: string | undefined): Promise<string | undefined> {
+export async function whoAmI(token: string | undefined): Promise<string | undefined> {
   try {
     const r = await apiJSON('/apis/authentication.k8s.io/v1/selfsubjectreviews', { method: 'POST', token, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' } });
     return r?.status?.userInfo?.username;

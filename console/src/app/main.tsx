@@ -4,7 +4,7 @@ import { render } from 'preact';
 import { lazy, Suspense } from 'preact/compat';
 import { useEffect, useState } from 'preact/hooks';
 import './styles.css';
-import { logout, probe, saveToken, savedToken } from './auth.ts';
+import { logout, probe, saveToken, savedToken, whoAmI } from './auth.ts';
 import { store, useStore } from './store.ts';
 import { go, href, useRoute } from './router.ts';
 import { Login } from './views/login.tsx';
@@ -28,9 +28,11 @@ function App() {
     const r = await probe(token);
     if (r.ok) {
       saveToken(token);
-      setAuth({ state: 'in', token, user: r.user });
+      // The watches start now; the user's name (one more round trip) follows into the header.
       store.start(token);
+      setAuth({ state: 'in', token });
       if (route.path[0] === 'login') go('/');
+      void whoAmI(token).then((user) => user && setAuth((a) => (a.state === 'in' && a.token === token ? { ...a, user } : a)));
       return '';
     }
     store.stop();
@@ -130,4 +132,6 @@ function Connection() {
   );
 }
 
+// The data worker's script loads while the page checks the login (it starts nothing until told).
+store.prepare();
 render(<App />, document.getElementById('app')!);

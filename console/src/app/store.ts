@@ -22,9 +22,18 @@ export class Store {
   onAuthFailed?: (message: string) => void;
   onFollowed?: (root: Ref) => void;
 
+  /** A worker made ahead of time: its script loads and compiles while the page checks the login. */
+  private spare?: Worker;
+
+  prepare(): void {
+    this.spare ??= new Worker(new URL('../worker/main.ts', import.meta.url), { type: 'module' });
+  }
+
   start(token: string | undefined): void {
     this.stop();
-    this.worker = new Worker(new URL('../worker/main.ts', import.meta.url), { type: 'module' });
+    this.prepare();
+    this.worker = this.spare!;
+    this.spare = undefined;
     this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
     this.send({ t: 'init', token });
   }

@@ -22,6 +22,10 @@ const MAX_EVENTS = 50_000;
 const EVENTS_TAIL_ABOVE = 20_000;
 /** Pods seen going away, kept for flows (how a node's pods were replaced). */
 const GRAVEYARD = 5000;
+/** Pods are loaded in pages of this many (a few MB each), each taken in while the next comes. */
+const POD_PAGE = 5000;
+/** The pods' and events' watches wait at most this long for the nodes' list. */
+const REST_AFTER_MS = 3000;
 const COMPONENT_LEASES = ['kube-scheduler', 'kube-controller-manager', 'cloud-controller-manager'];
 
 type NodeBase = ReturnType<typeof nodeSummary>;
@@ -77,14 +81,30 @@ export class ClusterState {
     };
     // Four long-lived streams: a browser opens at most six HTTP/1.1 connections to one origin, and
     // the pages need the rest for their own requests (objects, logs, the flow's ReplicaSets).
+    // The map first: nodes and their Leases (health and heartbeats) load alone, so that at 5,000
+    // nodes their lists are not queued behind 150,000 pods on the API server, the wire and this
+    // worker's parser; pods and events start once the nodes are in (or could not be read).
     w('nodes', '/api/v1/nodes', (t, o, live) => this.onNode(t, o, live));
-    w('pods', '/api/v1/pods', (t, o, live) => this.onPod(t, o, live));
     w('leases', '/apis/coordination.k8s.io/v1/leases', (t, o, live) => this.onLease(t, o, live));
-    w('events', '/api/v1/events', (t, o, live) => this.onEvent(t, o, live), { tailAbove: EVENTS_TAIL_ABOVE });
+    this.resources.pods = { state: 'loading', count: 0 };
+    this.resources.events = { state: 'loading', count: 0 };
+    this.startRest = () => {
+      this.startRest = undefined;
+      w('pods', '/api/v1/pods', (t, o, live) => this.onPod(t, o, live), { pageSize: POD_PAGE });
+      w('events', '/api/v1/events', (t, o, live) => this.onEvent(t, o, live), { tailAbove: EVENTS_TAIL_ABOVE });
+    };
+    // Never wait for the nodes for long (a slow or silent nodes list must not hide the pods).
+    this.restTimer = setTimeout(() => this.startRest?.(), REST_AFTER_MS);
     this.schedule();
   }
 
+  /** Starts the pods' and events' watches (once): when the nodes are in, or after REST_AFTER_MS. */
+  private startRest?: () => void;
+  private restTimer?: ReturnType<typeof setTimeout>;
+
   stop(): void {
+    this.startRest = undefined;
+    clearTimeout(this.restTimer);
     for (const w of this.watchers) w.stop();
     this.focus?.watcher?.stop();
     clearTimeout(this.timer);
@@ -95,6 +115,9 @@ export class ClusterState {
       event: on,
       synced: () => {
         this.overviewDirty = true;
+        if (name === 'nodes') this.startRest?.();
+        // A list complete is worth drawing now, not at the next tick.
+        this.schedule(0);
       },
       state: (state: ResourceStatus['state'], message?: string, partialTotal?: number) => {
         const r = this.resources[name]!;
@@ -102,6 +125,7 @@ export class ClusterState {
         r.message = message;
         if (partialTotal !== undefined) r.partial = { total: partialTotal };
         this.overviewDirty = true;
+        if (name === 'nodes' && (state === 'forbidden' || state === 'error')) this.startRest?.();
       },
       connection: (up: boolean, error?: string) => {
         if (up) this.down.delete(name);

@@ -22,6 +22,12 @@ export interface WatchTarget {
    * (events: the history is not worth its transfer; the pages ask per object instead).
    */
   tailAbove?: number;
+  /**
+   * Load with paged lists of this many objects, never a streaming list (pods: a streaming list of
+   * 150,000 pods is written by the API server in one go, holding up its other clients, and is cut
+   * when it passes the server's 32 MB limit for a watcher's unsent output).
+   */
+  pageSize?: number;
 }
 
 export interface WatchHandlers {
@@ -158,7 +164,7 @@ export class Watcher {
         return this.stream(this.query({ watch: '1', allowWatchBookmarks: 'true', resourceVersion: this.rv }), undefined);
       }
     }
-    if (this.streamingList) {
+    if (this.streamingList && !this.target.pageSize) {
       try {
         return await this.stream(this.query({ watch: '1', sendInitialEvents: 'true', allowWatchBookmarks: 'true', resourceVersionMatch: 'NotOlderThan' }), { stale, onSynced });
       } catch (e) {
@@ -172,19 +178,24 @@ export class Watcher {
         this.streamingList = false;
       }
     }
-    let cont = '';
-    do {
-      const page = await (await apiFetch(this.query(cont ? { limit: String(LIST_PAGE), continue: cont } : { limit: String(LIST_PAGE) }), { token: this.token() })).json();
+    const limit = String(this.target.pageSize ?? LIST_PAGE);
+    const fetchPage = async (cont: string) => (await apiFetch(this.query(cont ? { limit, continue: cont } : { limit }), { token: this.token() })).json();
+    let next: Promise<any> | undefined = fetchPage('');
+    while (next) {
+      const page = await next;
       this.h.connection(true);
+      const cont: string = page.metadata?.continue ?? '';
+      this.rv = page.metadata?.resourceVersion ?? this.rv;
+      // The next page is on its way while this one's objects are taken in.
+      next = cont ? fetchPage(cont) : undefined;
+      next?.catch(() => {});
       for (const item of page.items ?? []) {
         const k = keyOf(item);
         stale.delete(k);
         this.known.add(k);
         this.h.event('ADDED', item, false);
       }
-      cont = page.metadata?.continue ?? '';
-      this.rv = page.metadata?.resourceVersion ?? this.rv;
-    } while (cont);
+    }
     onSynced();
     return this.stream(this.query({ watch: '1', allowWatchBookmarks: 'true', resourceVersion: this.rv }), undefined);
   }

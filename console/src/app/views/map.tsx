@@ -188,7 +188,7 @@ function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
           ))}
         </div>
       ) : (
-        <NodeCanvas nodes={nodes} version={store.nodesVersion} />
+        <NodeCanvas nodes={nodes} version={store.nodesVersion} pods={ov.pods.total} loaded={['nodes', 'leases', 'pods', 'events'].filter((r) => ov.resources[r]?.state === 'synced').join(' ')} />
       )}
     </section>
   );
