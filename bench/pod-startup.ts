@@ -1,8 +1,17 @@
-// `npm run bench -- pod-startup [--pods 30] [--singles 10]`: pod startup on the real local node.
-// `mizzen up --no-kubelet` and `mizzen kubelet` as separate processes (so the kubelet's own CPU and
-// RSS can be read from /proc), busybox pods created through the API and scheduled as usual; the
-// time is from the create request to the pod's Running status seen by a watch. One pod at a time,
-// then a burst created at once. Prints one JSON line. Needs root and the node's packages.
+// `npm run bench -- pod-startup [--pods 30] [--singles 10] [--no-up] [--bin PATH]`: pod startup on
+// the real local node. `mizzen up --no-kubelet` and `mizzen kubelet` as separate processes (so the
+// kubelet's own CPU and RSS can be read from /proc), busybox pods created through the API and
+// scheduled as usual; the time is from the create request to the pod's Running status seen by a
+// watch. One pod at a time, then a burst created at once. Prints one JSON line. Needs root and the
+// node's packages.
+// Resources: the kubelet is started as people start it (bin/mizzen.js executed, so with its
+// shebang's node flags) and alone, as upstream's ~100 MB kubelet runs without kube-proxy and
+// CoreDNS (`--no-cluster-dns --no-service-proxy`; also, only one service proxy may run per host
+// network namespace). CPU is % of one core over 20 s; memory is RSS, and `privateMB` (what this
+// process alone holds: RSS minus pages shared with other processes, mostly the node binary's
+// ~35-45 MB of code) from /proc/PID/smaps_rollup. Then (unless --no-up) the whole `mizzen up`
+// with its local node (DNS on, no service proxy, for the same reason) idle, and its containerd.
+// `--bin PATH`: measure another checkout's bin/mizzen.js (side-by-side comparisons under the same load).
 // `--trace`: the kubelet writes per-pod step timestamps (src/kubelet/core/trace.ts); the JSON line
 // then has, for the burst, the median and max time from the create request to each step.
 // Compared against: upstream's pod startup SLO (p99 ≤ 5 s) and the issue's targets (one pod p50
@@ -10,19 +19,18 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApiClient } from '../src/client/api-client.ts';
 import { loadKubeconfig } from '../src/client/kubeconfig.ts';
 import { ensureKubeletServingCert, ensurePki } from '../src/apiserver/pki.ts';
 import { ensureNodeKubeconfig } from '../src/apiserver/component-credentials.ts';
-import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs } from '../src/kubelet/testing/local-node.ts';
+import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
 import { nodeInternalIP } from '../src/kubelet/node/machine-info.ts';
 import { freePort, percentile, startCluster } from './lib/cluster.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
-const bin = path.join(repo, 'bin/mizzen.js');
 const PODS = { version: 'v1', resource: 'pods', namespace: 'default' };
 
 function arg(argv: string[], name: string, dflt: number): number {
@@ -30,21 +38,25 @@ function arg(argv: string[], name: string, dflt: number): number {
   return i >= 0 ? Number(argv[i + 1]) : dflt;
 }
 
-function procSample(pid: number): { cpuNs: number; rssMB: number } {
+function procSample(pid: number): { cpuNs: number; rssMB: number; privateMB: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const rss = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return { cpuNs: (Number(f[11]) + Number(f[12])) * 10_000_000, rssMB: rss ? Number(rss[1]) / 1024 : NaN };
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kB = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN);
+  return { cpuNs: (Number(f[11]) + Number(f[12])) * 10_000_000, rssMB: kB('Rss') / 1024, privateMB: (kB('Private_Clean') + kB('Private_Dirty')) / 1024 };
 }
 
-/** CPU (% of one core) and RSS (MB, the last sample) of a process over a window. */
-async function usage(pid: number, ms: number): Promise<{ cpuPercent: number; rssMB: number }> {
+/** CPU (% of one core) over a window, RSS and private memory (MB, the last sample) of a process. */
+async function usage(pid: number, ms: number): Promise<{ cpuPercent: number; rssMB: number; privateMB: number }> {
   const a = procSample(pid);
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, ms));
   const b = procSample(pid);
-  return { cpuPercent: Math.round(((b.cpuNs - a.cpuNs) / 1e6 / (performance.now() - t0)) * 1000) / 10, rssMB: Math.round(b.rssMB * 10) / 10 };
+  const mb = (x: number) => Math.round(x * 10) / 10;
+  return { cpuPercent: Math.round(((b.cpuNs - a.cpuNs) / 1e6 / (performance.now() - t0)) * 1000) / 10, rssMB: mb(b.rssMB), privateMB: mb(b.privateMB) };
 }
+
+const WINDOW_MS = 20_000;
 
 function podObject(name: string) {
   return {
@@ -62,6 +74,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const burst = arg(argv, '--pods', 30);
+  const bin = argv.includes('--bin') ? path.resolve(argv[argv.indexOf('--bin') + 1]!) : path.join(repo, 'bin/mizzen.js');
   const singles = arg(argv, '--singles', 10);
   const id = randomBytes(3).toString('hex');
   const nodeName = `bench-${id}`;
@@ -76,11 +89,12 @@ export async function main(argv: string[]): Promise<void> {
   const serving = await ensureKubeletServingCert(path.join(nodeDir, 'serving'), { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, nodeName, [nodeInternalIP()]);
   writeFileSync(path.join(nodeDir, 'kubelet.crt'), serving.certPem);
   writeFileSync(path.join(nodeDir, 'kubelet.key'), serving.keyPem);
+  // Executed, not run with this process's node: the shebang's flags apply, as for people.
   const kubelet = spawn(
-    process.execPath,
-    [bin, 'kubelet', '--kubeconfig', kubeconfig, '--node-name', nodeName, '--data-dir', path.join(nodeDir, 'data'), '--port', String(await freePort()),
+    bin,
+    ['kubelet', '--kubeconfig', kubeconfig, '--node-name', nodeName, '--data-dir', path.join(nodeDir, 'data'), '--port', String(await freePort()),
       '--tls-cert-file', path.join(nodeDir, 'kubelet.crt'), '--tls-private-key-file', path.join(nodeDir, 'kubelet.key'),
-      '--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--cgroup-root', cgroupRoot, '--pod-bridge', bridge, '--cleanup'],
+      '--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--cgroup-root', cgroupRoot, '--pod-bridge', bridge, '--cleanup', '--no-cluster-dns', '--no-service-proxy'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: traceFile ? { ...process.env, MIZZEN_KUBELET_TRACE: traceFile } : process.env },
   );
   let out = '';
@@ -101,6 +115,7 @@ export async function main(argv: string[]): Promise<void> {
       await new Promise((r) => setTimeout(r, 20));
     }
   };
+  let result: Record<string, unknown> | undefined;
   try {
     const t0 = performance.now();
     for (;;) {
@@ -111,7 +126,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     const nodeReadyMs = Math.round(performance.now() - t0);
     await new Promise((r) => setTimeout(r, 3000));
-    const idle = await usage(kubelet.pid!, 10_000);
+    const idle = await usage(kubelet.pid!, WINDOW_MS);
 
     const single: number[] = [];
     for (let i = 0; i < singles; i++) {
@@ -135,12 +150,11 @@ export async function main(argv: string[]): Promise<void> {
     await waitRunning(names, 120_000);
     const burstMs = names.map((n) => running.get(n)! - starts.get(n)!);
     await new Promise((r) => setTimeout(r, 5000));
-    const withPods = await usage(kubelet.pid!, 10_000);
+    const withPods = await usage(kubelet.pid!, WINDOW_MS);
 
     const sorted = (a: number[]) => [...a].sort((x, y) => x - y);
     const r = (x: number) => Math.round(x);
-    console.log(
-      JSON.stringify({
+    result = {
         bench: 'pod-startup',
         nodeReadyMs,
         single: { pods: singles, p50Ms: r(percentile(sorted(single), 50)), p99Ms: r(percentile(sorted(single), 99)) },
@@ -149,8 +163,7 @@ export async function main(argv: string[]): Promise<void> {
         targets: { singleP50Ms: 500, burstP99Ms: 3000, kubeletRssMB: 60, kubeletIdleCpuPercent: 1, upstreamSloP99Ms: 5000 },
         ...(traceFile ? { burstSteps: burstSteps(traceFile, names, starts, bound, running), traceFile } : {}),
         loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
-      }),
-    );
+    };
     await Promise.all(names.map((name) => admin.delete({ ...PODS, name }, { gracePeriodSeconds: 0 }).catch(() => {})));
   } finally {
     watch.abort();
@@ -161,6 +174,61 @@ export async function main(argv: string[]): Promise<void> {
     await cleanupLocalNode({ dataDir: path.join(nodeDir, 'data'), bridge, cgroupRoot, ...cidrs }).catch(() => {});
     rmSync(nodeDir, { recursive: true, force: true });
     await cluster.stop();
+  }
+  if (!argv.includes('--no-up')) result = { ...result, up: await upIdle(bin, cidrs), loadavgAfterUp: loadavg().map((l) => Math.round(l * 100) / 100) };
+  console.log(JSON.stringify(result));
+}
+
+/**
+ * The whole `mizzen up` (control plane and its local node, cluster DNS on, no service proxy)
+ * idle: 20 s after its ready line (printed once the node is Ready), over 20 s. Its containerd
+ * (a child process) is reported apart.
+ */
+async function upIdle(bin: string, cidrs: TestCidrs) {
+  const id = randomBytes(3).toString('hex');
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'mzkb-up-'));
+  const bridge = `mzku${id}`;
+  const cgroupRoot = `/mizzen-bench-up-${id}`;
+  const up = spawn(
+    bin,
+    ['up', '--data-dir', dataDir, '--port', String(await freePort()), '--kubelet-port', String(await freePort()), '--node-name', `bench-up-${id}`, '--pod-bridge', bridge,
+      '--cgroup-root', cgroupRoot, '--no-service-proxy', '--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`mizzen up not ready after 180s:\n${out}`)), 180_000);
+      const onData = (d: Buffer) => {
+        out += d;
+        if (out.includes('is ready')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      up.stdout!.on('data', onData);
+      up.stderr!.on('data', onData);
+      up.once('exit', (code) => reject(new Error(`mizzen up exited with ${code}:\n${out}`)));
+    });
+    if (!/node \S+ is Ready/.test(out)) return { skipped: `the local node did not become Ready: ${out.split('\n').filter((l) => /node/.test(l)).slice(-2).join(' / ')}` };
+    await new Promise((r) => setTimeout(r, 20_000));
+    const containerd = childPids(up.pid!).find((p) => /containerd$/.test(readFileSync(`/proc/${p}/comm`, 'utf8').trim()));
+    const [mizzen, rt] = await Promise.all([usage(up.pid!, WINDOW_MS), containerd ? usage(containerd, WINDOW_MS) : undefined]);
+    return { mizzen, containerd: rt, target: { rssMB: 150 } };
+  } finally {
+    const exited = new Promise((res) => up.once('exit', res));
+    up.kill('SIGTERM');
+    await Promise.race([exited, new Promise((res) => setTimeout(res, 60_000))]);
+    await cleanupLocalNode({ dataDir, bridge, cgroupRoot, ...cidrs }).catch(() => {});
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  } catch {
+    return [];
   }
 }
 

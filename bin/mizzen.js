@@ -4,10 +4,10 @@
 // allocation pressure) keep garbage collection cheap when busy: at 2 MB, GC took a third of the
 // CPU of a 10,000-pod scheduling run. `npm start` passes the same flags. Measured with
 // `npm run bench -- apiserver` (idleRssMB) and `npm run bench -- scheduler` / `density`.)
-// The `mizzen` command. The sources are TypeScript; for a fast start they run from one bundle
-// (dist/cli/main.mjs) that is rebuilt with esbuild whenever a source file is newer. If the
-// bundle cannot be built, the sources run through tsx instead (slower to start).
-import { readdirSync, statSync, renameSync, mkdirSync } from 'node:fs';
+// The `mizzen` command. The sources are TypeScript; for a fast start they run from a bundle
+// (dist/cli/main.mjs and the chunks it imports) that is rebuilt with esbuild whenever a source
+// file is newer. If the bundle cannot be built, the sources run through tsx instead (slower to start).
+import { existsSync, readdirSync, statSync, renameSync, mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -35,30 +35,56 @@ function bundleIsFresh() {
   }
 }
 
+/**
+ * Non-ASCII characters as \uXXXX escapes: V8 keeps a module's source text in memory, and one
+ * such character anywhere (a comment's arrow, a regex's µ) makes the whole text two bytes per
+ * character. esbuild's `charset: 'ascii'` leaves comments and regular expressions alone. The
+ * escape means the same in strings, templates, regular expressions (surrogate pairs included)
+ * and identifiers, and nothing in comments.
+ */
+function asciiOnly(text) {
+  return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 async function buildBundle() {
   const esbuild = await import('esbuild');
-  mkdirSync(path.dirname(bundle), { recursive: true });
-  // Build to a private file and rename, so concurrent starts never load a half-written bundle.
-  const tmp = `${bundle}.${process.pid}.tmp.mjs`;
-  const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'silent' };
-  // Workers first: a fresh main bundle implies its workers are in place.
+  const dir = path.dirname(bundle);
+  mkdirSync(dir, { recursive: true });
+  const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'silent', charset: 'ascii', write: false };
+  // Each file is written to a private name and renamed, so concurrent starts never load a
+  // half-written one. Workers first, the entry (main.mjs) last: a fresh entry implies the rest.
+  const put = (file, text) => {
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, asciiOnly(text));
+    renameSync(tmp, file);
+  };
   for (const entry of workers) {
-    const out = path.join(path.dirname(bundle), path.basename(entry).replace(/\.[^.]+$/, '.mjs'));
-    const tmpOut = `${out}.${process.pid}.tmp.mjs`;
-    await esbuild.build({ ...common, entryPoints: [entry], outfile: tmpOut });
-    renameSync(tmpOut, out);
+    const r = await esbuild.build({ ...common, entryPoints: [entry], outfile: path.join(dir, path.basename(entry).replace(/\.[^.]+$/, '.mjs')) });
+    put(r.outputFiles[0].path, r.outputFiles[0].text);
   }
-  await esbuild.build({
+  // The commands' code in chunks: main.mjs dispatches with import(), so a command loads only
+  // the chunks (and npm packages) it uses (`mizzen kubelet` neither the API server nor the
+  // controllers). Chunk names carry a content hash; the entry refers to the current ones.
+  const r = await esbuild.build({
+    ...common,
     entryPoints: [path.join(root, 'src', 'cli', 'main.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile: tmp,
-    logLevel: 'silent',
+    splitting: true,
+    outdir: dir,
+    entryNames: '[name]',
+    chunkNames: '[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
   });
-  renameSync(tmp, bundle);
+  const main = r.outputFiles.find((f) => f.path === bundle);
+  for (const f of r.outputFiles) if (f !== main && !existsSync(f.path)) put(f.path, f.text);
+  put(main.path, main.text);
+  // Chunks of earlier builds: kept a day for processes still running an older build.
+  const current = new Set(r.outputFiles.map((f) => path.basename(f.path)));
+  for (const name of readdirSync(dir)) {
+    if (!/-[A-Z0-9]{8}\.mjs$/.test(name) || current.has(name)) continue;
+    try {
+      if (Date.now() - statSync(path.join(dir, name)).mtimeMs > 86_400_000) unlinkSync(path.join(dir, name));
+    } catch {}
+  }
 }
 
 // The web console's files (dist/console): rebuilt when its sources changed since `npm install`
@@ -75,7 +101,11 @@ if (process.env.MIZZEN_NO_CONSOLE_BUILD !== '1') {
 let main;
 if (process.env.MIZZEN_NO_BUNDLE !== '1') {
   try {
-    if (!bundleIsFresh()) await buildBundle();
+    if (!bundleIsFresh()) {
+      await buildBundle();
+      // esbuild's service process and module would otherwise live as long as this command.
+      (await import('esbuild')).stop?.();
+    }
     ({ main } = await import(bundle));
   } catch {
     main = undefined;

