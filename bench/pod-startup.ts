@@ -14,6 +14,9 @@
 // `--bin PATH`: measure another checkout's bin/mizzen.js (side-by-side comparisons under the same load).
 // `--trace`: the kubelet writes per-pod step timestamps (src/kubelet/core/trace.ts); the JSON line
 // then has, for the burst, the median and max time from the create request to each step.
+// `--perf`: the burst's CPU by process (kubelet, containerd, shims, runc, each CNI plugin, the
+// control plane), from a system-wide `perf record` filtered to the processes this benchmark started
+// (bench/lib/perf-cpu.ts); `perPodMs` is the total over the burst's pods.
 // Compared against: upstream's pod startup SLO (p99 ≤ 5 s) and the issue's targets (one pod p50
 // ≤ 0.5 s, burst p99 ≤ 3 s, kubelet ≤ 60 MB RSS and < 1 % of a core idle with the pods running).
 
@@ -29,6 +32,7 @@ import { ensureNodeKubeconfig } from '../src/apiserver/component-credentials.ts'
 import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
 import { nodeInternalIP } from '../src/kubelet/node/machine-info.ts';
 import { freePort, percentile, startCluster } from './lib/cluster.ts';
+import { perfAvailable, startPerfCpu, type PerfCpu } from './lib/perf-cpu.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const PODS = { version: 'v1', resource: 'pods', namespace: 'default' };
@@ -141,13 +145,22 @@ export async function main(argv: string[]): Promise<void> {
 
     const names = Array.from({ length: burst }, (_, i) => `burst-${i}`);
     const starts = new Map<string, number>();
+    let perf: PerfCpu | undefined;
+    if (argv.includes('--perf') && perfAvailable()) {
+      const roots = new Map([[kubelet.pid!, 'kubelet (node)'], [cluster.proc.pid!, 'control plane (node)'], [process.pid, 'bench client (node)']]);
+      perf = await startPerfCpu(roots, path.join(tmpdir(), `mzkb-perf-${id}.data`));
+    }
     await Promise.all(
       names.map(async (name) => {
         starts.set(name, performance.now());
         await admin.create(PODS, podObject(name));
       }),
     );
-    await waitRunning(names, 120_000);
+    await waitRunning(names, 120_000).catch(async (e) => {
+      await perf?.stop().catch(() => undefined);
+      throw e;
+    });
+    const cpu = await perf?.stop();
     const burstMs = names.map((n) => running.get(n)! - starts.get(n)!);
     await new Promise((r) => setTimeout(r, 5000));
     const withPods = await usage(kubelet.pid!, WINDOW_MS);
@@ -161,6 +174,7 @@ export async function main(argv: string[]): Promise<void> {
         burst: { pods: burst, p50Ms: r(percentile(sorted(burstMs), 50)), p99Ms: r(percentile(sorted(burstMs), 99)), wallMs: r(Math.max(...names.map((n) => running.get(n)!)) - Math.min(...starts.values())) },
         kubelet: { idle, [`with${burst}Pods`]: withPods },
         targets: { singleP50Ms: 500, burstP99Ms: 3000, kubeletRssMB: 60, kubeletIdleCpuPercent: 1, upstreamSloP99Ms: 5000 },
+        ...(cpu ? { burstCpu: { ...cpu, perPodMs: Math.round(cpu.totalMs / burst) } } : {}),
         ...(traceFile ? { burstSteps: burstSteps(traceFile, names, starts, bound, running), traceFile } : {}),
         loadavg: loadavg().map((l) => Math.round(l * 100) / 100),
     };

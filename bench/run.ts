@@ -17,6 +17,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   'watch-floor': () => import('./watch-floor.ts'),
   'wake-jitter': () => import('./wake-jitter.ts'),
   'pod-startup': () => import('./pod-startup.ts'),
+  'sandbox-floor': () => import('./sandbox-floor.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

@@ -27,6 +27,7 @@ import {
   PLUGIN_SECRET,
 } from './paths.ts';
 import { DEFAULT_MODE, aggregateError, configMapPayload, downwardAPIPayload, secretPayload } from './projections.ts';
+import { traceStep } from '../core/trace.ts';
 
 /** A volume ready to be bind-mounted into containers. */
 export interface PodVolume {
@@ -251,8 +252,10 @@ export class VolumeManager {
     }
     if (v.projected) {
       const payload = await this.projectedPayload(pod, v);
+      traceStep(pod, 'volume-payload');
       const dir = this.paths.volumeDir(uid, PLUGIN_PROJECTED, v.name);
       await this.ensureTmpfs(dir, pod, undefined, false);
+      traceStep(pod, 'volume-tmpfs');
       await this.project(dir, payload, fsGroup);
       return { name: v.name, plugin: PLUGIN_PROJECTED, hostPath: dir, readOnly: true };
     }
@@ -312,6 +315,7 @@ export class VolumeManager {
         if (s.configMap) {
           const optional = !!s.configMap.optional;
           part = configMapPayload(s.configMap.items, await this.configMap(pod, s.configMap.name ?? '', optional), defaultMode, optional);
+          traceStep(pod, 'volume-configmap');
         } else if (s.secret) {
           const optional = !!s.secret.optional;
           part = secretPayload(s.secret.items, await this.secret(pod, s.secret.name ?? '', optional), defaultMode, optional);
@@ -322,6 +326,7 @@ export class VolumeManager {
         } else if (s.serviceAccountToken) {
           const tp = s.serviceAccountToken;
           const token = await this.serviceAccountToken(pod, tp.audience, tp.expirationSeconds ?? 3600);
+          traceStep(pod, 'volume-token');
           // With an fsGroup the token is 0600 and group-readable after the ownership change (0640), as upstream.
           const mode = pod.spec.securityContext?.fsGroup !== undefined ? 0o600 : defaultMode;
           part = new Map([[tp.path, { data: Buffer.from(token), mode }]]);
