@@ -1,6 +1,8 @@
 // An object as the watch cache holds it. Both forms are lazy: the JSON comes from storage (with
 // the resourceVersion spliced in) and is parsed only when someone needs the object, so a LIST
-// or a watch event that goes out as JSON costs no parse and no re-serialisation.
+// or a watch event that goes out as JSON costs no parse and no re-serialisation. The parsed
+// object is held weakly: readers of one moment (every watcher of an event, one request) share
+// it, but the cache does not keep a parsed copy of every object it has ever been asked about.
 // Cached objects are shared by every reader and must never be mutated; copy() before changing.
 
 import type { KObject } from '../../api/types.ts';
@@ -18,13 +20,17 @@ export class CachedObject {
   private _text?: string;
   private _at = -1;
   private _rev = 0;
-  /** The object as it was written, usable instead of a parse while it is still in memory anyway. */
-  private _written?: WeakRef<KObject>;
+  /**
+   * The object parsed from the text (or as it was written), while something else still holds it:
+   * a parsed pod costs several times its JSON, and a cache that kept one for every object it was
+   * once asked about (an update, a field-selected watch) held most objects twice.
+   */
+  private _parsed?: WeakRef<KObject>;
 
   constructor(json: string | undefined, obj?: KObject, written?: KObject) {
     this._text = json;
     this._obj = obj;
-    if (written) this._written = new WeakRef(written);
+    if (written) this._parsed = new WeakRef(written);
   }
 
   /** An object from its stored text (see withResourceVersion), holding that text, not a copy. */
@@ -39,11 +45,12 @@ export class CachedObject {
 
   get obj(): KObject {
     if (this._obj) return this._obj;
-    // Held weakly until first read: an object nobody reads costs its JSON only, as a parsed one
-    // would not (a cache of 10,000 unread pods would hold ~100 MB more).
-    const w = this._written?.deref();
-    this._written = undefined;
-    return (this._obj = w ?? (JSON.parse(this.json) as KObject));
+    if (this._text === undefined) throw new Error('cached object without JSON or object');
+    const held = this._parsed?.deref();
+    if (held) return held;
+    const o = JSON.parse(this.json) as KObject;
+    this._parsed = new WeakRef(o);
+    return o;
   }
 
   /** The object as JSON. */
