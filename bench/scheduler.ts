@@ -281,7 +281,7 @@ export async function runWorkload(
     // (as client-go); how many were written by the last binding shows how much of that work the
     // CPU figures include.
     const metrics = await request(cluster, 'GET', '/metrics');
-    const eventsLine = metrics.body.split('\n').find((l) => l.startsWith('apiserver_request_total{verb="CREATE",group="",version="v1",resource="events",subresource="",code="201"}'));
+    const eventsLine = metrics.body.split('\n').find((l) => l.startsWith('apiserver_request_total{verb="POST",dry_run="",group="",version="v1",resource="events",subresource="",scope="namespace",component="apiserver",code="201"}'));
     const eventsWritten = eventsLine ? Number(eventsLine.split(' ').pop()) : 0;
 
     const lat: number[] = [];

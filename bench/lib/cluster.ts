@@ -1,7 +1,7 @@
 // Starts `mizzen up` as a child process on a temporary data dir, and an HTTPS client for it.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -52,6 +52,13 @@ export async function startCluster(extraArgs: string[] = [], command: 'up' | 'ap
   const args = [command, '--data-dir', dataDir, '--port', String(port), ...extraArgs.filter((a) => a !== '--with-kubelet'), ...noNode];
   const proc = spawn(process.execPath, [...serverNodeFlags(), bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  // BENCH_SERVER_LOG=FILE keeps everything the server prints (its components' logs), for diagnosis.
+  const logFile = process.env.BENCH_SERVER_LOG;
+  if (logFile) {
+    const sink = createWriteStream(logFile);
+    proc.stdout!.pipe(sink);
+    proc.stderr!.pipe(sink);
+  }
   const readyMs = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`not ready after 300s:\n${out}`)), 300_000);
     const onData = (d: Buffer) => {

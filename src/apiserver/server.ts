@@ -80,6 +80,8 @@ export interface ApiServerOptions {
   log?: (msg: string) => void;
   /** Use this store instead of opening one from dataDir / datastore (tests, benchmarks). */
   store?: Store;
+  /** Events each resource's watch cache keeps for watches and continue tokens to resume from (default 10,000). */
+  watchCacheWindow?: number;
   /**
    * Also serve plain HTTP on this Unix socket path (mode 0600), for in-process components:
    * requests on it act as the admin user. See "Private Unix socket" in docs/design.md.
@@ -167,7 +169,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       // A resource stored as another one's objects has its own cache of them, converted.
       const conv = def.storedAs;
       const decode = conv ? (kv: KeyValue) => new CachedObject(undefined, conv.fromStored(decodeKeyValue(kv).obj)) : decodeKeyValue;
-      const cache = new WatchCache<CachedObject>(store, keyPrefix(def), decode);
+      const cache = new WatchCache<CachedObject>(store, keyPrefix(def), decode, { windowSize: opts.watchCacheWindow });
       try {
         await cache.start();
       } catch (e) {

@@ -360,12 +360,24 @@ export class ApiClient {
     return this.request<ObjectList<T>>('GET', resourcePath({ ...ref, name: undefined }) + queryString(listParams(opts)));
   }
 
-  /** List every page (following `continue`); the result carries the first page's resourceVersion. */
+  /**
+   * List every page (following `continue`); the result carries the first page's resourceVersion.
+   * A continue token the server no longer honours (410: the collection changed more since the first
+   * page than the server keeps) is followed by one list without paging, as client-go's pager does
+   * (FullListIfExpired): otherwise a collection that changes faster than its pages are read could
+   * never be listed, and an informer relisting it would act on its old cache for good.
+   */
   async listAll<T = KObject>(ref: ResourceRef, opts: ListOptions = {}): Promise<ObjectList<T>> {
     const first = await this.list<T>(ref, opts);
     let cont = first.metadata.continue;
     while (cont) {
-      const page = await this.list<T>(ref, { ...opts, continue: cont, resourceVersion: undefined, resourceVersionMatch: undefined });
+      let page: ObjectList<T>;
+      try {
+        page = await this.list<T>(ref, { ...opts, continue: cont, resourceVersion: undefined, resourceVersionMatch: undefined });
+      } catch (e) {
+        if (!isResourceExpired(e)) throw e;
+        return this.list<T>(ref, { ...opts, limit: undefined, continue: undefined });
+      }
       first.items.push(...page.items);
       cont = page.metadata.continue;
     }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiClient } from './api-client.ts';
 import { FakeApiServer } from './fake-api-server.ts';
-import { Informer, SharedInformerFactory } from './informer.ts';
+import { Informer, SharedInformerFactory, dropManagedFields } from './informer.ts';
 import type { KObject } from '../api/types.ts';
 import { until as waitFor } from '../testing/poll.ts';
 
@@ -246,4 +246,28 @@ test('scopes of a shared factory: one watch for all; stopping a scope removes on
   await f.stop();
   client.close();
   await server.stop();
+});
+
+test('a transform (dropManagedFields) applies to listed and watched objects before cache and handlers', async () => {
+  const { server, client } = await setup();
+  const mf = [{ manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': {} } }];
+  server.put(PODS, pod('a', 'p1', { metadata: { namespace: 'a', name: 'p1', managedFields: mf } }));
+  const inf = new Informer(client, podRef, { transform: dropManagedFields, log: () => {} });
+  const seen: KObject[] = [];
+  inf.addEventHandler({ onAdd: (o) => seen.push(o), onUpdate: (_a, b) => seen.push(b) });
+  inf.start();
+  try {
+    await inf.waitForSync();
+    await waitFor(() => server.watchCount() === 1, 'watch');
+    server.put(PODS, pod('a', 'p2', { metadata: { namespace: 'a', name: 'p2', managedFields: mf } }));
+    await waitFor(() => seen.length === 2, 'the watched pod');
+    for (const o of [...seen, ...inf.indexer.list()]) {
+      assert.equal(o.metadata.managedFields, undefined, o.metadata.name);
+      assert.ok(o.metadata.resourceVersion);
+    }
+  } finally {
+    await inf.stop();
+    client.close();
+    await server.stop();
+  }
 });

@@ -37,6 +37,21 @@ export interface InformerOptions<T> {
   pageSize?: number;
   /** Where to report errors (default: console.warn). */
   log?: (msg: string) => void;
+  /**
+   * Applied to every object from a list or watch before it is cached or handed to handlers
+   * (client-go's SetTransform), e.g. dropManagedFields.
+   */
+  transform?: (obj: T) => T;
+}
+
+/**
+ * Drops metadata.managedFields, which no controller or scheduler reads (as upstream's components
+ * trim them from their informers): often the largest part of a cached pod. An update sent without
+ * managedFields keeps the stored ones, so writing back a trimmed object loses nothing.
+ */
+export function dropManagedFields<T extends KObject>(obj: T): T {
+  if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
+  return obj;
 }
 
 interface Listener<T> {
@@ -206,7 +221,9 @@ export class Informer<T extends KObject = KObject> {
   private replace(items: T[], rv: string): void {
     const initial = !this.synced;
     const seen = new Set<string>();
-    for (const obj of items) {
+    const transform = this.opts.transform;
+    for (const item of items) {
+      const obj = transform ? transform(item) : item;
       const key = metaNamespaceKey(obj);
       seen.add(key);
       const old = this.indexer.getByKey(key);
@@ -268,13 +285,14 @@ export class Informer<T extends KObject = KObject> {
   }
 
   private applyEvent(ev: WatchEvent<T>): void {
-    const obj = ev.object;
-    const rv = obj?.metadata?.resourceVersion;
+    const raw = ev.object;
+    const rv = raw?.metadata?.resourceVersion;
     if (ev.type === 'BOOKMARK') {
       if (rv) this.lastRV = rv;
       return;
     }
-    if (!obj?.metadata) return;
+    if (!raw?.metadata) return;
+    const obj = this.opts.transform ? this.opts.transform(raw) : raw;
     const key = metaNamespaceKey(obj);
     const old = this.indexer.getByKey(key);
     switch (ev.type) {

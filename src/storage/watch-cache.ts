@@ -305,6 +305,9 @@ export class WatchCache<T> {
     this.rev = sev.revision > this.rev ? sev.revision : this.rev;
 
     this.watchers.emit(ev);
+    // Watchers have their frames (sockets hold them until sent); the ring keeps the event for
+    // resumes only, which encode again, so the ring does not hold a second copy of every object.
+    ev.cache = undefined;
     if (this.waiters.length) this.releaseWaiters();
   }
 

@@ -44,6 +44,8 @@ export async function startTestApiServer(
     pki?: Pki;
     /** `--service-node-port-range`. */
     nodePortRange?: [number, number];
+    /** Events each watch cache keeps (default 10,000): small, so a test can outrun it. */
+    watchCacheWindow?: number;
   } = {},
 ): Promise<TestApiServer> {
   const dir = await mkdtemp(join(tmpdir(), `mizzen-${opts.name ?? 'test'}-`));
@@ -60,6 +62,7 @@ export async function startTestApiServer(
     kubeletClient: { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem, timeoutMs: opts.kubeletTimeoutMs },
     datastore: opts.datastore,
     nodePortRange: opts.nodePortRange,
+    watchCacheWindow: opts.watchCacheWindow,
   });
   const kubeconfig = join(dir, 'kubeconfig');
   await writeKubeconfig(kubeconfig, { server: server.url, caPem: pki.caCertPem, clientCertPem: pki.adminCertPem, clientKeyPem: pki.adminKeyPem });

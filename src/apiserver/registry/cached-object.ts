@@ -1,6 +1,8 @@
 // An object as the watch cache holds it. Both forms are lazy: the JSON comes from storage (with
 // the resourceVersion spliced in) and is parsed only when someone needs the object, so a LIST
-// or a watch event that goes out as JSON costs no parse and no re-serialisation.
+// or a watch event that goes out as JSON costs no parse and no re-serialisation. The parsed
+// object is held weakly: readers of one moment (every watcher of an event, one request) share
+// it, but the cache does not keep a parsed copy of every object it has ever been asked about.
 // Cached objects are shared by every reader and must never be mutated; copy() before changing.
 
 import type { KObject } from '../../api/types.ts';
@@ -10,28 +12,55 @@ import { stringifyJSON } from '../../machinery/json-values.ts';
 
 export class CachedObject {
   private _obj?: KObject;
-  private _json?: string;
-  /** The object as it was written, usable instead of a parse while it is still in memory anyway. */
-  private _written?: WeakRef<KObject>;
+  /**
+   * The object's JSON; or, when `_at` >= 0, its stored text (the very string the store's key index
+   * holds, so a cached object costs no second copy of it) into which `"resourceVersion":"<_rev>"`
+   * goes at `_at`, spliced in whenever the JSON is asked for.
+   */
+  private _text?: string;
+  private _at = -1;
+  private _rev = 0;
+  /**
+   * The object parsed from the text (or as it was written), while something else still holds it:
+   * a parsed pod costs several times its JSON, and a cache that kept one for every object it was
+   * once asked about (an update, a field-selected watch) held most objects twice.
+   */
+  private _parsed?: WeakRef<KObject>;
 
   constructor(json: string | undefined, obj?: KObject, written?: KObject) {
-    this._json = json;
+    this._text = json;
     this._obj = obj;
-    if (written) this._written = new WeakRef(written);
+    if (written) this._parsed = new WeakRef(written);
+  }
+
+  /** An object from its stored text (see withResourceVersion), holding that text, not a copy. */
+  static fromStored(stored: string, rev: number, written?: KObject): CachedObject | undefined {
+    const at = resourceVersionOffset(stored);
+    if (at < 0) return undefined;
+    const c = new CachedObject(stored, undefined, written);
+    c._at = at;
+    c._rev = rev;
+    return c;
   }
 
   get obj(): KObject {
     if (this._obj) return this._obj;
-    // Held weakly until first read: an object nobody reads costs its JSON only, as a parsed one
-    // would not (a cache of 10,000 unread pods would hold ~100 MB more).
-    const w = this._written?.deref();
-    this._written = undefined;
-    return (this._obj = w ?? (JSON.parse(this._json!) as KObject));
+    if (this._text === undefined) throw new Error('cached object without JSON or object');
+    const held = this._parsed?.deref();
+    if (held) return held;
+    const o = JSON.parse(this.json) as KObject;
+    this._parsed = new WeakRef(o);
+    return o;
   }
 
-  /** The object as JSON, computed at most once. */
+  /** The object as JSON. */
   get json(): string {
-    return (this._json ??= stringifyJSON(this._obj));
+    const t = this._text;
+    if (t === undefined) return (this._text = stringifyJSON(this._obj));
+    if (this._at < 0) return t;
+    const at = this._at;
+    const sep = t.charCodeAt(at) === 125 /* } */ ? '' : ',';
+    return `${t.slice(0, at)}"resourceVersion":"${this._rev}"${sep}${t.slice(at)}`;
   }
 
   /** A private deep copy for a handler to modify. */
@@ -51,11 +80,16 @@ export class CachedObject {
 /** Stored JSON starts with these keys (encodeForStorage writes them first), so the resourceVersion can be spliced in. */
 const head = /^\{"apiVersion":"[^"\\]*","kind":"[^"\\]*","metadata":\{/;
 
+/** Where the resourceVersion goes in stored JSON: just inside metadata; -1 if it is not in our layout. */
+function resourceVersionOffset(stored: string): number {
+  const m = head.exec(stored);
+  return m ? m[0].length : -1;
+}
+
 /** The stored JSON with the resourceVersion spliced into metadata, or undefined if it is not in our layout. */
 export function withResourceVersion(stored: string, rev: number): string | undefined {
-  const m = head.exec(stored);
-  if (!m) return undefined;
-  const at = m[0].length;
+  const at = resourceVersionOffset(stored);
+  if (at < 0) return undefined;
   const sep = stored.charCodeAt(at) === 125 /* } */ ? '' : ',';
   return `${stored.slice(0, at)}"resourceVersion":"${rev}"${sep}${stored.slice(at)}`;
 }
@@ -71,13 +105,12 @@ export const objectsInFlight = new Map<string, KObject>();
 
 /** Stored values are the object's JSON without resourceVersion; it comes from the revision. */
 export function decodeKeyValue(kv: KeyValue): CachedObject {
-  const json = withResourceVersion(kv.value, kv.modRevision);
   const written = objectsInFlight.get(kv.value);
-  if (json !== undefined && written) {
-    written.metadata.resourceVersion = String(kv.modRevision);
-    return new CachedObject(json, undefined, written);
+  const c = CachedObject.fromStored(kv.value, kv.modRevision, written);
+  if (c) {
+    if (written) written.metadata.resourceVersion = String(kv.modRevision);
+    return c;
   }
-  if (json !== undefined) return new CachedObject(json);
   const obj = JSON.parse(kv.value) as KObject;
   obj.metadata ??= {};
   obj.metadata.resourceVersion = String(kv.modRevision);
