@@ -122,6 +122,7 @@ describe('server-side apply with kubectl', { skip: hasKubectl ? false : 'kubectl
     assert.equal(changed.code, 1, changed.stderr);
     assert.match(changed.stdout, /-\s+a: "1"/);
     assert.match(changed.stdout, /\+\s+a: "2"/);
+    assert.doesNotMatch(changed.stdout, /resourceVersion/, 'the dry-run answer keeps the live resourceVersion, as upstream');
 
     const dry = await k(['apply', '--server-side', '--dry-run=server', '-f', '-'], { input: configMap(ns, 'same', { a: '3' }) });
     assert.match(dry.stdout, /serverside-applied \(server dry run\)/);
