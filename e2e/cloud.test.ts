@@ -64,7 +64,8 @@ describe('cloud controller manager through kubectl (local provider)', { skip }, 
     configDir = await mkdtemp(join(tmpdir(), 'mizzen-e2e-cloud-'));
     const cloudConfig = join(configDir, 'cloud.yaml');
     await writeFile(cloudConfig, `loadBalancer:\n  ipRange: ${RANGE_BASE}.0/28\n`);
-    cluster = await startCluster({ extraArgs: ['--cloud-provider', 'local', '--cloud-config', cloudConfig] });
+    // The machine is shared: give `up` longer than the harness's default to come up.
+    cluster = await startCluster({ readyTimeoutMs: 90_000, extraArgs: ['--cloud-provider', 'local', '--cloud-config', cloudConfig] });
   });
 
   after(async () => {

@@ -2,7 +2,9 @@
 // configured range, or the one configured host address) and a TCP or UDP listener on that IP for
 // each of its ports, forwarding to the Service's ready endpoints from its EndpointSlices, kept
 // current as the slices change (like cloud-provider-kind, with the proxy in-process). Endpoints
-// this machine cannot reach locally (simulated pods) are never used: see machine.ts.
+// this machine cannot reach locally (simulated pods) are never used: see machine.ts. With
+// forwardTo: nodePorts, a port with a NodePort goes to 127.0.0.1:<nodePort> instead, where the
+// local node's service proxy takes it to any endpoint it has programmed.
 
 import type { KObject } from '../../../api/types.ts';
 import { formatIPv4 } from '../../../machinery/ipv4.ts';
@@ -58,6 +60,12 @@ export function backendsFor(
     }
   }
   return out;
+}
+
+/** The backend of a Service port forwarded to its NodePort on this machine, if it has one. */
+export function nodePortBackend(port: { nodePort?: unknown }): Backend | undefined {
+  const n = port.nodePort;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 && n < 65536 ? { host: '127.0.0.1', port: n } : undefined;
 }
 
 function describeListenError(e: NodeJS.ErrnoException, protocol: string, ip: string, port: number): string {
@@ -267,7 +275,9 @@ export class LocalLoadBalancer implements LoadBalancer {
     };
     for (const sp of (b.service.spec?.ports ?? []) as any[]) {
       const l = b.listeners.get(`${sp?.protocol ?? 'TCP'}/${sp?.port}`);
-      if (l) l.setBackends(backendsFor(b.service, sp, slices, routable, onSkip));
+      if (!l) continue;
+      const viaNodePort = this.config.forwardTo === 'nodePorts' ? nodePortBackend(sp) : undefined;
+      l.setBackends(viaNodePort ? [viaNodePort] : backendsFor(b.service, sp, slices, routable, onSkip));
     }
   }
 }

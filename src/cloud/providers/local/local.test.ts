@@ -18,7 +18,7 @@ import { startCloudControllerManager } from '../../manager.ts';
 import { createNode, fastCloudOptions, loadBalancerService, waitForEvent, waitUntil } from '../../testing/support.ts';
 import { parseCloudConfig } from '../../cloud-config.ts';
 import { parseLocalConfig } from './config.ts';
-import { backendsFor, type LocalLoadBalancer } from './load-balancer.ts';
+import { backendsFor, nodePortBackend, type LocalLoadBalancer } from './load-balancer.ts';
 import { LocalMachine, endpointRoutable, type MachineFacts } from './machine.ts';
 import { LocalInstances, type LocalProvider } from './index.ts';
 import { createPodNetwork, podNetworkUnavailable, type PodNetwork } from '../../testing/pod-network.ts';
@@ -37,7 +37,8 @@ const fakeFacts = (host: string, addrs: string[]): MachineFacts => ({
 });
 
 test('config: defaults and errors that name the field', () => {
-  assert.deepEqual(parseLocalConfig({}), { ipRange: '127.0.100.0/24', address: undefined, udpIdleTimeoutMs: 60_000, nodeNames: [], instanceType: 'local', zone: undefined, region: undefined });
+  assert.deepEqual(parseLocalConfig({}), { ipRange: '127.0.100.0/24', address: undefined, udpIdleTimeoutMs: 60_000, forwardTo: 'endpoints', nodeNames: [], instanceType: 'local', zone: undefined, region: undefined });
+  assert.equal(parseLocalConfig({ loadBalancer: { forwardTo: 'nodePorts' } }).forwardTo, 'nodePorts');
   assert.equal(parseLocalConfig({ loadBalancer: { address: '192.0.2.10' } }).ipRange, undefined);
   const err = (cfg: unknown) => {
     try {
@@ -51,6 +52,7 @@ test('config: defaults and errors that name the field', () => {
   assert.equal(err({ loadBalancer: { ipRange: '127.0.100.0/33' } }), 'cloud-config for provider "local": loadBalancer.ipRange: must be an IPv4 CIDR such as 127.0.100.0/24, not "127.0.100.0/33"');
   assert.equal(err({ loadBalancer: { iprange: '127.0.0.0/24' } }), 'cloud-config for provider "local": loadBalancer.iprange: is not a known field');
   assert.equal(err({ loadBalancer: { udpIdleTimeoutSeconds: 'x' } }), 'cloud-config for provider "local": loadBalancer.udpIdleTimeoutSeconds: must be an integer, not "x"');
+  assert.equal(err({ loadBalancer: { forwardTo: 'pods' } }), 'cloud-config for provider "local": loadBalancer.forwardTo: must be one of endpoints, nodePorts, not "pods"');
   assert.equal(err({ instances: { nodeNames: [1] } }), 'cloud-config for provider "local": instances.nodeNames: must be a list of non-empty strings');
   assert.throws(() => parseCloudConfig('local', 'a: [b'), /cloud-config for provider "local": cloud-config is not valid YAML or JSON/);
 });
@@ -118,6 +120,13 @@ test('backendsFor: port by name and protocol, ready endpoints, routable addresse
   assert.deepEqual(skipped, ['10.1.1.1']);
   assert.deepEqual(backendsFor(svc, { name: 'dns', protocol: 'UDP' }, slices, routable), [{ host: '127.0.0.4', port: 53 }]);
   assert.deepEqual(backendsFor(svc, { name: 'dns', protocol: 'TCP' }, slices, routable), []);
+});
+
+test('nodePortBackend: 127.0.0.1 and the port\'s NodePort, if it has a valid one', () => {
+  assert.deepEqual(nodePortBackend({ nodePort: 30080 }), { host: '127.0.0.1', port: 30080 });
+  assert.equal(nodePortBackend({}), undefined);
+  assert.equal(nodePortBackend({ nodePort: '30080' }), undefined);
+  assert.equal(nodePortBackend({ nodePort: 70000 }), undefined);
 });
 
 // ---- for real ----
@@ -300,5 +309,83 @@ describe('the local load balancer for real', { skip: podNetworkUnavailable() ?? 
     // The address is free for the next Service.
     await c.create(svcRef(), loadBalancerService('next', { selector: null, ports: [{ name: 'a', port: 7070, protocol: 'TCP' }] }));
     assert.equal(await ingressIP('next'), ip);
+  });
+});
+
+/** A TCP server and a UDP echo on 127.0.0.1 on one free port of the NodePort range, answering `name`. */
+async function nodePortStandIn(name: string): Promise<{ port: number; close(): Promise<void> }> {
+  for (let i = 0; i < 50; i++) {
+    const port = 30000 + Math.floor(Math.random() * 2768);
+    const tcp = http.createServer((_req, res) => res.end(name));
+    const udp = dgram.createSocket('udp4');
+    udp.on('message', (m, r) => udp.send(`${name}:${m}`, r.port, r.address));
+    try {
+      await new Promise<void>((ok, fail) => tcp.once('error', fail).listen(port, '127.0.0.1', () => ok()));
+      await new Promise<void>((ok, fail) => udp.once('error', fail).bind(port, '127.0.0.1', () => ok()));
+      return { port, close: async () => void (await Promise.all([new Promise((r) => tcp.close(r)), new Promise<void>((r) => udp.close(() => r()))])) };
+    } catch {
+      tcp.close();
+      try {
+        udp.close();
+      } catch {
+        // never bound
+      }
+    }
+  }
+  throw new Error('no free port in 30000-32767 on 127.0.0.1');
+}
+
+// forwardTo: nodePorts. The node's service proxy serves NodePorts on 127.0.0.1; here a server on
+// 127.0.0.1:<nodePort> stands in for it (the service proxy is host-global, and is tested in its own suites).
+describe('the local load balancer forwarding to NodePorts', () => {
+  let cluster: TestCluster;
+  let ccm: Awaited<ReturnType<typeof startCloudControllerManager>>;
+  let standIn: Awaited<ReturnType<typeof nodePortStandIn>>;
+  let dir: string;
+  const rangeBase = `127.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}`;
+
+  before(async () => {
+    standIn = await nodePortStandIn('via-nodeport');
+    cluster = await startTestCluster();
+    await createNamespace(cluster.client, NS);
+    const { writeFile, mkdtemp } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    dir = await mkdtemp(join(tmpdir(), 'mizzen-local-cloud-np-'));
+    const cloudConfig = join(dir, 'cloud.yaml');
+    await writeFile(cloudConfig, `loadBalancer:\n  ipRange: ${rangeBase}.0/28\n  forwardTo: nodePorts\n`);
+    ccm = await startCloudControllerManager({ client: cluster.client, provider: 'local', cloudConfig, options: fastCloudOptions, leaderElect: false, log: () => {} });
+  });
+
+  after(async () => {
+    await ccm?.close();
+    await cluster?.close();
+    await standIn?.close();
+    if (dir) await (await import('node:fs/promises')).rm(dir, { recursive: true, force: true });
+  });
+
+  test('TCP and UDP through the ingress IP reach 127.0.0.1:<nodePort>; a port without one uses the endpoints', async () => {
+    const c = cluster.client;
+    await c.create(svcRef(), loadBalancerService('np', {
+      selector: null,
+      ports: [
+        { name: 'http', port: 8080, targetPort: 8080, protocol: 'TCP', nodePort: standIn.port },
+        { name: 'echo', port: 5300, targetPort: 5300, protocol: 'UDP', nodePort: standIn.port },
+      ],
+    }));
+    const ip = await waitUntil('ingress of np', async () => (await c.get<KObject>(svcRef('np'))).status?.loadBalancer?.ingress?.[0]?.ip);
+    assert.equal(ip, `${rangeBase}.1`);
+    const lb = (ccm.provider as LocalProvider).lb as LocalLoadBalancer;
+    for (const l of lb.listenersOf(`${NS}/np`)) assert.deepEqual(l.backends(), [{ host: '127.0.0.1', port: standIn.port }]);
+    assert.deepEqual(new Set(await Promise.all(Array.from({ length: 4 }, () => get(ip, 8080)))), new Set(['via-nodeport']));
+    assert.equal(await udpAsk(ip, 5300, 'hi'), 'via-nodeport:hi');
+
+    // Without NodePorts (allocateLoadBalancerNodePorts: false) the endpoints are used: none routable here.
+    await c.create(svcRef(), loadBalancerService('np-none', { selector: null, spec: { allocateLoadBalancerNodePorts: false }, ports: [{ name: 'http', port: 8080, targetPort: 8080, protocol: 'TCP' }] }));
+    await c.create(sliceRef(), manualSlice('np-none-sim', 'np-none', [{ name: 'http', port: 8080, protocol: 'TCP' }], ['10.42.78.5'], 'nowhere'));
+    const ip2 = await waitUntil('ingress of np-none', async () => (await c.get<KObject>(svcRef('np-none'))).status?.loadBalancer?.ingress?.[0]?.ip);
+    assert.equal((await c.get<KObject>(svcRef('np-none'))).spec.ports[0].nodePort, undefined);
+    assert.deepEqual(lb.listenersOf(`${NS}/np-none`).map((l) => l.backends()), [[]]);
+    assert.equal(await get(ip2, 8080), 'error:ECONNRESET');
   });
 });

@@ -115,3 +115,51 @@ test('UDP: one session per client, spread over backends, replies come back, idle
     b.close();
   }
 });
+
+test('TCP: bulk both ways to a slow reader arrives intact (the reused read buffer waits for drains)', async () => {
+  // 48 MiB of a position-dependent pattern each way: a chunk written from the reused buffer and
+  // overwritten before the kernel took it would show as a hash mismatch.
+  const size = 48 * 1024 * 1024;
+  const pattern = Buffer.alloc(size);
+  for (let i = 0; i < size; i += 4) pattern.writeUInt32LE(i, i);
+  const { createHash } = await import('node:crypto');
+  const want = createHash('sha256').update(pattern).digest('hex');
+  /** Reads everything, pausing now and then as a slow consumer does; resolves with its hash and length. */
+  const slowRead = (s: net.Socket) =>
+    new Promise<{ hash: string; n: number }>((resolve) => {
+      const h = createHash('sha256');
+      let n = 0;
+      let chunks = 0;
+      s.on('data', (d: Buffer) => {
+        h.update(d);
+        n += d.length;
+        if (++chunks % 16 === 0) {
+          s.pause();
+          setTimeout(() => s.resume(), 2);
+        }
+      });
+      s.on('end', () => resolve({ hash: h.digest('hex'), n }));
+    });
+  let backendGot!: Promise<{ hash: string; n: number }>;
+  const srv = net.createServer({ allowHalfOpen: true }, (s) => {
+    backendGot = slowRead(s);
+    s.end(pattern);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const l = new TcpListener(LB_IP, await freePort());
+  await l.listen();
+  l.setBackends([{ host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port }]);
+  try {
+    const c = net.connect({ host: LB_IP, port: l.port, allowHalfOpen: true });
+    const clientGot = slowRead(c);
+    c.end(pattern);
+    const [down, up] = await Promise.all([clientGot, (async () => (await poll(() => backendGot, { what: 'backend connection' })))()]);
+    assert.equal(down.n, size);
+    assert.equal(down.hash, want);
+    assert.equal(up.n, size);
+    assert.equal(up.hash, want);
+  } finally {
+    await l.close();
+    await new Promise((r) => srv.close(r));
+  }
+});
