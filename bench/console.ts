@@ -82,8 +82,23 @@ interface Run {
 
 const sum = (xs: { duration: number }[]) => ({ count: xs.length, totalMs: Math.round(xs.reduce((n, x) => n + x.duration, 0)), maxMs: Math.round(Math.max(0, ...xs.map((x) => x.duration))) });
 
+/**
+ * One first visit, tried again when Chromium drops it because the host's network changed (other
+ * work on this machine makes interfaces and namespaces; Chromium then aborts loads in flight).
+ */
+async function loadOnce(...args: Parameters<typeof loadOnceTry>): Promise<Run> {
+  for (let i = 0; ; i++) {
+    try {
+      return await loadOnceTry(...args);
+    } catch (e) {
+      if (i >= 2 || !/ERR_NETWORK_CHANGED/.test(String(e))) throw e;
+      process.stderr.write(`console bench: the load was dropped (ERR_NETWORK_CHANGED): again\n`);
+    }
+  }
+}
+
 /** One first visit: a fresh context opens a new login link; times as the page saw them. */
-async function loadOnce(c: BenchCluster, browser: Awaited<ReturnType<typeof launchBrowser>>, build: string, nNodes: number, nPods: number, steady: boolean): Promise<Run> {
+async function loadOnceTry(c: BenchCluster, browser: Awaited<ReturnType<typeof launchBrowser>>, build: string, nNodes: number, nPods: number, steady: boolean): Promise<Run> {
   const code = JSON.parse((await request(c, 'POST', '/ui/login-codes')).body);
   const ctx = await newContext(browser);
   try {
