@@ -97,6 +97,9 @@ describe('web console in a browser', { skip: missing }, () => {
       assert.match((await p.textContent('[data-testid=forbidden-pods]'))!, /forbidden.*cannot (list|watch) resource "pods"/);
       assert.ok(await p.$('[data-testid=forbidden-events]'));
       assert.equal(await p.$('[data-testid=forbidden-nodes]'), null);
+      // Not counted as none on the map either.
+      assert.match((await p.textContent('[data-testid=pods-forbidden]'))!, /not readable/);
+      assert.match((await p.textContent('[data-testid=component-apiserver]'))!, /pods forbidden/);
       await p.screenshot({ path: join(SHOTS, 'console-forbidden.png'), fullPage: true });
       // The ServiceAccount deleted: its token is no longer accepted, and the page says why.
       await c.kubectl(['delete', 'serviceaccount', 'console-viewer']);

@@ -97,7 +97,9 @@ function ControlPlane({ ov }: { ov: Overview }) {
         <div class="part-line">{apiOk ? 'watches live' : `connection lost: ${ov.connection.lastError ?? ''}`}</div>
         {readyz && <div class="part-line checks">{readyz.join('  ')}</div>}
         <div class="part-line">
-          {count(ov.nodes.total)} nodes · {count(ov.pods.total)} pods{ov.resources.pods?.state === 'loading' ? ' (loading…)' : ''} · {count(sum(() => true))} changes seen in the last 10 s
+          {ov.resources.nodes?.state === 'forbidden' ? 'nodes forbidden' : `${count(ov.nodes.total)} nodes`} ·{' '}
+          {ov.resources.pods?.state === 'forbidden' ? 'pods forbidden' : `${count(ov.pods.total)} pods${ov.resources.pods?.state === 'loading' ? ' (loading…)' : ''}`} · {count(sum(() => true))} changes seen in the
+          last 10 s
         </div>
         <Forbidden ov={ov} name="nodes" />
         <Forbidden ov={ov} name="pods" />
@@ -176,10 +178,20 @@ function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
       <h2>
         Nodes: {count(n.ready)} Ready{n.notReady ? `, ${count(n.notReady)} NotReady` : ''}
         {n.unknown ? `, ${count(n.unknown)} Unknown` : ''} of {count(n.total)}
-        {n.simulated ? <span class="muted"> ({count(n.simulated)} simulated)</span> : null} · pods: {count(ov.pods.running)} Running, {count(ov.pods.pending)} Pending
-        {ov.pods.failed ? `, ${count(ov.pods.failed)} Failed` : ''}
-        {ov.pods.succeeded ? `, ${count(ov.pods.succeeded)} Succeeded` : ''}
-        {ov.pods.terminating ? `, ${count(ov.pods.terminating)} Terminating` : ''}
+        {n.simulated ? <span class="muted"> ({count(n.simulated)} simulated)</span> : null} ·{' '}
+        {ov.resources.pods?.state === 'forbidden' ? (
+          // Not "0 pods": this user may not read them, so their numbers are unknown.
+          <span class="forbidden-inline" data-testid="pods-forbidden">
+            pods: not readable by this user (requests and pod counts unknown)
+          </span>
+        ) : (
+          <>
+            pods: {count(ov.pods.running)} Running, {count(ov.pods.pending)} Pending
+            {ov.pods.failed ? `, ${count(ov.pods.failed)} Failed` : ''}
+            {ov.pods.succeeded ? `, ${count(ov.pods.succeeded)} Succeeded` : ''}
+            {ov.pods.terminating ? `, ${count(ov.pods.terminating)} Terminating` : ''}
+          </>
+        )}
       </h2>
       {ov.detailed ? (
         <div class="node-cards">
