@@ -4,17 +4,15 @@
 // the answer as upstream does (same count, desired apiVersion, same kind, name, namespace and uid;
 // only labels and annotations of metadata may change).
 //
-// A clientConfig.url is dialled as given. A clientConfig.service is resolved through the
-// Service's Endpoints, and only addresses on this host (127.0.0.0/8, ::1) are dialled: upstream
-// dials the Service itself, but a Service's ClusterIP, and pods on simulated nodes, have no network
-// behind them here.
+// The POST goes through the shared webhook POST (src/apiserver/webhook-post.ts): clientConfig.url
+// as given, or a Service reference dialled only at its endpoints on this host (127.0.0.0/8, ::1),
+// answers up to 64 MB; failures are worded here as upstream's conversion errors.
 
-import https from 'node:https';
-import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import type { KObject } from '../api/types.ts';
 import { errors } from '../machinery/errors.ts';
 import type { WebhookClientConfig } from './crd-model.ts';
+import { postWebhook, resolveWebhook, WebhookPostError, type ServiceLookup, type WebhookTarget } from '../apiserver/webhook-post.ts';
 
 export interface Converter {
   /** The objects in `apiVersion` (group/version); objects already there are returned as they are. */
@@ -28,10 +26,9 @@ export const noneConverter: Converter = {
 };
 
 /** Reads a Service and its Endpoints (from the watch caches) to resolve a service reference. */
-export interface ServiceResolver {
-  service(namespace: string, name: string): KObject | undefined;
-  endpoints(namespace: string, name: string): KObject | undefined;
-}
+export type ServiceResolver = ServiceLookup;
+
+const MAX_ANSWER = 64 * 1024 * 1024;
 
 export interface WebhookConverterOptions {
   /** `group/version, Kind=Kind` of the storage version, for messages as upstream words them. */
@@ -42,15 +39,10 @@ export interface WebhookConverterOptions {
   timeoutMs?: number;
 }
 
-const loopback = (ip: string) => /^127\.\d+\.\d+\.\d+$/.test(ip) || ip === '::1';
-
 export class WebhookConverter implements Converter {
-  private readonly ca?: Buffer;
   private readonly reviewVersion: 'v1' | 'v1beta1';
 
   constructor(private opts: WebhookConverterOptions) {
-    const bundle = opts.clientConfig.caBundle;
-    if (bundle) this.ca = Buffer.from(bundle, 'base64');
     this.reviewVersion = opts.reviewVersions.includes('v1') ? 'v1' : 'v1beta1';
   }
 
@@ -111,86 +103,35 @@ export class WebhookConverter implements Converter {
     return { ...c, metadata };
   }
 
-  private target(): { url: URL; servername?: string } {
-    const cc = this.opts.clientConfig;
-    if (cc.url) return { url: new URL(cc.url) };
-    const ref = cc.service;
-    if (!ref) this.fail('no url or service in clientConfig');
-    const port = ref.port ?? 443;
-    const host = `${ref.name}.${ref.namespace}.svc`;
-    const svc = this.opts.services.service(ref.namespace, ref.name);
-    if (!svc) this.fail(`service "${ref.namespace}/${ref.name}" not found`);
-    const svcPort = (svc.spec?.ports ?? []).find((p: any) => p.port === port);
-    if (!svcPort) this.fail(`service "${ref.namespace}/${ref.name}" has no port ${port}`);
-    const ep = this.opts.services.endpoints(ref.namespace, ref.name);
-    for (const subset of ep?.subsets ?? []) {
-      const epPort = (subset.ports ?? []).find((p: any) => (p.name ?? '') === (svcPort.name ?? '')) ?? (subset.ports?.length === 1 ? subset.ports[0] : undefined);
-      if (!epPort) continue;
-      for (const a of subset.addresses ?? []) {
-        if (!loopback(a.ip)) continue;
-        const h = a.ip.includes(':') ? `[${a.ip}]` : a.ip;
-        return { url: new URL(`https://${h}:${epPort.port}${ref.path ?? '/'}`), servername: host };
-      }
+  private target(): WebhookTarget {
+    const t = resolveWebhook(this.opts.clientConfig, this.opts.services);
+    if (!('reason' in t)) return t;
+    switch (t.reason) {
+      case 'no-target':
+        return this.fail('no url or service in clientConfig');
+      case 'no-service':
+        return this.fail(`service "${t.namespace}/${t.name}" not found`);
+      case 'no-port':
+        return this.fail(`service "${t.namespace}/${t.name}" has no port ${t.port}`);
+      case 'no-local-endpoint':
+        return this.fail(
+          `service "${t.namespace}/${t.name}" has no endpoint on this host: Mizzen sends webhook calls for a service reference only to the Service's endpoints on 127.0.0.0/8 or ::1 (use clientConfig.url, or Endpoints on this host)`,
+        );
     }
-    this.fail(
-      `service "${ref.namespace}/${ref.name}" has no endpoint on this host: Mizzen sends webhook calls for a service reference only to the Service's endpoints on 127.0.0.0/8 or ::1 (use clientConfig.url, or Endpoints on this host)`,
-    );
   }
 
-  private post(target: { url: URL; servername?: string }, body: string): Promise<string> {
-    const { url, servername } = target;
-    const timeoutMs = this.opts.timeoutMs ?? 30_000;
-    const path = `${url.pathname}${url.search}${url.search ? '&' : '?'}timeout=${Math.round(timeoutMs / 1000)}s`;
-    const shown = new URL(path, url);
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        {
-          protocol: 'https:',
-          hostname: url.hostname.replace(/^\[|\]$/g, ''),
-          port: url.port || 443,
-          path,
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': Buffer.byteLength(body) },
-          ...(this.ca ? { ca: this.ca } : {}),
-          // A service reference is dialled at an endpoint address but verified as <name>.<namespace>.svc.
-          ...(servername ? { servername, checkServerIdentity: (_h: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(servername, cert) } : {}),
-          timeout: timeoutMs,
-          agent: false,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (c: Buffer) => {
-            size += c.length;
-            if (size > 64 * 1024 * 1024) req.destroy(new Error('response too large'));
-            else chunks.push(c);
-          });
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) reject(this.error(shown, `the server responded with status ${res.statusCode}: ${text.slice(0, 200)}`));
-            else resolve(text);
-          });
-          res.on('error', (e) => reject(this.error(shown, e)));
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('context deadline exceeded')));
-      req.on('error', (e) => reject(this.error(shown, e)));
-      req.end(body);
-    });
+  private async post(target: WebhookTarget, body: string): Promise<string> {
+    try {
+      return await postWebhook(target, body, {
+        caBundle: this.opts.clientConfig.caBundle,
+        timeoutMs: this.opts.timeoutMs ?? 30_000,
+        maxBytes: MAX_ANSWER,
+        tooLargeText: 'response too large',
+        statusText: (code, text) => `the server responded with status ${code}: ${text.slice(0, 200)}`,
+      });
+    } catch (e) {
+      if (e instanceof WebhookPostError) return this.fail(e.message);
+      throw e;
+    }
   }
-
-  private error(url: URL, why: string | Error): Error {
-    return errors.internal(`conversion webhook for ${this.opts.gvkText} failed: Post "${url.toString()}": ${typeof why === 'string' ? why : goNetError(why, url)}`);
-  }
-}
-
-/** Network errors as Go's net/http words them (what upstream's messages show). */
-function goNetError(e: Error, url: URL): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  const addr = `${url.hostname}:${url.port || 443}`;
-  if (code === 'ECONNREFUSED') return `dial tcp ${addr}: connect: connection refused`;
-  if (code === 'ECONNRESET') return `read tcp ${addr}: read: connection reset by peer`;
-  if (code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'SELF_SIGNED_CERT_IN_CHAIN')
-    return 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
-  return e.message;
 }

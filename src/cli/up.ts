@@ -9,6 +9,9 @@ import { bootstrapRoutes } from '../join/bootstrap-routes.ts';
 import { writeKubeconfig } from '../apiserver/kubeconfig.ts';
 import { readFile } from 'node:fs/promises';
 import { ensureComponentKubeconfigs } from '../apiserver/component-credentials.ts';
+import { ApiClient } from '../client/api-client.ts';
+import { loadKubeconfig } from '../client/kubeconfig.ts';
+import { grantNodeImpersonation } from '../kubelet/simulated/impersonation-grant.ts';
 import { serviceAccountKeyPath } from '../apiserver/authn/service-account-keys.ts';
 import { controlPlaneComponents, type ControlPlaneComponent } from './components.ts';
 import type { CliIO } from './io.ts';
@@ -94,13 +97,14 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
     log(`wrote ${kubeconfig}`);
     // Every component its own identity (DATA_DIR/cred/): only the user's kubeconfig is the admin.
     const own = await ensureComponentKubeconfigs(opts.dataDir, pki, url);
-    // Simulated nodes play many kubelets: without the private socket they impersonate each node,
-    // which takes the admin's kubeconfig (see src/kubelet/simulated/simulator.ts).
+    // Simulated nodes play many kubelets: without the private socket they impersonate each node
+    // with their own identity, which may impersonate exactly those nodes and nothing else.
+    if (opts.simulatedNodes > 0 && !api.socketPath) await grantSimulatedNodes(kubeconfig, opts.simulatedNodes, log);
     const componentKubeconfigs = {
       scheduler: own.scheduler,
       'controller-manager': own['controller-manager'],
       'cloud-controller-manager': own['cloud-controller-manager'],
-      'simulated-nodes': kubeconfig,
+      'simulated-nodes': own['simulated-nodes'],
       'metrics-server': own['controller-manager'],
     };
     const serviceAccountKeyPem = await readFile(opts.auth?.serviceAccountKeyFile ?? serviceAccountKeyPath(join(opts.dataDir, 'pki')), 'utf8').catch(() => undefined);
@@ -158,5 +162,18 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
     throw err;
   } finally {
     stop.dispose();
+  }
+}
+
+/** Lets the simulated nodes' identity impersonate its nodes sim-0 … sim-<n-1> (written as the admin). */
+async function grantSimulatedNodes(adminKubeconfig: string, count: number, log: (m: string) => void): Promise<void> {
+  const admin = new ApiClient({ ...loadKubeconfig(adminKubeconfig), userAgent: 'mizzen-up' });
+  try {
+    // The component's names (simulatedNodeNames with its default prefix).
+    await grantNodeImpersonation(admin, Array.from({ length: count }, (_, i) => `sim-${i}`));
+  } catch (e) {
+    log(`could not let the simulated nodes act as their nodes: ${(e as Error).message}`);
+  } finally {
+    admin.close();
   }
 }

@@ -1,5 +1,7 @@
 // The `mizzen up --simulated-nodes N` component: simulated nodes started in-process after the API
-// server, talking to it through the admin kubeconfig like any other client.
+// server, over its private socket (each node names itself) or, without one, with their own
+// kubeconfig (mizzen:simulated-nodes), impersonating each node as up's grant allows
+// (impersonation-grant.ts).
 
 import { parseCapacity } from './capacity.ts';
 import type { ApiClient } from '../../client/api-client.ts';
