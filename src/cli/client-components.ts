@@ -3,7 +3,7 @@
 // the components worker thread.
 
 import { ApiClient } from '../client/api-client.ts';
-import { SharedInformerFactory, dropManagedFields } from '../client/informer.ts';
+import { SharedInformerFactory, trimForCache } from '../client/informer.ts';
 import { COMPONENT_IDENTITIES, socketIdentityHeaders } from '../client/identity.ts';
 import type { LeaderElectionTiming } from './leader-election-flags.ts';
 import type { RunningComponent } from './components.ts';
@@ -70,7 +70,7 @@ export function sharedInformersFor(specs: ClientComponentSpec[], conn: ApiConnec
     userAgent: 'mizzen-shared-informers/0.1',
     headers: socketIdentityHeaders(COMPONENT_IDENTITIES['controller-manager']),
   });
-  const informers = new SharedInformerFactory(client, { log, transform: dropManagedFields });
+  const informers = new SharedInformerFactory(client, { log, transform: trimForCache() });
   return {
     informers,
     async close() {

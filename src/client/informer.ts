@@ -2,6 +2,7 @@
 // resourceVersion, keeping a local Indexer current and telling handlers about adds, updates and
 // deletes. Survives dropped connections and expired resourceVersions.
 
+import { StringInterner } from './intern-strings.ts';
 import type { KObject } from '../api/types.ts';
 import { ApiClient, ApiError, isResourceExpired, isTooLargeResourceVersion, type ResourceRef, type WatchEvent, type WatchHandle } from './api-client.ts';
 import { Indexer, Lister, NAMESPACE_INDEX, metaNamespaceKey, namespaceIndexFunc, type IndexFunc } from './cache.ts';
@@ -52,6 +53,15 @@ export interface InformerOptions<T> {
 export function dropManagedFields<T extends KObject>(obj: T): T {
   if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
   return obj;
+}
+
+/**
+ * The components' informer transform: dropManagedFields, then the strings that many objects repeat
+ * shared (see StringInterner; one table per factory).
+ */
+export function trimForCache(): <T extends KObject>(obj: T) => T {
+  const interner = new StringInterner();
+  return (obj) => interner.intern(dropManagedFields(obj));
 }
 
 interface Listener<T> {

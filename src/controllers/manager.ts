@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ApiClient } from '../client/api-client.ts';
 import { EventRecorder } from '../client/event-recorder.ts';
-import { SharedInformerFactory, dropManagedFields, type InformerFactory } from '../client/informer.ts';
+import { SharedInformerFactory, trimForCache, type InformerFactory } from '../client/informer.ts';
 import { loadKubeconfig } from '../client/kubeconfig.ts';
 import { LeaderElector } from '../client/leader-election.ts';
 import { serviceAccountClients, sharedClient, type ControllerClients } from './controller-clients.ts';
@@ -104,7 +104,7 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
 
   const startTerm = async () => {
     if (closed) return;
-    const informers = opts.informers ? opts.informers.scope() : new SharedInformerFactory(client, { log, transform: dropManagedFields });
+    const informers = opts.informers ? opts.informers.scope() : new SharedInformerFactory(client, { log, transform: trimForCache() });
     const recorders: EventRecorder[] = [];
     const contextFor = (c: ApiClient): ControllerContext => ({
       client: c,

@@ -6,7 +6,7 @@ import { schedulerAttemptDuration, schedulerPodSchedulingAttempts, setPendingPod
 import { isPodTerminal } from '../api/core/pod-state.ts';
 import { ApiClient, rfc3339 } from '../client/api-client.ts';
 import { EventRecorder } from '../client/event-recorder.ts';
-import { SharedInformerFactory, dropManagedFields, type Informer } from '../client/informer.ts';
+import { SharedInformerFactory, trimForCache, type Informer } from '../client/informer.ts';
 import { loadKubeconfig } from '../client/kubeconfig.ts';
 import { LeaderElector } from '../client/leader-election.ts';
 import type { KObject } from '../api/types.ts';
@@ -337,7 +337,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
   const ownClient = !opts.client;
   const client = opts.client ?? new ApiClient({ ...loadKubeconfig(opts.kubeconfig), userAgent: 'mizzen-scheduler', maxSockets: 128 });
   const recorder = new EventRecorder(client, { source: { component: 'default-scheduler' }, log });
-  const factory = opts.informers ? opts.informers.scope() : new SharedInformerFactory(client, { log, transform: dropManagedFields });
+  const factory = opts.informers ? opts.informers.scope() : new SharedInformerFactory(client, { log, transform: trimForCache() });
   const pods = factory.informerFor<Pod>({ version: 'v1', resource: 'pods' });
   const nodes = factory.informerFor<Node>({ version: 'v1', resource: 'nodes' });
   const deps = {
