@@ -162,7 +162,8 @@ export async function main(argv: string[]): Promise<void> {
     });
     const cpu = await perf?.stop();
     const burstMs = names.map((n) => running.get(n)! - starts.get(n)!);
-    await new Promise((r) => setTimeout(r, 5000));
+    // Idle with the pods running: after the burst's status writes and events have settled.
+    await new Promise((r) => setTimeout(r, 30_000));
     const withPods = await usage(kubelet.pid!, WINDOW_MS);
 
     const sorted = (a: number[]) => [...a].sort((x, y) => x - y);

@@ -1,15 +1,13 @@
-// The CRI client over gRPC (@grpc/grpc-js): one channel to the runtime's socket serving both
-// RuntimeService and ImageService. A thin layer: build the request message, set the deadline,
-// turn a gRPC failure into a CriError, unwrap the response.
+// The CRI client over gRPC: one HTTP/2 connection to the runtime's socket serving both
+// RuntimeService and ImageService (unary calls only, h2-unary.ts). A thin layer: build the request
+// message, set the deadline, turn a gRPC failure into a CriError, unwrap the response.
 //
-// Reconnecting: grpc-js re-dials a broken channel by itself. Its default backoff grows to two
-// minutes, which would leave the kubelet blind long after a restarted containerd is back, so the
-// backoff here is capped at one second. While the runtime is down, calls fail fast with
-// UNAVAILABLE (they do not queue), so the kubelet's loops see the outage and retry on their own
-// schedule; `waitUntilReady` is for start-up.
+// Reconnecting: a broken connection is dialled again by the next call. While the runtime is down,
+// calls fail fast with UNAVAILABLE (they do not queue), so the kubelet's loops see the outage and
+// retry on their own schedule; `waitUntilReady` is for start-up.
 
-import * as grpc from '@grpc/grpc-js';
 import { CriError } from './errors.ts';
+import { Code, UnaryCallError, UnaryChannel } from './h2-unary.ts';
 import { criService, type CriMethod } from './proto.ts';
 import type { CallOptions, CriClient } from './services.ts';
 import type * as T from './types.ts';
@@ -44,7 +42,7 @@ type Req = Record<string, unknown>;
 
 class GrpcCriClient implements CriClient {
   readonly endpoint: string;
-  private readonly client: grpc.Client;
+  private readonly channel: UnaryChannel;
   private readonly runtimeMethods = criService('RuntimeService');
   private readonly imageMethods = criService('ImageService');
   private readonly defaultTimeoutMs: number;
@@ -54,21 +52,12 @@ class GrpcCriClient implements CriClient {
     this.endpoint = endpoint;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 120_000;
     this.pullTimeoutMs = options.pullTimeoutMs ?? 0;
-    this.client = new grpc.Client(endpoint, grpc.credentials.createInsecure(), {
-      // ExecSync may return up to 16 MiB of stdout plus as much stderr (runtimes cap each).
-      'grpc.max_receive_message_length': 40 * MiB,
-      'grpc.max_send_message_length': 16 * MiB,
-      'grpc.initial_reconnect_backoff_ms': 100,
-      'grpc.max_reconnect_backoff_ms': 1000,
-      'grpc.min_reconnect_backoff_ms': 100,
-      // Channelz keeps per-call statistics and traces for a debugging service nobody here reads;
-      // off, each call costs about a fifth less CPU (the PLEG makes two every second).
-      'grpc.enable_channelz': 0,
-    });
+    // ExecSync may return up to 16 MiB of stdout plus as much stderr (runtimes cap each).
+    this.channel = new UnaryChannel(endpointSocketPath(endpoint), { maxReceiveBytes: 40 * MiB });
   }
 
   close(): void {
-    this.client.close();
+    this.channel.close();
   }
 
   async waitUntilReady(timeoutMs: number): Promise<T.VersionResponse> {
@@ -84,31 +73,16 @@ class GrpcCriClient implements CriClient {
     }
   }
 
-  private unary<Res>(method: CriMethod, name: string, req: Req, opts: CallOptions | undefined, defaultTimeout: number): Promise<Res> {
+  private async unary<Res>(method: CriMethod, name: string, req: Req, opts: CallOptions | undefined, defaultTimeout: number): Promise<Res> {
     const timeout = opts?.timeoutMs ?? defaultTimeout;
-    const callOpts: grpc.CallOptions = timeout > 0 ? { deadline: Date.now() + timeout } : {};
-    const signal = opts?.signal;
-    return new Promise<Res>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(new CriError(name, grpc.status.CANCELLED, 'call aborted'));
-        return;
-      }
-      const onAbort = () => call.cancel();
-      const call = this.client.makeUnaryRequest(
-        method.path,
-        method.requestSerialize as (v: Req) => Buffer,
-        method.responseDeserialize as (b: Buffer) => Res,
-        req,
-        new grpc.Metadata(),
-        callOpts,
-        (err, res) => {
-          signal?.removeEventListener('abort', onAbort);
-          if (err) reject(new CriError(name, err.code ?? grpc.status.UNKNOWN, err.details ?? err.message));
-          else resolve(res as Res);
-        },
-      );
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    let body: Buffer;
+    try {
+      body = await this.channel.call(method.path, (method.requestSerialize as (v: Req) => Buffer)(req), timeout, opts?.signal);
+    } catch (err) {
+      if (err instanceof UnaryCallError) throw new CriError(name, err.code, err.details);
+      throw new CriError(name, Code.UNKNOWN, (err as Error).message);
+    }
+    return (method.responseDeserialize as (b: Buffer) => Res)(body);
   }
 
   private rt<Res>(name: string, req: Req, opts?: CallOptions, defaultTimeout = this.defaultTimeoutMs): Promise<Res> {

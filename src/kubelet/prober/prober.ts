@@ -6,7 +6,6 @@ import type { Container, EnvVar, Pod, Probe } from '../pods/api-types.ts';
 import { expand, mappingFor } from '../pods/expansion.ts';
 import { formatPod } from '../pods/format.ts';
 import { probeExec, type ExecSync } from './exec.ts';
-import { probeGRPC } from './grpc.ts';
 import { newRequestForHTTPGetAction, probeHTTP, resolveContainerPort } from './http.ts';
 import type { ProbeResult } from './probe-result.ts';
 import { probeTCP } from './tcp.ts';
@@ -51,7 +50,8 @@ export async function runProbe(probe: Probe, pod: Pod, container: Container, con
     if (probe.exec) return await probeExec(execSync, runtimeContainerId(containerID), expandCommandOnlyStatic(probe.exec.command ?? [], container.env), timeoutMs);
     if (probe.httpGet) return await probeHTTP(newRequestForHTTPGetAction(probe.httpGet, container, podIP, 'probe'), timeoutMs);
     if (probe.tcpSocket) return await probeTCP(probe.tcpSocket.host || podIP, resolveContainerPort(probe.tcpSocket.port, container), timeoutMs);
-    if (probe.grpc) return await probeGRPC(podIP, probe.grpc.service ?? '', probe.grpc.port, timeoutMs);
+    // grpc-js only for pods that have gRPC probes: the kubelet itself speaks gRPC without it.
+    if (probe.grpc) return await (await import('./grpc.ts')).probeGRPC(podIP, probe.grpc.service ?? '', probe.grpc.port, timeoutMs);
   } catch (e) {
     return { result: 'unknown', output: '', error: e as Error };
   }
