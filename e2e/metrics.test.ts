@@ -143,7 +143,7 @@ describe('metrics with kubectl', { skip: !hasKubectl && 'kubectl not installed' 
     assert.match(nodes, /sim-0\s+\d+m/);
   });
 
-  test('an HPA scales any target with a scale subresource: a StatefulSet and a custom resource', async () => {
+  test('an HPA scales any target with a scale subresource (a StatefulSet, a custom resource); FailedGetResourceMetric without requests', async () => {
     const crd = `
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -220,6 +220,21 @@ spec:
       return v1.apiVersion === 'autoscaling/v1' && v1.status.currentReplicas === 3 && v1.status.currentCPUUtilizationPercentage === 90;
     }, { timeoutMs: 30_000, what: 'the v1 status with the current utilization' });
     await c.kubectl(['delete', 'hpa', 'widget', 'db']);
+
+    // A target whose pods request no CPU: no utilization, FailedGetResourceMetric as upstream.
+    await c.kubectl(['create', 'deployment', 'noreq', '--image=busybox']);
+    await c.kubectl(['autoscale', 'deployment', 'noreq', '--cpu-percent=50', '--min=1', '--max=2']);
+    const failed = await eventually(async () => {
+      const h = JSON.parse((await c.kubectl(['get', 'hpa', 'noreq', '-o', 'json'])).stdout);
+      const active = h.status?.conditions?.find((x: any) => x.type === 'ScalingActive');
+      return active?.status === 'False' ? active : undefined;
+    }, { timeoutMs: 60_000, what: 'ScalingActive False' });
+    assert.equal(failed.reason, 'FailedGetResourceMetric');
+    assert.match(failed.message, /missing request for cpu in container busybox of Pod noreq-/);
+    const ev = (await c.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=noreq,reason=FailedGetResourceMetric'])).stdout;
+    assert.match(ev, /failed to get cpu utilization: missing request for cpu in container busybox of Pod noreq-/);
+    await c.kubectl(['delete', 'hpa', 'noreq']);
+    await c.kubectl(['delete', 'deployment', 'noreq']);
     await c.kubectl(['delete', 'statefulset', 'db', '--wait=false']);
     await c.kubectl(['delete', 'pod', 'widget-pod', '--wait=false']);
   });
