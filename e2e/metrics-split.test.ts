@@ -1,6 +1,6 @@
 // Resource metrics with the control plane split into its own processes, as upstream runs it:
 // `mizzen apiserver` (which serves metrics.k8s.io and so runs the metrics pipeline that answers
-// it), `mizzen simulate` (the nodes) and `mizzen controller-manager` (the HPA, with upstream's
+// it, from the first request for it on), `mizzen simulate` (the nodes) and `mizzen controller-manager` (the HPA, with upstream's
 // --horizontal-pod-autoscaler-* flags). `kubectl top` and an HPA work as under `mizzen up`.
 // The Deployment's pods name their node; the scheduler runs for its secure port. The scheduler's
 // and controller manager's /metrics are authorized through the API server.
@@ -107,13 +107,14 @@ describe('metrics with a standalone API server, simulator and controller manager
   });
 
   test('the API server runs the pipeline it serves: kubectl top nodes and pods', async () => {
-    assert.match(procs[0]!.out, /metrics-server: collecting resource metrics every 1s/);
     await kubectl(['apply', '-f', '-'], MANIFEST);
     const nodes = await eventually(async () => {
       const r = await run(KUBECTL, ['top', 'nodes'], { env: { ...process.env, KUBECONFIG: kubeconfig } });
       return r.code === 0 && /split-0/.test(r.stdout) ? r.stdout : undefined;
     }, { what: `kubectl top nodes\n${procs.map((p) => p.out).join('\n')}`, timeoutMs: 60_000 });
     assert.match(nodes, /split-0\s+\d+m\s+\d+%/);
+    // Started by the first metrics.k8s.io request (kubectl top, or the HPA controller's).
+    assert.match(procs[0]!.out, /metrics-server: collecting resource metrics every 1s/);
     const pods = await eventually(async () => {
       const r = await run(KUBECTL, ['top', 'pods'], { env: { ...process.env, KUBECONFIG: kubeconfig } });
       return r.code === 0 && /busy-/.test(r.stdout) ? r.stdout : undefined;
