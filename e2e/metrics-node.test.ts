@@ -116,7 +116,8 @@ describe('resource metrics and the HPA on a real node', { skip, timeout: 900_000
     assert.ok(hpa.status.currentMetrics[0].resource.current.averageUtilization > 50, JSON.stringify(hpa.status));
     const events = (await kubectl(['get', 'events', '--field-selector', 'involvedObject.kind=HorizontalPodAutoscaler'])).stdout;
     assert.match(events, /SuccessfulRescale\s+horizontalpodautoscaler\/burn\s+New size: 2; reason: cpu resource utilization \(percentage of request\) above target/);
-    assert.match((await kubectl(['get', 'hpa', 'burn'])).stdout, /burn\s+Deployment\/burn\s+cpu: \d+%\/50%\s+1\s+2\s+2/);
+    // REPLICAS is the status' currentReplicas: the next evaluation after the rescale sets it.
+    await poll(async () => /burn\s+Deployment\/burn\s+cpu: \d+%\/50%\s+1\s+2\s+2\s/.test((await kubectl(['get', 'hpa', 'burn'])).stdout), { what: 'kubectl get hpa shows 2 replicas', timeoutMs: 30_000, intervalMs: 1000 });
 
     // Idle pods (a new template that sleeps): back to 1 after the 6 s default window.
     await kubectl(['patch', 'deploy', 'burn', '--type', 'json', '-p', '[{"op":"replace","path":"/spec/template/spec/containers/0/command","value":["sleep","3600"]}]']);

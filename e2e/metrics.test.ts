@@ -143,6 +143,102 @@ describe('metrics with kubectl', { skip: !hasKubectl && 'kubectl not installed' 
     assert.match(nodes, /sim-0\s+\d+m/);
   });
 
+  test('an HPA scales any target with a scale subresource (a StatefulSet, a custom resource); FailedGetResourceMetric without requests', async () => {
+    const crd = `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets, singular: widget}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+    subresources:
+      status: {}
+      scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas, labelSelectorPath: .status.selector}
+`;
+    await c.kubectl(['apply', '-f', '-'], { input: crd });
+    await eventually(async () => (await c.kubectl(['get', 'widgets'], { allowFail: true })).code === 0, { what: 'the Widget resource is served' });
+    // The widget's pod: no controller makes it, the scale subresource's selector finds it.
+    const objects = `
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+spec: {replicas: 1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: widget-pod, labels: {app: widget}, annotations: {mizzen.dev/simulate-cpu: 90m}}
+spec:
+  nodeName: sim-0
+  containers: [{name: main, image: busybox, resources: {requests: {cpu: 100m}}}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 1
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}, annotations: {mizzen.dev/simulate-cpu: 90m}}
+    spec:
+      containers: [{name: main, image: busybox, resources: {requests: {cpu: 100m}}}]
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: widget}
+spec:
+  scaleTargetRef: {apiVersion: example.com/v1, kind: Widget, name: w}
+  minReplicas: 1
+  maxReplicas: 3
+  metrics: [{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}}]
+---
+apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: {name: db}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: StatefulSet, name: db}
+  minReplicas: 1
+  maxReplicas: 3
+  targetCPUUtilizationPercentage: 50
+`;
+    await c.kubectl(['apply', '-f', '-'], { input: objects });
+    await c.kubectl(['patch', 'widget', 'w', '--subresource=status', '--type=merge', '-p', '{"status":{"replicas":1,"selector":"app=widget"}}']);
+    // One pod at 90 % of its request against 50 %: ceil(1.8) = 2, and there it stays (still one pod).
+    await eventually(async () => JSON.parse((await c.kubectl(['get', 'widget', 'w', '-o', 'json'])).stdout).spec.replicas === 2, { timeoutMs: 60_000, what: 'the Widget scaled to 2' });
+    const hpa = JSON.parse((await c.kubectl(['get', 'hpa', 'widget', '-o', 'json'])).stdout);
+    assert.equal(hpa.status.desiredReplicas, 2);
+    // The StatefulSet (through an autoscaling/v1 HPA): 1 → 2 → 3 (max).
+    await eventually(async () => JSON.parse((await c.kubectl(['get', 'statefulset', 'db', '-o', 'json'])).stdout).spec.replicas === 3, { timeoutMs: 90_000, what: 'the StatefulSet scaled to 3' });
+    await eventually(async () => {
+      const v1 = JSON.parse((await c.kubectl(['get', '--raw', '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/db'])).stdout);
+      return v1.apiVersion === 'autoscaling/v1' && v1.status.currentReplicas === 3 && v1.status.currentCPUUtilizationPercentage === 90;
+    }, { timeoutMs: 30_000, what: 'the v1 status with the current utilization' });
+    await c.kubectl(['delete', 'hpa', 'widget', 'db']);
+
+    // A target whose pods request no CPU: no utilization, FailedGetResourceMetric as upstream.
+    await c.kubectl(['create', 'deployment', 'noreq', '--image=busybox']);
+    await c.kubectl(['autoscale', 'deployment', 'noreq', '--cpu-percent=50', '--min=1', '--max=2']);
+    const failed = await eventually(async () => {
+      const h = JSON.parse((await c.kubectl(['get', 'hpa', 'noreq', '-o', 'json'])).stdout);
+      const active = h.status?.conditions?.find((x: any) => x.type === 'ScalingActive');
+      return active?.status === 'False' ? active : undefined;
+    }, { timeoutMs: 60_000, what: 'ScalingActive False' });
+    assert.equal(failed.reason, 'FailedGetResourceMetric');
+    assert.match(failed.message, /missing request for cpu in container busybox of Pod noreq-/);
+    const ev = (await c.kubectl(['get', 'events', '--field-selector', 'involvedObject.name=noreq,reason=FailedGetResourceMetric'])).stdout;
+    assert.match(ev, /failed to get cpu utilization: missing request for cpu in container busybox of Pod noreq-/);
+    await c.kubectl(['delete', 'hpa', 'noreq']);
+    await c.kubectl(['delete', 'deployment', 'noreq']);
+    await c.kubectl(['delete', 'statefulset', 'db', '--wait=false']);
+    await c.kubectl(['delete', 'pod', 'widget-pod', '--wait=false']);
+  });
+
   test('/metrics has the API server, storage, scheduler, work queue and process series', async () => {
     const text = (await c.kubectl(['get', '--raw', '/metrics'])).stdout;
     for (const series of [

@@ -1,7 +1,8 @@
 // metrics.k8s.io requests, after authentication and authorization: answered by the resource
 // metrics pipeline on a worker thread of this process (src/metrics/; `mizzen up` and
-// `mizzen apiserver` both run one). 503 only when none could start (see src/cli/apiserver.ts),
-// as an unavailable metrics-server APIService answers upstream.
+// `mizzen apiserver` both run one, the latter from the first such request on). 503 while none
+// runs (starting, or could not start; see src/cli/apiserver.ts), as an unavailable
+// metrics-server APIService answers upstream.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors } from '../machinery/errors.ts';
@@ -32,5 +33,5 @@ export async function serveResourceMetrics(req: IncomingMessage, res: ServerResp
     return;
   }
   void req;
-  throw errors.serviceUnavailable('the server is currently unable to handle the request (the resource metrics pipeline is not running in this API server process)');
+  throw errors.serviceUnavailable('the server is currently unable to handle the request (the resource metrics pipeline of this API server is starting or could not start)');
 }

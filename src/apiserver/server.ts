@@ -88,6 +88,11 @@ export interface ApiServerOptions {
    */
   unixSocket?: string;
   /**
+   * Called on every metrics.k8s.io request (after authorization): `mizzen apiserver` starts its
+   * resource metrics pipeline on the first one (src/cli/apiserver.ts). Must be cheap after that.
+   */
+  onResourceMetricsRequest?: () => void;
+  /**
    * How to reach kubelets for pods/log, exec, attach, portforward and nodes/proxy: the API server's
    * client certificate and the CA kubelet serving certificates are checked against.
    */
@@ -550,7 +555,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       throw errors.notFoundPath(`the server could not find the requested resource: no resource ${JSON.stringify(info.resource)} in ${info.group ? `${info.group}/` : ''}${info.version}`);
     }
     countRequest(res, info, req);
-    if (def.group === 'metrics.k8s.io') return serveResourceMetrics(req, res, info, url.searchParams, threads);
+    if (def.group === 'metrics.k8s.io') {
+      opts.onResourceMetricsRequest?.();
+      return serveResourceMetrics(req, res, info, url.searchParams, threads);
+    }
     if (def.virtual) return handleReview(req, res, info, def, user, reviewDeps);
     await handleResource(req, res, info, def, stores.get(def)!, hc, url.searchParams);
   }

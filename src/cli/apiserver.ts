@@ -93,6 +93,30 @@ export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, dep
     const startApiServer: StartApiServerWithSocket = deps.startApiServer ?? (await loadStartApiServer());
     // With the data dir's own CA, other machines can join through this server too.
     const token = pki ? await ensureToken(opts.dataDir, pki.caCertPem) : undefined;
+    // metrics.k8s.io is served here, so the pipeline that answers it runs here too (on a worker
+    // thread, as metrics-server beside kube-apiserver upstream). The first request for the group
+    // starts it, so an API server nobody asks for metrics pays nothing (no pod and node watches);
+    // until it has collected, requests get 503 as from a metrics-server that is starting.
+    const startMetrics = deps.startMetrics === undefined ? startMetricsServerWorker : deps.startMetrics;
+    let server: Awaited<ReturnType<StartApiServerWithSocket>> | undefined;
+    let metricsStarted = false;
+    const wantMetrics = () => {
+      if (metricsStarted || !startMetrics || !server || stop.received) return;
+      metricsStarted = true;
+      const s = server;
+      void startPipeline(startMetrics, opts, s, clientURL(opts.bindAddress, s.port), pki, io).then(
+        (running) => {
+          if (!running) return;
+          if (stop.received) return void running.close();
+          life.add('metrics-server', () => running.close());
+          if (running.port) s.attachThread?.(running.port);
+        },
+        (e: Error) => {
+          io.err(`metrics-server: failed to start: ${e.message}`);
+          metricsStarted = false; // the next request tries again
+        },
+      );
+    };
     const api = await startApiServer({
       dataDir: opts.dataDir,
       port: opts.port,
@@ -104,12 +128,14 @@ export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, dep
       log: (msg) => io.out(`apiserver: ${msg}`),
       // The metrics pipeline below reaches the server here (its private socket, as in `mizzen up`).
       unixSocket: deps.startMetrics === null ? undefined : apiSocketPath(opts.dataDir),
+      onResourceMetricsRequest: () => wantMetrics(),
       auth: opts.auth,
       // With the data dir's PKI the API server reaches kubelets with its kubelet-client certificate.
       kubeletClient: pki ? { cert: pki.kubeletClientCertPem, key: pki.kubeletClientKeyPem, ca: pki.caCertPem } : undefined,
       extraRoutes: pki && token ? bootstrapRoutes({ ca: { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, token, datastore: opts.datastore, serviceCIDR: opts.serviceCIDR, pkiDir: pki.dir }) : undefined,
     });
     life.add('apiserver', () => api.close());
+    server = api;
     const url = clientURL(opts.bindAddress, api.port);
     // With the data dir's own PKI, write an admin kubeconfig so that kubectl and the other
     // components (`mizzen scheduler --kubeconfig DIR/kubeconfig`, ...) can connect.
@@ -118,17 +144,6 @@ export async function runApiServer(opts: ApiServerCommandOptions, io: CliIO, dep
       const kubeconfig = join(opts.dataDir, 'kubeconfig');
       await writeKubeconfig(kubeconfig, { server: url, caPem: tls.pki.caCertPem, clientCertPem: tls.pki.adminCertPem, clientKeyPem: tls.pki.adminKeyPem });
       hint = ` — export KUBECONFIG=${kubeconfig}`;
-    }
-    // metrics.k8s.io is served here, so the pipeline that answers it runs here too (on a worker
-    // thread, as metrics-server beside kube-apiserver upstream); without it the group would be
-    // listed yet answer 503.
-    const startMetrics = deps.startMetrics === undefined ? startMetricsServerWorker : deps.startMetrics;
-    if (startMetrics && !stop.received) {
-      const running = await startPipeline(startMetrics, opts, api, url, pki, io);
-      if (running) {
-        life.add('metrics-server', () => running.close());
-        if (running.port) api.attachThread?.(running.port);
-      }
     }
     if (!stop.received) {
       io.out(`mizzen apiserver is ready in ${((performance.now() - started) / 1000).toFixed(2)}s: ${url}${hint}`);

@@ -333,7 +333,7 @@ ${datastoreFlagHelp}
   {
     name: 'scheduler',
     summary: 'run the scheduler alone against an API server',
-    flags: { ...helpFlag, kubeconfig: { type: 'string' }, config: { type: 'string' }, 'leader-elect': { type: 'string' }, ...leaderElectionFlags },
+    flags: { ...helpFlag, kubeconfig: { type: 'string' }, config: { type: 'string' }, 'leader-elect': { type: 'string' }, 'secure-port': { type: 'string' }, 'bind-address': { type: 'string' }, ...leaderElectionFlags },
     usage: `Usage: mizzen scheduler --kubeconfig FILE [flags]
 
 Run the scheduler in the foreground. It binds pods without a node to nodes, and takes part in
@@ -343,6 +343,9 @@ Flags:
   --kubeconfig FILE       how to reach the API server (default $KUBECONFIG, then ~/.kube/config)
   --config FILE           a KubeSchedulerConfiguration-style YAML file (profiles, plugins, weights)
   --leader-elect BOOL     take part in leader election (default true)
+  --secure-port PORT      HTTPS port of /metrics and /healthz (default 10259; 0 = none); /metrics
+                          is authorized through the API server (TokenReview, SubjectAccessReview)
+  --bind-address ADDR     address of the secure port (default 0.0.0.0)
 ${leaderElectionFlagHelp}
   -h, --help              show this help`,
   },
@@ -368,6 +371,8 @@ Flags:
   --cluster-cidr CIDR                    default 10.42.0.0/16
   --controllers LIST                     comma-separated controller names (default all)
   --leader-elect BOOL                    default true
+  --secure-port PORT                     HTTPS port of /metrics and /healthz (default 10257; 0 = none)
+  --bind-address ADDR                    address of the secure port (default 0.0.0.0)
   -h, --help                             show this help`,
   },
   {

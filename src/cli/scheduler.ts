@@ -5,6 +5,7 @@ import { findCommand } from './commands.ts';
 import { listenForStop } from './lifecycle.ts';
 import { stdio } from './io.ts';
 import { leaderElectionTiming } from './leader-election-flags.ts';
+import { maybeStartComponentServer, securePortFlags } from '../metrics/component-server.ts';
 
 export async function runSchedulerCommand(argv: string[]): Promise<number> {
   const io = stdio;
@@ -28,19 +29,38 @@ export async function runSchedulerCommand(argv: string[]): Promise<number> {
     io.err(`mizzen scheduler: ${(e as Error).message}\n\n${spec.usage}`);
     return 2;
   }
+  let secure: { port: number; bindAddress: string };
+  try {
+    secure = securePortFlags(values, 10259);
+  } catch (e) {
+    io.err(`mizzen scheduler: ${(e as Error).message}\n\n${spec.usage}`);
+    return 2;
+  }
   const kubeconfig = (values.kubeconfig as string | undefined) ?? process.env.KUBECONFIG;
   const { startScheduler, loadSchedulerConfiguration } = await import('../scheduler/index.ts');
+  const { ApiClient } = await import('../client/api-client.ts');
+  const { loadKubeconfig } = await import('../client/kubeconfig.ts');
   const stop = listenForStop(io);
+  let portClient: InstanceType<typeof ApiClient> | undefined;
+  let securePort: Awaited<ReturnType<typeof maybeStartComponentServer>>;
   try {
     const config = values.config ? loadSchedulerConfiguration(values.config as string) : undefined;
-    const running = await startScheduler({ kubeconfig, config, leaderElect: le !== 'false', ...timing, log: (m) => io.out(`scheduler: ${m}`) });
+    const log = (m: string) => io.out(`scheduler: ${m}`);
+    // The secure port asks the API server about each scrape with the scheduler's own credentials.
+    portClient = new ApiClient({ ...loadKubeconfig(kubeconfig), maxSockets: 4, userAgent: 'mizzen-scheduler' });
+    securePort = await maybeStartComponentServer({ name: 'kube-scheduler', client: portClient, ...secure, log });
+    const running = await startScheduler({ kubeconfig, config, leaderElect: le !== 'false', ...timing, log });
     io.out('scheduler: running (Ctrl-C to stop)');
     await stop.promise;
     stop.dispose();
     await running.close();
+    await securePort?.close();
+    portClient.close();
     return 0;
   } catch (e) {
     io.err(`mizzen scheduler: ${(e as Error).message}`);
+    await securePort?.close();
+    portClient?.close();
     return 1;
   }
 }

@@ -20,6 +20,8 @@ export interface ApiServerStartOptions {
   auth?: import('./options.ts').AuthFlags;
   /** The API server's client certificate for kubelets and the CA their serving certificates come from. */
   kubeletClient?: { cert: string; key: string; ca: string };
+  /** Called on each metrics.k8s.io request (the standalone API server starts its pipeline then). */
+  onResourceMetricsRequest?: () => void;
   /** Routes answered before authentication (the join endpoints). */
   extraRoutes?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
 }

@@ -217,6 +217,12 @@ test('apiserver command uses the data dir PKI by default and stops on signal', a
     });
     assert.match(await waitForLine(io.stdout, /is ready/), /https:\/\/127\.0\.0\.1:5555/);
     assert.equal(seen[0]!.tls.key, await readFile(join(dir, 'pki', 'server.key'), 'utf8'));
+    // The pipeline starts with the first metrics.k8s.io request, once.
+    assert.ok(!events.includes('metrics:start'));
+    seen[0]!.onResourceMetricsRequest!();
+    seen[0]!.onResourceMetricsRequest!();
+    await waitForLine(events, /metrics:start/);
+    assert.equal(events.filter((e) => e === 'metrics:start').length, 1);
     assert.equal(metricsOpts.resolutionMs, 3000);
     assert.equal(metricsOpts.kubeletClient.cert, await readFile(join(dir, 'pki', 'apiserver-kubelet-client.crt'), 'utf8'));
     assert.match(metricsOpts.kubeconfig, /controller-manager/);

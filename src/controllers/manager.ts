@@ -16,6 +16,7 @@ import { defaultControllerManagerOptions, type Controller, type ControllerContex
 import { parseDuration } from '../machinery/duration.ts';
 import { leaderElectionFlags, leaderElectionTiming, type LeaderElectionTiming } from '../cli/leader-election-flags.ts';
 import { HPA_FLAGS, HPA_FLAG_HELP, hpaFlagOptions } from './podautoscaler/flags.ts';
+import { maybeStartComponentServer, securePortFlags, type RunningComponentServer } from '../metrics/component-server.ts';
 
 export const LEASE_NAMESPACE = 'kube-system';
 export const LEASE_NAME = 'kube-controller-manager';
@@ -241,6 +242,8 @@ Flags:
   --leader-elect-retry-period DUR     how often to try to take or renew the lease (default 2s)
   --local-path-dir DIR                where local-path volumes go on nodes local-path-config does not name (default /var/lib/mizzen/storage)
 ${HPA_FLAG_HELP}
+  --secure-port PORT                  HTTPS port of /metrics and /healthz (default 10257; 0 = none)
+  --bind-address ADDR                 address of the secure port (default 0.0.0.0)
   -h, --help                          show this help
 `;
 
@@ -267,6 +270,8 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
         ...leaderElectionFlags,
         'local-path-dir': { type: 'string' },
         ...HPA_FLAGS,
+        'secure-port': { type: 'string' },
+        'bind-address': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -291,8 +296,10 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
   } catch (e) {
     return fail((e as Error).message);
   }
+  let secure: { port: number; bindAddress: string };
   try {
     Object.assign(options, hpaFlagOptions(values));
+    secure = securePortFlags(values, 10257);
   } catch (e) {
     return fail((e as Error).message);
   }
@@ -349,10 +356,16 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
   }
   const log = (m: string) => process.stderr.write(`${new Date().toISOString()} ${m}\n`);
   let cm: RunningControllerManager;
+  // The secure port asks the API server about each scrape with the manager's own credentials.
+  const portClient = new ApiClient({ ...loadKubeconfig(String(values.kubeconfig)), maxSockets: 4, userAgent: 'mizzen-controller-manager/0.1' });
+  let securePort: RunningComponentServer | undefined;
   try {
+    securePort = await maybeStartComponentServer({ name: 'kube-controller-manager', client: portClient, ...secure, log });
     cm = await startControllerManager({ kubeconfig: String(values.kubeconfig), options, controllers, leaderElect, leaderElection, useServiceAccountCredentials, log });
   } catch (e) {
     process.stderr.write(`error: ${(e as Error).message}\n`);
+    await securePort?.close();
+    portClient.close();
     return 1;
   }
   await new Promise<void>((resolve) => {
@@ -361,5 +374,7 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
     process.once('SIGTERM', done);
   });
   await cm.close();
+  await securePort?.close();
+  portClient.close();
   return 0;
 }
