@@ -3,7 +3,7 @@
 // for Google's hosts (this machine has no network beyond its package registries).
 
 import { existsSync } from 'node:fs';
-import type { Browser, BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
@@ -37,6 +37,28 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** A context that trusts the cluster's private CA (by ignoring certificate errors, as a user who proceeds would). */
-export function newContext(browser: Browser): Promise<BrowserContext> {
-  return browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1400, height: 1000 } });
+export async function newContext(browser: Browser): Promise<BrowserContext> {
+  const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1400, height: 1000 } });
+  const newPage = ctx.newPage.bind(ctx);
+  ctx.newPage = async () => retryOnNetworkChange(await newPage());
+  return ctx;
+}
+
+/**
+ * Chromium drops a navigation with ERR_NETWORK_CHANGED when any interface of the host changes, and
+ * the node suites running beside the browser tests create and delete bridges and veths: such a
+ * navigation is tried again (twice at most), as a user would reload.
+ */
+function retryOnNetworkChange(page: Page): Page {
+  const goto = page.goto.bind(page);
+  page.goto = async (url, options) => {
+    for (let i = 0; ; i++) {
+      try {
+        return await goto(url, options);
+      } catch (e) {
+        if (i >= 2 || !/ERR_NETWORK_CHANGED/.test(String(e))) throw e;
+      }
+    }
+  };
+  return page;
 }
