@@ -80,9 +80,11 @@ export async function main(argv: string[]): Promise<void> {
   const serving = await ensureKubeletServingCert(path.join(nodeDir, 'serving'), { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, nodeName, [nodeInternalIP()]);
   writeFileSync(path.join(nodeDir, 'kubelet.crt'), serving.certPem);
   writeFileSync(path.join(nodeDir, 'kubelet.key'), serving.keyPem);
+  // `--kubelet-cpu-prof DIR`: the kubelet writes a V8 CPU profile there when it exits.
+  const profDir = argv.includes('--kubelet-cpu-prof') ? argv[argv.indexOf('--kubelet-cpu-prof') + 1]! : undefined;
   const kubelet = spawn(
     process.execPath,
-    [bin, 'kubelet', '--kubeconfig', kubeconfig, '--node-name', nodeName, '--data-dir', path.join(nodeDir, 'data'), '--port', String(await freePort()),
+    [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), bin, 'kubelet', '--kubeconfig', kubeconfig, '--node-name', nodeName, '--data-dir', path.join(nodeDir, 'data'), '--port', String(await freePort()),
       '--tls-cert-file', path.join(nodeDir, 'kubelet.crt'), '--tls-private-key-file', path.join(nodeDir, 'kubelet.key'),
       '--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--cgroup-root', cgroupRoot, '--pod-bridge', bridge, '--cleanup'],
     { stdio: ['ignore', 'pipe', 'pipe'], env: traceFile ? { ...process.env, MIZZEN_KUBELET_TRACE: traceFile } : process.env },
