@@ -25,9 +25,16 @@ export async function listMountPoints(): Promise<string[]> {
   return out;
 }
 
-/** mount(8) and umount(8), run through one long-lived shell (shell-runner.ts says why). */
+/**
+ * mount(8) and umount(8), run through a few long-lived shells (shell-runner.ts says why): more
+ * than one, so that a burst of pods does not queue behind one slow mount.
+ */
 export class SystemMounter implements Mounter {
-  private readonly shell = new ShellRunner();
+  private readonly shells = Array.from({ length: 4 }, () => new ShellRunner());
+
+  private get shell(): ShellRunner {
+    return this.shells.reduce((a, b) => (b.busy < a.busy ? b : a));
+  }
 
   async mountTmpfs(dir: string, sizeBytes?: number): Promise<void> {
     const args = ['-t', 'tmpfs'];
@@ -54,7 +61,7 @@ export class SystemMounter implements Mounter {
 
   /** Ends the helper shell. */
   close(): void {
-    this.shell.close();
+    for (const s of this.shells) s.close();
   }
 
   async mountPointsUnder(dir: string): Promise<string[]> {

@@ -32,6 +32,11 @@ export class ShellRunner {
   private buf = '';
   private out: string[] = [];
 
+  /** Commands sent and not answered yet. */
+  get busy(): number {
+    return this.pending.length;
+  }
+
   /** Runs argv[0] with the other arguments; resolves with its exit code and output. */
   run(argv: string[]): Promise<CommandResult> {
     if (argv.some((a) => a.includes('\n') || a.includes('\0'))) return Promise.reject(new Error('an argument holds a newline or NUL'));
