@@ -94,11 +94,15 @@ export async function main(argv: string[]): Promise<void> {
   writeFileSync(path.join(nodeDir, 'kubelet.crt'), serving.certPem);
   writeFileSync(path.join(nodeDir, 'kubelet.key'), serving.keyPem);
   // Executed, not run with this process's node: the shebang's flags apply, as for people.
-  const kubelet = spawn(
-    bin,
-    ['kubelet', '--kubeconfig', kubeconfig, '--node-name', nodeName, '--data-dir', path.join(nodeDir, 'data'), '--port', String(await freePort()),
+  // `--kubelet-cpu-prof DIR`: the kubelet writes a V8 CPU profile there when it exits (run through
+  // node with the shebang's flags plus the profiler's).
+  const profDir = argv.includes('--kubelet-cpu-prof') ? argv[argv.indexOf('--kubelet-cpu-prof') + 1]! : undefined;
+  const kubeletArgs = ['kubelet', '--kubeconfig', kubeconfig, '--node-name', nodeName, '--data-dir', path.join(nodeDir, 'data'), '--port', String(await freePort()),
       '--tls-cert-file', path.join(nodeDir, 'kubelet.crt'), '--tls-private-key-file', path.join(nodeDir, 'kubelet.key'),
-      '--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--cgroup-root', cgroupRoot, '--pod-bridge', bridge, '--cleanup', '--no-cluster-dns', '--no-service-proxy'],
+      '--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--cgroup-root', cgroupRoot, '--pod-bridge', bridge, '--cleanup', '--no-cluster-dns', '--no-service-proxy'];
+  const kubelet = spawn(
+    profDir ? process.execPath : bin,
+    profDir ? ['--max-semi-space-size=16', '--v8-pool-size=1', '--cpu-prof', '--cpu-prof-dir', profDir, bin, ...kubeletArgs] : kubeletArgs,
     { stdio: ['ignore', 'pipe', 'pipe'], env: traceFile ? { ...process.env, MIZZEN_KUBELET_TRACE: traceFile } : process.env },
   );
   let out = '';

@@ -23,6 +23,7 @@ import { ContainerdSupervisor } from './containerd/supervisor.ts';
 import { archivesIn, ensureBuiltImages, importArchives, isImported, type ImportResult } from './images/import.ts';
 import { buildNodeImages, inspectBusybox, PAUSE_IMAGE } from './images/node-images.ts';
 import { DEFAULT_BRIDGE, DEFAULT_NETWORK, removePodNetwork, writeCniConfig } from './network/cni-config.ts';
+import { ensurePodMasquerade, removePodMasquerade } from './network/pod-masquerade.ts';
 import { ensureUnreachableRoutes, removeUnreachableRoutes } from './network/routes.ts';
 import type { PrerequisitePaths } from './prerequisites.ts';
 
@@ -177,6 +178,7 @@ export async function startNodeRuntime(o: NodeRuntimeOptions): Promise<NodeRunti
       async configurePodNetwork(podCIDR: string) {
         if (supervisor) {
           await writeCniConfig(paths.cniConfDir, { podCIDR, bridge, networkName, ipamDataDir: paths.cniIpamDir, mtu: o.mtu ?? defaultRouteMtu() });
+          await ensurePodMasquerade(bridge, podCIDR); // the conflist's bridge has ipMasq off
         }
         await cri.updateRuntimeConfig(podCIDR);
       },
@@ -187,7 +189,10 @@ export async function startNodeRuntime(o: NodeRuntimeOptions): Promise<NodeRunti
         cri.close();
         await supervisor?.stop();
         if (opts.cleanup) {
-          if (supervisor) await removePodNetwork(paths.cniConfDir, { bridge, networkName });
+          if (supervisor) {
+            await removePodNetwork(paths.cniConfDir, { bridge, networkName });
+            await removePodMasquerade(bridge);
+          }
           if (routes.length) await removeUnreachableRoutes(routes);
         }
       },

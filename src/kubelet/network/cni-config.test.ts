@@ -16,7 +16,7 @@ test('the conflist: bridge with gateway, masquerade and hairpin, host-local from
         type: 'bridge',
         bridge: 'mzt1',
         isGateway: true,
-        ipMasq: true,
+        ipMasq: false,
         hairpinMode: true,
         mtu: 1400,
         ipam: { type: 'host-local', ranges: [[{ subnet: '10.42.3.0/24' }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: '/data/cni/ipam' },

@@ -1,9 +1,10 @@
 // The node's pod network as a CNI conflist for containerd (Debian's containernetworking-plugins):
 //
 // - bridge: a Linux bridge on the host (its own name, so tests and nodes never share one), the
-//   bridge holding the podCIDR's first address as every pod's gateway (isGateway), masquerading
-//   of traffic from pods to outside the podCIDR (ipMasq), and hairpin mode so that a pod reaches
-//   itself through a Service IP;
+//   bridge holding the podCIDR's first address as every pod's gateway (isGateway), and hairpin
+//   mode so that a pod reaches itself through a Service IP; masquerading of traffic from pods to
+//   outside the podCIDR is one node-level rule set (pod-masquerade.ts), not the plugin's per-pod
+//   ipMasq chains, which cost several iptables runs per pod start and stop;
 // - host-local IPAM handing out addresses from the node's spec.podCIDR, its allocations kept in
 //   a directory of our own (not the shared /var/lib/cni/networks);
 // - portmap for hostPort, with SNAT so that a hostPort reached from the node itself works.
@@ -44,7 +45,7 @@ export function renderCniConflist(o: PodNetworkOptions): object {
     type: 'bridge',
     bridge,
     isGateway: true,
-    ipMasq: true,
+    ipMasq: false,
     hairpinMode: true,
     ipam: {
       type: 'host-local',

@@ -20,6 +20,7 @@ import type { CriClient } from '../cri/services.ts';
 import type { PodSandboxConfig } from '../cri/types.ts';
 import { ContainerdSupervisor } from '../containerd/supervisor.ts';
 import { startNodeRuntime, type NodeRuntime, type NodeRuntimeOptions } from '../node-runtime.ts';
+import { removePodMasquerade } from '../network/pod-masquerade.ts';
 import { listRoutes } from '../network/routes.ts';
 import { cidrsOverlap } from '../network/cidr.ts';
 import { checkPrerequisites } from '../prerequisites.ts';
@@ -161,6 +162,7 @@ export async function cleanupLocalNode(n: { runtime?: NodeRuntime; dataDir: stri
   } catch {
     /* already gone */
   }
+  await removePodMasquerade(n.bridge).catch(() => {});
   for (const cidr of [n.clusterCIDR, n.serviceCIDR]) {
     try {
       execFileSync('ip', ['-4', 'route', 'del', 'unreachable', cidr], { stdio: 'ignore' });

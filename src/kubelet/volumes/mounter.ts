@@ -2,12 +2,9 @@
 // projected volumes), through mount(8)/umount(8) as upstream's mount-utils does. Needs root (or
 // CAP_SYS_ADMIN); canMount() says whether this process may.
 
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
+import { ShellRunner } from './shell-runner.ts';
 
 export interface Mounter {
   /** Mount a tmpfs at dir (which must exist); sizeBytes > 0 caps it. */
@@ -28,24 +25,43 @@ export async function listMountPoints(): Promise<string[]> {
   return out;
 }
 
+/**
+ * mount(8) and umount(8), run through a few long-lived shells (shell-runner.ts says why): more
+ * than one, so that a burst of pods does not queue behind one slow mount.
+ */
 export class SystemMounter implements Mounter {
+  private readonly shells = Array.from({ length: 4 }, () => new ShellRunner());
+
+  private get shell(): ShellRunner {
+    return this.shells.reduce((a, b) => (b.busy < a.busy ? b : a));
+  }
+
   async mountTmpfs(dir: string, sizeBytes?: number): Promise<void> {
     const args = ['-t', 'tmpfs'];
     if (sizeBytes && sizeBytes > 0) args.push('-o', `size=${Math.floor(sizeBytes)}`);
     args.push('tmpfs', dir);
+    let r;
     try {
-      await run('mount', args);
+      r = await this.shell.run(['mount', ...args]);
     } catch (e) {
-      throw new Error(`mount failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}\nMounting command: mount\nMounting arguments: ${args.join(' ')}`);
+      r = { code: -1, output: (e as Error).message };
     }
+    if (r.code !== 0) throw new Error(`mount failed: ${r.output.trim() || `exit status ${r.code}`}\nMounting command: mount\nMounting arguments: ${args.join(' ')}`);
   }
 
   async unmount(dir: string): Promise<void> {
+    let r;
     try {
-      await run('umount', [dir]);
+      r = await this.shell.run(['umount', dir]);
     } catch (e) {
-      throw new Error(`unmount failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}\nUnmounting arguments: ${dir}`);
+      r = { code: -1, output: (e as Error).message };
     }
+    if (r.code !== 0) throw new Error(`unmount failed: ${r.output.trim() || `exit status ${r.code}`}\nUnmounting arguments: ${dir}`);
+  }
+
+  /** Ends the helper shell. */
+  close(): void {
+    for (const s of this.shells) s.close();
   }
 
   async mountPointsUnder(dir: string): Promise<string[]> {
