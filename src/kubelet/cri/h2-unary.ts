@@ -15,6 +15,7 @@
 
 import http2 from 'node:http2';
 import net from 'node:net';
+import { frameGrpcMessage, grpcStatusOf } from '../../machinery/grpc-wire.ts';
 
 /** gRPC status codes used here (the full list is in errors.ts). */
 export const Code = { OK: 0, CANCELLED: 1, UNKNOWN: 2, DEADLINE_EXCEEDED: 4, RESOURCE_EXHAUSTED: 8, INTERNAL: 13, UNAVAILABLE: 14 } as const;
@@ -116,15 +117,7 @@ export class UnaryChannel {
       let httpStatus = 0;
       let status: { code: number; message: string } | undefined;
       const readStatus = (h: http2.IncomingHttpHeaders) => {
-        const code = h['grpc-status'];
-        if (code === undefined) return;
-        let message = String(h['grpc-message'] ?? '');
-        try {
-          message = decodeURIComponent(message);
-        } catch {
-          /* not percent-encoded */
-        }
-        status = { code: Number(code), message };
+        status = grpcStatusOf(h) ?? status;
       };
       stream.on('response', (h) => {
         httpStatus = Number(h[HTTP2_HEADER_STATUS]);
@@ -149,11 +142,7 @@ export class UnaryChannel {
         if (body[0] !== 0) return finish(new UnaryCallError(Code.INTERNAL, 'compressed response (no compression was asked for)'));
         finish(undefined, body.subarray(5, 5 + body.readUInt32BE(1)));
       });
-      const frame = Buffer.allocUnsafe(5 + request.length);
-      frame[0] = 0;
-      frame.writeUInt32BE(request.length, 1);
-      request.copy(frame, 5);
-      stream.end(frame);
+      stream.end(frameGrpcMessage(request));
     });
   }
 }

@@ -9,6 +9,7 @@
 import http2 from 'node:http2';
 import { EventEmitter } from 'node:events';
 import type { ConnectionOptions } from 'node:tls';
+import { frameGrpcMessage, grpcStatusOf } from '../../machinery/grpc-wire.ts';
 
 /** gRPC status codes that the client looks at. */
 export const Status = {
@@ -47,15 +48,6 @@ export interface TransportOptions {
   keepaliveTimeoutMs?: number;
 }
 
-/** Frame one message. */
-function frame(msg: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(5 + msg.length);
-  out[0] = 0;
-  out.writeUInt32BE(msg.length, 1);
-  msg.copy(out, 5);
-  return out;
-}
-
 /** Splits a byte stream into gRPC messages. */
 class Deframer {
   private buf: Buffer = Buffer.alloc(0);
@@ -74,19 +66,6 @@ class Deframer {
   }
 }
 
-function statusOf(h: http2.IncomingHttpHeaders): { code: number; message: string } | undefined {
-  const s = h['grpc-status'];
-  if (s === undefined) return undefined;
-  const raw = String(h['grpc-message'] ?? '');
-  let message = raw;
-  try {
-    message = decodeURIComponent(raw);
-  } catch {
-    // not percent-encoded after all
-  }
-  return { code: Number(s), message };
-}
-
 /** A bidirectional stream: write() messages, 'message' events, then 'end' or 'error' (once). */
 export class GrpcStream extends EventEmitter {
   private done = false;
@@ -94,7 +73,7 @@ export class GrpcStream extends EventEmitter {
     super();
   }
   write(msg: Buffer): void {
-    if (!this.done) this.req.write(frame(msg));
+    if (!this.done) this.req.write(frameGrpcMessage(msg));
   }
   cancel(): void {
     this.done = true;
@@ -216,12 +195,12 @@ export class GrpcConnection {
       };
       const timer = setTimeout(() => finish(new GrpcError(Status.DEADLINE_EXCEEDED, `no answer within ${timeoutMs} ms`)), timeoutMs);
       req.on('response', (h) => {
-        status = statusOf(h) ?? status;
+        status = grpcStatusOf(h) ?? status;
         const code = Number(h[':status']);
         if (code !== 200 && !status) finish(new GrpcError(Status.UNAVAILABLE, `HTTP ${code} from the server`));
       });
       req.on('trailers', (h) => {
-        status = statusOf(h) ?? status;
+        status = grpcStatusOf(h) ?? status;
       });
       req.on('data', (d: Buffer) => chunks.push(d));
       req.on('end', () => finish());
@@ -233,7 +212,7 @@ export class GrpcConnection {
         const never = !this.connected && (session.destroyed || session.closed || /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ENOTFOUND|EAI_AGAIN/.test(String(e.code ?? e.message)));
         finish(new GrpcError(Status.UNAVAILABLE, `${never ? 'No connection established: ' : ''}${e.message}`, never));
       });
-      req.end(frame(body));
+      req.end(frameGrpcMessage(body));
     });
   }
 
@@ -252,10 +231,10 @@ export class GrpcConnection {
     const deframer = new Deframer();
     let status: { code: number; message: string } | undefined;
     req.on('response', (h) => {
-      status = statusOf(h) ?? status;
+      status = grpcStatusOf(h) ?? status;
     });
     req.on('trailers', (h) => {
-      status = statusOf(h) ?? status;
+      status = grpcStatusOf(h) ?? status;
     });
     req.on('data', (d: Buffer) => {
       try {
