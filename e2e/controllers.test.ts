@@ -567,7 +567,11 @@ spec:
     const job = await eventually(
       async () => {
         const jobs = (await kjson<{ items: any[] }>(['-n', n, 'get', 'jobs'])).items;
-        return jobs.find((j) => j.metadata.ownerReferences?.[0]?.name === 'tick' && j.status?.succeeded === 1);
+        // The newest: by the time this test runs, earlier ticks may have made Jobs of their own,
+        // and the CronJob's lastScheduleTime is the latest tick's.
+        return jobs
+          .filter((j) => j.metadata.ownerReferences?.[0]?.name === 'tick' && j.status?.succeeded === 1)
+          .sort((a, b) => b.metadata.name.localeCompare(a.metadata.name, 'en', { numeric: true }))[0];
       },
       { timeoutMs: Math.max(5_000, tickCreated + 130_000 - Date.now()), intervalMs: 500, what: 'a Job from the CronJob tick to complete' },
     );
