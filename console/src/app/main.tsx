@@ -2,7 +2,7 @@
 
 import { render } from 'preact';
 import { lazy, Suspense } from 'preact/compat';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import './styles.css';
 import { logout, probe, saveToken, savedToken, whoAmI } from './auth.ts';
 import { store, useStore } from './store.ts';
@@ -23,13 +23,17 @@ type Auth = { state: 'checking' } | { state: 'in'; token?: string; user?: string
 function App() {
   const route = useRoute();
   const [auth, setAuth] = useState<Auth>({ state: 'checking' });
+  const authIn = useRef(false);
+  authIn.current = auth.state === 'in';
 
   const check = async (token: string | undefined, failReason = '') => {
+    // The watches start with the check, not after it (one round trip less before the map); if
+    // the credentials are refused they are stopped again, and their own 401s are not reported.
+    store.start(token);
     const r = await probe(token);
     if (r.ok) {
       saveToken(token);
-      // The watches start now; the user's name (one more round trip) follows into the header.
-      store.start(token);
+      // The user's name (one more round trip) follows into the header.
       setAuth({ state: 'in', token });
       if (route.path[0] === 'login') go('/');
       void whoAmI(token).then((user) => user && setAuth((a) => (a.state === 'in' && a.token === token ? { ...a, user } : a)));
@@ -42,6 +46,8 @@ function App() {
 
   useEffect(() => {
     store.onAuthFailed = (message) => {
+      // While the login is being checked, the check's own answer says why it failed.
+      if (!authIn.current) return;
       saveToken(undefined);
       store.stop();
       setAuth({ state: 'out', reason: `The API server stopped accepting your credentials: ${message}` });

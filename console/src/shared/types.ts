@@ -211,3 +211,6 @@ export type FromWorker =
   | { t: 'result'; id: number; data: unknown }
   | { t: 'auth'; message: string }
   | { t: 'followed'; root: Ref };
+
+/** The map draws each node as a card (with each pod) up to this many nodes, else a canvas cell each. */
+export const DETAIL_NODES = 60;

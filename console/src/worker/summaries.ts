@@ -142,3 +142,43 @@ export function nodeSummary(node: any): Omit<NodeSummary, 'pods' | 'running' | '
     podsAllocatable: quantity(alloc.pods),
   };
 }
+
+/**
+ * Node summaries from a `kubectl get nodes` Table (`Accept: application/json;as=Table;g=meta.k8s.io;v=v1`,
+ * `includeObject=None`): a tenth of the bytes of the nodes themselves, and all the map needs to
+ * draw every node with its health. Columns are found by name (Name, Status, Version; Age and the
+ * wide ones are not needed). What a Table does not carry (uid, conditions other than Ready,
+ * taints, allocatable) comes with the full list that follows.
+ */
+export function nodeSummariesFromTable(table: any): ReturnType<typeof nodeSummary>[] {
+  const cols: string[] = (table?.columnDefinitions ?? []).map((c: any) => String(c?.name ?? '').toLowerCase());
+  const at = (name: string) => cols.indexOf(name);
+  const iName = at('name');
+  const iStatus = at('status');
+  const iVersion = at('version');
+  if (iName < 0 || iStatus < 0) return [];
+  const out: ReturnType<typeof nodeSummary>[] = [];
+  for (const row of table?.rows ?? []) {
+    const cells: unknown[] = row?.cells ?? [];
+    const name = cells[iName];
+    if (typeof name !== 'string' || !name) continue;
+    // "Ready", "NotReady", "Unknown", with ",SchedulingDisabled" when cordoned.
+    const parts = String(cells[iStatus] ?? '').split(',');
+    const health: NodeHealth = parts[0] === 'Ready' ? 'Ready' : parts[0] === 'NotReady' ? 'NotReady' : 'Unknown';
+    out.push({
+      name,
+      uid: row?.object?.metadata?.uid ?? name,
+      health,
+      problems: health === 'Ready' ? [] : [health === 'NotReady' ? 'NotReady' : 'no Ready condition yet'],
+      unschedulable: parts.includes('SchedulingDisabled'),
+      taints: [],
+      simulated: false,
+      kubeletVersion: iVersion >= 0 ? String(cells[iVersion] ?? '') : '',
+      created: 0,
+      cpuAllocatable: 0,
+      memoryAllocatable: 0,
+      podsAllocatable: 0,
+    });
+  }
+  return out;
+}

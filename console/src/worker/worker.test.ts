@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LineSplitter } from './lines.ts';
-import { nodeSummary, podStatusText, podSummary, quantity } from './summaries.ts';
+import { nodeSummariesFromTable, nodeSummary, podStatusText, podSummary, quantity } from './summaries.ts';
 import { buildFlow } from './flow.ts';
 import type { EventSummary } from '../shared/types.ts';
 
@@ -96,4 +96,26 @@ test('flows: a Deployment, its ReplicaSet and pods, with who acted and how long 
   const missing = buildFlow({ root: { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespace: 'default', name: 'gone' }, middle: [], pods: [], events: () => [], seen: () => undefined });
   assert.equal(missing.found, false);
   assert.match(missing.message!, /not found/);
+});
+
+test('node summaries from a Table: health and cordon from Status, columns found by name', () => {
+  const table = {
+    kind: 'Table',
+    columnDefinitions: [{ name: 'Name' }, { name: 'Status' }, { name: 'Roles' }, { name: 'Age' }, { name: 'Version' }],
+    rows: [
+      { cells: ['n1', 'Ready', '<none>', '5m', 'v1.32.4'] },
+      { cells: ['n2', 'NotReady,SchedulingDisabled', '<none>', '5m', 'v1.32.4'] },
+      { cells: ['n3', 'Unknown', '<none>', '5m', 'v1.32.4'], object: { metadata: { uid: 'u3' } } },
+      { cells: [42, 'Ready'] },
+    ],
+  };
+  const s = nodeSummariesFromTable(table);
+  assert.deepEqual(s.map((n) => [n.name, n.health, n.unschedulable, n.kubeletVersion, n.uid]), [
+    ['n1', 'Ready', false, 'v1.32.4', 'n1'],
+    ['n2', 'NotReady', true, 'v1.32.4', 'n2'],
+    ['n3', 'Unknown', false, 'v1.32.4', 'u3'],
+  ]);
+  assert.deepEqual(s[0]!.problems, []);
+  assert.deepEqual(nodeSummariesFromTable({ kind: 'Table', columnDefinitions: [{ name: 'Name' }], rows: [{ cells: ['x'] }] }), []);
+  assert.deepEqual(nodeSummariesFromTable(undefined), []);
 });

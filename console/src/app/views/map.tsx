@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { apiFetch } from '../../shared/http.ts';
 import type { ComponentHealth, MiniPod, NodeSummary, Overview } from '../../shared/types.ts';
+import { DETAIL_NODES } from '../../shared/types.ts';
 import { store, useStore } from '../store.ts';
 import { age, bytes, count, cpu, serverNow } from '../format.ts';
 import { href } from '../router.ts';
@@ -193,7 +194,8 @@ function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
           </>
         )}
       </h2>
-      {ov.detailed ? (
+      {/* Cards only for a few nodes, even if the overview saying otherwise is a batch late. */}
+      {ov.detailed && nodes.length <= DETAIL_NODES ? (
         <div class="node-cards">
           {nodes.map((node) => (
             <NodeCard node={node} />
