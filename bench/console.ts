@@ -21,11 +21,11 @@
 // The targets (issue 18): first load under 1 s, no freeze (no long task of several hundred ms)
 // at 5,000 nodes and 150,000 pods.
 
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startCluster, request, tlsCreds, type BenchCluster } from './lib/cluster.ts';
+import { startCluster, request, rssMB, tlsCreds, type BenchCluster } from './lib/cluster.ts';
 import { FastConnection } from './lib/fast-client.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { browserMissing, launchBrowser, newContext } from '../e2e/browser.ts';
@@ -78,6 +78,39 @@ interface Run {
   longTasksDuringLoad: { count: number; totalMs: number; maxMs: number };
   longTasksSteady10s?: { count: number; totalMs: number; maxMs: number };
   pageHeapMB?: number;
+  /** Resident memory of the tab's renderer process (the page and its data worker), at the end. */
+  tabRssMB?: number;
+}
+
+/**
+ * The largest resident set among this process's Chromium renderers (the tab under test: one
+ * page, with its worker, is open at a time). Only processes descended from this one are looked at,
+ * so other Chromiums on the machine do not count.
+ */
+function tabRssMB(): number | undefined {
+  const kids = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const ppid = Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${d}/status`, 'utf8'))?.[1]);
+      kids.set(ppid, [...(kids.get(ppid) ?? []), Number(d)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  let best: number | undefined;
+  const walk = (pid: number) => {
+    for (const k of kids.get(pid) ?? []) {
+      try {
+        if (readFileSync(`/proc/${k}/cmdline`, 'utf8').includes('--type=renderer')) best = Math.max(best ?? 0, Math.round(rssMB(k)));
+      } catch {
+        // gone meanwhile
+      }
+      walk(k);
+    }
+  };
+  walk(process.pid);
+  return best;
 }
 
 const sum = (xs: { duration: number }[]) => ({ count: xs.length, totalMs: Math.round(xs.reduce((n, x) => n + x.duration, 0)), maxMs: Math.round(Math.max(0, ...xs.map((x) => x.duration))) });
@@ -163,6 +196,7 @@ async function loadOnceTry(c: BenchCluster, browser: Awaited<ReturnType<typeof l
       long = await page.evaluate(() => (window as any).__long);
       run.longTasksSteady10s = sum(long.filter((l) => l.start > t.complete));
       run.pageHeapMB = Math.round((await page.evaluate(() => (performance as any).memory?.usedJSHeapSize ?? 0)) / 1e6);
+      run.tabRssMB = tabRssMB();
     }
     process.stderr.write(`console bench: ${JSON.stringify(run)}\n`);
     return run;
@@ -242,6 +276,7 @@ export async function main(argv: string[]): Promise<void> {
         createPerSec: Math.round(createPerSec),
         medians,
         runs: all,
+        serverRssMB: Math.round(rssMB(c.proc.pid!)),
         loadAverage: os.loadavg().map((x) => Math.round(x * 10) / 10),
         targets: { firstLoadMs: 1000, note: 'no long task of several hundred ms (a freeze)' },
         calibration: calibration(cal0),
