@@ -138,6 +138,8 @@ function Connection() {
   );
 }
 
-// The data worker's script loads while the page checks the login (it starts nothing until told).
+// The data worker's script loads while the page checks the login (it starts nothing until told);
+// meanwhile the page asks for the nodes' Table itself, the map's first drawing.
+store.prefetchNodeTable(savedToken());
 store.prepare();
 render(<App />, document.getElementById('app')!);

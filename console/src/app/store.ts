@@ -2,7 +2,8 @@
 // animation frame, and subscriptions to windows of long lists or flows.
 
 import { useEffect, useState } from 'preact/hooks';
-import type { FromWorker, NodeSummary, Overview, Query, Ref, ToWorker } from '../shared/types.ts';
+import { NODE_TABLE, type FromWorker, type NodeSummary, type Overview, type Query, type Ref, type ToWorker } from '../shared/types.ts';
+import { apiFetch } from '../shared/http.ts';
 
 type Listener = () => void;
 
@@ -29,13 +30,30 @@ export class Store {
     this.spare ??= new Worker(new URL('../worker/main.ts', import.meta.url), { type: 'module' });
   }
 
+  /** The nodes' Table, asked for as the page starts (before the worker is up), for the first start. */
+  private early?: { token: string | undefined; body: Promise<ArrayBuffer | undefined> };
+
+  prefetchNodeTable(token: string | undefined): void {
+    const body = apiFetch(NODE_TABLE.path, { token, headers: { Accept: NODE_TABLE.accept } }).then(
+      (r) => r.arrayBuffer(),
+      () => undefined,
+    );
+    this.early = { token, body };
+  }
+
   start(token: string | undefined): void {
     this.stop();
     this.prepare();
     this.worker = this.spare!;
     this.spare = undefined;
     this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
-    this.send({ t: 'init', token });
+    const early = this.early?.token === token ? this.early : undefined;
+    this.early = undefined;
+    this.send({ t: 'init', token, nodeTable: !!early });
+    if (early) {
+      const worker = this.worker;
+      void early.body.then((body) => worker.postMessage({ t: 'nodeTable', body } satisfies ToWorker, body ? [body] : []));
+    }
   }
 
   stop(): void {

@@ -200,7 +200,10 @@ export interface Flow {
 }
 
 export type ToWorker =
-  | { t: 'init'; token?: string; detailLimit?: number }
+  /** `nodeTable`: the page fetches the nodes' Table itself and sends it in a `nodeTable` message. */
+  | { t: 'init'; token?: string; detailLimit?: number; nodeTable?: boolean }
+  /** The nodes' Table's body as the page got it (undefined: it could not, the worker asks itself). */
+  | { t: 'nodeTable'; body?: ArrayBuffer }
   | { t: 'subscribe'; id: number; query: Query }
   | { t: 'unsubscribe'; id: number }
   | { t: 'follow'; armed: boolean };
@@ -211,6 +214,9 @@ export type FromWorker =
   | { t: 'result'; id: number; data: unknown }
   | { t: 'auth'; message: string }
   | { t: 'followed'; root: Ref };
+
+/** The nodes as a Table without the objects: the map's first drawing. */
+export const NODE_TABLE = { path: '/api/v1/nodes?includeObject=None', accept: 'application/json;as=Table;g=meta.k8s.io;v=v1, application/json' };
 
 /** The map draws each node as a card (with each pod) up to this many nodes, else a canvas cell each. */
 export const DETAIL_NODES = 60;

@@ -5,7 +5,7 @@
 import type {
   ComponentHealth, EventFilter, EventSummary, FromWorker, MiniPod, NodeSummary, Overview, PodFilter, PodSummary, Query, Ref, ResourceStatus, Window,
 } from '../shared/types.ts';
-import { DETAIL_NODES } from '../shared/types.ts';
+import { DETAIL_NODES, NODE_TABLE } from '../shared/types.ts';
 import { apiJSON, ApiError, clockSkew, resourcePath } from '../shared/http.ts';
 import { Watcher, type EventType } from './watch.ts';
 import { miniPod, nodeSummariesFromTable, nodeSummary, podSummary, time } from './summaries.ts';
@@ -71,14 +71,25 @@ export class ClusterState {
   private detailed = false;
   private focus?: { key: string; root: Ref; object?: any; middle: Map<string, any>; watcher?: Watcher };
 
+  /** The nodes' Table the page fetched, when it said it would send one. */
+  private pageTable?: Promise<ArrayBuffer | undefined>;
+  private gotPageTable?: (body: ArrayBuffer | undefined) => void;
+
   constructor(
     private readonly post: (m: FromWorker) => void,
     private readonly token: string | undefined,
-  ) {}
+    pageFetchesTable = false,
+  ) {
+    if (pageFetchesTable) this.pageTable = new Promise((r) => (this.gotPageTable = r));
+  }
+
+  receiveNodeTable(body: ArrayBuffer | undefined): void {
+    this.gotPageTable?.(body);
+  }
 
   start(): void {
     const w = (name: string, path: string, on: (type: EventType, o: any, live: boolean) => void, extra: Partial<ConstructorParameters<typeof Watcher>[0]> = {}) => {
-      this.resources[name] = { state: 'loading', count: 0 };
+      this.resources[name] ??= { state: 'loading', count: 0 };
       const watcher = new Watcher({ path, ...extra }, this.handlers(name, on), () => this.token);
       this.watchers.push(watcher);
       watcher.start();
@@ -251,7 +262,8 @@ export class ClusterState {
   private async loadNodeTable(): Promise<void> {
     let table: any;
     try {
-      table = await apiJSON('/api/v1/nodes?includeObject=None', { token: this.token, headers: { Accept: 'application/json;as=Table;g=meta.k8s.io;v=v1, application/json' } });
+      const body = await this.pageTable;
+      table = body ? JSON.parse(new TextDecoder().decode(body)) : await apiJSON(NODE_TABLE.path, { token: this.token, headers: { Accept: NODE_TABLE.accept } });
     } catch {
       // Forbidden, refused or unreachable: the nodes' watch finds out and says so.
       return;

@@ -13,8 +13,11 @@ self.onmessage = (e) => {
   switch (m.t) {
     case 'init':
       state?.stop();
-      state = new ClusterState((out) => self.postMessage(out), m.token);
+      state = new ClusterState((out) => self.postMessage(out), m.token, m.nodeTable);
       state.start();
+      return;
+    case 'nodeTable':
+      state?.receiveNodeTable(m.body);
       return;
     case 'subscribe':
       state?.subscribe(m.id, m.query);
