@@ -76,9 +76,8 @@ export function toTable(def: ResourceDef, objs: KObject[], meta: ListMeta | unde
   return table;
 }
 
-/** Serialise a list by splicing each object's cached JSON (no re-serialisation of items). */
-export function listJSON(def: ResourceDef, apiVersion: string, items: CachedObject[], meta: ListMeta): string {
-  const parts: string[] = new Array(items.length);
-  for (let i = 0; i < items.length; i++) parts[i] = items[i].json;
-  return `{"kind":${JSON.stringify(def.listKind ?? `${def.kind}List`)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(meta)},"items":[${parts.join(',')}]}`;
+/** A list's JSON around its items: the items' cached JSON goes between head and tail, comma-separated. */
+export function listEnvelope(def: ResourceDef, apiVersion: string, meta: ListMeta): { head: string; tail: string } {
+  return { head: `{"kind":${JSON.stringify(def.listKind ?? `${def.kind}List`)},"apiVersion":${JSON.stringify(apiVersion)},"metadata":${JSON.stringify(meta)},"items":[`, tail: ']}' };
 }
+

@@ -8,12 +8,13 @@ import { applyPatch, applyPatchType } from '../machinery/patch/index.ts';
 import { stringifyJSON } from '../machinery/json-values.ts';
 import { findDuplicateFields } from '../machinery/json-duplicates.ts';
 import { decodeObjectBody, readBody, sendJSON, mediaType } from './http-util.ts';
+import { sendJSONList } from './list-body.ts';
 import { requestUser } from './request-user.ts';
 import { auditAnnotations } from './audit.ts';
 import type { RequestInfo } from './request-info.ts';
 import { optionalQueryFlag, queryFlag } from './query-params.ts';
 import { isTrue } from './request-info.ts';
-import { negotiateOutput, toTable, listJSON, partialMetadata, type OutputForm, type ListMeta } from './output.ts';
+import { negotiateOutput, toTable, listEnvelope, partialMetadata, type OutputForm, type ListMeta } from './output.ts';
 import { buildFilter } from './selectors.ts';
 import type { ResourceStore, DeleteOptions } from './registry/resource-store.ts';
 import { CachedObject, writtenJSON } from './registry/cached-object.ts';
@@ -360,7 +361,8 @@ function sendList(res: ServerResponse, def: ResourceDef, store: ResourceStore, f
   if (form.kind === 'metadata') {
     return sendJSON(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: `meta.k8s.io/${form.version}`, metadata: meta, items: out.map((c) => partialMetadata(c.obj, form.version)) });
   }
-  sendJSON(res, 200, listJSON(def, store.apiVersion, out, meta));
+  const { head, tail } = listEnvelope(def, store.apiVersion, meta);
+  sendJSONList(res, 200, head, out, tail);
 }
 
 /** Keys under prefix changed after revision `rv`, with what each held at `rv` (undefined: nothing). */

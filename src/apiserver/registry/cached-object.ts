@@ -63,6 +63,14 @@ export class CachedObject {
     return `${t.slice(0, at)}"resourceVersion":"${this._rev}"${sep}${t.slice(at)}`;
   }
 
+  /** The UTF-8 length of `json`, without building it (a LIST's Content-Length). */
+  get jsonBytes(): number {
+    const t = this._text;
+    if (t === undefined || this._at < 0) return Buffer.byteLength(this.json);
+    const sep = t.charCodeAt(this._at) === 125 /* } */ ? 0 : 1;
+    return Buffer.byteLength(t) + '"resourceVersion":""'.length + String(this._rev).length + sep;
+  }
+
   /** A private deep copy for a handler to modify. */
   copy(): KObject {
     return JSON.parse(this.json);
