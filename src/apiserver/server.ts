@@ -173,7 +173,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     registry.resources.filter((def) => !def.virtual).map(async (def) => {
       // A resource stored as another one's objects has its own cache of them, converted.
       const conv = def.storedAs;
-      const decode = conv ? (kv: KeyValue) => new CachedObject(undefined, conv.fromStored(decodeKeyValue(kv).obj)) : decodeKeyValue;
+      const decode = conv ? (kv: KeyValue) => CachedObject.converted(decodeKeyValue(kv), conv.fromStored) : decodeKeyValue;
       const cache = new WatchCache<CachedObject>(store, keyPrefix(def), decode, { windowSize: opts.watchCacheWindow });
       try {
         await cache.start();
