@@ -80,7 +80,10 @@ export interface ApiServerOptions {
   log?: (msg: string) => void;
   /** Use this store instead of opening one from dataDir / datastore (tests, benchmarks). */
   store?: Store;
-  /** Events each resource's watch cache keeps for watches and continue tokens to resume from (default 10,000). */
+  /**
+   * A fixed number of events each resource's watch cache keeps for watches and continue tokens to
+   * resume from (tests); by default the window is bounded by time and memory (see WatchCacheOptions).
+   */
   watchCacheWindow?: number;
   /**
    * Also serve plain HTTP on this Unix socket path (mode 0600), for in-process components:
