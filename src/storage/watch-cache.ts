@@ -105,6 +105,8 @@ export class WatchCache<T> {
   );
   private waiters: Waiter[] = [];
   private pollTimer: NodeJS.Timeout | undefined;
+  /** Lets go of stale events when no new ones push them out (after a burst, the window would hold it). */
+  private trimTimer: NodeJS.Timeout | undefined;
   private storeWatch: WatchHandle | undefined;
   /** Watches that want to hear when the cache ends them (restart). */
   private readonly onEnds = new Map<WatchHandle, () => void>();
@@ -137,6 +139,10 @@ export class WatchCache<T> {
 
   /** Load the current state and start following the store. Idempotent. */
   start(): Promise<void> {
+    if (!this.trimTimer && Number.isFinite(this.freshMs)) {
+      this.trimTimer = setInterval(() => this.evict(performance.now()), Math.min(10_000, Math.max(100, this.freshMs / 4)));
+      this.trimTimer.unref?.();
+    }
     this.starting ??= this.load();
     return this.starting;
   }
@@ -202,6 +208,7 @@ export class WatchCache<T> {
   /** Stop following the store and end all waits. */
   stop(): void {
     this.stopped = true;
+    clearInterval(this.trimTimer);
     this.storeWatch?.stop();
     this.watchers.clear();
     const err = new StorageError('Unavailable', this.prefix, 'watch cache stopped');
@@ -357,6 +364,11 @@ export class WatchCache<T> {
     this.times.push(now);
     this.sizes.push(size);
     this.bytes += size;
+    this.evict(now);
+  }
+
+  /** Drop the oldest events beyond the window's bounds; cut the arrays down now and then. */
+  private evict(now: number): void {
     const fresh = now - this.freshMs;
     for (;;) {
       const n = this.events.length - this.head;
