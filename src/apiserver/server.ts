@@ -80,7 +80,10 @@ export interface ApiServerOptions {
   log?: (msg: string) => void;
   /** Use this store instead of opening one from dataDir / datastore (tests, benchmarks). */
   store?: Store;
-  /** Events each resource's watch cache keeps for watches and continue tokens to resume from (default 10,000). */
+  /**
+   * A fixed number of events each resource's watch cache keeps for watches and continue tokens to
+   * resume from (tests); by default the window is bounded by time and memory (see WatchCacheOptions).
+   */
   watchCacheWindow?: number;
   /**
    * Also serve plain HTTP on this Unix socket path (mode 0600), for in-process components:
@@ -173,7 +176,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     registry.resources.filter((def) => !def.virtual).map(async (def) => {
       // A resource stored as another one's objects has its own cache of them, converted.
       const conv = def.storedAs;
-      const decode = conv ? (kv: KeyValue) => new CachedObject(undefined, conv.fromStored(decodeKeyValue(kv).obj)) : decodeKeyValue;
+      const decode = conv ? (kv: KeyValue) => CachedObject.converted(decodeKeyValue(kv), conv.fromStored) : decodeKeyValue;
       const cache = new WatchCache<CachedObject>(store, keyPrefix(def), decode, { windowSize: opts.watchCacheWindow });
       try {
         await cache.start();

@@ -24,13 +24,18 @@ test('repeated strings end up as one table entry; values are unchanged; unique m
   assert.equal(i.string('registry.k8s.io/pause:3.10'), b.spec.containers[0].image);
 });
 
-test('a full table still shares the strings it knows and keeps no new ones', () => {
+test('a full table starts a new generation: recent strings are still shared, old ones let go', () => {
   const i = new StringInterner(2);
-  i.string('one');
+  const one = i.string(['o', 'n', 'e'].join(''));
   i.string('two');
-  i.string('three');
-  assert.equal(i.size, 2);
+  assert.equal(i.string(['o', 'n', 'e'].join('')), one, 'known strings are shared');
+  i.string('three'); // the table was full: a new one starts
+  assert.equal(i.size, 3);
+  assert.equal(i.string(['o', 'n', 'e'].join('')), one, 'a string of the previous generation is still shared');
+  i.string('four');
+  i.string('five');
+  assert.ok(i.size <= 4, 'never more than two generations');
   const long = 'x'.repeat(100);
-  i.string(long);
-  assert.equal(i.size, 2);
+  assert.equal(i.string(long), long);
+  assert.ok(i.size <= 4);
 });

@@ -8,27 +8,38 @@
 const MAX_LENGTH = 64;
 
 export class StringInterner {
-  private readonly seen = new Map<string, string>();
+  // Two generations: once the current table is full it becomes the old one and a new one starts,
+  // so strings repeated in a stretch of objects (a second's creation timestamps, a pod's volume
+  // name in its volumes and mounts) are still shared after the first maxEntries distinct strings,
+  // and strings no longer seen are let go. Memory stays under 2 × maxEntries entries.
+  private cur = new Map<string, string>();
+  private old = new Map<string, string>();
 
-  /** maxEntries bounds the table: once full, known strings are still shared, new ones not kept. */
   constructor(private readonly maxEntries = 20_000) {}
 
+  /** Entries in the tables. */
   get size(): number {
-    return this.seen.size;
+    return this.cur.size + this.old.size;
   }
 
   /** The shared copy of s. */
   string(s: string): string {
     if (s.length > MAX_LENGTH) return s;
-    const known = this.seen.get(s);
+    const known = this.cur.get(s);
     if (known !== undefined) return known;
-    if (this.seen.size < this.maxEntries) this.seen.set(s, s);
-    return s;
+    const older = this.old.get(s);
+    const shared = older ?? s;
+    if (this.cur.size >= this.maxEntries) {
+      this.old = this.cur;
+      this.cur = new Map();
+    }
+    this.cur.set(shared, shared);
+    return shared;
   }
 
   /**
    * Replace, in place, the string values of obj by their shared copies; metadata's own
-   * identifiers (name, uid, resourceVersion, timestamps) are unique and skipped.
+   * identifiers (name, uid, resourceVersion) are unique and skipped; creationTimestamp is shared.
    */
   intern<T extends object>(obj: T): T {
     const o = obj as Record<string, unknown>;
@@ -45,6 +56,8 @@ export class StringInterner {
 
   private metadata(m: Record<string, unknown>): void {
     if (typeof m.namespace === 'string') m.namespace = this.string(m.namespace);
+    // Objects created in the same second share it.
+    if (typeof m.creationTimestamp === 'string') m.creationTimestamp = this.string(m.creationTimestamp);
     for (const k of ['labels', 'annotations', 'ownerReferences'] as const) {
       const v = m[k];
       if (v !== null && typeof v === 'object') this.walk(v);

@@ -271,4 +271,27 @@ describe('WatchCache', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('without a fixed size, keeps events by age and bytes between a floor and a ceiling', async () => {
+    const store = new MemoryStore();
+    const cache = new WatchCache<Obj>(store, P, decode, { minEvents: 5, maxEvents: 50, freshMs: 150, maxBytes: 50_000 });
+    await cache.start();
+    // A burst within freshMs: everything is kept, up to the ceiling.
+    for (let i = 0; i < 60; i++) await store.create(`${P}ns/p${i}`, val(`p${i}`, '1'));
+    assert.equal(cache.windowLength, 50);
+    assert.equal(cache.oldestRevision, 10, 'the ten oldest were evicted by the ceiling');
+    assert.throws(() => cache.watch(9, P, () => {}), (e: unknown) => e instanceof StorageError && e.code === 'Compacted');
+    let replayed = 0;
+    cache.watch(10, P, () => replayed++).stop();
+    assert.equal(replayed, 50);
+    // Once they are older than freshMs, all but the floor are let go, with or without new events.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(cache.windowLength, 5);
+    await store.create(`${P}ns/late`, val('late', '1'));
+    assert.equal(cache.windowLength, 5);
+    assert.equal(cache.oldestRevision, 56);
+    // The byte bound applies below the floor too: one large object pushes the others out.
+    await store.create(`${P}ns/big`, val('big', 'x'.repeat(60_000)));
+    assert.equal(cache.windowLength, 1, 'only the large one is left');
+    cache.stop();
+  });
 });

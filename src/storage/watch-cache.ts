@@ -37,8 +37,26 @@ export interface CacheEntry<T> {
 }
 
 export interface WatchCacheOptions {
-  /** Events kept for watches that resume from an older revision. Default 10,000. */
+  /**
+   * Keep exactly this many events for watches that resume from an older revision (tests). When
+   * unset the window is bounded by time and memory instead (the options below).
+   */
   windowSize?: number;
+  /**
+   * Events younger than this are kept (up to maxEvents and maxBytes), so a client that fell behind
+   * or is paging through a large list can resume however busy the resource is (upstream keeps
+   * 75 s). Default 75,000 ms.
+   */
+  freshMs?: number;
+  /** At least this many events are kept, however old (within maxBytes). Default 10,000. */
+  minEvents?: number;
+  /** Never more events than this. Default 102,400. */
+  maxEvents?: number;
+  /**
+   * Bound on the stored text of the kept events' objects, in bytes (counted per event, though
+   * most share their text with the current object or the next event). Default 96 MiB.
+   */
+  maxBytes?: number;
   /**
    * True when the store delivers watch events before it acknowledges writes (SQLite, memory): then
    * any revision the store reports has already been seen here, which lets waitFor/sync catch up
@@ -60,17 +78,23 @@ export class WatchCache<T> {
   readonly store: Store;
   readonly prefix: string;
   private readonly decode: (kv: KeyValue) => T;
-  private readonly capacity: number;
+  private readonly minEvents: number;
+  private readonly maxEvents: number;
+  private readonly freshMs: number;
+  private readonly maxBytes: number;
   private readonly synchronousStore: boolean;
   private readonly pollMs: number;
 
   /** The current objects by key, listed by prefix in key order. */
   private readonly entries = new KeyIndex<CacheEntry<T>>((e) => e.kv.key);
 
-  // Ring buffer of recent events, oldest at `head`.
-  private readonly ring: (CacheEvent<T> | undefined)[];
+  // Recent events, oldest at `head`, with when each arrived and its stored size; the arrays are
+  // cut down once the evicted part is as long as the kept one.
+  private events: CacheEvent<T>[] = [];
+  private times: number[] = [];
+  private sizes: number[] = [];
   private head = 0;
-  private count = 0;
+  private bytes = 0;
   /** Every event after this revision is still in the ring (initially the list revision). */
   private horizon = 0;
   private rev = 0;
@@ -81,6 +105,8 @@ export class WatchCache<T> {
   );
   private waiters: Waiter[] = [];
   private pollTimer: NodeJS.Timeout | undefined;
+  /** Lets go of stale events when no new ones push them out (after a burst, the window would hold it). */
+  private trimTimer: NodeJS.Timeout | undefined;
   private storeWatch: WatchHandle | undefined;
   /** Watches that want to hear when the cache ends them (restart). */
   private readonly onEnds = new Map<WatchHandle, () => void>();
@@ -92,14 +118,31 @@ export class WatchCache<T> {
     this.store = store;
     this.prefix = prefix;
     this.decode = decode;
-    this.capacity = Math.max(1, o.windowSize ?? 10_000);
+    if (o.windowSize !== undefined) {
+      this.minEvents = this.maxEvents = Math.max(1, o.windowSize);
+      this.freshMs = Infinity;
+      this.maxBytes = Infinity;
+    } else {
+      this.maxEvents = Math.max(1, o.maxEvents ?? 102_400);
+      this.minEvents = Math.min(this.maxEvents, Math.max(1, o.minEvents ?? 10_000));
+      this.freshMs = o.freshMs ?? 75_000;
+      this.maxBytes = o.maxBytes ?? 96 * 1024 * 1024;
+    }
     this.synchronousStore = o.synchronousStore ?? true;
     this.pollMs = o.pollMs ?? 50;
-    this.ring = new Array(this.capacity);
+  }
+
+  /** Events kept for resumes now. */
+  get windowLength(): number {
+    return this.events.length - this.head;
   }
 
   /** Load the current state and start following the store. Idempotent. */
   start(): Promise<void> {
+    if (!this.trimTimer && Number.isFinite(this.freshMs)) {
+      this.trimTimer = setInterval(() => this.evict(performance.now()), Math.min(10_000, Math.max(100, this.freshMs / 4)));
+      this.trimTimer.unref?.();
+    }
     this.starting ??= this.load();
     return this.starting;
   }
@@ -136,9 +179,11 @@ export class WatchCache<T> {
     if (this.stopped) return;
     this.storeWatch = undefined;
     this.endWatchers();
-    this.ring.fill(undefined);
+    this.events = [];
+    this.times = [];
+    this.sizes = [];
     this.head = 0;
-    this.count = 0;
+    this.bytes = 0;
     const attempt = (): void => {
       if (this.stopped) return;
       this.starting = this.load();
@@ -163,6 +208,7 @@ export class WatchCache<T> {
   /** Stop following the store and end all waits. */
   stop(): void {
     this.stopped = true;
+    clearInterval(this.trimTimer);
     this.storeWatch?.stop();
     this.watchers.clear();
     const err = new StorageError('Unavailable', this.prefix, 'watch cache stopped');
@@ -235,8 +281,9 @@ export class WatchCache<T> {
       if (fromRevision < this.horizon) {
         throw new StorageError('Compacted', prefix, `too old resource version: ${fromRevision} (${this.horizon})`, this.horizon);
       }
-      for (let i = this.firstAfter(fromRevision); i < this.count; i++) {
-        const ev = this.ring[(this.head + i) % this.capacity]!;
+      const events = this.events;
+      for (let i = this.firstAfter(fromRevision), n = events.length; i < n; i++) {
+        const ev = events[i];
         if (ev.key.startsWith(prefix)) cb(ev);
       }
       after = Math.max(fromRevision, this.revision);
@@ -301,7 +348,7 @@ export class WatchCache<T> {
     } else {
       this.entries.set({ obj: object, kv: sev.kv });
     }
-    this.push(ev);
+    this.push(ev, key.length + sev.kv.value.length);
     this.rev = sev.revision > this.rev ? sev.revision : this.rev;
 
     this.watchers.emit(ev);
@@ -311,25 +358,43 @@ export class WatchCache<T> {
     if (this.waiters.length) this.releaseWaiters();
   }
 
-  private push(ev: CacheEvent<T>): void {
-    if (this.count === this.capacity) {
+  private push(ev: CacheEvent<T>, size: number): void {
+    const now = performance.now();
+    this.events.push(ev);
+    this.times.push(now);
+    this.sizes.push(size);
+    this.bytes += size;
+    this.evict(now);
+  }
+
+  /** Drop the oldest events beyond the window's bounds; cut the arrays down now and then. */
+  private evict(now: number): void {
+    const fresh = now - this.freshMs;
+    for (;;) {
+      const n = this.events.length - this.head;
+      const evict = n > this.maxEvents || (n > 1 && this.bytes > this.maxBytes) || (n > this.minEvents && this.times[this.head] < fresh);
+      if (!evict) break;
       // Evict the oldest; from now on only resumes after its revision can be served.
-      this.horizon = this.ring[this.head]!.revision;
-      this.ring[this.head] = ev;
-      this.head = (this.head + 1) % this.capacity;
-    } else {
-      this.ring[(this.head + this.count) % this.capacity] = ev;
-      this.count++;
+      this.horizon = this.events[this.head].revision;
+      this.bytes -= this.sizes[this.head];
+      (this.events as (CacheEvent<T> | undefined)[])[this.head] = undefined;
+      this.head++;
+    }
+    if (this.head >= 1024 && this.head * 2 >= this.events.length) {
+      this.events = this.events.slice(this.head);
+      this.times = this.times.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
+      this.head = 0;
     }
   }
 
-  /** Position (0 = oldest) of the first buffered event with revision > rev. */
+  /** Index in `events` of the first kept event with revision > rev. */
   private firstAfter(rev: number): number {
-    let lo = 0;
-    let hi = this.count;
+    let lo = this.head;
+    let hi = this.events.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.ring[(this.head + mid) % this.capacity]!.revision <= rev) lo = mid + 1;
+      if (this.events[mid].revision <= rev) lo = mid + 1;
       else hi = mid;
     }
     return lo;

@@ -26,6 +26,12 @@ export class CachedObject {
    * once asked about (an update, a field-selected watch) held most objects twice.
    */
   private _parsed?: WeakRef<KObject>;
+  /**
+   * For a resource stored as another's (events.k8s.io Events are core Events): the stored
+   * object, from which this one is converted when asked for, instead of holding a converted copy
+   * of every object (150,000 pods' Scheduled events held twice, once parsed).
+   */
+  private _from?: { stored: CachedObject; convert: (o: KObject) => KObject };
 
   constructor(json: string | undefined, obj?: KObject, written?: KObject) {
     this._text = json;
@@ -43,8 +49,22 @@ export class CachedObject {
     return c;
   }
 
+  /** An object converted from another resource's stored one when read (see _from); held weakly. */
+  static converted(stored: CachedObject, convert: (o: KObject) => KObject): CachedObject {
+    const c = new CachedObject(undefined);
+    c._from = { stored, convert };
+    return c;
+  }
+
   get obj(): KObject {
     if (this._obj) return this._obj;
+    if (this._from) {
+      const held = this._parsed?.deref();
+      if (held) return held;
+      const o = this._from.convert(this._from.stored.copy());
+      this._parsed = new WeakRef(o);
+      return o;
+    }
     if (this._text === undefined) throw new Error('cached object without JSON or object');
     const held = this._parsed?.deref();
     if (held) return held;
@@ -55,6 +75,8 @@ export class CachedObject {
 
   /** The object as JSON. */
   get json(): string {
+    // Not kept: a converted object is rarely read, and its stored form is what the cache holds.
+    if (this._from) return stringifyJSON(this.obj);
     const t = this._text;
     if (t === undefined) return (this._text = stringifyJSON(this._obj));
     if (this._at < 0) return t;

@@ -75,6 +75,23 @@ export function termMatches(term: AffinityTerm, pod: Pod, nsLabels: Record<strin
   return term.selector.matches(pod.metadata.labels);
 }
 
+/**
+ * Shared by every PodInfo without terms of that kind, and by every pod requesting no scalar
+ * resources: the scheduler cache holds a PodInfo per pod (150,000 of them), and four empty arrays
+ * and two empty Maps cost about 0.7 KB of it. A PodInfo's fields are never changed in place.
+ */
+const NO_TERMS: never[] = Object.freeze([]) as unknown as never[];
+const NO_SCALARS: Map<string, number> = new Map();
+
+function compactRequests(r: Resource): Resource {
+  if (r.scalar.size === 0) r.scalar = NO_SCALARS;
+  return r;
+}
+
+function terms<T>(list: unknown[] | undefined, f: (t: any) => T): T[] {
+  return list && list.length ? list.map(f) : NO_TERMS;
+}
+
 export function newPodInfo(pod: Pod): PodInfo {
   const aff = pod.spec?.affinity ?? {};
   const pa = aff.podAffinity ?? {};
@@ -82,12 +99,12 @@ export function newPodInfo(pod: Pod): PodInfo {
   const weighted = (w: any): WeightedAffinityTerm => ({ ...affinityTerm(pod, w.podAffinityTerm ?? {}), weight: w.weight ?? 0 });
   return {
     pod,
-    requests: podRequests(pod),
-    nonZeroRequests: podRequests(pod, true),
-    requiredAffinity: (pa.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((t: any) => affinityTerm(pod, t)),
-    requiredAntiAffinity: (paa.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((t: any) => affinityTerm(pod, t)),
-    preferredAffinity: (pa.preferredDuringSchedulingIgnoredDuringExecution ?? []).map(weighted),
-    preferredAntiAffinity: (paa.preferredDuringSchedulingIgnoredDuringExecution ?? []).map(weighted),
+    requests: compactRequests(podRequests(pod)),
+    nonZeroRequests: compactRequests(podRequests(pod, true)),
+    requiredAffinity: terms(pa.requiredDuringSchedulingIgnoredDuringExecution, (t) => affinityTerm(pod, t)),
+    requiredAntiAffinity: terms(paa.requiredDuringSchedulingIgnoredDuringExecution, (t) => affinityTerm(pod, t)),
+    preferredAffinity: terms(pa.preferredDuringSchedulingIgnoredDuringExecution, weighted),
+    preferredAntiAffinity: terms(paa.preferredDuringSchedulingIgnoredDuringExecution, weighted),
   };
 }
 
