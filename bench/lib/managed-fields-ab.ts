@@ -18,6 +18,9 @@ export interface ManagedFieldsAB {
   pairRatios: number[];
   medianPairRatio: number;
   serverCpuMsPer1000Creates: Record<Side, number[]> & { trackedMedian: number; untrackedMedian: number };
+  /** tracked / untracked server CPU per create of each round, and their median (1 = no cost). */
+  cpuPairRatios: number[];
+  medianCpuPairRatio: number;
   listPodsMs: Record<Side, number>;
   storedPodBytes: Record<Side, number>;
   loadAverage1m: { before: number; after: number; perRound: number[] };
@@ -73,6 +76,7 @@ export async function managedFieldsAB(
     }
     for (const side of ['tracked', 'untracked'] as const) listPodsMs[side] = +median(lists[side]).toFixed(1);
     const pairRatios = rate.tracked.map((t, i) => +(t / rate.untracked[i]).toFixed(3));
+    const cpuPairRatios = cpu.tracked.map((t, i) => +(t / cpu.untracked[i]).toFixed(3));
     return {
       rounds: o.rounds,
       podsPerSegment: o.podsPerSegment,
@@ -80,6 +84,8 @@ export async function managedFieldsAB(
       pairRatios,
       medianPairRatio: median(pairRatios),
       serverCpuMsPer1000Creates: { ...cpu, trackedMedian: median(cpu.tracked), untrackedMedian: median(cpu.untracked) },
+      cpuPairRatios,
+      medianCpuPairRatio: median(cpuPairRatios),
       listPodsMs,
       storedPodBytes,
       loadAverage1m: { before: +load0.toFixed(2), after: +os.loadavg()[0].toFixed(2), perRound },
