@@ -12,6 +12,7 @@ import { FastConnection, type TlsCreds } from './lib/fast-client.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { nativeCreates, pickClient, type BenchClient } from './lib/native-clients.ts';
 import { watchLatency, type WatchTarget } from './lib/watch-latency.ts';
+import { managedFieldsAB } from './lib/managed-fields-ab.ts';
 import { startEtcd, type TestEtcd } from '../src/testing/etcd.ts';
 
 function pod(name: string) {
@@ -228,6 +229,11 @@ export async function main(argv: string[]): Promise<void> {
       'auth-rounds': { type: 'string', default: '3' },
       // Scrape /metrics every MS milliseconds during the creates (0: never).
       'scrape-metrics': { type: 'string', default: '0' },
+      // `both`: only the creates, on two servers side by side, one without managed-fields
+      // bookkeeping, in alternating segments (--mf-rounds of --mf-pods each); see lib/managed-fields-ab.ts.
+      'managed-fields': { type: 'string', default: 'on' },
+      'mf-rounds': { type: 'string', default: '8' },
+      'mf-pods': { type: 'string', default: '1500' },
     },
   });
   const client = pickClient(values.client);
@@ -236,6 +242,15 @@ export async function main(argv: string[]): Promise<void> {
   const o = { total: Number(values.pods), clients: Number(values.clients), watchers: Number(values.watchers), client, auth, authRounds: Math.max(1, Number(values['auth-rounds'])), scrapeMs: Number(values['scrape-metrics']) || 0 };
   if (values.datastore !== 'sqlite' && values.datastore !== 'etcd') throw new Error(`--datastore must be sqlite or etcd, not ${values.datastore}`);
   const calibrationBefore = calibrationMs();
+  if (values['managed-fields'] === 'both') {
+    if (values.datastore !== 'sqlite') throw new Error('--managed-fields both measures on SQLite only');
+    const ab = await managedFieldsAB({ rounds: Math.max(1, Number(values['mf-rounds'])), podsPerSegment: Number(values['mf-pods']), extraArgs: [] }, (c, ns, n, prefix) =>
+      createPods(c, ns, n, o.clients, prefix, client),
+    );
+    console.log(JSON.stringify({ bench: 'apiserver', managedFields: ab, clients: o.clients, client, calibration: calibration(calibrationBefore), limit: 'tracked creates/s at least 0.85 of untracked (issue 13)' }));
+    return;
+  }
+  if (values['managed-fields'] !== 'on') throw new Error(`--managed-fields must be on or both, not ${values['managed-fields']}`);
   if (values.datastore === 'sqlite') {
     const f = await measure('sqlite', o);
     console.log(JSON.stringify({ bench: 'apiserver', ...f, auth, clients: o.clients, client, calibration: calibration(calibrationBefore), upstream: UPSTREAM, targets: TARGETS }));

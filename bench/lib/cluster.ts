@@ -43,14 +43,14 @@ export function serverNodeFlags(): string[] {
 }
 
 /** `mizzen up` (or `mizzen apiserver`, the API server alone) on a fresh data dir and a free port. */
-export async function startCluster(extraArgs: string[] = [], command: 'up' | 'apiserver' = 'up'): Promise<BenchCluster> {
+export async function startCluster(extraArgs: string[] = [], command: 'up' | 'apiserver' = 'up', env: Record<string, string> = {}): Promise<BenchCluster> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mizzen-bench-'));
   const port = await freePort();
   const t0 = performance.now();
   // No local node unless a benchmark asks for one (`--no-kubelet` left out of its own args).
   const noNode = command === 'up' && !extraArgs.includes('--with-kubelet') ? ['--no-kubelet'] : [];
   const args = [command, '--data-dir', dataDir, '--port', String(port), ...extraArgs.filter((a) => a !== '--with-kubelet'), ...noNode];
-  const proc = spawn(process.execPath, [...serverNodeFlags(), bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [...serverNodeFlags(), bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   // BENCH_SERVER_LOG=FILE keeps everything the server prints (its components' logs), for diagnosis.
   const logFile = process.env.BENCH_SERVER_LOG;

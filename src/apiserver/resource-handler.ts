@@ -76,8 +76,14 @@ function duplicatesIn(raw: Buffer, req: IncomingMessage, q: URLSearchParams): st
   return findDuplicateFields(raw.toString('utf8'));
 }
 
+// For `npm run bench -- apiserver --managed-fields both` only: the same build with the bookkeeping
+// of creates, updates and patches switched off, to measure what it costs (server-side apply still
+// records its own). Not a supported setting: upstream has no way to turn managed fields off.
+const untracked = process.env.MIZZEN_BENCH_UNTRACKED_WRITES === '1';
+
 /** Field ownership for a create/update/patch through `subresource`: recorded under the request's manager. */
-function tracking(def: ResourceDef, subresource: string | undefined, req: IncomingMessage, q: URLSearchParams): ManagedFieldsWrite {
+function tracking(def: ResourceDef, subresource: string | undefined, req: IncomingMessage, q: URLSearchParams): ManagedFieldsWrite | undefined {
+  if (untracked) return undefined;
   const fm = fieldManagerFor(def, subresource);
   const manager = managerOrUserAgent(q.get('fieldManager'), req.headers['user-agent']);
   return { update: (live, obj) => fm.update(live, obj, manager) };

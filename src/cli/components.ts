@@ -9,6 +9,7 @@ import type { Pki } from '../apiserver/pki.ts';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { ThreadPortClient } from '../metrics/thread-port.ts';
 import { join } from 'node:path';
+import { nodeNameFromHost } from '../kubelet/node/host-node-name.ts';
 import type { UpOptions } from './options.ts';
 import type { ApiConnection, ClientComponentSpec } from './client-components.ts';
 
@@ -56,6 +57,11 @@ export interface ComponentSecrets {
   kubeletClient?: { cert: string; key: string; ca: string };
 }
 
+/** The name of `mizzen up`'s local node: --node-name, else the host's. */
+export function localNodeName(opts: Pick<UpOptions, 'node'>): string {
+  return opts.node?.name ?? nodeNameFromHost();
+}
+
 export function clientComponentGroups(opts: UpOptions, secrets: ComponentSecrets): { name: string; specs: ClientComponentSpec[] }[] {
   const cm: Record<string, unknown> = { rootCAPem: secrets.rootCAPem };
   if (secrets.caKeyPem) {
@@ -68,8 +74,10 @@ export function clientComponentGroups(opts: UpOptions, secrets: ComponentSecrets
   for (const k of ['hpaDownscaleStabilizationMs', 'hpaTolerance', 'hpaCpuInitializationPeriodMs', 'hpaInitialReadinessDelayMs'] as const) if (opts[k] !== undefined) cm[k] = opts[k];
   cm.clusterCIDR = opts.clusterCIDR ?? clusterCIDRFor(opts.simulatedNodes);
   const le = opts.leaderElection ? { leaderElection: { ...opts.leaderElection } } : {};
-  // local-path volumes live under the data dir on this machine, as k3s's under its own.
+  // local-path volumes live under the data dir on this machine, as k3s's under its own; the
+  // provisioner makes and removes the local node's directories itself (no helper pod).
   cm.localPathDir = join(opts.dataDir, 'storage');
+  if (!opts.noKubelet) cm.localNodeName = localNodeName(opts);
   const groups = [
     {
       name: 'controllers',

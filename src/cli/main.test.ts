@@ -7,6 +7,7 @@ import { memoryIO } from './io.ts';
 import { COMMANDS } from './commands.ts';
 import { serveOptions, firstServiceIP, UsageError, defaultDataDir, upOptions } from './options.ts';
 import { clientComponentGroups } from './components.ts';
+import { nodeNameFromHost } from '../kubelet/node/host-node-name.ts';
 import { clientURL, servingHostsFor } from './serving.ts';
 
 test('--help and no arguments print the command list and exit 0', async () => {
@@ -84,6 +85,14 @@ test('--simulated-nodes-heartbeat-only reaches the simulated nodes component', (
   assert.equal(specFor({ 'simulated-nodes': '3', 'simulated-nodes-heartbeat-only': true })?.heartbeatOnly, true);
   assert.match(COMMANDS.find((c) => c.name === 'up')!.usage, /--simulated-nodes-heartbeat-only/);
   assert.throws(() => upOptions({ 'simulated-nodes-heartbeat-only': true }), /add --simulated-nodes N/);
+});
+
+test("the local-path provisioner knows the local node by --node-name (it makes that node's directories itself)", () => {
+  const cmFor = (values: Record<string, string | boolean>) =>
+    clientComponentGroups(upOptions(values), { rootCAPem: '' }).flatMap((g) => g.specs).find((s) => s.name === 'controller-manager')?.options as { localNodeName?: string } | undefined;
+  assert.equal(cmFor({ 'node-name': 'worker-7' })?.localNodeName, 'worker-7');
+  assert.equal(cmFor({})?.localNodeName, nodeNameFromHost());
+  assert.equal(cmFor({ 'no-kubelet': true })?.localNodeName, undefined);
 });
 
 test('first service IP of a CIDR', () => {

@@ -9,7 +9,7 @@ import { ensureIdentityKubeconfig, ensureNodeKubeconfig } from '../apiserver/com
 import { NODE_SERVICES_USER } from '../apiserver/authz/bootstrap-policy.ts';
 import { nthAddress } from '../kubelet/network/cidr.ts';
 import type { RunningNode, StartNodeOptions } from '../kubelet/run.ts';
-import { clusterCIDRFor } from './components.ts';
+import { clusterCIDRFor, localNodeName } from './components.ts';
 import { nodeServiceHooks } from '../kubelet/node-services.ts';
 import type { UpOptions } from './options.ts';
 
@@ -30,13 +30,12 @@ export interface UpNodeContext {
 /** Starts the local node; undefined (after saying why, in one line) when this machine cannot run one. */
 export async function startUpNode(opts: UpOptions, ctx: UpNodeContext): Promise<RunningNode | undefined> {
   const { startNode, nodeUnsupportedReason } = await import('../kubelet/run.ts');
-  const { nodeNameFromHost } = await import('../kubelet/command.ts');
   const unsupported = nodeUnsupportedReason();
   if (unsupported) {
     ctx.log(unsupported);
     return undefined;
   }
-  const nodeName = opts.node?.name ?? nodeNameFromHost();
+  const nodeName = localNodeName(opts);
   const serviceCIDR = opts.serviceCIDR ?? DEFAULT_SERVICE_CIDR;
   const kubeconfig = await ensureNodeKubeconfig(opts.dataDir, ctx.pki, ctx.url, nodeName);
   ctx.log(`starting node ${nodeName} (kubelet as system:node:${nodeName})`);

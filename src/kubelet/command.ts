@@ -2,9 +2,9 @@
 // kubelet runs beside a control plane elsewhere. The kubeconfig is the node's own identity
 // (system:node:<name>, e.g. the one `mizzen agent` writes, or DATA_DIR/cred/kubelet-<node>.kubeconfig).
 
-import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { nodeInternalIP } from './node/machine-info.ts';
+import { nodeNameFromHost } from './node/host-node-name.ts';
 import { parseTaints, type Taint } from './node/node-object.ts';
 import { parseCapacity, parseLabels } from './simulated/capacity.ts';
 import { DEFAULT_CLUSTER_DOMAIN, startNode } from './run.ts';
@@ -44,11 +44,6 @@ export interface KubeletCommandOptions {
 
 export function defaultKubeletDataDir(): string {
   return process.getuid?.() === 0 ? '/var/lib/mizzen-kubelet' : expandPath('~/.mizzen-kubelet');
-}
-
-/** A host name as a node name (lower case; anything else than [a-z0-9.-] becomes '-'). */
-export function nodeNameFromHost(h: string = hostname()): string {
-  return h.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[-.]+|[-.]+$/g, '') || 'node';
 }
 
 function checked(v: string | undefined, re: RegExp, flag: string, what: string): string | undefined {

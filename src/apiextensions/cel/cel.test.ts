@@ -127,3 +127,41 @@ test('estimated cost over budget is refused with upstream wording', () => {
   Object.assign(bounded.properties!.spec.properties!.l, { maxItems: 10, items: { type: 'string', maxLength: 10 } });
   assert.deepEqual(fmt(compileRules(bounded, at).errors), []);
 });
+
+test("runtime cost: a rule over the per-call limit stops the object's validation with upstream's message", () => {
+  // Estimated within the per-rule limit (1,000 × 1,000 steps), yet over the 1,000,000 per call.
+  const rule = 'self.nums.all(x, self.nums.all(y, x + y > -1))';
+  const s = specSchema([{ rule }, { rule: 'false', message: 'never reached' }], { nums: { type: 'array', maxItems: 1000, items: { type: 'integer' } } });
+  const nums = (n: number) => Array.from({ length: n }, (_, i) => i);
+  assert.deepEqual(check(s, { spec: { nums: nums(1000) } }), [
+    `spec: Invalid value: "object": 'operation cancelled: actual cost limit exceeded': no further validation rules will be run due to call cost exceeds limit for rule: ${rule}`,
+  ]);
+  // Small enough: both rules run.
+  assert.deepEqual(check(s, { spec: { nums: nums(10) } }), ['spec: Invalid value: "object": never reached']);
+  // `||` and `exists` swallow their operands' errors; the limit still holds.
+  const swallowing = specSchema([{ rule: 'self.nums.exists(x, self.nums.all(y, x + y > -1) && x < 0) || true' }], { nums: { type: 'array', maxItems: 1000, items: { type: 'integer' } } });
+  assert.match(check(swallowing, { spec: { nums: nums(1000) } })[0]!, /call cost exceeds limit for rule/);
+});
+
+test("runtime cost: rules share one budget per object; messageExpression counts and has its own messages", () => {
+  const s = specSchema([{ rule: 'self.tags.all(t, t != "")' }, { rule: 'self.tags.all(t, t != "x")', message: 'no x' }], {});
+  const obj = { spec: { tags: ['a', 'b', 'x'] } };
+  const c = compileRules(s, at);
+  const withBudget = (budget: number) => fmt(evaluateRules(c.root, obj, undefined, false, '', budget));
+  assert.deepEqual(withBudget(1_000), ['spec: Invalid value: "object": no x']);
+  assert.deepEqual(withBudget(20), ['spec: Invalid value: "object": validation failed due to running out of cost budget, no further validation rules will be run']);
+  // A node reached with nothing left, as upstream: the same message at that node.
+  const nested = specSchema([{ rule: 'self.tags.all(t, t != "")' }], { inner: { type: 'object', properties: { a: { type: 'string', maxLength: 4 } }, 'x-kubernetes-validations': [{ rule: 'self.a != ""' }] } });
+  const nc = compileRules(nested, at);
+  const nestedErrs = (budget: number) => fmt(evaluateRules(nc.root, { spec: { tags: ['a'], inner: { a: 'x' } } }, undefined, false, '', budget));
+  assert.deepEqual(nestedErrs(1_000), []);
+  const budgets = Array.from({ length: 100 }, (_, i) => i + 1);
+  const innerStopped = budgets.map(nestedErrs).find((e) => e[0]?.startsWith('spec.inner: '));
+  assert.deepEqual(innerStopped, ['spec.inner: Invalid value: "object": validation failed due to running out of cost budget, no further validation rules will be run']);
+
+  const msgRule = 'self.nums.map(x, self.nums.map(y, y)).size() > 0 ? "too costly" : "no"';
+  const m = specSchema([{ rule: 'false', messageExpression: msgRule }, { rule: 'false', message: 'never reached' }], { nums: { type: 'array', maxItems: 1000, items: { type: 'integer' } } });
+  assert.deepEqual(check(m, { spec: { nums: Array.from({ length: 1000 }, (_, i) => i) } }), [
+    `spec: Invalid value: "object": no further validation rules will be run due to call cost exceeds limit for messageExpression: ${JSON.stringify(msgRule)}`,
+  ]);
+});

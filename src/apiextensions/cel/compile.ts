@@ -9,6 +9,7 @@ import { field } from '../../machinery/errors.ts';
 import { additionalPropertiesOf, child, index, itemsOf, key, type JSONSchemaProps, type ValidationRule } from '../schema/types.ts';
 import { registerKubernetesLibrary } from './library.ts';
 import { TypeRegistrar } from './types.ts';
+import { meterEnvironment } from './runtime-cost.ts';
 import { CostEstimator, costErrorMessage, maxSize, perCRDCostLimit, perRuleCostLimit } from './cost.ts';
 
 export interface CompiledRule {
@@ -50,11 +51,11 @@ function newEnv(): Environment {
 
 /**
  * The environment rules are evaluated in: self and oldSelf are values of any type (oldSelf an
- * optional one for optionalOldSelf rules).
+ * optional one for optionalOldSelf rules), with the runtime cost meter on it.
  */
 function evaluationEnv(optionalOldSelf = false): Environment {
-  if (optionalOldSelf) return (evalEnvOptional ??= newEnv().registerVariable('self', 'dyn').registerVariable('oldSelf', 'optional<dyn>'));
-  return (evalEnv ??= newEnv().registerVariable('self', 'dyn').registerVariable('oldSelf', 'dyn'));
+  if (optionalOldSelf) return (evalEnvOptional ??= meterEnvironment(newEnv().registerVariable('self', 'dyn').registerVariable('oldSelf', 'optional<dyn>')));
+  return (evalEnv ??= meterEnvironment(newEnv().registerVariable('self', 'dyn').registerVariable('oldSelf', 'dyn')));
 }
 
 function typedEnv(s: JSONSchemaProps, isRoot: boolean, optionalOldSelf: boolean): Environment {

@@ -145,12 +145,25 @@ export function revisionSpecFor(owner: KObject, kind: string, hashLabel: string)
  * the newest of its revisions with the same data bytes, moved to the highest revision number if an
  * older one matches (a rollback keeps its hash, so its pods are not restarted), else a new one,
  * named `<prefix>-<hash>` with the collision count bumped while another revision holds the name.
+ *
+ * `cached` comes from the controller's cache, which may not have seen the newest revisions yet: the
+ * one this controller created a moment ago (its watch event still on the way on a loaded machine)
+ * or those of the instance that held the lease before. A new revision numbered from such a cache
+ * repeats a number (two revisions 1, and `kubectl rollout history` shows one), so whenever a
+ * revision is to be written the owner's revisions are read from the API server first.
  */
-export async function ensureRevision(client: ApiClient, owned: KObject[], spec: RevisionSpec, collisionCount: number): Promise<{ revision: KObject; collisionCount: number; revisions: KObject[] }> {
-  const sorted = sortRevisions(owned);
-  const match = sorted.filter((r) => revisionData(r) === spec.data).pop();
+export async function ensureRevision(client: ApiClient, cached: KObject[], spec: RevisionSpec, collisionCount: number): Promise<{ revision: KObject; collisionCount: number; revisions: KObject[] }> {
+  const newestMatch = (revs: KObject[]) => {
+    const sorted = sortRevisions(revs);
+    const match = sorted.filter((r) => revisionData(r) === spec.data).pop();
+    return { match, newest: match !== undefined && match === sorted[sorted.length - 1] };
+  };
+  const fromCache = newestMatch(cached);
+  if (fromCache.newest) return { revision: fromCache.match!, collisionCount, revisions: cached };
+  const owned = await listOwnedRevisions(client, spec);
+  const { match, newest } = newestMatch(owned);
   if (match) {
-    const revision = match === sorted[sorted.length - 1] ? match : await bumpRevision(client, match, nextRevisionNumber(owned));
+    const revision = newest ? match : await bumpRevision(client, match, nextRevisionNumber(owned));
     return { revision, collisionCount, revisions: owned.map((r) => (r === match ? revision : r)) };
   }
   const revisionNumber = nextRevisionNumber(owned);
@@ -172,6 +185,12 @@ export async function ensureRevision(client: ApiClient, owned: KObject[], spec: 
     }
   }
   throw new Error(`could not find a free revision name for ${spec.namespace}/${spec.prefix}`);
+}
+
+/** The owner's revisions as the API server has them now (not the cache). */
+async function listOwnedRevisions(client: ApiClient, spec: RevisionSpec): Promise<KObject[]> {
+  const list = await client.list<KObject>({ ...REVISIONS, namespace: spec.namespace });
+  return list.items.filter((r) => (r.metadata.ownerReferences ?? []).some((o) => o.controller && o.uid === spec.owner.uid));
 }
 
 /** Delete the oldest revisions not in use once there are more than `limit` of them. */

@@ -10,7 +10,7 @@
 // k3s does; on a simulated node nothing touches a disk. Released volumes with reclaimPolicy Delete
 // are removed, directory first, then the PersistentVolume object.
 
-import { hostname } from 'node:os';
+import { nodeNameFromHost } from '../../kubelet/node/host-node-name.ts';
 import type { KObject } from '../../api/types.ts';
 import { isAlreadyExists, isNotFound } from '../../client/api-client.ts';
 import type { EventRecorder } from '../../client/event-recorder.ts';
@@ -33,14 +33,17 @@ export interface LocalPathOptions {
   dir: string;
   /** The real node this process runs on; its directories are made and removed directly. */
   localNodeName: string;
-  /** Image of the helper pod that deletes directories on other real nodes. */
+  /**
+   * Image of the helper pod that deletes directories on other real nodes: plain `busybox`, which
+   * every Mizzen node has without a registry (built from the host's busybox), so nothing is pulled.
+   */
   helperImage: string;
   /** How often a remote deletion's helper pod is checked. */
   helperPollMs: number;
 }
 
 export function defaultLocalPathOptions(partial: Partial<LocalPathOptions> = {}): LocalPathOptions {
-  return { dir: '/var/lib/mizzen/storage', localNodeName: hostname().trim().toLowerCase(), helperImage: 'busybox:1.36', helperPollMs: 2000, ...partial };
+  return { dir: '/var/lib/mizzen/storage', localNodeName: nodeNameFromHost(), helperImage: 'busybox', helperPollMs: 2000, ...partial };
 }
 
 class LocalPathProvisioner implements Controller {
