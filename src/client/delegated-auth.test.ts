@@ -46,7 +46,7 @@ test('without a cache every answer is the API server\'s current one', async () =
   );
   assert.equal((await auth.authorize(user!, { verb: 'get', path: '/metrics' })).allowed, true, 'the denial was not remembered');
   assert.equal((await auth.authorize(user!, { verb: 'get', group: '', resource: 'nodes', subresource: 'proxy', name: 'n1' })).allowed, false);
-  await admin.delete({ version: 'v1', resource: 'serviceaccounts', namespace: 'default' }, 'scraper');
+  await admin.delete({ version: 'v1', resource: 'serviceaccounts', namespace: 'default', name: 'scraper' });
   assert.equal(await auth.authenticate(bearer(token)), undefined, 'the deleted ServiceAccount\'s token is refused at once');
   await admin.create({ version: 'v1', resource: 'serviceaccounts', namespace: 'default' }, { metadata: { name: 'scraper' } });
   token = (await admin.request<any>('POST', '/api/v1/namespaces/default/serviceaccounts/scraper/token', { spec: {} })).status.token;
@@ -66,7 +66,7 @@ test('with a cache, answers are remembered for their time-to-live (denials apart
   assert.equal((await auth.authorize(user, attrs)).allowed, false, 'the denial is remembered');
   now += 31_000;
   assert.equal((await auth.authorize(user, attrs)).allowed, true);
-  await admin.delete({ version: 'v1', resource: 'serviceaccounts', namespace: 'default' }, 'scraper');
+  await admin.delete({ version: 'v1', resource: 'serviceaccounts', namespace: 'default', name: 'scraper' });
   assert.equal((await auth.authenticate(bearer(token)))?.name, user.name, 'the token\'s answer is remembered for 2 minutes');
   now += 121_000;
   assert.equal(await auth.authenticate(bearer(token)), undefined);
