@@ -6,6 +6,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import https from 'node:https';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -94,6 +95,7 @@ describe('hardening', { skip: hasKubectl ? false : 'kubectl is not installed' },
       port: 0,
       bindAddress: '127.0.0.1',
       tls: { cert: t.pki.serverCertPem, key: t.pki.serverKeyPem, clientCA: t.pki.caCertPem },
+      unixSocket: t.socketPath,
       auth: auth(),
     });
     await writeKubeconfig(t.kubeconfig, { server: server.url, caPem: t.pki.caCertPem, clientCertPem: t.pki.adminCertPem, clientKeyPem: t.pki.adminKeyPem });
@@ -249,6 +251,31 @@ describe('hardening', { skip: hasKubectl ? false : 'kubectl is not installed' },
     assert.equal(e.userAgent, 'sec-left-test');
     assert.deepEqual(e.objectRef, { resource: 'configmaps', namespace: 'default', apiVersion: 'v1' });
     assert.deepEqual(e.responseStatus, { metadata: {}, message: 'Authentication failed, attempted: bearer', code: 401 });
+  });
+
+  test('a 401 on the private socket (a bad bearer token) is audited too', async () => {
+    const before = readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).length;
+    const r = await new Promise<{ code: number; auditId?: string }>((resolve, reject) => {
+      const req = http.request({ socketPath: t.socketPath, path: '/api/v1/namespaces/default/configmaps', headers: { Authorization: 'Bearer not-a-known-token', 'User-Agent': 'socket-401-test' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, auditId: res.headers['audit-id'] as string | undefined }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(r.code, 401);
+    assert.ok(r.auditId, 'a 401 names its audit event');
+    const events = await eventually(
+      () => {
+        const mine = readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).slice(before).map((l) => JSON.parse(l)).filter((e) => e.auditID === r.auditId);
+        return mine.length ? mine : undefined;
+      },
+      { what: 'the socket 401 audited' },
+    );
+    assert.equal(events.length, 1, JSON.stringify(events));
+    assert.deepEqual(events[0].user, {});
+    assert.equal(events[0].userAgent, 'socket-401-test');
+    assert.deepEqual(events[0].responseStatus, { metadata: {}, message: 'Authentication failed, attempted: bearer', code: 401 });
   });
 
   test('writes past --max-mutating-requests-inflight get 429 with Retry-After', async () => {

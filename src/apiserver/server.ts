@@ -412,7 +412,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   // The private socket: same handler, no TLS; the 0600 file mode is what admits its callers.
   const socketServer = opts.unixSocket
     ? http.createServer({ keepAlive: true }, (req, res) => {
-        authn.socket(req).then((user) => handle(req, res, user)).catch((e) => fail(res, e, log));
+        authn.socket(req).then((user) => handle(req, res, user), (e) => authFailed(req, res, e)).catch((e) => fail(res, e, log));
       })
     : undefined;
   if (socketServer) setTimeouts(socketServer);
