@@ -371,6 +371,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     validateFields,
     patchSchemaFor,
     subresourcePost: async (info, store, body, res, dryRun) => (await podPost(info, store, body, res, dryRun)) || tokenPost(info, store, body, res, dryRun),
+    authorize: authz.alwaysAllow ? undefined : authorizeFn,
   };
 
   const streams: PodStreamDeps = { pods: lookup('', 'pods')!, nodes: lookup('', 'nodes')!, kubelet: opts.kubeletClient };
