@@ -6,6 +6,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import https from 'node:https';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -94,6 +95,7 @@ describe('hardening', { skip: hasKubectl ? false : 'kubectl is not installed' },
       port: 0,
       bindAddress: '127.0.0.1',
       tls: { cert: t.pki.serverCertPem, key: t.pki.serverKeyPem, clientCA: t.pki.caCertPem },
+      unixSocket: t.socketPath,
       auth: auth(),
     });
     await writeKubeconfig(t.kubeconfig, { server: server.url, caPem: t.pki.caCertPem, clientCertPem: t.pki.adminCertPem, clientKeyPem: t.pki.adminKeyPem });
@@ -180,6 +182,58 @@ describe('hardening', { skip: hasKubectl ? false : 'kubectl is not installed' },
     assert.equal(await rawSecret('default', 'kept'), kept);
   });
 
+  test('an undecryptable Secret can be removed with ignoreStoreReadErrorWithClusterBreakingPotential, by whoever may unsafe-delete', async () => {
+    const saved = readFileSync(encFile, 'utf8');
+    await k(['create', 'namespace', 'corrupt']);
+    await k(['-n', 'corrupt', 'create', 'secret', 'generic', 'broken', '--from-literal=a=b']);
+    writeFileSync(encFile, encryptionConfig([{ name: 'other', secret: randomBytes(32).toString('base64') }]));
+    const url = '/api/v1/namespaces/corrupt/secrets';
+    const unsafe = '?ignoreStoreReadErrorWithClusterBreakingPotential=true';
+    try {
+      await restart();
+      await k(['-n', 'corrupt', 'create', 'secret', 'generic', 'fine', '--from-literal=c=d']);
+      // The normal delete cannot read it: 500 naming the key, as reads.
+      const plain = await k(['-n', 'corrupt', 'delete', 'secret', 'broken']);
+      assert.notEqual(plain.code, 0);
+      assert.match(plain.stderr, /Internal error occurred: unable to transform key "\/registry\/secrets\/corrupt\/broken"/);
+      // The option takes no other delete option, and no collection.
+      const dry = await k(['delete', '--raw', `${url}/broken${unsafe}&dryRun=All`]);
+      assert.match(dry.stderr, /DeleteOptions "" is invalid: ignoreStoreReadErrorWithClusterBreakingPotential: Invalid value: true: cannot be set together with .dryRun/);
+      const all = await k(['delete', '--raw', `${url}${unsafe}`]);
+      assert.match(all.stderr, /ignoreStoreReadErrorWithClusterBreakingPotential: Invalid value: true: is not allowed with DELETECOLLECTION, try again after removing the option/);
+      // A readable object is not deleted this way.
+      const readable = await k(['delete', '--raw', `${url}/fine${unsafe}`]);
+      assert.match(readable.stderr, /secrets "fine" is invalid: ignoreStoreReadErrorWithClusterBreakingPotential: Invalid value: true: is exclusively used to delete corrupt object\(s\), try again by removing this option/);
+      // Deleting Secrets is not enough: the unsafe delete has its own verb.
+      await k(['create', 'role', 'secret-deleter', '-n', 'corrupt', '--verb=delete', '--resource=secrets']);
+      await k(['create', 'rolebinding', 'carol-delete', '-n', 'corrupt', '--role=secret-deleter', '--user=carol']);
+      // Bindings reach the authorizer through its watch: wait until carol may delete.
+      const carol = await eventually(async () => {
+        const r = await k(['--as=carol', 'delete', '--raw', `${url}/broken${unsafe}`]);
+        return /cannot delete resource/.test(r.stderr) ? undefined : r;
+      }, { what: 'carol may delete secrets' });
+      assert.match(carol.stderr, /secrets "broken" is forbidden: not permitted to do "unsafe-delete-ignore-read-errors"/);
+      await k(['create', 'role', 'unsafe-deleter', '-n', 'corrupt', '--verb=unsafe-delete-ignore-read-errors', '--resource=secrets']);
+      await k(['create', 'rolebinding', 'carol-unsafe', '-n', 'corrupt', '--role=unsafe-deleter', '--user=carol']);
+      const ok = await eventually(async () => {
+        const r = await k(['--as=carol', 'delete', '--raw', `${url}/broken${unsafe}`]);
+        return /not permitted/.test(r.stderr) ? undefined : r;
+      }, { what: 'carol may unsafe-delete' });
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(JSON.parse(ok.stdout).status, 'Success');
+      const gone = await k(['-n', 'corrupt', 'get', 'secret', 'broken']);
+      assert.match(gone.stderr, /NotFound/);
+      assert.equal((await k(['-n', 'corrupt', 'get', 'secrets', '-o', 'name'])).stdout.trim(), 'secret/fine', 'the namespace lists again');
+      const audited = readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+        .filter((e) => e.verb === 'delete' && e.objectRef?.name === 'broken' && e.responseStatus?.code === 200);
+      assert.equal(audited.length, 1);
+      assert.equal(audited[0].annotations['apiserver.k8s.io/unsafe-delete-ignore-read-error'], '');
+    } finally {
+      writeFileSync(encFile, saved);
+      await restart();
+    }
+  });
+
   test('the audit log records each request once, at the policy level, in upstream Event format', async () => {
     const before = readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).length;
     await k(['create', 'configmap', 'audited', '--from-literal=k=v']);
@@ -249,6 +303,31 @@ describe('hardening', { skip: hasKubectl ? false : 'kubectl is not installed' },
     assert.equal(e.userAgent, 'sec-left-test');
     assert.deepEqual(e.objectRef, { resource: 'configmaps', namespace: 'default', apiVersion: 'v1' });
     assert.deepEqual(e.responseStatus, { metadata: {}, message: 'Authentication failed, attempted: bearer', code: 401 });
+  });
+
+  test('a 401 on the private socket (a bad bearer token) is audited too', async () => {
+    const before = readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).length;
+    const r = await new Promise<{ code: number; auditId?: string }>((resolve, reject) => {
+      const req = http.request({ socketPath: t.socketPath, path: '/api/v1/namespaces/default/configmaps', headers: { Authorization: 'Bearer not-a-known-token', 'User-Agent': 'socket-401-test' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, auditId: res.headers['audit-id'] as string | undefined }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(r.code, 401);
+    assert.ok(r.auditId, 'a 401 names its audit event');
+    const events = await eventually(
+      () => {
+        const mine = readFileSync(auditLog, 'utf8').split('\n').filter(Boolean).slice(before).map((l) => JSON.parse(l)).filter((e) => e.auditID === r.auditId);
+        return mine.length ? mine : undefined;
+      },
+      { what: 'the socket 401 audited' },
+    );
+    assert.equal(events.length, 1, JSON.stringify(events));
+    assert.deepEqual(events[0].user, {});
+    assert.equal(events[0].userAgent, 'socket-401-test');
+    assert.deepEqual(events[0].responseStatus, { metadata: {}, message: 'Authentication failed, attempted: bearer', code: 401 });
   });
 
   test('writes past --max-mutating-requests-inflight get 429 with Retry-After', async () => {

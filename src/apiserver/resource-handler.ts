@@ -3,7 +3,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KObject, ResourceDef } from '../api/types.ts';
-import { errors, StatusError } from '../machinery/errors.ts';
+import { errors, field, StatusError, type FieldError } from '../machinery/errors.ts';
+import { attributesFor, type Attributes, type AuthorizerResult } from './authz/attributes.ts';
 import { applyPatch, applyPatchType } from '../machinery/patch/index.ts';
 import { stringifyJSON } from '../machinery/json-values.ts';
 import { findDuplicateFields } from '../machinery/json-duplicates.ts';
@@ -32,7 +33,12 @@ export interface HandlerContext {
   patchSchemaFor(model: string): unknown;
   /** Pod binding/eviction and other special subresources. */
   subresourcePost?(info: RequestInfo, store: ResourceStore, body: any, res: ServerResponse, dryRun: boolean): Promise<boolean>;
+  /** The request's authorizer, for checks beyond the request's own verb; absent under AlwaysAllow. */
+  authorize?(a: Attributes): AuthorizerResult;
 }
+
+/** The verb an unsafe delete of a corrupt object needs besides `delete` (upstream's). */
+export const UNSAFE_DELETE_VERB = 'unsafe-delete-ignore-read-errors';
 
 interface ContinueToken {
   rv: number;
@@ -202,6 +208,16 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
     case 'delete': {
       if (sub) throw errors.methodNotAllowed(`DELETE is not supported on ${def.plural}/${sub}`);
       const opts = { ...(await deleteOptions(req, q)), user, annotations };
+      if (opts.ignoreStoreReadError) {
+        // Recorded whatever the outcome, as upstream's handler does.
+        if (annotations) annotations['apiserver.k8s.io/unsafe-delete-ignore-read-error'] = '';
+        if (hc.authorize && user) {
+          const r = hc.authorize(attributesFor(user, { ...info, verb: UNSAFE_DELETE_VERB }));
+          if (r.decision !== 'Allow') throw errors.forbidden(store.gr, info.name!, `not permitted to do "${UNSAFE_DELETE_VERB}", reason: ${r.reason}`);
+        }
+        await store.unsafeDelete(ns, info.name!);
+        return sendJSON(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: info.name, group: def.group, kind: def.plural } });
+      }
       const r = await store.delete(ns, info.name!, opts);
       if (r.deleted && form.kind === 'json') {
         return sendJSON(res, 200, {
@@ -216,6 +232,10 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
     }
     case 'deletecollection': {
       const opts = { ...(await deleteOptions(req, q)), user, annotations };
+      if (opts.ignoreStoreReadError)
+        throw errors.invalid('DeleteOptions', 'meta.k8s.io', '', [
+          field.invalid('ignoreStoreReadErrorWithClusterBreakingPotential', true, 'is not allowed with DELETECOLLECTION, try again after removing the option'),
+        ]);
       const filter = buildFilter(def, q.get('labelSelector'), q.get('fieldSelector'));
       const { items } = store.cache.list(store.listPrefix(ns));
       const deleted: KObject[] = [];
@@ -455,6 +475,18 @@ async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<
   const dr = [...q.getAll('dryRun'), ...(Array.isArray(body.dryRun) ? body.dryRun : [])];
   for (const v of dr) if (v !== 'All') throw errors.badRequest(`Invalid dry run value: unsupported dry run value "${v}"; only "All" is supported`);
   opts.dryRun = dr.length > 0;
+  const ignore = optionalQueryFlag(q, 'ignoreStoreReadErrorWithClusterBreakingPotential') ?? body.ignoreStoreReadErrorWithClusterBreakingPotential;
+  if (ignore === true) {
+    // Upstream's ValidateDeleteOptions: the unsafe delete takes no other option.
+    const path = 'ignoreStoreReadErrorWithClusterBreakingPotential';
+    const errs: FieldError[] = [];
+    if (opts.dryRun) errs.push(field.invalid(path, true, 'cannot be set together with .dryRun'));
+    if (q.has('propagationPolicy') || body.propagationPolicy != null) errs.push(field.invalid(path, true, 'cannot be set together with .propagationPolicy'));
+    if (q.has('orphanDependents') || body.orphanDependents != null) errs.push(field.invalid(path, true, 'cannot be set together with .orphanDependents'));
+    if (opts.gracePeriodSeconds !== undefined) errs.push(field.invalid(path, true, 'cannot be set together with .gracePeriodSeconds'));
+    if (errs.length) throw errors.invalid('DeleteOptions', 'meta.k8s.io', '', errs);
+    opts.ignoreStoreReadError = true;
+  }
   return opts;
 }
 

@@ -374,6 +374,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     validateFields,
     patchSchemaFor,
     subresourcePost: async (info, store, body, res, dryRun) => (await podPost(info, store, body, res, dryRun)) || tokenPost(info, store, body, res, dryRun),
+    authorize: authz.alwaysAllow ? undefined : authorizeFn,
   };
 
   const streams: PodStreamDeps = { pods: lookup('', 'pods')!, nodes: lookup('', 'nodes')!, kubelet: opts.kubeletClient };
@@ -415,7 +416,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
   // The private socket: same handler, no TLS; the 0600 file mode is what admits its callers.
   const socketServer = opts.unixSocket
     ? http.createServer({ keepAlive: true }, (req, res) => {
-        authn.socket(req).then((user) => handle(req, res, user)).catch((e) => fail(res, e, log));
+        authn.socket(req).then((user) => handle(req, res, user), (e) => authFailed(req, res, e)).catch((e) => fail(res, e, log));
       })
     : undefined;
   if (socketServer) setTimeouts(socketServer);

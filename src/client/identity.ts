@@ -15,8 +15,10 @@ export const COMPONENT_IDENTITIES = {
   scheduler: { user: 'system:kube-scheduler', groups: [] },
   'controller-manager': { user: 'system:kube-controller-manager', groups: [] },
   'cloud-controller-manager': { user: 'system:cloud-controller-manager', groups: [] },
-  // The simulated kubelets' shared watches of pods and nodes; each node writes as itself.
-  'simulated-nodes': { user: 'mizzen:simulated-nodes', groups: [] },
+  // The simulated kubelets' shared watches of pods and nodes; each node writes as itself. A
+  // bootstrapper, as a bootstrap token's user is: it may ask for its nodes' client certificates
+  // (`mizzen simulate` with this kubeconfig; src/kubelet/simulated/node-certificates.ts).
+  'simulated-nodes': { user: 'mizzen:simulated-nodes', groups: ['system:bootstrappers'] },
 } as const satisfies Record<string, Identity>;
 
 export type ComponentName = keyof typeof COMPONENT_IDENTITIES;

@@ -4,13 +4,13 @@
 // to /metrics is delegated to the API server: a bearer token through a TokenReview, a client
 // certificate against the client CA the API server publishes in
 // kube-system/extension-apiserver-authentication, then a SubjectAccessReview for `get` on the
-// path (the `system:monitoring` ClusterRole grants it). /healthz, /livez and /readyz answer anyone.
+// path (the `system:monitoring` ClusterRole grants it); src/client/delegated-auth.ts does both. /healthz, /livez and /readyz answer anyone.
 
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TLSSocket } from 'node:tls';
+import type { ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import type { ApiClient } from '../client/api-client.ts';
+import { DelegatedAuth } from '../client/delegated-auth.ts';
 import { issueCA, issueServingCertificate } from '../apiserver/pki.ts';
 import { collectProcessMetrics, exposition, PROMETHEUS_CONTENT_TYPE } from './prometheus.ts';
 
@@ -30,13 +30,6 @@ export interface RunningComponentServer {
 
 const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
 
-interface User {
-  username: string;
-  uid?: string;
-  groups: string[];
-  extra?: Record<string, string[]>;
-}
-
 function status(res: ServerResponse, code: number, reason: string, message: string): void {
   res.writeHead(code, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
@@ -52,42 +45,13 @@ async function publishedClientCA(client: ApiClient): Promise<string | undefined>
   }
 }
 
-async function authenticate(req: IncomingMessage, client: ApiClient): Promise<User | undefined> {
-  const sock = req.socket as TLSSocket;
-  if (sock.authorized) {
-    const cert = sock.getPeerCertificate();
-    const cn = cert?.subject?.CN;
-    if (typeof cn === 'string' && cn) {
-      const o = cert.subject.O as string | string[] | undefined;
-      return { username: cn, groups: [...(o === undefined ? [] : [o].flat()), 'system:authenticated'] };
-    }
-  }
-  const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-  if (!m) return undefined;
-  const review = await client.request('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
-    apiVersion: 'authentication.k8s.io/v1',
-    kind: 'TokenReview',
-    spec: { token: m[1] },
-  });
-  if (!review?.status?.authenticated) return undefined;
-  const u = review.status.user ?? {};
-  return { username: u.username, uid: u.uid, groups: u.groups ?? [], extra: u.extra };
-}
-
-async function allowed(user: User, path: string, client: ApiClient): Promise<boolean> {
-  const review = await client.request('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
-    apiVersion: 'authorization.k8s.io/v1',
-    kind: 'SubjectAccessReview',
-    spec: { user: user.username, uid: user.uid, groups: user.groups, extra: user.extra, nonResourceAttributes: { path, verb: 'get' } },
-  });
-  return review?.status?.allowed === true;
-}
-
 export async function startComponentServer(o: ComponentServerOptions): Promise<RunningComponentServer> {
   collectProcessMetrics();
   const ca = await issueCA(`${o.name}-ca@${Math.floor(Date.now() / 1000)}`);
   const serving = await issueServingCertificate(ca, ['localhost', '127.0.0.1', hostname()]);
   const clientCA = await publishedClientCA(o.client);
+  // Asked every time, and a review the API server cannot answer is a 503 (the caller retries).
+  const auth = new DelegatedAuth({ client: o.client, whenUnreachable: 'throw' });
   const server: Server = createServer(
     { key: serving.keyPem, cert: `${serving.certPem.trimEnd()}\n${ca.certPem}`, requestCert: !!clientCA, rejectUnauthorized: false, ...(clientCA ? { ca: clientCA } : {}) },
     (req, res) => {
@@ -99,9 +63,9 @@ export async function startComponentServer(o: ComponentServerOptions): Promise<R
           return res.end('ok');
         }
         if (path !== '/metrics') return status(res, 404, 'NotFound', `the server could not find the requested resource: ${path}`);
-        const user = await authenticate(req, o.client);
+        const user = await auth.authenticate(req);
         if (!user) return status(res, 401, 'Unauthorized', 'Unauthorized');
-        if (!(await allowed(user, path, o.client))) return status(res, 403, 'Forbidden', `forbidden: User "${user.username}" cannot get path "${path}"`);
+        if (!(await auth.authorize(user, { verb: 'get', path })).allowed) return status(res, 403, 'Forbidden', `forbidden: User "${user.name}" cannot get path "${path}"`);
         const text = await exposition();
         res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE });
         res.end(text);

@@ -8,7 +8,7 @@ import type { UserInfo } from '../authn/user.ts';
 import type { KObject, ResourceDef, StrategyContext } from '../../api/types.ts';
 import { cloneJSON } from '../../machinery/json-values.ts';
 import { validateObjectMeta, validateObjectMetaUpdate, deepEqual, isDNS1123Label } from '../../api/validation.ts';
-import { errors, StatusError, type FieldError, type GroupResource } from '../../machinery/errors.ts';
+import { errors, field, StatusError, type FieldError, type GroupResource } from '../../machinery/errors.ts';
 import { StorageError, type Store } from '../../storage/store.ts';
 import { objectKey, keyPrefix, apiVersionOf } from '../../api/resource-keys.ts';
 import { CachedObject, encodeForStorage, objectsInFlight, withResourceVersion, writtenJSON } from './cached-object.ts';
@@ -55,6 +55,8 @@ export interface DeleteOptions extends WriteOptions {
   gracePeriodSeconds?: number;
   propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
   preconditions?: { uid?: string; resourceVersion?: string };
+  /** Upstream's ignoreStoreReadErrorWithClusterBreakingPotential (the handler checks who may). */
+  ignoreStoreReadError?: boolean;
 }
 
 export interface DeleteResult {
@@ -423,6 +425,28 @@ export class ResourceStore {
     const r = await this.deleteStored(namespace, name, opts);
     if (this.codec) r.obj = await this.codec.decode(r.obj);
     return r;
+  }
+
+  /**
+   * Upstream's unsafe delete of a corrupt object (`ignoreStoreReadErrorWithClusterBreakingPotential`):
+   * only a value that is stored but cannot be read (encryption at rest without its key) is removed,
+   * straight from storage: no preconditions, finalizers, admission or grace period, since there is
+   * no object to apply them to. Anything else (readable, or not there) is a 422, as upstream.
+   */
+  async unsafeDelete(namespace: string | undefined, name: string): Promise<void> {
+    const key = this.key(namespace, name);
+    const corrupt = !this.cache.get(key) && this.store.unreadable?.(key).some((x) => x.key === key);
+    if (!corrupt)
+      throw errors.invalid(this.def.plural, this.def.group, name, [
+        field.invalid('ignoreStoreReadErrorWithClusterBreakingPotential', true, 'is exclusively used to delete corrupt object(s), try again by removing this option'),
+      ]);
+    try {
+      await this.store.delete(key);
+    } catch (e) {
+      // Gone meanwhile: what was asked is done.
+      if (e instanceof StorageError && e.code === 'NotFound') return;
+      throw this.storageError(e, name);
+    }
   }
 
   /** Deletion works on the stored form: it changes metadata only. */

@@ -8,23 +8,19 @@
 //         `nodes/metrics`, `nodes/log`, `nodes/spec` for those paths, the verb from the method
 //         (GET get, POST create, PUT update, PATCH patch, DELETE delete).
 //
-// Answers are cached as upstream's defaults: authenticated tokens 2 minutes, allowed 5 minutes,
-// denied 30 seconds. The API server reaches kubelets with its kubelet-client certificate
+// The checks are src/client/delegated-auth.ts, shared with the control plane's secure ports; the
+// kubelet's choices: a failed review refuses (401/403), and answers are cached as upstream's
+// defaults: authenticated tokens 2 minutes, allowed 5 minutes, denied 30 seconds. The API server reaches kubelets with its kubelet-client certificate
 // (system:masters), which every SubjectAccessReview allows.
 //
 // The kubelet's HTTPS server (src/kubelet/server) calls `authenticate(req)` then `authorize(user,
 // method, path)` before routing, and answers `unauthorized()` / `forbidden(...)` itself.
 
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { ApiClient } from '../../client/api-client.ts';
+import { DelegatedAuth, type DelegatedUser } from '../../client/delegated-auth.ts';
 
-export interface KubeletUser {
-  name: string;
-  uid?: string;
-  groups: string[];
-  extra?: Record<string, string[]>;
-}
+export type KubeletUser = DelegatedUser;
 
 export interface KubeletRequestAttributes {
   verb: string;
@@ -73,93 +69,37 @@ export function forbiddenText(user: KubeletUser, a: KubeletRequestAttributes): s
   return `Forbidden (user=${user.name}, verb=${a.verb}, resource=${a.resource}, subresource=${a.subresource})`;
 }
 
-interface Cached<T> {
-  value: T;
-  until: number;
-}
-
-function userKey(u: KubeletUser): string {
-  return JSON.stringify([u.name, u.uid ?? '', u.groups, u.extra ?? {}]);
-}
-
 export class KubeletAuth {
-  private tokens = new Map<string, Cached<KubeletUser | null>>();
-  private decisions = new Map<string, Cached<{ allowed: boolean; reason: string }>>();
-  private readonly now: () => number;
+  private readonly delegated: DelegatedAuth;
 
   constructor(private readonly o: KubeletAuthOptions) {
-    this.now = o.now ?? Date.now;
+    // A kubelet that cannot reach its API server lets nobody in (401/403), and remembers answers.
+    this.delegated = new DelegatedAuth({
+      client: o.client,
+      audiences: o.audiences,
+      whenUnreachable: 'refuse',
+      authnCacheTTLMs: o.authnCacheTTLMs ?? 120_000,
+      authzAllowedTTLMs: o.authzAllowedTTLMs ?? 300_000,
+      authzDeniedTTLMs: o.authzDeniedTTLMs ?? 30_000,
+      now: o.now,
+    });
   }
 
   /** The caller, or undefined when it presented nothing valid (answer 401). */
-  async authenticate(req: IncomingMessage): Promise<KubeletUser | undefined> {
-    const socket = req.socket as TLSSocket;
-    if (socket.authorized) {
-      const cert = socket.getPeerCertificate?.();
-      const cn = cert?.subject?.CN;
-      const name = Array.isArray(cn) ? cn[0] : cn;
-      if (name) {
-        const o = cert.subject.O;
-        return { name, groups: [...(o === undefined ? [] : Array.isArray(o) ? o : [o]), 'system:authenticated'] };
-      }
-    }
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!m) return undefined;
-    return this.reviewToken(m[1]!);
+  authenticate(req: IncomingMessage): Promise<KubeletUser | undefined> {
+    return this.delegated.authenticate(req);
   }
 
   /** TokenReview, cached (2 minutes for answers, as upstream's --authentication-token-webhook-cache-ttl). */
-  async reviewToken(token: string): Promise<KubeletUser | undefined> {
-    const now = this.now();
-    const hit = this.tokens.get(token);
-    if (hit && hit.until > now) return hit.value ?? undefined;
-    let user: KubeletUser | null = null;
-    try {
-      const r = await this.o.client.create<any>(
-        { group: 'authentication.k8s.io', version: 'v1', resource: 'tokenreviews' },
-        { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: this.o.audiences } },
-      );
-      const s = r.status ?? {};
-      if (s.authenticated) user = { name: s.user.username, uid: s.user.uid, groups: s.user.groups ?? [], extra: s.user.extra };
-    } catch {
-      // The API server could not be asked: refuse, and do not remember it.
-      return undefined;
-    }
-    if (this.tokens.size > 10_000) this.tokens.clear();
-    this.tokens.set(token, { value: user, until: now + (this.o.authnCacheTTLMs ?? 120_000) });
-    return user ?? undefined;
+  reviewToken(token: string): Promise<KubeletUser | undefined> {
+    return this.delegated.reviewToken(token);
   }
 
   /** May this user make this request of the kubelet? A SubjectAccessReview, cached. */
   async authorize(user: KubeletUser, method: string, path: string): Promise<{ allowed: boolean; reason: string; attributes: KubeletRequestAttributes }> {
     const a = kubeletRequestAttributes(this.o.nodeName, method, path);
-    const key = `${userKey(user)}\u0000${a.verb}\u0000${a.subresource}`;
-    const now = this.now();
-    const hit = this.decisions.get(key);
-    if (hit && hit.until > now) return { ...hit.value, attributes: a };
-    let decision = { allowed: false, reason: '' };
-    try {
-      const r = await this.o.client.create<any>(
-        { group: 'authorization.k8s.io', version: 'v1', resource: 'subjectaccessreviews' },
-        {
-          apiVersion: 'authorization.k8s.io/v1',
-          kind: 'SubjectAccessReview',
-          spec: {
-            user: user.name,
-            uid: user.uid,
-            groups: user.groups,
-            extra: user.extra,
-            resourceAttributes: { verb: a.verb, group: a.group, version: a.version, resource: a.resource, subresource: a.subresource, name: a.name },
-          },
-        },
-      );
-      decision = { allowed: r.status?.allowed === true, reason: r.status?.reason ?? '' };
-    } catch (e) {
-      return { allowed: false, reason: `authorization failed: ${(e as Error).message}`, attributes: a };
-    }
-    if (this.decisions.size > 10_000) this.decisions.clear();
-    const ttl = decision.allowed ? (this.o.authzAllowedTTLMs ?? 300_000) : (this.o.authzDeniedTTLMs ?? 30_000);
-    this.decisions.set(key, { value: decision, until: now + ttl });
+    const { verb, group, version, resource, subresource, name } = a;
+    const decision = await this.delegated.authorize(user, { verb, group, version, resource, subresource, name });
     return { ...decision, attributes: a };
   }
 }

@@ -14,7 +14,11 @@ Running with an IP from the node's range. Ctrl-C or SIGTERM stops the heartbeats
 registered and go NotReady, like a machine that went away).
 
 Flags:
-  --kubeconfig FILE       kubeconfig of the cluster (default $KUBECONFIG, else ~/.kube/config)
+  --kubeconfig FILE       kubeconfig of the cluster (default $KUBECONFIG, else ~/.kube/config):
+                          an identity that may impersonate the nodes (the admin), or one that
+                          reads pods and nodes and is a bootstrapper (mizzen up's
+                          DATA_DIR/cred/simulated-nodes.kubeconfig): each node then asks for its
+                          own client certificate (needs the controller manager running)
   --nodes N               how many nodes to simulate (required)
   --prefix NAME           node name prefix (default sim)
   --first-index I         number of the first node (default 0), to run several simulators

@@ -11,6 +11,7 @@ import { DEFAULT_CAPACITY } from './capacity.ts';
 import { NodeAgent } from './node-agent.ts';
 import { SIMULATED_LABEL } from './node-object.ts';
 import { PodRunner, type NodeFacts, type PodRunnerStats } from './pod-runner.ts';
+import { requestNodeCertificates } from './node-certificates.ts';
 
 export interface SimulatedNodesOptions {
   /** An existing client (not closed by us), or a kubeconfig file to build one from. */
@@ -19,10 +20,15 @@ export interface SimulatedNodesOptions {
    * How each node's own writes (registration, leases, status, pod status) carry its identity
    * `system:node:<name>` in `system:nodes`: `socket` headers on the API server's private socket,
    * `impersonate` headers (the client's user must be allowed to impersonate nodes, as the admin is),
-   * or `none` (everything as the client's user). Default: `none` when the client already is the
-   * only node's identity (a joined agent's own kubeconfig), else `impersonate`.
+   * or `none` (everything as the client's user), or `certificates`: each node's own client
+   * certificate, asked for by CSR (node-certificates.ts; needs a kubeconfig, and an identity that
+   * may create certificatesigningrequests/nodeclient, as system:bootstrappers may). Default: `none`
+   * when the client already is the only node's identity (a joined agent's own kubeconfig), else
+   * `impersonate` when the client may impersonate the first node, else `certificates`.
    */
-  nodeIdentity?: 'socket' | 'impersonate' | 'none';
+  nodeIdentity?: 'socket' | 'impersonate' | 'none' | 'certificates';
+  /** How long `certificates` waits for the controller manager to sign (default 120 s). */
+  certificateTimeoutMs?: number;
   kubeconfig?: string;
   count: number;
   /** Nodes are named `<prefix>-0` … (default 'sim'). */
@@ -79,6 +85,25 @@ async function clientIsNode(client: ApiClient, names: string[]): Promise<boolean
   }
 }
 
+/** Whether the client may impersonate this node (the admin may; up's grant allows its own nodes). */
+async function mayImpersonate(client: ApiClient, node: string): Promise<boolean> {
+  try {
+    const r = await client.create<any>(
+      { group: 'authorization.k8s.io', version: 'v1', resource: 'selfsubjectaccessreviews' },
+      { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'impersonate', resource: 'users', name: `system:node:${node}` } } },
+    );
+    return r?.status?.allowed === true;
+  } catch {
+    return false;
+  }
+}
+
+async function defaultNodeIdentity(client: ApiClient, names: string[], haveKubeconfig: boolean): Promise<'none' | 'impersonate' | 'certificates'> {
+  if (await clientIsNode(client, names)) return 'none';
+  if (!haveKubeconfig || !names.length || (await mayImpersonate(client, names[0]!))) return 'impersonate';
+  return 'certificates';
+}
+
 export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<SimulatedNodes> {
   if (!Number.isInteger(opts.count) || opts.count < 0) throw new Error(`invalid node count ${opts.count}: must be a whole number >= 0`);
   const log = opts.log ?? (() => {});
@@ -103,8 +128,25 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
   });
 
   // Each node acts as itself; the shared pod and node watches are the client's own.
-  const mode = opts.nodeIdentity ?? ((await clientIsNode(client, names)) ? 'none' : 'impersonate');
+  const mode = opts.nodeIdentity ?? (await defaultNodeIdentity(client, names, !!opts.kubeconfig));
   const nodeClients = new Map<string, ApiClient>();
+  if (mode === 'certificates') {
+    if (!opts.kubeconfig) throw new Error('nodeIdentity "certificates" needs a kubeconfig (the API server address and CA)');
+    const kc = loadKubeconfig(opts.kubeconfig);
+    let certs;
+    try {
+      certs = await requestNodeCertificates(client, names, { log, timeoutMs: opts.certificateTimeoutMs });
+    } catch (e) {
+      if (ownClient) client.close();
+      throw e;
+    }
+    // Each node's own connection: a few sockets each, as a kubelet has.
+    for (const [node, c] of certs)
+      nodeClients.set(node, new ApiClient({ server: kc.server, ca: kc.ca, tlsServerName: kc.tlsServerName, cert: c.certPem, key: c.keyPem, maxSockets: 4, userAgent: 'mizzen-simulated-kubelet/0.1' }));
+  }
+  const closeNodeClients = () => {
+    if (mode === 'certificates') for (const c of nodeClients.values()) c.close();
+  };
   const clientFor =
     mode === 'none'
       ? undefined
@@ -168,6 +210,7 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
     await agent.stop();
     await runner.stop();
     await nodeInformer.stop();
+    closeNodeClients();
     if (ownClient) client.close();
     throw e;
   }
@@ -187,6 +230,7 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
         await runner.stop();
         await nodeInformer.stop();
         if (opts.deleteNodesOnClose) await agent.deleteAll();
+        closeNodeClients();
         if (ownClient) client.close();
       })();
       return closing;
