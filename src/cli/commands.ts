@@ -2,7 +2,7 @@
 // imported only when run, so `mizzen --help` stays fast.
 
 import type { ParseArgsConfig } from 'node:util';
-import { DEFAULT_BIND_ADDRESS, DEFAULT_PORT } from './options.ts';
+import { DEFAULT_BIND_ADDRESS, DEFAULT_PORT, UP_CLOUD_PROVIDERS } from './options.ts';
 import { leaderElectionFlagHelp, leaderElectionFlags } from './leader-election-flags.ts';
 import { dnsFlagHelp, dnsFlags } from './dns-flags.ts';
 import { HPA_FLAGS, HPA_FLAG_HELP } from '../controllers/podautoscaler/flags.ts';
@@ -154,8 +154,8 @@ ${serveFlagHelp}
   --no-cluster-dns        no cluster DNS server on the local node (pods still get --cluster-dns)
   --no-service-proxy      no service proxy on the local node (ClusterIPs/NodePorts unprogrammed)
   --no-network-policy     the service proxy does not enforce NetworkPolicies
-  --cloud-provider NAME   the cloud controller manager's provider: local (default), aws, gcp,
-                          azure, or none to run no cloud controller manager
+  --cloud-provider NAME   the cloud controller manager's provider: ${UP_CLOUD_PROVIDERS.slice(0, -1).join(', ')}
+                          (local is the default), or none to run no cloud controller manager
   --cloud-config FILE     the provider's configuration (YAML or JSON; see README)
   --metric-resolution DURATION
                           how often resource metrics are collected from every node (default 15s)

@@ -10,6 +10,7 @@ import { parseEndpointList, type DatastoreOptions } from '../storage/open.ts';
 import { leaderElectionTiming, type LeaderElectionTiming } from './leader-election-flags.ts';
 import { dnsFlagValues, type DnsFlags } from './dns-flags.ts';
 import { hpaFlagOptions } from '../controllers/podautoscaler/flags.ts';
+import { cloudProviders } from '../cloud/registry.ts';
 
 export const DEFAULT_PORT = 6443;
 export const DEFAULT_BIND_ADDRESS = '127.0.0.1';
@@ -129,8 +130,8 @@ export interface UpOptions extends ServeOptions {
   dns?: DnsFlags;
 }
 
-/** Providers `up --cloud-provider` accepts (src/cloud/registry.ts), plus none. */
-export const UP_CLOUD_PROVIDERS = ['local', 'aws', 'gcp', 'azure', 'none'];
+/** Providers `up --cloud-provider` accepts: those registered in src/cloud/registry.ts, plus none. */
+export const UP_CLOUD_PROVIDERS = [...Object.keys(cloudProviders), 'none'];
 
 export function parseCount(value: string | undefined, flag: string, command: string): number {
   if (value === undefined) return 0;

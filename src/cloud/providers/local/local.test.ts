@@ -310,6 +310,18 @@ describe('the local load balancer for real', { skip: podNetworkUnavailable() ?? 
     await c.create(svcRef(), loadBalancerService('next', { selector: null, ports: [{ name: 'a', port: 7070, protocol: 'TCP' }] }));
     assert.equal(await ingressIP('next'), ip);
   });
+
+  test('a changed Service port moves its listener: the new port serves, the old one is closed', async () => {
+    const c = cluster.client;
+    await c.create(svcRef(), loadBalancerService('moving', { selector: null, ports: [{ name: 'http', port: 7171, targetPort: 8080, protocol: 'TCP' }] }));
+    await c.create(sliceRef(), manualSlice('moving-pods', 'moving', [{ name: 'http', port: 8080, protocol: 'TCP' }], pods.podIPs, 'lb-node'));
+    const ip = await ingressIP('moving');
+    await waitUntil('7171 serves', async () => /^[AB]$/.test(await get(ip, 7171)));
+    await c.patch(svcRef('moving'), 'merge', { spec: { ports: [{ name: 'http', port: 7272, targetPort: 8080, protocol: 'TCP' }] } });
+    await waitUntil('7272 serves', async () => /^[AB]$/.test(await get(ip, 7272)));
+    assert.equal(await get(ip, 7171), 'error:ECONNREFUSED');
+    assert.equal(await ingressIP('moving'), ip);
+  });
 });
 
 /** A TCP server and a UDP echo on 127.0.0.1 on one free port of the NodePort range, answering `name`. */

@@ -163,3 +163,33 @@ test('TCP: bulk both ways to a slow reader arrives intact (the reused read buffe
     await new Promise((r) => srv.close(r));
   }
 });
+
+test('TCP: a reset is passed on as a reset, both ways', async () => {
+  // The backend resets the first connection it gets, and reports how the second one ended.
+  let seen = 0;
+  let secondEnded!: (how: string) => void;
+  const second = new Promise<string>((r) => (secondEnded = r));
+  const srv = net.createServer((s) => {
+    if (++seen === 1) s.once('data', () => s.resetAndDestroy());
+    else {
+      s.on('error', (e: NodeJS.ErrnoException) => secondEnded(`error:${e.code}`));
+      s.on('end', () => secondEnded('end'));
+      s.once('data', () => s.write('ready'));
+    }
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const l = new TcpListener(LB_IP, await freePort());
+  await l.listen();
+  l.setBackends([{ host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port }]);
+  try {
+    assert.equal(await ask(l.port, 'x'), 'error:ECONNRESET');
+    const c = net.connect(l.port, LB_IP, () => c.write('hello'));
+    c.on('error', () => {});
+    await new Promise((r) => c.once('data', r));
+    c.resetAndDestroy();
+    assert.equal(await second, 'error:ECONNRESET');
+  } finally {
+    await l.close();
+    await new Promise((r) => srv.close(r));
+  }
+});

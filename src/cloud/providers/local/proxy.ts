@@ -24,15 +24,18 @@ export interface Listener {
 
 const backendKey = (b: Backend) => `${b.host}:${b.port}`;
 
-/** Per-connection read buffer for the backend-to-client direction. */
-const RELAY_BUFFER_BYTES = 256 * 1024;
+/** Per-connection read buffers: backend to client (most of the bytes) and client to backend. */
+const DOWN_BUFFER_BYTES = 256 * 1024;
+const UP_BUFFER_BYTES = 64 * 1024;
+
+type OnRead = (n: number, buf: Uint8Array) => boolean;
 
 /**
  * Write a chunk read into a reused buffer. If the socket could not take it all at once, the
  * pending write still points into that buffer: stop reading (return false) until it drains.
  */
-function relayChunk(src: net.Socket, dst: net.Socket, buf: Uint8Array, n: number): boolean {
-  if (dst.destroyed) return false;
+function relayChunk(src: net.Socket, dst: net.Socket | undefined, buf: Uint8Array, n: number): boolean {
+  if (!dst || dst.destroyed) return false;
   dst.write(buf.subarray(0, n));
   if (dst.writableLength === 0) return true;
   dst.once('drain', () => src.resume());
@@ -40,15 +43,90 @@ function relayChunk(src: net.Socket, dst: net.Socket, buf: Uint8Array, n: number
   return false;
 }
 
-/** Client-to-backend bytes: forward each chunk, with backpressure, and pass on the half-close. */
-function relay(src: net.Socket, dst: net.Socket): void {
-  src.on('data', (d: Buffer) => {
-    if (!dst.write(d)) {
-      src.pause();
-      dst.once('drain', () => src.resume());
+/**
+ * An accepted socket that reads into `buffer` (no Buffer allocated per read, as with `onread` on
+ * net.connect), paused. Node offers `onread` only for sockets it connects, so the accepted
+ * socket's handle is moved to a new net.Socket made with it; undefined if this Node's sockets do
+ * not look as expected (the caller then reads the accepted socket the ordinary way).
+ */
+function withReadBuffer(accepted: net.Socket, buffer: Uint8Array, callback: OnRead): net.Socket | undefined {
+  const inner = accepted as unknown as { _handle?: { readStart?: unknown } | null };
+  const handle = inner._handle;
+  if (!handle || typeof handle.readStart !== 'function') return undefined;
+  inner._handle = null;
+  accepted.destroy(); // only the empty wrapper: its handle lives on in the new socket
+  const s = new net.Socket({ handle, allowHalfOpen: true, readable: true, writable: true, onread: { buffer, callback } } as net.SocketConstructorOpts);
+  s.pause();
+  s.setNoDelay(true);
+  return s;
+}
+
+/** One client connection and its backend connection, each direction read into a buffer of its own. */
+class Connection {
+  readonly client: net.Socket;
+  private upstream?: net.Socket;
+  private readonly down = Buffer.allocUnsafe(DOWN_BUFFER_BYTES);
+
+  constructor(
+    private readonly listener: TcpListener,
+    accepted: net.Socket,
+  ) {
+    const client = withReadBuffer(accepted, Buffer.allocUnsafe(UP_BUFFER_BYTES), (n, buf) => relayChunk(this.client, this.upstream, buf, n));
+    if (client) this.client = client;
+    else {
+      // Fallback: 'data' events, a Buffer per read.
+      this.client = accepted;
+      accepted.pause();
+      accepted.on('data', (d: Buffer) => {
+        if (this.upstream && !this.upstream.write(d)) {
+          accepted.pause();
+          this.upstream.once('drain', () => accepted.resume());
+        }
+      });
     }
-  });
-  src.once('end', () => dst.end());
+    listener.track(this.client);
+    this.client.on('error', () => {});
+    this.client.once('close', () => {
+      const up = this.upstream;
+      if (up && !up.destroyed) (this.client.errored ? up.resetAndDestroy() : up.destroy());
+    });
+    this.connect(listener.rr.list.length);
+  }
+
+  /** Connect to the next backend; a refused one is skipped, up to one try per backend. */
+  private connect(triesLeft: number): void {
+    const b = triesLeft > 0 ? this.listener.rr.pick() : undefined;
+    if (!b) {
+      // No backend took it: refuse the connection as a balancer with no healthy target does.
+      if (!this.client.destroyed) this.client.resetAndDestroy();
+      return;
+    }
+    let connected = false;
+    const upstream: net.Socket = net.connect({
+      host: b.host,
+      port: b.port,
+      allowHalfOpen: true,
+      noDelay: true,
+      onread: { buffer: this.down, callback: (n, buf) => relayChunk(upstream, this.client, buf, n) },
+    });
+    this.upstream = upstream;
+    this.listener.track(upstream);
+    upstream.once('connect', () => {
+      connected = true;
+      if (this.client.destroyed) return upstream.destroy();
+      this.client.once('end', () => upstream.end());
+      upstream.once('end', () => this.client.end());
+      this.client.resume();
+    });
+    upstream.on('error', () => {
+      if (!connected) {
+        upstream.destroy();
+        if (!this.client.destroyed) this.connect(triesLeft - 1);
+        return;
+      }
+      if (!this.client.destroyed) this.client.resetAndDestroy();
+    });
+  }
 }
 
 /** Round-robin choice over a backend list that may be replaced between picks. */
@@ -71,7 +149,7 @@ class RoundRobin {
 
 export class TcpListener implements Listener {
   readonly protocol = 'TCP' as const;
-  private readonly rr = new RoundRobin();
+  readonly rr = new RoundRobin();
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
 
@@ -81,7 +159,8 @@ export class TcpListener implements Listener {
     private readonly log: (m: string) => void = () => {},
   ) {
     // Half-open both ways: a client that shuts down its sending side still gets the answer.
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (client) => this.accept(client));
+    // Accepted sockets start paused: nothing is read before a backend has taken the connection.
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (client) => new Connection(this, client));
   }
 
   listen(): Promise<void> {
@@ -104,54 +183,10 @@ export class TcpListener implements Listener {
     return this.rr.list;
   }
 
-  private accept(client: net.Socket): void {
-    this.sockets.add(client);
-    client.on('close', () => this.sockets.delete(client));
-    client.on('error', () => {});
-    this.connect(client, this.rr.list.length);
-  }
-
-  /** Connect to the next backend; a refused one is skipped, up to one try per backend. */
-  private connect(client: net.Socket, triesLeft: number): void {
-    const b = triesLeft > 0 ? this.rr.pick() : undefined;
-    if (!b) {
-      // No backend took it: refuse the connection as a balancer with no healthy target does.
-      if (!client.destroyed) client.resetAndDestroy();
-      return;
-    }
-    // Backend-to-client bytes (the bulk of most traffic) are read into one buffer of this
-    // connection's and written straight on, without a Buffer allocated per read.
-    const readBuffer = Buffer.allocUnsafe(RELAY_BUFFER_BYTES);
-    let connected = false;
-    const upstream: net.Socket = net.connect({
-      host: b.host,
-      port: b.port,
-      allowHalfOpen: true,
-      noDelay: true,
-      onread: { buffer: readBuffer, callback: (n, buf) => relayChunk(upstream, client, buf, n) },
-    });
-    this.sockets.add(upstream);
-    upstream.on('close', () => this.sockets.delete(upstream));
-    upstream.once('connect', () => {
-      connected = true;
-      if (client.destroyed) {
-        upstream.destroy();
-        return;
-      }
-      relay(client, upstream);
-      upstream.once('end', () => client.end());
-    });
-    upstream.on('error', () => {
-      if (!connected) {
-        upstream.destroy();
-        if (!client.destroyed) this.connect(client, triesLeft - 1);
-        return;
-      }
-      if (!client.destroyed) client.resetAndDestroy();
-    });
-    client.once('close', () => {
-      if (!upstream.destroyed) (client.errored ? upstream.resetAndDestroy() : upstream.destroy());
-    });
+  /** Keep a socket for close(), until it closes. */
+  track(s: net.Socket): void {
+    this.sockets.add(s);
+    s.once('close', () => this.sockets.delete(s));
   }
 
   close(): Promise<void> {
