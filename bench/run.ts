@@ -18,6 +18,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   'wake-jitter': () => import('./wake-jitter.ts'),
   'pod-startup': () => import('./pod-startup.ts'),
   'sandbox-floor': () => import('./sandbox-floor.ts'),
+  'kubelet-footprint': () => import('./kubelet-footprint.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

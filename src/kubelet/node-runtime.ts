@@ -122,6 +122,7 @@ export async function startNodeRuntime(o: NodeRuntimeOptions): Promise<NodeRunti
       socketPath: paths.socketPath,
       logFile: paths.logFile,
       pidFile: paths.pidFile,
+      ownerFile: paths.ownerFile,
       binary: o.tools?.containerd,
       log: (m) => o.log(m),
       ...o.supervisor,

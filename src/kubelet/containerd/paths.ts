@@ -5,6 +5,7 @@
 //   <data-dir>/containerd/containerd.log  containerd's own log (appended; rotated at start when big)
 //   <data-dir>/containerd/containerd.sock the CRI endpoint (see socketPath for long data dirs)
 //   <data-dir>/containerd/containerd.pid  to find a containerd left behind by a killed Mizzen
+//   <data-dir>/containerd/supervisor.json which process supervises it (and its parent), for tests
 //   <data-dir>/containerd/root/, state/   containerd's content store, snapshots, task state
 //   <data-dir>/containerd/certs.d/        hosts.toml per registry, from registries.yaml
 //   <data-dir>/cni/net.d/                 the CNI conflist containerd loads
@@ -23,6 +24,7 @@ export interface NodePaths {
   logFile: string;
   socketPath: string;
   pidFile: string;
+  ownerFile: string;
   root: string;
   state: string;
   certsDir: string;
@@ -51,6 +53,7 @@ export function nodePaths(dataDir: string): NodePaths {
     logFile: join(containerdDir, 'containerd.log'),
     socketPath,
     pidFile: join(containerdDir, 'containerd.pid'),
+    ownerFile: join(containerdDir, 'supervisor.json'),
     root: join(containerdDir, 'root'),
     state: join(containerdDir, 'state'),
     certsDir: join(containerdDir, 'certs.d'),

@@ -30,6 +30,12 @@ export interface ContainerdSupervisorOptions {
   socketPath: string;
   logFile: string;
   pidFile: string;
+  /**
+   * Written at start: which process supervises this containerd, and that process's parent (pid
+   * and start time of each), so that a test harness can tell a node whose test was killed from
+   * one whose kubelet is just being restarted (src/kubelet/testing/abandoned-nodes.ts).
+   */
+  ownerFile?: string;
   /** default 'containerd' from PATH */
   binary?: string;
   /** How long start() waits for the CRI to answer (default 30 s). */
@@ -62,7 +68,7 @@ export class ContainerdSupervisor extends EventEmitter<ContainerdSupervisorEvent
   private backoffMs: number;
   private startedAt = 0;
   private restartCount = 0;
-  private readonly opts: Required<Omit<ContainerdSupervisorOptions, 'backoff' | 'log'>> & { log: (m: string) => void };
+  private readonly opts: Required<Omit<ContainerdSupervisorOptions, 'backoff' | 'log' | 'ownerFile'>> & { log: (m: string) => void; ownerFile?: string };
   private readonly backoff: { initialMs: number; maxMs: number; resetAfterMs: number };
 
   constructor(options: ContainerdSupervisorOptions) {
@@ -100,6 +106,7 @@ export class ContainerdSupervisor extends EventEmitter<ContainerdSupervisorEvent
     await mkdir(dirname(this.opts.socketPath), { recursive: true, mode: 0o700 });
     await mkdir(dirname(this.opts.logFile), { recursive: true });
     await this.stopLeftover();
+    if (this.opts.ownerFile) writeFileSync(this.opts.ownerFile, `${JSON.stringify(supervisorOwner())}\n`);
     return this.launch();
   }
 
@@ -285,6 +292,27 @@ export class ContainerdSupervisor extends EventEmitter<ContainerdSupervisorEvent
 
 function describeExit(child: ChildProcess): string {
   return child.signalCode ? `signal ${child.signalCode}` : `exit code ${child.exitCode}`;
+}
+
+/** /proc/PID/stat's start time (clock ticks since boot), or undefined when the process is gone. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+export interface SupervisorOwner {
+  pid: number;
+  start?: string;
+  ppid: number;
+  pstart?: string;
+}
+
+function supervisorOwner(): SupervisorOwner {
+  return { pid: process.pid, start: processStartTime(process.pid), ppid: process.ppid, pstart: processStartTime(process.ppid) };
 }
 
 function processExists(pid: number): boolean {

@@ -36,7 +36,8 @@ import { containerFieldPath, newRecord, type EventType, type PodRecord, type Syn
 import { cleanupOrphans } from './housekeeping.ts';
 import { ImagePuller } from './image-puller.ts';
 import { PodWorkers } from './pod-workers.ts';
-import { buildPodStatus, KUBELET_CONDITIONS, statusKey } from './pod-status.ts';
+import { buildPodStatus, statusKey } from './pod-status.ts';
+import { KUBELET_CONDITIONS } from '../pods/pod-conditions.ts';
 import { syncPod } from './pod-sync.ts';
 import { RuntimeState } from './runtime-state.ts';
 import { Limiter } from './limiter.ts';

@@ -6,6 +6,7 @@
 import { rfc3339 } from '../../machinery/time.ts';
 import type { Container, ContainerStatus, Pod, PodStatus } from '../pods/api-types.ts';
 import { computePodQOS } from '../pods/qos.ts';
+import { mergeConditions, type KubeletCondition as Condition } from '../pods/pod-conditions.ts';
 import type { PodRuntimeState, RuntimeContainer } from './runtime-state.ts';
 
 export interface WaitingReason {
@@ -32,9 +33,6 @@ export interface StatusInput {
   setProbeFlags?: (pod: Pod, status: PodStatus) => void;
   now?: Date;
 }
-
-/** The condition types the kubelet owns (others, e.g. PodScheduled or readiness gates, are kept). */
-export const KUBELET_CONDITIONS = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady'];
 
 const time = (ms: number) => (ms > 0 ? rfc3339(new Date(ms)) : undefined);
 
@@ -93,31 +91,6 @@ function containerStatus(input: StatusInput, spec: Container, init: boolean, def
   return s as ContainerStatus & Record<string, any>;
 }
 
-interface Condition {
-  type: string;
-  status: 'True' | 'False';
-  reason?: string;
-  message?: string;
-}
-
-function mergeConditions(existing: any[] | undefined, ours: Condition[], now: Date): any[] {
-  const ts = rfc3339(now);
-  const old = new Map<string, any>();
-  for (const c of existing ?? []) if (c && typeof c.type === 'string') old.set(c.type, c);
-  const out: any[] = [];
-  const scheduled = old.get('PodScheduled');
-  for (const c of ours) {
-    const prev = old.get(c.type);
-    const cond: any = { type: c.type, status: c.status, lastProbeTime: null };
-    cond.lastTransitionTime = prev && prev.status === c.status && prev.lastTransitionTime ? prev.lastTransitionTime : ts;
-    if (c.reason) cond.reason = c.reason;
-    if (c.message) cond.message = c.message;
-    out.push(cond);
-  }
-  out.push(scheduled ?? { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: ts });
-  for (const c of existing ?? []) if (c && c.type !== 'PodScheduled' && !KUBELET_CONDITIONS.includes(c.type)) out.push(c);
-  return out;
-}
 
 /** Upstream getPhase. */
 export function podPhase(pod: Pod, init: ContainerStatus[], regular: ContainerStatus[], stoppedForGood = false): string {

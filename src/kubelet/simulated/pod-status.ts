@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { KObject } from '../../api/types.ts';
 import { rfc3339 } from '../../client/api-client.ts';
 import { parseDuration } from '../../machinery/duration.ts';
+import { KUBELET_CONDITIONS, mergeConditions, type KubeletCondition as Condition } from '../pods/pod-conditions.ts';
 
 /**
  * Job-style pods (restartPolicy Never or OnFailure) carrying this annotation finish that long after
@@ -18,8 +19,6 @@ export const SIMULATE_DURATION_ANNOTATION = 'mizzen.dev/simulate-duration';
  */
 export const SIMULATE_EXIT_CODE_ANNOTATION = 'mizzen.dev/simulate-exit-code';
 
-/** The condition types the kubelet owns; others (DisruptionTarget, readiness gates) are left alone. */
-const KUBELET_CONDITIONS = ['PodReadyToStartContainers', 'Initialized', 'Ready', 'ContainersReady'];
 
 export interface CompletionPlan {
   afterMs: number;
@@ -111,31 +110,6 @@ export interface PodFacts {
   now: Date;
 }
 
-interface Condition {
-  type: string;
-  status: 'True' | 'False';
-  reason?: string;
-  message?: string;
-}
-
-/** Put our conditions first (kubelet order), keep everyone else's, keep transition times that did not flip. */
-function mergeConditions(existing: any[] | undefined, ours: Condition[], now: Date): any[] {
-  const ts = rfc3339(now);
-  const old = new Map<string, any>();
-  for (const c of existing ?? []) if (c && typeof c.type === 'string') old.set(c.type, c);
-  const out: any[] = ours.map((c) => {
-    const prev = old.get(c.type);
-    const cond: any = { type: c.type, status: c.status };
-    cond.lastTransitionTime = prev && prev.status === c.status && prev.lastTransitionTime ? prev.lastTransitionTime : ts;
-    if (c.reason) cond.reason = c.reason;
-    if (c.message) cond.message = c.message;
-    return cond;
-  });
-  const scheduled = old.get('PodScheduled');
-  out.push(scheduled ?? { type: 'PodScheduled', status: 'True', lastTransitionTime: ts });
-  for (const c of existing ?? []) if (c && c.type !== 'PodScheduled' && !KUBELET_CONDITIONS.includes(c.type)) out.push(c);
-  return out;
-}
 
 /** Ready=False while a readiness gate's condition is missing or not True, with upstream's message. */
 function readinessGateProblem(pod: KObject): string | undefined {

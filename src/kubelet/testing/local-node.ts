@@ -24,6 +24,7 @@ import { removePodMasquerade } from '../network/pod-masquerade.ts';
 import { listRoutes } from '../network/routes.ts';
 import { cidrsOverlap } from '../network/cidr.ts';
 import { checkPrerequisites } from '../prerequisites.ts';
+import { sweepAbandonedTestNodes, unmountUnder } from './abandoned-nodes.ts';
 
 /** Why a real-runtime test cannot run here, or undefined when it can. */
 export function localNodeSkipReason(): string | undefined {
@@ -43,8 +44,12 @@ export interface TestCidrs {
   serviceCIDR: string;
 }
 
-/** Random 10.x ranges that overlap no route on this machine. */
+/**
+ * Random 10.x ranges that overlap no route on this machine. Every test or benchmark node starts
+ * here, so this is also where what killed test runs left running is stopped.
+ */
 export async function pickTestCidrs(): Promise<TestCidrs> {
+  sweepAbandonedTestNodes((m) => console.error(m));
   const routes = (await listRoutes()).filter((r) => r.dst !== 'default').map((r) => r.dst);
   const free = (cidr: string) => !routes.some((r) => cidrsOverlap(r, cidr));
   for (let i = 0; i < 100; i++) {
@@ -209,21 +214,6 @@ function killShimsOf(socket: string): void {
       process.kill(pid, 'SIGKILL');
     } catch {
       /* gone */
-    }
-  }
-}
-
-function unmountUnder(dir: string): void {
-  const mounts = readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' ')[1] ?? '')
-    .filter((m) => m.startsWith(`${dir}/`))
-    .sort((a, b) => b.length - a.length);
-  for (const m of mounts) {
-    try {
-      execFileSync('umount', ['-l', m], { stdio: 'ignore' });
-    } catch {
-      /* not mounted any more */
     }
   }
 }

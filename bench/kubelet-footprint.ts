@@ -1,0 +1,192 @@
+// `npm run bench -- kubelet-footprint [--pods 30] [--variant 'NAME=NODE FLAGS']... [--settle-s 30]`:
+// the memory and CPU of `mizzen kubelet` alone (no cluster DNS, no service proxy), for one or more
+// sets of node flags, back to back under the same API server (so they see the same machine load).
+// Per variant: the kubelet idle (node Ready, no pods), its CPU-seconds for a burst of pods, and
+// the kubelet with the pods running (`settle` s after the burst is Running) and again a minute
+// later (does the RSS come back?). Memory is RSS, private (not shared with other processes), RSS
+// by kind of mapping, and V8's heap by space (a preload answers SIGUSR2 with
+// process.memoryUsage() and v8.getHeapSpaceStatistics()). Prints one JSON line per variant.
+// Without --variant: the command as people run it (bin/mizzen.js executed, its shebang's flags).
+// Needs root and the node's packages (like pod-startup).
+
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { ApiClient } from '../src/client/api-client.ts';
+import { loadKubeconfig } from '../src/client/kubeconfig.ts';
+import { ensureKubeletServingCert, ensurePki } from '../src/apiserver/pki.ts';
+import { ensureNodeKubeconfig } from '../src/apiserver/component-credentials.ts';
+import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs } from '../src/kubelet/testing/local-node.ts';
+import { nodeInternalIP } from '../src/kubelet/node/machine-info.ts';
+import { freePort, percentile, startCluster } from './lib/cluster.ts';
+import { procSample, rssByMapping, usage } from './lib/proc-usage.ts';
+
+const repo = path.resolve(import.meta.dirname, '..');
+const bin = path.join(repo, 'bin/mizzen.js');
+const PODS = { version: 'v1', resource: 'pods', namespace: 'default' };
+const WINDOW_MS = 20_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+const load = () => loadavg().map((l) => round(l, 2));
+
+function heapPreload(dir: string): string {
+  const file = path.join(dir, 'heap-preload.mjs');
+  writeFileSync(
+    file,
+    `import v8 from 'node:v8';
+import { writeFileSync } from 'node:fs';
+process.on('SIGUSR2', () => {
+  const mb = (b) => Math.round(b / 1048576 * 10) / 10;
+  const m = process.memoryUsage();
+  const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name.replace(/_space$/, ''), { sizeMB: mb(s.space_size), usedMB: mb(s.space_used_size) }]));
+  writeFileSync(${JSON.stringify(path.join(dir, 'heap.json'))}, JSON.stringify({ heapTotalMB: mb(m.heapTotal), heapUsedMB: mb(m.heapUsed), externalMB: mb(m.external), arrayBuffersMB: mb(m.arrayBuffers), spaces }));
+});
+`,
+  );
+  return file;
+}
+
+async function heapOf(pid: number, dir: string): Promise<unknown> {
+  const file = path.join(dir, 'heap.json');
+  rmSync(file, { force: true });
+  process.kill(pid, 'SIGUSR2');
+  for (let i = 0; i < 100 && !existsSync(file); i++) await sleep(50);
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+async function measure(pid: number, dir: string) {
+  const u = await usage(pid, WINDOW_MS);
+  return { ...u, byMapping: rssByMapping(pid), heap: await heapOf(pid, dir), loadavg: load() };
+}
+
+function podObject(name: string, node: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { bench: 'kubelet-footprint' } },
+    spec: { nodeSelector: { 'kubernetes.io/hostname': node }, terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'busybox:1.35', command: ['sleep', '3600'] }] },
+  };
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const skip = localNodeSkipReason();
+  if (skip) {
+    console.log(JSON.stringify({ bench: 'kubelet-footprint', skipped: skip }));
+    return;
+  }
+  const num = (name: string, d: number) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : d);
+  const pods = num('--pods', 30);
+  const settleMs = num('--settle-s', 30) * 1000;
+  // 'NAME=[VAR=value ...] [--node-flag ...]': environment variables (e.g. MALLOC_ARENA_MAX=2) and node flags.
+  const variants: { name: string; flags?: string[]; env?: Record<string, string> }[] = [];
+  argv.forEach((a, i) => {
+    if (a !== '--variant') return;
+    const v = argv[i + 1]!;
+    const eq = v.indexOf('=');
+    const words = v.slice(eq + 1).split(' ').filter(Boolean);
+    const env = Object.fromEntries(words.filter((w) => /^[A-Z_][A-Z0-9_]*=/.test(w)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+    variants.push({ name: v.slice(0, eq), flags: words.filter((w) => w.startsWith('-')), env });
+  });
+  if (!variants.length) variants.push({ name: 'bin' });
+
+  const cidrs = await pickTestCidrs();
+  const cluster = await startCluster(['--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR]);
+  const admin = new ApiClient({ ...loadKubeconfig(path.join(cluster.dataDir, 'kubeconfig')), maxSockets: 64 });
+  const pki = await ensurePki(cluster.dataDir);
+  try {
+    for (const v of variants) {
+      const id = randomBytes(3).toString('hex');
+      const nodeName = `fp-${id}`;
+      const bridge = `mzkf${id}`;
+      const cgroupRoot = `/mizzen-footprint-${id}`;
+      const nodeDir = mkdtempSync(path.join(tmpdir(), 'mzkf-'));
+      const kubeconfig = await ensureNodeKubeconfig(cluster.dataDir, pki, cluster.url, nodeName);
+      const serving = await ensureKubeletServingCert(path.join(nodeDir, 'serving'), { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, nodeName, [nodeInternalIP()]);
+      writeFileSync(path.join(nodeDir, 'kubelet.crt'), serving.certPem);
+      writeFileSync(path.join(nodeDir, 'kubelet.key'), serving.keyPem);
+      const args = ['kubelet', '--kubeconfig', kubeconfig, '--node-name', nodeName, '--data-dir', path.join(nodeDir, 'data'), '--port', String(await freePort()),
+        '--tls-cert-file', path.join(nodeDir, 'kubelet.crt'), '--tls-private-key-file', path.join(nodeDir, 'kubelet.key'), '--cluster-cidr', cidrs.clusterCIDR,
+        '--service-cluster-ip-range', cidrs.serviceCIDR, '--cgroup-root', cgroupRoot, '--pod-bridge', bridge, '--cleanup', '--no-cluster-dns', '--no-service-proxy'];
+      const preload = heapPreload(nodeDir);
+      // Executed as people run it (the shebang's flags), or through node with the variant's flags.
+      const kubelet = v.flags
+        ? spawn(process.execPath, [...v.flags, `--import=${preload}`, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...v.env } })
+        : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: `--import=${preload}` } });
+      let out = '';
+      kubelet.stdout!.on('data', (d) => (out += d));
+      kubelet.stderr!.on('data', (d) => (out += d));
+      const running = new Map<string, number>();
+      const watch = admin.watch(PODS, { labelSelector: 'bench=kubelet-footprint' }, (ev: any) => {
+        const p = ev.object;
+        if (p?.status?.phase === 'Running' && p.spec?.nodeName === nodeName && !running.has(p.metadata.name)) running.set(p.metadata.name, performance.now());
+      }, () => {});
+      const names = Array.from({ length: pods }, (_, i) => `fp-${id}-${i}`);
+      try {
+        const t0 = performance.now();
+        for (;;) {
+          const n = await admin.get<any>({ version: 'v1', resource: 'nodes', name: nodeName }).catch(() => undefined);
+          if ((n?.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True')) break;
+          if (performance.now() - t0 > 90_000) throw new Error(`node not Ready:\n${out}`);
+          await sleep(200);
+        }
+        const nodeReadyMs = Math.round(performance.now() - t0);
+        const startCpuS = round(procSample(kubelet.pid!).cpuNs / 1e9, 2);
+        await sleep(3000);
+        const idle = await measure(kubelet.pid!, nodeDir);
+        const before = procSample(kubelet.pid!);
+        const starts = new Map<string, number>();
+        await Promise.all(names.map(async (name) => {
+          starts.set(name, performance.now());
+          await admin.create(PODS, podObject(name, nodeName));
+        }));
+        const end = Date.now() + 180_000;
+        while (names.some((n) => !running.has(n))) {
+          if (Date.now() > end) throw new Error(`pods not Running:\n${out.slice(-3000)}`);
+          await sleep(20);
+        }
+        const burstMs = names.map((n) => running.get(n)! - starts.get(n)!).sort((a, b) => a - b);
+        const burstCpuS = round((procSample(kubelet.pid!).cpuNs - before.cpuNs) / 1e9, 2);
+        const burstLoad = load();
+        await sleep(settleMs);
+        const withPods = await measure(kubelet.pid!, nodeDir);
+        await sleep(40_000);
+        const later = await measure(kubelet.pid!, nodeDir);
+        console.log(JSON.stringify({
+          bench: 'kubelet-footprint',
+          variant: v.name,
+          flags: v.flags ? [...Object.entries(v.env ?? {}).map(([k, x]) => `${k}=${x}`), ...v.flags] : 'shebang',
+          nodeReadyMs,
+          startCpuS,
+          idle,
+          burst: { pods, p50Ms: Math.round(percentile(burstMs, 50)), p99Ms: Math.round(percentile(burstMs, 99)), kubeletCpuS: burstCpuS, kubeletCpuMsPerPod: Math.round((burstCpuS * 1000) / pods), loadavg: burstLoad },
+          [`with${pods}Pods`]: withPods,
+          [`with${pods}PodsLater`]: later,
+        }));
+      } finally {
+        watch.abort();
+        await Promise.all(names.map((name) => admin.delete({ ...PODS, name }, { gracePeriodSeconds: 0 }).catch(() => {})));
+        // Let the kubelet stop the containers it runs before it goes.
+        for (let i = 0; i < 120; i++) {
+          const left = await admin.list<any>(PODS, { labelSelector: 'bench=kubelet-footprint' }).catch(() => undefined);
+          if (!left || !left.items.some((p: any) => p.spec?.nodeName === nodeName)) break;
+          await sleep(500);
+        }
+        const exited = new Promise((res) => kubelet.once('exit', res));
+        kubelet.kill('SIGTERM');
+        await Promise.race([exited, sleep(60_000)]);
+        await cleanupLocalNode({ dataDir: path.join(nodeDir, 'data'), bridge, cgroupRoot, ...cidrs }).catch(() => {});
+        await admin.delete({ version: 'v1', resource: 'nodes', name: nodeName }).catch(() => {});
+        rmSync(nodeDir, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    admin.close();
+    await cluster.stop();
+  }
+}
