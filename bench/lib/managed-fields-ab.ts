@@ -6,7 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { percentile, request, startCluster, type BenchCluster } from './cluster.ts';
+import { request, startCluster, type BenchCluster } from './cluster.ts';
 
 type Side = 'tracked' | 'untracked';
 
@@ -26,7 +26,12 @@ export interface ManagedFieldsAB {
   loadAverage1m: { before: number; after: number; perRound: number[] };
 }
 
-const median = (xs: number[]) => percentile([...xs].sort((a, b) => a - b), 50);
+/** The median (the mean of the two middle values for an even count). */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : +((s[m - 1]! + s[m]!) / 2).toFixed(3);
+}
 
 function serverCpuMs(c: BenchCluster): number {
   const f = readFileSync(`/proc/${c.proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
