@@ -15,7 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hasKubectl, startCluster, type Cluster } from './harness.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { hasKubectl, MIZZEN_BIN, startCluster, type Cluster } from './harness.ts';
 import { eventually } from './poll.ts';
 import { createPodNetwork, podNetworkUnavailable, type PodNetwork } from '../src/cloud/testing/pod-network.ts';
 import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
@@ -137,6 +138,76 @@ endpoints:
     assert.notEqual(gone.code, 0);
     assert.match(gone.stderr, /NotFound|not found/);
     assert.equal(await get(ip, 80), 'error:ECONNREFUSED');
+  });
+});
+
+// `mizzen cloud-controller-manager` as its own process against `mizzen up --cloud-provider none`
+// (which runs no cloud controllers): it takes the Lease, initialises a node registered with the
+// uninitialized taint, and gives a LoadBalancer Service its address; SIGTERM ends it cleanly.
+describe('mizzen cloud-controller-manager on its own', { skip: hasKubectl ? false : 'kubectl is not installed at /usr/bin/kubectl' }, () => {
+  const rangeBase = `127.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}`;
+  const nodeName = `ccm-alone-${randomBytes(3).toString('hex')}`;
+  let cluster: Cluster;
+  let configDir: string;
+  let ccm: ChildProcess;
+  let ccmOutput = '';
+  let ccmExit: Promise<number | null>;
+  const k = (args: string[], input?: string) => cluster.kubectl(args, { input });
+  const jsonpath = async (args: string[], path: string) => (await k([...args, '-o', `jsonpath=${path}`])).stdout;
+
+  before(async () => {
+    cluster = await startCluster({ readyTimeoutMs: 90_000, extraArgs: ['--cloud-provider', 'none'] });
+    configDir = await mkdtemp(join(tmpdir(), 'mizzen-e2e-ccm-'));
+    const cloudConfig = join(configDir, 'cloud.yaml');
+    await writeFile(cloudConfig, `loadBalancer:\n  ipRange: ${rangeBase}.0/28\ninstances:\n  nodeNames: [${nodeName}]\n  instanceType: e2e-box\n  zone: zone-a\n  region: region-1\n`);
+    ccm = spawn(process.execPath, [MIZZEN_BIN, 'cloud-controller-manager', '--kubeconfig', cluster.kubeconfig, '--cloud-provider', 'local', '--cloud-config', cloudConfig,
+      '--leader-elect-lease-duration', '4s', '--leader-elect-renew-deadline', '3s', '--leader-elect-retry-period', '500ms'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    ccm.stdout!.setEncoding('utf8').on('data', (c: string) => (ccmOutput += c));
+    ccm.stderr!.setEncoding('utf8').on('data', (c: string) => (ccmOutput += c));
+    ccmExit = new Promise((r) => ccm.once('exit', (code) => r(code)));
+  });
+
+  after(async () => {
+    if (ccm && ccm.exitCode === null) {
+      ccm.kill('SIGKILL');
+      await ccmExit;
+    }
+    await cluster?.stop();
+    if (configDir) await rm(configDir, { recursive: true, force: true });
+  });
+
+  test('takes the Lease, initialises a node, serves a LoadBalancer Service, exits 0 on SIGTERM', async () => {
+    const holder = await eventually(async () => (await cluster.kubectl(['-n', 'kube-system', 'get', 'lease', 'cloud-controller-manager', '-o', 'jsonpath={.spec.holderIdentity}'], { allowFail: true })).stdout || undefined,
+      { timeoutMs: 30_000, intervalMs: 250, what: `the cloud-controller-manager Lease\n${ccmOutput}` });
+    assert.ok(holder);
+    // A node as the kubelet registers it with --cloud-provider=external.
+    await k(['apply', '-f', '-'], `apiVersion: v1
+kind: Node
+metadata: {name: ${nodeName}}
+spec:
+  taints: [{key: node.cloudprovider.kubernetes.io/uninitialized, value: "true", effect: NoSchedule}]
+`);
+    const providerID = await eventually(async () => (await jsonpath(['get', 'node', nodeName], '{.spec.providerID}')) || undefined,
+      { timeoutMs: 30_000, intervalMs: 250, what: `providerID of ${nodeName}\n${ccmOutput}` });
+    assert.equal(providerID, `local://${nodeName}`);
+    const labels = JSON.parse(await jsonpath(['get', 'node', nodeName], '{.metadata.labels}'));
+    assert.equal(labels['node.kubernetes.io/instance-type'], 'e2e-box');
+    assert.equal(labels['topology.kubernetes.io/zone'], 'zone-a');
+    assert.equal(labels['topology.kubernetes.io/region'], 'region-1');
+    await eventually(async () => !(await jsonpath(['get', 'node', nodeName], '{.spec.taints}')).includes('uninitialized') || undefined,
+      { timeoutMs: 15_000, intervalMs: 250, what: 'the uninitialized taint removed' });
+    assert.match(await jsonpath(['get', 'node', nodeName], '{.status.addresses[*].type}'), /InternalIP/);
+
+    await k(['create', 'service', 'loadbalancer', 'alone', '--tcp=80:8080']);
+    const ip = await eventually(async () => /\s(127\.\d+\.\d+\.\d+)\s/.exec((await k(['get', 'svc', 'alone', '--no-headers'])).stdout)?.[1],
+      { timeoutMs: 30_000, intervalMs: 200, what: `EXTERNAL-IP of alone\n${ccmOutput}` });
+    assert.equal(ip, `${rangeBase}.1`);
+    // Deleting waits for the finalizer, which the manager removes once the listener is closed.
+    await k(['delete', 'svc', 'alone', '--timeout=30s']);
+    assert.equal(await get(ip, 80), 'error:ECONNREFUSED');
+
+    ccm.kill('SIGTERM');
+    assert.equal(await ccmExit, 0, ccmOutput);
   });
 });
 

@@ -7,6 +7,7 @@
 import type { KObject } from '../../../api/types.ts';
 import { isNotFound } from '../../../client/api-client.ts';
 import type { Controller, ControllerContext } from '../../../controllers/types.ts';
+import { isNotImplemented } from '../../errors.ts';
 import { LABEL_EXCLUDE_FROM_LIFECYCLE, TAINT_SHUTDOWN } from '../../labels.ts';
 import type { CloudProvider, InstancesV2 } from '../../provider.ts';
 import type { CloudControllerOptions } from '../options.ts';
@@ -85,6 +86,8 @@ export function cloudNodeLifecycleController(ctx: ControllerContext, cloud: Clou
       try {
         shutdown = await instances.instanceShutdown(node);
       } catch (e) {
+        // A provider that cannot tell shut-down machines apart: as upstream, not shut down.
+        if (isNotImplemented(e)) continue;
         log(`error checking if node ${name} is shutdown: ${(e as Error).message}`);
         continue;
       }

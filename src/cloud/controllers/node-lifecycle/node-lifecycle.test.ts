@@ -9,6 +9,7 @@ import { testControllerEnv } from '../../../controllers/test-support.ts';
 import { FakeCloud } from '../../testing/fake-cloud.ts';
 import { createNode, fastCloudOptions, setNodeReady, waitForEvent, waitUntil } from '../../testing/support.ts';
 import { TAINT_SHUTDOWN } from '../../labels.ts';
+import { NotImplementedError } from '../../errors.ts';
 import { cloudNodeLifecycleController } from './index.ts';
 
 let cluster: TestCluster;
@@ -70,4 +71,14 @@ test('provider errors leave the node alone', async () => {
   cloud.instances.set('unsure', meta('unsure'));
   await waitUntil('asked again after the errors', () => cloud.callsOf('instanceExists').filter((x) => x.node === 'unsure').length >= 3);
   await c.get(nodeRef('unsure'));
+});
+
+test('a provider that cannot tell shut-down machines (NotImplemented) leaves the node untainted', async () => {
+  const c = cluster.client;
+  cloud.instances.set('opaque', meta('opaque'));
+  cloud.failNext('instanceShutdown', new NotImplementedError(), new NotImplementedError());
+  await createNode(c, 'opaque', { ready: 'False' });
+  await waitUntil('asked twice', () => cloud.callsOf('instanceShutdown').filter((x) => x.node === 'opaque').length >= 2);
+  const n = await c.get<KObject>(nodeRef('opaque'));
+  assert.ok(!n.spec.taints?.some((t: any) => t.key === TAINT_SHUTDOWN));
 });

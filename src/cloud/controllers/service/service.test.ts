@@ -114,7 +114,11 @@ test('changing the type away from LoadBalancer deletes the balancer and the fina
   const c = cluster.client;
   await c.create(svcRef(''), loadBalancerService('typed'));
   await waitUntil('typed served', () => cloud.balancers.get(`${NS}/typed`));
-  await waitUntil('typed has finalizer', async () => (await c.get<KObject>(svcRef('typed'))).metadata.finalizers?.length);
+  // The finalizer, then the status: wait for both, so the update below does not race the controller's writes.
+  await waitUntil('typed has finalizer and address', async () => {
+    const x = await c.get<KObject>(svcRef('typed'));
+    return x.metadata.finalizers?.length && x.status?.loadBalancer?.ingress?.length;
+  });
   const cur = await c.get<KObject>(svcRef('typed'));
   cur.spec.type = 'ClusterIP';
   for (const p of cur.spec.ports) delete p.nodePort;
