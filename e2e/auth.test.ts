@@ -104,6 +104,8 @@ describe('security with kubectl', { skip: hasKubectl ? false : 'kubectl is not i
     for (const [file, user] of [
       ['scheduler', 'system:kube-scheduler'],
       ['controller-manager', 'system:kube-controller-manager'],
+      ['cloud-controller-manager', 'system:cloud-controller-manager'],
+      ['simulated-nodes', 'mizzen:simulated-nodes'],
     ]) {
       const kc = join(c.dataDir, 'cred', `${file}.kubeconfig`);
       const who = await c.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { env: { KUBECONFIG: kc } });
