@@ -1,6 +1,6 @@
 // The simple built-in admission plugins and the bootstrap RBAC policy reconciled at start, against a
 // real API server driven by the real kubectl (issue 14's audit found no test of their own):
-// NamespaceLifecycle, Priority, DefaultTolerationSeconds; a bootstrap role edited by a user gets
+// NamespaceLifecycle, Priority, DefaultTolerationSeconds, LimitRanger before ResourceQuota; a bootstrap role edited by a user gets
 // its missing rules back at the next start unless it opts out with autoupdate "false".
 
 import { after, before, test } from 'node:test';
@@ -79,6 +79,34 @@ test('DefaultTolerationSeconds: not-ready and unreachable NoExecute tolerations 
     ['node.kubernetes.io/unreachable', 5],
     ['node.kubernetes.io/not-ready', 300],
   ]);
+});
+
+test('order: LimitRanger fills a pod\'s requests before ResourceQuota (a validating step) checks and charges them', { skip }, async () => {
+  assert.equal((await kubectl(['create', 'namespace', 'ordered'])).code, 0);
+  const setup = `apiVersion: v1
+kind: LimitRange
+metadata: {name: defaults, namespace: ordered}
+spec:
+  limits: [{type: Container, defaultRequest: {cpu: 100m}, default: {cpu: 200m}}]
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: q, namespace: ordered}
+spec:
+  hard: {requests.cpu: 150m}
+`;
+  assert.equal((await kubectl(['apply', '-f', '-'], setup)).code, 0);
+  // No quota controller runs here: give the quota the status it would write.
+  const q = JSON.parse((await kubectl(['-n', 'ordered', 'get', 'resourcequota', 'q', '-o', 'json'])).stdout);
+  q.status = { hard: { 'requests.cpu': '150m' }, used: { 'requests.cpu': '0' } };
+  const st = await kubectl(['replace', '--subresource=status', '-f', '-'], JSON.stringify(q));
+  assert.equal(st.code, 0, st.stderr);
+  // Without the LimitRange's default the quota would refuse it ("must specify requests.cpu").
+  const first = await kubectl(['-n', 'ordered', 'apply', '-f', '-'], pod('first'));
+  assert.equal(first.code, 0, first.stderr);
+  assert.equal((await kubectl(['-n', 'ordered', 'get', 'resourcequota', 'q', '-o', 'jsonpath={.status.used.requests\\.cpu}'])).stdout, '100m');
+  const second = await kubectl(['-n', 'ordered', 'apply', '-f', '-'], pod('second'));
+  assert.match(second.stderr, /pods "second" is forbidden: exceeded quota: q, requested: requests.cpu=100m, used: requests.cpu=100m, limited: requests.cpu=150m/);
 });
 
 test('bootstrap roles are reconciled at start: missing rules come back, unless autoupdate is "false"', { skip }, async () => {
