@@ -48,6 +48,8 @@ describe('dynamic admission', { skip: hasKubectl ? false : 'kubectl is not insta
         const review = JSON.parse(body);
         const path = (req.url ?? '').split('?')[0];
         seen.push({ path, review });
+        // Answers after the test's timeout (1 s), so the API server gives up first.
+        if (path === '/slow') return void setTimeout(() => res.destroy(), 3000);
         const uid = review.request.uid;
         const obj = review.request.object;
         let response: any = { uid, allowed: true };
@@ -57,6 +59,10 @@ describe('dynamic admission', { skip: hasKubectl ? false : 'kubectl is not insta
           const patch = [{ op: 'add', path: '/metadata/labels/mutated', value: 'by-webhook' }];
           if (!obj.metadata.labels) patch.unshift({ op: 'add', path: '/metadata/labels', value: {} as any });
           response = { uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64'), warnings: ['mutated by the test webhook'] };
+        }
+        if (path === '/label-second' && !obj?.metadata?.labels?.second) {
+          const patch = [{ op: 'add', path: '/metadata/labels/second', value: 'yes' }];
+          response = { uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') };
         }
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }));
@@ -129,6 +135,38 @@ describe('dynamic admission', { skip: hasKubectl ? false : 'kubectl is not insta
     await k(['apply', '-f', '-'], JSON.stringify(down('Ignore')));
     assert.equal((await k(['apply', '-f', '-'], cm('unreachable'))).code, 0);
     await k(['delete', 'validatingwebhookconfiguration', 'down']);
+  });
+
+  test('objectSelector picks the objects; a webhook slower than timeoutSeconds fails the write (Fail)', async () => {
+    const cfg = {
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: 'slow' },
+      webhooks: [webhook('slow.example.com', '/slow', { timeoutSeconds: 1, objectSelector: { matchLabels: { check: 'yes' } } })],
+    };
+    await k(['apply', '-f', '-'], JSON.stringify(cfg));
+    const unselected = await k(['apply', '-f', '-'], cm('not-checked'));
+    assert.equal(unselected.code, 0, unselected.stderr);
+    assert.ok(!seen.some((x) => x.path === '/slow' && x.review.request.name === 'not-checked'), 'the webhook was not called');
+    const slow = await k(['apply', '-f', '-'], cm('checked', { check: 'yes' }));
+    assert.notEqual(slow.code, 0);
+    assert.match(slow.stderr, new RegExp(`failed calling webhook "slow.example.com": failed to call webhook: Post "https://127.0.0.1:${hookPort}/slow\\?timeout=1s": context deadline exceeded`));
+    await k(['delete', 'validatingwebhookconfiguration', 'slow']);
+  });
+
+  test('reinvocationPolicy IfNeeded: a webhook runs again when a later one changed the object', async () => {
+    const cfg = (name: string, hook: object) => ({ apiVersion: 'admissionregistration.k8s.io/v1', kind: 'MutatingWebhookConfiguration', metadata: { name }, webhooks: [hook] });
+    await k(['apply', '-f', '-'], JSON.stringify(cfg('a-first', webhook('first.example.com', '/record-first', { reinvocationPolicy: 'IfNeeded' }))));
+    await k(['apply', '-f', '-'], JSON.stringify(cfg('b-second', webhook('second.example.com', '/label-second'))));
+    const r = await k(['create', '-f', '-'], cm('reinvoked'));
+    assert.equal(r.code, 0, r.stderr);
+    const calls = seen.filter((x) => x.path === '/record-first' && x.review.request.name === 'reinvoked');
+    assert.equal(calls.length, 2, 'called again after second.example.com changed the object');
+    assert.equal(calls[1]!.review.request.object.metadata.labels.second, 'yes');
+    const once = await k(['create', '-f', '-'], cm('reinvoked-no-change', { second: 'yes' }));
+    assert.equal(once.code, 0, once.stderr);
+    assert.equal(seen.filter((x) => x.path === '/record-first' && x.review.request.name === 'reinvoked-no-change').length, 1, 'nothing changed: no second call');
+    await k(['delete', 'mutatingwebhookconfiguration', 'a-first', 'b-second']);
   });
 
   test('a ValidatingAdmissionPolicy with CEL denies, warns and reads params', async () => {

@@ -83,6 +83,14 @@ describe('security with kubectl', { skip: hasKubectl ? false : 'kubectl is not i
     assert.match(denied.stderr, /User "jane" cannot list resource "pods"/);
     const deny = await c.kubectl(['certificate', 'deny', 'jane'], { allowFail: true });
     assert.match(deny.stderr + deny.stdout, /already Approved/);
+    // A denied request is never signed, and cannot be approved after.
+    await c.kubectl(['apply', '-f', '-'], { input: JSON.stringify({ ...manifest, metadata: { name: 'joe' } }) });
+    await c.kubectl(['certificate', 'deny', 'joe']);
+    assert.match((await c.kubectl(['get', 'csr', 'joe'])).stdout, /\sDenied\s*$/m);
+    const late = await c.kubectl(['certificate', 'approve', 'joe'], { allowFail: true });
+    assert.match(late.stderr + late.stdout, /already Denied/);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((await c.kubectl(['get', 'csr', 'joe', '-o', 'jsonpath={.status.certificate}'])).stdout, '');
   });
 
   test('a ServiceAccount token kubeconfig, and the token dies with its ServiceAccount', async () => {
@@ -104,6 +112,8 @@ describe('security with kubectl', { skip: hasKubectl ? false : 'kubectl is not i
     for (const [file, user] of [
       ['scheduler', 'system:kube-scheduler'],
       ['controller-manager', 'system:kube-controller-manager'],
+      ['cloud-controller-manager', 'system:cloud-controller-manager'],
+      ['simulated-nodes', 'mizzen:simulated-nodes'],
     ]) {
       const kc = join(c.dataDir, 'cred', `${file}.kubeconfig`);
       const who = await c.kubectl(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}'], { env: { KUBECONFIG: kc } });

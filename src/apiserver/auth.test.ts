@@ -142,6 +142,47 @@ describe('authentication', () => {
     }
   });
 
+  test('seeded fuzz: mutated bearer tokens and identity headers get a 401/403 Status, never a 5xx or a wrong user', async () => {
+    await admin.create({ version: 'v1', resource: 'serviceaccounts', namespace: 'default' }, { metadata: { name: 'fuzzed' } });
+    const jwt = (await admin.request<any>('POST', '/api/v1/namespaces/default/serviceaccounts/fuzzed/token', { spec: {} })).status.token as string;
+    // A small deterministic generator (mulberry32), so a failure names its case.
+    let seed = 1414;
+    const rand = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+      return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+    };
+    const printable = () => String.fromCharCode(33 + Math.floor(rand() * 94));
+    const mutate = (v: string) => {
+      const a = [...v];
+      for (let n = 1 + Math.floor(rand() * 3); n > 0; n--) {
+        const i = Math.floor(rand() * a.length);
+        const op = rand();
+        if (op < 0.4) a[i] = printable();
+        else if (op < 0.7) a.splice(i, 1);
+        else a.splice(i, 0, printable());
+      }
+      return a.join('');
+    };
+    const bases = [jwt, TOKENS.alice, `${jwt.split('.')[0]}.${jwt.split('.')[1]}.`, jwt.split('.').reverse().join('.')];
+    for (let i = 0; i < 120; i++) {
+      const token = mutate(bases[i % bases.length]!);
+      if (token === jwt || token === TOKENS.alice) continue;
+      const headers: Record<string, string> = { Authorization: `Bearer ${token}` };
+      // Identity headers a TLS client may not use to name itself (only the private socket trusts them).
+      if (i % 3 === 0) headers['X-Remote-User'] = 'admin';
+      if (i % 5 === 0) headers['X-Remote-Group'] = 'system:masters';
+      const r = await raw('/api/v1/namespaces/default/secrets', { headers });
+      assert.ok(r.code === 401 || r.code === 403, `case ${i} (${JSON.stringify(token.slice(-24))}): ${r.code} ${JSON.stringify(r.body).slice(0, 200)}`);
+      assert.equal(r.body.kind, 'Status');
+    }
+    // X-Remote headers over TLS with a valid token change nothing: still the ServiceAccount.
+    const r = await raw('/api/v1/namespaces/default/secrets', { headers: { Authorization: `Bearer ${jwt}`, 'X-Remote-User': 'admin', 'X-Remote-Group': 'system:masters' } });
+    assert.equal(r.code, 403);
+    assert.match(r.body.message, /system:serviceaccount:default:fuzzed/);
+  });
+
   test('certificates from another CA, expired or not for clients are 401', async () => {
     const other = await ensurePki(join(t.dir, 'other-ca'));
     const foreign = await issueClientCertificate({ certPem: other.caCertPem, keyPem: other.caKeyPem }, 'admin', ['system:masters']);

@@ -27,6 +27,7 @@ import { csrApprovingController } from './certificates/approver.ts';
 import { persistentVolumeController } from './persistentvolume/index.ts';
 import { localPathProvisionerController } from './localpath/index.ts';
 import { hpaController } from './podautoscaler/index.ts';
+import { policyStatusController } from './admissionpolicystatus/index.ts';
 
 export const controllerFactories: Record<string, ControllerFactory> = {
   replicaset: replicaSetController,
@@ -55,4 +56,5 @@ export const controllerFactories: Record<string, ControllerFactory> = {
   'persistentvolume-binder': persistentVolumeController,
   'local-path-provisioner': localPathProvisionerController,
   'horizontal-pod-autoscaler': hpaController,
+  'validatingadmissionpolicy-status-controller': policyStatusController,
 };

@@ -77,7 +77,7 @@ function usesVariable(node: unknown, name: string): boolean {
 }
 
 /** cel-go's wording of a compile error: `ERROR: <input>:1:6: undeclared reference to 'foo'`. */
-function celError(e: unknown, expr: string): string {
+export function celError(e: unknown, expr: string): string {
   const err = e as { summary?: string; message?: string; range?: { start: number } };
   const summary = err.summary ?? err.message?.split('\n')[0] ?? String(e);
   const pos = err.range?.start;

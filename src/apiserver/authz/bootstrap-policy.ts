@@ -36,6 +36,7 @@ const G = {
   storage: 'storage.k8s.io',
   networking: 'networking.k8s.io',
   events: 'events.k8s.io',
+  admissionregistration: 'admissionregistration.k8s.io',
 } as const;
 
 function r(verbs: string[] | string, groups: string[] | string, resources: string[] | string, names?: string[]): PolicyRule {
@@ -413,6 +414,10 @@ function controllerRoleDefs(): RoleDef[] {
       eventsRule(),
       r('update', G.core, 'persistentvolumeclaims'),
     ]),
+    c('validatingadmissionpolicy-status-controller', [
+      r(['get', 'list', 'watch'], G.admissionregistration, 'validatingadmissionpolicies'),
+      r(['get', 'patch', 'update'], G.admissionregistration, 'validatingadmissionpolicies/status'),
+    ]),
     c('ttl-controller', [r(['update', 'patch', 'list', 'watch'], G.core, 'nodes'), eventsRule()]),
     c('certificate-controller', [
       r(['get', 'list', 'watch', 'delete'], G.certs, 'certificatesigningrequests'),
@@ -556,6 +561,7 @@ export const CONTROLLER_SERVICE_ACCOUNTS: Record<string, string> = {
   'persistentvolume-binder': 'persistent-volume-binder',
   'local-path-provisioner': 'local-path-provisioner',
   'horizontal-pod-autoscaler': 'horizontal-pod-autoscaler',
+  'validatingadmissionpolicy-status-controller': 'validatingadmissionpolicy-status-controller',
   'clusterrole-aggregation': 'clusterrole-aggregation-controller',
   'csr-signing': 'certificate-controller',
   'csr-approving': 'certificate-controller',
