@@ -54,7 +54,8 @@ export interface WatchCacheOptions {
   maxEvents?: number;
   /**
    * Bound on the stored text of the kept events' objects, in bytes (counted per event, though
-   * most share their text with the current object or the next event). Default 96 MiB.
+   * most share their text with the current object or the next event). Default 64 MiB, as the
+   * SQLite store's own history.
    */
   maxBytes?: number;
   /**
@@ -126,7 +127,7 @@ export class WatchCache<T> {
       this.maxEvents = Math.max(1, o.maxEvents ?? 102_400);
       this.minEvents = Math.min(this.maxEvents, Math.max(1, o.minEvents ?? 10_000));
       this.freshMs = o.freshMs ?? 75_000;
-      this.maxBytes = o.maxBytes ?? 96 * 1024 * 1024;
+      this.maxBytes = o.maxBytes ?? 64 * 1024 * 1024;
     }
     this.synchronousStore = o.synchronousStore ?? true;
     this.pollMs = o.pollMs ?? 50;
