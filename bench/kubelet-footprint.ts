@@ -6,6 +6,9 @@
 // later (does the RSS come back?). Memory is RSS, private (not shared with other processes), RSS
 // by kind of mapping, and V8's heap by space (a preload answers SIGUSR2 with
 // process.memoryUsage() and v8.getHeapSpaceStatistics()). Prints one JSON line per variant.
+// `--snapshots DIR`: a heap snapshot at each measurement too (perturbs the later ones).
+// `--cpu-prof DIR`: the kubelet's CPU profiles DIR/burst.cpuprofile (from the burst's start until
+// `settle` s after it ran) and DIR/steady.cpuprofile (with the pods running, the next 60 s).
 // Without --variant: the command as people run it (bin/mizzen.js executed, its shebang's flags).
 // Needs root and the node's packages (like pod-startup).
 
@@ -31,17 +34,38 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const load = () => loadavg().map((l) => round(l, 2));
 
-function heapPreload(dir: string): string {
+/**
+ * `snapshots`: also a heap snapshot per measurement, into that dir (diagnosis only: it perturbs
+ * what follows). `profileDir`: CPU profiles from the first measurement to the second (the burst,
+ * burst.cpuprofile) and from the second to the third (steady state, steady.cpuprofile).
+ */
+function heapPreload(dir: string, snapshots?: string, profileDir?: string): string {
   const file = path.join(dir, 'heap-preload.mjs');
   writeFileSync(
     file,
     `import v8 from 'node:v8';
 import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+let n = 0;
+let session;
+const profile = (name) => session.post('Profiler.stop', (err, r) => {
+  if (!err) writeFileSync(${JSON.stringify(profileDir ?? '.')} + '/' + name + '.cpuprofile', JSON.stringify(r.profile));
+  session.post('Profiler.start');
+});
 process.on('SIGUSR2', () => {
+  n++;
+  if (${JSON.stringify(profileDir ?? '')} && n === 1) {
+    session = new Session();
+    session.connect();
+    session.post('Profiler.enable', () => session.post('Profiler.start'));
+  }
+  if (session && n === 2) profile('burst');
+  if (session && n === 3) profile('steady');
   const mb = (b) => Math.round(b / 1048576 * 10) / 10;
   const m = process.memoryUsage();
   const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name.replace(/_space$/, ''), { sizeMB: mb(s.space_size), usedMB: mb(s.space_used_size) }]));
   writeFileSync(${JSON.stringify(path.join(dir, 'heap.json'))}, JSON.stringify({ heapTotalMB: mb(m.heapTotal), heapUsedMB: mb(m.heapUsed), externalMB: mb(m.external), arrayBuffersMB: mb(m.arrayBuffers), spaces }));
+  if (${JSON.stringify(snapshots ?? '')}) v8.writeHeapSnapshot(${JSON.stringify(snapshots ?? '')} + '/kubelet-' + Date.now() + '.heapsnapshot');
 });
 `,
   );
@@ -113,7 +137,8 @@ export async function main(argv: string[]): Promise<void> {
       const args = ['kubelet', '--kubeconfig', kubeconfig, '--node-name', nodeName, '--data-dir', path.join(nodeDir, 'data'), '--port', String(await freePort()),
         '--tls-cert-file', path.join(nodeDir, 'kubelet.crt'), '--tls-private-key-file', path.join(nodeDir, 'kubelet.key'), '--cluster-cidr', cidrs.clusterCIDR,
         '--service-cluster-ip-range', cidrs.serviceCIDR, '--cgroup-root', cgroupRoot, '--pod-bridge', bridge, '--cleanup', '--no-cluster-dns', '--no-service-proxy'];
-      const preload = heapPreload(nodeDir);
+      const dirArg = (name: string) => (argv.includes(name) ? path.resolve(argv[argv.indexOf(name) + 1]!) : undefined);
+      const preload = heapPreload(nodeDir, dirArg('--snapshots'), dirArg('--cpu-prof'));
       // Executed as people run it (the shebang's flags), or through node with the variant's flags.
       const kubelet = v.flags
         ? spawn(process.execPath, [...v.flags, `--import=${preload}`, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...v.env } })

@@ -33,6 +33,7 @@ import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } 
 import { nodeInternalIP } from '../src/kubelet/node/machine-info.ts';
 import { freePort, percentile, startCluster } from './lib/cluster.ts';
 import { perfAvailable, startPerfCpu, type PerfCpu } from './lib/perf-cpu.ts';
+import { usage } from './lib/proc-usage.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const PODS = { version: 'v1', resource: 'pods', namespace: 'default' };
@@ -40,24 +41,6 @@ const PODS = { version: 'v1', resource: 'pods', namespace: 'default' };
 function arg(argv: string[], name: string, dflt: number): number {
   const i = argv.indexOf(name);
   return i >= 0 ? Number(argv[i + 1]) : dflt;
-}
-
-function procSample(pid: number): { cpuNs: number; rssMB: number; privateMB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const kB = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN);
-  return { cpuNs: (Number(f[11]) + Number(f[12])) * 10_000_000, rssMB: kB('Rss') / 1024, privateMB: (kB('Private_Clean') + kB('Private_Dirty')) / 1024 };
-}
-
-/** CPU (% of one core) over a window, RSS and private memory (MB, the last sample) of a process. */
-async function usage(pid: number, ms: number): Promise<{ cpuPercent: number; rssMB: number; privateMB: number }> {
-  const a = procSample(pid);
-  const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, ms));
-  const b = procSample(pid);
-  const mb = (x: number) => Math.round(x * 10) / 10;
-  return { cpuPercent: Math.round(((b.cpuNs - a.cpuNs) / 1e6 / (performance.now() - t0)) * 1000) / 10, rssMB: mb(b.rssMB), privateMB: mb(b.privateMB) };
 }
 
 const WINDOW_MS = 20_000;

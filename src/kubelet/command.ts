@@ -15,6 +15,7 @@ import { isDNS1123Subdomain } from '../api/validation.ts';
 import { nodeServiceHooks, type NodeServicesOptions } from './node-services.ts';
 import { parseUpstream } from '../dns/upstream.ts';
 import { clusterDNSForServiceCIDR } from '../dns/kube-dns-service.ts';
+import { startQuietGC, useLeanV8 } from './process-memory.ts';
 
 export interface KubeletCommandOptions {
   kubeconfig: string;
@@ -107,6 +108,9 @@ export function kubeletOptions(values: Record<string, string | boolean | undefin
 export async function runKubelet(o: KubeletCommandOptions, io: CliIO, stopSignal?: StopSignal): Promise<number> {
   const log = (m: string) => io.out(`kubelet: ${m}`);
   const stop = stopSignal ?? listenForStop(io);
+  // The process is the kubelet's alone (src/kubelet/process-memory.ts).
+  useLeanV8();
+  const stopQuietGC = startQuietGC();
   try {
     const serving = o.tlsCertFile ? { cert: await readFile(o.tlsCertFile, 'utf8'), key: await readFile(o.tlsPrivateKeyFile!, 'utf8') } : undefined;
     const started = performance.now();
@@ -151,6 +155,7 @@ export async function runKubelet(o: KubeletCommandOptions, io: CliIO, stopSignal
     io.err(`mizzen kubelet: ${(e as Error).message}`);
     return 1;
   } finally {
+    stopQuietGC();
     stop.dispose();
   }
 }
