@@ -8,6 +8,7 @@ import { errors, StatusError } from '../machinery/errors.ts';
 import { decodeKubernetesProtobuf } from '../machinery/protobuf/index.ts';
 import { prettyRequested } from './query-params.ts';
 import { checkNesting, stringifyJSON } from '../machinery/json-values.ts';
+import { PIECE_CHARS, slices, writeInPieces } from './piecewise-write.ts';
 
 /** Upstream's limit on request bodies. */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -44,6 +45,8 @@ function sendGzip(res: ServerResponse, code: number, body: string | Buffer, head
 
 function sendPlain(res: ServerResponse, code: number, body: string | Buffer, headers: Record<string, string | number>): void {
   res.writeHead(code, { ...headers, 'Content-Length': Buffer.byteLength(body) });
+  // A big string (a Table of thousands of rows) goes in pieces, not encoded whole into one buffer.
+  if (typeof body === 'string' && body.length > 4 * PIECE_CHARS) return writeInPieces(res, slices(body));
   res.end(body);
 }
 

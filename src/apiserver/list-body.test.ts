@@ -8,6 +8,7 @@ import zlib from 'node:zlib';
 import { startTestApiServer, type TestApiServer } from '../testing/api-server.ts';
 import { ApiClient } from '../client/api-client.ts';
 import { CachedObject } from './registry/cached-object.ts';
+import { PIECE_CHARS, slices } from './piecewise-write.ts';
 
 let api: TestApiServer;
 let sock: string;
@@ -109,4 +110,23 @@ test('a client that goes away mid-list leaves the server serving', async () => {
   }
   const r = await get('/api/v1/namespaces/default/configmaps');
   assert.equal(JSON.parse(r.body.toString('utf8')).items.length >= count, true);
+});
+
+test('a big Table (kubectl get) is written in pieces with its exact length', async () => {
+  const r = await get('/api/v1/namespaces/default/configmaps?includeObject=Object', { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
+  assert.ok(r.body.length > 1024 * 1024);
+  assert.equal(Number(r.headers['content-length']), r.body.length);
+  const t = JSON.parse(r.body.toString('utf8'));
+  assert.equal(t.kind, 'Table');
+  assert.equal(t.rows.filter((row: any) => row.object.data?.t === text.repeat(200)).length, count);
+});
+
+test('a string is cut into pieces that never split a surrogate pair', () => {
+  const s = 'a'.repeat(PIECE_CHARS - 1) + '🚢' + 'b'.repeat(PIECE_CHARS) + '🚢'.repeat(PIECE_CHARS);
+  const next = slices(s);
+  const pieces: string[] = [];
+  for (let p = next(); p !== undefined; p = next()) pieces.push(p);
+  assert.ok(pieces.length > 3);
+  assert.equal(pieces.join(''), s);
+  assert.equal(Buffer.concat(pieces.map((p) => Buffer.from(p))).toString(), s);
 });

@@ -10,12 +10,8 @@ import type { Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { acceptsGzip, gzipMinBytes, indentJSON, sendBody } from './http-util.ts';
 import { prettyRequested } from './query-params.ts';
+import { PIECE_CHARS, writeInPieces } from './piecewise-write.ts';
 import type { CachedObject } from './registry/cached-object.ts';
-
-/** How much text goes into one write. */
-const PIECE_CHARS = 64 * 1024;
-/** Writing goes on while the socket holds less than this unsent; then it waits for 'drain'. */
-const BUFFERED_BYTES = 1024 * 1024;
 
 /**
  * Sends `head`, the items' JSON separated by commas, and `tail` (a list object whose items array
@@ -42,37 +38,29 @@ export function sendJSONList(res: ServerResponse, code: number, head: string, it
   pump(res, head, items, tail);
 }
 
-/** Writes the pieces to `sink` as it drains, then ends it; stops if the sink is destroyed. */
+/** Writes head, items and tail to `sink` in pieces of about PIECE_CHARS, then ends it. */
 function pump(sink: Writable, head: string, items: readonly CachedObject[], tail: string): void {
   const n = items.length;
   let i = -1; // -1: the head is still to be written; n + 1: everything is.
-  const write = (): void => {
-    while (i <= n) {
-      if (sink.destroyed) return;
-      const piece: string[] = [];
-      let chars = 0;
-      if (i < 0) {
-        piece.push(head);
-        chars += head.length;
-        i = 0;
-      }
-      for (; i < n && chars < PIECE_CHARS; i++) {
-        const json = items[i].json;
-        if (i > 0) piece.push(',');
-        piece.push(json);
-        chars += json.length + 1;
-      }
-      if (i === n) {
-        piece.push(tail);
-        i++;
-      }
-      sink.write(piece.join(''));
-      if (sink.writableLength >= BUFFERED_BYTES && sink.writableNeedDrain) {
-        sink.once('drain', write);
-        return;
-      }
+  writeInPieces(sink, () => {
+    if (i > n) return undefined;
+    const piece: string[] = [];
+    let chars = 0;
+    if (i < 0) {
+      piece.push(head);
+      chars += head.length;
+      i = 0;
     }
-    sink.end();
-  };
-  write();
+    for (; i < n && chars < PIECE_CHARS; i++) {
+      const json = items[i].json;
+      if (i > 0) piece.push(',');
+      piece.push(json);
+      chars += json.length + 1;
+    }
+    if (i === n) {
+      piece.push(tail);
+      i++;
+    }
+    return piece.join('');
+  });
 }

@@ -128,12 +128,24 @@ const RESULT = { equal: 0, 'not-equal': 3 } as const;
 function requestOp(op: RequestOp): ProtoWriter {
   const w = new ProtoWriter();
   if ('range' in op) return w.message(1, rangeRequest(op.range));
-  if ('put' in op) return w.message(2, new ProtoWriter().bytes(1, op.put.key).bytes(2, op.put.value).bool(4, op.put.prevKv));
+  if ('put' in op) {
+    // Sized for the value up front: a growing writer copied a 2 KB pod several times over.
+    const size = putSize(op);
+    return new ProtoWriter(size + 8).message(2, new ProtoWriter(size).bytes(1, op.put.key).bytes(2, op.put.value).bool(4, op.put.prevKv));
+  }
   return w.message(3, new ProtoWriter().bytes(1, op.deleteRange.key).bytes(2, op.deleteRange.rangeEnd).bool(3, op.deleteRange.prevKv));
 }
 
+/** About what a put op takes encoded (its key and value and a few bytes of tags and lengths). */
+function putSize(op: RequestOp): number {
+  return 'put' in op ? Buffer.byteLength(op.put.key) + Buffer.byteLength(op.put.value) + 24 : 0;
+}
+
 export function encodeTxnRequest(t: TxnRequest): Buffer {
-  const w = new ProtoWriter(512);
+  let size = 512;
+  for (const op of t.success) size += putSize(op);
+  for (const op of t.failure) size += putSize(op);
+  const w = new ProtoWriter(size);
   for (const c of t.compare) {
     const m = new ProtoWriter().uint(1, RESULT[c.result]).uint(2, TARGET[c.target]).bytes(3, c.key);
     // The compared number is a oneof member: written even when 0, so etcd sees which target it is.
