@@ -353,11 +353,12 @@ export function list(
   const prefix = store.listPrefix(ns);
   store.checkReadable(prefix);
   const revision = store.cache.revision;
-  const rv = token?.rv ?? revision;
   const after = token ? prefix + token.start : undefined;
   // A continue page is a snapshot at the token's revision: keys changed since then are served as
   // they were. The page is walked from the token's key on, so it costs what its items cost.
-  const then = token && revision > token.rv ? changedSince(store, prefix, token.rv, after) : undefined;
+  // rv -1: a token given with a 410 (below) to go on from a key at the current revision.
+  const rv = token && token.rv >= 0 ? token.rv : revision;
+  const then = token && token.rv >= 0 && revision > token.rv ? changedSince(store, prefix, token.rv, after, token.start) : undefined;
   const items = then ? snapshotScan(store.cache.scan(prefix, after), then) : store.cache.scan(prefix, after);
   const out: CachedObject[] = [];
   let lastKey = '';
@@ -399,7 +400,7 @@ interface ChangedSince {
 }
 
 /** What changed under prefix since `rv`, from the watch cache's window of events (410 if it is gone). */
-function changedSince(store: ResourceStore, prefix: string, rv: number, after: string | undefined): ChangedSince {
+function changedSince(store: ResourceStore, prefix: string, rv: number, after: string | undefined, start: string): ChangedSince {
   const keys = new Map<string, CachedObject | undefined>();
   let handle: { stop(): void } | undefined;
   try {
@@ -409,10 +410,15 @@ function changedSince(store: ResourceStore, prefix: string, rv: number, after: s
       if (!keys.has(key)) keys.set(key, ev.type === 'ADDED' ? undefined : (ev.prevObject ?? (ev.type === 'DELETED' ? ev.object : undefined)));
     });
   } catch (e) {
-    if (e instanceof StorageError && e.code === 'Compacted')
-      throw errors.expired(
-        `the continue token is too old: the list has changed more since its first page (resourceVersion ${rv}) than the server keeps; start a new list without the continue parameter`,
+    if (e instanceof StorageError && e.code === 'Compacted') {
+      // As upstream: the Status carries a token that goes on from the same key at the current
+      // revision, for a client that prefers an inconsistent list to starting over.
+      const err = errors.expired(
+        `the continue token is too old: the list has changed more since its first page (resourceVersion ${rv}) than the server keeps; start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results (an inconsistent list: objects created, modified or deleted since the first page may show up in it or not)`,
       );
+      err.listMeta = { continue: encodeContinue({ rv: -1, start }) };
+      throw err;
+    }
     throw e;
   } finally {
     handle?.stop();

@@ -52,6 +52,8 @@ export class StatusError extends Error {
   readonly details?: StatusDetails;
   /** Extra response headers (e.g. Retry-After). */
   readonly headers?: Record<string, string>;
+  /** The Status's ListMeta (a 410 for a too old continue token carries a token to go on with). */
+  listMeta?: { continue?: string };
 
   constructor(code: number, reason: StatusReason, message: string, details?: StatusDetails, headers?: Record<string, string>) {
     super(message);
@@ -62,7 +64,7 @@ export class StatusError extends Error {
   }
 
   toStatus(): Status {
-    const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, code: this.code };
+    const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: { ...this.listMeta }, status: 'Failure', message: this.message, reason: this.reason, code: this.code };
     if (this.details) {
       // Upstream omits empty detail fields (the core group is "").
       const d: StatusDetails = {};

@@ -25,10 +25,13 @@ export function saveToken(token: string | undefined): void {
 
 export type Probe = { ok: true } | { ok: false; reason: string; network?: boolean };
 
-/** Whether the API lets these credentials in (the token, or else the session cookie). */
-export async function probe(token: string | undefined): Promise<Probe> {
+/**
+ * Whether the API lets these credentials in (the token, or else the session cookie): from `answer`
+ * (a request already made with them, the nodes' Table) or else by asking for /api.
+ */
+export async function probe(token: string | undefined, answer?: Promise<Response>): Promise<Probe> {
   try {
-    await apiFetch('/api', { token });
+    await (answer ?? apiFetch('/api', { token }));
   } catch (e) {
     if (e instanceof ApiError && e.code === 401) {
       return { ok: false, reason: token ? `The API server did not accept this token (${e.message}).` : e.message === 'Unauthorized' ? '' : e.message };

@@ -29,8 +29,9 @@ function App() {
   const check = async (token: string | undefined, failReason = '') => {
     // The watches start with the check, not after it (one round trip less before the map); if
     // the credentials are refused they are stopped again, and their own 401s are not reported.
+    const answer = store.earlyAnswer(token);
     store.start(token);
-    const r = await probe(token);
+    const r = await probe(token, answer);
     if (r.ok) {
       saveToken(token);
       // The user's name (one more round trip) follows into the header.

@@ -31,14 +31,21 @@ export class Store {
   }
 
   /** The nodes' Table, asked for as the page starts (before the worker is up), for the first start. */
-  private early?: { token: string | undefined; body: Promise<ArrayBuffer | undefined> };
+  private early?: { token: string | undefined; response: Promise<Response>; body: Promise<ArrayBuffer | undefined> };
 
   prefetchNodeTable(token: string | undefined): void {
-    const body = apiFetch(NODE_TABLE.path, { token, headers: { Accept: NODE_TABLE.accept } }).then(
+    const response = apiFetch(NODE_TABLE.path, { token, headers: { Accept: NODE_TABLE.accept } });
+    response.catch(() => {});
+    const body = response.then(
       (r) => r.arrayBuffer(),
       () => undefined,
     );
-    this.early = { token, body };
+    this.early = { token, response, body };
+  }
+
+  /** The early Table's answer, for these credentials: it tells whether they are accepted. */
+  earlyAnswer(token: string | undefined): Promise<Response> | undefined {
+    return this.early && this.early.token === token ? this.early.response : undefined;
   }
 
   start(token: string | undefined): void {

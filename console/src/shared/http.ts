@@ -6,6 +6,8 @@ export interface Status {
   code: number;
   reason: string;
   message: string;
+  /** A 410 for a too old continue token: a token to go on with (an inconsistent list). */
+  continue?: string;
 }
 
 export class ApiError extends Error {
@@ -36,7 +38,7 @@ export async function statusOf(res: Response): Promise<Status> {
   }
   try {
     const s = JSON.parse(text);
-    if (s && s.kind === 'Status') return { code: s.code || res.status, reason: s.reason ?? '', message: s.message ?? res.statusText };
+    if (s && s.kind === 'Status') return { code: s.code || res.status, reason: s.reason ?? '', message: s.message ?? res.statusText, continue: s.metadata?.continue || undefined };
   } catch {
     // not JSON
   }

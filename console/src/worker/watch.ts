@@ -182,7 +182,20 @@ export class Watcher {
     const fetchPage = async (cont: string) => (await apiFetch(this.query(cont ? { limit, continue: cont } : { limit }), { token: this.token() })).json();
     let next: Promise<any> | undefined = fetchPage('');
     while (next) {
-      const page = await next;
+      let page: any;
+      try {
+        page = await next;
+      } catch (e) {
+        // The list took longer than the server keeps its changes (150,000 pods on a busy machine):
+        // go on from where it was at the server's current state, rather than start over and
+        // likely fail the same way. What changed meanwhile in pages already read is caught up by
+        // the objects' next changes (a rare staleness, against never finishing).
+        if (e instanceof ApiError && e.code === 410 && e.status.continue) {
+          next = fetchPage(e.status.continue);
+          continue;
+        }
+        throw e;
+      }
       this.h.connection(true);
       const cont: string = page.metadata?.continue ?? '';
       this.rv = page.metadata?.resourceVersion ?? this.rv;
