@@ -20,11 +20,12 @@
 //     elbv2: https://...
 
 import { ConfigReader, type CloudConfig } from '../../cloud-config.ts';
-import type { CloudProvider, InstancesV2, LoadBalancer, Routes } from '../../provider.ts';
+import type { CloudProvider, ProviderContext, InstancesV2, LoadBalancer, Routes } from '../../provider.ts';
 import type { ProviderOptions } from '../../registry.ts';
 import { AwsInstances } from './instances.ts';
 import { AwsLoadBalancer } from './load-balancer.ts';
 import { AwsRoutes } from './routes.ts';
+import { NodeDirectory } from '../node-directory.ts';
 
 export interface AwsConfig {
   region: string;
@@ -77,7 +78,14 @@ export class AwsProvider implements CloudProvider {
     private readonly instances: AwsInstances,
     private readonly lb: AwsLoadBalancer,
     private readonly vpcRoutes: AwsRoutes,
+    private readonly nodes: NodeDirectory,
   ) {}
+  initialize(ctx: ProviderContext): void {
+    this.nodes.attach(ctx);
+  }
+  async stop(): Promise<void> {
+    this.nodes.detach();
+  }
   instancesV2(): InstancesV2 {
     return this.instances;
   }
@@ -107,6 +115,7 @@ export async function createProvider(opts: ProviderOptions): Promise<CloudProvid
   const ec2Client = new ec2.EC2Client({ ...common, ...(config.endpoints.ec2 ? { endpoint: config.endpoints.ec2 } : {}) });
   const elbClient = new elb.ElasticLoadBalancingV2Client({ ...common, ...(config.endpoints.elbv2 ? { endpoint: config.endpoints.elbv2 } : {}) });
   const instances = new AwsInstances(config, ec2, ec2Client);
-  return new AwsProvider(instances, new AwsLoadBalancer(config, elb, elbClient, instances), new AwsRoutes(config, ec2, ec2Client, instances));
+  const nodes = new NodeDirectory();
+  return new AwsProvider(instances, new AwsLoadBalancer(config, elb, elbClient, instances), new AwsRoutes(config, ec2, ec2Client, instances, nodes), nodes);
 }
 

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import type { KObject } from '../../../api/types.ts';
 import { startTestCluster, type TestCluster } from '../../../kubelet/simulated/test-cluster.ts';
 import { testControllerEnv } from '../../../controllers/test-support.ts';
-import { routeController } from '../../controllers/route/index.ts';
+import { cloudManagerFactories } from '../../controllers/index.ts';
 import { createNode, fastCloudOptions, waitUntil } from '../../testing/support.ts';
 import type { CloudProvider, Routes } from '../../provider.ts';
 import { AwsStandIn, type StandInRoute } from './stand-in.ts';
@@ -108,7 +108,7 @@ test('createRoute: source/dest check off, then CreateRoute to the instance; a bl
   // The CIDR routed to another instance: EC2's RouteAlreadyExists, as upstream.
   await assert.rejects(routes.createRoute(CLUSTER, 'uid-x', { name: '', targetNode: N1, destinationCIDR: '10.70.3.0/24' }), { name: 'RouteAlreadyExists', message: 'The route identified by 10.70.3.0/24 already exists.' });
   // No such machine.
-  await assert.rejects(routes.createRoute(CLUSTER, 'uid-g', { name: '', targetNode: 'ghost', destinationCIDR: '10.70.4.0/24' }), { code: 'InstanceNotFound', message: 'instance not found: no EC2 instance with private DNS name ghost' });
+  await assert.rejects(routes.createRoute(CLUSTER, 'uid-g', { name: '', targetNode: 'ghost', destinationCIDR: '10.70.4.0/24' }), { code: 'InstanceNotFound', message: 'instance not found: no EC2 instance for node ghost (by private DNS name)' });
 });
 
 test('deleteRoute: by CIDR from the table; already gone is success; throttling retried, then an error', async () => {
@@ -133,8 +133,10 @@ test('the route controller on aws: a route per node podCIDR, blackholes removed,
     const c = cluster.client;
     table('rtb-0main').routes.push({ destinationCidrBlock: '10.70.9.0/24', instanceId: 'i-0gone', state: 'blackhole', origin: 'CreateRoute' });
     await createNode(c, N1, { podCIDR: '10.70.1.0/24' });
-    await createNode(c, N3, { podCIDR: '10.70.3.0/24' });
-    await env.start((ctx) => routeController(ctx, aws, { ...fastCloudOptions, clusterName: CLUSTER, clusterCIDR: '10.70.0.0/16' }));
+    // A node named unlike its instance's DNS name: found by its providerID, and mapped back to it.
+    await createNode(c, 'worker-c', { podCIDR: '10.70.3.0/24', providerID: 'aws:///us-east-1b/i-0ccc' });
+    const { factories } = cloudManagerFactories(aws, { ...fastCloudOptions, clusterName: CLUSTER, clusterCIDR: '10.70.0.0/16' }, ['route']);
+    await env.start(...Object.values(factories));
     await waitUntil('routes', () => podRoutes('rtb-0main').length === 3 && !podRoutes('rtb-0main').some((r) => r.state === 'blackhole'));
     assert.deepEqual(
       podRoutes('rtb-0main').map((r) => `${r.destinationCidrBlock} ${r.instanceId ?? r.gatewayId}`).sort(),
@@ -142,7 +144,7 @@ test('the route controller on aws: a route per node podCIDR, blackholes removed,
     );
     assert.equal(table('rtb-0main').routes[0]!.gatewayId, 'local');
     assert.equal(podRoutes('rtb-0other').length, 1);
-    for (const n of [N1, N3]) {
+    for (const n of [N1, 'worker-c']) {
       const cond = await waitUntil(`${n} NetworkUnavailable=False`, async () => {
         const x = (await c.get<KObject>({ version: 'v1', resource: 'nodes', name: n })).status?.conditions?.find((k: any) => k.type === 'NetworkUnavailable');
         return x?.status === 'False' ? x : undefined;

@@ -2,12 +2,13 @@
 // podCIDR in the cluster's VPC route table, to the node's instance (whose source/destination check
 // is turned off so it may carry pod traffic). The table is the cloud-config's routeTableId, or the
 // one table tagged `kubernetes.io/cluster/<cluster name>`. EC2 routes have no names: a route is
-// named `<cluster>-<CIDR>` and its node is the instance's private DNS name (the node's name, as
-// instances.ts finds nodes); routes to gateways or other targets are not listed.
+// named `<cluster>-<CIDR>` and its node is the one whose providerID names the instance, else the
+// instance's private DNS name (as instances.ts finds nodes); routes to gateways are not listed.
 
 import type { Route, Routes } from '../../provider.ts';
 import { InstanceNotFoundError } from '../../errors.ts';
-import { isAwsNotFound, type AwsConfig } from './index.ts';
+import type { NodeDirectory } from '../node-directory.ts';
+import { instanceIdFromProviderID, isAwsNotFound, type AwsConfig } from './index.ts';
 import type { AwsInstances } from './instances.ts';
 
 type Ec2Module = typeof import('@aws-sdk/client-ec2');
@@ -23,6 +24,7 @@ export class AwsRoutes implements Routes {
     private readonly sdk: Ec2Module,
     private readonly client: Ec2Client,
     private readonly instances: AwsInstances,
+    private readonly nodes: NodeDirectory,
   ) {}
 
   /** The route table: by ID, or the single one carrying the cluster tag (in the VPC, when configured). */
@@ -50,7 +52,10 @@ export class AwsRoutes implements Routes {
     const names = new Map<string, string>();
     if (ids.length) {
       const out = await this.client.send(new this.sdk.DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: ids }] }));
-      for (const i of (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])) if (i.InstanceId && i.PrivateDnsName) names.set(i.InstanceId, i.PrivateDnsName);
+      for (const i of (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
+        const node = this.nodes.nameOf((pid) => instanceIdFromProviderID(pid) === i.InstanceId) ?? i.PrivateDnsName;
+        if (i.InstanceId && node) names.set(i.InstanceId, node);
+      }
     }
     const routes: Route[] = [];
     for (const r of table.Routes ?? []) {
@@ -65,8 +70,9 @@ export class AwsRoutes implements Routes {
   }
 
   async createRoute(clusterName: string, _nameHint: string, route: Route): Promise<void> {
-    const instance = await this.instances.find({ metadata: { name: route.targetNode } });
-    if (!instance?.InstanceId) throw new InstanceNotFoundError(`instance not found: no EC2 instance with private DNS name ${route.targetNode}`);
+    const node = this.nodes.node(route.targetNode);
+    const instance = await this.instances.find(node);
+    if (!instance?.InstanceId) throw new InstanceNotFoundError(`instance not found: no EC2 instance for node ${route.targetNode}${node.spec?.providerID ? ` (${node.spec.providerID})` : ' (by private DNS name)'}`);
     // An instance drops packets not addressed to it unless this check is off.
     if (instance.SourceDestCheck !== false) {
       await this.client.send(new this.sdk.ModifyInstanceAttributeCommand({ InstanceId: instance.InstanceId, SourceDestCheck: { Value: false } }));

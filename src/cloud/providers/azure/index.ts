@@ -27,10 +27,11 @@ import { readFileSync } from 'node:fs';
 import type { KObject } from '../../../api/types.ts';
 import { ConfigReader, type CloudConfig } from '../../cloud-config.ts';
 import { InstanceNotFoundError } from '../../errors.ts';
-import type { CloudProvider, InstanceMetadata, InstancesV2, LoadBalancer, NodeAddress, Routes } from '../../provider.ts';
+import type { CloudProvider, ProviderContext, InstanceMetadata, InstancesV2, LoadBalancer, NodeAddress, Routes } from '../../provider.ts';
 import type { ProviderOptions } from '../../registry.ts';
 import { AzureLoadBalancer } from './load-balancer.ts';
 import { AzureRoutes } from './routes.ts';
+import { NodeDirectory } from '../node-directory.ts';
 
 export interface AzureConfig {
   subscriptionId: string;
@@ -158,8 +159,15 @@ export class AzureProvider implements CloudProvider {
   constructor(
     private readonly instances: AzureInstances,
     private readonly lb: AzureLoadBalancer,
+    private readonly nodes: NodeDirectory,
     private readonly vnetRoutes?: AzureRoutes,
   ) {}
+  initialize(ctx: ProviderContext): void {
+    this.nodes.attach(ctx);
+  }
+  async stop(): Promise<void> {
+    this.nodes.detach();
+  }
   instancesV2(): InstancesV2 {
     return this.instances;
   }
@@ -196,6 +204,7 @@ export async function createProvider(opts: ProviderOptions): Promise<CloudProvid
   const instances = new AzureInstances(config, compute, network);
   const pollIntervalMs = (opts.overrides?.pollIntervalMs as number | undefined) ?? 2000;
   const routeTableName = config.routeTableName;
-  const routes = routeTableName ? new AzureRoutes({ ...config, routeTableName }, network, instances, pollIntervalMs) : undefined;
-  return new AzureProvider(instances, new AzureLoadBalancer(config, network, instances, pollIntervalMs), routes);
+  const nodes = new NodeDirectory();
+  const routes = routeTableName ? new AzureRoutes({ ...config, routeTableName }, network, instances, pollIntervalMs, nodes) : undefined;
+  return new AzureProvider(instances, new AzureLoadBalancer(config, network, instances, pollIntervalMs), nodes, routes);
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { KObject } from '../../../api/types.ts';
 import { startTestCluster, type TestCluster } from '../../../kubelet/simulated/test-cluster.ts';
 import { testControllerEnv } from '../../../controllers/test-support.ts';
-import { routeController } from '../../controllers/route/index.ts';
+import { cloudManagerFactories } from '../../controllers/index.ts';
 import { createNode, fastCloudOptions, waitUntil } from '../../testing/support.ts';
 import type { CloudProvider, Routes } from '../../provider.ts';
 import { AzureStandIn } from './stand-in.ts';
@@ -140,11 +140,13 @@ test('the route controller on azure: a route per node podCIDR, stale ones inside
       { name: 'on-prem', id: `${TABLE}/routes/on-prem`, properties: { addressPrefix: '192.168.0.0/16', nextHopType: 'VirtualNetworkGateway', provisioningState: 'Succeeded' } },
     );
     await createNode(c, 'vm-1', { podCIDR: '10.80.1.0/24' });
-    await createNode(c, 'vm-2', { podCIDR: '10.80.5.0/24' });
-    await env.start((ctx) => routeController(ctx, azure, { ...fastCloudOptions, clusterCIDR: '10.80.0.0/16' }));
-    const want = ['on-prem 192.168.0.0/16 VirtualNetworkGateway', 'vm-1____10-80-1-0_24 10.80.1.0/24 VirtualAppliance 10.1.0.4', 'vm-2____10-80-5-0_24 10.80.5.0/24 VirtualAppliance 10.1.0.5'];
+    // A node named unlike its VM: found by its providerID (its route carries the node's name).
+    await createNode(c, 'worker-2', { podCIDR: '10.80.5.0/24', providerID: `azure://${ARM}/Microsoft.Compute/virtualMachines/vm-2` });
+    const { factories } = cloudManagerFactories(azure, { ...fastCloudOptions, clusterCIDR: '10.80.0.0/16' }, ['route']);
+    await env.start(...Object.values(factories));
+    const want = ['on-prem 192.168.0.0/16 VirtualNetworkGateway', 'vm-1____10-80-1-0_24 10.80.1.0/24 VirtualAppliance 10.1.0.4', 'worker-2____10-80-5-0_24 10.80.5.0/24 VirtualAppliance 10.1.0.5'];
     await waitUntil('routes', () => JSON.stringify(tableRoutes()) === JSON.stringify(want));
-    for (const n of ['vm-1', 'vm-2']) {
+    for (const n of ['vm-1', 'worker-2']) {
       const cond = await waitUntil(`${n} NetworkUnavailable=False`, async () => {
         const x = (await c.get<KObject>({ version: 'v1', resource: 'nodes', name: n })).status?.conditions?.find((k: any) => k.type === 'NetworkUnavailable');
         return x?.status === 'False' ? x : undefined;

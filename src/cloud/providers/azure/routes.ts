@@ -7,6 +7,7 @@
 
 import type { Route, Routes } from '../../provider.ts';
 import { InstanceNotFoundError } from '../../errors.ts';
+import type { NodeDirectory } from '../node-directory.ts';
 import { isAzureNotFound, vmNameOf, type AzureConfig, type AzureInstances } from './index.ts';
 
 type NetworkClient = InstanceType<typeof import('@azure/arm-network')['NetworkManagementClient']>;
@@ -28,6 +29,7 @@ export class AzureRoutes implements Routes {
     private readonly network: NetworkClient,
     private readonly instances: AzureInstances,
     private readonly pollIntervalMs: number,
+    private readonly nodes: NodeDirectory,
   ) {}
 
   private get rg(): string {
@@ -48,8 +50,9 @@ export class AzureRoutes implements Routes {
   }
 
   async createRoute(_clusterName: string, _nameHint: string, route: Route): Promise<void> {
-    const vm = await this.instances.find({ metadata: { name: route.targetNode } });
-    if (!vm) throw new InstanceNotFoundError(`instance not found: no virtual machine ${vmNameOf({ metadata: { name: route.targetNode } })} in resource group ${this.config.resourceGroup}`);
+    const node = this.nodes.node(route.targetNode);
+    const vm = await this.instances.find(node);
+    if (!vm) throw new InstanceNotFoundError(`instance not found: no virtual machine ${vmNameOf(node)} in resource group ${this.config.resourceGroup}`);
     const ip = await this.instances.privateIP(vm);
     if (!ip) throw new Error(`virtual machine ${vm.name} has no private IP address on its primary network interface`);
     await this.ensureTable();

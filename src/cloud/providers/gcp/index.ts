@@ -18,10 +18,11 @@
 import type { KObject } from '../../../api/types.ts';
 import { ConfigReader, type CloudConfig } from '../../cloud-config.ts';
 import { InstanceNotFoundError, RetryError } from '../../errors.ts';
-import type { CloudProvider, InstanceMetadata, InstancesV2, LoadBalancer, NodeAddress, Routes } from '../../provider.ts';
+import type { CloudProvider, ProviderContext, InstanceMetadata, InstancesV2, LoadBalancer, NodeAddress, Routes } from '../../provider.ts';
 import type { ProviderOptions } from '../../registry.ts';
 import { GcpLoadBalancer } from './load-balancer.ts';
 import { GcpRoutes } from './routes.ts';
+import { NodeDirectory } from '../node-directory.ts';
 
 export interface GcpConfig {
   projectId: string;
@@ -146,7 +147,14 @@ export class GcpProvider implements CloudProvider {
     private readonly instances: GcpInstances,
     private readonly lb: GcpLoadBalancer,
     private readonly vpcRoutes: GcpRoutes,
+    private readonly nodes: NodeDirectory,
   ) {}
+  initialize(ctx: ProviderContext): void {
+    this.nodes.attach(ctx);
+  }
+  async stop(): Promise<void> {
+    this.nodes.detach();
+  }
   instancesV2(): InstancesV2 {
     return this.instances;
   }
@@ -183,5 +191,6 @@ export async function createProvider(opts: ProviderOptions): Promise<CloudProvid
     globalOperations: new sdk.GlobalOperationsClient(clientOpts),
   };
   const instances = new GcpInstances(config, clients);
-  return new GcpProvider(instances, new GcpLoadBalancer(config, clients, instances), new GcpRoutes(config, clients, instances));
+  const nodes = new NodeDirectory();
+  return new GcpProvider(instances, new GcpLoadBalancer(config, clients, instances), new GcpRoutes(config, clients, instances, nodes), nodes);
 }

@@ -14,7 +14,7 @@ import { OAuth2Client } from 'google-auth-library';
 import type { KObject } from '../../../api/types.ts';
 import { startTestCluster, type TestCluster } from '../../../kubelet/simulated/test-cluster.ts';
 import { testControllerEnv } from '../../../controllers/test-support.ts';
-import { routeController } from '../../controllers/route/index.ts';
+import { cloudManagerFactories } from '../../controllers/index.ts';
 import { createNode, fastCloudOptions, waitForEvent, waitUntil } from '../../testing/support.ts';
 import type { CloudProvider, Routes } from '../../provider.ts';
 import { GcpStandIn } from './stand-in.ts';
@@ -134,16 +134,20 @@ test('the route controller on gcp: a route per node podCIDR, dead routes removed
     seedRoute('other-cluster-uid-5', '10.60.5.0/24', 'node-1');
     standIn.fail('POST', '/global/routes', 403, 'rateLimitExceeded', 'Rate Limit Exceeded');
     const n1 = await createNode(c, 'node-1', { podCIDR: '10.60.1.0/24' });
-    const n2 = await createNode(c, 'node-2', { podCIDR: '10.60.2.0/24' });
-    await env.start((ctx) => routeController(ctx, gcp, { ...fastCloudOptions, clusterName: CLUSTER, clusterCIDR: '10.60.0.0/16' }));
+    // A node named unlike its instance: found by its providerID, and listed routes map back to it.
+    const n2 = await createNode(c, 'worker-b', { podCIDR: '10.60.2.0/24', providerID: 'gce://mizzen-test/us-central1-b/node-2' });
+    // As the manager wires it: the provider's term (its node view) and then the route controller.
+    const { factories } = cloudManagerFactories(gcp, { ...fastCloudOptions, clusterName: CLUSTER, clusterCIDR: '10.60.0.0/16' }, ['route']);
+    await env.start(...Object.values(factories));
     await waitUntil('both routes, the dead one gone', () => standIn.routes.has(`${PREFIX}-${n1.metadata.uid}`) && standIn.routes.has(`${PREFIX}-${n2.metadata.uid}`) && !standIn.routes.has(`${PREFIX}-uid-9`));
     assert.equal(standIn.routes.get(`${PREFIX}-${n1.metadata.uid}`)!.nextHopInstance, `${SELF}/zones/us-central1-a/instances/node-1`);
     assert.equal(standIn.routes.get(`${PREFIX}-${n2.metadata.uid}`)!.destRange, '10.60.2.0/24');
+    assert.equal(standIn.routes.get(`${PREFIX}-${n2.metadata.uid}`)!.nextHopInstance, `${SELF}/zones/us-central1-b/instances/node-2`);
     assert.ok(standIn.routes.has('other-cluster-uid-5'), 'another cluster\'s route is left alone');
     const ev = await waitForEvent(c, 'default', await failedNode(c), 'FailedToCreateRoute');
     assert.equal(ev.type, 'Warning');
-    assert.match(ev.message, /^Could not create route [0-9a-f-]+ 10\.60\.[12]\.0\/24 for node node-[12] after [\d.]+s: .*Rate Limit Exceeded/);
-    for (const n of ['node-1', 'node-2']) {
+    assert.match(ev.message, /^Could not create route [0-9a-f-]+ 10\.60\.[12]\.0\/24 for node (node-1|worker-b) after [\d.]+s: .*Rate Limit Exceeded/);
+    for (const n of ['node-1', 'worker-b']) {
       const cond = await waitUntil(`${n} NetworkUnavailable=False`, async () => {
         const x = (await c.get<KObject>({ version: 'v1', resource: 'nodes', name: n })).status?.conditions?.find((k: any) => k.type === 'NetworkUnavailable');
         return x?.status === 'False' ? x : undefined;

@@ -4,10 +4,10 @@
 // `k8s-node-route`. Listing asks Compute Engine for this cluster's routes only (name prefix,
 // network and description), so other clusters' and hand-made routes are never touched.
 
-import type { KObject } from '../../../api/types.ts';
 import { InstanceNotFoundError, RetryError } from '../../errors.ts';
 import type { Route, Routes } from '../../provider.ts';
-import { isGcpNotFound, type GcpClients, type GcpConfig, type GcpInstances } from './index.ts';
+import type { NodeDirectory } from '../node-directory.ts';
+import { isGcpNotFound, parseGceProviderID, type GcpClients, type GcpConfig, type GcpInstances } from './index.ts';
 
 /** The description every route this provider makes carries (upstream's k8sNodeRouteTag). */
 export const NODE_ROUTE_DESCRIPTION = 'k8s-node-route';
@@ -34,6 +34,7 @@ export class GcpRoutes implements Routes {
     private readonly config: GcpConfig,
     private readonly c: GcpClients,
     private readonly instances: GcpInstances,
+    private readonly nodes: NodeDirectory,
   ) {}
 
   async listRoutes(clusterName: string): Promise<Route[]> {
@@ -42,17 +43,26 @@ export class GcpRoutes implements Routes {
     const [items] = await this.c.routes.list({ project: this.config.projectId, filter });
     return (items ?? []).map((r) => ({
       name: String(r.name),
-      // The instance's name is the node's name on GCE.
-      targetNode: String(r.nextHopInstance ?? '').split('/').pop() ?? '',
+      targetNode: this.nodeOf(String(r.nextHopInstance ?? '')),
       destinationCIDR: String(r.destRange),
       // Compute Engine keeps a route whose instance was deleted and says so in a warning.
       blackhole: !r.nextHopInstance || (r.warnings ?? []).some((w) => w.code === 'NEXT_HOP_INSTANCE_NOT_FOUND'),
     }));
   }
 
+  /** The node whose providerID is this instance; else the instance's name (the node's name on GCE). */
+  private nodeOf(instanceURL: string): string {
+    const m = /projects\/([^/]+)\/zones\/([^/]+)\/instances\/([^/]+)$/.exec(instanceURL);
+    if (!m) return instanceURL.split('/').pop() ?? '';
+    const same = (pid: string) => {
+      const id = parseGceProviderID(pid);
+      return id?.project === m[1] && id.zone === m[2] && id.name === m[3];
+    };
+    return this.nodes.nameOf(same) ?? m[3]!;
+  }
+
   async createRoute(clusterName: string, nameHint: string, route: Route): Promise<void> {
-    const node: KObject = { metadata: { name: route.targetNode } };
-    const found = await this.instances.find(node);
+    const found = await this.instances.find(this.nodes.node(route.targetNode));
     if (!found)
       throw new InstanceNotFoundError(`instance not found: no Compute Engine instance named ${route.targetNode}${this.config.zones.length ? ` in zones ${this.config.zones.join(', ')}` : ' (no zones in the cloud-config to look in)'}`);
     const name = `${routeNamePrefix(clusterName)}-${nameHint}`;
