@@ -23,8 +23,13 @@ export class NodeDirectory {
     return this.nodes?.get(name) ?? { metadata: { name } };
   }
 
-  /** The name of the node whose providerID passes the test, if one is known. */
-  nameOf(test: (providerID: string) => boolean): string | undefined {
-    return this.nodes?.list().find((n) => n.spec?.providerID && test(String(n.spec.providerID)))?.metadata.name;
+  /** Node names by a key the provider derives from their providerIDs (one pass, for a whole listing). */
+  namesBy(keyOf: (providerID: string) => string | undefined): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const n of this.nodes?.list() ?? []) {
+      const key = n.spec?.providerID ? keyOf(String(n.spec.providerID)) : undefined;
+      if (key !== undefined && !out.has(key)) out.set(key, n.metadata.name!);
+    }
+    return out;
   }
 }

@@ -50,10 +50,11 @@ export class AwsRoutes implements Routes {
     const ids = [...new Set((table.Routes ?? []).map((r) => r.InstanceId).filter((x): x is string => !!x))];
     // A filter, not InstanceIds: an instance long gone must not fail the whole call.
     const names = new Map<string, string>();
+    const byInstance = this.nodes.namesBy(instanceIdFromProviderID);
     if (ids.length) {
       const out = await this.client.send(new this.sdk.DescribeInstancesCommand({ Filters: [{ Name: 'instance-id', Values: ids }] }));
       for (const i of (out.Reservations ?? []).flatMap((r) => r.Instances ?? [])) {
-        const node = this.nodes.nameOf((pid) => instanceIdFromProviderID(pid) === i.InstanceId) ?? i.PrivateDnsName;
+        const node = byInstance.get(i.InstanceId ?? '') ?? i.PrivateDnsName;
         if (i.InstanceId && node) names.set(i.InstanceId, node);
       }
     }

@@ -29,6 +29,13 @@ export function networkURL(config: GcpConfig): string {
 /** Compute Engine's list filter matches `eq` operands as whole RE2 expressions: quote the dots. */
 const reQuote = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** The node whose providerID is this instance; else the instance's name (the node's name on GCE). */
+function nodeOf(byInstance: Map<string, string>, instanceURL: string): string {
+  const m = /projects\/([^/]+)\/zones\/([^/]+)\/instances\/([^/]+)$/.exec(instanceURL);
+  if (!m) return instanceURL.split('/').pop() ?? '';
+  return byInstance.get(`${m[1]}/${m[2]}/${m[3]}`) ?? m[3]!;
+}
+
 export class GcpRoutes implements Routes {
   constructor(
     private readonly config: GcpConfig,
@@ -41,24 +48,17 @@ export class GcpRoutes implements Routes {
     const filter = [`(name eq "${reQuote(routeNamePrefix(clusterName))}-.*")`, `(network eq "${reQuote(networkURL(this.config))}")`, `(description eq "${NODE_ROUTE_DESCRIPTION}")`].join(' ');
     // The SDK follows nextPageToken itself (autoPaginate).
     const [items] = await this.c.routes.list({ project: this.config.projectId, filter });
+    const nodes = this.nodes.namesBy((pid) => {
+      const id = parseGceProviderID(pid);
+      return id && `${id.project}/${id.zone}/${id.name}`;
+    });
     return (items ?? []).map((r) => ({
       name: String(r.name),
-      targetNode: this.nodeOf(String(r.nextHopInstance ?? '')),
+      targetNode: nodeOf(nodes, String(r.nextHopInstance ?? '')),
       destinationCIDR: String(r.destRange),
       // Compute Engine keeps a route whose instance was deleted and says so in a warning.
       blackhole: !r.nextHopInstance || (r.warnings ?? []).some((w) => w.code === 'NEXT_HOP_INSTANCE_NOT_FOUND'),
     }));
-  }
-
-  /** The node whose providerID is this instance; else the instance's name (the node's name on GCE). */
-  private nodeOf(instanceURL: string): string {
-    const m = /projects\/([^/]+)\/zones\/([^/]+)\/instances\/([^/]+)$/.exec(instanceURL);
-    if (!m) return instanceURL.split('/').pop() ?? '';
-    const same = (pid: string) => {
-      const id = parseGceProviderID(pid);
-      return id?.project === m[1] && id.zone === m[2] && id.name === m[3];
-    };
-    return this.nodes.nameOf(same) ?? m[3]!;
   }
 
   async createRoute(clusterName: string, nameHint: string, route: Route): Promise<void> {
