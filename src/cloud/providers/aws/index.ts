@@ -1,6 +1,7 @@
 // The `aws` provider: instances from EC2 DescribeInstances, and for each LoadBalancer Service an
 // Elastic Load Balancing v2 Network Load Balancer with one target group (instance targets on the
-// node port) and one listener per Service port. On the official SDK (@aws-sdk/client-ec2,
+// node port) and one listener per Service port, and a route to each node's podCIDR in the
+// cluster's VPC route table (routes.ts). On the official SDK (@aws-sdk/client-ec2,
 // @aws-sdk/client-elastic-load-balancing-v2), imported only when this provider is chosen.
 // Credentials come from the SDK's standard chain (environment, shared files, SSO, web identity,
 // container and instance metadata). Untested against a real account: the tests run it against a
@@ -11,22 +12,27 @@
 //   vpcId: vpc-0abc                # required for load balancers (target groups live in a VPC)
 //   subnetIds: [subnet-1, ...]     # required for load balancers
 //   scheme: internet-facing        # or internal
+//   routeTableId: rtb-0abc         # pod routes go here; default: the one table tagged
+//                                  # kubernetes.io/cluster/<cluster name> (in vpcId, when set)
 //   maxAttempts: 3                 # SDK attempts per call (throttling is retried with backoff)
 //   endpoints:                     # optional overrides (a private endpoint, a local stand-in)
 //     ec2: https://...
 //     elbv2: https://...
 
 import { ConfigReader, type CloudConfig } from '../../cloud-config.ts';
-import type { CloudProvider, InstancesV2, LoadBalancer, Routes } from '../../provider.ts';
+import type { CloudProvider, ProviderContext, InstancesV2, LoadBalancer, Routes } from '../../provider.ts';
 import type { ProviderOptions } from '../../registry.ts';
 import { AwsInstances } from './instances.ts';
 import { AwsLoadBalancer } from './load-balancer.ts';
+import { AwsRoutes } from './routes.ts';
+import { NodeDirectory } from '../node-directory.ts';
 
 export interface AwsConfig {
   region: string;
   vpcId?: string;
   subnetIds: string[];
   scheme: 'internet-facing' | 'internal';
+  routeTableId?: string;
   maxAttempts: number;
   endpoints: { ec2?: string; elbv2?: string };
 }
@@ -39,6 +45,7 @@ export function parseAwsConfig(config: CloudConfig): AwsConfig {
     vpcId: r.string('vpcId'),
     subnetIds: r.strings('subnetIds'),
     scheme: r.oneOf('scheme', ['internet-facing', 'internal'] as const, 'internet-facing'),
+    routeTableId: r.string('routeTableId'),
     maxAttempts: r.integer('maxAttempts', { default: 3, min: 1, max: 20 }),
     endpoints: { ec2: e.url('ec2'), elbv2: e.url('elbv2') },
   };
@@ -70,15 +77,23 @@ export class AwsProvider implements CloudProvider {
   constructor(
     private readonly instances: AwsInstances,
     private readonly lb: AwsLoadBalancer,
+    private readonly vpcRoutes: AwsRoutes,
+    private readonly nodes: NodeDirectory,
   ) {}
+  initialize(ctx: ProviderContext): void {
+    this.nodes.attach(ctx);
+  }
+  async stop(): Promise<void> {
+    this.nodes.detach();
+  }
   instancesV2(): InstancesV2 {
     return this.instances;
   }
   loadBalancer(): LoadBalancer {
     return this.lb;
   }
-  routes(): Routes | undefined {
-    return undefined;
+  routes(): Routes {
+    return this.vpcRoutes;
   }
   hasClusterID(): boolean {
     return true;
@@ -100,6 +115,7 @@ export async function createProvider(opts: ProviderOptions): Promise<CloudProvid
   const ec2Client = new ec2.EC2Client({ ...common, ...(config.endpoints.ec2 ? { endpoint: config.endpoints.ec2 } : {}) });
   const elbClient = new elb.ElasticLoadBalancingV2Client({ ...common, ...(config.endpoints.elbv2 ? { endpoint: config.endpoints.elbv2 } : {}) });
   const instances = new AwsInstances(config, ec2, ec2Client);
-  return new AwsProvider(instances, new AwsLoadBalancer(config, elb, elbClient, instances));
+  const nodes = new NodeDirectory();
+  return new AwsProvider(instances, new AwsLoadBalancer(config, elb, elbClient, instances), new AwsRoutes(config, ec2, ec2Client, instances, nodes), nodes);
 }
 

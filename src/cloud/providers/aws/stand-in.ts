@@ -1,7 +1,7 @@
 // Test-only: a local stand-in for EC2 and Elastic Load Balancing v2 on 127.0.0.1, speaking their
 // wire format (the AWS Query protocol: form-encoded POSTs with Action and Version; XML answers
-// and XML errors as the services send them). It keeps instances, balancers, target groups and
-// listeners in memory, records every request, and injects faults (throttling, not found).
+// and XML errors as the services send them). It keeps instances, VPC route tables, balancers,
+// target groups and listeners in memory, records every request, and injects faults (throttling, not found).
 
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
@@ -26,6 +26,23 @@ export interface StandInInstance {
   publicIp?: string;
   privateDns: string;
   publicDns?: string;
+  /** EC2's default is true; routing pod traffic through an instance needs it off. */
+  sourceDestCheck?: boolean;
+}
+
+export interface StandInRoute {
+  destinationCidrBlock: string;
+  gatewayId?: string;
+  instanceId?: string;
+  state: 'active' | 'blackhole';
+  origin: 'CreateRouteTable' | 'CreateRoute';
+}
+
+export interface StandInRouteTable {
+  id: string;
+  vpcId: string;
+  tags: Record<string, string>;
+  routes: StandInRoute[];
 }
 
 interface Lb {
@@ -98,6 +115,9 @@ class AwsError extends Error {
 export class AwsStandIn {
   readonly requests: AwsRequest[] = [];
   readonly instances = new Map<string, StandInInstance>();
+  readonly routeTables = new Map<string, StandInRouteTable>();
+  /** Route tables per DescribeRouteTables page (MaxResults is honoured below it). */
+  routeTablesPageSize = 100;
   readonly lbs = new Map<string, Lb>();
   readonly tgs = new Map<string, Tg>();
   readonly listeners = new Map<string, Listener>();
@@ -153,8 +173,7 @@ export class AwsStandIn {
     }
     try {
       if (service === 'ec2') {
-        if (action !== 'DescribeInstances') throw new AwsError('InvalidAction', `The action ${action} is not valid for this web service.`);
-        return send(200, `<DescribeInstancesResponse xmlns="${EC2_NS}"><requestId>${reqId}</requestId>${this.describeInstances(params)}</DescribeInstancesResponse>`);
+        return send(200, `<${action}Response xmlns="${EC2_NS}"><requestId>${reqId}</requestId>${this.ec2(action, params)}</${action}Response>`);
       }
       const result = this.elb(action, params);
       send(200, `<${action}Response xmlns="${ELB_NS}"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>${reqId}</RequestId></ResponseMetadata></${action}Response>`);
@@ -162,6 +181,82 @@ export class AwsStandIn {
       if (e instanceof AwsError) return sendError(e);
       send(500, `<ErrorResponse xmlns="${ELB_NS}"><Error><Type>Receiver</Type><Code>InternalFailure</Code><Message>${esc((e as Error).message)}</Message></Error><RequestId>${reqId}</RequestId></ErrorResponse>`);
     }
+  }
+
+  private ec2(action: string, p: Record<string, string>): string {
+    switch (action) {
+      case 'DescribeInstances':
+        return this.describeInstances(p);
+      case 'DescribeRouteTables':
+        return this.describeRouteTables(p);
+      case 'ModifyInstanceAttribute': {
+        const i = this.instances.get(p.InstanceId ?? '');
+        if (!i) throw new AwsError('InvalidInstanceID.NotFound', `The instance ID '${p.InstanceId}' does not exist`);
+        if (p['SourceDestCheck.Value'] === undefined) throw new AwsError('InvalidParameterCombination', 'No attributes specified.');
+        i.sourceDestCheck = p['SourceDestCheck.Value'] === 'true';
+        return '<return>true</return>';
+      }
+      case 'CreateRoute': {
+        const t = this.table(p.RouteTableId);
+        const cidr = p.DestinationCidrBlock ?? '';
+        if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(cidr)) throw new AwsError('InvalidParameterValue', `Value (${cidr}) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block.`);
+        if (t.routes.some((r) => r.destinationCidrBlock === cidr)) throw new AwsError('RouteAlreadyExists', `The route identified by ${cidr} already exists.`);
+        const i = this.instances.get(p.InstanceId ?? '');
+        if (!i) throw new AwsError('InvalidInstanceID.NotFound', `The instance ID '${p.InstanceId}' does not exist`);
+        t.routes.push({ destinationCidrBlock: cidr, instanceId: i.id, state: 'active', origin: 'CreateRoute' });
+        return '<return>true</return>';
+      }
+      case 'DeleteRoute': {
+        const t = this.table(p.RouteTableId);
+        const at = t.routes.findIndex((r) => r.destinationCidrBlock === p.DestinationCidrBlock);
+        if (at < 0) throw new AwsError('InvalidRoute.NotFound', `no route with destination-cidr-block ${p.DestinationCidrBlock} in route table ${t.id}`);
+        t.routes.splice(at, 1);
+        return '<return>true</return>';
+      }
+    }
+    throw new AwsError('InvalidAction', `The action ${action} is not valid for this web service.`);
+  }
+
+  private table(id: string | undefined): StandInRouteTable {
+    const t = this.routeTables.get(id ?? '');
+    if (!t) throw new AwsError('InvalidRouteTableID.NotFound', `The routeTable ID '${id}' does not exist`);
+    return t;
+  }
+
+  /** Filters route-table-id, vpc-id, tag-key and tag:<key>; pages by NextToken. */
+  private describeRouteTables(params: Record<string, string>): string {
+    let list = [...this.routeTables.values()];
+    const ids = queryList(params, 'RouteTableId.');
+    if (ids.length) {
+      const missing = ids.filter((id) => !this.routeTables.has(id));
+      if (missing.length) throw new AwsError('InvalidRouteTableID.NotFound', `The routeTable ID '${missing.join(', ')}' does not exist`);
+      list = list.filter((t) => ids.includes(t.id));
+    }
+    for (const f of queryStructs(params, 'Filter.')) {
+      const values = Object.entries(f)
+        .filter(([k]) => k.startsWith('Value.'))
+        .map(([, v]) => v);
+      const name = f.Name ?? '';
+      if (name === 'route-table-id') list = list.filter((t) => values.includes(t.id));
+      else if (name === 'vpc-id') list = list.filter((t) => values.includes(t.vpcId));
+      else if (name === 'tag-key') list = list.filter((t) => Object.keys(t.tags).some((k) => values.includes(k)));
+      else if (name.startsWith('tag:')) list = list.filter((t) => values.includes(t.tags[name.slice(4)]!));
+      else throw new AwsError('InvalidParameterValue', `The filter '${name}' is invalid`);
+    }
+    const size = Math.min(Number(params.MaxResults ?? this.routeTablesPageSize), this.routeTablesPageSize);
+    const start = Number(params.NextToken ?? 0);
+    const page = list.slice(start, start + size);
+    const routeXml = (r: StandInRoute) =>
+      `<item>${tag('destinationCidrBlock', r.destinationCidrBlock)}${tag('gatewayId', r.gatewayId)}${tag('instanceId', r.instanceId)}${r.instanceId ? '<instanceOwnerId>123456789012</instanceOwnerId>' + tag('networkInterfaceId', `eni-${r.instanceId.slice(2)}`) : ''}${tag('state', r.state)}${tag('origin', r.origin)}</item>`;
+    const items = page
+      .map(
+        (t) =>
+          `<item>${tag('routeTableId', t.id)}${tag('vpcId', t.vpcId)}<ownerId>123456789012</ownerId><routeSet>${t.routes.map(routeXml).join('')}</routeSet><associationSet/><propagatingVgwSet/><tagSet>${Object.entries(t.tags)
+            .map(([k, v]) => `<item>${tag('key', k)}${tag('value', v)}</item>`)
+            .join('')}</tagSet></item>`,
+      )
+      .join('');
+    return `<routeTableSet>${items}</routeTableSet>${start + size < list.length ? tag('nextToken', String(start + size)) : ''}`;
   }
 
   private describeInstances(params: Record<string, string>): string {
@@ -178,13 +273,14 @@ export class AwsStandIn {
         .filter(([k]) => k.startsWith('Value.'))
         .map(([, v]) => v);
       if (f.Name === 'private-dns-name') list = list.filter((i) => values.includes(i.privateDns));
+      else if (f.Name === 'instance-id') list = list.filter((i) => values.includes(i.id));
       else throw new AwsError('InvalidParameterValue', `The filter '${f.Name}' is invalid`);
     }
     const codes = { pending: 0, running: 16, stopping: 64, stopped: 80, terminated: 48 };
     const items = list
       .map(
         (i) =>
-          `<item><reservationId>r-${i.id.slice(2)}</reservationId><ownerId>123456789012</ownerId><groupSet/><instancesSet><item>${tag('instanceId', i.id)}<imageId>ami-0abcdef1234567890</imageId><instanceState><code>${codes[i.state]}</code><name>${i.state}</name></instanceState>${tag('privateDnsName', i.privateDns)}${tag('dnsName', i.publicDns ?? '')}${tag('instanceType', i.type)}<placement>${tag('availabilityZone', i.zone)}<tenancy>default</tenancy></placement>${tag('privateIpAddress', i.privateIp)}${tag('ipAddress', i.publicIp)}</item></instancesSet></item>`,
+          `<item><reservationId>r-${i.id.slice(2)}</reservationId><ownerId>123456789012</ownerId><groupSet/><instancesSet><item>${tag('instanceId', i.id)}<imageId>ami-0abcdef1234567890</imageId><instanceState><code>${codes[i.state]}</code><name>${i.state}</name></instanceState>${tag('privateDnsName', i.privateDns)}${tag('dnsName', i.publicDns ?? '')}${tag('instanceType', i.type)}<placement>${tag('availabilityZone', i.zone)}<tenancy>default</tenancy></placement>${tag('privateIpAddress', i.privateIp)}${tag('ipAddress', i.publicIp)}${tag('sourceDestCheck', i.sourceDestCheck ?? true)}</item></instancesSet></item>`,
       )
       .join('');
     return `<reservationSet>${items}</reservationSet>`;

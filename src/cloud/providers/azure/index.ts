@@ -1,7 +1,8 @@
 // The `azure` provider: virtual machines for instances, and a Standard Load Balancer shared by the
 // cluster's Services (as cloud-provider-azure): per Service a Standard public IP, a frontend IP
 // configuration, and per port a health probe on the node port and a load-balancing rule, over a
-// backend pool of the nodes' IP addresses. On the official SDKs (@azure/arm-compute,
+// backend pool of the nodes' IP addresses; and, when a routeTableName is configured, a route per
+// node podCIDR in that route table (routes.ts). On the official SDKs (@azure/arm-compute,
 // @azure/arm-network; @azure/identity for credentials), imported only when this provider is chosen.
 // Credentials: a service principal when aadClientId/aadClientSecret are set, else
 // DefaultAzureCredential (environment, workload identity, managed identity, Azure CLI).
@@ -15,6 +16,8 @@
 //   vnetName: my-vnet              # required for load balancers (the backend pool's addresses are in it)
 //   vnetResourceGroup: net-rg      # default resourceGroup
 //   loadBalancerName: my-lb        # default: the cluster name
+//   routeTableName: my-routes      # pod routes go here (made when missing); unset: no routes
+//   routeTableResourceGroup: rt-rg # default resourceGroup
 //   tenantId / aadClientId / aadClientSecret   # a service principal (all three, or none)
 //   resourceManagerEndpoint: https://management.azure.com   # another cloud, Azure Stack, a stand-in
 //   resourceManagerCAFile: /path/ca.pem                       # trust this CA for that endpoint
@@ -24,9 +27,11 @@ import { readFileSync } from 'node:fs';
 import type { KObject } from '../../../api/types.ts';
 import { ConfigReader, type CloudConfig } from '../../cloud-config.ts';
 import { InstanceNotFoundError } from '../../errors.ts';
-import type { CloudProvider, InstanceMetadata, InstancesV2, LoadBalancer, NodeAddress, Routes } from '../../provider.ts';
+import type { CloudProvider, ProviderContext, InstanceMetadata, InstancesV2, LoadBalancer, NodeAddress, Routes } from '../../provider.ts';
 import type { ProviderOptions } from '../../registry.ts';
 import { AzureLoadBalancer } from './load-balancer.ts';
+import { AzureRoutes } from './routes.ts';
+import { NodeDirectory } from '../node-directory.ts';
 
 export interface AzureConfig {
   subscriptionId: string;
@@ -35,6 +40,8 @@ export interface AzureConfig {
   vnetName?: string;
   vnetResourceGroup: string;
   loadBalancerName?: string;
+  routeTableName?: string;
+  routeTableResourceGroup: string;
   tenantId?: string;
   aadClientId?: string;
   aadClientSecret?: string;
@@ -62,6 +69,8 @@ export function parseAzureConfig(config: CloudConfig): AzureConfig {
     vnetName: r.string('vnetName'),
     vnetResourceGroup: r.string('vnetResourceGroup') ?? resourceGroup,
     loadBalancerName: r.string('loadBalancerName'),
+    routeTableName: r.string('routeTableName'),
+    routeTableResourceGroup: r.string('routeTableResourceGroup') ?? resourceGroup,
     tenantId: r.string('tenantId'),
     aadClientId: r.string('aadClientId'),
     aadClientSecret: r.string('aadClientSecret'),
@@ -150,7 +159,15 @@ export class AzureProvider implements CloudProvider {
   constructor(
     private readonly instances: AzureInstances,
     private readonly lb: AzureLoadBalancer,
+    private readonly nodes: NodeDirectory,
+    private readonly vnetRoutes?: AzureRoutes,
   ) {}
+  initialize(ctx: ProviderContext): void {
+    this.nodes.attach(ctx);
+  }
+  async stop(): Promise<void> {
+    this.nodes.detach();
+  }
   instancesV2(): InstancesV2 {
     return this.instances;
   }
@@ -158,7 +175,7 @@ export class AzureProvider implements CloudProvider {
     return this.lb;
   }
   routes(): Routes | undefined {
-    return undefined;
+    return this.vnetRoutes;
   }
   hasClusterID(): boolean {
     return true;
@@ -186,5 +203,8 @@ export async function createProvider(opts: ProviderOptions): Promise<CloudProvid
   const network = new networkSdk.NetworkManagementClient(credential, config.subscriptionId, clientOpts);
   const instances = new AzureInstances(config, compute, network);
   const pollIntervalMs = (opts.overrides?.pollIntervalMs as number | undefined) ?? 2000;
-  return new AzureProvider(instances, new AzureLoadBalancer(config, network, instances, pollIntervalMs));
+  const routeTableName = config.routeTableName;
+  const nodes = new NodeDirectory();
+  const routes = routeTableName ? new AzureRoutes({ ...config, routeTableName }, network, instances, pollIntervalMs, nodes) : undefined;
+  return new AzureProvider(instances, new AzureLoadBalancer(config, network, instances, pollIntervalMs), nodes, routes);
 }

@@ -1,6 +1,6 @@
 // The `gcp` provider: Compute Engine instances, and for each LoadBalancer Service a regional
 // target pool (the nodes' instances) behind a forwarding rule (the in-tree GCE "external load
-// balancer"). On the official SDK (@google-cloud/compute, REST transport), imported only when this
+// balancer"), and a global VPC route to each node's podCIDR (routes.ts). On the official SDK (@google-cloud/compute, REST transport), imported only when this
 // provider is chosen. Credentials: Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS,
 // gcloud's user credentials, the metadata server). Untested against a real project: the tests run
 // it against a local stand-in speaking the Compute REST JSON wire format (stand-in.ts).
@@ -9,20 +9,27 @@
 //   projectId: my-project          # required
 //   region: us-central1            # required: target pools and forwarding rules are regional
 //   zones: [us-central1-a, ...]    # where to find the instance of a node without a providerID
+//                                  # (and of a route's node: routes know nodes by name only)
+//   network: default               # the VPC network pod routes go in (a name, or its URL)
+//   networkProjectId: host-project # the network's project when it is a Shared VPC's (default projectId)
 //   apiEndpoint: https://...       # optional override (a private endpoint, a local stand-in)
 //   operationTimeoutSeconds: 60    # how long one sync waits for an operation before retrying later
 
 import type { KObject } from '../../../api/types.ts';
 import { ConfigReader, type CloudConfig } from '../../cloud-config.ts';
 import { InstanceNotFoundError, RetryError } from '../../errors.ts';
-import type { CloudProvider, InstanceMetadata, InstancesV2, LoadBalancer, NodeAddress, Routes } from '../../provider.ts';
+import type { CloudProvider, ProviderContext, InstanceMetadata, InstancesV2, LoadBalancer, NodeAddress, Routes } from '../../provider.ts';
 import type { ProviderOptions } from '../../registry.ts';
 import { GcpLoadBalancer } from './load-balancer.ts';
+import { GcpRoutes } from './routes.ts';
+import { NodeDirectory } from '../node-directory.ts';
 
 export interface GcpConfig {
   projectId: string;
   region: string;
   zones: string[];
+  network: string;
+  networkProjectId?: string;
   apiEndpoint?: string;
   operationTimeoutMs: number;
 }
@@ -33,6 +40,8 @@ export function parseGcpConfig(config: CloudConfig): GcpConfig {
     projectId: r.string('projectId', { required: true }),
     region: r.string('region', { required: true }),
     zones: r.strings('zones'),
+    network: r.string('network', { default: 'default' })!,
+    networkProjectId: r.string('networkProjectId'),
     apiEndpoint: r.url('apiEndpoint'),
     operationTimeoutMs: r.integer('operationTimeoutSeconds', { default: 60, min: 1, max: 3600 }) * 1000,
   };
@@ -47,6 +56,8 @@ export interface GcpClients {
   targetPools: InstanceType<Compute['TargetPoolsClient']>;
   forwardingRules: InstanceType<Compute['ForwardingRulesClient']>;
   regionOperations: InstanceType<Compute['RegionOperationsClient']>;
+  routes: InstanceType<Compute['RoutesClient']>;
+  globalOperations: InstanceType<Compute['GlobalOperationsClient']>;
 }
 
 /** gax errors carry the gRPC code (5 NOT_FOUND) and the HTTP status of the REST answer. */
@@ -135,15 +146,23 @@ export class GcpProvider implements CloudProvider {
   constructor(
     private readonly instances: GcpInstances,
     private readonly lb: GcpLoadBalancer,
+    private readonly vpcRoutes: GcpRoutes,
+    private readonly nodes: NodeDirectory,
   ) {}
+  initialize(ctx: ProviderContext): void {
+    this.nodes.attach(ctx);
+  }
+  async stop(): Promise<void> {
+    this.nodes.detach();
+  }
   instancesV2(): InstancesV2 {
     return this.instances;
   }
   loadBalancer(): LoadBalancer {
     return this.lb;
   }
-  routes(): Routes | undefined {
-    return undefined;
+  routes(): Routes {
+    return this.vpcRoutes;
   }
   hasClusterID(): boolean {
     return true;
@@ -168,7 +187,10 @@ export async function createProvider(opts: ProviderOptions): Promise<CloudProvid
     targetPools: new sdk.TargetPoolsClient(clientOpts),
     forwardingRules: new sdk.ForwardingRulesClient(clientOpts),
     regionOperations: new sdk.RegionOperationsClient(clientOpts),
+    routes: new sdk.RoutesClient(clientOpts),
+    globalOperations: new sdk.GlobalOperationsClient(clientOpts),
   };
   const instances = new GcpInstances(config, clients);
-  return new GcpProvider(instances, new GcpLoadBalancer(config, clients, instances));
+  const nodes = new NodeDirectory();
+  return new GcpProvider(instances, new GcpLoadBalancer(config, clients, instances), new GcpRoutes(config, clients, instances, nodes), nodes);
 }

@@ -1,6 +1,7 @@
 // Test-only: a local stand-in for the Compute Engine REST API on 127.0.0.1 (JSON over HTTP, the
 // paths and bodies @google-cloud/compute's REST transport sends): instances, regional target
-// pools and forwarding rules kept in memory, mutations answered with Operations that finish on a
+// pools and forwarding rules, global VPC routes (listed through the API's filter expressions, in
+// pages) kept in memory, mutations answered with Operations that finish on a
 // later `wait`, errors in Google's JSON error shape, and injected faults.
 
 import http from 'node:http';
@@ -11,6 +12,7 @@ const SELF = 'https://www.googleapis.com/compute/v1';
 export interface GcpRequest {
   method: string;
   path: string;
+  query: Record<string, string>;
   body: any;
   authorization: string;
 }
@@ -48,6 +50,10 @@ export class GcpStandIn {
   readonly instances = new Map<string, StandInGceInstance>();
   readonly targetPools = new Map<string, any>();
   readonly forwardingRules = new Map<string, any>();
+  /** Global routes by name (the VPC's routing table across networks). */
+  readonly routes = new Map<string, any>();
+  /** Items per page of a routes list (Compute Engine's default and maximum is 500). */
+  routesPageSize = 500;
   readonly operations = new Map<string, { op: any; waitsLeft: number }>();
   /** How many `wait` calls a new operation answers RUNNING before DONE. */
   operationWaits = 0;
@@ -78,7 +84,7 @@ export class GcpStandIn {
 
   /** "POST targetPools", "GET forwardingRules/x" style summary of the requests. */
   calls(): string[] {
-    return this.requests.map((r) => `${r.method} ${r.path.replace(/^\/compute\/v1\/projects\/[^/]+\/(regions|zones)\/[^/]+\//, '')}`);
+    return this.requests.map((r) => `${r.method} ${r.path.replace(/^\/compute\/v1\/projects\/[^/]+\/((regions|zones)\/[^/]+|global)\//, '')}`);
   }
 
   private handle(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
@@ -91,7 +97,7 @@ export class GcpStandIn {
     } catch {
       parsed = body;
     }
-    this.requests.push({ method, path, body: parsed, authorization: String(req.headers.authorization ?? '') });
+    this.requests.push({ method, path, query: Object.fromEntries(url.searchParams), body: parsed, authorization: String(req.headers.authorization ?? '') });
     const send = (status: number, obj: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
       res.end(JSON.stringify(obj));
@@ -103,7 +109,7 @@ export class GcpStandIn {
       return sendError(new GceError(fault.status, fault.reason, fault.message));
     }
     try {
-      send(200, this.route(method, path, parsed));
+      send(200, this.route(method, path, parsed, url.searchParams));
     } catch (e) {
       if (e instanceof GceError) return sendError(e);
       send(500, { error: { code: 500, message: (e as Error).message, errors: [{ reason: 'backendError' }] } });
@@ -114,8 +120,9 @@ export class GcpStandIn {
     return new GceError(404, 'notFound', `The resource '${path.replace('/compute/v1/', '')}' was not found`);
   }
 
-  private operation(project: string, region: string, type: string, target: string): any {
+  private operation(project: string, region: string | undefined, type: string, target: string): any {
     const name = `operation-${Date.now()}-${++this.seq}`;
+    const scope = region ? `${SELF}/projects/${project}/regions/${region}` : `${SELF}/projects/${project}/global`;
     const op = {
       kind: 'compute#operation',
       id: String(1000 + this.seq),
@@ -125,14 +132,14 @@ export class GcpStandIn {
       status: 'RUNNING',
       progress: 0,
       insertTime: new Date().toISOString(),
-      region: `${SELF}/projects/${project}/regions/${region}`,
-      selfLink: `${SELF}/projects/${project}/regions/${region}/operations/${name}`,
+      ...(region ? { region: scope } : {}),
+      selfLink: `${scope}/operations/${name}`,
     };
     this.operations.set(name, { op, waitsLeft: this.operationWaits });
     return op;
   }
 
-  private route(method: string, path: string, body: any): any {
+  private route(method: string, path: string, body: any, query: URLSearchParams): any {
     let m = /^\/compute\/v1\/projects\/([^/]+)\/zones\/([^/]+)\/instances\/([^/]+)$/.exec(path);
     if (m && method === 'GET') {
       const i = this.instances.get(`${m[2]}/${m[3]}`);
@@ -148,6 +155,8 @@ export class GcpStandIn {
         selfLink: `${SELF}/projects/${m[1]}/zones/${i.zone}/instances/${i.name}`,
       };
     }
+    m = /^\/compute\/v1\/projects\/([^/]+)\/global\/(routes|operations)(?:\/([^/]+))?(?:\/(wait))?$/.exec(path);
+    if (m) return this.global(method, path, m[1]!, m[2]!, m[3], body, query);
     m = /^\/compute\/v1\/projects\/([^/]+)\/regions\/([^/]+)\/(targetPools|forwardingRules|operations)(?:\/([^/]+))?(?:\/([^/]+))?$/.exec(path);
     if (!m) throw new GceError(404, 'notFound', `no such path ${path}`);
     const [, project, region, kind, name, verb] = m as unknown as [string, string, string, string, string | undefined, string | undefined];
@@ -190,4 +199,57 @@ export class GcpStandIn {
     }
     throw new GceError(400, 'badRequest', `unsupported ${method} ${path}`);
   }
+
+  private waitOperation(path: string, name: string | undefined): any {
+    const o = this.operations.get(name ?? '');
+    if (!o) throw this.notFound(path);
+    if (o.waitsLeft > 0) o.waitsLeft--;
+    else Object.assign(o.op, { status: 'DONE', progress: 100, endTime: new Date().toISOString() });
+    return o.op;
+  }
+
+  /** Global routes and operations: insert, get, delete, and list with `filter`, `maxResults`, `pageToken`. */
+  private global(method: string, path: string, project: string, kind: string, name: string | undefined, body: any, query: URLSearchParams): any {
+    const base = `${SELF}/projects/${project}/global`;
+    if (kind === 'operations') return this.waitOperation(path, name);
+    if (!name && method === 'GET') {
+      const matches = compileFilter(query.get('filter') ?? '');
+      const all = [...this.routes.values()].filter(matches).sort((a, b) => a.name.localeCompare(b.name));
+      const size = Math.min(Number(query.get('maxResults') ?? this.routesPageSize) || this.routesPageSize, this.routesPageSize);
+      const start = Number(query.get('pageToken') ?? 0);
+      const page = all.slice(start, start + size);
+      return { kind: 'compute#routeList', id: `projects/${project}/global/routes`, items: page, selfLink: `${base}/routes`, ...(start + size < all.length ? { nextPageToken: String(start + size) } : {}) };
+    }
+    if (!name && method === 'POST') {
+      if (this.routes.has(body.name)) throw new GceError(409, 'alreadyExists', `The resource 'projects/${project}/global/routes/${body.name}' already exists`);
+      if (!/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(String(body.name))) throw new GceError(400, 'invalid', `Invalid value for field 'resource.name': '${body.name}'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'`);
+      const hop = /zones\/([^/]+)\/instances\/([^/]+)$/.exec(String(body.nextHopInstance ?? ''));
+      if (!hop || !this.instances.has(`${hop[1]}/${hop[2]}`)) throw new GceError(400, 'invalid', `Invalid value for field 'resource.nextHopInstance': '${body.nextHopInstance}'. The resource was not found.`);
+      const obj = { kind: 'compute#route', id: String(3000 + ++this.seq), creationTimestamp: new Date().toISOString(), ...body, nextHopInstance: `${SELF}/projects/${project}/zones/${hop[1]}/instances/${hop[2]}`, selfLink: `${base}/routes/${body.name}` };
+      this.routes.set(body.name, obj);
+      return this.operation(project, undefined, 'insert', obj.selfLink);
+    }
+    const obj = this.routes.get(name ?? '');
+    if (!obj) throw this.notFound(path);
+    if (method === 'GET') return obj;
+    if (method === 'DELETE') {
+      this.routes.delete(name!);
+      return this.operation(project, undefined, 'delete', obj.selfLink);
+    }
+    throw new GceError(400, 'badRequest', `unsupported ${method} ${path}`);
+  }
+}
+
+/**
+ * Compute Engine's list filter as the routes list uses it: `(field eq "RE2")` terms joined by
+ * spaces (AND), each expression matching the whole field value.
+ */
+export function compileFilter(filter: string): (obj: any) => boolean {
+  const terms: Array<{ field: string; op: string; re: RegExp }> = [];
+  const rest = filter.replace(/\(\s*([a-zA-Z.]+)\s+(eq|ne)\s+"((?:[^"\\]|\\.)*)"\s*\)/g, (_m, field: string, op: string, v: string) => {
+    terms.push({ field, op, re: new RegExp(`^(?:${v})$`) });
+    return '';
+  });
+  if (rest.trim() !== '') throw new GceError(400, 'invalid', `Invalid list filter expression '${filter}'.`);
+  return (obj) => terms.every((t) => t.re.test(String(obj[t.field] ?? '')) === (t.op === 'eq'));
 }
