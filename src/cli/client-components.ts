@@ -110,12 +110,15 @@ function startByName(spec: ClientComponentSpec, ctx: { kubeconfig: string; clien
     case 'scheduler':
       return import('../scheduler/index.ts').then(({ schedulerComponent }) => schedulerComponent.start({ ...ctx, leaderElection: spec.leaderElection }));
     case 'cloud-controller-manager': {
-      const o = spec.options as { provider?: string; cloudConfig?: string; clusterCIDR?: string };
+      const o = spec.options as { provider?: string; cloudConfig?: string; clusterCIDR?: string; configureCloudRoutes?: boolean };
       return import('../cloud/manager.ts').then(({ cloudControllerManagerComponent }) =>
         cloudControllerManagerComponent({
           provider: o.provider,
           cloudConfig: o.cloudConfig,
-          options: o.clusterCIDR ? { clusterCIDR: o.clusterCIDR } : {},
+          options: {
+            ...(o.clusterCIDR ? { clusterCIDR: o.clusterCIDR } : {}),
+            ...(o.configureCloudRoutes === undefined ? {} : { configureCloudRoutes: o.configureCloudRoutes }),
+          },
           leaderElection: spec.leaderElection,
         }).start(ctx),
       );

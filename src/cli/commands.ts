@@ -120,6 +120,7 @@ export const COMMANDS: CommandSpec[] = [
       'no-network-policy': { type: 'boolean' },
       'cloud-provider': { type: 'string' },
       'cloud-config': { type: 'string' },
+      'configure-cloud-routes': { type: 'string' },
       'metric-resolution': { type: 'string' },
       ...HPA_FLAGS,
       join: { type: 'string' },
@@ -157,6 +158,8 @@ ${serveFlagHelp}
   --cloud-provider NAME   the cloud controller manager's provider: ${UP_CLOUD_PROVIDERS.slice(0, -1).join(', ')}
                           (local is the default), or none to run no cloud controller manager
   --cloud-config FILE     the provider's configuration (YAML or JSON; see README)
+  --configure-cloud-routes BOOL
+                          program a route per node podCIDR when the provider has routes (default true)
   --metric-resolution DURATION
                           how often resource metrics are collected from every node (default 15s)
 ${HPA_FLAG_HELP}

@@ -89,7 +89,7 @@ export function clientComponentGroups(opts: UpOptions, secrets: ComponentSecrets
   ];
   // The cloud controllers share the controllers' thread and informers (local provider by default).
   if ((opts.cloudProvider ?? 'local') !== 'none')
-    groups[0]!.specs.push({ name: 'cloud-controller-manager', options: { provider: opts.cloudProvider ?? 'local', cloudConfig: opts.cloudConfig, clusterCIDR: cm.clusterCIDR }, ...le });
+    groups[0]!.specs.push({ name: 'cloud-controller-manager', options: { provider: opts.cloudProvider ?? 'local', cloudConfig: opts.cloudConfig, clusterCIDR: cm.clusterCIDR, configureCloudRoutes: opts.configureCloudRoutes }, ...le });
   // The metrics pipeline too: pods and nodes are watched on that thread already.
   groups[0]!.specs.push({ name: 'metrics-server', options: { resolutionMs: opts.metricResolutionMs, kubeletClient: secrets.kubeletClient } });
   if (opts.simulatedNodes > 0)

@@ -95,6 +95,16 @@ test("the local-path provisioner knows the local node by --node-name (it makes t
   assert.equal(cmFor({ 'no-kubelet': true })?.localNodeName, undefined);
 });
 
+test('--configure-cloud-routes reaches the cloud controller manager (routes can be turned off on up, as on cloud-controller-manager)', () => {
+  const ccmFor = (values: Record<string, string | boolean>) =>
+    clientComponentGroups(upOptions(values), { rootCAPem: '' }).flatMap((g) => g.specs).find((s) => s.name === 'cloud-controller-manager')?.options as { configureCloudRoutes?: boolean } | undefined;
+  assert.equal(ccmFor({})?.configureCloudRoutes, undefined);
+  assert.equal(ccmFor({ 'configure-cloud-routes': 'false' })?.configureCloudRoutes, false);
+  assert.equal(ccmFor({ 'configure-cloud-routes': 'true' })?.configureCloudRoutes, true);
+  assert.throws(() => upOptions({ 'configure-cloud-routes': 'no' }), (e: unknown) => e instanceof UsageError && /invalid --configure-cloud-routes "no": must be true or false/.test(e.message));
+  assert.match(COMMANDS.find((c) => c.name === 'up')!.usage, /--configure-cloud-routes BOOL/);
+});
+
 test('first service IP of a CIDR', () => {
   assert.equal(firstServiceIP('10.43.0.0/16'), '10.43.0.1');
   assert.equal(firstServiceIP('10.96.0.0/12'), '10.96.0.1');

@@ -112,6 +112,8 @@ export interface UpOptions extends ServeOptions {
   /** The cloud controller manager's provider (default local); 'none' runs none. */
   cloudProvider?: string;
   cloudConfig?: string;
+  /** --configure-cloud-routes (default true): the route controller runs when the provider has routes. */
+  configureCloudRoutes?: boolean;
   /** Lease timing of the scheduler, controller manager and cloud controller manager. */
   leaderElection?: LeaderElectionTiming;
   /** --metric-resolution: how often the metrics pipeline collects (default 15 s). */
@@ -164,6 +166,7 @@ export function upOptions(values: Record<string, string | boolean | undefined>):
     ...localNodeOptions(values),
     cloudProvider: cloudProviderFlag(str('cloud-provider')),
     cloudConfig: str('cloud-config') === undefined ? undefined : expandPath(str('cloud-config')!),
+    ...(str('configure-cloud-routes') === undefined ? {} : { configureCloudRoutes: parseBool(str('configure-cloud-routes')!, '--configure-cloud-routes', 'up') }),
     ...leaderElectionOption(values),
     ...joinOption(values),
   };
