@@ -5,22 +5,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { spawn } from 'node:child_process';
 import { issueCA, issueServingCertificate } from '../src/apiserver/pki.ts';
 import { startTestApiServer, type TestApiServer } from '../src/testing/api-server.ts';
-import { hasKubectl, KUBECTL } from './harness.ts';
+import { hasKubectl, KUBECTL, run, type CommandResult } from './harness.ts';
 import { eventually } from './poll.ts';
 
-function kubectl(kubeconfig: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(KUBECTL, args, { env: { ...process.env, KUBECONFIG: kubeconfig } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    p.stdin.end(input ?? '');
-  });
+function kubectl(kubeconfig: string, args: string[], input?: string): Promise<CommandResult> {
+  return run(KUBECTL, args, { input, env: { ...process.env, KUBECONFIG: kubeconfig } });
 }
 
 interface Seen {

@@ -8,7 +8,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import https from 'node:https';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,19 +15,11 @@ import Database from 'better-sqlite3';
 import { startTestApiServer, type TestApiServer } from '../src/testing/api-server.ts';
 import { startApiServer } from '../src/apiserver/server.ts';
 import { writeKubeconfig } from '../src/apiserver/kubeconfig.ts';
-import { hasKubectl, KUBECTL } from './harness.ts';
+import { hasKubectl, KUBECTL, run, type CommandResult } from './harness.ts';
 import { eventually } from './poll.ts';
 
-function kubectl(kubeconfig: string, args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(KUBECTL, args, { env: { ...process.env, KUBECONFIG: kubeconfig } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    p.stdin.end(input ?? '');
-  });
+function kubectl(kubeconfig: string, args: string[], input?: string): Promise<CommandResult> {
+  return run(KUBECTL, args, { input, env: { ...process.env, KUBECONFIG: kubeconfig } });
 }
 
 const key1 = randomBytes(32).toString('base64');

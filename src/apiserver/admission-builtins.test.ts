@@ -5,26 +5,15 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { startTestApiServer, type TestApiServer } from '../testing/api-server.ts';
 import { startApiServer } from './server.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
+import { hasKubectl, KUBECTL, run } from '../../e2e/harness.ts';
 
-const KUBECTL = '/usr/bin/kubectl';
 let t: TestApiServer;
 
-// Asynchronous: the API server runs in this process.
-const kubectl = (args: string[], input?: string) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const p = spawn(KUBECTL, ['--kubeconfig', t.kubeconfig, ...args]);
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    p.stdin.end(input ?? '');
-  });
+// Asynchronous (harness run): the API server runs in this process.
+const kubectl = (args: string[], input?: string) => run(KUBECTL, ['--kubeconfig', t.kubeconfig, ...args], { input });
 
 const pod = (name: string, extra = '') => `apiVersion: v1
 kind: Pod
@@ -41,7 +30,7 @@ after(async () => {
   await t?.close();
 });
 
-const skip = !existsSync(KUBECTL) && 'kubectl not installed';
+const skip = !hasKubectl && 'kubectl not installed';
 
 test('NamespaceLifecycle: no content in a namespace that does not exist; the system namespaces stay', { skip }, async () => {
   const r = await kubectl(['-n', 'nowhere', 'create', 'configmap', 'x']);

@@ -4,30 +4,19 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { startTestApiServer, type TestApiServer } from '../../testing/api-server.ts';
 import { poll } from '../../testing/poll.ts';
 import { testControllerEnv, type TestControllerEnv } from '../test-support.ts';
 import { policyStatusController } from './index.ts';
 import { typeCheckPolicy } from '../../apiserver/admission/policy-type-check.ts';
 import { allResources } from '../../api/registry.ts';
+import { hasKubectl, KUBECTL, run } from '../../../e2e/harness.ts';
 
-const KUBECTL = '/usr/bin/kubectl';
 let t: TestApiServer;
 let env: TestControllerEnv;
 
-// Asynchronous: the API server runs in this process.
-const kubectl = (args: string[], input?: string) =>
-  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const p = spawn(KUBECTL, ['--kubeconfig', t.kubeconfig, ...args]);
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    p.stdin.end(input ?? '');
-  });
+// Asynchronous (harness run): the API server runs in this process.
+const kubectl = (args: string[], input?: string) => run(KUBECTL, ['--kubeconfig', t.kubeconfig, ...args], { input });
 
 const policy = (name: string, expression: string) => `apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
@@ -51,7 +40,7 @@ after(async () => {
   await t?.close();
 });
 
-test('a policy reading a field its kinds lack gets a typeChecking warning per kind; fixing it clears them', { skip: !existsSync(KUBECTL) && 'kubectl not installed' }, async () => {
+test('a policy reading a field its kinds lack gets a typeChecking warning per kind; fixing it clears them', { skip: !hasKubectl && 'kubectl not installed' }, async () => {
   assert.equal((await kubectl(['apply', '-f', '-'], policy('replica-limit', 'object.spec.replica <= 5'))).code, 0);
   const status = async () => {
     const r = await kubectl(['get', 'validatingadmissionpolicy', 'replica-limit', '-o', 'json']);
