@@ -19,12 +19,11 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApiClient } from '../src/client/api-client.ts';
 import { loadKubeconfig } from '../src/client/kubeconfig.ts';
-import { ensureKubeletServingCert, ensurePki } from '../src/apiserver/pki.ts';
-import { ensureNodeKubeconfig } from '../src/apiserver/component-credentials.ts';
+import { ensurePki } from '../src/apiserver/pki.ts';
 import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs } from '../src/kubelet/testing/local-node.ts';
-import { nodeInternalIP } from '../src/kubelet/node/machine-info.ts';
-import { freePort, percentile, startCluster } from './lib/cluster.ts';
+import { percentile, startCluster } from './lib/cluster.ts';
 import { procSample, rssByMapping, usage } from './lib/proc-usage.ts';
+import { benchKubeletArgs, waitNodeReady } from './lib/bench-kubelet.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const bin = path.join(repo, 'bin/mizzen.js');
@@ -130,13 +129,7 @@ export async function main(argv: string[]): Promise<void> {
       const bridge = `mzkf${id}`;
       const cgroupRoot = `/mizzen-footprint-${id}`;
       const nodeDir = mkdtempSync(path.join(tmpdir(), 'mzkf-'));
-      const kubeconfig = await ensureNodeKubeconfig(cluster.dataDir, pki, cluster.url, nodeName);
-      const serving = await ensureKubeletServingCert(path.join(nodeDir, 'serving'), { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, nodeName, [nodeInternalIP()]);
-      writeFileSync(path.join(nodeDir, 'kubelet.crt'), serving.certPem);
-      writeFileSync(path.join(nodeDir, 'kubelet.key'), serving.keyPem);
-      const args = ['kubelet', '--kubeconfig', kubeconfig, '--node-name', nodeName, '--data-dir', path.join(nodeDir, 'data'), '--port', String(await freePort()),
-        '--tls-cert-file', path.join(nodeDir, 'kubelet.crt'), '--tls-private-key-file', path.join(nodeDir, 'kubelet.key'), '--cluster-cidr', cidrs.clusterCIDR,
-        '--service-cluster-ip-range', cidrs.serviceCIDR, '--cgroup-root', cgroupRoot, '--pod-bridge', bridge, '--cleanup', '--no-cluster-dns', '--no-service-proxy'];
+      const args = await benchKubeletArgs({ cluster, pki, cidrs, nodeName, nodeDir, bridge, cgroupRoot });
       const dirArg = (name: string) => (argv.includes(name) ? path.resolve(argv[argv.indexOf(name) + 1]!) : undefined);
       const preload = heapPreload(nodeDir, dirArg('--snapshots'), dirArg('--cpu-prof'));
       // Executed as people run it (the shebang's flags), or through node with the variant's flags.
@@ -153,14 +146,7 @@ export async function main(argv: string[]): Promise<void> {
       }, () => {});
       const names = Array.from({ length: pods }, (_, i) => `fp-${id}-${i}`);
       try {
-        const t0 = performance.now();
-        for (;;) {
-          const n = await admin.get<any>({ version: 'v1', resource: 'nodes', name: nodeName }).catch(() => undefined);
-          if ((n?.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True')) break;
-          if (performance.now() - t0 > 90_000) throw new Error(`node not Ready:\n${out}`);
-          await sleep(200);
-        }
-        const nodeReadyMs = Math.round(performance.now() - t0);
+        const nodeReadyMs = await waitNodeReady(admin, nodeName, () => out);
         const startCpuS = round(procSample(kubelet.pid!).cpuNs / 1e9, 2);
         await sleep(3000);
         const idle = await measure(kubelet.pid!, nodeDir);

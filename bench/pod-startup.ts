@@ -22,18 +22,17 @@
 
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApiClient } from '../src/client/api-client.ts';
 import { loadKubeconfig } from '../src/client/kubeconfig.ts';
-import { ensureKubeletServingCert, ensurePki } from '../src/apiserver/pki.ts';
-import { ensureNodeKubeconfig } from '../src/apiserver/component-credentials.ts';
+import { ensurePki } from '../src/apiserver/pki.ts';
 import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
-import { nodeInternalIP } from '../src/kubelet/node/machine-info.ts';
 import { freePort, percentile, startCluster } from './lib/cluster.ts';
 import { perfAvailable, startPerfCpu, type PerfCpu } from './lib/perf-cpu.ts';
 import { usage } from './lib/proc-usage.ts';
+import { benchKubeletArgs, waitNodeReady } from './lib/bench-kubelet.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const PODS = { version: 'v1', resource: 'pods', namespace: 'default' };
@@ -72,17 +71,11 @@ export async function main(argv: string[]): Promise<void> {
   const cidrs = await pickTestCidrs();
   const cluster = await startCluster(['--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR]);
   const pki = await ensurePki(cluster.dataDir);
-  const kubeconfig = await ensureNodeKubeconfig(cluster.dataDir, pki, cluster.url, nodeName);
-  const serving = await ensureKubeletServingCert(path.join(nodeDir, 'serving'), { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, nodeName, [nodeInternalIP()]);
-  writeFileSync(path.join(nodeDir, 'kubelet.crt'), serving.certPem);
-  writeFileSync(path.join(nodeDir, 'kubelet.key'), serving.keyPem);
   // Executed, not run with this process's node: the shebang's flags apply, as for people.
   // `--kubelet-cpu-prof DIR`: the kubelet writes a V8 CPU profile there when it exits (run through
   // node with the shebang's flags plus the profiler's).
   const profDir = argv.includes('--kubelet-cpu-prof') ? argv[argv.indexOf('--kubelet-cpu-prof') + 1]! : undefined;
-  const kubeletArgs = ['kubelet', '--kubeconfig', kubeconfig, '--node-name', nodeName, '--data-dir', path.join(nodeDir, 'data'), '--port', String(await freePort()),
-      '--tls-cert-file', path.join(nodeDir, 'kubelet.crt'), '--tls-private-key-file', path.join(nodeDir, 'kubelet.key'),
-      '--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--cgroup-root', cgroupRoot, '--pod-bridge', bridge, '--cleanup', '--no-cluster-dns', '--no-service-proxy'];
+  const kubeletArgs = await benchKubeletArgs({ cluster, pki, cidrs, nodeName, nodeDir, bridge, cgroupRoot });
   const kubelet = spawn(
     profDir ? process.execPath : bin,
     profDir ? ['--max-semi-space-size=16', '--v8-pool-size=1', '--cpu-prof', '--cpu-prof-dir', profDir, bin, ...kubeletArgs] : kubeletArgs,
@@ -108,14 +101,7 @@ export async function main(argv: string[]): Promise<void> {
   };
   let result: Record<string, unknown> | undefined;
   try {
-    const t0 = performance.now();
-    for (;;) {
-      const n = await admin.get<any>({ version: 'v1', resource: 'nodes', name: nodeName }).catch(() => undefined);
-      if ((n?.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True')) break;
-      if (performance.now() - t0 > 90_000) throw new Error(`node not Ready:\n${out}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const nodeReadyMs = Math.round(performance.now() - t0);
+    const nodeReadyMs = await waitNodeReady(admin, nodeName, () => out);
     await new Promise((r) => setTimeout(r, 3000));
     const idle = await usage(kubelet.pid!, WINDOW_MS);
 
