@@ -1,0 +1,57 @@
+// CPU time of processes and threads from /proc, for "CPU per operation" figures: on a machine with
+// few cores, the sum over every process of the CPU one operation costs bounds the rate
+// (cores × 1000 ms / that sum), whatever the latency, so it is the figure that load from other
+// work does not distort much.
+
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** utime + stime of a /proc stat line, in ms (fields 14 and 15; the command name may hold spaces). */
+function statCpuMs(stat: string): number {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_MS;
+}
+
+/** CPU ms a process has used so far (all its threads). */
+export function processCpuMs(pid: number): number {
+  return statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/** CPU ms used by the reaped children of this process (cutime + cstime): the short-lived client programs. */
+export function reapedChildrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) * TICK_MS;
+}
+
+/** CPU ms per thread name (threads of one name summed: libuv's pool, V8's GC helpers). */
+export function threadCpuMs(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).trim();
+      out[name] = (out[name] ?? 0) + statCpuMs(stat);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** Difference of two threadCpuMs() samples, per operation, in ms (threads that used none left out). */
+export function perOpByThread(before: Record<string, number>, after: Record<string, number>, ops: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after)) {
+    const d = v - (before[k] ?? 0);
+    if (d > 0) out[k] = +(d / ops).toFixed(3);
+  }
+  return out;
+}
