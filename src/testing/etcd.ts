@@ -76,6 +76,8 @@ export interface StartEtcdOptions {
   log?: (line: string) => void;
   /** Run the process through this prefix, e.g. ['ip', 'netns', 'exec', NAME]. */
   wrap?: string[];
+  /** More etcd flags for every member (the benchmark's, or --enable-pprof to profile it). */
+  extraArgs?: string[];
 }
 
 export async function startEtcd(opts: StartEtcdOptions = {}): Promise<TestEtcd> {
@@ -134,6 +136,7 @@ export async function startEtcd(opts: StartEtcdOptions = {}): Promise<TestEtcd> 
       '--log-level', 'warn',
       // Periodic progress notifications every few seconds instead of every 10 minutes.
       '--experimental-watch-progress-notify-interval', '5s',
+      ...(opts.extraArgs ?? []),
     ];
     if (tls) {
       args.push('--cert-file', join(dir, 'pki', 'server.crt'), '--key-file', join(dir, 'pki', 'server.key'), '--client-cert-auth', '--trusted-ca-file', tls.caFile);
