@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   scheduler: () => import('./scheduler.ts'),
   'scheduling-cycle': () => import('./scheduling-cycle.ts'),
   store: () => import('./store.ts'),
+  'store-cpu': () => import('./store-cpu.ts'),
   'tls-fanout': () => import('./tls-fanout.ts'),
   'watch-floor': () => import('./watch-floor.ts'),
   'wake-jitter': () => import('./wake-jitter.ts'),

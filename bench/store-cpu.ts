@@ -1,0 +1,92 @@
+// CPU per durable create at the Store, without the API server: the same creates (a pod-sized
+// value, N in flight) on SQLite and on one etcd member, alternating, with this process's main
+// thread, its other threads and etcd's process measured from /proc. The difference between the two
+// main-thread figures is what the etcd store and its transport (node:http2, the codec, the watch)
+// cost the API server's main thread per create; etcd's own CPU per create is the rest of the
+// price of etcd on a small machine (docs/design.md, "Creates on etcd: where the CPU goes").
+//
+// Flags: --creates 10000 --concurrency 32 --value-bytes 2100 --rounds 2
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { SqliteStore } from '../src/storage/sqlite/sqlite-store.ts';
+import { EtcdStore } from '../src/storage/etcd/etcd-store.ts';
+import type { Store } from '../src/storage/store.ts';
+import { startEtcd, type TestEtcd } from '../src/testing/etcd.ts';
+import { processCpuMs, threadCpuMs } from './lib/proc-cpu.ts';
+import { calibration, calibrationMs } from './lib/calibrate.ts';
+
+interface Figures {
+  createsPerSec: number;
+  cpuMsPerCreate: { main: number; otherThreads: number; etcd: number };
+}
+
+async function round(kind: 'sqlite' | 'etcd', o: { creates: number; concurrency: number; value: string }): Promise<Figures> {
+  let etcd: TestEtcd | undefined;
+  let store: Store;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mizzen-bench-store-cpu-'));
+  if (kind === 'etcd') {
+    etcd = await startEtcd({ name: 'store-cpu' });
+    store = await EtcdStore.open({ endpoints: etcd.endpoints, compactIntervalMs: 0 });
+  } else {
+    store = SqliteStore.open({ file: path.join(dir, 'state.db'), compactIntervalMs: 0 });
+  }
+  try {
+    const run = async (prefix: string, n: number) => {
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: o.concurrency }, async () => {
+          for (;;) {
+            const i = next++;
+            if (i >= n) return;
+            // Each request arrives as its own event, as from a socket.
+            await new Promise<void>((r) => setImmediate(r));
+            await store.create(`/registry/pods/bench/${prefix}-${i}`, o.value.replace('NAME', `${prefix}-${i}`));
+          }
+        }),
+      );
+    };
+    await run('warm', 1000);
+    const pid = process.pid;
+    const etcdPid = etcd?.members[0].proc?.pid;
+    const t0 = performance.now();
+    const main0 = threadCpuMs(pid).main ?? 0;
+    const all0 = processCpuMs(pid);
+    const etcd0 = etcdPid ? processCpuMs(etcdPid) : 0;
+    await run('pod', o.creates);
+    const secs = (performance.now() - t0) / 1000;
+    const main = (threadCpuMs(pid).main ?? 0) - main0;
+    const all = processCpuMs(pid) - all0;
+    const e = etcdPid ? processCpuMs(etcdPid) - etcd0 : 0;
+    const per = (x: number) => +(x / o.creates).toFixed(3);
+    return { createsPerSec: Math.round(o.creates / secs), cpuMsPerCreate: { main: per(main), otherThreads: per(all - main), etcd: per(e) } };
+  } finally {
+    await store.close();
+    await etcd?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      creates: { type: 'string', default: '10000' },
+      concurrency: { type: 'string', default: '32' },
+      'value-bytes': { type: 'string', default: '2100' },
+      rounds: { type: 'string', default: '2' },
+    },
+  });
+  const bytes = Number(values['value-bytes']);
+  const head = '{"apiVersion":"v1","kind":"Pod","metadata":{"name":"NAME"},"pad":"';
+  const value = head + 'x'.repeat(Math.max(0, bytes - head.length - 2)) + '"}';
+  const o = { creates: Number(values.creates), concurrency: Number(values.concurrency), value };
+  const before = calibrationMs();
+  const runs: Record<'sqlite' | 'etcd', Figures[]> = { sqlite: [], etcd: [] };
+  for (let r = 0; r < Math.max(1, Number(values.rounds)); r++) {
+    for (const kind of r % 2 ? (['etcd', 'sqlite'] as const) : (['sqlite', 'etcd'] as const)) runs[kind].push(await round(kind, o));
+  }
+  console.log(JSON.stringify({ bench: 'store-cpu', creates: o.creates, concurrency: o.concurrency, valueBytes: value.length, ...runs, calibration: calibration(before), loadAverage: os.loadavg().map((x) => +x.toFixed(1)) }));
+}
