@@ -6,6 +6,7 @@
 // price of etcd on a small machine (docs/design.md, "Creates on etcd: where the CPU goes").
 //
 // Flags: --creates 10000 --concurrency 32 --value-bytes 2100 --rounds 2
+//        --ab-bind: etcd only, alternating Node's AsyncResource#bind and ours (async-resource-bind.ts)
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -17,6 +18,7 @@ import type { Store } from '../src/storage/store.ts';
 import { startEtcd, type TestEtcd } from '../src/testing/etcd.ts';
 import { processCpuMs, threadCpuMs } from './lib/proc-cpu.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
+import { useFastAsyncResourceBind } from '../src/machinery/async-resource-bind.ts';
 
 interface Figures {
   createsPerSec: number;
@@ -77,6 +79,7 @@ export async function main(argv: string[]): Promise<void> {
       concurrency: { type: 'string', default: '32' },
       'value-bytes': { type: 'string', default: '2100' },
       rounds: { type: 'string', default: '2' },
+      'ab-bind': { type: 'boolean', default: false },
     },
   });
   const bytes = Number(values['value-bytes']);
@@ -84,6 +87,18 @@ export async function main(argv: string[]): Promise<void> {
   const value = head + 'x'.repeat(Math.max(0, bytes - head.length - 2)) + '"}';
   const o = { creates: Number(values.creates), concurrency: Number(values.concurrency), value };
   const before = calibrationMs();
+  if (values['ab-bind']) {
+    const ab: Record<'nodeBind' | 'fastBind', Figures[]> = { nodeBind: [], fastBind: [] };
+    for (let r = 0; r < Math.max(1, Number(values.rounds)); r++) {
+      for (const kind of r % 2 ? (['fastBind', 'nodeBind'] as const) : (['nodeBind', 'fastBind'] as const)) {
+        useFastAsyncResourceBind(kind === 'fastBind');
+        ab[kind].push(await round('etcd', o));
+      }
+    }
+    useFastAsyncResourceBind(true);
+    console.log(JSON.stringify({ bench: 'store-cpu', abBind: true, creates: o.creates, concurrency: o.concurrency, valueBytes: value.length, ...ab, calibration: calibration(before), loadAverage: os.loadavg().map((x) => +x.toFixed(1)) }));
+    return;
+  }
   const runs: Record<'sqlite' | 'etcd', Figures[]> = { sqlite: [], etcd: [] };
   for (let r = 0; r < Math.max(1, Number(values.rounds)); r++) {
     for (const kind of r % 2 ? (['etcd', 'sqlite'] as const) : (['sqlite', 'etcd'] as const)) runs[kind].push(await round(kind, o));

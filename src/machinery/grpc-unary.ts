@@ -13,6 +13,10 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import { frameGrpcMessage, grpcStatusOf } from './grpc-wire.ts';
+import { installFastAsyncResourceBind } from './async-resource-bind.ts';
+
+// Every call is a ClientHttp2Session.request(), which binds an AsyncResource: see that module.
+installFastAsyncResourceBind();
 
 /** gRPC status codes that the callers look at. */
 export const GrpcCode = {
