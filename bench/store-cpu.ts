@@ -23,7 +23,14 @@ import { useFastAsyncResourceBind } from '../src/machinery/async-resource-bind.t
 interface Figures {
   createsPerSec: number;
   cpuMsPerCreate: { main: number; otherThreads: number; etcd: number };
+  /** Create latency (the write acknowledged, its event delivered): one at a time, and with `concurrency` in flight. */
+  ackMs: { serialP50: number; serialP99: number; loadedP50: number; loadedP99: number };
 }
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return +s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))].toFixed(2);
+};
 
 async function round(kind: 'sqlite' | 'etcd', o: { creates: number; concurrency: number; value: string }): Promise<Figures> {
   let etcd: TestEtcd | undefined;
@@ -36,34 +43,43 @@ async function round(kind: 'sqlite' | 'etcd', o: { creates: number; concurrency:
     store = SqliteStore.open({ file: path.join(dir, 'state.db'), compactIntervalMs: 0 });
   }
   try {
-    const run = async (prefix: string, n: number) => {
+    const run = async (prefix: string, n: number, concurrency = o.concurrency, lat?: number[]) => {
       let next = 0;
       await Promise.all(
-        Array.from({ length: o.concurrency }, async () => {
+        Array.from({ length: concurrency }, async () => {
           for (;;) {
             const i = next++;
             if (i >= n) return;
             // Each request arrives as its own event, as from a socket.
             await new Promise<void>((r) => setImmediate(r));
+            const t = performance.now();
             await store.create(`/registry/pods/bench/${prefix}-${i}`, o.value.replace('NAME', `${prefix}-${i}`));
+            lat?.push(performance.now() - t);
           }
         }),
       );
     };
     await run('warm', 1000);
+    const serial: number[] = [];
+    await run('serial', 300, 1, serial);
+    const loaded: number[] = [];
     const pid = process.pid;
     const etcdPid = etcd?.members[0].proc?.pid;
     const t0 = performance.now();
     const main0 = threadCpuMs(pid).main ?? 0;
     const all0 = processCpuMs(pid);
     const etcd0 = etcdPid ? processCpuMs(etcdPid) : 0;
-    await run('pod', o.creates);
+    await run('pod', o.creates, o.concurrency, loaded);
     const secs = (performance.now() - t0) / 1000;
     const main = (threadCpuMs(pid).main ?? 0) - main0;
     const all = processCpuMs(pid) - all0;
     const e = etcdPid ? processCpuMs(etcdPid) - etcd0 : 0;
     const per = (x: number) => +(x / o.creates).toFixed(3);
-    return { createsPerSec: Math.round(o.creates / secs), cpuMsPerCreate: { main: per(main), otherThreads: per(all - main), etcd: per(e) } };
+    return {
+      createsPerSec: Math.round(o.creates / secs),
+      cpuMsPerCreate: { main: per(main), otherThreads: per(all - main), etcd: per(e) },
+      ackMs: { serialP50: pct(serial, 50), serialP99: pct(serial, 99), loadedP50: pct(loaded, 50), loadedP99: pct(loaded, 99) },
+    };
   } finally {
     await store.close();
     await etcd?.stop();
