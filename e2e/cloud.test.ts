@@ -16,10 +16,10 @@ import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { hasKubectl, MIZZEN_BIN, startCluster, type Cluster } from './harness.ts';
+import { hasKubectl, MIZZEN_BIN, startCluster, startRealNodeCluster, type Cluster, type RealNodeCluster } from './harness.ts';
 import { eventually } from './poll.ts';
 import { createPodNetwork, podNetworkUnavailable, type PodNetwork } from '../src/cloud/testing/pod-network.ts';
-import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
+import { localNodeSkipReason } from '../src/kubelet/testing/local-node.ts';
 
 const RANGE_BASE = `127.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}`;
 
@@ -216,31 +216,18 @@ spec:
 // bridge itself, so the node runs without the host-global service proxy and cluster DNS; its
 // bridge, cgroup root, node name and CIDRs are this test's own.
 describe('a Deployment exposed with type LoadBalancer on the real local node', { skip: !hasKubectl ? 'needs /usr/bin/kubectl' : localNodeSkipReason(), timeout: 600_000 }, () => {
-  const id = randomBytes(3).toString('hex');
-  const nodeName = `lb-e2e-${id}`;
-  const bridge = `mzlb${id}`;
-  const cgroupRoot = `/mizzen-lb-e2e-${id}`;
   const rangeBase = `127.${200 + Math.floor(Math.random() * 50)}.${Math.floor(Math.random() * 250)}`;
-  let cidrs: TestCidrs;
-  let cluster: Cluster;
+  let cluster: RealNodeCluster;
   let configDir: string;
   const k = (args: string[], input?: string) => cluster.kubectl(['-n', 'lb-pods', ...args], { input });
   const json = async (args: string[]) => JSON.parse((await k([...args, '-o', 'json'])).stdout);
   const runningPods = async () => (await json(['get', 'pods', '-l', 'app=web'])).items.filter((p: any) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp).map((p: any) => p.metadata.name as string).sort();
 
   before(async () => {
-    cidrs = await pickTestCidrs();
     configDir = await mkdtemp(join(tmpdir(), 'mizzen-e2e-cloud-pods-'));
     const cloudConfig = join(configDir, 'cloud.yaml');
     await writeFile(cloudConfig, `loadBalancer:\n  ipRange: ${rangeBase}.0/28\n`);
-    cluster = await startCluster({
-      kubelet: true,
-      readyTimeoutMs: 240_000,
-      extraArgs: ['--cloud-provider', 'local', '--cloud-config', cloudConfig, '--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR,
-        '--node-name', nodeName, '--pod-bridge', bridge, '--cgroup-root', cgroupRoot, '--kubelet-port', '0', '--no-service-proxy', '--no-cluster-dns'],
-    });
-    await eventually(async () => (await cluster.kubectl(['get', 'node', nodeName, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}'], { allowFail: true })).stdout === 'True',
-      { what: `node ${nodeName} Ready\n${cluster.logs()}`, timeoutMs: 120_000, intervalMs: 1000 });
+    cluster = await startRealNodeCluster('lb', { extraArgs: ['--cloud-provider', 'local', '--cloud-config', cloudConfig] });
     await cluster.kubectl(['create', 'namespace', 'lb-pods']);
   });
 
@@ -248,8 +235,7 @@ describe('a Deployment exposed with type LoadBalancer on the real local node', {
     if (cluster) {
       // The pods go through the kubelet first (it stops and removes them), then the node's network.
       await cluster.kubectl(['delete', 'namespace', 'lb-pods', '--wait=true', '--timeout=90s'], { allowFail: true }).catch(() => {});
-      await cluster.stop().catch(() => {});
-      await cleanupLocalNode({ dataDir: cluster.dataDir, bridge, cgroupRoot, ...cidrs }).catch(() => {});
+      await cluster.stop();
     }
     if (configDir) await rm(configDir, { recursive: true, force: true });
   });

@@ -2,12 +2,15 @@
 // port, and drives it with the real kubectl.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TestCidrs } from '../src/kubelet/testing/local-node.ts';
+import { poll } from '../src/testing/poll.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const MIZZEN_BIN = join(REPO_ROOT, 'bin', 'mizzen.js');
@@ -196,4 +199,74 @@ export async function startCluster(opts: { extraArgs?: string[]; kubelet?: boole
     },
     logs: () => proc.output,
   };
+}
+
+/** Host-global names of a test's real node, unique to this run: `prefix` names the suite. */
+export interface RealNodeNames {
+  /** The random part of the names, unique to this run. */
+  id: string;
+  nodeName: string;
+  bridge: string;
+  cgroupRoot: string;
+}
+
+export function realNodeNames(prefix: string): RealNodeNames {
+  const id = randomBytes(3).toString('hex');
+  return { id, nodeName: `${prefix}-e2e-${id}`, bridge: `mz${prefix}${id}`, cgroupRoot: `/mizzen-${prefix}-e2e-${id}` };
+}
+
+/**
+ * The flags that put a real node (`mizzen up`'s local kubelet or `mizzen kubelet`) on these names
+ * and CIDRs. Without `services` it runs no service proxy (its iptables chains are host-global: one
+ * suite at a time may own them) and no cluster DNS.
+ */
+export function realNodeFlags(names: RealNodeNames, cidrs: TestCidrs, opts: { services?: boolean } = {}): string[] {
+  return ['--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--node-name', names.nodeName,
+    '--pod-bridge', names.bridge, '--cgroup-root', names.cgroupRoot, ...(opts.services ? [] : ['--no-service-proxy', '--no-cluster-dns'])];
+}
+
+export interface RealNodeCluster extends Cluster, RealNodeNames {
+  cidrs: TestCidrs;
+  /**
+   * Stops `mizzen up`, then removes what its node left on the host (sandboxes, cgroups, bridge,
+   * routes); errors are ignored, the suite's outcome is its tests'. `beforeNodeCleanup` runs between.
+   */
+  stop(opts?: { beforeNodeCleanup?: () => Promise<unknown> }): Promise<void>;
+}
+
+/**
+ * `mizzen up` with its real local node (root, containerd, CNI) on names and CIDRs of its own,
+ * resolved once the Node is Ready. `extraArgs` are more flags for `up`.
+ */
+export async function startRealNodeCluster(prefix: string, opts: { extraArgs?: string[]; services?: boolean } = {}): Promise<RealNodeCluster> {
+  // Loaded here, not at the top: the suites without a real node need none of the node runtime.
+  const { cleanupLocalNode, pickTestCidrs } = await import('../src/kubelet/testing/local-node.ts');
+  const names = realNodeNames(prefix);
+  const cidrs = await pickTestCidrs();
+  const cluster = await startCluster({
+    kubelet: true,
+    readyTimeoutMs: 240_000,
+    extraArgs: [...realNodeFlags(names, cidrs, opts), '--kubelet-port', '0', ...(opts.extraArgs ?? [])],
+  });
+  const node: RealNodeCluster = {
+    ...cluster,
+    ...names,
+    cidrs,
+    async stop(sopts = {}) {
+      await cluster.stop().catch(() => {});
+      await sopts.beforeNodeCleanup?.().catch(() => {});
+      await cleanupLocalNode({ dataDir: cluster.dataDir, bridge: names.bridge, cgroupRoot: names.cgroupRoot, ...cidrs }).catch(() => {});
+    },
+  };
+  try {
+    await poll(async () => JSON.parse((await cluster.kubectl(['get', 'node', names.nodeName, '-o', 'json'])).stdout).status.conditions.find((x: any) => x.type === 'Ready')?.status === 'True', {
+      what: `node ${names.nodeName} Ready\n${cluster.logs()}`,
+      timeoutMs: 120_000,
+      intervalMs: 1000,
+    });
+  } catch (e) {
+    await node.stop();
+    throw e;
+  }
+  return node;
 }

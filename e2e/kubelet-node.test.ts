@@ -9,11 +9,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KUBECTL, MIZZEN_BIN, freePort, hasKubectl, startCluster, type Cluster } from './harness.ts';
+import { KUBECTL, MIZZEN_BIN, freePort, hasKubectl, realNodeFlags, realNodeNames, startCluster, type Cluster } from './harness.ts';
 import { ensurePki, ensureKubeletServingCert } from '../src/apiserver/pki.ts';
 import { ensureNodeKubeconfig } from '../src/apiserver/component-credentials.ts';
 import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
@@ -24,10 +23,8 @@ import { httpGet } from '../src/testing/http-get.ts';
 const skip = !hasKubectl ? 'needs /usr/bin/kubectl' : localNodeSkipReason();
 
 describe('a real node (mizzen kubelet) with kubectl', { skip, timeout: 600_000 }, () => {
-  const id = randomBytes(3).toString('hex');
-  const nodeName = `kn-e2e-${id}`;
-  const bridge = `mzke${id}`;
-  const cgroupRoot = `/mizzen-kn-e2e-${id}`;
+  const names = realNodeNames('kn');
+  const { nodeName, bridge, cgroupRoot } = names;
   const nodeDir = mkdtempSync(join(tmpdir(), 'mzkne-'));
   let cidrs: TestCidrs;
   let c: Cluster;
@@ -62,11 +59,10 @@ describe('a real node (mizzen kubelet) with kubectl', { skip, timeout: 600_000 }
     writeFileSync(join(nodeDir, 'kubelet.crt'), serving.certPem);
     writeFileSync(join(nodeDir, 'kubelet.key'), serving.keyPem);
     const port = await freePort();
-    kubeletArgs = ['--kubeconfig', kubeconfig, '--node-name', nodeName, '--data-dir', join(nodeDir, 'data'), '--port', String(port),
+    kubeletArgs = ['--kubeconfig', kubeconfig, '--data-dir', join(nodeDir, 'data'), '--port', String(port),
       '--tls-cert-file', join(nodeDir, 'kubelet.crt'), '--tls-private-key-file', join(nodeDir, 'kubelet.key'),
-      '--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--cgroup-root', cgroupRoot, '--pod-bridge', bridge,
-      // This suite is about the kubelet; the host-global service proxy is e2e/services-dns.test.ts's.
-      '--no-service-proxy', '--no-cluster-dns'];
+      // This suite is about the kubelet: no service proxy (the host-global one is e2e/services-dns.test.ts's).
+      ...realNodeFlags(names, cidrs)];
     startKubelet();
   });
 

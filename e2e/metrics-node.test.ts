@@ -10,9 +10,8 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { hasKubectl, startCluster, type Cluster } from './harness.ts';
-import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
+import { hasKubectl, startRealNodeCluster, type RealNodeCluster } from './harness.ts';
+import { localNodeSkipReason } from '../src/kubelet/testing/local-node.ts';
 import { poll } from '../src/testing/poll.ts';
 import { eventually } from './poll.ts';
 
@@ -47,44 +46,32 @@ spec:
 `;
 
 describe('resource metrics and the HPA on a real node', { skip, timeout: 900_000 }, () => {
-  const id = randomBytes(3).toString('hex');
-  const nodeName = `mr-e2e-${id}`;
-  const bridge = `mzmr${id}`;
-  const cgroupRoot = `/mizzen-mr-e2e-${id}`;
-  let cidrs: TestCidrs;
-  let c: Cluster;
+  let c: RealNodeCluster;
 
   const kubectl = (args: string[], input?: string) => c.kubectl(args, { input });
   const json = async (args: string[]) => JSON.parse((await kubectl([...args, '-o', 'json'])).stdout);
   const replicas = async () => (await json(['get', 'deploy', 'burn'])).spec.replicas as number;
 
   before(async () => {
-    cidrs = await pickTestCidrs();
-    c = await startCluster({
-      kubelet: true,
-      readyTimeoutMs: 240_000,
-      extraArgs: ['--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--node-name', nodeName, '--pod-bridge', bridge,
-        '--cgroup-root', cgroupRoot, '--kubelet-port', '0', '--no-service-proxy', '--no-cluster-dns',
-        '--metric-resolution', '2s', '--horizontal-pod-autoscaler-sync-period', '2s', '--horizontal-pod-autoscaler-downscale-stabilization', '6s'],
+    c = await startRealNodeCluster('mr', {
+      extraArgs: ['--metric-resolution', '2s', '--horizontal-pod-autoscaler-sync-period', '2s', '--horizontal-pod-autoscaler-downscale-stabilization', '6s'],
     });
-    await poll(async () => (await json(['get', 'node', nodeName])).status.conditions.find((x: any) => x.type === 'Ready')?.status === 'True', { what: `node ${nodeName} Ready\n${c.logs()}`, timeoutMs: 120_000, intervalMs: 1000 });
   });
 
   after(async () => {
     if (!c) return;
     // The HPA first, so that nothing scales the Deployment back while it goes.
     await kubectl(['delete', 'hpa,deployment', '--all', '--wait=true', '--timeout=60s']).catch(() => {});
-    await c.stop().catch(() => {});
-    await cleanupLocalNode({ dataDir: c.dataDir, bridge, cgroupRoot, ...cidrs }).catch(() => {});
+    await c.stop();
   });
 
   test('kubectl top nodes and pods show the real node and its CPU-bound pod', async () => {
     await kubectl(['apply', '-f', '-'], MANIFEST);
     const nodes = await eventually(async () => {
       const r = await c.kubectl(['top', 'nodes'], { allowFail: true });
-      return r.code === 0 && r.stdout.includes(nodeName) ? r.stdout : undefined;
-    }, { what: `kubectl top nodes shows ${nodeName}\n${c.logs().slice(-3000)}`, timeoutMs: 90_000, intervalMs: 1000 });
-    const row = nodes.split('\n').find((l) => l.startsWith(nodeName))!;
+      return r.code === 0 && r.stdout.includes(c.nodeName) ? r.stdout : undefined;
+    }, { what: `kubectl top nodes shows ${c.nodeName}\n${c.logs().slice(-3000)}`, timeoutMs: 90_000, intervalMs: 1000 });
+    const row = nodes.split('\n').find((l) => l.startsWith(c.nodeName))!;
     const [, cpu, cpuPct, mem, memPct] = row.split(/\s+/);
     assert.match(cpu!, /^\d+m$/);
     assert.ok(parseInt(cpu!, 10) > 0, row);
@@ -101,7 +88,7 @@ describe('resource metrics and the HPA on a real node', { skip, timeout: 900_000
     }, { what: 'kubectl top pods shows the burn pod using CPU', timeoutMs: 90_000, intervalMs: 1000 });
     assert.ok(pods.cpu <= 70, `capped by the 50m limit: ${pods.out}`);
     assert.ok(pods.mem < 32, `within its memory limit: ${pods.out}`);
-    const raw = JSON.parse((await kubectl(['get', '--raw', `/apis/metrics.k8s.io/v1beta1/nodes/${nodeName}`])).stdout);
+    const raw = JSON.parse((await kubectl(['get', '--raw', `/apis/metrics.k8s.io/v1beta1/nodes/${c.nodeName}`])).stdout);
     assert.equal(raw.kind, 'NodeMetrics');
     assert.match(raw.usage.cpu, /^\d+n$/);
     assert.match(raw.usage.memory, /^\d+Ki$/);

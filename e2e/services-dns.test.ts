@@ -13,10 +13,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { randomBytes } from 'node:crypto';
 import dnsPacket from 'dns-packet';
-import { hasKubectl, startCluster, type Cluster } from './harness.ts';
-import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
+import { hasKubectl, startRealNodeCluster, type RealNodeCluster } from './harness.ts';
+import { localNodeSkipReason } from '../src/kubelet/testing/local-node.ts';
 import { cleanupServiceProxy } from '../src/proxy/proxy.ts';
 import { poll } from '../src/testing/poll.ts';
 import { httpGet } from '../src/testing/http-get.ts';
@@ -55,12 +54,7 @@ async function startStubUpstream(): Promise<{ address: string; port: number; ask
 }
 
 describe('Services, cluster DNS and NetworkPolicy from inside a pod on the local node', { skip, timeout: 900_000 }, () => {
-  const id = randomBytes(3).toString('hex');
-  const nodeName = `nw-e2e-${id}`;
-  const bridge = `mznw${id}`;
-  const cgroupRoot = `/mizzen-nw-e2e-${id}`;
-  let cidrs: TestCidrs;
-  let c: Cluster;
+  let c: RealNodeCluster;
   let stub: Awaited<ReturnType<typeof startStubUpstream>>;
   let clusterDNS = '';
 
@@ -77,15 +71,8 @@ describe('Services, cluster DNS and NetworkPolicy from inside a pod on the local
 
   before(async () => {
     stub = await startStubUpstream();
-    cidrs = await pickTestCidrs();
-    clusterDNS = cidrs.serviceCIDR.replace(/\.0\/\d+$/, '.10');
-    c = await startCluster({
-      kubelet: true,
-      readyTimeoutMs: 240_000,
-      extraArgs: ['--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--node-name', nodeName, '--pod-bridge', bridge,
-        '--cgroup-root', cgroupRoot, '--kubelet-port', '0', '--dns-upstream', `${stub.address}:${stub.port}`],
-    });
-    await poll(async () => (await json(['get', 'node', nodeName])).status.conditions.find((x: any) => x.type === 'Ready')?.status === 'True', { what: `node ${nodeName} Ready\n${c.logs()}`, timeoutMs: 120_000, intervalMs: 1000 });
+    c = await startRealNodeCluster('nw', { services: true, extraArgs: ['--dns-upstream', `${stub.address}:${stub.port}`] });
+    clusterDNS = c.cidrs.serviceCIDR.replace(/\.0\/\d+$/, '.10');
     await kubectl(['run', 'client', '--image=busybox:1.35', '--restart=Never', '--', 'sleep', '3600']);
     const web = `apiVersion: apps/v1
 kind: Deployment
@@ -115,9 +102,7 @@ spec:
     // The pods go through the kubelet first (it unmounts and removes them); `up` stops without
     // --cleanup, leaving containers, the proxy's rules (Services answer across restarts) and the network.
     await kubectl(['delete', 'deployment,statefulset,pod,service,networkpolicy', '--all', '--wait=true', '--timeout=90s']).catch(() => {});
-    await c.stop().catch(() => {});
-    await cleanupServiceProxy({ podBridge: bridge, serviceCIDR: cidrs.serviceCIDR, log: () => {} }).catch(() => {});
-    await cleanupLocalNode({ dataDir: c.dataDir, bridge, cgroupRoot, ...cidrs }).catch(() => {});
+    await c.stop({ beforeNodeCleanup: () => cleanupServiceProxy({ podBridge: c.bridge, serviceCIDR: c.cidrs.serviceCIDR, log: () => {} }) });
   });
 
   test('the pod\'s resolv.conf points at the kube-dns ClusterIP with the cluster search list', async () => {

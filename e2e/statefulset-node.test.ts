@@ -9,12 +9,11 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hasKubectl, startCluster, type Cluster } from './harness.ts';
-import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
+import { hasKubectl, startRealNodeCluster, type RealNodeCluster } from './harness.ts';
+import { localNodeSkipReason } from '../src/kubelet/testing/local-node.ts';
 import { poll } from '../src/testing/poll.ts';
 import { httpGet } from '../src/testing/http-get.ts';
 
@@ -22,12 +21,7 @@ const skip = !hasKubectl ? 'needs /usr/bin/kubectl' : localNodeSkipReason();
 const MANIFEST = fileURLToPath(new URL('./fixtures/storage/web-statefulset-node.yaml', import.meta.url));
 
 describe('a StatefulSet on a real node keeps its data across pod restarts', { skip, timeout: 900_000 }, () => {
-  const id = randomBytes(3).toString('hex');
-  const nodeName = `ss-e2e-${id}`;
-  const bridge = `mzss${id}`;
-  const cgroupRoot = `/mizzen-ss-e2e-${id}`;
-  let cidrs: TestCidrs;
-  let c: Cluster;
+  let c: RealNodeCluster;
 
   const kubectl = (args: string[], input?: string) => c.kubectl(['-n', 'web', ...args], { input });
   const json = async (args: string[]) => JSON.parse((await kubectl([...args, '-o', 'json'])).stdout);
@@ -44,26 +38,14 @@ describe('a StatefulSet on a real node keeps its data across pod restarts', { sk
   const served = (podIP: string) => poll(() => httpGet(`http://${podIP}:80/`, 3000), { what: `HTTP from ${podIP}:80`, timeoutMs: 30_000 });
 
   before(async () => {
-    cidrs = await pickTestCidrs();
-    c = await startCluster({
-      kubelet: true,
-      readyTimeoutMs: 240_000,
-      extraArgs: ['--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR, '--node-name', nodeName, '--pod-bridge', bridge,
-        '--cgroup-root', cgroupRoot, '--kubelet-port', '0', '--no-service-proxy', '--no-cluster-dns'],
-    });
-    await poll(async () => (await c.kubectl(['get', 'node', nodeName, '-o', 'json']).then((r) => JSON.parse(r.stdout))).status.conditions.find((x: any) => x.type === 'Ready')?.status === 'True', {
-      what: `node ${nodeName} Ready\n${c.logs()}`,
-      timeoutMs: 120_000,
-      intervalMs: 1000,
-    });
+    c = await startRealNodeCluster('ss');
     await c.kubectl(['create', 'namespace', 'web']);
   });
 
   after(async () => {
     if (!c) return;
     await c.kubectl(['-n', 'web', 'delete', 'statefulset', 'web', '--ignore-not-found', '--wait=true', '--timeout=60s'], { allowFail: true }).catch(() => {});
-    await c.stop().catch(() => {});
-    await cleanupLocalNode({ dataDir: c.dataDir, bridge, cgroupRoot, ...cidrs }).catch(() => {});
+    await c.stop();
   });
 
   let volumes: { claim: string; pv: string; dir: string }[] = [];
@@ -71,7 +53,7 @@ describe('a StatefulSet on a real node keeps its data across pod restarts', { sk
   test('the claims are provisioned on the node as directories under the data dir and mounted', async () => {
     await kubectl(['apply', '-f', MANIFEST]);
     const pods = await readyPods();
-    for (const p of pods) assert.equal(p.spec.nodeName, nodeName);
+    for (const p of pods) assert.equal(p.spec.nodeName, c.nodeName);
     for (const name of ['web-0', 'web-1']) {
       const claim = await json(['get', 'pvc', `www-${name}`]);
       assert.equal(claim.status.phase, 'Bound');
@@ -79,7 +61,7 @@ describe('a StatefulSet on a real node keeps its data across pod restarts', { sk
       const pv = JSON.parse((await c.kubectl(['get', 'pv', claim.spec.volumeName, '-o', 'json'])).stdout);
       const dir = join(c.dataDir, 'storage', `${pv.metadata.name}_web_www-${name}`);
       assert.equal(pv.spec.hostPath.path, dir);
-      assert.equal(pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0], nodeName);
+      assert.equal(pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values[0], c.nodeName);
       assert.ok(existsSync(dir), `${dir} exists on the node`);
       volumes.push({ claim: claim.metadata.name, pv: pv.metadata.name, dir });
     }
@@ -87,18 +69,18 @@ describe('a StatefulSet on a real node keeps its data across pod restarts', { sk
 
   test("each pod's hostname, written into its volume, is there again in its replacement", async () => {
     // As the tutorial: `for i in 0 1; do kubectl exec "web-$i" -- sh -c 'echo "$(hostname)" > /usr/share/nginx/html/index.html'; done`
-    for (const name of ['web-0', 'web-1']) await kubectl(['exec', name, '--', 'sh', '-c', `echo "$(hostname) ${id}" > /usr/share/nginx/html/index.html`]);
+    for (const name of ['web-0', 'web-1']) await kubectl(['exec', name, '--', 'sh', '-c', `echo "$(hostname) ${c.id}" > /usr/share/nginx/html/index.html`]);
     const before = await readyPods();
-    for (const p of before) assert.equal((await served(p.status.podIP)).body, `${p.metadata.name} ${id}\n`);
+    for (const p of before) assert.equal((await served(p.status.podIP)).body, `${p.metadata.name} ${c.id}\n`);
     // On the node, in the claim's directory.
-    assert.equal(readFileSync(join(volumes[0]!.dir, 'index.html'), 'utf8'), `web-0 ${id}\n`);
+    assert.equal(readFileSync(join(volumes[0]!.dir, 'index.html'), 'utf8'), `web-0 ${c.id}\n`);
 
     await kubectl(['delete', 'pod', '-l', 'app=nginx']);
     const after = await readyPods(before.map((p) => p.metadata.uid));
     assert.deepEqual(after.map((p) => p.metadata.name), ['web-0', 'web-1']);
     for (const p of after) {
-      assert.equal((await kubectl(['exec', p.metadata.name, '--', 'cat', '/usr/share/nginx/html/index.html'])).stdout, `${p.metadata.name} ${id}\n`);
-      assert.equal((await served(p.status.podIP)).body, `${p.metadata.name} ${id}\n`);
+      assert.equal((await kubectl(['exec', p.metadata.name, '--', 'cat', '/usr/share/nginx/html/index.html'])).stdout, `${p.metadata.name} ${c.id}\n`);
+      assert.equal((await served(p.status.podIP)).body, `${p.metadata.name} ${c.id}\n`);
       const claimVolume = p.spec.volumes.find((v: any) => v.name === 'www');
       assert.equal(claimVolume.persistentVolumeClaim.claimName, `www-${p.metadata.name}`);
     }

@@ -5,7 +5,6 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
-import http from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -18,22 +17,12 @@ import { buildOciArchive } from './images/oci.ts';
 import { busyboxLayer, inspectBusybox, PAUSE_IMAGE } from './images/node-images.ts';
 import { routeTypeFor } from './network/routes.ts';
 import { cidrsOverlap, nthAddress } from './network/cidr.ts';
+import { httpGet } from '../testing/http-get.ts';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-  });
-}
+const get = (url: string) => httpGet(url, 3000);
 
 /** Retries while the server in the pod starts listening. */
 async function getWhenUp(url: string, ms = 10_000): Promise<{ status: number; body: string }> {

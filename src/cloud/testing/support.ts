@@ -75,3 +75,11 @@ export function waitForEvent(client: ApiClient, namespace: string, name: string,
 export function waitUntil<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
   return poll(check, { what, timeoutMs, intervalMs: 50 }) as Promise<T>;
 }
+
+/** Wait until the route controller reports the node's network available (NetworkUnavailable=False); returns that condition. */
+export function waitForNodeRouted(client: ApiClient, name: string, timeoutMs = 20_000): Promise<KObject> {
+  return waitUntil(`${name} NetworkUnavailable=False`, async () => {
+    const cond = (await client.get<KObject>({ ...nodesRef, name })).status?.conditions?.find((k: any) => k.type === 'NetworkUnavailable');
+    return cond?.status === 'False' ? cond : undefined;
+  }, timeoutMs);
+}

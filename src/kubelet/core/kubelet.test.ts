@@ -5,7 +5,6 @@
 
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import net from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { existsSync } from 'node:fs';
@@ -15,6 +14,7 @@ import { loadKubeconfig } from '../../client/kubeconfig.ts';
 import { ensureNodeKubeconfig } from '../../apiserver/component-credentials.ts';
 import { startTestApiServer, type TestApiServer } from '../../testing/api-server.ts';
 import { poll } from '../../testing/poll.ts';
+import { httpGet } from '../../testing/http-get.ts';
 import type { Node, Pod } from '../pods/api-types.ts';
 import { localNodeSkipReason, startLocalNode, type LocalNode } from '../testing/local-node.ts';
 import { Kubelet, type KubeletOptions } from './kubelet.ts';
@@ -28,18 +28,7 @@ function hostIP(): string {
   return '127.0.0.1';
 }
 
-function get(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(url, { timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.on('error', reject);
-  });
-}
+const get = (url: string) => httpGet(url, 3000);
 
 describe('kubelet core on a real containerd node', { skip }, () => {
   let api: TestApiServer;

@@ -6,7 +6,7 @@ import type { KObject } from '../../../api/types.ts';
 import { startTestCluster, type TestCluster } from '../../../kubelet/simulated/test-cluster.ts';
 import { testControllerEnv } from '../../../controllers/test-support.ts';
 import { FakeCloud } from '../../testing/fake-cloud.ts';
-import { createNode, fastCloudOptions, waitForEvent, waitUntil } from '../../testing/support.ts';
+import { createNode, fastCloudOptions, waitForEvent, waitForNodeRouted, waitUntil } from '../../testing/support.ts';
 import { routeController } from './index.ts';
 
 let cluster: TestCluster;
@@ -58,10 +58,6 @@ test('a route that cannot be created is a Warning and NetworkUnavailable=True', 
   assert.equal(ev.type, 'Warning');
   assert.match(ev.message, /^Could not create route [0-9a-f-]+ 10\.42\.3\.0\/24 for node r3 after [\d.]+s: RouteLimitExceeded$/);
   // Retried on the next reconcile; the condition follows.
-  const cond = await waitUntil('r3 routed', async () => {
-    const x = condition(await c.get<KObject>(nodeRef('r3')));
-    return x?.status === 'False' ? x : undefined;
-  });
-  assert.equal(cond.reason, 'RouteCreated');
+  assert.equal((await waitForNodeRouted(c, 'r3')).reason, 'RouteCreated');
   assert.ok(cloud.cloudRoutes.has('10.42.3.0/24'));
 });

@@ -20,12 +20,13 @@
 //     elbv2: https://...
 
 import { ConfigReader, type CloudConfig } from '../../cloud-config.ts';
-import type { CloudProvider, ProviderContext, InstancesV2, LoadBalancer, Routes } from '../../provider.ts';
+import type { CloudProvider } from '../../provider.ts';
 import type { ProviderOptions } from '../../registry.ts';
 import { AwsInstances } from './instances.ts';
 import { AwsLoadBalancer } from './load-balancer.ts';
 import { AwsRoutes } from './routes.ts';
 import { NodeDirectory } from '../node-directory.ts';
+import { AccountProvider } from '../account-provider.ts';
 
 export interface AwsConfig {
   region: string;
@@ -72,34 +73,6 @@ export function instanceIdFromProviderID(providerID: string | undefined): string
   return id?.startsWith('i-') ? id : undefined;
 }
 
-export class AwsProvider implements CloudProvider {
-  readonly name = 'aws';
-  constructor(
-    private readonly instances: AwsInstances,
-    private readonly lb: AwsLoadBalancer,
-    private readonly vpcRoutes: AwsRoutes,
-    private readonly nodes: NodeDirectory,
-  ) {}
-  initialize(ctx: ProviderContext): void {
-    this.nodes.attach(ctx);
-  }
-  async stop(): Promise<void> {
-    this.nodes.detach();
-  }
-  instancesV2(): InstancesV2 {
-    return this.instances;
-  }
-  loadBalancer(): LoadBalancer {
-    return this.lb;
-  }
-  routes(): Routes {
-    return this.vpcRoutes;
-  }
-  hasClusterID(): boolean {
-    return true;
-  }
-}
-
 /**
  * overrides.credentials: explicit credentials for the SDK clients (tests); without them the
  * SDK's default chain is used.
@@ -116,6 +89,6 @@ export async function createProvider(opts: ProviderOptions): Promise<CloudProvid
   const elbClient = new elb.ElasticLoadBalancingV2Client({ ...common, ...(config.endpoints.elbv2 ? { endpoint: config.endpoints.elbv2 } : {}) });
   const instances = new AwsInstances(config, ec2, ec2Client);
   const nodes = new NodeDirectory();
-  return new AwsProvider(instances, new AwsLoadBalancer(config, elb, elbClient, instances), new AwsRoutes(config, ec2, ec2Client, instances, nodes), nodes);
+  return new AccountProvider('aws', { instances, loadBalancer: new AwsLoadBalancer(config, elb, elbClient, instances), routes: new AwsRoutes(config, ec2, ec2Client, instances, nodes), nodes });
 }
 

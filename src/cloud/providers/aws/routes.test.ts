@@ -11,11 +11,10 @@ delete process.env.AWS_PROFILE;
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { KObject } from '../../../api/types.ts';
 import { startTestCluster, type TestCluster } from '../../../kubelet/simulated/test-cluster.ts';
 import { testControllerEnv } from '../../../controllers/test-support.ts';
 import { cloudManagerFactories } from '../../controllers/index.ts';
-import { createNode, fastCloudOptions, waitUntil } from '../../testing/support.ts';
+import { createNode, fastCloudOptions, waitForNodeRouted, waitUntil } from '../../testing/support.ts';
 import type { CloudProvider, Routes } from '../../provider.ts';
 import { AwsStandIn, type StandInRoute } from './stand-in.ts';
 import { createProvider } from './index.ts';
@@ -144,13 +143,7 @@ test('the route controller on aws: a route per node podCIDR, blackholes removed,
     );
     assert.equal(table('rtb-0main').routes[0]!.gatewayId, 'local');
     assert.equal(podRoutes('rtb-0other').length, 1);
-    for (const n of [N1, 'worker-c']) {
-      const cond = await waitUntil(`${n} NetworkUnavailable=False`, async () => {
-        const x = (await c.get<KObject>({ version: 'v1', resource: 'nodes', name: n })).status?.conditions?.find((k: any) => k.type === 'NetworkUnavailable');
-        return x?.status === 'False' ? x : undefined;
-      });
-      assert.equal(cond.reason, 'RouteCreated');
-    }
+    for (const n of [N1, 'worker-c']) assert.equal((await waitForNodeRouted(c, n)).reason, 'RouteCreated');
     const before = standIn.requests.length;
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual([...new Set(standIn.actions().slice(before))].sort(), ['DescribeInstances', 'DescribeRouteTables']);

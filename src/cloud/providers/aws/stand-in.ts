@@ -5,7 +5,7 @@
 
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { serveStandIn, type StandInServer } from '../../testing/stand-in-server.ts';
 
 const ELB_NS = 'http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/';
 const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
@@ -122,23 +122,17 @@ export class AwsStandIn {
   readonly tgs = new Map<string, Tg>();
   readonly listeners = new Map<string, Listener>();
   private readonly faults: Fault[] = [];
-  private server?: http.Server;
+  private server?: StandInServer;
   private seq = 0;
   url = '';
 
   async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8').on('data', (c: string) => (body += c));
-      req.on('end', () => this.handle(req, body, res));
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.server = await serveStandIn((req, body, res) => this.handle(req, body, res));
+    this.url = this.server.url;
   }
 
   async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+    await this.server?.close();
   }
 
   /** The next `times` calls of action fail with this code (400 unless status says otherwise). */

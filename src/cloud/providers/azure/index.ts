@@ -27,11 +27,12 @@ import { readFileSync } from 'node:fs';
 import type { KObject } from '../../../api/types.ts';
 import { ConfigReader, type CloudConfig } from '../../cloud-config.ts';
 import { InstanceNotFoundError } from '../../errors.ts';
-import type { CloudProvider, ProviderContext, InstanceMetadata, InstancesV2, LoadBalancer, NodeAddress, Routes } from '../../provider.ts';
+import type { CloudProvider, InstanceMetadata, InstancesV2, NodeAddress } from '../../provider.ts';
 import type { ProviderOptions } from '../../registry.ts';
 import { AzureLoadBalancer } from './load-balancer.ts';
 import { AzureRoutes } from './routes.ts';
 import { NodeDirectory } from '../node-directory.ts';
+import { AccountProvider } from '../account-provider.ts';
 
 export interface AzureConfig {
   subscriptionId: string;
@@ -154,34 +155,6 @@ export class AzureInstances implements InstancesV2 {
   }
 }
 
-export class AzureProvider implements CloudProvider {
-  readonly name = 'azure';
-  constructor(
-    private readonly instances: AzureInstances,
-    private readonly lb: AzureLoadBalancer,
-    private readonly nodes: NodeDirectory,
-    private readonly vnetRoutes?: AzureRoutes,
-  ) {}
-  initialize(ctx: ProviderContext): void {
-    this.nodes.attach(ctx);
-  }
-  async stop(): Promise<void> {
-    this.nodes.detach();
-  }
-  instancesV2(): InstancesV2 {
-    return this.instances;
-  }
-  loadBalancer(): LoadBalancer {
-    return this.lb;
-  }
-  routes(): Routes | undefined {
-    return this.vnetRoutes;
-  }
-  hasClusterID(): boolean {
-    return true;
-  }
-}
-
 /**
  * overrides.credential: a TokenCredential to use instead of the configured or default chain
  * (tests); overrides.pollIntervalMs: how often long-running operations are polled (default 2 s).
@@ -206,5 +179,5 @@ export async function createProvider(opts: ProviderOptions): Promise<CloudProvid
   const routeTableName = config.routeTableName;
   const nodes = new NodeDirectory();
   const routes = routeTableName ? new AzureRoutes({ ...config, routeTableName }, network, instances, pollIntervalMs, nodes) : undefined;
-  return new AzureProvider(instances, new AzureLoadBalancer(config, network, instances, pollIntervalMs), nodes, routes);
+  return new AccountProvider('azure', { instances, loadBalancer: new AzureLoadBalancer(config, network, instances, pollIntervalMs), routes, nodes });
 }

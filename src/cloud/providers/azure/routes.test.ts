@@ -12,11 +12,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KObject } from '../../../api/types.ts';
 import { startTestCluster, type TestCluster } from '../../../kubelet/simulated/test-cluster.ts';
 import { testControllerEnv } from '../../../controllers/test-support.ts';
 import { cloudManagerFactories } from '../../controllers/index.ts';
-import { createNode, fastCloudOptions, waitUntil } from '../../testing/support.ts';
+import { createNode, fastCloudOptions, waitForNodeRouted, waitUntil } from '../../testing/support.ts';
 import type { CloudProvider, Routes } from '../../provider.ts';
 import { AzureStandIn } from './stand-in.ts';
 import { createProvider } from './index.ts';
@@ -146,13 +145,7 @@ test('the route controller on azure: a route per node podCIDR, stale ones inside
     await env.start(...Object.values(factories));
     const want = ['on-prem 192.168.0.0/16 VirtualNetworkGateway', 'vm-1____10-80-1-0_24 10.80.1.0/24 VirtualAppliance 10.1.0.4', 'worker-2____10-80-5-0_24 10.80.5.0/24 VirtualAppliance 10.1.0.5'];
     await waitUntil('routes', () => JSON.stringify(tableRoutes()) === JSON.stringify(want));
-    for (const n of ['vm-1', 'worker-2']) {
-      const cond = await waitUntil(`${n} NetworkUnavailable=False`, async () => {
-        const x = (await c.get<KObject>({ version: 'v1', resource: 'nodes', name: n })).status?.conditions?.find((k: any) => k.type === 'NetworkUnavailable');
-        return x?.status === 'False' ? x : undefined;
-      });
-      assert.equal(cond.reason, 'RouteCreated');
-    }
+    for (const n of ['vm-1', 'worker-2']) assert.equal((await waitForNodeRouted(c, n)).reason, 'RouteCreated');
   } finally {
     await env.stop();
     await cluster.close();

@@ -5,12 +5,11 @@
 // records every request, and injects faults (429 throttling, 404). Route tables keep their routes
 // inline, as ARM returns them, and routes are also addressed as child resources.
 
-import https from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { ensurePki } from '../../../apiserver/pki.ts';
+import { serveStandIn, type StandInServer } from '../../testing/stand-in-server.ts';
 
 export interface ArmRequest {
   method: string;
@@ -38,7 +37,7 @@ export class AzureStandIn {
   operationPolls = 1;
   private readonly operations = new Map<string, { pollsLeft: number; then: () => void }>();
   private readonly faults: Fault[] = [];
-  private server?: https.Server;
+  private server?: StandInServer;
   private dir = '';
   private seq = 0;
   private nextIP = 20;
@@ -49,18 +48,12 @@ export class AzureStandIn {
     this.dir = await mkdtemp(join(tmpdir(), 'mizzen-azure-standin-'));
     const pki = await ensurePki(this.dir);
     this.caPem = pki.caCertPem;
-    this.server = https.createServer({ cert: pki.serverCertPem, key: pki.serverKeyPem }, (req, res) => {
-      let body = '';
-      req.setEncoding('utf8').on('data', (c: string) => (body += c));
-      req.on('end', () => this.handle(req, body, res));
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.server = await serveStandIn((req, body, res) => this.handle(req, body, res), { cert: pki.serverCertPem, key: pki.serverKeyPem });
+    this.url = this.server.url;
   }
 
   async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+    await this.server?.close();
     await rm(this.dir, { recursive: true, force: true });
   }
 

@@ -18,11 +18,12 @@
 import type { KObject } from '../../../api/types.ts';
 import { ConfigReader, type CloudConfig } from '../../cloud-config.ts';
 import { InstanceNotFoundError, RetryError } from '../../errors.ts';
-import type { CloudProvider, ProviderContext, InstanceMetadata, InstancesV2, LoadBalancer, NodeAddress, Routes } from '../../provider.ts';
+import type { CloudProvider, InstanceMetadata, InstancesV2, NodeAddress } from '../../provider.ts';
 import type { ProviderOptions } from '../../registry.ts';
 import { GcpLoadBalancer } from './load-balancer.ts';
 import { GcpRoutes } from './routes.ts';
 import { NodeDirectory } from '../node-directory.ts';
+import { AccountProvider } from '../account-provider.ts';
 
 export interface GcpConfig {
   projectId: string;
@@ -141,34 +142,6 @@ export async function waitRegionOperation(c: GcpClients, config: GcpConfig, op: 
   if (errs.length) throw new Error(`${what}: ${errs.map((e) => `${e.code}: ${e.message}`).join('; ')}`);
 }
 
-export class GcpProvider implements CloudProvider {
-  readonly name = 'gcp';
-  constructor(
-    private readonly instances: GcpInstances,
-    private readonly lb: GcpLoadBalancer,
-    private readonly vpcRoutes: GcpRoutes,
-    private readonly nodes: NodeDirectory,
-  ) {}
-  initialize(ctx: ProviderContext): void {
-    this.nodes.attach(ctx);
-  }
-  async stop(): Promise<void> {
-    this.nodes.detach();
-  }
-  instancesV2(): InstancesV2 {
-    return this.instances;
-  }
-  loadBalancer(): LoadBalancer {
-    return this.lb;
-  }
-  routes(): Routes {
-    return this.vpcRoutes;
-  }
-  hasClusterID(): boolean {
-    return true;
-  }
-}
-
 /** overrides.authClient: a google-auth-library client to use instead of Application Default Credentials (tests). */
 export async function createProvider(opts: ProviderOptions): Promise<CloudProvider> {
   const config = parseGcpConfig(opts.config);
@@ -192,5 +165,5 @@ export async function createProvider(opts: ProviderOptions): Promise<CloudProvid
   };
   const instances = new GcpInstances(config, clients);
   const nodes = new NodeDirectory();
-  return new GcpProvider(instances, new GcpLoadBalancer(config, clients, instances), new GcpRoutes(config, clients, instances, nodes), nodes);
+  return new AccountProvider('gcp', { instances, loadBalancer: new GcpLoadBalancer(config, clients, instances), routes: new GcpRoutes(config, clients, instances, nodes), nodes });
 }

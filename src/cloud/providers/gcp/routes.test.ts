@@ -15,7 +15,7 @@ import type { KObject } from '../../../api/types.ts';
 import { startTestCluster, type TestCluster } from '../../../kubelet/simulated/test-cluster.ts';
 import { testControllerEnv } from '../../../controllers/test-support.ts';
 import { cloudManagerFactories } from '../../controllers/index.ts';
-import { createNode, fastCloudOptions, waitForEvent, waitUntil } from '../../testing/support.ts';
+import { createNode, fastCloudOptions, waitForEvent, waitForNodeRouted, waitUntil } from '../../testing/support.ts';
 import type { CloudProvider, Routes } from '../../provider.ts';
 import { GcpStandIn } from './stand-in.ts';
 import { createProvider } from './index.ts';
@@ -147,13 +147,7 @@ test('the route controller on gcp: a route per node podCIDR, dead routes removed
     const ev = await waitForEvent(c, 'default', await failedNode(c), 'FailedToCreateRoute');
     assert.equal(ev.type, 'Warning');
     assert.match(ev.message, /^Could not create route [0-9a-f-]+ 10\.60\.[12]\.0\/24 for node (node-1|worker-b) after [\d.]+s: .*Rate Limit Exceeded/);
-    for (const n of ['node-1', 'worker-b']) {
-      const cond = await waitUntil(`${n} NetworkUnavailable=False`, async () => {
-        const x = (await c.get<KObject>({ version: 'v1', resource: 'nodes', name: n })).status?.conditions?.find((k: any) => k.type === 'NetworkUnavailable');
-        return x?.status === 'False' ? x : undefined;
-      });
-      assert.equal(cond.reason, 'RouteCreated');
-    }
+    for (const n of ['node-1', 'worker-b']) assert.equal((await waitForNodeRouted(c, n)).reason, 'RouteCreated');
     // Steady state: listing only.
     const before = standIn.requests.length;
     await new Promise((r) => setTimeout(r, 1000));

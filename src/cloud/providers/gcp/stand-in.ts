@@ -5,7 +5,7 @@
 // later `wait`, errors in Google's JSON error shape, and injected faults.
 
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveStandIn, type StandInServer } from '../../testing/stand-in-server.ts';
 
 const SELF = 'https://www.googleapis.com/compute/v1';
 
@@ -58,24 +58,18 @@ export class GcpStandIn {
   /** How many `wait` calls a new operation answers RUNNING before DONE. */
   operationWaits = 0;
   private readonly faults: Fault[] = [];
-  private server?: http.Server;
+  private server?: StandInServer;
   private seq = 0;
   private nextIP = 10;
   url = '';
 
   async start(): Promise<void> {
-    this.server = http.createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8').on('data', (c: string) => (body += c));
-      req.on('end', () => this.handle(req, body, res));
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.server = await serveStandIn((req, body, res) => this.handle(req, body, res));
+    this.url = this.server.url;
   }
 
   async close(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((r) => this.server?.close(r));
+    await this.server?.close();
   }
 
   fail(method: string, pathIncludes: string, status: number, reason: string, message: string, times = 1): void {
