@@ -59,7 +59,15 @@ async function heapDump(c: BenchCluster, dir: string, n: number, snapshots: bool
     return {
       thread: j.names,
       usedHeapMB: round(j.heap.used_heap_size / 1048576),
+      // Live: after a full collection (the figure above includes garbage not yet collected).
+      usedAfterGCMB: j.heapAfterGC ? round(j.heapAfterGC.used_heap_size / 1048576) : undefined,
+      totalHeapMB: round(j.heap.total_heap_size / 1048576),
+      totalAfterGCMB: j.heapAfterGC ? round(j.heapAfterGC.total_heap_size / 1048576) : undefined,
       externalMB: round(j.heap.external_memory / 1048576),
+      spacesMB: j.spacesBefore
+        ? Object.fromEntries(Object.entries(j.spacesBefore as Record<string, { size: number; used: number }>).map(([k, v]) => [k, [round(v.size / 1048576), round(v.used / 1048576)]]))
+        : undefined,
+      ...(j.memoryAfterGC ? { processRssAfterGCMB: round(j.memoryAfterGC.rss / 1048576) } : {}),
       ...(snapshots && existsSync(snap) ? { summary: summarizeHeapSnapshot(snap, 15) } : {}),
     };
   });
@@ -93,6 +101,7 @@ export async function main(argv: string[]): Promise<void> {
     const fullListMs = performance.now() - t;
     if (full.status !== 200) throw new Error(`full list: ${full.status}`);
     const fullListMB = Buffer.byteLength(full.body) / 1048576;
+    const rssAfterLists = rssMB(c.proc.pid!);
     const heap = await heapDump(c, heapDir, 1, snapshots);
     return {
       rssAfterRunMB: Math.round(rssAfterRun),
@@ -107,7 +116,9 @@ export async function main(argv: string[]): Promise<void> {
         allPagesSeconds: round(pages.reduce((a, b) => a + b, 0) / 1000, 2),
       },
       fullList: { ms: Math.round(fullListMs), MB: round(fullListMB) },
-      rssAfterListsMB: Math.round(rssMB(c.proc.pid!)),
+      rssAfterListsMB: Math.round(rssAfterLists),
+      // After every thread's full collection (and snapshot, if asked): what V8 gives back.
+      rssAfterGCMB: Math.round(rssMB(c.proc.pid!)),
       heap,
     };
   });
