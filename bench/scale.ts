@@ -1,11 +1,11 @@
 // Scale benchmark: `npm run bench -- scale [--nodes 5000] [--pods 150000] [--clients 32]
-// [--heap-snapshot DIR]`.
+// [--heap-snapshot DIR] [--min-ready-nodes N]`.
 //
 // Upstream's scale limits (5,000 nodes, 150,000 pods) on one `mizzen up`: the scheduler
 // benchmark's `basic` workload (heartbeat-only simulated nodes, pods created by 32 clients) at
 // full size, then, on the loaded cluster: every page of a paged LIST of all pods (limit=500, as an
 // informer's first list or `kubectl get pods -A --chunk-size=500`), one full LIST, the process RSS
-// and each thread's V8 heap. With --heap-snapshot each thread also writes a heap snapshot, and the
+// and each thread's V8 heap (as found, and after a full collection: the live part). With --heap-snapshot each thread also writes a heap snapshot, and the
 // result carries a summary of each by constructor (snapshots take time and about the heap's size in
 // memory again: use it at 30,000 pods or so, not at full size).
 // Prints one JSON line.
