@@ -4,10 +4,10 @@
 // allocation pressure) keep garbage collection cheap when busy: at 2 MB, GC took a third of the
 // CPU of a 10,000-pod scheduling run. `npm start` passes the same flags. Measured with
 // `npm run bench -- apiserver` (idleRssMB) and `npm run bench -- scheduler` / `density`.
-// The old generation may grow 30 % past what the last full collection left, not V8's default of up
-// to 4 times: at 150,000 pods each thread's heap was mostly garbage not yet collected (replaced
-// pods of the informer caches, old versions of the watch cache), and RSS follows the heap's high
-// mark (docs/scale.md, `npm run bench -- scale`).)
+// The old generation may grow 30 % past what the last full collection left (V8's own factor goes
+// up to 4): RSS follows each heap's high mark, and in a 5,000-node scale run the components
+// thread's old space was twice its live size (replaced informer objects not yet collected);
+// docs/scale.md, `npm run bench -- scale`.)
 // The `mizzen` command. The sources are TypeScript; for a fast start they run from a bundle
 // (dist/cli/main.mjs and the chunks it imports) that is rebuilt with esbuild whenever a source
 // file is newer. If the bundle cannot be built, the sources run through tsx instead (slower to start).
