@@ -1,11 +1,11 @@
 // Scale benchmark: `npm run bench -- scale [--nodes 5000] [--pods 150000] [--clients 32]
-// [--heap-snapshot DIR]`.
+// [--heap-snapshot DIR] [--min-ready-nodes N]`.
 //
 // Upstream's scale limits (5,000 nodes, 150,000 pods) on one `mizzen up`: the scheduler
 // benchmark's `basic` workload (heartbeat-only simulated nodes, pods created by 32 clients) at
 // full size, then, on the loaded cluster: every page of a paged LIST of all pods (limit=500, as an
 // informer's first list or `kubectl get pods -A --chunk-size=500`), one full LIST, the process RSS
-// and each thread's V8 heap. With --heap-snapshot each thread also writes a heap snapshot, and the
+// and each thread's V8 heap (as found, and after a full collection: the live part). With --heap-snapshot each thread also writes a heap snapshot, and the
 // result carries a summary of each by constructor (snapshots take time and about the heap's size in
 // memory again: use it at 30,000 pods or so, not at full size).
 // Prints one JSON line.
@@ -59,7 +59,15 @@ async function heapDump(c: BenchCluster, dir: string, n: number, snapshots: bool
     return {
       thread: j.names,
       usedHeapMB: round(j.heap.used_heap_size / 1048576),
+      // Live: after a full collection (the figure above includes garbage not yet collected).
+      usedAfterGCMB: j.heapAfterGC ? round(j.heapAfterGC.used_heap_size / 1048576) : undefined,
+      totalHeapMB: round(j.heap.total_heap_size / 1048576),
+      totalAfterGCMB: j.heapAfterGC ? round(j.heapAfterGC.total_heap_size / 1048576) : undefined,
       externalMB: round(j.heap.external_memory / 1048576),
+      spacesMB: j.spacesBefore
+        ? Object.fromEntries(Object.entries(j.spacesBefore as Record<string, { size: number; used: number }>).map(([k, v]) => [k, [round(v.size / 1048576), round(v.used / 1048576)]]))
+        : undefined,
+      ...(j.memoryAfterGC ? { processRssAfterGCMB: round(j.memoryAfterGC.rss / 1048576) } : {}),
       ...(snapshots && existsSync(snap) ? { summary: summarizeHeapSnapshot(snap, 15) } : {}),
     };
   });
@@ -75,12 +83,14 @@ export async function main(argv: string[]): Promise<void> {
       'page-size': { type: 'string', default: '500' },
       'timeout-seconds': { type: 'string', default: '900' },
       'heap-snapshot': { type: 'string' },
+      // On a loaded machine some of 5,000 heartbeat-only nodes stay late: start once this many are Ready.
+      'min-ready-nodes': { type: 'string' },
     },
   });
   const snapshots = values['heap-snapshot'] !== undefined;
   const heapDir = path.resolve(values['heap-snapshot'] ?? path.join((await import('node:os')).tmpdir(), `mizzen-scale-heap-${process.pid}`));
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${heapSnapshotPreload(heapDir, snapshots)}`.trim();
-  const opts = { nodes: Number(values.nodes), pods: Number(values.pods), clients: Number(values.clients), groupSize: 10, timeoutMs: Number(values['timeout-seconds']) * 1000 };
+  const opts = { nodes: Number(values.nodes), pods: Number(values.pods), clients: Number(values.clients), groupSize: 10, timeoutMs: Number(values['timeout-seconds']) * 1000, minReadyNodes: values['min-ready-nodes'] ? Number(values['min-ready-nodes']) : undefined };
   const pageSize = Number(values['page-size']);
   const calibrationBefore = calibrationMs();
   const r = await runWorkload({ name: 'basic', workload: 'basic', runPods: false }, opts, async (c) => {
@@ -93,6 +103,7 @@ export async function main(argv: string[]): Promise<void> {
     const fullListMs = performance.now() - t;
     if (full.status !== 200) throw new Error(`full list: ${full.status}`);
     const fullListMB = Buffer.byteLength(full.body) / 1048576;
+    const rssAfterLists = rssMB(c.proc.pid!);
     const heap = await heapDump(c, heapDir, 1, snapshots);
     return {
       rssAfterRunMB: Math.round(rssAfterRun),
@@ -107,7 +118,9 @@ export async function main(argv: string[]): Promise<void> {
         allPagesSeconds: round(pages.reduce((a, b) => a + b, 0) / 1000, 2),
       },
       fullList: { ms: Math.round(fullListMs), MB: round(fullListMB) },
-      rssAfterListsMB: Math.round(rssMB(c.proc.pid!)),
+      rssAfterListsMB: Math.round(rssAfterLists),
+      // After every thread's full collection (and snapshot, if asked): what V8 gives back.
+      rssAfterGCMB: Math.round(rssMB(c.proc.pid!)),
       heap,
     };
   });

@@ -212,7 +212,7 @@ function watchBindings(c: BenchCluster, ns: string, onBound: (name: string, t: n
 
 export async function runWorkload(
   run: BenchRun,
-  opts: { nodes: number; pods: number; clients: number; groupSize: number; timeoutMs: number; capacity?: string; upArgs?: string[] },
+  opts: { nodes: number; pods: number; clients: number; groupSize: number; timeoutMs: number; capacity?: string; upArgs?: string[]; minReadyNodes?: number },
   /** Measures more on the cluster before it is stopped (bench/scale.ts); its result is `after`. */
   after?: (c: BenchCluster) => Promise<Record<string, unknown>>,
 ): Promise<WorkloadResult & { after?: Record<string, unknown> }> {
@@ -224,7 +224,7 @@ export async function runWorkload(
   try {
     const creds = tlsCreds(cluster);
     const t0 = performance.now();
-    const nodeNames = await waitNodesReady(cluster, opts.nodes, 300_000);
+    const nodeNames = await waitNodesReady(cluster, opts.minReadyNodes ?? opts.nodes, 300_000);
     const nodesReadySeconds = (performance.now() - t0) / 1000;
     if (workload === 'affinity') await labelZones(cluster, nodeNames, opts.clients);
 

@@ -21,15 +21,28 @@ export function heapSnapshotPreload(dir: string, snapshots: boolean): string {
     `import v8 from 'node:v8';
 import { writeFileSync } from 'node:fs';
 import { threadId, isMainThread, workerData } from 'node:worker_threads';
+import { runInNewContext } from 'node:vm';
 const dir = ${JSON.stringify(dir)};
 const ch = new BroadcastChannel('mizzen-bench-heap');
 ch.unref();
+v8.setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc');
+const spaces = () => Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, { size: s.space_size, used: s.space_used_size }]));
 const dump = (n) => {
   const base = dir + '/' + n + '-' + threadId;
+  // As found (garbage included), then after a full collection (what is live), then the snapshot.
+  const heap = v8.getHeapStatistics();
+  const spacesBefore = spaces();
   const t = performance.now();
+  gc();
+  const gcMs = Math.round(performance.now() - t);
+  const heapAfterGC = v8.getHeapStatistics();
+  const spacesAfterGC = spaces();
+  const memoryAfterGC = isMainThread ? process.memoryUsage() : undefined;
+  const t2 = performance.now();
   if (${snapshots}) v8.writeHeapSnapshot(base + '.heapsnapshot');
   const names = (workerData && workerData.specs) ? workerData.specs.map((s) => s.name).join('+') : isMainThread ? 'main' : 'worker';
-  writeFileSync(base + '.json', JSON.stringify({ threadId, names, heap: v8.getHeapStatistics(), snapshotMs: Math.round(performance.now() - t) }));
+  writeFileSync(base + '.json', JSON.stringify({ threadId, names, heap, heapAfterGC, spacesBefore, spacesAfterGC, memoryAfterGC, gcMs, snapshotMs: Math.round(performance.now() - t2) }));
 };
 ch.onmessage = (m) => dump(m.data);
 if (isMainThread) {
