@@ -109,3 +109,15 @@ test('unknown fields are skipped; a message field sent twice is merged', () => {
   assert.equal(merged.status.reason, 'r');
   assert.throws(() => decodeMessage(t, Buffer.from([0x0a, 5, 0x78])), /beyond/);
 });
+
+test('64-bit and zigzag integers both ways, without BigInt on the hot path', () => {
+  const svc = parseProto(`syntax = "proto3"; package t;
+    message N { int64 a = 1; uint64 b = 2; sint64 c = 3; sint32 d = 4; int32 e = 5; repeated int64 f = 6; }
+    service S { rpc M(N) returns (N) {} }`)['t.S']!.M!;
+  const values = { a: -(2 ** 40), b: 2 ** 63, c: -5, d: -1, e: -1, f: [1_796_597_504_706_254_600, -1, 0, 2 ** 53 + 2] };
+  assert.deepEqual(decodeMessage(svc.request, encodeMessage(svc.request, values)), values);
+  for (const c of [0, 1, -1, 2 ** 31, -(2 ** 31) - 1, 2 ** 52, -(2 ** 52)]) {
+    assert.equal(decodeMessage(svc.request, encodeMessage(svc.request, { c })).c, c);
+    assert.equal(decodeMessage(svc.request, encodeMessage(svc.request, { a: c })).a, c);
+  }
+});

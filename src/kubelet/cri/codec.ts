@@ -388,50 +388,68 @@ class Reader {
     this.pos = start;
   }
 
-  /** A varint as a number: exact up to 2^53, for int64/uint64 as proto-loader's longs: Number. */
+  /** The halves of the last `varint64()`: bits 0-31 and 32-63, unsigned. */
+  lo = 0;
+  hi = 0;
+
+  /** A varint (tags, lengths, uint32, bool) as a number: its low 32 bits, unsigned. */
   varint(): number {
+    if (this.pos < this.end && this.buf[this.pos]! < 0x80) return this.buf[this.pos++]!;
+    this.varint64();
+    return this.hi ? this.lo + this.hi * 2 ** 32 : this.lo;
+  }
+
+  /** Reads a varint into `lo` and `hi` (no BigInt: timestamps in ns are above 2^53 and common). */
+  varint64(): void {
+    const buf = this.buf;
     let lo = 0;
-    let shift = 0;
-    let b: number;
-    do {
+    let hi = 0;
+    let b = 0;
+    let i = 0;
+    for (; i < 10; i++) {
       if (this.pos >= this.end) throw new Error('protobuf: truncated varint');
-      b = this.buf[this.pos++]!;
-      if (shift < 28) lo |= (b & 0x7f) << shift;
-      else if (shift === 28) {
-        lo = (lo >>> 0) + (b & 0x7f) * 2 ** 28;
-      } else lo += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b & 0x80);
-    if (shift > 70) throw new Error('protobuf: varint too long');
-    return shift <= 28 ? lo >>> 0 : lo;
+      b = buf[this.pos++]!;
+      if (i < 4) lo |= (b & 0x7f) << (7 * i);
+      else if (i === 4) {
+        lo |= (b & 0x0f) << 28;
+        hi = (b & 0x7f) >>> 4;
+      } else hi |= (b & 0x7f) << (7 * i - 32);
+      if (!(b & 0x80)) break;
+    }
+    if (i === 10) throw new Error('protobuf: varint too long');
+    this.lo = lo >>> 0;
+    this.hi = hi >>> 0;
   }
 
   /** A varint's low 32 bits as a signed number (int32 and enums; negative ones take 10 bytes). */
   int32(): number {
-    let lo = 0;
-    let shift = 0;
-    let b: number;
-    do {
-      if (this.pos >= this.end) throw new Error('protobuf: truncated varint');
-      b = this.buf[this.pos++]!;
-      if (shift < 32) lo |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80);
-    return lo | 0;
+    this.varint64();
+    return this.lo | 0;
   }
 
-  /** A varint's low 64 bits as a BigInt (signed types, and values above 2^53). */
-  varint64(): bigint {
-    let v = 0n;
-    let shift = 0n;
-    let b: number;
-    do {
-      if (this.pos >= this.end) throw new Error('protobuf: truncated varint');
-      b = this.buf[this.pos++]!;
-      v |= BigInt(b & 0x7f) << shift;
-      shift += 7n;
-    } while (b & 0x80);
-    return BigInt.asUintN(64, v);
+  /** int64 as a number (rounded as Number(BigInt) would: one rounding of an exact sum). */
+  int64(): number {
+    this.varint64();
+    return (this.hi | 0) * 2 ** 32 + this.lo;
+  }
+
+  /** uint64 as a number. */
+  uint64(): number {
+    this.varint64();
+    return this.hi * 2 ** 32 + this.lo;
+  }
+
+  /** sint64/sint32 (zigzag) as a number. */
+  sint64(): number {
+    this.varint64();
+    const neg = this.lo & 1;
+    let lo = ((this.lo >>> 1) | (this.hi << 31)) >>> 0;
+    let hi = this.hi >>> 1;
+    if (neg) {
+      lo = ~lo >>> 0;
+      hi = ~hi;
+    }
+    return (hi | 0) * 2 ** 32 + lo;
   }
 
   length(): number {
@@ -497,19 +515,12 @@ function readScalar(r: Reader, f: Field): unknown {
     case 'int32':
       return r.int32();
     case 'uint64':
-      return r.varint();
-    case 'int64': {
-      const start = r.pos;
-      const v = r.varint();
-      if (v < 2 ** 53) return v;
-      r.pos = start;
-      return Number(BigInt.asIntN(64, r.varint64()));
-    }
+      return r.uint64();
+    case 'int64':
+      return r.int64();
     case 'sint32':
-    case 'sint64': {
-      const u = r.varint64();
-      return Number(u & 1n ? -((u >> 1n) + 1n) : u >> 1n);
-    }
+    case 'sint64':
+      return r.sint64();
     default: {
       const size = WIRE[f.kind] === 1 ? 8 : 4;
       const at = r.pos;
