@@ -16,7 +16,7 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { KObject } from '../../api/types.ts';
 import { ApiClient, isConflict, isNotFound } from '../../client/api-client.ts';
 import { EventRecorder } from '../../client/event-recorder.ts';
-import { Informer } from '../../client/informer.ts';
+import { Informer, trimForCache } from '../../client/informer.ts';
 import { parseQuantity, quantityValue } from '../../machinery/quantity.ts';
 import { observePodStartSeconds, setRunningPods } from './kubelet-metrics.ts';
 import type { CriClient } from '../cri/services.ts';
@@ -142,7 +142,7 @@ export class Kubelet {
       log: opts.log,
     };
     this.workers = new PodWorkers((uid) => this.sync(uid), opts.log);
-    this.informer = new Informer<Pod>(opts.client, { version: 'v1', resource: 'pods' }, { fieldSelector: `spec.nodeName=${opts.nodeName}`, log: opts.log });
+    this.informer = new Informer<Pod>(opts.client, { version: 'v1', resource: 'pods' }, { fieldSelector: `spec.nodeName=${opts.nodeName}`, log: opts.log, transform: trimForCache() });
     this.informer.addEventHandler({
       onAdd: (pod) => this.podChanged(pod),
       onUpdate: (_old, pod) => this.podChanged(pod),
