@@ -16,9 +16,9 @@ import { availableParallelism, totalmem } from 'node:os';
 import type { KObject } from '../../api/types.ts';
 import { ApiClient, isConflict, isNotFound } from '../../client/api-client.ts';
 import { EventRecorder } from '../../client/event-recorder.ts';
-import { Informer } from '../../client/informer.ts';
+import { Informer, trimForCache } from '../../client/informer.ts';
 import { parseQuantity, quantityValue } from '../../machinery/quantity.ts';
-import { kubeletPodStartDuration, kubeletRunningPods } from '../../metrics/prometheus.ts';
+import { observePodStartSeconds, setRunningPods } from './kubelet-metrics.ts';
 import type { CriClient } from '../cri/services.ts';
 import type { NodePaths } from '../containerd/paths.ts';
 import { ApiObjectSources } from '../objects/api-sources.ts';
@@ -142,7 +142,7 @@ export class Kubelet {
       log: opts.log,
     };
     this.workers = new PodWorkers((uid) => this.sync(uid), opts.log);
-    this.informer = new Informer<Pod>(opts.client, { version: 'v1', resource: 'pods' }, { fieldSelector: `spec.nodeName=${opts.nodeName}`, log: opts.log });
+    this.informer = new Informer<Pod>(opts.client, { version: 'v1', resource: 'pods' }, { fieldSelector: `spec.nodeName=${opts.nodeName}`, log: opts.log, transform: trimForCache() });
     this.informer.addEventHandler({
       onAdd: (pod) => this.podChanged(pod),
       onUpdate: (_old, pod) => this.podChanged(pod),
@@ -306,11 +306,11 @@ export class Kubelet {
     const seen = this.firstSeen.get(uid);
     if (seen !== undefined && phase !== 'Pending') {
       this.firstSeen.delete(uid);
-      if (phase === 'Running') kubeletPodStartDuration.observe((performance.now() - seen) / 1000);
+      if (phase === 'Running') observePodStartSeconds((performance.now() - seen) / 1000);
     }
     let running = 0;
     for (const rec of this.records.values()) if (rec.status?.phase === 'Running') running++;
-    kubeletRunningPods.set(running);
+    setRunningPods(running);
   }
 
   private async updateStatus(r: PodRecord): Promise<void> {

@@ -8,7 +8,8 @@
 
 import { CriError } from './errors.ts';
 import { Code, UnaryCallError, UnaryChannel } from './h2-unary.ts';
-import { criService, type CriMethod } from './proto.ts';
+import { decodeMessage, encodeMessage, loadProto, type Method } from './codec.ts';
+import { criProtoPath } from './proto-path.ts';
 import type { CallOptions, CriClient } from './services.ts';
 import type * as T from './types.ts';
 
@@ -40,11 +41,18 @@ export function connectCri(endpoint: string, options: CriClientOptions = {}): Cr
 
 type Req = Record<string, unknown>;
 
+let parsed: Record<string, Record<string, Method>> | undefined;
+/** api.proto's services, parsed once per process. */
+function criServices(): Record<string, Record<string, Method>> {
+  parsed ??= loadProto(criProtoPath());
+  return parsed;
+}
+
 class GrpcCriClient implements CriClient {
   readonly endpoint: string;
   private readonly channel: UnaryChannel;
-  private readonly runtimeMethods = criService('RuntimeService');
-  private readonly imageMethods = criService('ImageService');
+  private readonly runtimeMethods: Record<string, Method>;
+  private readonly imageMethods: Record<string, Method>;
   private readonly defaultTimeoutMs: number;
   private readonly pullTimeoutMs: number;
 
@@ -52,6 +60,9 @@ class GrpcCriClient implements CriClient {
     this.endpoint = endpoint;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 120_000;
     this.pullTimeoutMs = options.pullTimeoutMs ?? 0;
+    const services = criServices();
+    this.runtimeMethods = services['runtime.v1.RuntimeService']!;
+    this.imageMethods = services['runtime.v1.ImageService']!;
     // ExecSync may return up to 16 MiB of stdout plus as much stderr (runtimes cap each).
     this.channel = new UnaryChannel(endpointSocketPath(endpoint), { maxReceiveBytes: 40 * MiB });
   }
@@ -73,16 +84,16 @@ class GrpcCriClient implements CriClient {
     }
   }
 
-  private async unary<Res>(method: CriMethod, name: string, req: Req, opts: CallOptions | undefined, defaultTimeout: number): Promise<Res> {
+  private async unary<Res>(method: Method, name: string, req: Req, opts: CallOptions | undefined, defaultTimeout: number): Promise<Res> {
     const timeout = opts?.timeoutMs ?? defaultTimeout;
     let body: Buffer;
     try {
-      body = await this.channel.call(method.path, (method.requestSerialize as (v: Req) => Buffer)(req), timeout, opts?.signal);
+      body = await this.channel.call(method.path, encodeMessage(method.request, req), timeout, opts?.signal);
     } catch (err) {
       if (err instanceof UnaryCallError) throw new CriError(name, err.code, err.details);
       throw new CriError(name, Code.UNKNOWN, (err as Error).message);
     }
-    return (method.responseDeserialize as (b: Buffer) => Res)(body);
+    return decodeMessage(method.response, body) as Res;
   }
 
   private rt<Res>(name: string, req: Req, opts?: CallOptions, defaultTimeout = this.defaultTimeoutMs): Promise<Res> {

@@ -6,7 +6,7 @@
 // through onChange, so the kubelet can refresh the volumes of the pods that use them.
 
 import { ApiClient, isNotFound, ApiError } from '../../client/api-client.ts';
-import { Informer } from '../../client/informer.ts';
+import { dropManagedFields, Informer } from '../../client/informer.ts';
 import type { ConfigMap, PersistentVolume, PersistentVolumeClaim, Secret, Service } from '../pods/api-types.ts';
 import { ObjectNotFoundError, type ObjectSources, type ServiceAccountToken, type TokenRequestSpec } from './sources.ts';
 
@@ -44,7 +44,7 @@ export class ApiObjectSources implements ObjectSources {
   /** Start the Services informer (the core should do this at start-up, before building env vars). */
   start(): void {
     if (this.services || this.stopped) return;
-    this.services = new Informer<Service>(this.client, { version: 'v1', resource: 'services' }, { log: this.opts.log });
+    this.services = new Informer<Service>(this.client, { version: 'v1', resource: 'services' }, { log: this.opts.log, transform: dropManagedFields });
     this.services.start();
   }
 
@@ -119,7 +119,7 @@ export class ApiObjectSources implements ObjectSources {
     const key = `${kind}/${namespace}/${name}`;
     let inf = this.informers.get(key) as Informer<T> | undefined;
     if (!inf) {
-      inf = new Informer<T>(this.client, { version: 'v1', resource: RESOURCE[kind] }, { namespace, fieldSelector: `metadata.name=${name}`, log: this.opts.log });
+      inf = new Informer<T>(this.client, { version: 'v1', resource: RESOURCE[kind] }, { namespace, fieldSelector: `metadata.name=${name}`, log: this.opts.log, transform: dropManagedFields });
       const changed = (o: T) => this.opts.onChange?.(kind, o.metadata.namespace ?? namespace, o.metadata.name ?? '');
       inf.addEventHandler({
         onAdd: (o, initial) => {

@@ -21,7 +21,6 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { WebSocketServer } from 'ws';
 import { errors, StatusError } from '../../machinery/errors.ts';
 import { isWebSocketRequest, proxyUpgrade, writeRawResponse } from '../../machinery/http-upgrade.ts';
 import { parsePodLogOptions, parsePortForwardPorts, validatePodLogOptions } from '../../api/core/pod-stream-options.ts';
@@ -33,6 +32,7 @@ import { negotiate, offeredProtocols, portForwardProtocols, remoteCommandProtoco
 import { SpdySession } from '../../machinery/spdy/session.ts';
 import type { ContainerLogSource, KubeletPods, StatsProvider, StreamingRuntime } from './types.ts';
 import { forbiddenText, type KubeletAuth } from '../auth/kubelet-auth.ts';
+import { connectKubeletMetrics } from '../core/kubelet-metrics.ts';
 
 export const DEFAULT_KUBELET_PORT = 10250;
 
@@ -151,19 +151,26 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
   const timeoutMs = opts.runtimeTimeoutMs ?? 30_000;
 
   // ws refuses subprotocol names with '/' (SPDY/3.1+portforward.k8s.io), so the kubelet negotiates
-  // itself, hides the header from ws and adds the answer to the 101 response.
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 << 20 });
+  // itself, hides the header from ws and adds the answer to the 101 response. ws (1.4 MB of heap)
+  // is loaded by the first exec, attach or port-forward, not by every kubelet.
   const chosenProtocol = new WeakMap<IncomingMessage, string>();
-  wss.on('headers', (headers, req) => {
-    const p = chosenProtocol.get(req);
-    if (p) headers.push(`Sec-WebSocket-Protocol: ${p}`);
-  });
+  let wssLoaded: Promise<import('ws').WebSocketServer> | undefined;
+  const webSocketServer = () =>
+    (wssLoaded ??= import('ws').then(({ WebSocketServer }) => {
+      const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 16 << 20 });
+      wss.on('headers', (headers, req) => {
+        const p = chosenProtocol.get(req);
+        if (p) headers.push(`Sec-WebSocket-Protocol: ${p}`);
+      });
+      return wss;
+    }));
   /**
    * Complete the WebSocket handshake. Resolves with the connection, or with undefined when the
    * client went away meanwhile (then `release` frees what was opened for it at the runtime).
    */
-  const acceptWebSocket = (req: IncomingMessage, socket: Duplex, head: Buffer, protocol: string, release: () => void) =>
-    new Promise<import('ws').WebSocket | undefined>((resolve) => {
+  const acceptWebSocket = async (req: IncomingMessage, socket: Duplex, head: Buffer, protocol: string, release: () => void) => {
+    const wss = await webSocketServer();
+    return new Promise<import('ws').WebSocket | undefined>((resolve) => {
       if (protocol) chosenProtocol.set(req, protocol);
       delete req.headers['sec-websocket-protocol'];
       const gone = () => {
@@ -176,6 +183,7 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
         resolve(ws);
       });
     });
+  };
 
   /** ws answers a malformed handshake itself: check first, before anything is opened at the runtime. */
   function checkHandshake(req: IncomingMessage): void {
@@ -242,6 +250,7 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
     }
     if (r.kind === 'metrics') {
       // The process's own series (kubelet_running_pods, kubelet_pod_start_duration_seconds, ...).
+      await connectKubeletMetrics();
       const { exposition, PROMETHEUS_CONTENT_TYPE } = await import('../../metrics/prometheus.ts');
       const text = await exposition();
       res.writeHead(200, { 'Content-Type': PROMETHEUS_CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) });
@@ -419,13 +428,15 @@ export async function startKubeletServer(opts: KubeletServerOptions): Promise<Ru
   return {
     port,
     url: `https://${host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const c of wss.clients) c.terminate();
+    close: async () => {
+      const wss = await wssLoaded?.catch(() => undefined);
+      return new Promise<void>((resolve) => {
+        for (const c of wss?.clients ?? []) c.terminate();
         for (const s of upgraded) s.destroy();
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
 

@@ -118,9 +118,16 @@ export function processUsage(pid: number | 'self' = 'self'): { cpuNs: number; rs
   return { cpuNs, rssBytes: rss ? Number(rss[1]) * 1024 : 0 };
 }
 
-/** pid_max and the number of processes (for pid.available and the summary's rlimit). */
+/**
+ * pid_max and the number of processes (for pid.available and the summary's rlimit): as upstream,
+ * the kernel's count of tasks from /proc/loadavg's fourth field ("running/total"), which is what
+ * exhausts pid_max (threads take pids too), instead of listing /proc (thousands of entries on a
+ * busy machine, read every 10 s).
+ */
 export function processCounts(): { maxPid: number; processes: number } {
   const maxPid = Number(read('/proc/sys/kernel/pid_max')?.trim() ?? 32768);
+  const total = /^\S+ \S+ \S+ \d+\/(\d+)/.exec(read('/proc/loadavg') ?? '')?.[1];
+  if (total) return { maxPid, processes: Number(total) };
   let processes = 0;
   try {
     for (const e of readdirSync('/proc')) if (e.charCodeAt(0) >= 48 && e.charCodeAt(0) <= 57) processes++;
