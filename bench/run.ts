@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   console: () => import('./console.ts'),
   density: () => import('./density.ts'),
   dns: () => import('./dns.ts'),
+  'list-index': () => import('./list-index.ts'),
   loadbalancer: () => import('./loadbalancer.ts'),
   proxy: () => import('./proxy.ts'),
   metrics: () => import('./metrics.ts'),

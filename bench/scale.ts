@@ -1,5 +1,5 @@
 // Scale benchmark: `npm run bench -- scale [--nodes 5000] [--pods 150000] [--clients 32]
-// [--heap-snapshot DIR] [--min-ready-nodes N]`.
+// [--heap-snapshot DIR] [--min-ready-nodes N] [--list-only]`.
 //
 // Upstream's scale limits (5,000 nodes, 150,000 pods) on one `mizzen up`: the scheduler
 // benchmark's `basic` workload (heartbeat-only simulated nodes, pods created by 32 clients) at
@@ -9,14 +9,22 @@
 // result carries a summary of each by constructor (snapshots take time and about the heap's size in
 // memory again: use it at 30,000 pods or so, not at full size).
 // Prints one JSON line.
+//
+// `--list-only`: the LIST figures alone, without nodes or scheduling: `mizzen apiserver`, --pods
+// pods created directly in one namespace, then a paged list of them (the first after the creates),
+// a second one, one while pods are being created (as in a busy cluster: every page comes after some
+// creates), and `kubectl get pods -A` (pages of 500 in Table form).
 
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { request, rssMB, type BenchCluster } from './lib/cluster.ts';
+import { execFile } from 'node:child_process';
+import { request, rssMB, startCluster, tlsCreds, type BenchCluster } from './lib/cluster.ts';
+import { FastConnection } from './lib/fast-client.ts';
+import { nativeCreates, pickClient } from './lib/native-clients.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { heapSnapshotPreload, summarizeHeapSnapshot } from './lib/heap-summary.ts';
-import { runWorkload, percentile } from './scheduler.ts';
+import { runWorkload, percentile, benchPod } from './scheduler.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
@@ -35,6 +43,87 @@ async function pagedList(c: BenchCluster, p: string, limit: number): Promise<{ p
     items += list.items.length;
     cont = list.metadata?.continue ?? '';
     if (!cont) return { pages, items };
+  }
+}
+
+/** A paged list's figures: the page at 0/25/50/75/100 % of the list, the median and the slowest. */
+function pageFigures(pages: number[], items: number, limit: number): Record<string, unknown> {
+  const at = (f: number) => round(pages[Math.min(pages.length - 1, Math.floor(f * (pages.length - 1)))]!);
+  const sorted = [...pages].sort((a, b) => a - b);
+  return {
+    limit,
+    pages: pages.length,
+    items,
+    msAtOffset: { first: at(0), '25%': at(0.25), '50%': at(0.5), '75%': at(0.75), last: at(1) },
+    p50Ms: round(percentile(sorted, 50)),
+    maxMs: round(sorted[sorted.length - 1]!),
+    allPagesSeconds: round(pages.reduce((a, b) => a + b, 0) / 1000, 2),
+  };
+}
+
+/** `--list-only`: the list figures on an API server holding `pods` pods and nothing else. */
+async function listOnly(pods: number, clients: number, pageSize: number): Promise<Record<string, unknown>> {
+  const calibrationBefore = calibrationMs();
+  const c = await startCluster([], 'apiserver');
+  try {
+    const ns = 'bench-list';
+    const nsr = await request(c, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    if (nsr.status !== 201) throw new Error(`creating namespace: ${nsr.status} ${nsr.body}`);
+    // The API server runs alone: make the default ServiceAccount the controller manager would.
+    await request(c, 'POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: 'default' } });
+    const creds = tlsCreds(c);
+    const template = JSON.stringify(benchPod('basic', 0, 1)).replace('"pod-0"', '"{NAME}"');
+    const t0 = performance.now();
+    if (pickClient('native') === 'native') await nativeCreates(creds, c.dataDir, `/api/v1/namespaces/${ns}/pods`, clients, pods, 'pod', template);
+    else {
+      const conns = await Promise.all(Array.from({ length: clients }, () => FastConnection.open(creds)));
+      let next = 0;
+      await Promise.all(conns.map(async (conn) => {
+        for (let i = next++; i < pods; i = next++) await conn.request('POST', `/api/v1/namespaces/${ns}/pods`, template.replace('{NAME}', `pod-${i}`));
+        conn.close();
+      }));
+    }
+    const createSeconds = (performance.now() - t0) / 1000;
+    const afterCreates = await pagedList(c, '/api/v1/pods', pageSize);
+    const again = await pagedList(c, '/api/v1/pods', pageSize);
+    // One client creating pods one after the other while the list is paged.
+    const conn = await FastConnection.open(creds);
+    let stop = false;
+    let churned = 0;
+    const churn = (async () => {
+      while (!stop) {
+        const r = await conn.request('POST', `/api/v1/namespaces/${ns}/pods`, template.replace('{NAME}', `churn-${churned}`));
+        if (r.status === 201) churned++;
+      }
+    })();
+    const busy = await pagedList(c, '/api/v1/pods', pageSize);
+    stop = true;
+    await churn;
+    conn.close();
+    const k0 = performance.now();
+    const kubectlOut = await new Promise<string>((resolve, reject) =>
+      execFile('/usr/bin/kubectl', ['get', 'pods', '-A', '--no-headers'], { env: { ...process.env, KUBECONFIG: path.join(c.dataDir, 'kubeconfig') }, maxBuffer: 1 << 30 }, (e, out) => (e ? reject(e) : resolve(out))),
+    );
+    const kubectlSeconds = (performance.now() - k0) / 1000;
+    return {
+      bench: 'scale',
+      mode: 'list-only',
+      pods,
+      createPerSec: Math.round(pods / createSeconds),
+      listPage: {
+        afterCreates: pageFigures(afterCreates.pages, afterCreates.items, pageSize),
+        again: pageFigures(again.pages, again.items, pageSize),
+        whileCreating: { ...pageFigures(busy.pages, busy.items, pageSize), podsCreatedMeanwhile: churned },
+      },
+      kubectlGetPodsAll: { seconds: round(kubectlSeconds, 2), rows: kubectlOut.split('\n').filter(Boolean).length },
+      rssMB: Math.round(rssMB(c.proc.pid!)),
+      calibration: calibration(calibrationBefore),
+      loadAverage: (await import('node:os')).loadavg().map((x) => round(x, 2)),
+      measuredAs: 'mizzen apiserver alone; pods created directly (no nodes, not bound); list pages timed at the client over HTTPS, request → whole body',
+      target: { listPageMs: '<= 15 at any offset' },
+    };
+  } finally {
+    await c.stop();
   }
 }
 
@@ -85,8 +174,13 @@ export async function main(argv: string[]): Promise<void> {
       'heap-snapshot': { type: 'string' },
       // On a loaded machine some of 5,000 heartbeat-only nodes stay late: start once this many are Ready.
       'min-ready-nodes': { type: 'string' },
+      'list-only': { type: 'boolean', default: false },
     },
   });
+  if (values['list-only']) {
+    console.log(JSON.stringify(await listOnly(Number(values.pods), Number(values.clients), Number(values['page-size']))));
+    return;
+  }
   const snapshots = values['heap-snapshot'] !== undefined;
   const heapDir = path.resolve(values['heap-snapshot'] ?? path.join((await import('node:os')).tmpdir(), `mizzen-scale-heap-${process.pid}`));
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${heapSnapshotPreload(heapDir, snapshots)}`.trim();
@@ -96,8 +190,6 @@ export async function main(argv: string[]): Promise<void> {
   const r = await runWorkload({ name: 'basic', workload: 'basic', runPods: false }, opts, async (c) => {
     const rssAfterRun = rssMB(c.proc.pid!);
     const { pages, items } = await pagedList(c, '/api/v1/pods', pageSize);
-    const at = (f: number) => round(pages[Math.min(pages.length - 1, Math.floor(f * (pages.length - 1)))]!);
-    const sorted = [...pages].sort((a, b) => a - b);
     const t = performance.now();
     const full = await request(c, 'GET', '/api/v1/pods');
     const fullListMs = performance.now() - t;
@@ -108,15 +200,7 @@ export async function main(argv: string[]): Promise<void> {
     return {
       rssAfterRunMB: Math.round(rssAfterRun),
       rssKBPerPod: round((rssAfterRun * 1024) / opts.pods),
-      listPage: {
-        limit: pageSize,
-        pages: pages.length,
-        items,
-        msAtOffset: { first: at(0), '25%': at(0.25), '50%': at(0.5), '75%': at(0.75), last: at(1) },
-        p50Ms: round(percentile(sorted, 50)),
-        maxMs: round(sorted[sorted.length - 1]!),
-        allPagesSeconds: round(pages.reduce((a, b) => a + b, 0) / 1000, 2),
-      },
+      listPage: pageFigures(pages, items, pageSize),
       fullList: { ms: Math.round(fullListMs), MB: round(fullListMB) },
       rssAfterListsMB: Math.round(rssAfterLists),
       // After every thread's full collection (and snapshot, if asked): what V8 gives back.

@@ -71,3 +71,15 @@ test('a too old continue token gets 410 with a token to go on from the same key 
   assert.equal(last.body.metadata.resourceVersion, String(now));
   assert.equal(last.body.metadata.continue, undefined);
 });
+
+test('a list at an exact resourceVersion older than the server keeps is 410 Expired', async () => {
+  const base = `/api/v1/namespaces/${ns}/configmaps`;
+  const rv = (await get(base)).body.metadata.resourceVersion;
+  for (let i = 0; i < 7; i++) await client.patch({ ...cms, name: 'cm-0' }, 'merge', { data: { v: `exact-${i}` } });
+  for (const q of [`resourceVersion=${rv}&resourceVersionMatch=Exact`, `resourceVersion=${rv}&limit=3`]) {
+    const r = await get(`${base}?${q}`);
+    assert.equal(r.status, 410, q);
+    assert.equal(r.body.reason, 'Expired');
+    assert.match(r.body.message, new RegExp(`too old resource version: ${rv}`));
+  }
+});

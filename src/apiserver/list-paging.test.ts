@@ -95,3 +95,40 @@ test('continue pages are a snapshot at the first page, whatever changed since', 
 test('a continue token is still a 400 when it is not one of ours', async () => {
   await assert.rejects(client.list(cms('paging-a'), { limit: 5, continue: 'not-a-token' }), (e: any) => e.code === 400 || e.status === 400 || /400/.test(String(e)));
 });
+
+test('a list at an exact resourceVersion is the collection as it was then, paged or not', async () => {
+  const ns = 'paging-exact';
+  await client.create({ version: 'v1', resource: 'namespaces' }, { metadata: { name: ns } });
+  for (let i = 0; i < 6; i++) await client.create(cms(ns), { metadata: { name: `cm-${i}` }, data: { v: '1' } });
+  const then = await client.list(cms(ns));
+  const rv = then.metadata.resourceVersion!;
+  // Changed since: one created, one deleted, one modified.
+  await client.create(cms(ns), { metadata: { name: 'cm-0a' } });
+  await client.delete({ ...cms(ns), name: 'cm-3' });
+  await client.patch({ ...cms(ns), name: 'cm-5' }, 'merge', { data: { v: '2' } });
+  const asThen = names(then);
+  const v5 = (l: { items: KObject[] }) => (l.items.find((o) => o.metadata.name === 'cm-5') as { data?: { v?: string } } | undefined)?.data?.v;
+
+  const exact = await client.list(cms(ns), { resourceVersion: rv, resourceVersionMatch: 'Exact' });
+  assert.deepEqual(names(exact), asThen);
+  assert.equal(exact.metadata.resourceVersion, rv);
+  assert.equal(v5(exact), '1');
+  // Paged: a limit with a resourceVersion other than "0" and no match is exact too (upstream's
+  // legacy semantics), and its continue pages stay at that revision.
+  const pages: string[] = [];
+  let cont: string | undefined;
+  let first: { remaining?: number; rv?: string } | undefined;
+  do {
+    const l = await client.list(cms(ns), cont ? { limit: 4, continue: cont } : { limit: 4, resourceVersion: rv });
+    first ??= { remaining: l.metadata.remainingItemCount, rv: l.metadata.resourceVersion };
+    pages.push(...names(l));
+    cont = l.metadata.continue;
+  } while (cont);
+  assert.deepEqual(pages, asThen);
+  assert.deepEqual(first, { remaining: 2, rv });
+  // NotOlderThan (and no match without a limit) is the current state.
+  const now = await client.list(cms(ns), { resourceVersion: rv, resourceVersionMatch: 'NotOlderThan' });
+  assert.deepEqual(names(now), [...asThen.slice(0, 1), `${ns}/cm-0a`, ...asThen.slice(1).filter((n) => n !== `${ns}/cm-3`)]);
+  assert.equal(v5(now), '2');
+  assert.ok(Number(now.metadata.resourceVersion) > Number(rv));
+});

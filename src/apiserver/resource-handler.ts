@@ -357,8 +357,10 @@ export function list(
   // A continue page is a snapshot at the token's revision: keys changed since then are served as
   // they were. The page is walked from the token's key on, so it costs what its items cost.
   // rv -1: a token given with a 410 (below) to go on from a key at the current revision.
-  const rv = token && token.rv >= 0 ? token.rv : revision;
-  const then = token && token.rv >= 0 && revision > token.rv ? changedSince(store, prefix, token.rv, after, token.start) : undefined;
+  // A list at an exact resourceVersion is the same snapshot from the first key.
+  const exact = token ? undefined : exactRevision(q, limit);
+  const rv = token && token.rv >= 0 ? token.rv : (exact ?? revision);
+  const then = token && token.rv >= 0 && revision > token.rv ? changedSince(store, prefix, token.rv, after, token.start) : exact !== undefined && revision > exact ? changedSince(store, prefix, exact, undefined, '', true) : undefined;
   const items = then ? snapshotScan(store.cache.scan(prefix, after), then) : store.cache.scan(prefix, after);
   const out: CachedObject[] = [];
   let lastKey = '';
@@ -392,6 +394,19 @@ function sendList(res: ServerResponse, def: ResourceDef, store: ResourceStore, f
   sendJSONList(res, 200, head, out, tail);
 }
 
+/**
+ * The revision of a list that must be served exactly at it (upstream's semantics): with
+ * resourceVersionMatch=Exact, or, as before that parameter existed, with a limit and a
+ * resourceVersion other than "0" and no match given.
+ */
+function exactRevision(q: URLSearchParams, limit: number): number | undefined {
+  const raw = q.get('resourceVersion') ?? '';
+  const match = q.get('resourceVersionMatch') ?? '';
+  if (!/^\d+$/.test(raw) || raw === '0') return undefined;
+  if (match === 'Exact' || (match === '' && limit > 0)) return Number(raw);
+  return undefined;
+}
+
 /** Keys under prefix changed after revision `rv`, with what each held at `rv` (undefined: nothing). */
 interface ChangedSince {
   keys: Map<string, CachedObject | undefined>;
@@ -400,7 +415,7 @@ interface ChangedSince {
 }
 
 /** What changed under prefix since `rv`, from the watch cache's window of events (410 if it is gone). */
-function changedSince(store: ResourceStore, prefix: string, rv: number, after: string | undefined, start: string): ChangedSince {
+function changedSince(store: ResourceStore, prefix: string, rv: number, after: string | undefined, start: string, exact = false): ChangedSince {
   const keys = new Map<string, CachedObject | undefined>();
   let handle: { stop(): void } | undefined;
   try {
@@ -411,6 +426,7 @@ function changedSince(store: ResourceStore, prefix: string, rv: number, after: s
     });
   } catch (e) {
     if (e instanceof StorageError && e.code === 'Compacted') {
+      if (exact) throw errors.expired(`too old resource version: ${rv} (${e.revision ?? store.cache.revision})`);
       // As upstream: the Status carries a token that goes on from the same key at the current
       // revision, for a client that prefers an inconsistent list to starting over.
       const err = errors.expired(

@@ -366,20 +366,26 @@ export class ApiClient {
    * page than the server keeps) is followed by one list without paging, as client-go's pager does
    * (FullListIfExpired): otherwise a collection that changes faster than its pages are read could
    * never be listed, and an informer relisting it would act on its old cache for good.
+   *
+   * With `retry`, a page that fails for a reason that may pass (a timeout, a dropped connection, a
+   * 5xx or 429 answer) is asked for again, up to `retry.attempts` times per page with `retry.wait`
+   * between, from the same continue token: under load a long list makes progress instead of
+   * starting over from its first page after every failure.
    */
-  async listAll<T = KObject>(ref: ResourceRef, opts: ListOptions = {}): Promise<ObjectList<T>> {
-    const first = await this.list<T>(ref, opts);
+  async listAll<T = KObject>(ref: ResourceRef, opts: ListOptions = {}, retry?: PageRetry): Promise<ObjectList<T>> {
+    const page = (o: ListOptions) => (retry ? withRetries(() => this.list<T>(ref, o), retry) : this.list<T>(ref, o));
+    const first = await page(opts);
     let cont = first.metadata.continue;
     while (cont) {
-      let page: ObjectList<T>;
+      let next: ObjectList<T>;
       try {
-        page = await this.list<T>(ref, { ...opts, continue: cont, resourceVersion: undefined, resourceVersionMatch: undefined });
+        next = await page({ ...opts, continue: cont, resourceVersion: undefined, resourceVersionMatch: undefined });
       } catch (e) {
         if (!isResourceExpired(e)) throw e;
-        return this.list<T>(ref, { ...opts, limit: undefined, continue: undefined });
+        return page({ ...opts, limit: undefined, continue: undefined });
       }
-      first.items.push(...page.items);
-      cont = page.metadata.continue;
+      first.items.push(...next.items);
+      cont = next.metadata.continue;
     }
     first.metadata.continue = undefined;
     return first;
@@ -518,6 +524,35 @@ export class ApiClient {
       },
       closed,
     };
+  }
+}
+
+/** How listAll retries a page (see there). */
+export interface PageRetry {
+  /** Retries per page after its first failure. */
+  attempts: number;
+  /** Waits before retry `attempt` (1-based); throwing gives up (e.g. the informer was stopped). */
+  wait(attempt: number, err: Error): Promise<void>;
+}
+
+/**
+ * A failure a later attempt may not have: no answer (timeout, dropped connection), a 5xx or a 429.
+ * Not "too large resource version" (504) or any other 4xx: asking again gets the same answer.
+ */
+export function isRetryableListError(e: unknown): boolean {
+  if (!(e instanceof ApiError)) return e instanceof Error;
+  if (isTooLargeResourceVersion(e)) return false;
+  return e.code === 429 || e.code >= 500;
+}
+
+async function withRetries<R>(fn: () => Promise<R>, retry: PageRetry): Promise<R> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (attempt > retry.attempts || !isRetryableListError(e)) throw e;
+      await retry.wait(attempt, e as Error);
+    }
   }
 }
 

@@ -137,3 +137,31 @@ test('an answer that is not HTTP fails the request instead of throwing from the 
   await new Promise((r) => server.close(r));
   rmSync(dir, { recursive: true, force: true });
 });
+
+test('an answer that arrived while the thread was busy past the timeout is taken, not timed out', async () => {
+  // The server runs in another thread, so it answers while this one is busy.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pool-busy-'));
+  const socket = path.join(dir, 's.sock');
+  const { Worker } = await import('node:worker_threads');
+  const worker = new Worker(
+    `const net = require('node:net'); const { parentPort, workerData } = require('node:worker_threads');
+     net.createServer((c) => c.on('data', () => c.write('HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok'))).listen(workerData, () => parentPort.postMessage('up'));`,
+    { eval: true, workerData: socket },
+  );
+  await new Promise((r) => worker.once('message', r));
+  const pool = new Http1Pool(socket, 1);
+  try {
+    assert.equal((await pool.request('GET', '/warm', {}, undefined, 5000)).text, 'ok');
+    // Sent on the kept-alive connection at once; then this thread is busy for 4 times the timeout.
+    const answer = pool.request('GET', '/busy', {}, undefined, 50);
+    const until = performance.now() + 200;
+    while (performance.now() < until) {
+      // busy
+    }
+    assert.equal((await answer).text, 'ok');
+  } finally {
+    pool.close();
+    await worker.terminate();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

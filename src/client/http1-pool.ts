@@ -55,8 +55,14 @@ class Conn {
     this.current = p;
     this.gotBytes = false;
     this.timer = setTimeout(() => {
-      this.fail(new Error(`request timed out after ${p.timeoutMs}ms`));
-      this.socket.destroy();
+      // A busy event loop runs due timers before it reads the sockets: an answer that arrived
+      // while this thread was busy is read first (setImmediate runs after that read), and only a
+      // request still unanswered then has timed out.
+      setImmediate(() => {
+        if (this.current !== p) return;
+        this.fail(new Error(`request timed out after ${p.timeoutMs}ms`));
+        this.socket.destroy();
+      });
     }, p.timeoutMs);
     if (p.body) this.socket.write(Buffer.concat([Buffer.from(p.head, 'latin1'), p.body]));
     else this.socket.write(p.head, 'latin1');

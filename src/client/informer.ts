@@ -4,7 +4,7 @@
 
 import { StringInterner } from './intern-strings.ts';
 import type { KObject } from '../api/types.ts';
-import { ApiClient, ApiError, isResourceExpired, isTooLargeResourceVersion, type ResourceRef, type WatchEvent, type WatchHandle } from './api-client.ts';
+import { ApiClient, ApiError, isResourceExpired, isTooLargeResourceVersion, type PageRetry, type ResourceRef, type WatchEvent, type WatchHandle } from './api-client.ts';
 import { Indexer, Lister, NAMESPACE_INDEX, metaNamespaceKey, namespaceIndexFunc, type IndexFunc } from './cache.ts';
 
 export interface EventHandlers<T> {
@@ -36,6 +36,11 @@ export interface InformerOptions<T> {
   watchTimeoutSeconds?: number;
   /** Page size for lists (default 500; 0 = no paging). */
   pageSize?: number;
+  /**
+   * Retries of one list page that timed out or failed with a 5xx/429 before the whole list is
+   * given up (and started over after the backoff). Default 5; each waits the backoff, doubling.
+   */
+  pageRetries?: number;
   /** Where to report errors (default: console.warn). */
   log?: (msg: string) => void;
   /**
@@ -64,6 +69,9 @@ export function trimForCache(): <T extends KObject>(obj: T) => T {
   return (obj) => interner.intern(dropManagedFields(obj));
 }
 
+/** A relist sooner than this after the last list waits the backoff (client-go resets its backoff after 2 min). */
+const RELIST_CALM_MS = 120_000;
+
 interface Listener<T> {
   handlers: EventHandlers<T>;
   resyncTimer?: NodeJS.Timeout;
@@ -84,6 +92,9 @@ export class Informer<T extends KObject = KObject> {
   private wakeSleep?: () => void;
   private syncWaiters: Array<{ resolve: () => void; reject: (e: Error) => void }> = [];
   private backoffMs: number;
+  /** When the last list finished (performance.now()): a relist soon after it waits relistWaitMs. */
+  private listedAt = -Infinity;
+  private relistWaitMs = 0;
   private loop?: Promise<void>;
 
   constructor(client: ApiClient, ref: Omit<ResourceRef, 'name' | 'subresource'>, opts: InformerOptions<T> = {}) {
@@ -200,8 +211,12 @@ export class Informer<T extends KObject = KObject> {
       const result = await this.watchOnce();
       if (this.stopped) return;
       if (result.expired) {
-        // Our resourceVersion is older than the server keeps: start again from a fresh list.
+        // Our resourceVersion is older than the server keeps: start again from a fresh list. If the
+        // last list was only a moment ago (this client cannot keep up: its watch fell behind or
+        // expired again right away), wait the backoff first, doubling, as client-go's reflector
+        // does between list-and-watch rounds, so a starved client does not relist in a loop.
         needList = true;
+        await this.relistBackoff();
         continue;
       }
       if (result.err) {
@@ -218,13 +233,31 @@ export class Informer<T extends KObject = KObject> {
 
   private async listAndReplace(): Promise<void> {
     const pageSize = this.opts.pageSize ?? 500;
-    const list = await this.client.listAll<T>(this.ref, {
-      labelSelector: this.opts.labelSelector,
-      fieldSelector: this.opts.fieldSelector,
-      limit: pageSize > 0 ? pageSize : undefined,
-    });
+    // A page that fails is asked for again from the same continue token (bounded, with backoff),
+    // so a long list under load goes on from where it was rather than from its first page.
+    let waitMs = this.opts.backoffInitialMs ?? 800;
+    const retry: PageRetry = {
+      attempts: this.opts.pageRetries ?? 5,
+      wait: async (attempt, err) => {
+        if (this.stopped) throw err;
+        this.log(`list page failed (retry ${attempt}): ${err.message}`);
+        await this.sleep(waitMs * (1 + Math.random()));
+        waitMs = Math.min(waitMs * 2, this.opts.backoffMaxMs ?? 30_000);
+        if (this.stopped) throw err;
+      },
+    };
+    const list = await this.client.listAll<T>(
+      this.ref,
+      {
+        labelSelector: this.opts.labelSelector,
+        fieldSelector: this.opts.fieldSelector,
+        limit: pageSize > 0 ? pageSize : undefined,
+      },
+      retry,
+    );
     if (this.stopped) return;
     this.replace(list.items, list.metadata.resourceVersion ?? '');
+    this.listedAt = performance.now();
   }
 
   /** Store a full list, telling handlers what changed relative to the cache. */
@@ -338,13 +371,33 @@ export class Informer<T extends KObject = KObject> {
     this.backoffMs = this.opts.backoffInitialMs ?? 800;
   }
 
+  /**
+   * Before a relist for an expired watch: nothing if the last list was long enough ago, else a wait
+   * that doubles with every such relist (from the initial backoff up to the maximum, with jitter).
+   */
+  private async relistBackoff(): Promise<void> {
+    if (performance.now() - this.listedAt >= RELIST_CALM_MS) {
+      this.relistWaitMs = 0;
+      return;
+    }
+    const max = this.opts.backoffMaxMs ?? 30_000;
+    this.relistWaitMs = Math.min(max, this.relistWaitMs ? this.relistWaitMs * 2 : (this.opts.backoffInitialMs ?? 800));
+    this.log(`watch expired again ${Math.round((performance.now() - this.listedAt) / 1000)} s after the last list: relisting in about ${Math.round(this.relistWaitMs / 1000)} s`);
+    await this.sleep(Math.min(max, this.relistWaitMs * (1 + Math.random())));
+  }
+
   /** Sleep the current backoff (with up to 100% jitter), then double it; stop() wakes it early. */
   private backoff(): Promise<void> {
     const max = this.opts.backoffMaxMs ?? 30_000;
     const ms = this.backoffMs * (1 + Math.random());
     this.backoffMs = Math.min(this.backoffMs * 2, max);
+    return this.sleep(Math.min(ms, max));
+  }
+
+  /** Sleep ms; stop() wakes it early. */
+  private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, Math.min(ms, max));
+      const t = setTimeout(done, ms);
       function done() {
         clearTimeout(t);
         resolve();

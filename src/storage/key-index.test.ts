@@ -36,3 +36,59 @@ describe('KeyIndex', () => {
     assert.equal(idx.size, 1);
   });
 });
+
+describe('KeyIndex at scale', () => {
+  // A model: the live keys, sorted, compared with every answer after random writes that split,
+  // empty and join the index's blocks.
+  it('scans and counts from any key as a sorted array of the live keys would', () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const idx = new KeyIndex();
+    const live = new Set<string>();
+    const key = () => `/r/ns-${rand(4)}/p-${String(rand(3000)).padStart(4, '0')}`;
+    for (let round = 0; round < 30; round++) {
+      // Bursts of creates, then bursts of deletes, so blocks grow, split, thin out and join.
+      const creates = round % 3 === 2 ? 50 : 400;
+      for (let i = 0; i < creates; i++) {
+        const k = key();
+        idx.set(kv(k, round));
+        live.add(k);
+      }
+      const deletes = round % 3 === 2 ? 900 : 100;
+      for (let i = 0; i < deletes; i++) {
+        const k = key();
+        idx.delete(k);
+        live.delete(k);
+      }
+      const sorted = [...live].sort();
+      assert.equal(idx.size, sorted.length);
+      assert.deepEqual(keys(idx, ''), sorted);
+      for (const prefix of ['/r/', `/r/ns-${rand(4)}/`, '/r/ns-9/', '/r/ns-1/p-1']) {
+        const under = sorted.filter((k) => k.startsWith(prefix));
+        assert.deepEqual(keys(idx, prefix), under);
+        for (const after of [undefined, '/', '/r/ns-0', under[0], under[rand(under.length + 1)], `${prefix}p-1500`, '/z']) {
+          const want = under.filter((k) => after === undefined || k > after);
+          assert.deepEqual([...idx.scan(prefix, after)].map((e) => e.key), want, `scan ${prefix} after ${after}`);
+          assert.equal(idx.countAfter(prefix, after), want.length, `count ${prefix} after ${after}`);
+        }
+      }
+    }
+  });
+
+  it('goes on after its last key when written to while a scan is paused', () => {
+    const idx = new KeyIndex();
+    for (let i = 0; i < 2000; i++) idx.set(kv(`/k/${String(i).padStart(4, '0')}`));
+    const it = idx.scan('/k/', '/k/0999');
+    const seen = [it.next().value!.key, it.next().value!.key];
+    assert.deepEqual(seen, ['/k/1000', '/k/1001']);
+    // Removed before the scan reaches it: not given. Added behind it: not given again. Added ahead: given.
+    for (let i = 0; i < 1000; i++) idx.delete(`/k/${String(i).padStart(4, '0')}`);
+    idx.delete('/k/1002');
+    idx.set(kv('/k/0500'));
+    idx.set(kv('/k/1002a'));
+    const rest = [...it].map((e) => e.key);
+    assert.equal(rest[0], '/k/1002a');
+    assert.equal(rest[1], '/k/1003');
+    assert.equal(rest.length, 1 + 997);
+  });
+});

@@ -1,17 +1,22 @@
 // Values by storage key with listing by key prefix in key order: the SQLite store's live keys (so
-// reads never touch SQLite) and the watch cache's objects. Prefix listing walks a sorted key array
-// that is brought up to date lazily: keys added since the last listing wait in `added`, removed
-// keys linger until the next merge. A merge is linear (plus sorting the additions), not a full
-// resort, and a burst of writes between two listings costs one merge.
+// reads never touch SQLite) and the watch cache's objects. The keys are kept sorted at every write
+// in a list of small sorted blocks (a one-level B-tree): a write costs a binary search and a short
+// splice, and a list page costs what its items cost, however many keys were written since the last
+// listing. (A sorted array brought up to date lazily made the first listing after a burst of
+// writes merge and sort every key: 180 ms at 150,000 pods for a 500-item page.)
 
 import type { KeyValue } from './store.ts';
-import { lowerBound, prefixRangeEnd, upperBound } from './prefix.ts';
+import { lowerBound, prefixEnd, upperBound } from './prefix.ts';
+
+/** A block is split beyond this many keys, so a write moves at most this many pointers. */
+const BLOCK_MAX = 512;
 
 export class KeyIndex<V = KeyValue> {
   private readonly map = new Map<string, V>();
-  private sorted: string[] = [];
-  private added: string[] = [];
-  private removed = 0;
+  /** Sorted keys, in non-empty sorted blocks; every key of a block is below the next block's first. */
+  private blocks: string[][] = [];
+  /** Bumped when a key is added or removed: a paused scan finds its place again. */
+  private version = 0;
 
   constructor(private readonly keyOf: (v: V) => string = (v) => (v as unknown as KeyValue).key) {}
 
@@ -25,73 +30,126 @@ export class KeyIndex<V = KeyValue> {
 
   set(v: V): void {
     const key = this.keyOf(v);
-    if (!this.map.has(key)) this.added.push(key);
+    if (!this.map.has(key)) this.insertKey(key);
     this.map.set(key, v);
   }
 
   delete(key: string): void {
-    if (this.map.delete(key)) this.removed++;
+    if (this.map.delete(key)) this.removeKey(key);
   }
 
   clear(): void {
     this.map.clear();
-    this.sorted = [];
-    this.added = [];
-    this.removed = 0;
+    this.blocks = [];
+    this.version++;
   }
 
   /** Live entries whose key starts with prefix, sorted by key. */
   list(prefix: string): V[] {
-    const keys = this.sortedKeys();
     const out: V[] = [];
-    for (let i = prefix === '' ? 0 : lowerBound(keys, prefix); i < keys.length; i++) {
-      const k = keys[i];
-      if (!k.startsWith(prefix)) break;
-      out.push(this.map.get(k)!);
-    }
+    for (const v of this.scan(prefix)) out.push(v);
     return out;
   }
 
   /**
    * Live entries under prefix with a key after `after` (all of them when undefined), in key order,
    * found by binary search: a page of a paged list costs what its items cost, wherever it starts.
+   * Writes while a scan is paused are seen from where it stands (it resumes after its last key).
    */
   *scan(prefix: string, after?: string): Generator<V> {
-    const keys = this.sortedKeys();
-    const end = prefixRangeEnd(keys, prefix);
-    for (let i = after === undefined || after < prefix ? lowerBound(keys, prefix) : upperBound(keys, after); i < end; i++) {
-      // Keys removed while a scan is paused are skipped (the sorted array is replaced, not changed).
-      const v = this.map.get(keys[i]);
-      if (v !== undefined) yield v;
+    const end = prefixEnd(prefix);
+    const fromAfter = after !== undefined && after >= prefix;
+    let [b, i] = fromAfter ? this.locate(after, true) : this.locate(prefix, false);
+    let version = this.version;
+    let last: string | undefined;
+    for (;;) {
+      if (version !== this.version) {
+        // Keys moved under us: find the place after the last key given (or the start again).
+        [b, i] = last !== undefined ? this.locate(last, true) : fromAfter ? this.locate(after, true) : this.locate(prefix, false);
+        version = this.version;
+      }
+      const block = this.blocks[b];
+      if (block === undefined) return;
+      if (i >= block.length) {
+        b++;
+        i = 0;
+        continue;
+      }
+      const k = block[i++];
+      if (end !== undefined && k >= end) return;
+      last = k;
+      yield this.map.get(k)!;
     }
   }
 
   /** How many keys under prefix come after `after` (all under prefix when undefined). */
   countAfter(prefix: string, after?: string): number {
-    const keys = this.sortedKeys();
-    const end = prefixRangeEnd(keys, prefix);
-    const from = after === undefined || after < prefix ? lowerBound(keys, prefix) : upperBound(keys, after);
-    return Math.max(0, end - from);
+    const from = after === undefined || after < prefix ? this.rank(prefix, false) : this.rank(after, true);
+    const end = prefixEnd(prefix);
+    const to = end === undefined ? this.map.size : this.rank(end, false);
+    return Math.max(0, to - from);
   }
 
-  private sortedKeys(): string[] {
-    if (this.added.length === 0 && this.removed === 0) return this.sorted;
-    const add = this.added.sort();
-    const old = this.sorted;
-    const out: string[] = [];
-    let i = 0;
-    let j = 0;
-    while (i < old.length || j < add.length) {
-      let k: string;
-      if (j >= add.length || (i < old.length && old[i] <= add[j])) k = old[i++];
-      else k = add[j++];
-      // A key deleted and created again since the last merge is in both lists; gone keys are dropped.
-      if (out.length > 0 && out[out.length - 1] === k) continue;
-      if (this.map.has(k)) out.push(k);
+  /** Index of the block that holds key's place: the last whose first key is <= key (0 if none). */
+  private blockFor(key: string): number {
+    const blocks = this.blocks;
+    let lo = 0;
+    let hi = blocks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (blocks[mid][0] <= key) lo = mid + 1;
+      else hi = mid;
     }
-    this.sorted = out;
-    this.added = [];
-    this.removed = 0;
-    return out;
+    return lo > 0 ? lo - 1 : 0;
+  }
+
+  /** Block and position of the first key > key (strict) or >= key. */
+  private locate(key: string, strict: boolean): [number, number] {
+    if (this.blocks.length === 0) return [0, 0];
+    const b = this.blockFor(key);
+    const block = this.blocks[b];
+    return [b, strict ? upperBound(block, key) : lowerBound(block, key)];
+  }
+
+  /** How many keys are < key (or <= key when strict). */
+  private rank(key: string, strict: boolean): number {
+    const [b, i] = this.locate(key, strict);
+    let n = i;
+    // A few hundred blocks at 150,000 keys: summing their lengths costs less than one string compare per key.
+    for (let j = 0; j < b; j++) n += this.blocks[j].length;
+    return n;
+  }
+
+  private insertKey(key: string): void {
+    this.version++;
+    if (this.blocks.length === 0) {
+      this.blocks.push([key]);
+      return;
+    }
+    const b = this.blockFor(key);
+    const block = this.blocks[b];
+    const i = lowerBound(block, key);
+    if (i === block.length) block.push(key);
+    else block.splice(i, 0, key);
+    if (block.length > BLOCK_MAX) this.blocks.splice(b + 1, 0, block.splice(block.length >>> 1));
+  }
+
+  private removeKey(key: string): void {
+    this.version++;
+    const b = this.blockFor(key);
+    const block = this.blocks[b];
+    const i = lowerBound(block, key);
+    if (block[i] !== key) return;
+    block.splice(i, 1);
+    if (block.length === 0) {
+      this.blocks.splice(b, 1);
+      return;
+    }
+    // Keep blocks from thinning out after many deletes: join a small block with its next one.
+    const next = this.blocks[b + 1];
+    if (next && block.length + next.length <= BLOCK_MAX >>> 1) {
+      for (const k of next) block.push(k);
+      this.blocks.splice(b + 1, 1);
+    }
   }
 }
