@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { NODE_TABLE, type FromWorker, type NodeSummary, type Overview, type Query, type Ref, type ToWorker } from '../shared/types.ts';
-import { apiFetch } from '../shared/http.ts';
+import { apiAnswer, apiFetch } from '../shared/http.ts';
 
 type Listener = () => void;
 
@@ -34,7 +34,10 @@ export class Store {
   private early?: { token: string | undefined; response: Promise<Response>; body: Promise<ArrayBuffer | undefined> };
 
   prefetchNodeTable(token: string | undefined): void {
-    const response = apiFetch(NODE_TABLE.path, { token, headers: { Accept: NODE_TABLE.accept } });
+    // index.html's inline script asked for it already, as the page was parsed.
+    const boot = (globalThis as { __mizzenNodeTable?: { token?: string; response: Promise<Response> } }).__mizzenNodeTable;
+    (globalThis as { __mizzenNodeTable?: unknown }).__mizzenNodeTable = undefined;
+    const response = boot && boot.token === token ? apiAnswer(boot.response) : apiFetch(NODE_TABLE.path, { token, headers: { Accept: NODE_TABLE.accept } });
     response.catch(() => {});
     const body = response.then(
       (r) => r.arrayBuffer(),
