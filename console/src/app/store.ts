@@ -27,7 +27,10 @@ export class Store {
   private spare?: Worker;
 
   prepare(): void {
-    this.spare ??= new Worker(new URL('../worker/main.ts', import.meta.url), { type: 'module' });
+    // index.html's inline script started one as the page was parsed (see build.mjs).
+    const w = globalThis as { __mizzenWorker?: Worker };
+    this.spare ??= w.__mizzenWorker ?? new Worker(new URL('../worker/main.ts', import.meta.url), { type: 'module' });
+    w.__mizzenWorker = undefined;
   }
 
   /** The nodes' Table, asked for as the page starts (before the worker is up), for the first start. */
