@@ -93,12 +93,12 @@ const BREAKDOWN = `(() => {
   const r = (x) => Math.round(x);
   const nav = performance.getEntriesByType('navigation')[0];
   const res = performance.getEntriesByType('resource');
-  const find = (re) => res.find((e) => re.test(e.name));
+  const find = (part, end) => res.find((e) => e.name.includes(part) && e.name.endsWith(end));
   const out = {};
   if (nav) Object.assign(out, { redirectEnd: r(nav.redirectEnd), htmlFirstByte: r(nav.responseStart), htmlEnd: r(nav.responseEnd), domInteractive: r(nav.domInteractive) });
-  const js = find(/\/ui\/assets\/index-[^/]*\.js$/);
+  const js = find('/ui/assets/index-', '.js');
   if (js) Object.assign(out, { scriptEnd: r(js.responseEnd) });
-  const t = find(/\/api\/v1\/nodes\?includeObject=None/);
+  const t = find('/api/v1/nodes?includeObject=None', '');
   if (t) Object.assign(out, { tableAsked: r(t.startTime), tableFirstByte: r(t.responseStart), tableEnd: r(t.responseEnd), tableKB: r(t.encodedBodySize / 1024) + '/' + r(t.decodedBodySize / 1024) });
   const fcp = performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint');
   if (fcp) out.firstContentfulPaint = r(fcp.startTime);
