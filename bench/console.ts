@@ -80,7 +80,30 @@ interface Run {
   pageHeapMB?: number;
   /** Resident memory of the tab's renderer process (the page and its data worker), at the end. */
   tabRssMB?: number;
+  /** Where the first load's time went (ms from the link opened; see BREAKDOWN). */
+  breakdown?: Record<string, number | string>;
 }
+
+/**
+ * The first load's waterfall, from the page's navigation and resource timings: the login's
+ * redirect, index.html, the app's script, the nodes' Table (asked, first byte, last byte, and its
+ * size on the wire / decoded), the first paint. A string: evaluated in the page.
+ */
+const BREAKDOWN = `(() => {
+  const r = (x) => Math.round(x);
+  const nav = performance.getEntriesByType('navigation')[0];
+  const res = performance.getEntriesByType('resource');
+  const find = (part, end) => res.find((e) => e.name.includes(part) && e.name.endsWith(end));
+  const out = {};
+  if (nav) Object.assign(out, { redirectEnd: r(nav.redirectEnd), htmlFirstByte: r(nav.responseStart), htmlEnd: r(nav.responseEnd), domInteractive: r(nav.domInteractive) });
+  const js = find('/ui/assets/index-', '.js');
+  if (js) Object.assign(out, { scriptEnd: r(js.responseEnd) });
+  const t = find('/api/v1/nodes?includeObject=None', '');
+  if (t) Object.assign(out, { tableAsked: r(t.startTime), tableFirstByte: r(t.responseStart), tableEnd: r(t.responseEnd), tableKB: r(t.encodedBodySize / 1024) + '/' + r(t.decodedBodySize / 1024) });
+  const fcp = performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint');
+  if (fcp) out.firstContentfulPaint = r(fcp.startTime);
+  return out;
+})()`;
 
 /**
  * The largest resident set among this process's Chromium renderers (the tab under test: one
@@ -190,6 +213,7 @@ async function loadOnceTry(c: BenchCluster, browser: Awaited<ReturnType<typeof l
       heartbeatsMs: t.heartbeats === undefined ? undefined : Math.round(t.heartbeats),
       completeMs: Math.round(t.complete),
       longTasksDuringLoad: sum(long.filter((l) => l.start <= t.complete)),
+      breakdown: await page.evaluate(BREAKDOWN),
     };
     if (steady) {
       await page.waitForTimeout(10_000);

@@ -109,6 +109,11 @@ export interface TableDef {
   columns: TableColumn[];
   /** Cells for one object, in column order. Ages are rendered by the server as strings (e.g. "5m"). */
   row(obj: KObject, now: number): unknown[];
+  /**
+   * row() depends on `now` only through the object's age (its creationTimestamp, in the columns
+   * named Age): the API server may then keep an unchanged object's cells and redo only the ages.
+   */
+  agesOnly?: boolean;
 }
 
 /** Scale subresource mapping (autoscaling/v1 Scale). */

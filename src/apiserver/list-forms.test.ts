@@ -97,6 +97,22 @@ test('the nodes as a Table without objects: the columns kubectl prints, health i
   assert.equal(body(await get('/api/v1/nodes?limit=1', { Accept: TABLE })).rows.length, 1);
 });
 
+test("a node's row follows its changes (rows are kept per object version, ages redone)", async () => {
+  const rowOf = async (name: string) => body(await get('/api/v1/nodes?includeObject=None', { Accept: TABLE })).rows.find((r: any) => r.cells[0] === name).cells;
+  const client = new ApiClient({ socketPath: sock });
+  try {
+    await client.create({ version: 'v1', resource: 'nodes' }, node('d-kept', { ready: 'True' }));
+    const first = await rowOf('d-kept');
+    assert.equal(first[1], 'Ready');
+    assert.equal((await rowOf('d-kept')).join('|'), first.join('|'));
+    await client.patch({ version: 'v1', resource: 'nodes', name: 'd-kept' }, 'merge', { spec: { unschedulable: true } });
+    assert.equal((await rowOf('d-kept'))[1], 'Ready,SchedulingDisabled');
+  } finally {
+    await client.delete({ version: 'v1', resource: 'nodes', name: 'd-kept' });
+    client.close();
+  }
+});
+
 test('kubectl reads the same Status from its Table', { skip: !existsSync('/usr/bin/kubectl') && 'no /usr/bin/kubectl' }, async () => {
   const { stdout } = await promisify(execFile)('/usr/bin/kubectl', ['--kubeconfig', api.kubeconfig, 'get', 'nodes', 'a-ready', 'b-down', 'c-new', '--no-headers']);
   const status = Object.fromEntries(stdout.trim().split('\n').map((l) => l.split(/\s+/).slice(0, 2)));

@@ -4,11 +4,12 @@
 
 import { ApiError, NetworkError, apiFetch, apiJSON } from '../shared/http.ts';
 
-const KEY = 'mizzen-console-token';
+/** sessionStorage's key for a pasted token (index.html's inline script reads it too). */
+export const TOKEN_KEY = 'mizzen-console-token';
 
 export function savedToken(): string | undefined {
   try {
-    return sessionStorage.getItem(KEY) ?? undefined;
+    return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
   } catch {
     return undefined;
   }
@@ -16,8 +17,8 @@ export function savedToken(): string | undefined {
 
 export function saveToken(token: string | undefined): void {
   try {
-    if (token) sessionStorage.setItem(KEY, token);
-    else sessionStorage.removeItem(KEY);
+    if (token) sessionStorage.setItem(TOKEN_KEY, token);
+    else sessionStorage.removeItem(TOKEN_KEY);
   } catch {
     // storage disabled: the token lives as long as the page
   }

@@ -3,7 +3,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { NODE_TABLE, type FromWorker, type NodeSummary, type Overview, type Query, type Ref, type ToWorker } from '../shared/types.ts';
-import { apiFetch } from '../shared/http.ts';
+import { apiAnswer, apiFetch } from '../shared/http.ts';
 
 type Listener = () => void;
 
@@ -27,14 +27,20 @@ export class Store {
   private spare?: Worker;
 
   prepare(): void {
-    this.spare ??= new Worker(new URL('../worker/main.ts', import.meta.url), { type: 'module' });
+    // index.html's inline script started one as the page was parsed (see build.mjs).
+    const w = globalThis as { __mizzenWorker?: Worker };
+    this.spare ??= w.__mizzenWorker ?? new Worker(new URL('../worker/main.ts', import.meta.url), { type: 'module' });
+    w.__mizzenWorker = undefined;
   }
 
   /** The nodes' Table, asked for as the page starts (before the worker is up), for the first start. */
   private early?: { token: string | undefined; response: Promise<Response>; body: Promise<ArrayBuffer | undefined> };
 
   prefetchNodeTable(token: string | undefined): void {
-    const response = apiFetch(NODE_TABLE.path, { token, headers: { Accept: NODE_TABLE.accept } });
+    // index.html's inline script asked for it already, as the page was parsed.
+    const boot = (globalThis as { __mizzenNodeTable?: { token?: string; response: Promise<Response> } }).__mizzenNodeTable;
+    (globalThis as { __mizzenNodeTable?: unknown }).__mizzenNodeTable = undefined;
+    const response = boot && boot.token === token ? apiAnswer(boot.response) : apiFetch(NODE_TABLE.path, { token, headers: { Accept: NODE_TABLE.accept } });
     response.catch(() => {});
     const body = response.then(
       (r) => r.arrayBuffer(),

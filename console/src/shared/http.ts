@@ -76,9 +76,14 @@ export async function apiFetch(path: string, o: FetchOptions = {}): Promise<Resp
     body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
     headers['Content-Type'] ??= 'application/json';
   }
+  return apiAnswer(fetch(path, { method: o.method ?? 'GET', headers, body, signal: o.signal, credentials: 'same-origin', cache: 'no-store' }));
+}
+
+/** A fetch()'s answer the console's way: non-2xx answers throw ApiError, no answer NetworkError. */
+export async function apiAnswer(pending: Promise<Response>): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(path, { method: o.method ?? 'GET', headers, body, signal: o.signal, credentials: 'same-origin', cache: 'no-store' });
+    res = await pending;
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new NetworkError((e as Error).message || 'the API server cannot be reached');

@@ -30,8 +30,20 @@ const TYPES: Record<string, string> = {
 export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; worker-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
+/**
+ * The policy for a page with inline scripts: each allowed by its SHA-256 (index.html starts the
+ * map's first request inline, before its script files arrive).
+ */
+export function policyFor(html: string): string {
+  const hashes: string[] = [];
+  for (const m of html.matchAll(/<script>([\s\S]*?)<\/script>/g)) hashes.push(`'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`);
+  return hashes.length ? CONTENT_SECURITY_POLICY.replace("script-src 'self'", `script-src 'self' ${hashes.join(' ')}`) : CONTENT_SECURITY_POLICY;
+}
+
 interface Asset {
   body: Buffer;
+  /** The Content-Security-Policy it is served with. */
+  policy: string;
   gzip?: Buffer;
   type: string;
   etag: string;
@@ -67,7 +79,7 @@ export class StaticFiles {
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
       'X-Frame-Options': 'DENY',
-      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+      'Content-Security-Policy': asset.policy,
       Vary: 'Accept-Encoding',
     };
     if (req.headers['if-none-match'] === asset.etag) {
@@ -103,9 +115,11 @@ export class StaticFiles {
     // A rebuild (npm run build:console) replaces the files: notice it without restarting.
     if (cached && cached.mtimeMs === st.mtimeMs) return cached;
     const body = readFileSync(file);
+    const type = TYPES[path.extname(file)] ?? 'application/octet-stream';
     const asset: Asset = {
       body,
-      type: TYPES[path.extname(file)] ?? 'application/octet-stream',
+      policy: type.startsWith('text/html') ? policyFor(body.toString('utf8')) : CONTENT_SECURITY_POLICY,
+      type,
       etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
       mtimeMs: st.mtimeMs,
     };

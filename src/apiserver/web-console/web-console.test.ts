@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
+import { createHash } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +25,7 @@ describe('web console: files and login', () => {
   before(async () => {
     assets = await mkdtemp(join(tmpdir(), 'mizzen-console-assets-'));
     await mkdir(join(assets, 'assets'));
-    await writeFile(join(assets, 'index.html'), '<!doctype html><title>Mizzen</title><script type="module" src="/ui/assets/app-1234.js"></script>');
+    await writeFile(join(assets, 'index.html'), '<!doctype html><title>Mizzen</title><script>window.early = 1;</script><script type="module" src="/ui/assets/app-1234.js"></script>');
     await writeFile(join(assets, 'assets', 'app-1234.js'), `console.log(${JSON.stringify('x'.repeat(4000))});`);
     process.env.MIZZEN_CONSOLE_DIR = assets;
     t = await startTestApiServer({ name: 'console' });
@@ -98,6 +99,9 @@ describe('web console: files and login', () => {
     assert.equal(idx.headers['cache-control'], 'no-cache');
     assert.match(String(idx.headers['content-security-policy']), /frame-ancestors 'none'/);
     assert.match(String(idx.headers['content-security-policy']), /connect-src 'self'/);
+    // The page's inline script is allowed by its hash, and nothing else inline.
+    const hash = createHash('sha256').update('window.early = 1;').digest('base64');
+    assert.match(String(idx.headers['content-security-policy']), new RegExp(`script-src 'self' 'sha256-${hash.replace(/[+/]/g, '\\$&')}';`));
     const js = await browser('GET', '/ui/assets/app-1234.js', { 'Accept-Encoding': 'gzip' });
     assert.equal(js.status, 200);
     assert.equal(js.headers['content-encoding'], 'gzip');

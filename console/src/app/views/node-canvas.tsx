@@ -50,22 +50,29 @@ export function NodeCanvas({ nodes, version, loaded, pods }: { nodes: NodeSummar
     const g = c.getContext('2d')!;
     g.scale(dpr, dpr);
     g.clearRect(0, 0, c.width, c.height);
+    // Grouped by colour: one fillStyle and globalAlpha per group rather than per cell (5,000
+    // cells' state changes took ~0.1 s on a loaded machine).
+    const groups = new Map<string, number[]>();
     for (let i = 0; i < nodes.length; i++) {
-      const n = nodes[i]!;
-      const x = (i % cols) * (CELL + GAP);
-      const y = Math.floor(i / cols) * (CELL + GAP);
-      g.fillStyle = COLOURS[cls(n)]!;
+      const k = cls(nodes[i]!);
+      let list = groups.get(k);
+      if (!list) groups.set(k, (list = []));
+      list.push(i);
+    }
+    for (const [k, idx] of groups) {
+      g.fillStyle = COLOURS[k]!;
       g.globalAlpha = 0.35;
-      g.fillRect(x, y, CELL, CELL);
-      const f = n.podsAllocatable > 0 ? Math.min(1, n.pods / n.podsAllocatable) : 0;
+      for (const i of idx) g.fillRect((i % cols) * (CELL + GAP), Math.floor(i / cols) * (CELL + GAP), CELL, CELL);
       g.globalAlpha = 1;
-      const fh = Math.round(f * CELL);
-      if (fh > 0) g.fillRect(x, y + CELL - fh, CELL, fh);
-      if (n.pending) {
-        g.fillStyle = '#f2c94c';
-        g.fillRect(x + CELL - 4, y, 4, 4);
+      for (const i of idx) {
+        const n = nodes[i]!;
+        const f = n.podsAllocatable > 0 ? Math.min(1, n.pods / n.podsAllocatable) : 0;
+        const fh = Math.round(f * CELL);
+        if (fh > 0) g.fillRect((i % cols) * (CELL + GAP), Math.floor(i / cols) * (CELL + GAP) + CELL - fh, CELL, fh);
       }
     }
+    g.fillStyle = '#f2c94c';
+    for (let i = 0; i < nodes.length; i++) if (nodes[i]!.pending) g.fillRect((i % cols) * (CELL + GAP) + CELL - 4, Math.floor(i / cols) * (CELL + GAP), 4, 4);
     // Marked at the next frame, the one that paints this drawing.
     const detail = { nodes: nodes.length, pods, loaded };
     requestAnimationFrame(() => performance.mark('mizzen:map', { detail }));
