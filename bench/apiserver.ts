@@ -6,6 +6,7 @@
 // machine's speed drifts: the figures sit side by side.
 
 import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import { parseArgs } from 'node:util';
 import { startCluster, request, rssMB, percentile, tlsCreds, type BenchCluster } from './lib/cluster.ts';
 import { FastConnection, type TlsCreds } from './lib/fast-client.ts';
@@ -82,6 +83,30 @@ export function watchTarget(ns: string): WatchTarget {
   return { createPath: `/api/v1/namespaces/${ns}/pods`, watchPath: `/api/v1/namespaces/${ns}/pods?watch=true&labelSelector=app%3Dwatchbench`, body: watchPod };
 }
 
+/**
+ * A GET read exactly as bench/lib/cluster.ts's request() reads it (chunks joined, decoded to one
+ * string), also noting when the last byte came and the CPU the join and decoding took here.
+ */
+function timedList(c: BenchCluster, p: string): Promise<{ status: number; body: string; lastByteAt: number; decodeCpuMs: number }> {
+  const u = new URL(p, c.url);
+  return new Promise((resolve, reject) => {
+    const req = https.request({ method: 'GET', hostname: u.hostname, port: u.port, path: u.pathname + u.search, agent: c.agent, headers: { 'Content-Type': 'application/json', Accept: 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => {
+        const lastByteAt = performance.now();
+        const cpu0 = process.cpuUsage();
+        const body = Buffer.concat(chunks).toString();
+        const cpu = process.cpuUsage(cpu0);
+        resolve({ status: res.statusCode ?? 0, body, lastByteAt, decodeCpuMs: (cpu.user + cpu.system) / 1000 });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 type Datastore = 'sqlite' | 'etcd';
 
 interface Figures {
@@ -89,7 +114,7 @@ interface Figures {
   idleRssMB: number;
   apiserverIdleRssMB: number;
   podCreatesPerSec: number;
-  listPodsMs: { pods: number; median: number; min: number; serverCpuMedian: number };
+  listPodsMs: { pods: number; median: number; min: number; serverCpuMedian: number; lastByteMedian: number; clientDecodeCpuMedian: number };
   watchDeliveryMs: { watchers: number; events: number; warmupEvents: number; p50: number; p99: number; firstWatcherP99: number };
   rssAfterLoadMB: number;
   cpuMsPerCreate?: CpuPerCreate;
@@ -226,12 +251,18 @@ async function measure(datastore: Datastore, o: { total: number; clients: number
       const listMs: number[] = [];
       // The server's CPU per LIST as well: the wall time includes this process reading 21 MB.
       const listCpuMs: number[] = [];
+      // Split of the same wall time: until the last byte arrived, and this process's own joining
+      // and UTF-8 decoding of the 21 MB afterwards (wall and CPU; bench list-wall has the detail).
+      const lastByteMs: number[] = [];
+      const decodeCpuMs: number[] = [];
       for (let i = 0; i < 7; i++) {
         const t = performance.now();
         const cpu0 = processCpuMs(c.proc.pid!);
-        const r = await request(c, 'GET', '/api/v1/namespaces/bench/pods');
+        const r = await timedList(c, '/api/v1/namespaces/bench/pods');
         listMs.push(performance.now() - t);
         listCpuMs.push(processCpuMs(c.proc.pid!) - cpu0);
+        lastByteMs.push(r.lastByteAt - t);
+        decodeCpuMs.push(r.decodeCpuMs);
         if (r.status !== 200) throw new Error(`list failed: ${r.status}`);
         if (i === 0 && JSON.parse(r.body).items.length !== o.total) throw new Error('list returned the wrong number of pods');
       }
@@ -247,7 +278,7 @@ async function measure(datastore: Datastore, o: { total: number; clients: number
         idleRssMB: +idleRss.toFixed(1),
         apiserverIdleRssMB: +apiIdleRss.toFixed(1),
         podCreatesPerSec: Math.round(createsPerSec),
-        listPodsMs: { pods: o.total, median: +percentile(listMs, 50).toFixed(1), min: +listMs[0].toFixed(1), serverCpuMedian: median(listCpuMs) },
+        listPodsMs: { pods: o.total, median: +percentile(listMs, 50).toFixed(1), min: +listMs[0].toFixed(1), serverCpuMedian: median(listCpuMs), lastByteMedian: +median(lastByteMs).toFixed(1), clientDecodeCpuMedian: +median(decodeCpuMs).toFixed(1) },
         watchDeliveryMs: { watchers: o.watchers, events: watch.events, warmupEvents: watch.warmupEvents, p50: +watch.p50.toFixed(2), p99: +watch.p99.toFixed(2), firstWatcherP99: +watch.firstWatcherP99.toFixed(2) },
         rssAfterLoadMB: +rssMB(c.proc.pid!).toFixed(1),
         ...(cpuMsPerCreate ? { cpuMsPerCreate } : {}),

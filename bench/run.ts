@@ -21,6 +21,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   'pod-startup': () => import('./pod-startup.ts'),
   'sandbox-floor': () => import('./sandbox-floor.ts'),
   'kubelet-footprint': () => import('./kubelet-footprint.ts'),
+  'list-wall': () => import('./list-wall.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

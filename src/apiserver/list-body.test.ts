@@ -15,6 +15,10 @@ let sock: string;
 // Multi-byte characters of every UTF-8 length, a surrogate pair, and what Go's escaping rewrites.
 const text = 'é 日本 🚢 <&> \u2028 "q" \\ ';
 const count = 300;
+const bigItems = [
+  ['a-big-ascii', 'x'.repeat(100_000)],
+  ['zz-big-two-byte', '日本'.repeat(20_000)],
+] as const;
 
 before(async () => {
   api = await startTestApiServer({ name: 'listbody', unixSocket: true });
@@ -26,6 +30,8 @@ before(async () => {
       client.create({ version: 'v1', resource: 'configmaps', namespace: 'default' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${String(i).padStart(3, '0')}`, labels: { n: String(i % 2) } }, data: { t: text.repeat(200) } }),
     ),
   );
+  // Items big enough to be written alone (not joined into a piece): first and last in the list.
+  for (const [name, t] of bigItems) await client.create({ version: 'v1', resource: 'configmaps', namespace: 'default' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { t } });
   client.close();
 });
 
@@ -62,6 +68,23 @@ test('a big list with multi-byte text: Content-Length is its UTF-8 length, every
   });
   // Go's escaping of <, >, & and U+2028 is in the bytes, as stored.
   assert.ok(r.body.includes('\\u003c\\u0026\\u003e \\u2028'));
+});
+
+test('items too big to join into a piece are written whole on their own, the first and the last', async () => {
+  for (const headers of [{}, { 'Accept-Encoding': 'gzip' }] as Record<string, string>[]) {
+    const r = await get('/api/v1/namespaces/default/configmaps', headers);
+    const body = r.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(r.body) : r.body;
+    if (!r.headers['content-encoding']) assert.equal(Number(r.headers['content-length']), body.length);
+    const names = JSON.parse(body.toString('utf8')).items.map((o: any) => o.metadata.name);
+    assert.equal(names[0], 'a-big-ascii');
+    assert.equal(names.at(-1), 'zz-big-two-byte');
+    const items = JSON.parse(body.toString('utf8')).items;
+    assert.equal(items[0].data.t, bigItems[0][1]);
+    assert.equal(items.at(-1).data.t, bigItems[1][1]);
+  }
+  // Only the big ones, and none at all: head and tail around them.
+  const one = JSON.parse((await get('/api/v1/namespaces/default/configmaps?fieldSelector=metadata.name%3Dzz-big-two-byte')).body.toString('utf8'));
+  assert.deepEqual(one.items.map((o: any) => o.metadata.name), ['zz-big-two-byte']);
 });
 
 test('the gzip-compressed and the indented answers hold the same list', async () => {

@@ -2,7 +2,7 @@
 // object's JSON is already cached; joining 10,000 of them into one 20 MB string, measuring it and
 // encoding it to UTF-8 took three fresh 20 MB allocations per LIST (page faults and copies: about
 // three quarters of the LIST's CPU). Pieces of ~64 KB are built, written and freed one by one, in
-// memory the allocator reuses. Gzip (for clients that accept it) is streamed the same way, on
+// memory the allocator reuses (below V8's large-object size, see piecewise-write.ts). Gzip (for clients that accept it) is streamed the same way, on
 // libuv's thread pool, as upstream's compressing writer streams it.
 
 import type { ServerResponse } from 'node:http';
@@ -10,7 +10,7 @@ import type { Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { acceptsGzip, gzipMinBytes, indentJSON, sendBody } from './http-util.ts';
 import { prettyRequested } from './query-params.ts';
-import { PIECE_CHARS, writeInPieces } from './piecewise-write.ts';
+import { PIECE_BYTES, writeInPieces } from './piecewise-write.ts';
 import type { CachedObject } from './registry/cached-object.ts';
 
 /**
@@ -38,29 +38,42 @@ export function sendJSONList(res: ServerResponse, code: number, head: string, it
   pump(res, head, items, tail);
 }
 
-/** Writes head, items and tail to `sink` in pieces of about PIECE_CHARS, then ends it. */
+/**
+ * Writes head, items and tail to `sink` in pieces of at most about PIECE_BYTES of V8 string (an
+ * item that is not plain ASCII may be stored two bytes a character, so it counts double), then
+ * ends it. An item of half a piece or more is written as it is, never copied into a piece: a
+ * joined string of PIECE_BYTES or more lands in V8's large-object space (see piecewise-write.ts).
+ */
 function pump(sink: Writable, head: string, items: readonly CachedObject[], tail: string): void {
   const n = items.length;
-  let i = -1; // -1: the head is still to be written; n + 1: everything is.
+  let i = 0;
+  const queue: string[] = [head];
   writeInPieces(sink, () => {
+    if (queue.length) return queue.shift();
     if (i > n) return undefined;
     const piece: string[] = [];
-    let chars = 0;
-    if (i < 0) {
-      piece.push(head);
-      chars += head.length;
-      i = 0;
-    }
-    for (; i < n && chars < PIECE_CHARS; i++) {
-      const json = items[i].json;
+    let bytes = 0;
+    for (; i < n; i++) {
+      const c = items[i];
+      const size = c.jsonBytes === c.json.length ? c.json.length : 2 * c.json.length;
+      if (size >= PIECE_BYTES / 2) {
+        // Alone: the comma (if any) ends the current piece, the item follows as its own write.
+        if (i > 0) piece.push(',');
+        queue.push(c.json);
+        i++;
+        break;
+      }
+      if (bytes + size + 1 > PIECE_BYTES) break;
       if (i > 0) piece.push(',');
-      piece.push(json);
-      chars += json.length + 1;
+      piece.push(c.json);
+      bytes += size + 1;
     }
     if (i === n) {
-      piece.push(tail);
+      // The tail after the last item (joined into this piece, or queued after a lone big item).
+      if (queue.length) queue.push(tail);
+      else piece.push(tail);
       i++;
     }
-    return piece.join('');
+    return piece.length ? piece.join('') : queue.shift();
   });
 }

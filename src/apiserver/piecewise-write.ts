@@ -7,7 +7,16 @@ import type { Writable } from 'node:stream';
 /** Writing goes on while the stream holds less than this unsent; then it waits for 'drain'. */
 const BUFFERED_BYTES = 1024 * 1024;
 
-/** How many UTF-16 units of a big string go into one write. */
+/**
+ * The most a piece joined from small strings may take in V8's memory (a character is one byte,
+ * or two if the string holds any beyond Latin-1). A string of 128 KB or more is allocated in V8's
+ * large-object space, fresh pages each time: joining 21 MB into 128 KB pieces took 176 ms of CPU
+ * against 6 ms in 64 KB ones, and 512 KB pieces raised a 10,000-pod LIST's server CPU from
+ * 39-51 ms to 157-160 (`npm run bench -- list-wall`, 2026-12-07). So pieces stay at 64 KB.
+ */
+export const PIECE_BYTES = 64 * 1024;
+
+/** How many UTF-16 units of a big string go into one write (slices of it share its memory). */
 export const PIECE_CHARS = 64 * 1024;
 
 /** Writes `next()`'s pieces until it returns undefined, then ends the stream; stops if it is destroyed. */
