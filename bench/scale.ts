@@ -1,5 +1,5 @@
 // Scale benchmark: `npm run bench -- scale [--nodes 5000] [--pods 150000] [--clients 32]
-// [--heap-snapshot DIR]`.
+// [--heap-snapshot DIR] [--cpu-prof DIR] [--run-only] [--idle-seconds 10]`.
 //
 // Upstream's scale limits (5,000 nodes, 150,000 pods) on one `mizzen up`: the scheduler
 // benchmark's `basic` workload (heartbeat-only simulated nodes, pods created by 32 clients) at
@@ -17,6 +17,7 @@ import { request, rssMB, type BenchCluster } from './lib/cluster.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { heapSnapshotPreload, summarizeHeapSnapshot } from './lib/heap-summary.ts';
 import { runWorkload, percentile } from './scheduler.ts';
+import { cpuProfileWindowPreload } from './lib/cpu-profile-window.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
@@ -75,15 +76,23 @@ export async function main(argv: string[]): Promise<void> {
       'page-size': { type: 'string', default: '500' },
       'timeout-seconds': { type: 'string', default: '900' },
       'heap-snapshot': { type: 'string' },
+      'cpu-prof': { type: 'string' },
+      'run-only': { type: 'boolean', default: false },
+      'idle-seconds': { type: 'string', default: '10' },
     },
   });
   const snapshots = values['heap-snapshot'] !== undefined;
   const heapDir = path.resolve(values['heap-snapshot'] ?? path.join((await import('node:os')).tmpdir(), `mizzen-scale-heap-${process.pid}`));
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${heapSnapshotPreload(heapDir, snapshots)}`.trim();
-  const opts = { nodes: Number(values.nodes), pods: Number(values.pods), clients: Number(values.clients), groupSize: 10, timeoutMs: Number(values['timeout-seconds']) * 1000 };
+  // --cpu-prof DIR: every thread's CPU profiles, of the idle cluster (window 1, --idle-seconds
+  // before the first create) and from the first create to the last binding (window 2).
+  const profDir = values['cpu-prof'];
+  if (profDir) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS} --import=${cpuProfileWindowPreload(path.resolve(profDir))}`;
+  const opts = { nodes: Number(values.nodes), pods: Number(values.pods), clients: Number(values.clients), groupSize: 10, timeoutMs: Number(values['timeout-seconds']) * 1000, profileWindow: !!profDir, idleSeconds: Number(values['idle-seconds']) };
   const pageSize = Number(values['page-size']);
   const calibrationBefore = calibrationMs();
-  const r = await runWorkload({ name: 'basic', workload: 'basic', runPods: false }, opts, async (c) => {
+  // --run-only: the create-and-bind run's figures only, without the lists and heaps after it.
+  const r = await runWorkload({ name: 'basic', workload: 'basic', runPods: false }, opts, values['run-only'] ? undefined : async (c) => {
     const rssAfterRun = rssMB(c.proc.pid!);
     const { pages, items } = await pagedList(c, '/api/v1/pods', pageSize);
     const at = (f: number) => round(pages[Math.min(pages.length - 1, Math.floor(f * (pages.length - 1)))]!);

@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { startCluster, request, rssMB, tlsCreds, type BenchCluster } from './lib/cluster.ts';
 import { FastConnection, type TlsCreds } from './lib/fast-client.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
+import { PROFILE_SIGNAL } from './lib/cpu-profile-window.ts';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
@@ -56,6 +57,14 @@ export interface WorkloadResult {
   /** CPU the `mizzen up` process used from the first create to the last binding, per pod. */
   cpuMsPerPod: number;
   cpuMsPerPodByThread: { apiserverMain: number; others: number[]; benchClient: number };
+  /**
+   * With idleSeconds: what the cluster costs before any pod (lease renewals, node status,
+   * controllers' resyncs), per second and thread, and the run's CPU per pod without that
+   * (it is paid per second, so at a low pods/s it would dominate CPU per pod).
+   */
+  idle?: { seconds: number; cpuMsPerSec: number; byThread: { apiserverMain: number; others: number[] } };
+  cpuMsPerPodNetOfIdle?: number;
+  cpuMsPerPodNetOfIdleByThread?: { apiserverMain: number; others: number[] };
   /** That CPU time over the same wall time: how busy the process was (1 = one full core). */
   cpuCores: number;
   rssMB: number;
@@ -212,7 +221,7 @@ function watchBindings(c: BenchCluster, ns: string, onBound: (name: string, t: n
 
 export async function runWorkload(
   run: BenchRun,
-  opts: { nodes: number; pods: number; clients: number; groupSize: number; timeoutMs: number; capacity?: string; upArgs?: string[] },
+  opts: { nodes: number; pods: number; clients: number; groupSize: number; timeoutMs: number; capacity?: string; upArgs?: string[]; profileWindow?: boolean; idleSeconds?: number },
   /** Measures more on the cluster before it is stopped (bench/scale.ts); its result is `after`. */
   after?: (c: BenchCluster) => Promise<Record<string, unknown>>,
 ): Promise<WorkloadResult & { after?: Record<string, unknown> }> {
@@ -227,6 +236,20 @@ export async function runWorkload(
     const nodeNames = await waitNodesReady(cluster, opts.nodes, 300_000);
     const nodesReadySeconds = (performance.now() - t0) / 1000;
     if (workload === 'affinity') await labelZones(cluster, nodeNames, opts.clients);
+
+    // The idle cluster's CPU per second, by thread (profiled as the first window with --cpu-prof).
+    let idle: { ms: number; threads: Map<number, number>; seconds: number } | undefined;
+    if (opts.idleSeconds) {
+      if (opts.profileWindow) cluster.proc.kill(PROFILE_SIGNAL);
+      const c0 = cpuMs(cluster.proc.pid!);
+      const th0 = threadCpuMs(cluster.proc.pid!);
+      const w0 = performance.now();
+      await sleep(opts.idleSeconds * 1000);
+      const seconds = (performance.now() - w0) / 1000;
+      const th1 = threadCpuMs(cluster.proc.pid!);
+      idle = { ms: cpuMs(cluster.proc.pid!) - c0, threads: new Map([...th1].map(([t, ms]) => [t, ms - (th0.get(t) ?? ms)])), seconds };
+      if (opts.profileWindow) cluster.proc.kill(PROFILE_SIGNAL);
+    }
 
     const ns = `bench-${workload}`;
     const nsr = await request(cluster, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
@@ -251,6 +274,7 @@ export async function runWorkload(
         cpuAtLastBound = cpuMs(pid);
         threadsAtLastBound = threadCpuMs(pid);
         clientAtLastBound = process.cpuUsage();
+        if (opts.profileWindow) cluster.proc.kill(PROFILE_SIGNAL);
         resolveAll();
       }
     });
@@ -259,6 +283,8 @@ export async function runWorkload(
     const threadsAtStart = threadCpuMs(pid);
     const clientAtStart = process.cpuUsage();
     const createStart = performance.now();
+    // The server's CPU profiles (bench/lib/cpu-profile-window.ts) cover the first create to the last binding.
+    if (opts.profileWindow) cluster.proc.kill(PROFILE_SIGNAL);
     let failures = 0;
     let createEnd = 0;
     const creating = fanOut(creds, opts.clients, opts.pods, async (fc, i) => {
@@ -297,6 +323,22 @@ export async function runWorkload(
     const client = process.cpuUsage();
     const clientMs = ((clientAtLastBound ?? client).user + (clientAtLastBound ?? client).system - clientAtStart.user - clientAtStart.system) / 1000;
     const round = (x: number) => Math.round(x * 10) / 10;
+    const round2 = (x: number) => Math.round(x * 100) / 100;
+    // The run's CPU minus what the idle cluster would have used over the same time.
+    const spanSec = span / 1000;
+    const idleOut = idle && {
+      seconds: round(idle.seconds),
+      cpuMsPerSec: round(idle.ms / idle.seconds),
+      byThread: {
+        apiserverMain: round((idle.threads.get(pid) ?? 0) / idle.seconds),
+        others: [...threadsEnd.keys()].filter((t) => t !== pid).map((t) => ({ t, run: (threadsEnd.get(t) ?? 0) - (threadsAtStart.get(t) ?? 0) })).sort((a, b) => b.run - a.run).slice(0, 4).map(({ t }) => round((idle!.threads.get(t) ?? 0) / idle!.seconds)),
+      },
+    };
+    const netOf = (runMs: number, idleMs: number) => round2((runMs - (idleMs / idle!.seconds) * spanSec) / Math.max(1, boundCount));
+    const netByThread = idle && {
+      apiserverMain: netOf((threadsEnd.get(pid) ?? 0) - (threadsAtStart.get(pid) ?? 0), idle.threads.get(pid) ?? 0),
+      others: [...threadsEnd.keys()].filter((t) => t !== pid).map((t) => ({ t, run: (threadsEnd.get(t) ?? 0) - (threadsAtStart.get(t) ?? 0) })).sort((a, b) => b.run - a.run).slice(0, 4).map(({ t, run }) => netOf(run, idle!.threads.get(t) ?? 0)),
+    };
     const rssAfterRun = rssMB(cluster.proc.pid!);
     return {
       ...(after ? { after: await after(cluster) } : {}),
@@ -315,6 +357,7 @@ export async function runWorkload(
       nodesReadySeconds: round(nodesReadySeconds),
       cpuMsPerPod: round(cpuUsed / Math.max(1, boundCount)),
       cpuMsPerPodByThread: { apiserverMain: perPod((threadsEnd.get(pid) ?? 0) - (threadsAtStart.get(pid) ?? 0)), others: others.slice(0, 4).map(perPod), benchClient: perPod(clientMs) },
+      ...(idle ? { idle: idleOut, cpuMsPerPodNetOfIdle: netOf(cpuUsed, idle.ms), cpuMsPerPodNetOfIdleByThread: netByThread } : {}),
       cpuCores: Math.round((cpuUsed / span) * 100) / 100,
       rssMB: Math.round(rssAfterRun),
       eventsWritten,
