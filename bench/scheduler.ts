@@ -62,9 +62,11 @@ export interface WorkloadResult {
    * controllers' resyncs), per second and thread, and the run's CPU per pod without that
    * (it is paid per second, so at a low pods/s it would dominate CPU per pod).
    */
-  idle?: { seconds: number; cpuMsPerSec: number; byThread: { apiserverMain: number; others: number[] } };
+  idle?: { seconds: number; cpuMsPerSec: number; byThreadStartOrder: number[] };
   cpuMsPerPodNetOfIdle?: number;
-  cpuMsPerPodNetOfIdleByThread?: { apiserverMain: number; others: number[] };
+  cpuMsPerPodNetOfIdleByThreadStartOrder?: number[];
+  /** CPU per pod of each thread with ≥ 1 % of the run's CPU, in start order (main thread first). */
+  cpuMsPerPodByThreadStartOrder: number[];
   /** That CPU time over the same wall time: how busy the process was (1 = one full core). */
   cpuCores: number;
   rssMB: number;
@@ -240,6 +242,8 @@ export async function runWorkload(
     // The idle cluster's CPU per second, by thread (profiled as the first window with --cpu-prof).
     let idle: { ms: number; threads: Map<number, number>; seconds: number } | undefined;
     if (opts.idleSeconds) {
+      // After the nodes' first registrations, leases and status posts have settled.
+      await sleep(Math.max(15, opts.idleSeconds) * 1000);
       if (opts.profileWindow) cluster.proc.kill(PROFILE_SIGNAL);
       const c0 = cpuMs(cluster.proc.pid!);
       const th0 = threadCpuMs(cluster.proc.pid!);
@@ -324,21 +328,18 @@ export async function runWorkload(
     const clientMs = ((clientAtLastBound ?? client).user + (clientAtLastBound ?? client).system - clientAtStart.user - clientAtStart.system) / 1000;
     const round = (x: number) => Math.round(x * 10) / 10;
     const round2 = (x: number) => Math.round(x * 100) / 100;
-    // The run's CPU minus what the idle cluster would have used over the same time.
+    // The run's CPU minus what the idle cluster would have used over the same time, by thread in
+    // start order (the main thread first, then e.g. V8's helper, the SQLite writer, the components,
+    // the simulated nodes), threads with less than 1 % of the run's CPU left out.
     const spanSec = span / 1000;
+    const runMs = (t: number) => (threadsEnd.get(t) ?? 0) - (threadsAtStart.get(t) ?? 0);
+    const busy = [...threadsEnd.keys()].sort((x, y) => x - y).filter((t) => runMs(t) >= cpuUsed / 100);
     const idleOut = idle && {
       seconds: round(idle.seconds),
       cpuMsPerSec: round(idle.ms / idle.seconds),
-      byThread: {
-        apiserverMain: round((idle.threads.get(pid) ?? 0) / idle.seconds),
-        others: [...threadsEnd.keys()].filter((t) => t !== pid).map((t) => ({ t, run: (threadsEnd.get(t) ?? 0) - (threadsAtStart.get(t) ?? 0) })).sort((a, b) => b.run - a.run).slice(0, 4).map(({ t }) => round((idle!.threads.get(t) ?? 0) / idle!.seconds)),
-      },
+      byThreadStartOrder: busy.map((t) => round((idle!.threads.get(t) ?? 0) / idle!.seconds)),
     };
-    const netOf = (runMs: number, idleMs: number) => round2((runMs - (idleMs / idle!.seconds) * spanSec) / Math.max(1, boundCount));
-    const netByThread = idle && {
-      apiserverMain: netOf((threadsEnd.get(pid) ?? 0) - (threadsAtStart.get(pid) ?? 0), idle.threads.get(pid) ?? 0),
-      others: [...threadsEnd.keys()].filter((t) => t !== pid).map((t) => ({ t, run: (threadsEnd.get(t) ?? 0) - (threadsAtStart.get(t) ?? 0) })).sort((a, b) => b.run - a.run).slice(0, 4).map(({ t, run }) => netOf(run, idle!.threads.get(t) ?? 0)),
-    };
+    const netOf = (run: number, idleMs: number) => round2((run - (idleMs / idle!.seconds) * spanSec) / Math.max(1, boundCount));
     const rssAfterRun = rssMB(cluster.proc.pid!);
     return {
       ...(after ? { after: await after(cluster) } : {}),
@@ -357,7 +358,8 @@ export async function runWorkload(
       nodesReadySeconds: round(nodesReadySeconds),
       cpuMsPerPod: round(cpuUsed / Math.max(1, boundCount)),
       cpuMsPerPodByThread: { apiserverMain: perPod((threadsEnd.get(pid) ?? 0) - (threadsAtStart.get(pid) ?? 0)), others: others.slice(0, 4).map(perPod), benchClient: perPod(clientMs) },
-      ...(idle ? { idle: idleOut, cpuMsPerPodNetOfIdle: netOf(cpuUsed, idle.ms), cpuMsPerPodNetOfIdleByThread: netByThread } : {}),
+      cpuMsPerPodByThreadStartOrder: busy.map((t) => perPod(runMs(t))),
+      ...(idle ? { idle: idleOut, cpuMsPerPodNetOfIdle: netOf(cpuUsed, idle.ms), cpuMsPerPodNetOfIdleByThreadStartOrder: busy.map((t) => netOf(runMs(t), idle!.threads.get(t) ?? 0)) } : {}),
       cpuCores: Math.round((cpuUsed / span) * 100) / 100,
       rssMB: Math.round(rssAfterRun),
       eventsWritten,
