@@ -337,11 +337,11 @@ export async function runWorkload(
     const round = (x: number) => Math.round(x * 10) / 10;
     const round2 = (x: number) => Math.round(x * 100) / 100;
     // The run's CPU minus what the idle cluster would have used over the same time, by thread in
-    // start order (the main thread first, then e.g. V8's helper, the SQLite writer, the components,
-    // the simulated nodes), threads with less than 1 % of the run's CPU left out.
+    // start order (the main thread first, then by thread id: e.g. V8's helper, the SQLite writer, the
+    // components, the simulated nodes), threads with less than 1 % of the run's CPU left out.
     const spanSec = span / 1000;
     const runMs = (t: number) => (threadsEnd.get(t) ?? 0) - (threadsAtStart.get(t) ?? 0);
-    const busy = [...threadsEnd.keys()].sort((x, y) => x - y).filter((t) => runMs(t) >= cpuUsed / 100);
+    const busy = [pid, ...[...threadsEnd.keys()].filter((t) => t !== pid).sort((x, y) => x - y).filter((t) => runMs(t) >= cpuUsed / 100)];
     const idleOut = idle && {
       seconds: round(idle.seconds),
       cpuMsPerSec: round(idle.ms / idle.seconds),
