@@ -53,20 +53,14 @@ export function flowSchemaMatches(fs: KObject, user: UserInfo, info: RequestInfo
   return false;
 }
 
-/** Distinct request kinds remembered before the memo starts over (5,000 nodes' leases fit). */
-const MEMO_MAX = 20_000;
-
 export class FlowControlHeaders {
   private items: CachedObject[] = [];
   private sorted: KObject[] = [];
   /**
-   * The matching schema by what a match depends on (user, groups, verb, resource, namespace or
-   * path), for as long as the schemas are the same objects: every request is classified, and
-   * walking the schemas' rules (a regular expression per service-account subject) per request cost
-   * about a tenth of a lease renewal's time on the server.
+   * Priority-level UIDs by cached object: a cached object's parse is held weakly, so reading
+   * `.obj` per request parsed the priority level again. (A memo of the matching schema by user,
+   * verb, resource and namespace was tried too: building its key cost as much as the match.)
    */
-  private memo = new Map<string, KObject | null>();
-  /** Priority-level UIDs by cached object (a cached object's parse is held weakly). */
   private plUids = new WeakMap<CachedObject, string | undefined>();
 
   constructor(private readonly lookup: Lookup) {}
@@ -79,22 +73,12 @@ export class FlowControlHeaders {
     if (items.length !== this.items.length || items.some((c, i) => c !== this.items[i])) {
       this.items = items;
       this.sorted = items.map((c) => c.obj).sort((a, b) => (a.spec?.matchingPrecedence ?? 0) - (b.spec?.matchingPrecedence ?? 0) || a.metadata.name!.localeCompare(b.metadata.name!));
-      this.memo.clear();
     }
     return this.sorted;
   }
 
   set(res: ServerResponse, user: UserInfo, info: RequestInfo): void {
-    const schemas = this.schemas();
-    const key = info.isResourceRequest
-      ? `r\n${user.name}\n${user.groups.join('\n')}\n${info.verb}\n${info.group}\n${info.resource ?? ''}/${info.subresource ?? ''}\n${info.namespace ?? '\0'}`
-      : `n\n${user.name}\n${user.groups.join('\n')}\n${info.verb}\n${info.path}`;
-    let fs = this.memo.get(key);
-    if (fs === undefined) {
-      fs = schemas.find((s) => flowSchemaMatches(s, user, info)) ?? null;
-      if (this.memo.size >= MEMO_MAX) this.memo.clear();
-      this.memo.set(key, fs);
-    }
+    const fs = this.schemas().find((s) => flowSchemaMatches(s, user, info));
     if (!fs) return;
     res.setHeader('X-Kubernetes-PF-FlowSchema-UID', fs.metadata.uid!);
     const plc = this.lookup(GROUP, 'prioritylevelconfigurations')?.tryGet(undefined, fs.spec?.priorityLevelConfiguration?.name);
