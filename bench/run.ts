@@ -11,6 +11,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   proxy: () => import('./proxy.ts'),
   metrics: () => import('./metrics.ts'),
   scale: () => import('./scale.ts'),
+  'request-costs': () => import('./request-costs.ts'),
   scheduler: () => import('./scheduler.ts'),
   'scheduling-cycle': () => import('./scheduling-cycle.ts'),
   store: () => import('./store.ts'),

@@ -1,5 +1,6 @@
 // Scale benchmark: `npm run bench -- scale [--nodes 5000] [--pods 150000] [--clients 32]
-// [--heap-snapshot DIR] [--min-ready-nodes N] [--list-only]`.
+// [--heap-snapshot DIR] [--min-ready-nodes N] [--list-only] [--cpu-prof DIR] [--run-only]
+// [--idle-seconds 10]`.
 //
 // Upstream's scale limits (5,000 nodes, 150,000 pods) on one `mizzen up`: the scheduler
 // benchmark's `basic` workload (heartbeat-only simulated nodes, pods created by 32 clients) at
@@ -25,6 +26,7 @@ import { nativeCreates, pickClient } from './lib/native-clients.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { heapSnapshotPreload, summarizeHeapSnapshot } from './lib/heap-summary.ts';
 import { runWorkload, percentile, benchPod } from './scheduler.ts';
+import { cpuProfileWindowPreload } from './lib/cpu-profile-window.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
@@ -175,6 +177,9 @@ export async function main(argv: string[]): Promise<void> {
       // On a loaded machine some of 5,000 heartbeat-only nodes stay late: start once this many are Ready.
       'min-ready-nodes': { type: 'string' },
       'list-only': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
+      'run-only': { type: 'boolean', default: false },
+      'idle-seconds': { type: 'string', default: '10' },
     },
   });
   if (values['list-only']) {
@@ -184,10 +189,15 @@ export async function main(argv: string[]): Promise<void> {
   const snapshots = values['heap-snapshot'] !== undefined;
   const heapDir = path.resolve(values['heap-snapshot'] ?? path.join((await import('node:os')).tmpdir(), `mizzen-scale-heap-${process.pid}`));
   process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${heapSnapshotPreload(heapDir, snapshots)}`.trim();
-  const opts = { nodes: Number(values.nodes), pods: Number(values.pods), clients: Number(values.clients), groupSize: 10, timeoutMs: Number(values['timeout-seconds']) * 1000, minReadyNodes: values['min-ready-nodes'] ? Number(values['min-ready-nodes']) : undefined };
+  // --cpu-prof DIR: every thread's CPU profiles, of the idle cluster (window 1, --idle-seconds
+  // before the first create) and from the first create to the last binding (window 2).
+  const profDir = values['cpu-prof'];
+  if (profDir) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS} --import=${cpuProfileWindowPreload(path.resolve(profDir))}`;
+  const opts = { nodes: Number(values.nodes), pods: Number(values.pods), clients: Number(values.clients), groupSize: 10, timeoutMs: Number(values['timeout-seconds']) * 1000, minReadyNodes: values['min-ready-nodes'] ? Number(values['min-ready-nodes']) : undefined, profileWindow: !!profDir, idleSeconds: Number(values['idle-seconds']) };
   const pageSize = Number(values['page-size']);
   const calibrationBefore = calibrationMs();
-  const r = await runWorkload({ name: 'basic', workload: 'basic', runPods: false }, opts, async (c) => {
+  // --run-only: the create-and-bind run's figures only, without the lists and heaps after it.
+  const r = await runWorkload({ name: 'basic', workload: 'basic', runPods: false }, opts, values['run-only'] ? undefined : async (c) => {
     const rssAfterRun = rssMB(c.proc.pid!);
     const { pages, items } = await pagedList(c, '/api/v1/pods', pageSize);
     const t = performance.now();

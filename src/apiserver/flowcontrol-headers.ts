@@ -56,6 +56,12 @@ export function flowSchemaMatches(fs: KObject, user: UserInfo, info: RequestInfo
 export class FlowControlHeaders {
   private items: CachedObject[] = [];
   private sorted: KObject[] = [];
+  /**
+   * Priority-level UIDs by cached object: a cached object's parse is held weakly, so reading
+   * `.obj` per request parsed the priority level again. (A memo of the matching schema by user,
+   * verb, resource and namespace was tried too: building its key cost as much as the match.)
+   */
+  private plUids = new WeakMap<CachedObject, string | undefined>();
 
   constructor(private readonly lookup: Lookup) {}
 
@@ -75,7 +81,10 @@ export class FlowControlHeaders {
     const fs = this.schemas().find((s) => flowSchemaMatches(s, user, info));
     if (!fs) return;
     res.setHeader('X-Kubernetes-PF-FlowSchema-UID', fs.metadata.uid!);
-    const pl = this.lookup(GROUP, 'prioritylevelconfigurations')?.tryGet(undefined, fs.spec?.priorityLevelConfiguration?.name)?.obj;
-    if (pl) res.setHeader('X-Kubernetes-PF-PriorityLevel-UID', pl.metadata.uid!);
+    const plc = this.lookup(GROUP, 'prioritylevelconfigurations')?.tryGet(undefined, fs.spec?.priorityLevelConfiguration?.name);
+    if (!plc) return;
+    let uid = this.plUids.get(plc);
+    if (uid === undefined && !this.plUids.has(plc)) this.plUids.set(plc, (uid = plc.obj.metadata.uid));
+    if (uid) res.setHeader('X-Kubernetes-PF-PriorityLevel-UID', uid);
   }
 }

@@ -92,9 +92,23 @@ export function serveWatch(
   // Frames go straight to the socket as ready-made HTTP chunks: the response is in chunked mode
   // (res.end() still writes the last chunk), and skipping res.write's per-call framing matters
   // when one event goes to hundreds of watchers.
+  // The frames of one moment (a storage batch's events come all at once) go out together: the
+  // socket is corked at the first and uncorked in a microtask, so a watcher costs one writev per
+  // batch instead of one write system call (and, over TLS, one record) per event. A microtask, not
+  // process.nextTick: the batch's writers' own continuations (their responses) are queued after it.
   const sock = res.socket!;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    sock.uncork();
+  };
   const write = (chunk: Buffer) => {
     if (closed) return;
+    if (!corked) {
+      corked = true;
+      sock.cork();
+      queueMicrotask(uncork);
+    }
     sock.write(chunk);
     if (sock.writableLength > maxBufferedBytes) close();
   };

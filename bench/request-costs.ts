@@ -1,0 +1,156 @@
+// What each write a scheduled pod brings costs the API server, one kind at a time:
+// `npm run bench -- request-costs [--ops 5000] [--clients 32] [--watchers 1]`.
+//
+// Starts `mizzen apiserver` alone (no scheduler, controllers or nodes, so nothing else runs) and
+// sends, over --clients keep-alive HTTPS connections, --ops of each: a pod create (the scheduler
+// benchmark's pod), its binding, a Scheduled event (events.k8s.io/v1, as the scheduler writes it)
+// and a Lease renewal (PUT, as a kubelet's heartbeat: 5,000 nodes renew 500 a second). Pods are
+// created again with --watchers watches on pods open, which prices the watch fan-out. For each it
+// prints the server's CPU per request (main thread and whole process, from /proc), which is steady
+// on a loaded machine where requests/s is not. With the scale benchmark's figures these say what
+// a pod costs at the least, and how much of the 2-core budget 500 lease renewals a second take.
+
+import https from 'node:https';
+import { readFileSync, readdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { startCluster, request, tlsCreds, type BenchCluster } from './lib/cluster.ts';
+import { FastConnection, type TlsCreds } from './lib/fast-client.ts';
+import { calibration, calibrationMs } from './lib/calibrate.ts';
+import { benchPod } from './scheduler.ts';
+
+function statCpuMs(file: string): number {
+  const stat = readFileSync(file, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+function cpu(pid: number): { main: number; total: number; threads: Map<number, number> } {
+  const threads = new Map<number, number>();
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      threads.set(Number(t), statCpuMs(`/proc/${pid}/task/${t}/stat`));
+    } catch {
+      // gone
+    }
+  }
+  return { main: threads.get(pid) ?? 0, total: statCpuMs(`/proc/${pid}/stat`), threads };
+}
+
+async function fanOut(creds: TlsCreds, conns: number, total: number, work: (fc: FastConnection, i: number) => Promise<void>): Promise<void> {
+  const pool = await Promise.all(Array.from({ length: Math.min(conns, total) }, () => FastConnection.open(creds)));
+  let next = 0;
+  try {
+    await Promise.all(
+      pool.map(async (fc) => {
+        for (let i = next++; i < total; i = next++) await work(fc, i);
+      }),
+    );
+  } finally {
+    for (const fc of pool) fc.close();
+  }
+}
+
+/** A watch on pods that reads and drops what it gets (an informer's connection, without its work). */
+function watchPods(c: BenchCluster, ns: string): Promise<() => void> {
+  const u = new URL(`/api/v1/namespaces/${ns}/pods?watch=true`, c.url);
+  return new Promise((resolve, reject) => {
+    const req = https.get({ hostname: u.hostname, port: u.port, path: u.pathname + u.search, agent: c.agent }, (res) => {
+      if (res.statusCode !== 200) return reject(new Error(`watch: ${res.statusCode}`));
+      res.on('data', () => {});
+      res.on('error', () => {});
+      resolve(() => req.destroy());
+    });
+    req.on('error', () => {});
+  });
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { ops: { type: 'string', default: '5000' }, clients: { type: 'string', default: '32' }, watchers: { type: 'string', default: '1' } },
+  });
+  const ops = Number(values.ops);
+  const clients = Number(values.clients);
+  const calBefore = calibrationMs();
+  const c = await startCluster([], 'apiserver');
+  const creds = tlsCreds(c);
+  const pid = c.proc.pid!;
+  const results: Record<string, { mainMs: number; totalMs: number; writerMs: number; perSec: number }> = {};
+  const measure = async (name: string, work: (fc: FastConnection, i: number) => Promise<void>) => {
+    const a = cpu(pid);
+    const t = performance.now();
+    await fanOut(creds, clients, ops, work);
+    const secs = (performance.now() - t) / 1000;
+    const b = cpu(pid);
+    // The busiest other thread over a write phase is the SQLite writer.
+    const others = [...b.threads].filter(([tid]) => tid !== pid).map(([tid, ms]) => ms - (a.threads.get(tid) ?? ms));
+    const r3 = (x: number) => Math.round(x * 1000) / 1000;
+    results[name] = { mainMs: r3((b.main - a.main) / ops), totalMs: r3((b.total - a.total) / ops), writerMs: r3(Math.max(0, ...others) / ops), perSec: Math.round(ops / secs) };
+  };
+  const check = (what: string, r: { status: number; body: Buffer }, want: number) => {
+    if (r.status !== want) throw new Error(`${what}: ${r.status} ${r.body.toString().slice(0, 300)}`);
+  };
+  try {
+    for (const ns of ['rc-a', 'rc-b', 'kube-node-lease']) {
+      const r = await request(c, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+      if (r.status !== 201 && r.status !== 409) throw new Error(`namespace ${ns}: ${r.status}`);
+      // No controller manager here to make the namespace's default service account.
+      const sa = await request(c, 'POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+      if (sa.status !== 201 && sa.status !== 409) throw new Error(`service account in ${ns}: ${sa.status}`);
+    }
+    // Warm up the handlers (JIT) before anything is measured.
+    await fanOut(creds, clients, 500, async (fc, i) => check('warm-up', await fc.request('POST', '/api/v1/namespaces/rc-b/pods', JSON.stringify({ ...benchPod('basic', i, 10), metadata: { name: `warm-${i}` } })), 201));
+
+    await measure('podCreate', async (fc, i) => check('create', await fc.request('POST', '/api/v1/namespaces/rc-a/pods', JSON.stringify(benchPod('basic', i, 10))), 201));
+    await measure('binding', async (fc, i) =>
+      check('binding', await fc.request('POST', `/api/v1/namespaces/rc-a/pods/pod-${i}/binding`, JSON.stringify({ apiVersion: 'v1', kind: 'Binding', metadata: { name: `pod-${i}` }, target: { kind: 'Node', name: `node-${i % 5000}` } })), 201),
+    );
+    await measure('scheduledEvent', async (fc, i) => {
+      const ev = {
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
+        metadata: { name: `pod-${i}.${(1e12 + i).toString(16)}`, namespace: 'rc-a' },
+        eventTime: new Date().toISOString().replace('Z', '000Z'),
+        reportingController: 'default-scheduler',
+        reportingInstance: 'default-scheduler-mizzen',
+        action: 'Binding',
+        reason: 'Scheduled',
+        regarding: { kind: 'Pod', namespace: 'rc-a', name: `pod-${i}`, apiVersion: 'v1' },
+        note: `Successfully assigned rc-a/pod-${i} to node-${i % 5000}`,
+        type: 'Normal',
+      };
+      check('event', await fc.request('POST', '/apis/events.k8s.io/v1/namespaces/rc-a/events', JSON.stringify(ev)), 201);
+    });
+    // Leases: one per "node", created, then each renewed once (a PUT of the last copy, as a kubelet).
+    const leases: any[] = new Array(ops);
+    await fanOut(creds, clients, ops, async (fc, i) => {
+      const body = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `node-${i}`, namespace: 'kube-node-lease' }, spec: { holderIdentity: `node-${i}`, leaseDurationSeconds: 40, renewTime: new Date().toISOString().replace('Z', '000Z') } };
+      const r = await fc.request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', JSON.stringify(body));
+      check('lease create', r, 201);
+      leases[i] = JSON.parse(r.body.toString());
+    });
+    await measure('leaseRenew', async (fc, i) => {
+      const l = leases[i];
+      l.spec.renewTime = new Date().toISOString().replace('Z', '000Z');
+      check('lease renew', await fc.request('PUT', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-${i}`, JSON.stringify(l)), 200);
+    });
+    const watchers = Number(values.watchers);
+    const stops = await Promise.all(Array.from({ length: watchers }, () => watchPods(c, 'rc-b')));
+    await measure(`podCreateWith${watchers}Watchers`, async (fc, i) => check('create', await fc.request('POST', '/api/v1/namespaces/rc-b/pods', JSON.stringify(benchPod('basic', i, 10))), 201));
+    for (const s of stops) s();
+  } finally {
+    await c.stop();
+  }
+  const os = await import('node:os');
+  console.log(
+    JSON.stringify({
+      bench: 'request-costs',
+      ops,
+      clients,
+      cpuMsPerRequest: results,
+      calibration: calibration(calBefore),
+      loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
+      measuredAs: 'mizzen apiserver alone (SQLite); server CPU from /proc per request: main thread, whole process, busiest other thread (the SQLite writer); admin client certificate over HTTPS',
+    }),
+  );
+}
