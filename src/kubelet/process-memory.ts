@@ -35,13 +35,6 @@ export interface QuietGCOptions {
    * volume set-up) would stay compiled for good.
    */
   settleGCs?: number;
-  /**
-   * Bytes of ArrayBuffers (outside V8's heap) left after a quiet period's scavenge that ask for a
-   * full GC (default 2 MiB). The HTTP/2 session holds its last 64 KB read buffer until the next
-   * read, so buffers that were current across two scavenges are promoted and only a full GC frees
-   * them: with 30 pods they piled up to 3.4-6 MB a minute after the burst.
-   */
-  arrayBufferBytes?: number;
 }
 
 /** Committed bytes of the spaces that live long: old, code, large objects (not the young generation). */
@@ -64,7 +57,6 @@ export function startQuietGC(opts: QuietGCOptions = {}): () => void {
   v8.setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as (o?: { type: 'minor' }) => void;
   const settle = opts.settleGCs ?? 2;
-  const buffersLimit = opts.arrayBufferBytes ?? 2 * 1024 * 1024;
   let reference: number | undefined;
   let followUps = 0;
   let last = process.cpuUsage();
@@ -80,7 +72,7 @@ export function startQuietGC(opts: QuietGCOptions = {}): () => void {
       // malloc'd outside V8's heap, which only a GC gives back; a quiet kubelet allocates too
       // little to trigger one, and they piled up to 5 MB in malloc's heap.
       gc({ type: 'minor' });
-      if (process.memoryUsage().arrayBuffers < buffersLimit) return;
+      return;
     } else followUps = settle;
     gc();
     reference = oldGenerationCommitted();
