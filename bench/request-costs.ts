@@ -14,9 +14,9 @@ import https from 'node:https';
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startCluster, request, tlsCreds, type BenchCluster } from './lib/cluster.ts';
-import { FastConnection, type TlsCreds } from './lib/fast-client.ts';
+import { type FastConnection } from './lib/fast-client.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
-import { benchPod } from './scheduler.ts';
+import { benchPod, fanOut } from './scheduler.ts';
 
 function statCpuMs(file: string): number {
   const stat = readFileSync(file, 'utf8');
@@ -36,21 +36,6 @@ function cpu(pid: number): { main: number; total: number; threads: Map<number, n
   return { main: threads.get(pid) ?? 0, total: statCpuMs(`/proc/${pid}/stat`), threads };
 }
 
-async function fanOut(creds: TlsCreds, conns: number, total: number, work: (fc: FastConnection, i: number) => Promise<void>): Promise<void> {
-  const pool = await Promise.all(Array.from({ length: Math.min(conns, total) }, () => FastConnection.open(creds)));
-  let next = 0;
-  try {
-    await Promise.all(
-      pool.map(async (fc) => {
-        for (let i = next++; i < total; i = next++) await work(fc, i);
-      }),
-    );
-  } finally {
-    for (const fc of pool) fc.close();
-  }
-}
-
-/** A watch on pods that reads and drops what it gets (an informer's connection, without its work). */
 function watchPods(c: BenchCluster, ns: string): Promise<() => void> {
   const u = new URL(`/api/v1/namespaces/${ns}/pods?watch=true`, c.url);
   return new Promise((resolve, reject) => {

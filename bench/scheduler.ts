@@ -135,21 +135,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitNodesReady(c: BenchCluster, want: number, timeoutMs: number): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
+  let ready: any[] = [];
   for (;;) {
     const r = await request(c, 'GET', '/api/v1/nodes');
     if (r.status === 200) {
       const items: any[] = JSON.parse(r.body).items ?? [];
-      const ready = items.filter((n) => (n.status?.conditions ?? []).some((x: any) => x.type === 'Ready' && x.status === 'True'));
+      ready = items.filter((n) => (n.status?.conditions ?? []).some((x: any) => x.type === 'Ready' && x.status === 'True'));
       if (ready.length >= want) return ready.map((n) => n.metadata.name as string);
       last = `${items.length} nodes, ${ready.length} Ready`;
-    } else last = `node list: HTTP ${r.status} ${r.body.slice(0, 200)}`;
+    } else {
+      ready = [];
+      last = `node list: HTTP ${r.status} ${r.body.slice(0, 200)}`;
+    }
     if (Date.now() > deadline) {
       // On a starved machine a few simulated nodes' heartbeats run late; 99 % Ready is enough to measure.
-      if (r.status === 200) {
-        const items: any[] = JSON.parse(r.body).items ?? [];
-        const ready = items.filter((n) => (n.status?.conditions ?? []).some((x: any) => x.type === 'Ready' && x.status === 'True'));
-        if (ready.length >= want * 0.99) return ready.map((n) => n.metadata.name as string);
-      }
+      if (ready.length >= want * 0.99) return ready.map((n) => n.metadata.name as string);
       throw new Error(`fewer than ${want} nodes Ready after ${timeoutMs / 1000}s (last seen: ${last})`);
     }
     await sleep(500);
@@ -157,7 +157,7 @@ async function waitNodesReady(c: BenchCluster, want: number, timeoutMs: number):
 }
 
 /** Run `work(i)` for i in [0, total) over `conns` keep-alive connections. */
-async function fanOut(creds: TlsCreds, conns: number, total: number, work: (fc: FastConnection, i: number) => Promise<void>): Promise<void> {
+export async function fanOut(creds: TlsCreds, conns: number, total: number, work: (fc: FastConnection, i: number) => Promise<void>): Promise<void> {
   const pool = await Promise.all(Array.from({ length: Math.min(conns, total) }, () => FastConnection.open(creds)));
   let next = 0;
   try {
