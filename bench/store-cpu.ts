@@ -7,6 +7,7 @@
 //
 // Flags: --creates 10000 --concurrency 32 --value-bytes 2100 --rounds 2
 //        --ab-bind: etcd only, alternating Node's AsyncResource#bind and ours (async-resource-bind.ts)
+//        --ab-transport: etcd only, alternating unary calls on node:http2 and on our HTTP/2 (h2-unary.ts)
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,6 +20,7 @@ import { startEtcd, type TestEtcd } from '../src/testing/etcd.ts';
 import { processCpuMs, threadCpuMs } from './lib/proc-cpu.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { useFastAsyncResourceBind } from '../src/machinery/async-resource-bind.ts';
+import { setUnaryTransport } from '../src/storage/etcd/grpc-transport.ts';
 
 interface Figures {
   createsPerSec: number;
@@ -96,6 +98,7 @@ export async function main(argv: string[]): Promise<void> {
       'value-bytes': { type: 'string', default: '2100' },
       rounds: { type: 'string', default: '2' },
       'ab-bind': { type: 'boolean', default: false },
+      'ab-transport': { type: 'boolean', default: false },
     },
   });
   const bytes = Number(values['value-bytes']);
@@ -103,6 +106,18 @@ export async function main(argv: string[]): Promise<void> {
   const value = head + 'x'.repeat(Math.max(0, bytes - head.length - 2)) + '"}';
   const o = { creates: Number(values.creates), concurrency: Number(values.concurrency), value };
   const before = calibrationMs();
+  if (values['ab-transport']) {
+    const ab: Record<'nodeHttp2' | 'own', Figures[]> = { nodeHttp2: [], own: [] };
+    for (let r = 0; r < Math.max(1, Number(values.rounds)); r++) {
+      for (const kind of r % 2 ? (['own', 'nodeHttp2'] as const) : (['nodeHttp2', 'own'] as const)) {
+        setUnaryTransport(kind === 'own' ? 'own' : 'node-http2');
+        ab[kind].push(await round('etcd', o));
+      }
+    }
+    setUnaryTransport('own');
+    console.log(JSON.stringify({ bench: 'store-cpu', abTransport: true, creates: o.creates, concurrency: o.concurrency, valueBytes: value.length, ...ab, calibration: calibration(before), loadAverage: os.loadavg().map((x) => +x.toFixed(1)) }));
+    return;
+  }
   if (values['ab-bind']) {
     const ab: Record<'nodeBind' | 'fastBind', Figures[]> = { nodeBind: [], fastBind: [] };
     for (let r = 0; r < Math.max(1, Number(values.rounds)); r++) {

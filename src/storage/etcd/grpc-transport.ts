@@ -1,5 +1,6 @@
-// gRPC over Node's own HTTP/2, for the etcd client: unary calls (src/machinery/grpc-unary.ts, the
-// kubelet's CRI channel uses the same) and one bidirectional stream kind, no more. Measured against @grpc/grpc-js on the store's hot call (a Txn of a 1.2 KB pod, 32 in
+// gRPC for the etcd client: unary calls on our own HTTP/2 (h2-unary.ts; node:http2 through
+// src/machinery/grpc-unary.ts, as the kubelet's CRI channel uses, with MIZZEN_ETCD_UNARY=node-http2)
+// and one bidirectional stream kind (the Watch) on node:http2, no more. Measured against @grpc/grpc-js on the store's hot call (a Txn of a 1.2 KB pod, 32 in
 // flight, this 2-core machine): about half the CPU per call (0.09-0.10 ms against 0.19-0.23),
 // which is most of what the API server spends on a create beyond its SQLite path. The protocol
 // part is small: each message is a 1-byte flag and a 4-byte length before its bytes; a call is a
@@ -11,6 +12,16 @@ import { EventEmitter } from 'node:events';
 import type { ConnectionOptions } from 'node:tls';
 import { frameGrpcMessage, grpcStatusOf } from '../../machinery/grpc-wire.ts';
 import { GrpcCallError as GrpcError, GrpcChannel, GrpcCode as Status, grpcCodeName as statusName } from '../../machinery/grpc-unary.ts';
+import { H2UnaryChannel } from './h2-unary.ts';
+
+/** Which HTTP/2 unary calls use: ours (default) or node:http2 (for A/B benchmarks, and a way back). */
+export type UnaryTransport = 'own' | 'node-http2';
+let defaultUnary: UnaryTransport = process.env.MIZZEN_ETCD_UNARY === 'node-http2' ? 'node-http2' : 'own';
+
+/** For bench/store-cpu.ts --ab-transport: the transport of connections made from now on. */
+export function setUnaryTransport(t: UnaryTransport): void {
+  defaultUnary = t;
+}
 
 export { Status, statusName, GrpcError };
 
@@ -63,17 +74,24 @@ export class GrpcStream extends EventEmitter {
   }
 }
 
-/** One HTTP/2 connection to one etcd member (src/machinery/grpc-unary.ts), made on first use and again after it breaks. */
+/**
+ * The connections to one etcd member, each made on first use and again after it breaks: unary
+ * calls on one (h2-unary.ts), the Watch stream on another (node:http2, src/machinery/grpc-unary.ts).
+ */
 export class GrpcConnection {
   private readonly channel: GrpcChannel;
+  private readonly unaryChannel: { unary(path: string, body: Buffer, timeoutMs: number): Promise<Buffer>; close(): void };
 
   constructor(o: TransportOptions) {
-    this.channel = new GrpcChannel({ connector: { origin: o.origin, tls: o.tls }, keepaliveMs: o.keepaliveMs ?? 10_000, keepaliveTimeoutMs: o.keepaliveTimeoutMs ?? 5_000 });
+    const keepaliveMs = o.keepaliveMs ?? 10_000;
+    const keepaliveTimeoutMs = o.keepaliveTimeoutMs ?? 5_000;
+    this.channel = new GrpcChannel({ connector: { origin: o.origin, tls: o.tls }, keepaliveMs, keepaliveTimeoutMs });
+    this.unaryChannel = defaultUnary === 'own' ? new H2UnaryChannel({ origin: o.origin, tls: o.tls, keepaliveMs, keepaliveTimeoutMs }) : this.channel;
   }
 
   /** One request, one response. */
   unary(path: string, body: Buffer, timeoutMs: number): Promise<Buffer> {
-    return this.channel.unary(path, body, timeoutMs);
+    return this.unaryChannel.unary(path, body, timeoutMs);
   }
 
   /** A bidirectional stream (the Watch). */
@@ -113,6 +131,7 @@ export class GrpcConnection {
   }
 
   close(): void {
+    this.unaryChannel.close();
     this.channel.close();
   }
 }
