@@ -1,5 +1,6 @@
-// A thin etcd v3 client: unary KV/Maintenance/Cluster calls and a raw Watch stream, over Node's
-// HTTP/2 (grpc-transport.ts) with the hand-written codec (codec.ts). One connection per endpoint;
+// A thin etcd v3 client: unary KV/Maintenance/Cluster calls (on our own HTTP/2, h2-unary.ts) and a
+// raw Watch stream (node:http2), through grpc-transport.ts, with the hand-written codec (codec.ts).
+// One connection for calls per endpoint;
 // calls go to the current endpoint, and a call that finds it unreachable moves the client on to
 // the next one (the caller decides whether to retry). Requests are pipelined on the connection:
 // many Txns in flight at once, which etcd batches into its raft proposals and backend commits.
