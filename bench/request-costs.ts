@@ -1,5 +1,7 @@
 // What each write a scheduled pod brings costs the API server, one kind at a time:
-// `npm run bench -- request-costs [--ops 5000] [--clients 32] [--watchers 1]`.
+// `npm run bench -- request-costs [--ops 5000] [--clients 32] [--watchers 1] [--only a,b]`
+// (--only: just the named measurements, e.g. `leaseRenew`, so a server CPU profile
+// (BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR") holds that request and little else).
 //
 // Starts `mizzen apiserver` alone (no scheduler, controllers or nodes, so nothing else runs) and
 // sends, over --clients keep-alive HTTPS connections, --ops of each: a pod create (the scheduler
@@ -52,7 +54,7 @@ function watchPods(c: BenchCluster, ns: string): Promise<() => void> {
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { ops: { type: 'string', default: '5000' }, clients: { type: 'string', default: '32' }, watchers: { type: 'string', default: '1' } },
+    options: { ops: { type: 'string', default: '5000' }, clients: { type: 'string', default: '32' }, watchers: { type: 'string', default: '1' }, only: { type: 'string' } },
   });
   const ops = Number(values.ops);
   const clients = Number(values.clients);
@@ -61,7 +63,13 @@ export async function main(argv: string[]): Promise<void> {
   const creds = tlsCreds(c);
   const pid = c.proc.pid!;
   const results: Record<string, { mainMs: number; totalMs: number; writerMs: number; perSec: number }> = {};
+  const only = values.only ? new Set(values.only.split(',')) : undefined;
   const measure = async (name: string, work: (fc: FastConnection, i: number) => Promise<void>) => {
+    // Skipped measurements still run once per op when a later one needs their objects (pods to bind).
+    if (only && !only.has(name)) {
+      if (name === 'podCreate' && only.has('binding')) await fanOut(creds, clients, ops, work);
+      return;
+    }
     const a = cpu(pid);
     const t = performance.now();
     await fanOut(creds, clients, ops, work);
@@ -108,7 +116,7 @@ export async function main(argv: string[]): Promise<void> {
     });
     // Leases: one per "node", created, then each renewed once (a PUT of the last copy, as a kubelet).
     const leases: any[] = new Array(ops);
-    await fanOut(creds, clients, ops, async (fc, i) => {
+    if (!only || only.has('leaseRenew') || only.has('leaseRenewWithoutManagedFields')) await fanOut(creds, clients, ops, async (fc, i) => {
       const body = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `node-${i}`, namespace: 'kube-node-lease' }, spec: { holderIdentity: `node-${i}`, leaseDurationSeconds: 40, renewTime: new Date().toISOString().replace('Z', '000Z') } };
       const r = await fc.request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', JSON.stringify(body));
       check('lease create', r, 201);
@@ -117,10 +125,19 @@ export async function main(argv: string[]): Promise<void> {
     await measure('leaseRenew', async (fc, i) => {
       const l = leases[i];
       l.spec.renewTime = new Date().toISOString().replace('Z', '000Z');
+      const r = await fc.request('PUT', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-${i}`, JSON.stringify(l));
+      check('lease renew', r, 200);
+      leases[i] = JSON.parse(r.body.toString());
+    });
+    // The same renewal without managedFields in the body (an update without them keeps the stored ones).
+    await measure('leaseRenewWithoutManagedFields', async (fc, i) => {
+      const l = leases[i] ?? (await fc.request('GET', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-${i}`).then((r) => JSON.parse(r.body.toString())));
+      delete l.metadata.managedFields;
+      l.spec.renewTime = new Date().toISOString().replace('Z', '000Z');
       check('lease renew', await fc.request('PUT', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-${i}`, JSON.stringify(l)), 200);
     });
     const watchers = Number(values.watchers);
-    const stops = await Promise.all(Array.from({ length: watchers }, () => watchPods(c, 'rc-b')));
+    const stops = only && !only.has(`podCreateWith${watchers}Watchers`) ? [] : await Promise.all(Array.from({ length: watchers }, () => watchPods(c, 'rc-b')));
     await measure(`podCreateWith${watchers}Watchers`, async (fc, i) => check('create', await fc.request('POST', '/api/v1/namespaces/rc-b/pods', JSON.stringify(benchPod('basic', i, 10))), 201));
     for (const s of stops) s();
   } finally {
