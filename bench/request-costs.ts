@@ -1,5 +1,8 @@
 // What each write a scheduled pod brings costs the API server, one kind at a time:
-// `npm run bench -- request-costs [--ops 5000] [--clients 32] [--watchers 1]`.
+// `npm run bench -- request-costs [--ops 5000] [--clients 32] [--watchers 1] [--only a,b] [--rounds 1]`
+// (--only: just the named measurements, e.g. `leaseRenew`, so a server CPU profile
+// (BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR") holds that request and little else;
+// --rounds: the two lease renewals, with and without managedFields, in that many alternating rounds).
 //
 // Starts `mizzen apiserver` alone (no scheduler, controllers or nodes, so nothing else runs) and
 // sends, over --clients keep-alive HTTPS connections, --ops of each: a pod create (the scheduler
@@ -52,16 +55,25 @@ function watchPods(c: BenchCluster, ns: string): Promise<() => void> {
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { ops: { type: 'string', default: '5000' }, clients: { type: 'string', default: '32' }, watchers: { type: 'string', default: '1' } },
+    options: { ops: { type: 'string', default: '5000' }, clients: { type: 'string', default: '32' }, watchers: { type: 'string', default: '1' }, only: { type: 'string' }, rounds: { type: 'string', default: '1' } },
   });
   const ops = Number(values.ops);
   const clients = Number(values.clients);
+  const rounds = Number(values.rounds);
   const calBefore = calibrationMs();
   const c = await startCluster([], 'apiserver');
   const creds = tlsCreds(c);
   const pid = c.proc.pid!;
   const results: Record<string, { mainMs: number; totalMs: number; writerMs: number; perSec: number }> = {};
+  // Sums per measurement, so one measured in several rounds (--rounds) gives one figure.
+  const sums = new Map<string, { main: number; total: number; writer: number; secs: number; ops: number }>();
+  const only = values.only ? new Set(values.only.split(',')) : undefined;
   const measure = async (name: string, work: (fc: FastConnection, i: number) => Promise<void>) => {
+    // Skipped measurements still run once per op when a later one needs their objects (pods to bind).
+    if (only && !only.has(name)) {
+      if (name === 'podCreate' && only.has('binding')) await fanOut(creds, clients, ops, work);
+      return;
+    }
     const a = cpu(pid);
     const t = performance.now();
     await fanOut(creds, clients, ops, work);
@@ -69,8 +81,15 @@ export async function main(argv: string[]): Promise<void> {
     const b = cpu(pid);
     // The busiest other thread over a write phase is the SQLite writer.
     const others = [...b.threads].filter(([tid]) => tid !== pid).map(([tid, ms]) => ms - (a.threads.get(tid) ?? ms));
+    const sum = sums.get(name) ?? { main: 0, total: 0, writer: 0, secs: 0, ops: 0 };
+    sum.main += b.main - a.main;
+    sum.total += b.total - a.total;
+    sum.writer += Math.max(0, ...others);
+    sum.secs += secs;
+    sum.ops += ops;
+    sums.set(name, sum);
     const r3 = (x: number) => Math.round(x * 1000) / 1000;
-    results[name] = { mainMs: r3((b.main - a.main) / ops), totalMs: r3((b.total - a.total) / ops), writerMs: r3(Math.max(0, ...others) / ops), perSec: Math.round(ops / secs) };
+    results[name] = { mainMs: r3(sum.main / sum.ops), totalMs: r3(sum.total / sum.ops), writerMs: r3(sum.writer / sum.ops), perSec: Math.round(sum.ops / sum.secs) };
   };
   const check = (what: string, r: { status: number; body: Buffer }, want: number) => {
     if (r.status !== want) throw new Error(`${what}: ${r.status} ${r.body.toString().slice(0, 300)}`);
@@ -108,19 +127,28 @@ export async function main(argv: string[]): Promise<void> {
     });
     // Leases: one per "node", created, then each renewed once (a PUT of the last copy, as a kubelet).
     const leases: any[] = new Array(ops);
-    await fanOut(creds, clients, ops, async (fc, i) => {
+    if (!only || only.has('leaseRenew') || only.has('leaseRenewWithoutManagedFields')) await fanOut(creds, clients, ops, async (fc, i) => {
       const body = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `node-${i}`, namespace: 'kube-node-lease' }, spec: { holderIdentity: `node-${i}`, leaseDurationSeconds: 40, renewTime: new Date().toISOString().replace('Z', '000Z') } };
       const r = await fc.request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', JSON.stringify(body));
       check('lease create', r, 201);
       leases[i] = JSON.parse(r.body.toString());
     });
-    await measure('leaseRenew', async (fc, i) => {
+    const renew = async (fc: FastConnection, i: number, withManagedFields: boolean) => {
       const l = leases[i];
+      if (!withManagedFields) delete l.metadata.managedFields;
       l.spec.renewTime = new Date().toISOString().replace('Z', '000Z');
-      check('lease renew', await fc.request('PUT', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-${i}`, JSON.stringify(l)), 200);
-    });
+      const r = await fc.request('PUT', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-${i}`, JSON.stringify(l));
+      check('lease renew', r, 200);
+      leases[i] = JSON.parse(r.body.toString());
+    };
+    // The same renewal with and without managedFields in the body (an update without them keeps
+    // the stored ones), in alternating rounds (A B B A ...) so a changing machine load falls on both.
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? [true, false] : [false, true];
+      for (const withMF of order) await measure(withMF ? 'leaseRenew' : 'leaseRenewWithoutManagedFields', (fc, i) => renew(fc, i, withMF));
+    }
     const watchers = Number(values.watchers);
-    const stops = await Promise.all(Array.from({ length: watchers }, () => watchPods(c, 'rc-b')));
+    const stops = only && !only.has(`podCreateWith${watchers}Watchers`) ? [] : await Promise.all(Array.from({ length: watchers }, () => watchPods(c, 'rc-b')));
     await measure(`podCreateWith${watchers}Watchers`, async (fc, i) => check('create', await fc.request('POST', '/api/v1/namespaces/rc-b/pods', JSON.stringify(benchPod('basic', i, 10))), 201));
     for (const s of stops) s();
   } finally {

@@ -16,7 +16,11 @@ export interface SimNode {
   uid?: string;
   /** Our last copy of the node (from a write or the informer). */
   node?: KObject;
-  /** The last lease the server returned; its resourceVersion makes renewals a single PUT. */
+  /**
+   * The last lease the server returned, without `managedFields`: its resourceVersion makes
+   * renewals a single PUT, and an update without managed fields keeps the stored ones (the server
+   * would otherwise compare the sent entries with its own on each of 500 renewals a second).
+   */
   lease?: KObject;
   /** The node was deleted by someone else: stop heartbeats for it. */
   gone?: boolean;
@@ -161,7 +165,7 @@ export class NodeAgent {
       const next = structuredClone(n.lease);
       next.spec = { ...next.spec, holderIdentity: name, leaseDurationSeconds: duration, renewTime: microTime(now) };
       try {
-        n.lease = await c.update({ ...LEASES, name }, next);
+        n.lease = withoutManagedFields(await c.update({ ...LEASES, name }, next));
         return;
       } catch (e) {
         if (!isConflict(e) && !isNotFound(e)) throw e;
@@ -176,16 +180,16 @@ export class NodeAgent {
     }
     if (!current) {
       try {
-        n.lease = await c.create(LEASES, buildLease(name, n.uid, now, duration));
+        n.lease = withoutManagedFields(await c.create(LEASES, buildLease(name, n.uid, now, duration)));
         return;
       } catch (e) {
         if (!isAlreadyExists(e)) throw e;
         current = await c.get({ ...LEASES, name });
       }
     }
-    const next = structuredClone(current!);
+    const next = withoutManagedFields(structuredClone(current!));
     next.spec = { ...next.spec, holderIdentity: name, leaseDurationSeconds: duration, renewTime: microTime(now) };
-    n.lease = await c.update({ ...LEASES, name }, next);
+    n.lease = withoutManagedFields(await c.update({ ...LEASES, name }, next));
   }
 
   private async postStatus(name: string): Promise<void> {
@@ -211,6 +215,11 @@ export class NodeAgent {
     // Log the first few and then every hundredth, so an API server outage does not flood the log.
     if (this.errorCount <= 5 || this.errorCount % 100 === 0) this.opts.log(`heartbeat for ${what} failed (${this.errorCount} failures so far): ${(e as Error).message}`);
   }
+}
+
+function withoutManagedFields(o: KObject): KObject {
+  if (o.metadata) delete o.metadata.managedFields;
+  return o;
 }
 
 function ignoreNotFound(e: unknown): void {

@@ -63,10 +63,14 @@ test('registers Ready nodes with leases, runs, completes and deletes pods', asyn
     assert.equal(lease.spec.holderIdentity, 'tsim-1');
     assert.equal(lease.spec.leaseDurationSeconds, 40);
     assert.equal(lease.metadata.ownerReferences?.[0]?.uid, node.metadata.uid);
-    await eventually('lease renewal', async () => {
+    const renewed = await eventually('lease renewal', async () => {
       const l = await cluster.client.get<KObject>(leaseRef);
       return l.spec.renewTime !== lease.spec.renewTime ? l : undefined;
     });
+    // Renewals are sent without managedFields; the server keeps the node's entry.
+    const managers = (l: KObject) => (l.metadata.managedFields as { manager?: string; operation?: string }[] | undefined)?.map((e) => [e.manager, e.operation]);
+    assert.deepEqual(managers(renewed), managers(lease));
+    assert.ok(renewed.metadata.managedFields?.length, 'the lease keeps its managed fields');
 
     // A bound pod starts with an IP from its node's range.
     await createBoundPod('web', 'tsim-1', { initContainers: [{ name: 'init', image: 'busybox:1.36' }] });
