@@ -51,6 +51,12 @@ export class PieceTable {
 
 export const sharedPieces = new PieceTable();
 
+let packing = true;
+/** Turn packing off (values stay whole): for measuring what it saves (bench/lib/stored-footprint.ts). */
+export function setPacking(on: boolean): void {
+  packing = on;
+}
+
 /** Is the literal text[a, b) one that varies between objects (long enough, with a digit)? */
 function variable(text: string, a: number, b: number): boolean {
   if (b - a < MIN_VARIABLE) return false;
@@ -67,7 +73,7 @@ function variable(text: string, a: number, b: number): boolean {
  */
 export function pack(text: string, table: PieceTable = sharedPieces): Packed {
   const n = text.length;
-  if (n < MIN_PACK || Buffer.byteLength(text, 'utf8') !== n) return text;
+  if (!packing || n < MIN_PACK || Buffer.byteLength(text, 'utf8') !== n) return text;
   let buf: Buffer | undefined;
   const flat = () => (buf ??= Buffer.from(text, 'latin1'));
   const parts: string[] = [];
@@ -86,7 +92,8 @@ export function pack(text: string, table: PieceTable = sharedPieces): Packed {
   }
   if (parts.length === 0) return text;
   parts.push(table.piece(text, runStart, n, flat));
-  return parts;
+  // An exact-size copy: an array grown by push keeps up to half again its length as spare room.
+  return parts.slice();
 }
 
 /** Is the quote at j escaped (an odd number of backslashes before it)? */
