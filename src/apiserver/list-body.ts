@@ -55,17 +55,19 @@ function pump(sink: Writable, head: string, items: readonly CachedObject[], tail
     let bytes = 0;
     for (; i < n; i++) {
       const c = items[i];
-      const size = c.jsonBytes === c.json.length ? c.json.length : 2 * c.json.length;
+      // Once: a stored object's JSON is built when asked for (resourceVersion spliced in, pieces joined).
+      const json = c.json;
+      const size = c.jsonBytes === json.length ? json.length : 2 * json.length;
       if (size >= PIECE_BYTES / 2) {
         // Alone: the comma (if any) ends the current piece, the item follows as its own write.
         if (i > 0) piece.push(',');
-        queue.push(c.json);
+        queue.push(json);
         i++;
         break;
       }
       if (bytes + size + 1 > PIECE_BYTES) break;
       if (i > 0) piece.push(',');
-      piece.push(c.json);
+      piece.push(json);
       bytes += size + 1;
     }
     if (i === n) {

@@ -4,6 +4,7 @@
 // the bytes of their values; a watch from before the oldest kept event gets 'Compacted' and the
 // client re-lists, as it would after a compaction.
 
+import { valueLength } from './packed-text.ts';
 import type { StoreEvent } from './store.ts';
 
 export interface EventHistoryOptions {
@@ -99,5 +100,5 @@ export class EventHistory {
 }
 
 function size(ev: StoreEvent): number {
-  return ev.kv.key.length + ev.kv.value.length;
+  return ev.kv.key.length + valueLength(ev.kv);
 }

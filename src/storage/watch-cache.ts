@@ -5,6 +5,7 @@
 import { StorageError, type KeyValue, type Store, type StoreEvent, type WatchEventType, type WatchHandle } from './store.ts';
 import { KeyIndex } from './key-index.ts';
 import { WatcherSet } from './watchers.ts';
+import { valueLength } from './packed-text.ts';
 
 export interface CacheEvent<T> {
   type: WatchEventType;
@@ -349,7 +350,7 @@ export class WatchCache<T> {
     } else {
       this.entries.set({ obj: object, kv: sev.kv });
     }
-    this.push(ev, key.length + sev.kv.value.length);
+    this.push(ev, key.length + valueLength(sev.kv));
     this.rev = sev.revision > this.rev ? sev.revision : this.rev;
 
     this.watchers.emit(ev);

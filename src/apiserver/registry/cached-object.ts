@@ -9,17 +9,21 @@ import type { KObject } from '../../api/types.ts';
 import type { KeyValue } from '../../storage/store.ts';
 import { goEscapeJSON } from '../../machinery/go-json.ts';
 import { stringifyJSON } from '../../machinery/json-values.ts';
+import { valueBytes } from '../../storage/packed-text.ts';
 
 export class CachedObject {
   private _obj?: KObject;
   /**
-   * The object's JSON; or, when `_at` >= 0, its stored text (the very string the store's key index
-   * holds, so a cached object costs no second copy of it) into which `"resourceVersion":"<_rev>"`
-   * goes at `_at`, spliced in whenever the JSON is asked for.
+   * The object's JSON; or, when `_at` >= 0, its stored text into which `"resourceVersion":"<_rev>"`
+   * goes at `_at`, spliced in whenever the JSON is asked for. The stored text is held as the
+   * store's own key/value (the very object its key index holds; the SQLite store's holds it as
+   * shared pieces, see storage/packed-text.ts), so a cached object costs no copy of it.
    */
-  private _text?: string;
+  private _text?: string | KeyValue;
   private _at = -1;
   private _rev = 0;
+  /** Metadata is empty in the stored text (no comma after the spliced resourceVersion). */
+  private _bare = false;
   /**
    * The object parsed from the text (or as it was written), while something else still holds it:
    * a parsed pod costs several times its JSON, and a cache that kept one for every object it was
@@ -39,13 +43,18 @@ export class CachedObject {
     if (written) this._parsed = new WeakRef(written);
   }
 
-  /** An object from its stored text (see withResourceVersion), holding that text, not a copy. */
-  static fromStored(stored: string, rev: number, written?: KObject): CachedObject | undefined {
+  /**
+   * An object from its stored text (see withResourceVersion), holding that text, not a copy; or
+   * holding the key/value it is read from when given one (stored is then its value).
+   */
+  static fromStored(stored: string, rev: number, written?: KObject, kv?: KeyValue): CachedObject | undefined {
     const at = resourceVersionOffset(stored);
     if (at < 0) return undefined;
-    const c = new CachedObject(stored, undefined, written);
+    const c = new CachedObject(undefined, undefined, written);
+    c._text = kv ?? stored;
     c._at = at;
     c._rev = rev;
+    c._bare = stored.charCodeAt(at) === 125; /* } */
     return c;
   }
 
@@ -77,11 +86,12 @@ export class CachedObject {
   get json(): string {
     // Not kept: a converted object is rarely read, and its stored form is what the cache holds.
     if (this._from) return stringifyJSON(this.obj);
-    const t = this._text;
-    if (t === undefined) return (this._text = stringifyJSON(this._obj));
+    const st = this._text;
+    if (st === undefined) return (this._text = stringifyJSON(this._obj));
+    const t = typeof st === 'string' ? st : st.value;
     if (this._at < 0) return t;
     const at = this._at;
-    const sep = t.charCodeAt(at) === 125 /* } */ ? '' : ',';
+    const sep = this._bare ? '' : ',';
     return `${t.slice(0, at)}"resourceVersion":"${this._rev}"${sep}${t.slice(at)}`;
   }
 
@@ -89,8 +99,9 @@ export class CachedObject {
   get jsonBytes(): number {
     const t = this._text;
     if (t === undefined || this._at < 0) return Buffer.byteLength(this.json);
-    const sep = t.charCodeAt(this._at) === 125 /* } */ ? 0 : 1;
-    return Buffer.byteLength(t) + '"resourceVersion":""'.length + String(this._rev).length + sep;
+    // The resourceVersion goes just after `"metadata":{`: followed by `}` when metadata is empty.
+    const sep = this._bare ? 0 : 1;
+    return (typeof t === 'string' ? Buffer.byteLength(t) : valueBytes(t)) + '"resourceVersion":""'.length + String(this._rev).length + sep;
   }
 
   /** A private deep copy for a handler to modify. */
@@ -135,8 +146,9 @@ export const objectsInFlight = new Map<string, KObject>();
 
 /** Stored values are the object's JSON without resourceVersion; it comes from the revision. */
 export function decodeKeyValue(kv: KeyValue): CachedObject {
-  const written = objectsInFlight.get(kv.value);
-  const c = CachedObject.fromStored(kv.value, kv.modRevision, written);
+  const stored = kv.value;
+  const written = objectsInFlight.get(stored);
+  const c = CachedObject.fromStored(stored, kv.modRevision, written, kv);
   if (c) {
     if (written) written.metadata.resourceVersion = String(kv.modRevision);
     return c;

@@ -23,6 +23,7 @@ import { removeLockPid, writeLockPid } from './lock.ts';
 import { EventHistory } from '../event-history.ts';
 import { KeyIndex } from '../key-index.ts';
 import { SqliteWriter, type HistoryRow, type LoadedState } from './writer-client.ts';
+import { PackedKeyValue } from '../packed-text.ts';
 
 export { StoreLockedError } from './lock.ts';
 
@@ -107,7 +108,9 @@ export class SqliteStore implements Store {
     this.compacted = state.compacted;
     const { names, createRevisions, modRevisions, values } = state.live;
     for (let i = 0; i < names.length; i++) {
-      this.index.set({ key: names[i], value: values[i], createRevision: createRevisions[i], modRevision: modRevisions[i] });
+      const kv = new PackedKeyValue(names[i], values[i], createRevisions[i], modRevisions[i]);
+      kv.pack();
+      this.index.set(kv);
     }
     this.history = new EventHistory(
       { maxEvents: opts.historyEvents ?? DEFAULT_HISTORY_EVENTS, maxBytes: opts.historyBytes ?? DEFAULT_HISTORY_BYTES },
@@ -283,7 +286,7 @@ export class SqliteStore implements Store {
           continue;
         }
         rev++;
-        const kv: KeyValue = { key, value: op.value, createRevision: rev, modRevision: rev };
+        const kv = new PackedKeyValue(key, op.value, rev, rev);
         rows.push(rev, key, 1, 0, rev, 0, op.value);
         changes.set(key, kv);
         events.push({ type: 'ADDED', kv, revision: rev });
@@ -300,15 +303,15 @@ export class SqliteStore implements Store {
       }
       rev++;
       if (op.kind === OpKind.Update) {
-        const kv: KeyValue = { key, value: op.value, createRevision: cur.createRevision, modRevision: rev };
+        const kv = new PackedKeyValue(key, op.value, cur.createRevision, rev);
         rows.push(rev, key, 0, 0, cur.createRevision, cur.modRevision, op.value);
         changes.set(key, kv);
         events.push({ type: 'MODIFIED', kv, prev: cur, revision: rev });
         outcomes[i] = kv;
       } else {
         // The tombstone carries the last value so a replayed DELETED event can show it.
-        const kv: KeyValue = { key, value: cur.value, createRevision: cur.createRevision, modRevision: rev };
-        rows.push(rev, key, 0, 1, cur.createRevision, cur.modRevision, cur.value);
+        const kv = cur instanceof PackedKeyValue ? cur.at(rev) : { key, value: cur.value, createRevision: cur.createRevision, modRevision: rev };
+        rows.push(rev, key, 0, 1, cur.createRevision, cur.modRevision, kv.value);
         changes.set(key, undefined);
         events.push({ type: 'DELETED', kv, prev: cur, revision: rev });
         outcomes[i] = kv;
@@ -337,6 +340,9 @@ export class SqliteStore implements Store {
     this.rev = batch.lastRevision;
     for (const ev of batch.events) this.history.push(ev);
     for (const ev of batch.events) this.watchers.emit(ev);
+    // Every watcher has had the written text; from now on the index, the history and the watch
+    // cache hold it as shared pieces (see packed-text.ts).
+    for (const ev of batch.events) if (ev.kv instanceof PackedKeyValue) ev.kv.pack();
     this.delivered = batch.lastRevision;
     this.finishInFlight();
     this.settle(batch);
@@ -379,7 +385,8 @@ export class SqliteStore implements Store {
 }
 
 function rowToEvent(r: HistoryRow): StoreEvent {
-  const kv: KeyValue = { key: r.name, value: r.value, createRevision: r.create_revision, modRevision: r.id };
+  const kv = new PackedKeyValue(r.name, r.value, r.create_revision, r.id);
+  kv.pack();
   if (r.created) return { type: 'ADDED', kv, revision: r.id };
   if (r.deleted) {
     const prev: KeyValue = { key: r.name, value: r.value, createRevision: r.create_revision, modRevision: r.prev_revision };
