@@ -77,6 +77,12 @@ function inlineFirstLoad(dir) {
   const app = /src="\/ui\/(assets\/index-[\w-]+\.js)"/.exec(html);
   const worker = app && /new Worker\(new URL\(`(\/ui\/assets\/[\w-]+\.js)`/.exec(readFileSync(path.join(dir, app[1]), 'utf8'));
   if (worker) html = html.replace("'%WORKER%'", `'${worker[1]}'`);
+  // The app's script tag out of the page, its name into the inline script that asks for it after
+  // the Table (one tag, no preloads of other chunks: checked, or the page is left as Vite made it).
+  const tags = html.match(/<script type="module"[^>]*><\/script>/g) ?? [];
+  if (app && tags.length === 1 && tags[0].includes(`/ui/${app[1]}`) && !html.includes('modulepreload')) {
+    html = html.replace(tags[0], '').replace("'%APP%'", `'/ui/${app[1]}'`);
+  }
   writeFileSync(file, html);
 }
 

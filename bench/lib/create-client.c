@@ -1,6 +1,8 @@
 // The API server benchmark's load generator in C (see native-clients.ts for why): CONNS keep-alive
 // TLS connections with a client certificate, each sending one POST at a time, TOTAL requests in all.
-// Request i's body is TEMPLATE with every "{NAME}" replaced by PREFIX-i. One thread, epoll.
+// Request i's body is TEMPLATE with every "{NAME}" replaced by PREFIX-i, and every "{MOD}" by i
+// modulo $CREATE_CLIENT_MOD (default 1; the console bench binds pod i to node i % nodes). One
+// thread, epoll.
 // Prints "<seconds> <requests> <failures>" and, if any failed, the first failure's status line.
 #define _GNU_SOURCE
 #include <openssl/ssl.h>
@@ -29,7 +31,7 @@ typedef struct {
 
 static const char *g_path, *g_template, *g_prefix;
 static char g_auth[4096]; /* "Authorization: Bearer ...\r\n" when a token is given, else empty */
-static int g_total, g_next, g_done, g_failures;
+static int g_total, g_next, g_done, g_failures, g_mod = 1;
 static char g_firstFailure[256];
 
 static double now_s(void) { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec + ts.tv_nsec / 1e9; }
@@ -38,10 +40,12 @@ static double now_s(void) { struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &
 static int prepare(conn_t *c) {
   if (g_next >= g_total) return 0;
   char name[128], body[8192];
-  snprintf(name, sizeof name, "%s-%d", g_prefix, g_next++);
+  int i = g_next++;
+  snprintf(name, sizeof name, "%s-%d", g_prefix, i);
   size_t n = 0;
   for (const char *t = g_template; *t && n < sizeof body - 128;) {
     if (strncmp(t, "{NAME}", 6) == 0) { n += (size_t)snprintf(body + n, sizeof body - n, "%s", name); t += 6; }
+    else if (strncmp(t, "{MOD}", 5) == 0) { n += (size_t)snprintf(body + n, sizeof body - n, "%d", i % g_mod); t += 5; }
     else body[n++] = *t++;
   }
   c->outLen = (size_t)snprintf(c->out, sizeof c->out,
@@ -84,6 +88,8 @@ int main(int argc, char **argv) {
   if (argc > 11) snprintf(g_auth, sizeof g_auth, "Authorization: Bearer %s\r\n", argv[11]);
   int withCert = strcmp(argv[4], "-") != 0;
   const char *host = argv[1]; int port = atoi(argv[2]);
+  if (getenv("CREATE_CLIENT_MOD")) g_mod = atoi(getenv("CREATE_CLIENT_MOD"));
+  if (g_mod < 1) g_mod = 1;
   g_path = argv[6]; int conns = atoi(argv[7]); g_total = atoi(argv[8]); g_prefix = argv[9]; g_template = argv[10];
   SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
   if (SSL_CTX_load_verify_locations(ctx, argv[3], NULL) != 1 || (withCert && (SSL_CTX_use_certificate_chain_file(ctx, argv[4]) != 1 || SSL_CTX_use_PrivateKey_file(ctx, argv[5], SSL_FILETYPE_PEM) != 1))) { ERR_print_errors_fp(stderr); return 1; }

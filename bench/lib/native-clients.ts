@@ -59,14 +59,15 @@ function credFiles(creds: TlsCreds, dir: string): { ca: string; cert: string; ke
 
 /**
  * POST `total` bodies to `createPath` from `conns` keep-alive connections, one request at a time
- * each; body i is `template` with {NAME} replaced by `${prefix}-${i}`. Returns requests per second.
+ * each; body i is `template` with {NAME} replaced by `${prefix}-${i}` (and {MOD} by i % `mod`).
+ * Returns requests per second.
  */
-export async function nativeCreates(creds: TlsCreds, dir: string, createPath: string, conns: number, total: number, prefix: string, template: string): Promise<number> {
+export async function nativeCreates(creds: TlsCreds, dir: string, createPath: string, conns: number, total: number, prefix: string, template: string, mod = 1): Promise<number> {
   const f = credFiles(creds, dir);
   // With a bearer token the connections present no client certificate (it would win over the token).
   const auth = creds.token ? ['-', '-'] : [f.cert, f.key];
   const args = [creds.host, String(creds.port), f.ca, ...auth, createPath, String(conns), String(total), prefix, template, ...(creds.token ? [creds.token] : [])];
-  const proc = spawn(binary('create-client'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(binary('create-client'), args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CREATE_CLIENT_MOD: String(mod) } });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));

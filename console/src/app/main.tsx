@@ -143,4 +143,7 @@ function Connection() {
 // meanwhile the page asks for the nodes' Table itself, the map's first drawing.
 store.prefetchNodeTable(savedToken());
 store.prepare();
-render(<App />, document.getElementById('app')!);
+// index.html adds this script as it is parsed: the page's body may not be there yet.
+const mount = () => render(<App />, document.getElementById('app')!);
+if (document.getElementById('app')) mount();
+else document.addEventListener('DOMContentLoaded', mount, { once: true });

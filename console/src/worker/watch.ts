@@ -134,9 +134,19 @@ export class Watcher {
     }
   }
 
+  /**
+   * Where a paged load cut by a lost connection goes on from: the continue token of the page that
+   * did not come, and the objects it has yet to see. At 150,000 pods on a busy machine a load
+   * takes minutes, and started over after every cut (a browser drops its requests when the
+   * host's network changes) it would never end.
+   */
+  private resumeAt?: { cont: string; stale: Set<string> };
+
   /** Load the whole state (first time, or after 410 / an error), then go on watching. */
   private async load(): Promise<void> {
-    const stale = new Set(this.known);
+    const resume = this.resumeAt;
+    this.resumeAt = undefined;
+    const stale = resume?.stale ?? new Set(this.known);
     this.synced = false;
     const onSynced = () => {
       this.synced = true;
@@ -151,7 +161,7 @@ export class Watcher {
       this.h.synced();
     };
     this.h.state('loading');
-    if (this.target.tailAbove !== undefined) {
+    if (this.target.tailAbove !== undefined && !resume) {
       const head = await (await apiFetch(this.query({ limit: '1' }), { token: this.token() })).json();
       this.h.connection(true);
       const total = (head.items?.length ?? 0) + (head.metadata?.remainingItemCount ?? 0);
@@ -164,7 +174,7 @@ export class Watcher {
         return this.stream(this.query({ watch: '1', allowWatchBookmarks: 'true', resourceVersion: this.rv }), undefined);
       }
     }
-    if (this.streamingList && !this.target.pageSize) {
+    if (this.streamingList && !this.target.pageSize && !resume) {
       try {
         return await this.stream(this.query({ watch: '1', sendInitialEvents: 'true', allowWatchBookmarks: 'true', resourceVersionMatch: 'NotOlderThan' }), { stale, onSynced });
       } catch (e) {
@@ -180,7 +190,8 @@ export class Watcher {
     }
     const limit = String(this.target.pageSize ?? LIST_PAGE);
     const fetchPage = async (cont: string) => (await apiFetch(this.query(cont ? { limit, continue: cont } : { limit }), { token: this.token() })).json();
-    let next: Promise<any> | undefined = fetchPage('');
+    let asking = resume?.cont ?? '';
+    let next: Promise<any> | undefined = fetchPage(asking);
     while (next) {
       let page: any;
       try {
@@ -191,15 +202,18 @@ export class Watcher {
         // likely fail the same way. What changed meanwhile in pages already read is caught up by
         // the objects' next changes (a rare staleness, against never finishing).
         if (e instanceof ApiError && e.code === 410 && e.status.continue) {
-          next = fetchPage(e.status.continue);
+          next = fetchPage((asking = e.status.continue));
           continue;
         }
+        // Cut (no answer, or an answer not read to its end): the next try goes on from this page.
+        if (asking && !(e instanceof ApiError)) this.resumeAt = { cont: asking, stale };
         throw e;
       }
       this.h.connection(true);
       const cont: string = page.metadata?.continue ?? '';
       this.rv = page.metadata?.resourceVersion ?? this.rv;
       // The next page is on its way while this one's objects are taken in.
+      asking = cont;
       next = cont ? fetchPage(cont) : undefined;
       next?.catch(() => {});
       for (const item of page.items ?? []) {

@@ -130,15 +130,16 @@ export class WebConsole {
     sendJSON(res, 201, { kind: 'ConsoleLoginCode', code, path: `${UI_PREFIX}login?code=${encodeURIComponent(code)}`, user: user.name, expires: new Date(expires).toISOString() }, { 'Cache-Control': 'no-store' });
   }
 
-  private login(_req: IncomingMessage, res: ServerResponse, code: string): void {
+  private login(req: IncomingMessage, res: ServerResponse, code: string): void {
     const r = code ? this.sessions.redeem(code) : 'unknown';
     if (typeof r === 'string') return redirect(res, 303, `${UI_PREFIX}#/login?reason=${encodeURIComponent(REFUSALS[r])}`);
-    res.writeHead(303, {
-      Location: UI_PREFIX,
-      'Set-Cookie': sessionCookie(r.session, Math.floor(this.sessions.sessionTtlMs / 1000)),
-      'Cache-Control': 'no-store',
-      'Referrer-Policy': 'no-referrer',
-    });
+    const cookie = sessionCookie(r.session, Math.floor(this.sessions.sessionTtlMs / 1000));
+    // The page itself, with the cookie, rather than a redirect to it: one round trip less before
+    // the map's first request (which index.html sends as it is parsed). The page then shows /ui/
+    // in the address bar (history.replaceState in its inline script), so the used code is not
+    // kept there, nor reloaded.
+    if (this.files.built() && this.files.serve(req, res, 'index.html', { 'Set-Cookie': cookie })) return;
+    res.writeHead(303, { Location: UI_PREFIX, 'Set-Cookie': cookie, 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
     res.end();
   }
 }

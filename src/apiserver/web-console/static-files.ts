@@ -68,7 +68,7 @@ export class StaticFiles {
    * Serve `rel` (a path below /ui/, already stripped of it). Returns false when there is no such
    * file, so the caller answers 404.
    */
-  serve(req: IncomingMessage, res: ServerResponse, rel: string): boolean {
+  serve(req: IncomingMessage, res: ServerResponse, rel: string, once?: Record<string, string>): boolean {
     const asset = this.load(rel);
     if (!asset) return false;
     const immutable = rel.startsWith('assets/');
@@ -82,7 +82,11 @@ export class StaticFiles {
       'Content-Security-Policy': asset.policy,
       Vary: 'Accept-Encoding',
     };
-    if (req.headers['if-none-match'] === asset.etag) {
+    // `once`: an answer that must not be kept or revalidated (the login's, with its cookie).
+    if (once) {
+      delete headers.ETag;
+      Object.assign(headers, once, { 'Cache-Control': 'no-store' });
+    } else if (req.headers['if-none-match'] === asset.etag) {
       res.writeHead(304, headers);
       res.end();
       return true;
