@@ -13,7 +13,7 @@
 // /metrics at the end of each workload.
 
 import https from 'node:https';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +21,7 @@ import { startCluster, request, rssMB, tlsCreds, type BenchCluster } from './lib
 import { FastConnection, type TlsCreds } from './lib/fast-client.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { PROFILE_SIGNAL } from './lib/cpu-profile-window.ts';
+import { processCpuMs, threadCpuMsById } from './lib/proc-cpu.ts';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
@@ -72,31 +73,6 @@ export interface WorkloadResult {
   rssMB: number;
   /** Events created by the time every pod was bound (the scheduler's Scheduled events, mostly). */
   eventsWritten: number;
-}
-
-/** user + system CPU in ms from a /proc stat file (clock ticks are 10 ms). */
-function statCpuMs(file: string): number {
-  const stat = readFileSync(file, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** user + system CPU of a process in ms (Linux /proc). */
-function cpuMs(pid: number): number {
-  return statCpuMs(`/proc/${pid}/stat`);
-}
-
-/** CPU ms of each thread of a process (the main thread's id is the pid). */
-function threadCpuMs(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      out.set(Number(tid), statCpuMs(`/proc/${pid}/task/${tid}/stat`));
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
 }
 
 /** The pod of a workload: pause-like, small requests (as upstream's pod-default template). */
@@ -253,13 +229,13 @@ export async function runWorkload(
       // After the nodes' first registrations, leases and status posts have settled.
       await sleep(Math.max(15, opts.idleSeconds) * 1000);
       if (opts.profileWindow) cluster.proc.kill(PROFILE_SIGNAL);
-      const c0 = cpuMs(cluster.proc.pid!);
-      const th0 = threadCpuMs(cluster.proc.pid!);
+      const c0 = processCpuMs(cluster.proc.pid!);
+      const th0 = threadCpuMsById(cluster.proc.pid!);
       const w0 = performance.now();
       await sleep(opts.idleSeconds * 1000);
       const seconds = (performance.now() - w0) / 1000;
-      const th1 = threadCpuMs(cluster.proc.pid!);
-      idle = { ms: cpuMs(cluster.proc.pid!) - c0, threads: new Map([...th1].map(([t, ms]) => [t, ms - (th0.get(t) ?? ms)])), seconds };
+      const th1 = threadCpuMsById(cluster.proc.pid!);
+      idle = { ms: processCpuMs(cluster.proc.pid!) - c0, threads: new Map([...th1].map(([t, ms]) => [t, ms - (th0.get(t) ?? ms)])), seconds };
       if (opts.profileWindow) cluster.proc.kill(PROFILE_SIGNAL);
     }
 
@@ -283,16 +259,16 @@ export async function runWorkload(
       bound[i] = t;
       lastBound = Math.max(lastBound, t);
       if (++boundCount >= opts.pods) {
-        cpuAtLastBound = cpuMs(pid);
-        threadsAtLastBound = threadCpuMs(pid);
+        cpuAtLastBound = processCpuMs(pid);
+        threadsAtLastBound = threadCpuMsById(pid);
         clientAtLastBound = process.cpuUsage();
         if (opts.profileWindow) cluster.proc.kill(PROFILE_SIGNAL);
         resolveAll();
       }
     });
 
-    const cpuAtStart = cpuMs(pid);
-    const threadsAtStart = threadCpuMs(pid);
+    const cpuAtStart = processCpuMs(pid);
+    const threadsAtStart = threadCpuMsById(pid);
     const clientAtStart = process.cpuUsage();
     const createStart = performance.now();
     // The server's CPU profiles (bench/lib/cpu-profile-window.ts) cover the first create to the last binding.
@@ -326,10 +302,10 @@ export async function runWorkload(
     for (let i = 0; i < opts.pods; i++) if (!Number.isNaN(bound[i])) lat.push(bound[i] - sent[i]);
     lat.sort((a, b) => a - b);
     const span = (lastBound || performance.now()) - createStart;
-    const cpuUsed = (cpuAtLastBound || cpuMs(pid)) - cpuAtStart;
+    const cpuUsed = (cpuAtLastBound || processCpuMs(pid)) - cpuAtStart;
     // Where the CPU went: the API server's main thread, then the busiest other threads (the
     // components, simulated nodes and storage writer threads), and this benchmark client.
-    const threadsEnd = threadsAtLastBound ?? threadCpuMs(pid);
+    const threadsEnd = threadsAtLastBound ?? threadCpuMsById(pid);
     const perPod = (ms: number) => Math.round((ms / Math.max(1, boundCount)) * 100) / 100;
     const others = [...threadsEnd].filter(([tid]) => tid !== pid).map(([tid, ms]) => ms - (threadsAtStart.get(tid) ?? 0)).sort((a, b) => b - a);
     const client = process.cpuUsage();

@@ -7,9 +7,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
-/** utime + stime of a /proc stat line, in ms (fields 14 and 15; the command name may hold spaces). */
+/** The fields of a /proc stat line after the command name (which may hold spaces): [0] is field 3, state. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** utime + stime of a /proc stat line, in ms (fields 14 and 15). */
 function statCpuMs(stat: string): number {
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const f = statFields(stat);
   return (Number(f[11]) + Number(f[12])) * TICK_MS;
 }
 
@@ -20,8 +25,7 @@ export function processCpuMs(pid: number): number {
 
 /** CPU ms used by the reaped children of this process (cutime + cstime): the short-lived client programs. */
 export function reapedChildrenCpuMs(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const f = statFields(readFileSync('/proc/self/stat', 'utf8'));
   return (Number(f[13]) + Number(f[14])) * TICK_MS;
 }
 
@@ -39,6 +43,25 @@ export function threadCpuMs(pid: number): Record<string, number> {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).trim();
       out[name] = (out[name] ?? 0) + statCpuMs(stat);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** CPU ms per thread id (the main thread's id is the pid), for telling threads of one name apart. */
+export function threadCpuMsById(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      out.set(Number(tid), statCpuMs(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
     } catch {
       // the thread ended
     }
