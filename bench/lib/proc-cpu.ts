@@ -29,20 +29,18 @@ export function reapedChildrenCpuMs(): number {
   return (Number(f[13]) + Number(f[14])) * TICK_MS;
 }
 
-/** CPU ms per thread name (threads of one name summed: libuv's pool, V8's GC helpers). */
-export function threadCpuMs(pid: number): Record<string, number> {
-  const out: Record<string, number> = {};
+/** Each thread's id and /proc stat line (threads that end meanwhile left out). */
+function threadStats(pid: number): [number, string][] {
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return out;
+    return [];
   }
+  const out: [number, string][] = [];
   for (const tid of tids) {
     try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).trim();
-      out[name] = (out[name] ?? 0) + statCpuMs(stat);
+      out.push([Number(tid), readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')]);
     } catch {
       // the thread ended
     }
@@ -50,23 +48,19 @@ export function threadCpuMs(pid: number): Record<string, number> {
   return out;
 }
 
-/** CPU ms per thread id (the main thread's id is the pid), for telling threads of one name apart. */
-export function threadCpuMsById(pid: number): Map<number, number> {
-  const out = new Map<number, number>();
-  let tids: string[];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
-    try {
-      out.set(Number(tid), statCpuMs(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
-    } catch {
-      // the thread ended
-    }
+/** CPU ms per thread name (threads of one name summed: libuv's pool, V8's GC helpers). */
+export function threadCpuMs(pid: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [tid, stat] of threadStats(pid)) {
+    const name = tid === pid ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).trim();
+    out[name] = (out[name] ?? 0) + statCpuMs(stat);
   }
   return out;
+}
+
+/** CPU ms per thread id (the main thread's id is the pid), for telling threads of one name apart. */
+export function threadCpuMsById(pid: number): Map<number, number> {
+  return new Map(threadStats(pid).map(([tid, stat]) => [tid, statCpuMs(stat)]));
 }
 
 /** Difference of two threadCpuMs() samples, per operation, in ms (threads that used none left out). */

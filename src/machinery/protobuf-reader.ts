@@ -34,6 +34,14 @@ export class ProtoReader {
 
   /** A varint (tags, lengths, bool, uint32, uint64) as a non-negative number. */
   varint(): number {
+    const b = this.oneByte();
+    if (b >= 0) return b;
+    this.varint64();
+    return this.hi ? this.lo + this.hi * 2 ** 32 : this.lo;
+  }
+
+  /** A varint of one byte (most tags, lengths and flags) read on the fast path; -1 when it is longer. */
+  private oneByte(): number {
     const pos = this.pos;
     if (pos < this.end) {
       const b = this.buf[pos]!;
@@ -42,8 +50,7 @@ export class ProtoReader {
         return b;
       }
     }
-    this.varint64();
-    return this.hi ? this.lo + this.hi * 2 ** 32 : this.lo;
+    return -1;
   }
 
   /** Reads a varint into `lo` and `hi`. */
@@ -79,14 +86,8 @@ export class ProtoReader {
 
   /** int64 as a number (negative ones too; rounded as Number(BigInt) would: one rounding of an exact sum). */
   int64(): number {
-    const pos = this.pos;
-    if (pos < this.end) {
-      const b = this.buf[pos]!;
-      if (b < 0x80) {
-        this.pos = pos + 1;
-        return b;
-      }
-    }
+    const b = this.oneByte();
+    if (b >= 0) return b;
     this.varint64();
     return (this.hi | 0) * 2 ** 32 + this.lo;
   }
