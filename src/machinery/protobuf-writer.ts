@@ -1,5 +1,6 @@
 // A growable buffer of protobuf's wire format for the hand-written codecs (the etcd store's
-// requests, the kubelet's CRI requests; see protobuf-reader.ts for the other direction). Two
+// requests, the kubelet's CRI requests, /openapi/v2 in gnostic's form; see protobuf-reader.ts for
+// the other direction). Two
 // levels: values (`varint`, `lengthDelimited`, a length prefix reserved before an embedded message
 // and filled in after it) for a table-driven encoder, and whole fields with proto3's rule that a
 // zero scalar is not written (`uint`, `bool`, `bytes`, `message`) for a hand-written one.
