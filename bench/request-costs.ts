@@ -14,29 +14,16 @@
 // a pod costs at the least, and how much of the 2-core budget 500 lease renewals a second take.
 
 import https from 'node:https';
-import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startCluster, request, tlsCreds, type BenchCluster } from './lib/cluster.ts';
 import { type FastConnection } from './lib/fast-client.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
+import { processCpuMs, threadCpuMsById } from './lib/proc-cpu.ts';
 import { benchPod, fanOut } from './scheduler.ts';
 
-function statCpuMs(file: string): number {
-  const stat = readFileSync(file, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10;
-}
-
 function cpu(pid: number): { main: number; total: number; threads: Map<number, number> } {
-  const threads = new Map<number, number>();
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      threads.set(Number(t), statCpuMs(`/proc/${pid}/task/${t}/stat`));
-    } catch {
-      // gone
-    }
-  }
-  return { main: threads.get(pid) ?? 0, total: statCpuMs(`/proc/${pid}/stat`), threads };
+  const threads = threadCpuMsById(pid);
+  return { main: threads.get(pid) ?? 0, total: processCpuMs(pid), threads };
 }
 
 function watchPods(c: BenchCluster, ns: string): Promise<() => void> {

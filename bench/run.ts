@@ -20,6 +20,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   'watch-floor': () => import('./watch-floor.ts'),
   'wake-jitter': () => import('./wake-jitter.ts'),
   'pod-startup': () => import('./pod-startup.ts'),
+  'protobuf-codecs': () => import('./protobuf-codecs.ts'),
   'sandbox-floor': () => import('./sandbox-floor.ts'),
   'kubelet-footprint': () => import('./kubelet-footprint.ts'),
   'list-wall': () => import('./list-wall.ts'),

@@ -174,7 +174,7 @@ export async function main(argv: string[]): Promise<void> {
       'page-size': { type: 'string', default: '500' },
       'timeout-seconds': { type: 'string', default: '900' },
       'heap-snapshot': { type: 'string' },
-      // On a loaded machine some of 5,000 heartbeat-only nodes stay late: start once this many are Ready.
+      // How many Ready nodes are enough after 300 s of waiting for all (default 99 %; see scheduler.ts).
       'min-ready-nodes': { type: 'string' },
       'list-only': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },

@@ -2,6 +2,7 @@
 // `mizzen up`) from outside, as `ps`/`top` would.
 
 import { readFileSync } from 'node:fs';
+import { processCpuMs } from './proc-cpu.ts';
 
 export interface ProcSample {
   /** user + system CPU time so far, ns */
@@ -12,11 +13,10 @@ export interface ProcSample {
 }
 
 export function procSample(pid: number): ProcSample {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuNs = processCpuMs(pid) * 1e6;
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const kB = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(rollup)?.[1] ?? NaN);
-  return { cpuNs: (Number(f[11]) + Number(f[12])) * 10_000_000, rssMB: kB('Rss') / 1024, privateMB: (kB('Private_Clean') + kB('Private_Dirty')) / 1024 };
+  return { cpuNs, rssMB: kB('Rss') / 1024, privateMB: (kB('Private_Clean') + kB('Private_Dirty')) / 1024 };
 }
 
 const mb = (x: number) => Math.round(x * 10) / 10;

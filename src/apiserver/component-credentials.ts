@@ -13,9 +13,10 @@
 // the subject is right and they are not within 30 days of expiry.
 
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeKubeconfig } from './kubeconfig.ts';
+import { readFileIfExists } from '../machinery/files.ts';
 import { issueClientCertificate, type Pki } from './pki.ts';
 import { COMPONENT_IDENTITIES, nodeIdentityFor, type ComponentName, type Identity } from '../client/identity.ts';
 
@@ -26,15 +27,6 @@ const RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
 
 export function credDir(dataDir: string): string {
   return join(dataDir, 'cred');
-}
-
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
 }
 
 function usable(certPem: string | undefined, keyPem: string | undefined, caPem: string, id: ComponentIdentity): boolean {
@@ -59,7 +51,7 @@ export async function ensureIdentityKubeconfig(dataDir: string, pki: Pki, server
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const kubeconfig = join(dir, `${fileBase}.kubeconfig`);
   // The certificate lives inside the kubeconfig only: read it back from there.
-  const existing = await readOptional(kubeconfig);
+  const existing = await readFileIfExists(kubeconfig);
   let certPem: string | undefined;
   let keyPem: string | undefined;
   if (existing) {

@@ -1,11 +1,11 @@
 // Writes a self-contained kubeconfig (credentials embedded as base64) for the cluster admin, into
 // the user's own kubeconfig when one is already there.
 
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { writeFileAtomic } from '../machinery/files.ts';
 
 export interface KubeconfigOptions {
   /** API server URL, e.g. https://127.0.0.1:6443 */
@@ -63,10 +63,7 @@ export async function writeKubeconfig(file: string, opts: KubeconfigOptions): Pr
     if (isDeepStrictEqual(next, existing)) return;
   }
   await mkdir(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, stringify(next), { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, file);
+  await writeFileAtomic(file, stringify(next), 0o600);
 }
 
 type Named = { name?: unknown; [k: string]: unknown };

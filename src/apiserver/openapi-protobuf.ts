@@ -7,6 +7,7 @@
 import YAML from 'yaml';
 import type { ResourceDef } from '../api/types.ts';
 import { openAPIV2, openAPIV2Document, type ServedDocument } from './openapi.ts';
+import { ProtoWriter } from '../machinery/protobuf-writer.ts';
 
 type Json = Record<string, any>;
 
@@ -14,68 +15,24 @@ type Json = Record<string, any>;
 export const openAPIV2ProtobufAccept = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
 export const openAPIV2ProtobufContentType = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
 
-// --- a small protobuf writer ------------------------------------------------------------------
+// --- the protobuf writer, with gnostic's field helpers ----------------------------------------
 
-const utf8 = new TextEncoder();
-
-/** Accumulates one message's fields; proto3 rules: zero scalars are omitted, set messages are not. */
-class ProtoWriter {
-  private parts: Uint8Array[] = [];
-  private length = 0;
-
-  private push(b: Uint8Array): void {
-    this.parts.push(b);
-    this.length += b.length;
-  }
-
-  private varint(v: number): void {
-    const out: number[] = [];
-    if (v >= 0 && v < 0x80000000) {
-      // The common case (tags, lengths, small ints) without BigInt.
-      let n = Math.trunc(v);
-      while (n >= 0x80) {
-        out.push((n & 0x7f) | 0x80);
-        n >>>= 7;
-      }
-      out.push(n);
-      this.push(Uint8Array.from(out));
-      return;
-    }
-    // Large and negative values (negatives take 10 bytes, as Go writes them).
-    let x = BigInt.asUintN(64, BigInt(Math.trunc(v)));
-    do {
-      const b = Number(x & 0x7fn);
-      x >>= 7n;
-      out.push(x ? b | 0x80 : b);
-    } while (x);
-    this.push(Uint8Array.from(out));
-  }
-
-  private key(field: number, wire: number): void {
-    this.varint(field * 8 + wire);
-  }
-
-  private bytes(field: number, b: Uint8Array): void {
-    this.key(field, 2);
-    this.varint(b.length);
-    this.push(b);
-  }
-
+/** One message's fields; proto3 rules: zero scalars are omitted, set messages are not. Values are free-form JSON, checked here. */
+class GnosticWriter extends ProtoWriter {
   string(field: number, s: unknown): this {
-    if (typeof s === 'string' && s !== '') this.bytes(field, utf8.encode(s));
-    return this;
+    return typeof s === 'string' ? this.bytes(field, s) : this;
   }
 
   strings(field: number, list: unknown): this {
     const items = Array.isArray(list) ? list : typeof list === 'string' ? [list] : [];
     // Repeated strings keep empty entries (they are elements, not defaults).
-    for (const s of items) if (typeof s === 'string') this.bytes(field, utf8.encode(s));
+    for (const s of items) if (typeof s === 'string') this.bytes(field, s, true);
     return this;
   }
 
-  bool(field: number, v: unknown, keepFalse = false): this {
+  override bool(field: number, v: unknown, keepFalse = false): this {
     if (v === true || (keepFalse && v === false)) {
-      this.key(field, 0);
+      this.tag(field, 0);
       this.varint(v ? 1 : 0);
     }
     return this;
@@ -83,46 +40,32 @@ class ProtoWriter {
 
   int64(field: number, v: unknown): this {
     if (typeof v === 'number' && Number.isFinite(v) && v !== 0) {
-      this.key(field, 0);
-      this.varint(v);
+      this.tag(field, 0);
+      this.varint(Math.trunc(v));
     }
     return this;
   }
 
   double(field: number, v: unknown): this {
     if (typeof v === 'number' && v !== 0) {
-      this.key(field, 1);
-      const b = new Uint8Array(8);
-      new DataView(b.buffer).setFloat64(0, v, true);
-      this.push(b);
+      this.tag(field, 1);
+      this.room(8);
+      this.pos = this.buf.writeDoubleLE(v, this.pos);
     }
     return this;
   }
 
-  message(field: number, m: ProtoWriter | undefined): this {
-    if (m) this.bytes(field, m.finish());
-    return this;
+  override message(field: number, m: ProtoWriter | undefined): this {
+    return m ? super.message(field, m) : this;
   }
 
-  messages(field: number, list: Array<ProtoWriter | undefined>): this {
+  messages(field: number, list: Array<GnosticWriter | undefined>): this {
     for (const m of list) this.message(field, m);
     return this;
   }
-
-  finish(): Uint8Array {
-    if (this.parts.length === 1) return this.parts[0];
-    const out = new Uint8Array(this.length);
-    let at = 0;
-    for (const p of this.parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    this.parts = [out];
-    return out;
-  }
 }
 
-const w = () => new ProtoWriter();
+const w = () => new GnosticWriter();
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 // --- free-form values -------------------------------------------------------------------------
@@ -136,7 +79,7 @@ function yamlText(v: unknown): string {
 const anyValue = (v: unknown) => w().string(2, yamlText(v));
 
 /** NamedAny { name = 1; value = 2 } for every `x-` key of an object (vendor_extension fields). */
-function vendorExtensions(o: Json): ProtoWriter[] {
+function vendorExtensions(o: Json): GnosticWriter[] {
   return Object.keys(o)
     .filter((k) => k.startsWith('x-') && o[k] !== undefined)
     .map((k) => w().string(1, k).message(2, anyValue(o[k])));
@@ -145,7 +88,7 @@ function vendorExtensions(o: Json): ProtoWriter[] {
 // --- schemas ----------------------------------------------------------------------------------
 
 /** NamedSchema { name = 1; value = 2 } lists, used by Definitions and Properties. */
-function namedSchemas(o: Json): ProtoWriter {
+function namedSchemas(o: Json): GnosticWriter {
   return w().messages(
     1,
     Object.keys(o).map((name) => w().string(1, name).message(2, schema(o[name]))),
@@ -156,7 +99,7 @@ function namedSchemas(o: Json): ProtoWriter {
  * The ten validation keywords maximum … uniqueItems, which Schema, the non-body parameters and
  * PrimitivesItems all number consecutively from `first`.
  */
-function limits(m: ProtoWriter, first: number, o: Json): ProtoWriter {
+function limits(m: GnosticWriter, first: number, o: Json): GnosticWriter {
   return m
     .double(first, o.maximum)
     .bool(first + 1, o.exclusiveMaximum)
@@ -171,7 +114,7 @@ function limits(m: ProtoWriter, first: number, o: Json): ProtoWriter {
 }
 
 /** openapi.v2.Schema */
-export function schema(s: Json): ProtoWriter {
+export function schema(s: Json): GnosticWriter {
   const m = w()
     .string(1, s.$ref)
     .string(2, s.format)
@@ -207,7 +150,7 @@ const externalDocs = (d: Json) => w().string(1, d.description).string(2, d.url).
  * Query and formData parameter messages share one layout; path and header parameters share
  * another without `allow_empty_value`, so every later field sits one number lower.
  */
-function nonBodyParameter(p: Json): ProtoWriter | undefined {
+function nonBodyParameter(p: Json): GnosticWriter | undefined {
   const which = ({ header: 1, formData: 2, query: 3, path: 4 } as Record<string, number>)[p.in];
   if (!which) return undefined;
   const hasAllowEmpty = which === 2 || which === 3;
@@ -225,7 +168,7 @@ function nonBodyParameter(p: Json): ProtoWriter | undefined {
 }
 
 /** PrimitivesItems (the `items` of a non-body parameter). */
-function primitivesItems(i: Json): ProtoWriter {
+function primitivesItems(i: Json): GnosticWriter {
   const m = w().string(1, i.type).string(2, i.format);
   if (isObject(i.items)) m.message(3, primitivesItems(i.items));
   m.string(4, i.collectionFormat);
@@ -236,7 +179,7 @@ function primitivesItems(i: Json): ProtoWriter {
 }
 
 /** ParametersItem { oneof { Parameter parameter = 1; JsonReference json_reference = 2 } } */
-function parametersItem(p: Json): ProtoWriter | undefined {
+function parametersItem(p: Json): GnosticWriter | undefined {
   if (typeof p.$ref === 'string') return w().message(2, w().string(1, p.$ref).string(2, p.description));
   if (p.in === 'body') {
     const body = w().string(1, p.description).string(2, p.name).string(3, p.in).bool(4, p.required);
@@ -250,7 +193,7 @@ function parametersItem(p: Json): ProtoWriter | undefined {
 const parameterList = (list: unknown) => (Array.isArray(list) ? list.filter(isObject).map(parametersItem) : []);
 
 /** Responses { repeated NamedResponseValue response_code = 1; vendor_extension = 2 } */
-function responses(r: Json): ProtoWriter {
+function responses(r: Json): GnosticWriter {
   const codes = Object.keys(r).filter((k) => !k.startsWith('x-') && isObject(r[k]));
   return w()
     .messages(
@@ -275,7 +218,7 @@ const securityRequirement = (s: Json) =>
     Object.keys(s).map((name) => w().string(1, name).message(2, w().strings(1, s[name]))),
   );
 
-function operation(op: Json): ProtoWriter {
+function operation(op: Json): GnosticWriter {
   const m = w().strings(1, op.tags).string(2, op.summary).string(3, op.description);
   if (isObject(op.externalDocs)) m.message(4, externalDocs(op.externalDocs));
   m.string(5, op.operationId).strings(6, op.produces).strings(7, op.consumes).messages(8, parameterList(op.parameters));
@@ -295,14 +238,14 @@ const methodFields: Array<[string, number]> = [
   ['patch', 8],
 ];
 
-function pathItem(item: Json): ProtoWriter {
+function pathItem(item: Json): GnosticWriter {
   const m = w().string(1, item.$ref);
   for (const [method, field] of methodFields) if (isObject(item[method])) m.message(field, operation(item[method]));
   return m.messages(9, parameterList(item.parameters)).messages(10, vendorExtensions(item));
 }
 
 /** Paths { vendor_extension = 1; repeated NamedPathItem path = 2 } */
-function paths(p: Json): ProtoWriter {
+function paths(p: Json): GnosticWriter {
   const names = Object.keys(p).filter((k) => k.startsWith('/') && isObject(p[k]));
   return w()
     .messages(1, vendorExtensions(p))
@@ -313,7 +256,7 @@ function paths(p: Json): ProtoWriter {
 }
 
 /** SecurityDefinitionsItem: only the apiKey and basic variants occur in Kubernetes documents. */
-function securityDefinition(d: Json): ProtoWriter | undefined {
+function securityDefinition(d: Json): GnosticWriter | undefined {
   if (d.type === 'apiKey')
     return w().message(2, w().string(1, d.type).string(2, d.name).string(3, d.in).string(4, d.description).messages(5, vendorExtensions(d)));
   if (d.type === 'basic') return w().message(1, w().string(1, d.type).string(2, d.description).messages(3, vendorExtensions(d)));

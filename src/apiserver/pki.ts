@@ -7,11 +7,12 @@
 // certificate-generation library at all.
 
 import { X509Certificate, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile, chmod } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ensureServiceAccountKey } from './authn/service-account-keys.ts';
+import { readFileIfExists, writeFileAtomic } from '../machinery/files.ts';
 
 export interface PkiFiles {
   caCert: string;
@@ -99,23 +100,6 @@ function pkiFiles(dir: string): PkiFiles {
   };
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-/** Write via a temp file and rename so a concurrent reader never sees half a PEM. */
-async function writeAtomic(file: string, data: string, mode: number): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, data, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, file);
-}
-
 function parseCert(pem: string | undefined): X509Certificate | undefined {
   if (!pem) return undefined;
   try {
@@ -166,8 +150,8 @@ export async function ensurePki(dir: string, hosts: string[] = []): Promise<Pki>
   const issued: Pki['issued'] = [];
   const wanted = servingHosts(hosts);
 
-  let caCertPem = await readOptional(files.caCert);
-  let caKeyPem = await readOptional(files.caKey);
+  let caCertPem = await readFileIfExists(files.caCert);
+  let caKeyPem = await readFileIfExists(files.caKey);
   let ca = parseCert(caCertPem);
   let gen: Generator | undefined;
 
@@ -175,40 +159,40 @@ export async function ensurePki(dir: string, hosts: string[] = []): Promise<Pki>
     gen ??= await loadGenerator();
     ({ certPem: caCertPem, keyPem: caKeyPem } = await gen.ca());
     ca = new X509Certificate(caCertPem);
-    await writeAtomic(files.caKey, caKeyPem, 0o600);
-    await writeAtomic(files.caCert, caCertPem, 0o644);
+    await writeFileAtomic(files.caKey, caKeyPem, 0o600);
+    await writeFileAtomic(files.caCert, caCertPem, 0o644);
     issued.push('ca');
   }
   const caPair = { certPem: caCertPem!, keyPem: caKeyPem! };
 
-  let serverCertPem = await readOptional(files.serverCert);
-  let serverKeyPem = await readOptional(files.serverKey);
+  let serverCertPem = await readFileIfExists(files.serverCert);
+  let serverKeyPem = await readFileIfExists(files.serverKey);
   const server = parseCert(serverCertPem);
   if (!leafUsable(server, serverKeyPem, ca) || !wanted.every((h) => coversHost(server, h))) {
     gen ??= await loadGenerator();
     ({ certPem: serverCertPem, keyPem: serverKeyPem } = await gen.server(caPair, wanted, 'mizzen-apiserver'));
-    await writeAtomic(files.serverKey, serverKeyPem, 0o600);
-    await writeAtomic(files.serverCert, serverCertPem, 0o644);
+    await writeFileAtomic(files.serverKey, serverKeyPem, 0o600);
+    await writeFileAtomic(files.serverCert, serverCertPem, 0o644);
     issued.push('server');
   }
 
-  let adminCertPem = await readOptional(files.adminCert);
-  let adminKeyPem = await readOptional(files.adminKey);
+  let adminCertPem = await readFileIfExists(files.adminCert);
+  let adminKeyPem = await readFileIfExists(files.adminKey);
   if (!leafUsable(parseCert(adminCertPem), adminKeyPem, ca)) {
     gen ??= await loadGenerator();
     ({ certPem: adminCertPem, keyPem: adminKeyPem } = await gen.client(caPair, ADMIN_USER, [ADMIN_GROUP]));
-    await writeAtomic(files.adminKey, adminKeyPem, 0o600);
-    await writeAtomic(files.adminCert, adminCertPem, 0o644);
+    await writeFileAtomic(files.adminKey, adminKeyPem, 0o600);
+    await writeFileAtomic(files.adminCert, adminCertPem, 0o644);
     issued.push('admin');
   }
 
-  let kubeletClientCertPem = await readOptional(files.kubeletClientCert);
-  let kubeletClientKeyPem = await readOptional(files.kubeletClientKey);
+  let kubeletClientCertPem = await readFileIfExists(files.kubeletClientCert);
+  let kubeletClientKeyPem = await readFileIfExists(files.kubeletClientKey);
   if (!leafUsable(parseCert(kubeletClientCertPem), kubeletClientKeyPem, ca)) {
     gen ??= await loadGenerator();
     ({ certPem: kubeletClientCertPem, keyPem: kubeletClientKeyPem } = await gen.client(caPair, KUBELET_CLIENT_USER, [ADMIN_GROUP]));
-    await writeAtomic(files.kubeletClientKey, kubeletClientKeyPem, 0o600);
-    await writeAtomic(files.kubeletClientCert, kubeletClientCertPem, 0o644);
+    await writeFileAtomic(files.kubeletClientKey, kubeletClientKeyPem, 0o600);
+    await writeFileAtomic(files.kubeletClientCert, kubeletClientCertPem, 0o644);
     issued.push('kubelet-client');
   }
 
@@ -252,14 +236,14 @@ export async function ensureKubeletServingCert(dir: string, ca: { certPem: strin
   const keyFile = join(dir, 'kubelet.key');
   const wanted = kubeletServingHosts(nodeName, hosts);
   const caCert = new X509Certificate(ca.certPem);
-  const certPem = await readOptional(certFile);
-  const keyPem = await readOptional(keyFile);
+  const certPem = await readFileIfExists(certFile);
+  const keyPem = await readFileIfExists(keyFile);
   const cert = parseCert(certPem);
   if (leafUsable(cert, keyPem, caCert) && wanted.every((h) => coversHost(cert, h))) return { certPem: certPem!, keyPem: keyPem!, issued: false };
   const gen = await loadGenerator();
   const fresh = await gen.server(ca, wanted, `system:node:${nodeName}`);
-  await writeAtomic(keyFile, fresh.keyPem, 0o600);
-  await writeAtomic(certFile, fresh.certPem, 0o644);
+  await writeFileAtomic(keyFile, fresh.keyPem, 0o600);
+  await writeFileAtomic(certFile, fresh.certPem, 0o644);
   return { ...fresh, issued: true };
 }
 

@@ -355,28 +355,9 @@ ${leaderElectionFlagHelp}
   {
     name: 'controller-manager',
     summary: 'run the controller manager alone against an API server',
-    flags: {
-      ...helpFlag,
-      kubeconfig: { type: 'string' },
-      'node-monitor-grace-period': { type: 'string' },
-      'cluster-cidr': { type: 'string' },
-      controllers: { type: 'string' },
-      'leader-elect': { type: 'string' },
-    },
-    usage: `Usage: mizzen controller-manager --kubeconfig FILE [flags]
-
-Run the controllers (replicaset, deployment, garbage collector, namespace, node lifecycle, ...)
-in the foreground, with leader election through the Lease kube-system/kube-controller-manager.
-
-Flags:
-  --kubeconfig FILE                      how to reach the API server
-  --node-monitor-grace-period DURATION   default 50s
-  --cluster-cidr CIDR                    default 10.42.0.0/16
-  --controllers LIST                     comma-separated controller names (default all)
-  --leader-elect BOOL                    default true
-  --secure-port PORT                     HTTPS port of /metrics and /healthz (default 10257; 0 = none)
-  --bind-address ADDR                    address of the secure port (default 0.0.0.0)
-  -h, --help                             show this help`,
+    // Its flags and their help live with the controllers (src/controllers/manager.ts), which parse them.
+    flags: { ...helpFlag },
+    usage: 'Usage: mizzen controller-manager --kubeconfig FILE [--controllers a,b] (run `mizzen controller-manager --help` for all flags)',
   },
   {
     name: 'cloud-controller-manager',

@@ -44,7 +44,7 @@ async function dispatch(argv: string[], io: CliIO): Promise<number> {
     const { runImagesCommand } = await import('../kubelet/images/command.ts');
     return runImagesCommand(rest, io);
   }
-  if (first === 'controller-manager' && !rest.includes('-h') && !rest.includes('--help')) {
+  if (first === 'controller-manager') {
     const { runControllerManagerCommand } = await import('../controllers/manager.ts');
     return runControllerManagerCommand(rest);
   }

@@ -4,9 +4,10 @@
 // --datastore-endpoint, the etcd endpoints and client certificate the first member uses. The token
 // is kept in DATA_DIR/token, so agents can join through this member too.
 
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DatastoreOptions } from '../storage/open.ts';
+import { readFileIfExists } from '../machinery/files.ts';
 import { fetchServerBootstrap, JoinError } from './bootstrap-client.ts';
 import { writeToken, type JoinToken } from './token.ts';
 
@@ -15,20 +16,11 @@ export interface JoinResult {
   serviceCIDR?: string;
 }
 
-async function readOptional(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
-
 export async function prepareJoin(dataDir: string, server: string, token: JoinToken, datastore: DatastoreOptions | undefined, log: (m: string) => void): Promise<JoinResult> {
   const b = await fetchServerBootstrap(server, token);
   const pki = join(dataDir, 'pki');
   await mkdir(pki, { recursive: true, mode: 0o700 });
-  const existing = await readOptional(join(pki, 'ca.crt'));
+  const existing = await readFileIfExists(join(pki, 'ca.crt'));
   if (existing !== undefined && existing !== b.ca.cert) {
     throw new JoinError(`${pki}/ca.crt is another cluster's CA: join with an empty --data-dir`);
   }
@@ -38,12 +30,12 @@ export async function prepareJoin(dataDir: string, server: string, token: JoinTo
     log(`joined: took the cluster CA from ${server}`);
   }
   // The cluster's front-proxy CA, so aggregated servers trust this member's proxied requests too.
-  if (b.frontProxyCA && (await readOptional(join(pki, 'front-proxy-ca.crt'))) === undefined) {
+  if (b.frontProxyCA && (await readFileIfExists(join(pki, 'front-proxy-ca.crt'))) === undefined) {
     await writeFile(join(pki, 'front-proxy-ca.key'), b.frontProxyCA.key, { mode: 0o600 });
     await writeFile(join(pki, 'front-proxy-ca.crt'), b.frontProxyCA.cert, { mode: 0o644 });
   }
   // The ServiceAccount signing key: tokens any member issues are then valid on every member.
-  if (b.serviceAccountKey && (await readOptional(join(pki, 'service-account.key'))) === undefined) {
+  if (b.serviceAccountKey && (await readFileIfExists(join(pki, 'service-account.key'))) === undefined) {
     await writeFile(join(pki, 'service-account.key'), b.serviceAccountKey, { mode: 0o600 });
   }
   await writeToken(dataDir, token);

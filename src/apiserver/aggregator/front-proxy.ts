@@ -5,10 +5,11 @@
 // built on k8s.io/apiserver (metrics-server...) read to trust the X-Remote-* headers it sends.
 
 import { X509Certificate, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
-import { mkdir, readFile, writeFile, chmod, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KObject } from '../../api/types.ts';
 import { StatusError } from '../../machinery/errors.ts';
+import { writeFileAtomic } from '../../machinery/files.ts';
 import type { ResourceStore } from '../registry/resource-store.ts';
 
 export const FRONT_PROXY_CLIENT = 'front-proxy-client';
@@ -27,13 +28,6 @@ const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
 async function read(file: string): Promise<string | undefined> {
   return readFile(file, 'utf8').catch(() => undefined);
-}
-
-async function write(file: string, data: string, mode: number): Promise<void> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, data, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, file);
 }
 
 function usable(certPem: string | undefined, keyPem: string | undefined, caPem?: string): boolean {
@@ -83,8 +77,8 @@ export async function ensureFrontProxy(pkiDir: string): Promise<FrontProxy> {
     });
     caPem = ca.toString('pem');
     caKey = await pem(k.privateKey);
-    await write(f('front-proxy-ca.key'), caKey, 0o600);
-    await write(f('front-proxy-ca.crt'), caPem, 0o644);
+    await writeFileAtomic(f('front-proxy-ca.key'), caKey, 0o600);
+    await writeFileAtomic(f('front-proxy-ca.crt'), caPem, 0o644);
   }
   const caCert = new x509.X509Certificate(caPem!);
   const signingKey = await subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(caKey!), EC, true, ['sign']);
@@ -106,8 +100,8 @@ export async function ensureFrontProxy(pkiDir: string): Promise<FrontProxy> {
   });
   certPem = cert.toString('pem');
   keyPem = await pem(k.privateKey);
-  await write(f('front-proxy-client.key'), keyPem, 0o600);
-  await write(f('front-proxy-client.crt'), certPem, 0o644);
+  await writeFileAtomic(f('front-proxy-client.key'), keyPem, 0o600);
+  await writeFileAtomic(f('front-proxy-client.crt'), certPem, 0o644);
   return { caPem: caPem!, certPem, keyPem };
 }
 

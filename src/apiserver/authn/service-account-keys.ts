@@ -4,9 +4,9 @@
 // unpadded base64url SHA-256 of the public key's PKIX DER.
 
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '../../machinery/files.ts';
 
 export interface SigningKey {
   privateKey: KeyObject;
@@ -48,10 +48,7 @@ export async function ensureServiceAccountKey(pkiDir: string): Promise<SigningKe
   }
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(tmp, pem, { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, file);
+  await writeFileAtomic(file, pem, 0o600);
   return signingKeyFromPem(pem);
 }
 

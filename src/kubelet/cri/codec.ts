@@ -14,6 +14,8 @@
 // message and enum fields, `repeated`, `map<scalar, scalar|message>`, services with unary rpcs.
 
 import { readFileSync } from 'node:fs';
+import { ProtoReader as Reader } from '../../machinery/protobuf-reader.ts';
+import { ProtoWriter as Writer } from '../../machinery/protobuf-writer.ts';
 
 type Scalar = 'string' | 'bytes' | 'bool' | 'int32' | 'int64' | 'uint32' | 'uint64' | 'sint32' | 'sint64' | 'double' | 'float' | 'fixed32' | 'fixed64' | 'sfixed32' | 'sfixed64';
 const SCALARS = new Set<string>(['string', 'bytes', 'bool', 'int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64', 'double', 'float', 'fixed32', 'fixed64', 'sfixed32', 'sfixed64']);
@@ -209,73 +211,6 @@ const WIRE: Record<string, number> = { double: 1, fixed64: 1, sfixed64: 1, float
 const wireType = (f: Field) => (f.map ? 2 : (WIRE[f.kind] ?? 0));
 const packable = (f: Field) => !f.map && f.kind !== 'string' && f.kind !== 'bytes' && f.kind !== 'message';
 
-class Writer {
-  buf = Buffer.allocUnsafe(256);
-  pos = 0;
-
-  room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const b = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(b, 0, 0, this.pos);
-    this.buf = b;
-  }
-
-  varint(v: number): void {
-    this.room(10);
-    if (v >= 0 && v < 0x80000000) {
-      while (v > 0x7f) {
-        this.buf[this.pos++] = (v & 0x7f) | 0x80;
-        v >>>= 7;
-      }
-      this.buf[this.pos++] = v;
-      return;
-    }
-    this.varint64(BigInt(Math.trunc(v)));
-  }
-
-  varint64(v: bigint): void {
-    this.room(10);
-    let u = BigInt.asUintN(64, v);
-    while (u > 0x7fn) {
-      this.buf[this.pos++] = Number(u & 0x7fn) | 0x80;
-      u >>= 7n;
-    }
-    this.buf[this.pos++] = Number(u);
-  }
-
-  bytes(b: Uint8Array): void {
-    this.varint(b.length);
-    this.room(b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-  }
-
-  string(s: string): void {
-    const n = Buffer.byteLength(s);
-    this.varint(n);
-    this.room(n);
-    this.pos += this.buf.write(s, this.pos);
-  }
-
-  /** Reserves room for a length prefix (written by `endLength`); returns where the body starts. */
-  beginLength(): number {
-    this.room(5);
-    this.pos += 5;
-    return this.pos;
-  }
-
-  endLength(start: number): void {
-    // The prefix is written in 5 bytes (a padded varint), so the body need not move.
-    let n = this.pos - start;
-    let p = start - 5;
-    for (let k = 0; k < 4; k++) {
-      this.buf[p++] = (n & 0x7f) | 0x80;
-      n >>>= 7;
-    }
-    this.buf[p] = n & 0x7f;
-  }
-}
-
 const toBigInt = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(typeof v === 'string' ? v : Math.trunc(Number(v))));
 const isZero = (f: Field, v: unknown) => v === undefined || v === null || v === '' || v === 0 || v === false || v === '0' || v === 0n || (f.kind === 'bytes' && (v as Uint8Array).length === 0);
 
@@ -287,9 +222,9 @@ function enumNumber(f: Field, v: unknown): number | undefined {
 function writeScalar(w: Writer, f: Field, v: unknown): void {
   switch (f.kind) {
     case 'string':
-      return w.string(String(v));
+      return w.lengthDelimited(String(v));
     case 'bytes':
-      return w.bytes(typeof v === 'string' ? Buffer.from(v, 'base64') : (v as Uint8Array));
+      return w.lengthDelimited(typeof v === 'string' ? Buffer.from(v, 'base64') : (v as Uint8Array));
     case 'bool':
       return w.varint(v ? 1 : 0);
     case 'enum':
@@ -378,99 +313,6 @@ export function encodeMessage(t: MessageType, obj: Record<string, unknown>): Buf
 
 // ---- decoding ----
 
-class Reader {
-  pos: number;
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
-  }
-
-  /** The halves of the last `varint64()`: bits 0-31 and 32-63, unsigned. */
-  lo = 0;
-  hi = 0;
-
-  /** A varint (tags, lengths, uint32, bool) as a number: its low 32 bits, unsigned. */
-  varint(): number {
-    if (this.pos < this.end && this.buf[this.pos]! < 0x80) return this.buf[this.pos++]!;
-    this.varint64();
-    return this.hi ? this.lo + this.hi * 2 ** 32 : this.lo;
-  }
-
-  /** Reads a varint into `lo` and `hi` (no BigInt: timestamps in ns are above 2^53 and common). */
-  varint64(): void {
-    const buf = this.buf;
-    let lo = 0;
-    let hi = 0;
-    let b = 0;
-    let i = 0;
-    for (; i < 10; i++) {
-      if (this.pos >= this.end) throw new Error('protobuf: truncated varint');
-      b = buf[this.pos++]!;
-      if (i < 4) lo |= (b & 0x7f) << (7 * i);
-      else if (i === 4) {
-        lo |= (b & 0x0f) << 28;
-        hi = (b & 0x7f) >>> 4;
-      } else hi |= (b & 0x7f) << (7 * i - 32);
-      if (!(b & 0x80)) break;
-    }
-    if (i === 10) throw new Error('protobuf: varint too long');
-    this.lo = lo >>> 0;
-    this.hi = hi >>> 0;
-  }
-
-  /** A varint's low 32 bits as a signed number (int32 and enums; negative ones take 10 bytes). */
-  int32(): number {
-    this.varint64();
-    return this.lo | 0;
-  }
-
-  /** int64 as a number (rounded as Number(BigInt) would: one rounding of an exact sum). */
-  int64(): number {
-    this.varint64();
-    return (this.hi | 0) * 2 ** 32 + this.lo;
-  }
-
-  /** uint64 as a number. */
-  uint64(): number {
-    this.varint64();
-    return this.hi * 2 ** 32 + this.lo;
-  }
-
-  /** sint64/sint32 (zigzag) as a number. */
-  sint64(): number {
-    this.varint64();
-    const neg = this.lo & 1;
-    let lo = ((this.lo >>> 1) | (this.hi << 31)) >>> 0;
-    let hi = this.hi >>> 1;
-    if (neg) {
-      lo = ~lo >>> 0;
-      hi = ~hi;
-    }
-    return (hi | 0) * 2 ** 32 + lo;
-  }
-
-  length(): number {
-    const n = this.varint();
-    if (this.pos + n > this.end) throw new Error('protobuf: length beyond the message');
-    return n;
-  }
-
-  skip(wire: number): void {
-    if (wire === 0) this.varint();
-    else if (wire === 1) this.pos += 8;
-    else if (wire === 2) {
-      const n = this.length();
-      this.pos += n;
-    }
-    else if (wire === 5) this.pos += 4;
-    else throw new Error(`protobuf: unsupported wire type ${wire}`);
-    if (this.pos > this.end) throw new Error('protobuf: field beyond the message');
-  }
-}
-
 function defaultOf(f: Field): unknown {
   if (f.map) return {};
   if (f.repeated) return [];
@@ -492,12 +334,8 @@ function defaultOf(f: Field): unknown {
 
 function readScalar(r: Reader, f: Field): unknown {
   switch (f.kind) {
-    case 'string': {
-      const n = r.length();
-      const s = r.buf.toString('utf8', r.pos, r.pos + n);
-      r.pos += n;
-      return s;
-    }
+    case 'string':
+      return r.string();
     case 'bytes': {
       const n = r.length();
       const b = Buffer.from(r.buf.subarray(r.pos, r.pos + n));

@@ -2,79 +2,11 @@
 // written by hand for the subset in etcd-v3.proto (whose field numbers this file follows; a test
 // checks both directions against that file through @grpc/proto-loader). By hand because the
 // store's hot path is one Txn per write and one WatchResponse per event: plain numbers (no Long or
-// BigInt for revisions), keys and values decoded straight to strings, nothing generic.
+// BigInt for revisions), keys and values decoded straight to strings, nothing generic. The wire
+// format's reading and writing are shared with the kubelet's CRI codec (src/machinery/protobuf-*.ts).
 
-// ---- writing ----
-
-/** A growable buffer of protobuf fields. */
-export class ProtoWriter {
-  private buf: Buffer;
-  private pos = 0;
-
-  constructor(size = 256) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-
-  /** A non-negative integer below 2^53 as a varint. */
-  private varint(v: number): void {
-    this.ensure(10);
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    this.buf[this.pos++] = v;
-  }
-
-  private tag(field: number, wire: number): void {
-    this.varint(field * 8 + wire);
-  }
-
-  /** An int64/uint64/enum/bool field; zero is written only when `always` (oneof members). */
-  uint(field: number, v: number, always = false): this {
-    if (v === 0 && !always) return this;
-    if (v < 0 || !Number.isSafeInteger(v)) throw new RangeError(`protobuf: cannot encode ${v} as a varint`);
-    this.tag(field, 0);
-    this.varint(v);
-    return this;
-  }
-
-  bool(field: number, v: boolean | undefined): this {
-    return v ? this.uint(field, 1) : this;
-  }
-
-  /** A bytes or string field (strings as UTF-8); empty is skipped unless `always`. */
-  bytes(field: number, v: Buffer | string | undefined, always = false): this {
-    if (v === undefined) return this;
-    const len = typeof v === 'string' ? Buffer.byteLength(v) : v.length;
-    if (len === 0 && !always) return this;
-    this.tag(field, 2);
-    this.varint(len);
-    this.ensure(len);
-    if (typeof v === 'string') this.pos += this.buf.write(v, this.pos, 'utf8');
-    else {
-      v.copy(this.buf, this.pos);
-      this.pos += len;
-    }
-    return this;
-  }
-
-  /** An embedded message, written even when empty (a oneof member or a repeated element). */
-  message(field: number, m: ProtoWriter): this {
-    const body = m.finish();
-    return this.bytes(field, body, true);
-  }
-
-  finish(): Buffer {
-    return this.buf.subarray(0, this.pos);
-  }
-}
+import { ProtobufError, ProtoReader } from '../../machinery/protobuf-reader.ts';
+import { ProtoWriter } from '../../machinery/protobuf-writer.ts';
 
 // ---- the requests ----
 
@@ -195,116 +127,9 @@ export const EMPTY = Buffer.alloc(0);
 
 // ---- reading ----
 
-export class ProtoError extends Error {}
-
-/** A cursor over one message's bytes. Numbers are JS numbers (revisions stay far below 2^53). */
-class Reader {
-  pos: number;
-  constructor(
-    readonly buf: Buffer,
-    start: number,
-    readonly end: number,
-  ) {
-    this.pos = start;
-  }
-
-  get more(): boolean {
-    return this.pos < this.end;
-  }
-
-  private byte(): number {
-    if (this.pos >= this.end) throw new ProtoError('truncated message');
-    return this.buf[this.pos++];
-  }
-
-  /** A varint as a number: exact below 2^53; int64 negatives (two's complement) come out negative. */
-  varint(): number {
-    let lo = 0;
-    let shift = 0;
-    let b: number;
-    // The low 28 bits fast.
-    do {
-      b = this.byte();
-      lo |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b >= 0x80 && shift < 28);
-    if (b < 0x80) return lo >>> 0;
-    // The rest, in the high part (up to 36 more bits).
-    let hi = 0;
-    let hshift = 0;
-    b = this.byte();
-    lo |= (b & 0x0f) << 28;
-    hi = (b & 0x7f) >> 4;
-    hshift = 3;
-    while (b >= 0x80) {
-      if (hshift > 31) throw new ProtoError('varint too long');
-      b = this.byte();
-      hi |= (b & 0x7f) << hshift;
-      hshift += 7;
-    }
-    lo >>>= 0;
-    if (hi & 0x80000000) {
-      // Negative int64: -(~value + 1).
-      const nlo = ~lo >>> 0;
-      const nhi = ~hi >>> 0;
-      return -(nhi * 0x100000000 + nlo + 1);
-    }
-    return (hi >>> 0) * 0x100000000 + lo;
-  }
-
-  /** A uint64 exactly, as a decimal string (member IDs use all 64 bits). */
-  uint64String(): string {
-    let v = 0n;
-    let shift = 0n;
-    for (;;) {
-      const b = this.byte();
-      v |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) break;
-      shift += 7n;
-      if (shift > 63n) throw new ProtoError('varint too long');
-    }
-    return BigInt.asUintN(64, v).toString();
-  }
-
-  /** Start and end of a length-delimited field's bytes. */
-  span(): [number, number] {
-    const len = this.varint();
-    const start = this.pos;
-    const end = start + len;
-    if (len < 0 || end > this.end) throw new ProtoError('length runs past the end of the message');
-    this.pos = end;
-    return [start, end];
-  }
-
-  string(): string {
-    const [s, e] = this.span();
-    return this.buf.toString('utf8', s, e);
-  }
-
-  skip(wire: number): void {
-    switch (wire) {
-      case 0:
-        this.varint();
-        return;
-      case 1:
-        this.pos += 8;
-        break;
-      case 2:
-        this.span();
-        return;
-      case 5:
-        this.pos += 4;
-        break;
-      default:
-        throw new ProtoError(`unsupported wire type ${wire}`);
-    }
-    if (this.pos > this.end) throw new ProtoError('truncated message');
-  }
-}
-
 /** Iterate a message's fields: fn gets the field number and wire type, and must consume the value (or return false to skip it). */
-function fields(buf: Buffer, start: number, end: number, fn: (r: Reader, field: number, wire: number) => boolean | void): void {
-  const r = new Reader(buf, start, end);
+function fields(buf: Buffer, start: number, end: number, fn: (r: ProtoReader, field: number, wire: number) => boolean | void): void {
+  const r = new ProtoReader(buf, start, end);
   while (r.more) {
     const tag = r.varint();
     const field = Math.floor(tag / 8);
@@ -336,7 +161,7 @@ function header(buf: Buffer, s: number, e: number, ids = false): ResponseHeader 
     if (w !== 0) return false;
     if (f === 1 && ids) h.clusterId = r.uint64String();
     else if (f === 2 && ids) h.memberId = r.uint64String();
-    else if (f === 3) h.revision = r.varint();
+    else if (f === 3) h.revision = r.int64();
     else if (f === 4) h.raftTerm = r.varint();
     else return false;
   });
@@ -349,10 +174,10 @@ function keyValue(buf: Buffer, s: number, e: number): EtcdKeyValue {
     if (f === 1 && w === 2) kv.key = r.string();
     else if (f === 5 && w === 2) kv.value = r.string();
     else if (w !== 0) return false;
-    else if (f === 2) kv.createRevision = r.varint();
-    else if (f === 3) kv.modRevision = r.varint();
-    else if (f === 4) kv.version = r.varint();
-    else if (f === 6) kv.lease = r.varint();
+    else if (f === 2) kv.createRevision = r.int64();
+    else if (f === 3) kv.modRevision = r.int64();
+    else if (f === 4) kv.version = r.int64();
+    else if (f === 6) kv.lease = r.int64();
     else return false;
   });
   return kv;
@@ -373,7 +198,7 @@ function rangeResponse(buf: Buffer, s: number, e: number): RangeResponse {
     if (f === 1 && w === 2) out.header = header(buf, ...r.span());
     else if (f === 2 && w === 2) out.kvs.push(keyValue(buf, ...r.span()));
     else if (f === 3 && w === 0) out.more = r.varint() !== 0;
-    else if (f === 4 && w === 0) out.count = r.varint();
+    else if (f === 4 && w === 0) out.count = r.int64();
     else return false;
   });
   return out;
@@ -414,14 +239,14 @@ function responseOp(buf: Buffer, s: number, e: number): ResponseOp {
       const del: DeleteRangeResponse = { header: NO_HEADER, deleted: 0, prevKvs: [] };
       fields(buf, a, b, (r2, f2, w2) => {
         if (f2 === 1 && w2 === 2) del.header = header(buf, ...r2.span());
-        else if (f2 === 2 && w2 === 0) del.deleted = r2.varint();
+        else if (f2 === 2 && w2 === 0) del.deleted = r2.int64();
         else if (f2 === 3 && w2 === 2) del.prevKvs.push(keyValue(buf, ...r2.span()));
         else return false;
       });
       out = { deleteRange: del };
     }
   });
-  if (!out) throw new ProtoError('empty ResponseOp');
+  if (!out) throw new ProtobufError('empty ResponseOp');
   return out;
 }
 
@@ -473,7 +298,7 @@ export function decodeWatchResponse(buf: Buffer): WatchResponse {
   const out: WatchResponse = { header: NO_HEADER, watchId: 0, created: false, canceled: false, compactRevision: 0, cancelReason: '', fragment: false, events: [] };
   fields(buf, 0, buf.length, (r, f, w) => {
     if (w === 0) {
-      const v = r.varint();
+      const v = r.int64();
       if (f === 2) out.watchId = v;
       else if (f === 3) out.created = v !== 0;
       else if (f === 4) out.canceled = v !== 0;
@@ -493,7 +318,7 @@ export function decodeWatchResponse(buf: Buffer): WatchResponse {
         else if (f2 === 3 && w2 === 2) ev.prevKv = keyValue(buf, ...r2.span());
         else return false;
       });
-      if (!ev.kv) throw new ProtoError('watch event without a key-value');
+      if (!ev.kv) throw new ProtobufError('watch event without a key-value');
       out.events.push(ev);
     } else return false;
   });
@@ -518,7 +343,7 @@ export function decodeStatusResponse(buf: Buffer): StatusResponse {
     else if (f === 2 && w === 2) out.version = r.string();
     else if (f === 8 && w === 2) out.errors.push(r.string());
     else if (w !== 0) return false;
-    else if (f === 3) out.dbSize = r.varint();
+    else if (f === 3) out.dbSize = r.int64();
     else if (f === 4) out.leader = r.uint64String();
     else if (f === 5) out.raftIndex = r.varint();
     else if (f === 6) out.raftTerm = r.varint();
