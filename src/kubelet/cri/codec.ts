@@ -607,3 +607,71 @@ function readMessage(buf: Buffer, t: MessageType, start: number, end: number, in
 export function decodeMessage(t: MessageType, buf: Buffer): Record<string, unknown> {
   return readMessage(buf, t, 0, buf.length);
 }
+
+/** FNV-1a over buf[start, end): the item cache's key (the bytes themselves are compared on a hit). */
+function hashBytes(buf: Buffer, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+interface CachedItem {
+  bytes: Buffer;
+  obj: Record<string, unknown>;
+  /** The last answer (`ItemCache.answers`) that had it. */
+  seen: number;
+}
+
+/**
+ * Decodes the answer of a list call that is repeated all the time (the PLEG relist lists every
+ * sandbox and container each second) when its message is one repeated message field: an item
+ * whose wire bytes equal an item of the previous answer comes back as the object decoded then,
+ * so an answer about an unchanged runtime costs a hash and a compare of its bytes instead of a
+ * decode and its garbage. Items are matched by content, not position (containerd lists from a Go
+ * map, in no fixed order). The objects are shared between answers: callers must not change them.
+ */
+export class ItemCache {
+  private readonly field: Field;
+  private readonly items = new Map<number, CachedItem>();
+  private answers = 0;
+
+  constructor(private readonly t: MessageType) {
+    const f = t.fields[0];
+    if (t.fields.length !== 1 || !f || !f.repeated || f.map || f.kind !== 'message') throw new Error(`${t.name}: an item cache needs one repeated message field`);
+    this.field = f;
+  }
+
+  /** The same object as `decodeMessage(t, buf)` would give, with unchanged items shared. */
+  decode(buf: Buffer): Record<string, unknown> {
+    const round = ++this.answers;
+    const list: Record<string, unknown>[] = [];
+    const itemType = this.field.type as MessageType;
+    const r = new Reader(buf, 0, buf.length);
+    while (r.pos < r.end) {
+      const tag = r.varint();
+      if (tag !== this.field.no * 8 + 2) {
+        r.skip(tag & 7);
+        continue;
+      }
+      const n = r.length();
+      const start = r.pos;
+      const end = start + n;
+      r.pos = end;
+      const h = hashBytes(buf, start, end);
+      const hit = this.items.get(h);
+      if (hit && hit.bytes.length === n && buf.compare(hit.bytes, 0, n, start, end) === 0) {
+        hit.seen = round;
+        list.push(hit.obj);
+        continue;
+      }
+      const obj = readMessage(buf, itemType, start, end);
+      // A copy: the answer's buffer is the connection's 64 KB read buffer, not to be held for good.
+      const bytes = Buffer.allocUnsafeSlow(n);
+      buf.copy(bytes, 0, start, end);
+      this.items.set(h, { bytes, obj, seen: round });
+      list.push(obj);
+    }
+    if (this.items.size > list.length) for (const [h, item] of this.items) if (item.seen !== round) this.items.delete(h);
+    return { [this.field.name]: list };
+  }
+}
