@@ -129,8 +129,12 @@ test('item cache: unchanged items come back as the same objects, in any order; c
   const a = [0, 1, 2, 3].map(container);
   const first = cache.decode(answer(a)) as { containers: Obj[] };
   assert.deepEqual(first, decodeMessage(list, answer(a)));
-  // Reordered, item 1's state changed, item 3 gone, item 4 new.
-  const b = [container(2), { ...container(1), state: 'CONTAINER_EXITED' }, container(0), container(4)];
+  // Reordered, item 2's map entries in another order (containerd writes Go maps in no fixed
+  // order), item 1's state changed, item 3 gone, item 4 new.
+  const reversed = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).reverse());
+  const c2 = container(2);
+  const b = [{ ...c2, labels: reversed(c2.labels), annotations: reversed(c2.annotations) }, { ...container(1), state: 'CONTAINER_EXITED' }, container(0), container(4)];
+  assert.notDeepEqual(answer([b[0]!]), answer([c2]));
   const second = cache.decode(answer(b)) as { containers: Obj[] };
   assert.deepEqual(second, decodeMessage(list, answer(b)));
   assert.equal(second.containers[0], first.containers[2]);
