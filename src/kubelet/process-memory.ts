@@ -69,12 +69,16 @@ export function startQuietGC(opts: QuietGCOptions = {}): () => void {
   const settle = opts.settleGCs ?? 2;
   let reference: number | undefined;
   let followUps = 0;
+  let busySinceGC = true; // start-up
   let last = process.cpuUsage();
   const timer = setInterval(() => {
     const now = process.cpuUsage();
     const used = now.user - last.user + now.system - last.system;
     last = now;
-    if (used > busyUs) return;
+    if (used > busyUs) {
+      busySinceGC = true;
+      return;
+    }
     let compact = true;
     if (followUps > 0) {
       // Only ages bytecode: no compaction (the GC before gave the pages back).
@@ -87,7 +91,13 @@ export function startQuietGC(opts: QuietGCOptions = {}): () => void {
       // little to trigger one, and they piled up to 5 MB in malloc's heap.
       rawGC({ type: 'minor' });
       return;
-    } else followUps = settle;
+    } else {
+      // Settling GCs only after busy times (start-up, a burst), whose one-off code they flush:
+      // in the steady state the old generation also grows past `growth` (garbage promoted by
+      // the young generation's collections), and there one collection is enough.
+      followUps = busySinceGC ? settle : 0;
+      busySinceGC = false;
+    }
     fullGC(compact);
     reference = oldGenerationCommitted();
     last = process.cpuUsage(); // the GC's own CPU is not the process being busy
