@@ -10,6 +10,11 @@
 // `--cpu-prof DIR`: the kubelet's CPU profiles DIR/burst.cpuprofile (from the burst's start until
 // `settle` s after it ran) and DIR/steady.cpuprofile (with the pods running, the next 60 s).
 // Without --variant: the command as people run it (bin/mizzen.js executed, its shebang's flags).
+// A variant's `--bin=PATH` runs another checkout's bin/mizzen.js (side by side under one load).
+// `--window-s N`: CPU windows of N s (default 20; the kubelet has jobs every 10 and 60 s).
+// `--timeline S`: per-thread CPU sampled each second for S s, idle and with the pods (after
+// `later`): the main thread's ms in each second and % of a core by thread (bench/lib/proc-usage.ts).
+// `--log DIR`: the kubelet's output in DIR/<variant>.log (e.g. with a `--trace-gc` variant).
 // Needs root and the node's packages (like pod-startup).
 
 import { spawn } from 'node:child_process';
@@ -22,13 +27,13 @@ import { loadKubeconfig } from '../src/client/kubeconfig.ts';
 import { ensurePki } from '../src/apiserver/pki.ts';
 import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs } from '../src/kubelet/testing/local-node.ts';
 import { percentile, startCluster } from './lib/cluster.ts';
-import { procSample, rssByMapping, usage } from './lib/proc-usage.ts';
+import { cpuTimeline, procSample, rssByMapping, usage } from './lib/proc-usage.ts';
 import { benchKubeletArgs, waitNodeReady } from './lib/bench-kubelet.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
 const bin = path.join(repo, 'bin/mizzen.js');
 const PODS = { version: 'v1', resource: 'pods', namespace: 'default' };
-const WINDOW_MS = 20_000;
+let WINDOW_MS = 20_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const load = () => loadavg().map((l) => round(l, 2));
@@ -47,9 +52,10 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 let n = 0;
 let session;
-const profile = (name) => session.post('Profiler.stop', (err, r) => {
+const profile = (name, again) => session.post('Profiler.stop', (err, r) => {
   if (!err) writeFileSync(${JSON.stringify(profileDir ?? '.')} + '/' + name + '.cpuprofile', JSON.stringify(r.profile));
-  session.post('Profiler.start');
+  if (again) session.post('Profiler.start');
+  else session.disconnect(); // the profiler's own thread and interrupts stay out of later measurements
 });
 process.on('SIGUSR2', () => {
   n++;
@@ -58,8 +64,8 @@ process.on('SIGUSR2', () => {
     session.connect();
     session.post('Profiler.enable', () => session.post('Profiler.start'));
   }
-  if (session && n === 2) profile('burst');
-  if (session && n === 3) profile('steady');
+  if (session && n === 2) profile('burst', true);
+  if (session && n === 3) profile('steady', false);
   const mb = (b) => Math.round(b / 1048576 * 10) / 10;
   const m = process.memoryUsage();
   const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name.replace(/_space$/, ''), { sizeMB: mb(s.space_size), usedMB: mb(s.space_used_size) }]));
@@ -93,7 +99,10 @@ function podObject(name: string, node: string) {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, labels: { bench: 'kubelet-footprint' } },
-    spec: { nodeSelector: { 'kubernetes.io/hostname': node }, terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'busybox:1.35', command: ['sleep', '3600'] }] },
+    // Bound at creation (no scheduler): this measures the kubelet, and in runs of several
+    // variants the bench cluster's scheduler stopped placing pods after the first variant's node
+    // and pods were deleted (2026-12-07, not investigated here).
+    spec: { nodeName: node, terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'busybox:1.35', command: ['sleep', '3600'] }] },
   };
 }
 
@@ -106,15 +115,19 @@ export async function main(argv: string[]): Promise<void> {
   const num = (name: string, d: number) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : d);
   const pods = num('--pods', 30);
   const settleMs = num('--settle-s', 30) * 1000;
+  WINDOW_MS = num('--window-s', 20) * 1000;
+  const timelineS = num('--timeline', 0);
+  const logDir = argv.includes('--log') ? path.resolve(argv[argv.indexOf('--log') + 1]!) : undefined;
   // 'NAME=[VAR=value ...] [--node-flag ...]': environment variables (e.g. MALLOC_ARENA_MAX=2) and node flags.
-  const variants: { name: string; flags?: string[]; env?: Record<string, string> }[] = [];
+  const variants: { name: string; flags?: string[]; env?: Record<string, string>; bin?: string }[] = [];
   argv.forEach((a, i) => {
     if (a !== '--variant') return;
     const v = argv[i + 1]!;
     const eq = v.indexOf('=');
     const words = v.slice(eq + 1).split(' ').filter(Boolean);
     const env = Object.fromEntries(words.filter((w) => /^[A-Z_][A-Z0-9_]*=/.test(w)).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
-    variants.push({ name: v.slice(0, eq), flags: words.filter((w) => w.startsWith('-')), env });
+    const binWord = words.find((w) => w.startsWith('--bin='));
+    variants.push({ name: v.slice(0, eq), flags: words.filter((w) => w.startsWith('-') && w !== binWord), env, bin: binWord && path.resolve(binWord.slice(6)) });
   });
   if (!variants.length) variants.push({ name: 'bin' });
 
@@ -134,7 +147,7 @@ export async function main(argv: string[]): Promise<void> {
       const preload = heapPreload(nodeDir, dirArg('--snapshots'), dirArg('--cpu-prof'));
       // Executed as people run it (the shebang's flags), or through node with the variant's flags.
       const kubelet = v.flags
-        ? spawn(process.execPath, [...v.flags, `--import=${preload}`, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...v.env } })
+        ? spawn(process.execPath, [...v.flags, `--import=${preload}`, v.bin ?? bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...v.env } })
         : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: `--import=${preload}` } });
       let out = '';
       kubelet.stdout!.on('data', (d) => (out += d));
@@ -150,6 +163,7 @@ export async function main(argv: string[]): Promise<void> {
         const startCpuS = round(procSample(kubelet.pid!).cpuNs / 1e9, 2);
         await sleep(3000);
         const idle = await measure(kubelet.pid!, nodeDir);
+        const idleTimeline = timelineS ? await cpuTimeline(kubelet.pid!, timelineS) : undefined;
         const before = procSample(kubelet.pid!);
         const starts = new Map<string, number>();
         await Promise.all(names.map(async (name) => {
@@ -168,16 +182,19 @@ export async function main(argv: string[]): Promise<void> {
         const withPods = await measure(kubelet.pid!, nodeDir);
         await sleep(40_000);
         const later = await measure(kubelet.pid!, nodeDir);
+        const podsTimeline = timelineS ? await cpuTimeline(kubelet.pid!, timelineS) : undefined;
         console.log(JSON.stringify({
           bench: 'kubelet-footprint',
           variant: v.name,
           flags: v.flags ? [...Object.entries(v.env ?? {}).map(([k, x]) => `${k}=${x}`), ...v.flags] : 'shebang',
+          ...(v.bin ? { bin: v.bin } : {}),
           nodeReadyMs,
           startCpuS,
           idle,
           burst: { pods, p50Ms: Math.round(percentile(burstMs, 50)), p99Ms: Math.round(percentile(burstMs, 99)), kubeletCpuS: burstCpuS, kubeletCpuMsPerPod: Math.round((burstCpuS * 1000) / pods), loadavg: burstLoad },
           [`with${pods}Pods`]: withPods,
           [`with${pods}PodsLater`]: later,
+          ...(timelineS ? { idleTimeline, [`with${pods}PodsTimeline`]: podsTimeline } : {}),
         }));
       } finally {
         watch.abort();
@@ -193,6 +210,7 @@ export async function main(argv: string[]): Promise<void> {
         await Promise.race([exited, sleep(60_000)]);
         await cleanupLocalNode({ dataDir: path.join(nodeDir, 'data'), bridge, cgroupRoot, ...cidrs }).catch(() => {});
         await admin.delete({ version: 'v1', resource: 'nodes', name: nodeName }).catch(() => {});
+        if (logDir) writeFileSync(path.join(logDir, `${v.name}.log`), out);
         rmSync(nodeDir, { recursive: true, force: true });
       }
     }

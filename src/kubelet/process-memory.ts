@@ -12,14 +12,14 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /**
- * Called first thing by `mizzen kubelet`. Full GCs compact (V8's own are rare in a kubelet).
+ * Called first thing by `mizzen kubelet`. Nothing at the moment: V8's own full GCs compact only
+ * the pages it finds fragmented (compacting all of them on every full GC, as this once set, made
+ * each of V8's own collections in the steady state cost more; the quiet-time GC below compacts).
  * Not `--no-opt` (no TurboFan), although its code costs ~4 MB of RSS (given on the command
  * line): the relist's protobuf decoding each second costs more CPU without it (set here, 2.7 %
  * of a core with 30 pods against 1.2-1.9 % in the runs without, at load average 24-30).
  */
-export function useLeanV8(): void {
-  v8.setFlagsFromString('--compact-on-every-full-gc');
-}
+export function useLeanV8(): void {}
 
 export interface QuietGCOptions {
   /** How often the heap is looked at (default 5 s). */
@@ -55,26 +55,50 @@ export function startQuietGC(opts: QuietGCOptions = {}): () => void {
   const growth = opts.growthBytes ?? 4 * 1024 * 1024;
   const busyUs = periodMs * 1000 * (opts.busyCpuFraction ?? 0.05);
   v8.setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as (o?: { type: 'minor' }) => void;
+  const rawGC = runInNewContext('gc') as (o?: { type: 'minor' }) => void;
+  /** A full GC that compacts every page (what gives a burst's pages back), or V8's usual one. */
+  const fullGC = (compact: boolean) => {
+    if (!compact) return rawGC();
+    v8.setFlagsFromString('--compact-on-every-full-gc');
+    try {
+      rawGC();
+    } finally {
+      v8.setFlagsFromString('--no-compact-on-every-full-gc');
+    }
+  };
   const settle = opts.settleGCs ?? 2;
   let reference: number | undefined;
   let followUps = 0;
+  let busySinceGC = true; // start-up
   let last = process.cpuUsage();
   const timer = setInterval(() => {
     const now = process.cpuUsage();
     const used = now.user - last.user + now.system - last.system;
     last = now;
-    if (used > busyUs) return;
-    if (followUps > 0) followUps--;
-    else if (reference !== undefined && oldGenerationCommitted() < reference + growth) {
+    if (used > busyUs) {
+      busySinceGC = true;
+      return;
+    }
+    let compact = true;
+    if (followUps > 0) {
+      // Only ages bytecode: no compaction (the GC before gave the pages back).
+      followUps--;
+      compact = false;
+    } else if (reference !== undefined && oldGenerationCommitted() < reference + growth) {
       // A scavenge (well under a millisecond for a young generation this small) frees the
       // buffers the quiet time's CRI answers left: node reads each into a fresh 64 KB buffer,
       // malloc'd outside V8's heap, which only a GC gives back; a quiet kubelet allocates too
       // little to trigger one, and they piled up to 5 MB in malloc's heap.
-      gc({ type: 'minor' });
+      rawGC({ type: 'minor' });
       return;
-    } else followUps = settle;
-    gc();
+    } else {
+      // Settling GCs only after busy times (start-up, a burst), whose one-off code they flush:
+      // in the steady state the old generation also grows past `growth` (garbage promoted by
+      // the young generation's collections), and there one collection is enough.
+      followUps = busySinceGC ? settle : 0;
+      busySinceGC = false;
+    }
+    fullGC(compact);
     reference = oldGenerationCommitted();
     last = process.cpuUsage(); // the GC's own CPU is not the process being busy
   }, periodMs);

@@ -64,6 +64,10 @@ export type RuntimePods = Map<string, { sandboxes: PodSandbox[]; containers: Cri
 /** Every sandbox and container the runtime has, grouped by pod UID (from the labels the kubelet set). */
 export async function listByPod(cri: Pick<CriClient, 'listPodSandbox' | 'listContainers'>): Promise<RuntimePods> {
   const [sandboxes, containers] = await Promise.all([cri.listPodSandbox(), cri.listContainers()]);
+  return byPod(sandboxes, containers);
+}
+
+function byPod(sandboxes: PodSandbox[], containers: CriContainer[]): RuntimePods {
   const all: RuntimePods = new Map();
   const entry = (uid: string) => {
     let e = all.get(uid);
@@ -85,6 +89,10 @@ export class RuntimeState {
   private readonly details = new Map<string, RuntimeContainer>();
   private readonly sandboxIPs = new Map<string, string[]>();
   private lastSignatures = new Map<string, string>();
+  /** The items of the last relist's answers, and what it made of them. */
+  private lastItems = new Set<object>();
+  private lastCounts = [-1, -1];
+  private lastAll: RuntimePods = new Map();
 
   constructor(private readonly cri: CriClient) {}
 
@@ -176,7 +184,13 @@ export class RuntimeState {
    * last relist, and every UID the runtime has (for orphan clean-up).
    */
   async relist(): Promise<{ changed: string[]; all: RuntimePods }> {
-    const all = await listByPod(this.cri);
+    const [sandboxes, containers] = await Promise.all([this.cri.listPodSandbox(), this.cri.listContainers()]);
+    // The CRI client gives the same objects for items whose bytes did not change (ItemCache):
+    // the same items as last time means nothing changed, without grouping or signatures.
+    if (sandboxes.length === this.lastCounts[0] && containers.length === this.lastCounts[1] && sandboxes.every((s) => this.lastItems.has(s)) && containers.every((c) => this.lastItems.has(c))) {
+      return { changed: [], all: this.lastAll };
+    }
+    const all = byPod(sandboxes, containers);
     const signatures = new Map<string, string>();
     for (const [uid, e] of all) {
       const sig = [...e.sandboxes.map((s) => `${s.id}:${s.state}`), ...e.containers.map((c) => `${c.id}:${c.state}`)].sort().join(',');
@@ -186,6 +200,9 @@ export class RuntimeState {
     for (const [uid, sig] of signatures) if (this.lastSignatures.get(uid) !== sig) changed.push(uid);
     for (const uid of this.lastSignatures.keys()) if (!signatures.has(uid)) changed.push(uid);
     this.lastSignatures = signatures;
+    this.lastItems = new Set<object>([...sandboxes, ...containers]);
+    this.lastCounts = [sandboxes.length, containers.length];
+    this.lastAll = all;
     // Cached details of containers the runtime no longer has.
     const live = new Set([...all.values()].flatMap((e) => e.containers.map((c) => c.id)));
     for (const id of this.details.keys()) if (!live.has(id)) this.details.delete(id);

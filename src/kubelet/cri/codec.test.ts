@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeMessage, encodeMessage, parseProto, type Method } from './codec.ts';
+import { decodeMessage, encodeMessage, ItemCache, parseProto, type Method } from './codec.ts';
 import { criProtoPath, criService } from './proto.ts';
 import { readFileSync } from 'node:fs';
 
@@ -120,4 +120,30 @@ test('64-bit and zigzag integers both ways, without BigInt on the hot path', () 
     assert.equal(decodeMessage(svc.request, encodeMessage(svc.request, { c })).c, c);
     assert.equal(decodeMessage(svc.request, encodeMessage(svc.request, { a: c })).a, c);
   }
+});
+
+test('item cache: unchanged items come back as the same objects, in any order; changed and new ones decoded', () => {
+  const list = ours['runtime.v1.RuntimeService']!.ListContainers!.response;
+  const cache = new ItemCache(list);
+  const answer = (items: Obj[]) => encodeMessage(list, { containers: items });
+  const a = [0, 1, 2, 3].map(container);
+  const first = cache.decode(answer(a)) as { containers: Obj[] };
+  assert.deepEqual(first, decodeMessage(list, answer(a)));
+  // Reordered, item 2's map entries in another order (containerd writes Go maps in no fixed
+  // order), item 1's state changed, item 3 gone, item 4 new.
+  const reversed = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).reverse());
+  const c2 = container(2);
+  const b = [{ ...c2, labels: reversed(c2.labels), annotations: reversed(c2.annotations) }, { ...container(1), state: 'CONTAINER_EXITED' }, container(0), container(4)];
+  assert.notDeepEqual(answer([b[0]!]), answer([c2]));
+  const second = cache.decode(answer(b)) as { containers: Obj[] };
+  assert.deepEqual(second, decodeMessage(list, answer(b)));
+  assert.equal(second.containers[0], first.containers[2]);
+  assert.equal(second.containers[2], first.containers[0]);
+  assert.notEqual(second.containers[1], first.containers[1]);
+  // Item 3 was forgotten with the answer that did not have it; decoded again when it is back.
+  const third = cache.decode(answer([container(3)])) as { containers: Obj[] };
+  assert.notEqual(third.containers[0], first.containers[3]);
+  assert.deepEqual(third.containers[0], first.containers[3]);
+  assert.deepEqual(cache.decode(answer([])), { containers: [] });
+  assert.throws(() => new ItemCache(ours['runtime.v1.RuntimeService']!.ContainerStatus!.response), /one repeated message field/);
 });

@@ -445,3 +445,125 @@ function readMessage(buf: Buffer, t: MessageType, start: number, end: number, in
 export function decodeMessage(t: MessageType, buf: Buffer): Record<string, unknown> {
   return readMessage(buf, t, 0, buf.length);
 }
+
+/** Bytes of an item's leading fields that name it (CRI items start with their 64-hex id). */
+const KEY_BYTES = 96;
+
+interface CachedItem {
+  /** The item's fields other than maps, in wire order (see ItemCache). */
+  fixed: Buffer;
+  obj: Record<string, unknown>;
+  /** The last answer (`ItemCache.answers`) that had it. */
+  seen: number;
+}
+
+/**
+ * Decodes the answer of a list call that is repeated all the time (the PLEG relist lists every
+ * sandbox and container each second) when its message is one repeated message field: an item
+ * that is the same as in an earlier answer comes back as the object decoded then, so an answer
+ * about an unchanged runtime costs a compare of bytes instead of a decode and its garbage. The
+ * objects are shared between answers: callers must not change them.
+ *
+ * "The same": the item's fields other than maps have the same bytes. Items are found by their
+ * leading bytes (their id), not their position (containerd lists from a Go map, in no fixed
+ * order), and map entries are left out of the comparison because containerd writes them in no
+ * fixed order either (measured: 6 of 30 containers byte-identical between two calls). A CRI
+ * sandbox's or container's labels and annotations are set when it is created and never change;
+ * its state, the field that does, is compared.
+ */
+export class ItemCache {
+  private readonly field: Field;
+  private readonly itemType: MessageType;
+  private readonly items = new Map<string, CachedItem>();
+  private answers = 0;
+
+  constructor(t: MessageType) {
+    const f = t.fields[0];
+    if (t.fields.length !== 1 || !f || !f.repeated || f.map || f.kind !== 'message') throw new Error(`${t.name}: an item cache needs one repeated message field`);
+    this.field = f;
+    this.itemType = f.type as MessageType;
+  }
+
+  /** The same object as `decodeMessage(t, buf)` would give, with unchanged items shared. */
+  decode(buf: Buffer): Record<string, unknown> {
+    const round = ++this.answers;
+    const list: Record<string, unknown>[] = [];
+    const r = new Reader(buf, 0, buf.length);
+    while (r.pos < r.end) {
+      const tag = r.varint();
+      if (tag !== this.field.no * 8 + 2) {
+        r.skip(tag & 7);
+        continue;
+      }
+      const n = r.length();
+      const start = r.pos;
+      const end = start + n;
+      r.pos = end;
+      const key = buf.toString('latin1', start, this.keyEnd(buf, start, Math.min(end, start + KEY_BYTES)));
+      const hit = this.items.get(key);
+      if (hit && this.sameFixed(buf, start, end, hit.fixed)) {
+        hit.seen = round;
+        list.push(hit.obj);
+        continue;
+      }
+      const obj = readMessage(buf, this.itemType, start, end);
+      this.items.set(key, { fixed: this.fixedBytes(buf, start, end), obj, seen: round });
+      list.push(obj);
+    }
+    if (this.items.size > list.length) for (const [key, item] of this.items) if (item.seen !== round) this.items.delete(key);
+    return { [this.field.name]: list };
+  }
+
+  /** Where the item's key ends: at `limit`, or before its first map field if that comes first. */
+  private keyEnd(buf: Buffer, start: number, limit: number): number {
+    const r = new Reader(buf, start, buf.length);
+    while (r.pos < limit) {
+      const at = r.pos;
+      const tag = r.varint();
+      if (this.itemType.byNo.get(Math.floor(tag / 8))?.map) return at;
+      r.skip(tag & 7);
+    }
+    return limit;
+  }
+
+  /**
+   * Calls `run(from, to)` for each stretch of buf[start, end) made of fields that are not maps
+   * (adjacent fields together), in wire order.
+   */
+  private runs(buf: Buffer, start: number, end: number, run: (from: number, to: number) => boolean): boolean {
+    const r = new Reader(buf, start, end);
+    let from = start;
+    while (r.pos < end) {
+      const at = r.pos;
+      const tag = r.varint();
+      const isMap = !!this.itemType.byNo.get(Math.floor(tag / 8))?.map;
+      r.skip(tag & 7);
+      if (isMap) {
+        if (at > from && !run(from, at)) return false;
+        from = r.pos;
+      }
+    }
+    return end > from ? run(from, end) : true;
+  }
+
+  private sameFixed(buf: Buffer, start: number, end: number, fixed: Buffer): boolean {
+    let off = 0;
+    const same = this.runs(buf, start, end, (from, to) => {
+      const n = to - from;
+      if (off + n > fixed.length || buf.compare(fixed, off, off + n, from, to) !== 0) return false;
+      off += n;
+      return true;
+    });
+    return same && off === fixed.length;
+  }
+
+  /** A copy (the answer's buffer is the connection's 64 KB read buffer, not to be held for good). */
+  private fixedBytes(buf: Buffer, start: number, end: number): Buffer {
+    const parts: Buffer[] = [];
+    this.runs(buf, start, end, (from, to) => parts.push(buf.subarray(from, to)) > 0);
+    const out = Buffer.allocUnsafeSlow(parts.reduce((a, p) => a + p.length, 0));
+    let off = 0;
+    for (const p of parts) off += p.copy(out, off);
+    return out;
+  }
+}

@@ -8,7 +8,7 @@
 
 import { CriError } from './errors.ts';
 import { Code, UnaryCallError, UnaryChannel } from './h2-unary.ts';
-import { decodeMessage, encodeMessage, loadProto, type Method } from './codec.ts';
+import { decodeMessage, encodeMessage, ItemCache, loadProto, type Method } from './codec.ts';
 import { criProtoPath } from './proto-path.ts';
 import type { CallOptions, CriClient } from './services.ts';
 import type * as T from './types.ts';
@@ -55,6 +55,12 @@ class GrpcCriClient implements CriClient {
   private readonly imageMethods: Record<string, Method>;
   private readonly defaultTimeoutMs: number;
   private readonly pullTimeoutMs: number;
+  /**
+   * Unfiltered ListPodSandbox and ListContainers (the PLEG's relist every second, housekeeping):
+   * items unchanged since the last answer are not decoded again (codec.ts ItemCache), and come
+   * back as the same objects, which the relist uses to see that nothing changed.
+   */
+  private readonly listCaches = new Map<string, ItemCache>();
 
   constructor(endpoint: string, options: CriClientOptions) {
     this.endpoint = endpoint;
@@ -84,7 +90,7 @@ class GrpcCriClient implements CriClient {
     }
   }
 
-  private async unary<Res>(method: Method, name: string, req: Req, opts: CallOptions | undefined, defaultTimeout: number): Promise<Res> {
+  private async unary<Res>(method: Method, name: string, req: Req, opts: CallOptions | undefined, defaultTimeout: number, cache?: ItemCache): Promise<Res> {
     const timeout = opts?.timeoutMs ?? defaultTimeout;
     let body: Buffer;
     try {
@@ -93,7 +99,15 @@ class GrpcCriClient implements CriClient {
       if (err instanceof UnaryCallError) throw new CriError(name, err.code, err.details);
       throw new CriError(name, Code.UNKNOWN, (err as Error).message);
     }
-    return decodeMessage(method.response, body) as Res;
+    return (cache ? cache.decode(body) : decodeMessage(method.response, body)) as Res;
+  }
+
+  /** An unfiltered list call, decoded through its item cache. */
+  private cachedList<Res>(name: string, opts?: CallOptions): Promise<Res> {
+    const method = this.runtimeMethods[name]!;
+    let cache = this.listCaches.get(name);
+    if (!cache) this.listCaches.set(name, (cache = new ItemCache(method.response)));
+    return this.unary<Res>(method, name, {}, opts, this.defaultTimeoutMs, cache);
   }
 
   private rt<Res>(name: string, req: Req, opts?: CallOptions, defaultTimeout = this.defaultTimeoutMs): Promise<Res> {
@@ -128,7 +142,7 @@ class GrpcCriClient implements CriClient {
   }
 
   async listPodSandbox(filter?: T.PodSandboxFilter, opts?: CallOptions): Promise<T.PodSandbox[]> {
-    const res = await this.rt<{ items: T.PodSandbox[] }>('ListPodSandbox', filter ? { filter } : {}, opts);
+    const res = filter ? await this.rt<{ items: T.PodSandbox[] }>('ListPodSandbox', { filter }, opts) : await this.cachedList<{ items: T.PodSandbox[] }>('ListPodSandbox', opts);
     return res.items;
   }
 
@@ -151,7 +165,7 @@ class GrpcCriClient implements CriClient {
   }
 
   async listContainers(filter?: T.ContainerFilter, opts?: CallOptions): Promise<T.Container[]> {
-    const res = await this.rt<{ containers: T.Container[] }>('ListContainers', filter ? { filter } : {}, opts);
+    const res = filter ? await this.rt<{ containers: T.Container[] }>('ListContainers', { filter }, opts) : await this.cachedList<{ containers: T.Container[] }>('ListContainers', opts);
     return res.containers;
   }
 

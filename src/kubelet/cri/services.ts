@@ -51,6 +51,10 @@ export interface RuntimeService {
   /** Removes a sandbox and its containers; idempotent. */
   removePodSandbox(podSandboxId: string, opts?: CallOptions): Promise<void>;
   podSandboxStatus(podSandboxId: string, verbose?: boolean, opts?: CallOptions): Promise<PodSandboxStatusResponse>;
+  /**
+   * Without a filter, a client may give the same objects again for items that did not change
+   * since its last answer (the PLEG lists everything each second): list items are read-only.
+   */
   listPodSandbox(filter?: PodSandboxFilter, opts?: CallOptions): Promise<PodSandbox[]>;
 
   /** Creates a container in a sandbox; `sandboxConfig` is the config the sandbox was run with. */
@@ -59,6 +63,7 @@ export interface RuntimeService {
   /** Sends the stop signal, waits `timeoutSeconds`, then kills; idempotent. */
   stopContainer(containerId: string, timeoutSeconds: number, opts?: CallOptions): Promise<void>;
   removeContainer(containerId: string, opts?: CallOptions): Promise<void>;
+  /** Items are read-only (see listPodSandbox). */
   listContainers(filter?: ContainerFilter, opts?: CallOptions): Promise<Container[]>;
   containerStatus(containerId: string, verbose?: boolean, opts?: CallOptions): Promise<ContainerStatusResponse>;
   updateContainerResources(containerId: string, linux: LinuxContainerResources, opts?: CallOptions): Promise<void>;
