@@ -15,7 +15,8 @@ import { auditAnnotations } from './audit.ts';
 import type { RequestInfo } from './request-info.ts';
 import { optionalQueryFlag, queryFlag } from './query-params.ts';
 import { isTrue } from './request-info.ts';
-import { negotiateOutput, toTable, toTableOfCached, listEnvelope, partialMetadata, type OutputForm, type ListMeta } from './output.ts';
+import { sendTableList } from './table-list.ts';
+import { negotiateOutput, toTable, listEnvelope, partialMetadata, type OutputForm, type ListMeta } from './output.ts';
 import { buildFilter } from './selectors.ts';
 import type { ResourceStore, DeleteOptions } from './registry/resource-store.ts';
 import { CachedObject, writtenJSON } from './registry/cached-object.ts';
@@ -385,9 +386,7 @@ export function list(
 
 function sendList(res: ServerResponse, def: ResourceDef, store: ResourceStore, form: OutputForm, q: URLSearchParams, out: CachedObject[], meta: ListMeta): void {
   if (form.kind === 'table') {
-    const include = q.get('includeObject') ?? 'Metadata';
-    if (include === 'None') return sendJSON(res, 200, toTableOfCached(def, out, meta, form.version));
-    return sendJSON(res, 200, toTable(def, out.map((c) => c.obj), meta, form.version, include));
+    return sendTableList(res, def, out, meta, form.version, q.get('includeObject') ?? 'Metadata');
   }
   if (form.kind === 'metadata') {
     return sendJSON(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: `meta.k8s.io/${form.version}`, metadata: meta, items: out.map((c) => partialMetadata(c.obj, form.version)) });

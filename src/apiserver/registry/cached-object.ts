@@ -9,6 +9,7 @@ import type { KObject } from '../../api/types.ts';
 import type { KeyValue } from '../../storage/store.ts';
 import { goEscapeJSON } from '../../machinery/go-json.ts';
 import { stringifyJSON } from '../../machinery/json-values.ts';
+import { valueEnd, withoutManagedFields } from './json-spans.ts';
 
 export class CachedObject {
   private _obj?: KObject;
@@ -91,6 +92,34 @@ export class CachedObject {
     if (t === undefined || this._at < 0) return Buffer.byteLength(this.json);
     const sep = t.charCodeAt(this._at) === 125 /* } */ ? 0 : 1;
     return Buffer.byteLength(t) + '"resourceVersion":""'.length + String(this._rev).length + sep;
+  }
+
+  /**
+   * The JSON of metadata (with the resourceVersion), cut from the stored text without a parse:
+   * a Table row's PartialObjectMetadata. Undefined when the object is not held as stored text.
+   */
+  get metadataJSON(): string | undefined {
+    const t = this._text;
+    if (t === undefined || this._at < 0 || this._from) return undefined;
+    const at = this._at;
+    const end = valueEnd(t, at - 1);
+    if (end < 0) return undefined;
+    const sep = t.charCodeAt(at) === 125 /* } */ ? '' : ',';
+    return `{"resourceVersion":"${this._rev}"${sep}${t.slice(at, end)}`;
+  }
+
+  /**
+   * The object for reading a few fields of once (a Table row's cells): the parsed object if it is
+   * still held, else a parse of the stored text without metadata.managedFields and without the
+   * resourceVersion, not kept. Never to be written to or sent.
+   */
+  get forCells(): KObject {
+    const held = this._obj ?? this._parsed?.deref();
+    if (held) return held;
+    const t = this._text;
+    if (t === undefined || this._at < 0 || this._from) return this.obj;
+    const end = valueEnd(t, this._at - 1);
+    return JSON.parse(end < 0 ? t : withoutManagedFields(t, this._at - 1, end)) as KObject;
   }
 
   /** A private deep copy for a handler to modify. */
