@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   density: () => import('./density.ts'),
   dns: () => import('./dns.ts'),
   'list-index': () => import('./list-index.ts'),
+  'list-snapshot': () => import('./list-snapshot.ts'),
   loadbalancer: () => import('./loadbalancer.ts'),
   proxy: () => import('./proxy.ts'),
   metrics: () => import('./metrics.ts'),

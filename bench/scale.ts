@@ -8,13 +8,15 @@
 // informer's first list or `kubectl get pods -A --chunk-size=500`), one full LIST, the process RSS
 // and each thread's V8 heap (as found, and after a full collection: the live part). With --heap-snapshot each thread also writes a heap snapshot, and the
 // result carries a summary of each by constructor (snapshots take time and about the heap's size in
-// memory again: use it at 30,000 pods or so, not at full size).
+// memory again: use it at 30,000 pods or so, not at full size). After them, the same paged walk
+// in Table form (kubectl's Accept, pages of 500) twice, and `kubectl get pods -A` itself.
+// Page figures carry the server's CPU per page (all threads, from /proc).
 // Prints one JSON line.
 //
 // `--list-only`: the LIST figures alone, without nodes or scheduling: `mizzen apiserver`, --pods
 // pods created directly in one namespace, then a paged list of them (the first after the creates),
 // a second one, one while pods are being created (as in a busy cluster: every page comes after some
-// creates), and `kubectl get pods -A` (pages of 500 in Table form).
+// creates), then the Table walks and `kubectl get pods -A` (pages of 500 in Table form).
 
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -27,29 +29,57 @@ import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { heapSnapshotPreload, summarizeHeapSnapshot } from './lib/heap-summary.ts';
 import { runWorkload, percentile, benchPod } from './scheduler.ts';
 import { cpuProfileWindowPreload } from './lib/cpu-profile-window.ts';
+import { processCpuMs } from './lib/proc-cpu.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
-/** Every page of a paged list of `path`; the time of each (request sent → body received). */
-async function pagedList(c: BenchCluster, p: string, limit: number): Promise<{ pages: number[]; items: number }> {
+/** What kubectl asks for: a Table, or plain JSON if the server has none. */
+const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
+
+/**
+ * Every page of a paged list of `path`; the time of each (request sent → body received), and the
+ * server's CPU over the whole walk (all its threads: the page's work, its TLS, its garbage).
+ */
+async function pagedList(c: BenchCluster, p: string, limit: number, accept = 'application/json'): Promise<{ pages: number[]; items: number; serverCpuMs: number }> {
   const pages: number[] = [];
   let cont = '';
   let items = 0;
+  const cpu0 = processCpuMs(c.proc.pid!);
   for (;;) {
     const t = performance.now();
-    const r = await request(c, 'GET', `${p}?limit=${limit}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`);
+    const r = await request(c, 'GET', `${p}?limit=${limit}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`, undefined, { Accept: accept });
     pages.push(performance.now() - t);
     if (r.status !== 200) throw new Error(`paged list: ${r.status} ${r.body.slice(0, 300)}`);
     const list = JSON.parse(r.body);
-    items += list.items.length;
+    items += (list.items ?? list.rows).length;
     cont = list.metadata?.continue ?? '';
-    if (!cont) return { pages, items };
+    if (!cont) return { pages, items, serverCpuMs: processCpuMs(c.proc.pid!) - cpu0 };
   }
 }
 
-/** A paged list's figures: the page at 0/25/50/75/100 % of the list, the median and the slowest. */
-function pageFigures(pages: number[], items: number, limit: number): Record<string, unknown> {
+/** `kubectl get pods -A` (pages of 500 in Table form, as it asks by default): seconds and rows. */
+async function kubectlGetPodsAll(c: BenchCluster): Promise<{ seconds: number; rows: number; serverCpuSeconds: number }> {
+  const cpu0 = processCpuMs(c.proc.pid!);
+  const k0 = performance.now();
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile('/usr/bin/kubectl', ['get', 'pods', '-A', '--no-headers'], { env: { ...process.env, KUBECONFIG: path.join(c.dataDir, 'kubeconfig') }, maxBuffer: 1 << 30 }, (e, stdout) => (e ? reject(e) : resolve(stdout))),
+  );
+  return { seconds: round((performance.now() - k0) / 1000, 2), rows: out.split('\n').filter(Boolean).length, serverCpuSeconds: round((processCpuMs(c.proc.pid!) - cpu0) / 1000, 2) };
+}
+
+/** The Table figures: the paged Table walk kubectl makes, twice (the second finds the cells kept), then kubectl itself. */
+async function tableFigures(c: BenchCluster, pageSize: number): Promise<Record<string, unknown>> {
+  const first = await pagedList(c, '/api/v1/pods', pageSize, TABLE_ACCEPT);
+  const again = await pagedList(c, '/api/v1/pods', pageSize, TABLE_ACCEPT);
+  return {
+    tablePage: { first: pageFigures(first, pageSize), again: pageFigures(again, pageSize) },
+    kubectlGetPodsAll: await kubectlGetPodsAll(c),
+  };
+}
+
+/** A paged list's figures: the page at 0/25/50/75/100 % of the list, the median and the slowest, the server's CPU per page. */
+function pageFigures({ pages, items, serverCpuMs }: { pages: number[]; items: number; serverCpuMs: number }, limit: number): Record<string, unknown> {
   const at = (f: number) => round(pages[Math.min(pages.length - 1, Math.floor(f * (pages.length - 1)))]!);
   const sorted = [...pages].sort((a, b) => a - b);
   return {
@@ -58,8 +88,10 @@ function pageFigures(pages: number[], items: number, limit: number): Record<stri
     items,
     msAtOffset: { first: at(0), '25%': at(0.25), '50%': at(0.5), '75%': at(0.75), last: at(1) },
     p50Ms: round(percentile(sorted, 50)),
+    p90Ms: round(percentile(sorted, 90)),
     maxMs: round(sorted[sorted.length - 1]!),
     allPagesSeconds: round(pages.reduce((a, b) => a + b, 0) / 1000, 2),
+    serverCpuMsPerPage: round(serverCpuMs / pages.length),
   };
 }
 
@@ -102,22 +134,18 @@ async function listOnly(pods: number, clients: number, pageSize: number): Promis
     stop = true;
     await churn;
     conn.close();
-    const k0 = performance.now();
-    const kubectlOut = await new Promise<string>((resolve, reject) =>
-      execFile('/usr/bin/kubectl', ['get', 'pods', '-A', '--no-headers'], { env: { ...process.env, KUBECONFIG: path.join(c.dataDir, 'kubeconfig') }, maxBuffer: 1 << 30 }, (e, out) => (e ? reject(e) : resolve(out))),
-    );
-    const kubectlSeconds = (performance.now() - k0) / 1000;
+    const table = await tableFigures(c, pageSize);
     return {
       bench: 'scale',
       mode: 'list-only',
       pods,
       createPerSec: Math.round(pods / createSeconds),
       listPage: {
-        afterCreates: pageFigures(afterCreates.pages, afterCreates.items, pageSize),
-        again: pageFigures(again.pages, again.items, pageSize),
-        whileCreating: { ...pageFigures(busy.pages, busy.items, pageSize), podsCreatedMeanwhile: churned },
+        afterCreates: pageFigures(afterCreates, pageSize),
+        again: pageFigures(again, pageSize),
+        whileCreating: { ...pageFigures(busy, pageSize), podsCreatedMeanwhile: churned },
       },
-      kubectlGetPodsAll: { seconds: round(kubectlSeconds, 2), rows: kubectlOut.split('\n').filter(Boolean).length },
+      ...table,
       rssMB: Math.round(rssMB(c.proc.pid!)),
       calibration: calibration(calibrationBefore),
       loadAverage: (await import('node:os')).loadavg().map((x) => round(x, 2)),
@@ -199,7 +227,7 @@ export async function main(argv: string[]): Promise<void> {
   // --run-only: the create-and-bind run's figures only, without the lists and heaps after it.
   const r = await runWorkload({ name: 'basic', workload: 'basic', runPods: false }, opts, values['run-only'] ? undefined : async (c) => {
     const rssAfterRun = rssMB(c.proc.pid!);
-    const { pages, items } = await pagedList(c, '/api/v1/pods', pageSize);
+    const paged = await pagedList(c, '/api/v1/pods', pageSize);
     const t = performance.now();
     const full = await request(c, 'GET', '/api/v1/pods');
     const fullListMs = performance.now() - t;
@@ -210,8 +238,9 @@ export async function main(argv: string[]): Promise<void> {
     return {
       rssAfterRunMB: Math.round(rssAfterRun),
       rssKBPerPod: round((rssAfterRun * 1024) / opts.pods),
-      listPage: pageFigures(pages, items, pageSize),
+      listPage: pageFigures(paged, pageSize),
       fullList: { ms: Math.round(fullListMs), MB: round(fullListMB) },
+      ...(await tableFigures(c, pageSize)),
       rssAfterListsMB: Math.round(rssAfterLists),
       // After every thread's full collection (and snapshot, if asked): what V8 gives back.
       rssAfterGCMB: Math.round(rssMB(c.proc.pid!)),

@@ -113,7 +113,7 @@ export interface TableDef {
    * row() depends on `now` only through the object's age (its creationTimestamp, in the columns
    * named Age): the API server may then keep an unchanged object's cells and redo only the ages.
    */
-  agesOnly?: boolean;
+  agesOnly?: boolean | ((obj: KObject) => boolean);
 }
 
 /** Scale subresource mapping (autoscaling/v1 Scale). */

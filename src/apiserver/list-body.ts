@@ -11,14 +11,19 @@ import zlib from 'node:zlib';
 import { acceptsGzip, gzipMinBytes, indentJSON, sendBody } from './http-util.ts';
 import { prettyRequested } from './query-params.ts';
 import { PIECE_BYTES, writeInPieces } from './piecewise-write.ts';
-import type { CachedObject } from './registry/cached-object.ts';
 
 /**
  * Sends `head`, the items' JSON separated by commas, and `tail` (a list object whose items array
  * sits between head and tail). With Content-Length, or gzip-compressed (chunked) when the client
  * accepts it and the answer is big; indented whole when a person asked (?pretty).
  */
-export function sendJSONList(res: ServerResponse, code: number, head: string, items: readonly CachedObject[], tail: string, headers: Record<string, string> = {}): void {
+/** What a list's item gives the writer: its JSON and that JSON's UTF-8 length (a CachedObject, a Table row). */
+export interface ListItem {
+  readonly json: string;
+  readonly jsonBytes: number;
+}
+
+export function sendJSONList(res: ServerResponse, code: number, head: string, items: readonly ListItem[], tail: string, headers: Record<string, string> = {}): void {
   if (prettyRequested(res.req)) {
     const text = indentJSON(`${head}${items.map((c) => c.json).join(',')}${tail}`);
     return sendBody(res, code, text, { 'Content-Type': 'application/json', ...headers });
@@ -44,7 +49,7 @@ export function sendJSONList(res: ServerResponse, code: number, head: string, it
  * ends it. An item of half a piece or more is written as it is, never copied into a piece: a
  * joined string of PIECE_BYTES or more lands in V8's large-object space (see piecewise-write.ts).
  */
-function pump(sink: Writable, head: string, items: readonly CachedObject[], tail: string): void {
+function pump(sink: Writable, head: string, items: readonly ListItem[], tail: string): void {
   const n = items.length;
   let i = 0;
   const queue: string[] = [head];

@@ -132,3 +132,50 @@ test('a list at an exact resourceVersion is the collection as it was then, paged
   assert.equal(v5(now), '2');
   assert.ok(Number(now.metadata.resourceVersion) > Number(rv));
 });
+
+test('writes between every page, two lists paged at once: each stays its own snapshot', async () => {
+  const ns = 'paging-churn';
+  await client.create({ version: 'v1', resource: 'namespaces' }, { metadata: { name: ns } });
+  for (let i = 0; i < 20; i++) await client.create(cms(ns), { metadata: { name: `cm-${String(i).padStart(2, '0')}` }, data: { v: '1' } });
+  const value = (l: { items: KObject[] }) => l.items.map((o) => `${o.metadata.name}=${(o as { data?: { v?: string } }).data?.v}`);
+  const a = await client.list(cms(ns), { limit: 3 });
+  const snapA = value(await client.list(cms(ns)));
+  // Before and after each page's cursor: a key changed twice (the first change tells what it
+  // held), a key deleted and made again, new keys; then a second list starts in the middle of it.
+  const churn = async (i: number) => {
+    const key = `cm-${String((i * 7) % 20).padStart(2, '0')}`;
+    await client.patch({ ...cms(ns), name: key }, 'merge', { data: { v: `x${i}` } });
+    await client.patch({ ...cms(ns), name: 'cm-10' }, 'merge', { data: { v: `y${i}` } });
+    await client.create(cms(ns), { metadata: { name: `cm-${String(i).padStart(2, '0')}n` } });
+    if (i === 2) await client.delete({ ...cms(ns), name: 'cm-15' });
+    if (i === 4) await client.create(cms(ns), { metadata: { name: 'cm-15' }, data: { v: 'again' } });
+  };
+  const pagesA = value(a);
+  let contA = a.metadata.continue;
+  let b: { cont?: string; items: string[]; snap: string[] } | undefined;
+  for (let i = 0; contA; i++) {
+    await churn(i);
+    const l = await client.list(cms(ns), { limit: 3, continue: contA });
+    assert.equal(l.metadata.resourceVersion, a.metadata.resourceVersion);
+    pagesA.push(...value(l));
+    contA = l.metadata.continue;
+    if (i === 2) {
+      const first = await client.list(cms(ns), { limit: 4 });
+      b = { cont: first.metadata.continue, items: value(first), snap: value(await client.list(cms(ns))) };
+    } else if (b?.cont) {
+      const l2 = await client.list(cms(ns), { limit: 4, continue: b.cont });
+      b.items.push(...value(l2));
+      b.cont = l2.metadata.continue;
+    }
+  }
+  assert.deepEqual(pagesA, snapA);
+  let extra = 20;
+  while (b?.cont) {
+    await churn(extra++);
+    const l2 = await client.list(cms(ns), { limit: 4, continue: b.cont });
+    b.items.push(...value(l2));
+    b.cont = l2.metadata.continue;
+  }
+  assert.deepEqual(b!.items, b!.snap);
+  assert.notDeepEqual(b!.snap, snapA);
+});

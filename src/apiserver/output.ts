@@ -4,7 +4,6 @@ import type { KObject, ResourceDef, TableColumn } from '../api/types.ts';
 import { humanAge } from '../api/types.ts';
 import { errors } from '../machinery/errors.ts';
 import { parseAccept } from './http-util.ts';
-import type { CachedObject } from './registry/cached-object.ts';
 
 export type OutputForm = { kind: 'json' } | { kind: 'table'; version: string } | { kind: 'metadata'; version: string; list: boolean };
 
@@ -74,33 +73,6 @@ export function toTable(def: ResourceDef, objs: KObject[], meta: ListMeta | unde
     }),
   };
   return table;
-}
-
-/**
- * Rows kept per cached object, for tables whose rows depend on the time only through ages
- * (TableDef.agesOnly): a cached object never changes, so its cells are made once (which parses
- * it) and only the ages are redone. Held weakly, they go with the object's version.
- */
-const keptRows = new WeakMap<CachedObject, { cells: unknown[]; created?: string; at: number }>();
-
-/** A Table without objects (includeObject=None) of cached objects: from kept rows where it may. */
-export function toTableOfCached(def: ResourceDef, objs: CachedObject[], meta: ListMeta, version: string): object {
-  if (!def.table?.agesOnly) return toTable(def, objs.map((c) => c.obj), meta, version, 'None');
-  const now = Date.now();
-  const ages = def.table.columns.flatMap((c, i) => (c.name === 'Age' ? [i] : []));
-  const rows = objs.map((c) => {
-    let k = keptRows.get(c);
-    if (!k) {
-      const o = c.obj;
-      keptRows.set(c, (k = { cells: def.table!.row(o, now), created: o.metadata.creationTimestamp, at: now }));
-    }
-    if (k.at === now || !ages.length) return { cells: k.cells };
-    const cells = k.cells.slice();
-    for (const i of ages) cells[i] = humanAge(k.created, now);
-    return { cells };
-  });
-  const columnDefinitions = columns(def).map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description ?? '', priority: c.priority }));
-  return { kind: 'Table', apiVersion: `meta.k8s.io/${version}`, metadata: meta, columnDefinitions, rows };
 }
 
 /** A list's JSON around its items: the items' cached JSON goes between head and tail, comma-separated. */

@@ -15,11 +15,13 @@ import { auditAnnotations } from './audit.ts';
 import type { RequestInfo } from './request-info.ts';
 import { optionalQueryFlag, queryFlag } from './query-params.ts';
 import { isTrue } from './request-info.ts';
-import { negotiateOutput, toTable, toTableOfCached, listEnvelope, partialMetadata, type OutputForm, type ListMeta } from './output.ts';
+import { sendTableList } from './table-list.ts';
+import { negotiateOutput, toTable, listEnvelope, partialMetadata, type OutputForm, type ListMeta } from './output.ts';
 import { buildFilter } from './selectors.ts';
 import type { ResourceStore, DeleteOptions } from './registry/resource-store.ts';
 import { CachedObject, writtenJSON } from './registry/cached-object.ts';
-import { serveWatch, type WatchableCache } from './watch.ts';
+import { serveWatch } from './watch.ts';
+import { changedSince, remainingAt, snapshotScan, type ChangedSince } from './list-snapshot.ts';
 import { StorageError } from '../storage/store.ts';
 import type { FieldValidator } from './field-validation.ts';
 import { scaleOf, applyScale } from './scale.ts';
@@ -360,7 +362,7 @@ export function list(
   // A list at an exact resourceVersion is the same snapshot from the first key.
   const exact = token ? undefined : exactRevision(q, limit);
   const rv = token && token.rv >= 0 ? token.rv : (exact ?? revision);
-  const then = token && token.rv >= 0 && revision > token.rv ? changedSince(store, prefix, token.rv, after, token.start) : exact !== undefined && revision > exact ? changedSince(store, prefix, exact, undefined, '', true) : undefined;
+  const then = token && token.rv >= 0 && revision > token.rv ? snapshotAt(store, prefix, token.rv, after, token.start) : exact !== undefined && revision > exact ? snapshotAt(store, prefix, exact, undefined, '', true) : undefined;
   const items = then ? snapshotScan(store.cache.scan(prefix, after), then) : store.cache.scan(prefix, after);
   const out: CachedObject[] = [];
   let lastKey = '';
@@ -385,9 +387,7 @@ export function list(
 
 function sendList(res: ServerResponse, def: ResourceDef, store: ResourceStore, form: OutputForm, q: URLSearchParams, out: CachedObject[], meta: ListMeta): void {
   if (form.kind === 'table') {
-    const include = q.get('includeObject') ?? 'Metadata';
-    if (include === 'None') return sendJSON(res, 200, toTableOfCached(def, out, meta, form.version));
-    return sendJSON(res, 200, toTable(def, out.map((c) => c.obj), meta, form.version, include));
+    return sendTableList(res, def, out, meta, form.version, q.get('includeObject') ?? 'Metadata');
   }
   if (form.kind === 'metadata') {
     return sendJSON(res, 200, { kind: 'PartialObjectMetadataList', apiVersion: `meta.k8s.io/${form.version}`, metadata: meta, items: out.map((c) => partialMetadata(c.obj, form.version)) });
@@ -409,66 +409,21 @@ function exactRevision(q: URLSearchParams, limit: number): number | undefined {
   return undefined;
 }
 
-/** Keys under prefix changed after revision `rv`, with what each held at `rv` (undefined: nothing). */
-interface ChangedSince {
-  keys: Map<string, CachedObject | undefined>;
-  /** The keys that held an object at `rv` and come after the page's start, sorted, with that object. */
-  older: { obj: CachedObject; kv: { key: string } }[];
-}
-
-/** What changed under prefix since `rv`, from the watch cache's window of events (410 if it is gone). */
-function changedSince(store: ResourceStore, prefix: string, rv: number, after: string | undefined, start: string, exact = false): ChangedSince {
-  const keys = new Map<string, CachedObject | undefined>();
-  let handle: { stop(): void } | undefined;
+/** What changed under prefix since `rv` (see list-snapshot.ts); 410 Expired once the window no longer holds it. */
+function snapshotAt(store: ResourceStore, prefix: string, rv: number, after: string | undefined, start: string, exact = false): ChangedSince {
   try {
-    handle = (store.cache as unknown as WatchableCache).watch(rv, prefix, (ev) => {
-      const key = (ev as { key?: string }).key ?? store.key(ev.object.namespace, ev.object.name);
-      // The first change after rv tells what the key held at rv.
-      if (!keys.has(key)) keys.set(key, ev.type === 'ADDED' ? undefined : (ev.prevObject ?? (ev.type === 'DELETED' ? ev.object : undefined)));
-    });
+    return changedSince(store, prefix, rv, after);
   } catch (e) {
-    if (e instanceof StorageError && e.code === 'Compacted') {
-      if (exact) throw errors.expired(`too old resource version: ${rv} (${e.revision ?? store.cache.revision})`);
-      // As upstream: the Status carries a token that goes on from the same key at the current
-      // revision, for a client that prefers an inconsistent list to starting over.
-      const err = errors.expired(
-        `the continue token is too old: the list has changed more since its first page (resourceVersion ${rv}) than the server keeps; start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results (an inconsistent list: objects created, modified or deleted since the first page may show up in it or not)`,
-      );
-      err.listMeta = { continue: encodeContinue({ rv: -1, start }) };
-      throw err;
-    }
-    throw e;
-  } finally {
-    handle?.stop();
+    if (!(e instanceof StorageError && e.code === 'Compacted')) throw e;
+    if (exact) throw errors.expired(`too old resource version: ${rv} (${e.revision ?? store.cache.revision})`);
+    // As upstream: the Status carries a token that goes on from the same key at the current
+    // revision, for a client that prefers an inconsistent list to starting over.
+    const err = errors.expired(
+      `the continue token is too old: the list has changed more since its first page (resourceVersion ${rv}) than the server keeps; start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results (an inconsistent list: objects created, modified or deleted since the first page may show up in it or not)`,
+    );
+    err.listMeta = { continue: encodeContinue({ rv: -1, start }) };
+    throw err;
   }
-  const older: ChangedSince['older'] = [];
-  for (const [key, obj] of keys) if (obj && (after === undefined || key > after)) older.push({ obj, kv: { key } });
-  older.sort((a, b) => (a.kv.key < b.kv.key ? -1 : a.kv.key > b.kv.key ? 1 : 0));
-  return { keys, older };
-}
-
-/** The current entries merged with what changed since: the list as it was at the snapshot. */
-function* snapshotScan(current: Iterable<{ obj: CachedObject; kv: { key: string } }>, then: ChangedSince): Generator<{ obj: CachedObject; kv: { key: string } }> {
-  const { keys, older } = then;
-  let j = 0;
-  for (const e of current) {
-    if (keys.has(e.kv.key)) continue;
-    while (j < older.length && older[j].kv.key < e.kv.key) yield older[j++];
-    yield e;
-  }
-  while (j < older.length) yield older[j++];
-}
-
-/** How many objects under prefix after `lastKey` the list held at the snapshot. */
-function remainingAt(store: ResourceStore, prefix: string, lastKey: string, then: ChangedSince | undefined): number {
-  let n = store.cache.countAfter(prefix, lastKey);
-  if (!then) return n;
-  for (const [key, obj] of then.keys) {
-    if (key <= lastKey || !key.startsWith(prefix)) continue;
-    if (store.cache.get(key)) n--;
-    if (obj) n++;
-  }
-  return n;
 }
 
 async function deleteOptions(req: IncomingMessage, q: URLSearchParams): Promise<DeleteOptions> {

@@ -23,6 +23,8 @@ export interface WatchableCache {
   /** onEnd: the cache ended the watch itself (it reloaded its state); the client watches again. */
   watch(fromRevision: number, prefix: string, cb: (ev: CacheWatchEvent) => void, onEnd?: () => void): { stop(): void };
   readonly revision: number;
+  /** Oldest revision a watch can resume from (undefined: not known, the watch itself says). */
+  readonly oldestRevision?: number;
 }
 
 /** How often a watch that asked for bookmarks gets one. */

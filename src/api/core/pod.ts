@@ -134,8 +134,8 @@ function laterDate(a: number, b: string | undefined): number {
   return !Number.isNaN(t) && t > a ? t : a;
 }
 
-/** Ready, Status and Restarts cells as upstream's pod printer computes them. */
-export function podStatusCells(pod: KObject, now: number): { ready: string; reason: string; restarts: string } {
+/** Ready, Status and Restarts cells as upstream's pod printer computes them; `timed`: Restarts says how long ago. */
+export function podStatusCells(pod: KObject, now: number): { ready: string; reason: string; restarts: string; timed: boolean } {
   const spec = pod.spec ?? {};
   const status = pod.status ?? {};
   const conditions: any[] = Array.isArray(status.conditions) ? status.conditions : [];
@@ -216,8 +216,9 @@ export function podStatusCells(pod: KObject, now: number): { ready: string; reas
   else if (pod.metadata.deletionTimestamp && phase !== 'Succeeded' && phase !== 'Failed') reason = 'Terminating';
 
   let restartsText = String(restarts);
-  if (restarts !== 0 && lastRestart !== 0) restartsText = `${restarts} (${humanDuration(Math.max(0, now - lastRestart))} ago)`;
-  return { ready: `${readyContainers}/${totalContainers}`, reason, restarts: restartsText };
+  const timed = restarts !== 0 && lastRestart !== 0;
+  if (timed) restartsText = `${restarts} (${humanDuration(Math.max(0, now - lastRestart))} ago)`;
+  return { ready: `${readyContainers}/${totalContainers}`, reason, restarts: restartsText, timed };
 }
 
 function podRow(pod: KObject, now: number): unknown[] {
@@ -309,6 +310,9 @@ export const pods: ResourceDef = {
       { name: 'Readiness Gates', type: 'string', priority: 1, description: 'If specified, all readiness gates will be evaluated for pod readiness.' },
     ],
     row: podRow,
+    // Only a restart's "(5m ago)" depends on the time besides the age: the API server keeps the
+    // other pods' cells, so listing 150,000 pods as a Table again parses none of them.
+    agesOnly: (pod) => !podStatusCells(pod, 0).timed,
   },
   fieldSelectors: {
     'spec.nodeName': (o) => o.spec?.nodeName ?? '',

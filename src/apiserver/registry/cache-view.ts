@@ -21,6 +21,9 @@ export function cacheView(cache: WatchCache<CachedObject>, shared: boolean): Cac
     get revision() {
       return cache.revision;
     },
+    get oldestRevision() {
+      return cache.oldestRevision;
+    },
     watch: (from, prefix, cb, onEnd) => cache.watch(from, prefix, cb as any, onEnd),
     waitFor: (revision, timeoutMs) => cache.waitFor(revision, timeoutMs),
     sync: shared

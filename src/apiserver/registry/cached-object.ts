@@ -10,6 +10,7 @@ import type { KeyValue } from '../../storage/store.ts';
 import { goEscapeJSON } from '../../machinery/go-json.ts';
 import { stringifyJSON } from '../../machinery/json-values.ts';
 import { valueBytes } from '../../storage/packed-text.ts';
+import { valueEnd, withoutManagedFields } from './json-spans.ts';
 
 export class CachedObject {
   private _obj?: KObject;
@@ -102,6 +103,36 @@ export class CachedObject {
     // The resourceVersion goes just after `"metadata":{`: followed by `}` when metadata is empty.
     const sep = this._bare ? 0 : 1;
     return (typeof t === 'string' ? Buffer.byteLength(t) : valueBytes(t)) + '"resourceVersion":""'.length + String(this._rev).length + sep;
+  }
+
+  /**
+   * The JSON of metadata (with the resourceVersion), cut from the stored text without a parse:
+   * a Table row's PartialObjectMetadata. Undefined when the object is not held as stored text.
+   */
+  get metadataJSON(): string | undefined {
+    const st = this._text;
+    if (st === undefined || this._at < 0 || this._from) return undefined;
+    const t = typeof st === 'string' ? st : st.value;
+    const at = this._at;
+    const end = valueEnd(t, at - 1);
+    if (end < 0) return undefined;
+    const sep = this._bare ? '' : ',';
+    return `{"resourceVersion":"${this._rev}"${sep}${t.slice(at, end)}`;
+  }
+
+  /**
+   * The object for reading a few fields of once (a Table row's cells): the parsed object if it is
+   * still held, else a parse of the stored text without metadata.managedFields and without the
+   * resourceVersion, not kept. Never to be written to or sent.
+   */
+  get forCells(): KObject {
+    const held = this._obj ?? this._parsed?.deref();
+    if (held) return held;
+    const st = this._text;
+    if (st === undefined || this._at < 0 || this._from) return this.obj;
+    const t = typeof st === 'string' ? st : st.value;
+    const end = valueEnd(t, this._at - 1);
+    return JSON.parse(end < 0 ? t : withoutManagedFields(t, this._at - 1, end)) as KObject;
   }
 
   /** A private deep copy for a handler to modify. */
