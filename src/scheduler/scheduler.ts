@@ -185,6 +185,7 @@ export class Scheduler {
         await this.scheduleOne(q);
       } catch (e) {
         this.log(`scheduler: unexpected error scheduling ${podKey(q.podInfo.pod)}: ${(e as Error).stack ?? e}`);
+        this.retryAfterError(q, e as Error);
       }
       // Let informer events and binding answers in now and then. Yielding after every pod would
       // schedule one pod per event-loop turn, and a turn of a busy process (API server, storage
@@ -266,6 +267,27 @@ export class Scheduler {
     });
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
+  }
+
+  /**
+   * A scheduling attempt threw outside the framework's plugin calls (a scheduler bug): the pod goes
+   * back to the queue with backoff and gets a FailedScheduling event, as upstream's failure handler
+   * does for errors, rather than staying Pending with no attempt and no event.
+   */
+  private retryAfterError(q: QueuedPodInfo, e: Error): void {
+    try {
+      const pod = q.podInfo.pod;
+      // Already placed (its binding runs on its own): nothing to retry.
+      if (this.cache.isAssumed(pod)) {
+        this.queue.done(pod);
+        return;
+      }
+      q.unschedulablePlugins = new Set();
+      this.handleFailure(q, pod, `scheduler error: ${e?.message ?? e}`, 'SchedulerError');
+    } catch (e2) {
+      this.log(`scheduler: requeueing ${podKey(q.podInfo.pod)} after an error: ${(e2 as Error).stack ?? e2}`);
+      this.queue.done(q.podInfo.pod);
+    }
   }
 
   /** Resolves true once the pod is bound. */
