@@ -8,6 +8,8 @@ export interface AggregatedServer {
   port: number;
   /** The X-Remote-User of each request, in order. */
   users: string[];
+  /** Each request's path and X-Remote-User, in order (discovery and availability checks included). */
+  requests: { path: string; user: string }[];
   /** The CN of the client certificate of each request ('' without one). */
   clients: string[];
   close(): Promise<void>;
@@ -18,6 +20,7 @@ export async function startAggregatedServer(opts: { group: string; version: stri
   const { group, version } = opts;
   const gv = `${group}/${version}`;
   const users: string[] = [];
+  const requests: { path: string; user: string }[] = [];
   const clients: string[] = [];
   const resourceList = {
     kind: 'APIResourceList',
@@ -32,6 +35,7 @@ export async function startAggregatedServer(opts: { group: string; version: stri
   const tlsOpts = opts.clientCA ? { requestCert: true, rejectUnauthorized: false, ca: opts.clientCA } : {};
   const server = https.createServer({ cert: opts.cert, key: opts.key, ...tlsOpts }, (req, res) => {
     users.push(String(req.headers['x-remote-user'] ?? ''));
+    requests.push({ path: (req.url ?? '').split('?')[0]!, user: users.at(-1)! });
     const sock = req.socket as import('node:tls').TLSSocket;
     clients.push(sock.authorized ? String(sock.getPeerCertificate()?.subject?.CN ?? '') : '');
     const path = (req.url ?? '').split('?')[0];
@@ -49,6 +53,7 @@ export async function startAggregatedServer(opts: { group: string; version: stri
   return {
     port: (server.address() as AddressInfo).port,
     users,
+    requests,
     clients,
     close: () =>
       new Promise((resolve) => {
