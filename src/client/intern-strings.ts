@@ -4,37 +4,22 @@
 // pod without managedFields). An informer's transform passes objects through intern() before
 // caching them, so the repeats share one string.
 
+import { SharedStrings } from '../machinery/shared-strings.ts';
+
 /** Strings longer than this are rarely repeated (and big ones are not worth a lookup). */
 const MAX_LENGTH = 64;
 
-export class StringInterner {
-  // Two generations: once the current table is full it becomes the old one and a new one starts,
-  // so strings repeated in a stretch of objects (a second's creation timestamps, a pod's volume
-  // name in its volumes and mounts) are still shared after the first maxEntries distinct strings,
-  // and strings no longer seen are let go. Memory stays under 2 × maxEntries entries.
-  private cur = new Map<string, string>();
-  private old = new Map<string, string>();
-
-  constructor(private readonly maxEntries = 20_000) {}
-
-  /** Entries in the tables. */
-  get size(): number {
-    return this.cur.size + this.old.size;
+export class StringInterner extends SharedStrings {
+  // Two generations (SharedStrings): strings repeated in a stretch of objects (a second's creation
+  // timestamps, a pod's volume name in its volumes and mounts) are still shared after the first
+  // maxEntries distinct strings, and strings no longer seen are let go.
+  constructor(maxEntries = 20_000) {
+    super(maxEntries);
   }
 
   /** The shared copy of s. */
   string(s: string): string {
-    if (s.length > MAX_LENGTH) return s;
-    const known = this.cur.get(s);
-    if (known !== undefined) return known;
-    const older = this.old.get(s);
-    const shared = older ?? s;
-    if (this.cur.size >= this.maxEntries) {
-      this.old = this.cur;
-      this.cur = new Map();
-    }
-    this.cur.set(shared, shared);
-    return shared;
+    return s.length > MAX_LENGTH ? s : this.share(s);
   }
 
   /**

@@ -8,6 +8,7 @@
 // event of an old version); see PackedKeyValue for who holds it.
 
 import type { KeyValue } from './store.ts';
+import { SharedStrings } from '../machinery/shared-strings.ts';
 
 /** Texts shorter than this are kept whole: there is little to share. */
 const MIN_PACK = 256;
@@ -17,17 +18,12 @@ const MIN_VARIABLE = 5;
 export type Packed = string | string[];
 
 /**
- * The shared copy of each piece. Two generations: once the current table is full it becomes the
- * old one and a new one starts, so pieces still in use are carried over and pieces no longer seen
- * (one pod's uid) are let go; at most 2 × maxEntries entries.
+ * The shared copy of each piece (two generations, see SharedStrings: pieces still in use are
+ * carried over, pieces no longer seen, such as one pod's uid, are let go).
  */
-export class PieceTable {
-  private cur = new Map<string, string>();
-  private old = new Map<string, string>();
-  constructor(private readonly maxEntries = 50_000) {}
-
-  get size(): number {
-    return this.cur.size + this.old.size;
+export class PieceTable extends SharedStrings {
+  constructor(maxEntries = 50_000) {
+    super(maxEntries);
   }
 
   /**
@@ -36,16 +32,7 @@ export class PieceTable {
    */
   piece(text: string, a: number, b: number, flat: () => Buffer): string {
     const s = text.slice(a, b);
-    const known = this.cur.get(s);
-    if (known !== undefined) return known;
-    let shared = this.old.get(s);
-    if (shared === undefined) shared = b - a >= 13 ? flat().toString('latin1', a, b) : s;
-    if (this.cur.size >= this.maxEntries) {
-      this.old = this.cur;
-      this.cur = new Map();
-    }
-    this.cur.set(shared, shared);
-    return shared;
+    return this.share(s, () => (b - a >= 13 ? flat().toString('latin1', a, b) : s));
   }
 }
 
