@@ -7,77 +7,21 @@
 // storage/packed-text.ts), for comparison. Also times what packing costs: building a 500-item
 // page's JSON and a full list's, and the store's write path.
 
-import v8 from 'node:v8';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { runInNewContext } from 'node:vm';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.ts';
 import { WatchCache } from '../../src/storage/watch-cache.ts';
 import { decodeKeyValue, encodeForStorage, type CachedObject } from '../../src/apiserver/registry/cached-object.ts';
 import { setPacking, sharedPieces } from '../../src/storage/packed-text.ts';
-import type { KObject } from '../../src/api/types.ts';
+import { benchPod as pod, boundBenchPod, gcHeapUsed as used } from './bench-pod.ts';
 
-v8.setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-const used = () => {
-  gc();
-  gc();
-  return v8.getHeapStatistics().used_heap_size;
-};
 const cpuMs = () => process.cpuUsage().user / 1000;
 
 const pods = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 30000);
 const pack = !process.argv.includes('--no-pack');
 setPacking(pack);
 const nodes = 5000;
-const ts = (i: number) => `2026-12-07T11:${String(Math.floor(i / 36000) % 60).padStart(2, '0')}:${String(Math.floor(i / 600) % 60).padStart(2, '0')}Z`;
-const fields = (o: unknown) => ({ manager: 'unknown', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: o });
-
-function pod(i: number): KObject {
-  const vol = `kube-api-access-${Math.random().toString(36).slice(2, 7)}`;
-  const t = ts(i);
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: {
-      name: `pod-${i}`,
-      namespace: 'bench-basic',
-      labels: { app: 'sched-bench' },
-      uid: crypto.randomUUID(),
-      creationTimestamp: t,
-      managedFields: [{ ...fields({ 'f:metadata': { 'f:labels': { '.': {}, 'f:app': {} } }, 'f:spec': { 'f:containers': { 'k:{"name":"pause"}': { '.': {}, 'f:image': {}, 'f:imagePullPolicy': {}, 'f:name': {}, 'f:resources': { '.': {}, 'f:requests': { '.': {}, 'f:cpu': {}, 'f:memory': {} } }, 'f:terminationMessagePath': {}, 'f:terminationMessagePolicy': {} } }, 'f:dnsPolicy': {}, 'f:enableServiceLinks': {}, 'f:restartPolicy': {}, 'f:schedulerName': {}, 'f:securityContext': {}, 'f:terminationGracePeriodSeconds': {} } }), time: t }],
-    },
-    spec: {
-      containers: [{ name: 'pause', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '100m', memory: '500Mi' } }, imagePullPolicy: 'IfNotPresent', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', volumeMounts: [{ name: vol, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }] }],
-      dnsPolicy: 'ClusterFirst',
-      restartPolicy: 'Always',
-      securityContext: {},
-      terminationGracePeriodSeconds: 30,
-      schedulerName: 'default-scheduler',
-      enableServiceLinks: true,
-      serviceAccountName: 'default',
-      serviceAccount: 'default',
-      volumes: [{ name: vol, projected: { defaultMode: 420, sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } }, { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }, { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } }] } }],
-      priority: 0,
-      preemptionPolicy: 'PreemptLowerPriority',
-      tolerations: [
-        { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
-        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
-      ],
-    },
-    status: { phase: 'Pending', qosClass: 'Burstable' },
-  } as unknown as KObject;
-}
-
-/** The pod after its binding: node, PodScheduled, the scheduler's managedFields entry. */
-function bound(p: KObject, i: number): KObject {
-  const b = structuredClone(p) as KObject & { spec: Record<string, unknown>; status: Record<string, unknown> };
-  b.spec.nodeName = `sim-${i % nodes}`;
-  b.status.conditions = [{ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: ts(i + 300) }];
-  b.metadata.managedFields!.push({ ...fields({ 'f:status': { 'f:conditions': { '.': {}, 'k:{"type":"PodScheduled"}': { '.': {}, 'f:status': {}, 'f:type': {} } } } }), time: ts(i + 300), subresource: 'binding' } as never);
-  return b;
-}
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mizzen-stored-footprint-'));
 try {
@@ -92,7 +36,7 @@ try {
     const texts = objs.map((o) => encodeForStorage(o));
     const c0 = cpuMs();
     const kvs = await Promise.all(texts.map((t, k) => store.create(`/registry/pods/bench-basic/pod-${i + k}`, t)));
-    const ups = objs.map((o, k) => encodeForStorage(bound(o, i + k)));
+    const ups = objs.map((o, k) => encodeForStorage(boundBenchPod(o, i + k, nodes)));
     await Promise.all(ups.map((t, k) => store.update(kvs[k].key, t, kvs[k].modRevision)));
     writeCpu += cpuMs() - c0;
   }
