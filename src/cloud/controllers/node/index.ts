@@ -18,7 +18,7 @@ import {
 } from '../../labels.ts';
 import type { CloudProvider, InstanceMetadata, InstancesV2, NodeAddress } from '../../provider.ts';
 import type { CloudControllerOptions } from '../options.ts';
-import { CloudWorker } from '../worker.ts';
+import { cloudWorker } from '../worker.ts';
 import { addressesForProvidedNodeIP, nodeAddressesChanged, nodeAddressesToPublish } from './addresses.ts';
 
 export const CLOUD_NODE_CONTROLLER = 'cloud-node-controller';
@@ -69,7 +69,7 @@ export function cloudNodeController(ctx: ControllerContext, cloud: CloudProvider
   const instances: InstancesV2 = maybeInstances;
   const recorder = ctx.recorder('cloud-node-controller');
   const nodes = ctx.informers.informerFor({ version: 'v1', resource: 'nodes' });
-  const worker = new CloudWorker(CLOUD_NODE_CONTROLLER, (name) => syncNode(name), ctx.log, { minMs: opts.nodeRetryMinMs, maxMs: opts.nodeRetryMaxMs });
+  const worker = cloudWorker(CLOUD_NODE_CONTROLLER, (name) => syncNode(name), ctx.log, { minMs: opts.nodeRetryMinMs, maxMs: opts.nodeRetryMaxMs });
   let statusTimer: NodeJS.Timeout | undefined;
   let statusRun: Promise<void> | undefined;
   let stopped = false;

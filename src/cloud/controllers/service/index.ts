@@ -12,7 +12,7 @@ import { isImplementedElsewhere, isRetryError } from '../../errors.ts';
 import { FINALIZER_LB_CLEANUP } from '../../labels.ts';
 import type { CloudProvider, LoadBalancer, LoadBalancerStatus } from '../../provider.ts';
 import type { CloudControllerOptions } from '../options.ts';
-import { CloudWorker } from '../worker.ts';
+import { cloudWorker } from '../worker.ts';
 import { eligibleNodes, hasLBFinalizer, loadBalancerStatusEqual, needsCleanup, needsUpdate, shouldSyncUpdatedNode, wantsLoadBalancer } from './predicates.ts';
 
 export const SERVICE_CONTROLLER = 'service-lb-controller';
@@ -42,8 +42,8 @@ export function serviceController(ctx: ControllerContext, cloud: CloudProvider, 
   const cache = new Map<string, KObject>();
   let lastSyncedNodes: KObject[] = [];
 
-  const serviceWorker = new CloudWorker(SERVICE_CONTROLLER, (key) => syncService(key), ctx.log, { minMs: opts.serviceRetryMinMs, maxMs: opts.serviceRetryMaxMs });
-  const nodeWorker = new CloudWorker(`${SERVICE_CONTROLLER} nodes`, () => syncNodes(), ctx.log, { minMs: opts.serviceRetryMinMs, maxMs: opts.serviceRetryMaxMs });
+  const serviceWorker = cloudWorker(SERVICE_CONTROLLER, (key) => syncService(key), ctx.log, { minMs: opts.serviceRetryMinMs, maxMs: opts.serviceRetryMaxMs });
+  const nodeWorker = cloudWorker(`${SERVICE_CONTROLLER} nodes`, () => syncNodes(), ctx.log, { minMs: opts.serviceRetryMinMs, maxMs: opts.serviceRetryMaxMs });
 
   services.addEventHandler(
     {
