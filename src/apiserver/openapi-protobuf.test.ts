@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import YAML from 'yaml';
-import { WireReader, WIRE_BYTES, WIRE_FIXED64, WIRE_VARINT } from '../machinery/protobuf/wire.ts';
+import { ProtoReader } from '../machinery/protobuf-reader.ts';
 import { StatusError } from '../machinery/errors.ts';
 import { ResourceRegistry } from '../api/registry.ts';
 import { openAPIV2, openAPIV2Document } from './openapi.ts';
@@ -24,14 +24,16 @@ type Raw = Uint8Array | bigint | number;
 type Msg = Map<number, Raw[]>;
 
 function decode(buf: Uint8Array): Msg {
-  const r = new WireReader(buf);
+  const r = new ProtoReader(Buffer.from(buf.buffer, buf.byteOffset, buf.length));
   const out: Msg = new Map();
-  while (!r.done) {
-    const { field, wire } = r.tag();
+  while (r.more) {
+    const t = r.varint();
+    const field = Math.floor(t / 8);
+    const wire = t % 8;
     let v: Raw;
-    if (wire === WIRE_BYTES) v = r.bytes();
-    else if (wire === WIRE_VARINT) v = r.varint();
-    else if (wire === WIRE_FIXED64) v = r.double();
+    if (wire === 2) v = r.buf.subarray(...r.span());
+    else if (wire === 0) v = BigInt(r.uint64String());
+    else if (wire === 1) v = r.double();
     else throw new Error(`unexpected wire type ${wire}`);
     if (!out.has(field)) out.set(field, []);
     out.get(field)!.push(v);

@@ -64,6 +64,26 @@ test('strings, spans and skipped fields of every wire type', () => {
   assert.equal(s.more, false);
 });
 
+test('embedded messages and doubles', () => {
+  const w = new ProtoWriter();
+  w.bytes(1, bytes(0x08, 0x05, 0x12, 0x01, 0x78)).tag(2, 1);
+  w.room(8);
+  w.buf.writeDoubleLE(1.5, w.pos);
+  w.pos += 8;
+  const r = new ProtoReader(w.finish());
+  assert.equal(r.varint(), (1 << 3) | 2);
+  const m = r.sub();
+  assert.deepEqual([m.varint(), m.varint(), m.varint(), m.string(), m.more], [0x08, 5, 0x12, 'x', false]);
+  assert.equal(r.varint(), (2 << 3) | 1);
+  assert.equal(r.double(), 1.5);
+  assert.equal(r.more, false);
+  assert.throws(() => new ProtoReader(bytes(1, 2, 3)).double(), /beyond the message/);
+  // A sub-reader is bounded by its field, not by the buffer.
+  const bounded = new ProtoReader(bytes(0x02, 0x08, 0x96, 0x01)).sub();
+  assert.equal(bounded.varint(), 8);
+  assert.throws(() => bounded.varint(), /truncated varint/);
+});
+
 test('malformed input: truncated, too long, past the end, unknown wire types', () => {
   const cases: [Buffer, (r: ProtoReader) => unknown, RegExp][] = [
     [bytes(0x80), (r) => r.varint(), /truncated varint/],

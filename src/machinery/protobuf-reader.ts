@@ -1,15 +1,14 @@
-// A cursor over protobuf's wire format for the hand-written codecs on hot paths: the etcd store's
-// messages (one WatchResponse per event) and the kubelet's CRI messages (a relist every second).
+// A cursor over protobuf's wire format for the hand-written codecs: the etcd store's messages (one
+// WatchResponse per event), the kubelet's CRI messages (a relist every second), and the API
+// server's Kubernetes-protobuf request bodies (protobuf/decode.ts, which answers a ProtobufError
+// with a 400 Status).
 // Numbers come out as JS numbers: a varint is read as two 32-bit halves, never through BigInt
 // (BigInt was the relist's hottest item, and nanosecond timestamps above 2^53 are common), so
 // 64-bit values are exact below 2^53 and rounded once above it. Malformed or truncated input
 // throws a ProtobufError; a read never runs past `end`.
-//
-// (The API server's Kubernetes-protobuf request bodies have their own reader, protobuf/wire.ts,
-// which answers malformed input with a 400 Status and is not on a hot path.)
 
 export class ProtobufError extends Error {
-  constructor(what: string) {
+  constructor(readonly what: string) {
     super(`protobuf: ${what}`);
   }
 }
@@ -130,6 +129,20 @@ export class ProtoReader {
     const start = this.pos;
     this.pos = start + n;
     return [start, this.pos];
+  }
+
+  /** A reader over the next length-delimited field (an embedded message), sharing the buffer. */
+  sub(): ProtoReader {
+    const [start, end] = this.span();
+    return new ProtoReader(this.buf, start, end);
+  }
+
+  /** A fixed64 field as a little-endian double. */
+  double(): number {
+    if (this.end - this.pos < 8) throw new ProtobufError('field runs beyond the message');
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
   }
 
   /** A length-delimited field as UTF-8 text. */

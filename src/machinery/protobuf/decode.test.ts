@@ -244,12 +244,12 @@ test('malformed bodies are 400s, unknown kinds 415', () => {
   assertStatus(() => decodeKubernetesProtobuf(Buffer.from([0x6b, 0x38])), 400, /missing "k8s\\0" prefix/);
   const good = Buffer.from(kubectl.namespace, 'base64');
   // Cut in the middle: a length prefix now runs past the end.
-  assertStatus(() => decodeKubernetesProtobuf(good.subarray(0, 30)), 400, /runs past the end|truncated/);
+  assertStatus(() => decodeKubernetesProtobuf(good.subarray(0, 30)), 400, /runs beyond the message|truncated/);
   // A varint whose continuation bit never ends.
   assertStatus(() => decodeKubernetesProtobuf(Buffer.from([0x6b, 0x38, 0x73, 0x00, 0x08, 0xff, 0xff])), 400, /truncated varint/);
   assertStatus(() => decodeKubernetesProtobuf(Buffer.concat([Buffer.from([0x6b, 0x38, 0x73, 0x00, 0x08]), Buffer.alloc(11, 0xff)])), 400, /longer than 10 bytes/);
   // Length far past the end of the body.
-  assertStatus(() => decodeKubernetesProtobuf(Buffer.from([0x6b, 0x38, 0x73, 0x00, 0x12, 0xff, 0xff, 0x03, 0x01])), 400, /runs past the end/);
+  assertStatus(() => decodeKubernetesProtobuf(Buffer.from([0x6b, 0x38, 0x73, 0x00, 0x12, 0xff, 0xff, 0x03, 0x01])), 400, /runs beyond the message/);
   // Wrong wire type for a known field (metadata as a varint).
   assertStatus(() => decodeKubernetesProtobuf(k8sBody('v1', 'Namespace', pb.int(1, 5))), 400, /wire type/);
   // Group wire types are refused.

@@ -13,7 +13,7 @@ import { errors } from '../errors.ts';
 import { kinds, messages, type FieldSpec } from './fields.generated.ts';
 import { authKinds, authMessages } from './fields-auth.ts';
 import { groupKinds, groupMessages } from './fields.groups.ts';
-import { WIRE_BYTES, WIRE_VARINT, WireReader } from './wire.ts';
+import { ProtobufError, ProtoReader } from '../protobuf-reader.ts';
 
 const META = 'k8s.io.apimachinery.pkg.apis.meta.v1';
 const TIME = `${META}.Time`;
@@ -31,6 +31,9 @@ const MAX_TIME_SECONDS = 253402300799; // 9999-12-31T23:59:59Z
 
 const MAGIC = [0x6b, 0x38, 0x73, 0x00];
 
+const WIRE_VARINT = 0;
+const WIRE_BYTES = 2;
+
 // Kinds kept outside the generated tables (fields-auth.ts), added once at load.
 Object.assign(messages, authMessages);
 for (const [gv, ks] of Object.entries(authKinds)) kinds[gv] = { ...(kinds[gv] ?? {}), ...ks };
@@ -45,7 +48,18 @@ export function decodeKubernetesProtobuf(body: Buffer | Uint8Array): DecodedObje
   if (body.length < MAGIC.length || MAGIC.some((b, i) => body[i] !== b)) {
     throw errors.badRequest('the body is not a Kubernetes protobuf message (missing "k8s\\0" prefix)');
   }
-  const envelope = readUnknown(new WireReader(body, MAGIC.length));
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.length);
+  try {
+    return decodeBody(buf);
+  } catch (e) {
+    // Every read is bounds-checked; malformed or truncated input is the client's error.
+    if (e instanceof ProtobufError) throw errors.badRequest(`unable to decode protobuf body: ${e.what}`);
+    throw e;
+  }
+}
+
+function decodeBody(buf: Buffer): DecodedObject {
+  const envelope = readUnknown(new ProtoReader(buf, MAGIC.length));
   if (envelope.contentEncoding) {
     throw errors.unsupportedMediaType(`protobuf bodies with content encoding "${envelope.contentEncoding}" are not supported; send application/json instead`);
   }
@@ -56,31 +70,40 @@ export function decodeKubernetesProtobuf(body: Buffer | Uint8Array): DecodedObje
       `this server cannot decode ${apiVersion ? `${apiVersion}, ` : ''}Kind=${kind || '(empty)'} from application/vnd.kubernetes.protobuf; send the object as application/json instead`,
     );
   }
-  const decoded = decodeMessage(new WireReader(envelope.raw), messageName);
+  const decoded = decodeMessage(new ProtoReader(buf, ...envelope.raw), messageName);
   return { apiVersion, kind, object: { apiVersion, kind, ...decoded } };
 }
 
 interface Unknown {
   apiVersion: string;
   kind: string;
-  raw: Uint8Array;
+  /** Where the object's message lies in the body. */
+  raw: [number, number];
   contentEncoding: string;
 }
 
+/** A field's number and wire type; field 0 does not exist. */
+function tag(r: ProtoReader): { field: number; wire: number } {
+  const v = r.varint();
+  const field = Math.floor(v / 8);
+  if (field === 0) throw new ProtobufError('field number 0');
+  return { field, wire: v % 8 };
+}
+
 /** runtime.Unknown: typeMeta = 1 { apiVersion = 1, kind = 2 }, raw = 2, contentEncoding = 3, contentType = 4. */
-function readUnknown(r: WireReader): Unknown {
-  const out: Unknown = { apiVersion: '', kind: '', raw: new Uint8Array(0), contentEncoding: '' };
-  while (!r.done) {
-    const { field, wire } = r.tag();
+function readUnknown(r: ProtoReader): Unknown {
+  const out: Unknown = { apiVersion: '', kind: '', raw: [0, 0], contentEncoding: '' };
+  while (r.more) {
+    const { field, wire } = tag(r);
     if (field === 1 && wire === WIRE_BYTES) {
       const tm = r.sub();
-      while (!tm.done) {
-        const t = tm.tag();
+      while (tm.more) {
+        const t = tag(tm);
         if (t.field === 1 && t.wire === WIRE_BYTES) out.apiVersion = tm.string();
         else if (t.field === 2 && t.wire === WIRE_BYTES) out.kind = tm.string();
         else tm.skip(t.wire);
       }
-    } else if (field === 2 && wire === WIRE_BYTES) out.raw = r.bytes();
+    } else if (field === 2 && wire === WIRE_BYTES) out.raw = r.span();
     else if (field === 3 && wire === WIRE_BYTES) out.contentEncoding = r.string();
     else r.skip(wire);
   }
@@ -102,11 +125,11 @@ function fieldIndex(name: string): Map<number, FieldSpec> {
 
 const SCALARS = new Set(['string', 'bytes', 'bool', 'int32', 'int64']);
 
-function decodeMessage(r: WireReader, name: string): Record<string, any> {
+function decodeMessage(r: ProtoReader, name: string): Record<string, any> {
   const idx = fieldIndex(name);
   const out: Record<string, any> = {};
-  while (!r.done) {
-    const { field, wire } = r.tag();
+  while (r.more) {
+    const { field, wire } = tag(r);
     const spec = idx.get(field);
     if (!spec) {
       r.skip(wire);
@@ -123,7 +146,7 @@ function decodeMessage(r: WireReader, name: string): Record<string, any> {
       if (wire === WIRE_BYTES && (type === 'int32' || type === 'int64' || type === 'bool')) {
         // Packed encoding of a repeated number field.
         const packed = r.sub();
-        while (!packed.done) list.push(readScalar(packed, WIRE_VARINT, type, path));
+        while (packed.more) list.push(readScalar(packed, WIRE_VARINT, type, path));
       } else {
         const v = readValue(r, wire, type, path, true);
         if (v !== undefined) list.push(v);
@@ -152,17 +175,17 @@ function expectWire(actual: number, expected: number, path: string): void {
   if (actual !== expected) throw errors.badRequest(`unable to decode protobuf body: field ${path} has wire type ${actual}, expected ${expected}`);
 }
 
-function readScalar(r: WireReader, wire: number, type: string, path: string): string | number | boolean {
+function readScalar(r: ProtoReader, wire: number, type: string, path: string): string | number | boolean {
   switch (type) {
     case 'string':
       expectWire(wire, WIRE_BYTES, path);
       return r.string();
     case 'bytes':
       expectWire(wire, WIRE_BYTES, path);
-      return Buffer.from(r.bytes()).toString('base64');
+      return r.buf.toString('base64', ...r.span());
     case 'bool':
       expectWire(wire, WIRE_VARINT, path);
-      return r.bool();
+      return r.varint() !== 0;
     case 'int32':
       expectWire(wire, WIRE_VARINT, path);
       return r.int32();
@@ -173,7 +196,7 @@ function readScalar(r: WireReader, wire: number, type: string, path: string): st
 }
 
 /** One value of `type`; undefined means "absent in JSON" (e.g. the zero Time). */
-function readValue(r: WireReader, wire: number, type: string, path: string, keepZero: boolean): unknown {
+function readValue(r: ProtoReader, wire: number, type: string, path: string, keepZero: boolean): unknown {
   if (SCALARS.has(type)) return readScalar(r, wire, type, path);
   expectWire(wire, WIRE_BYTES, path);
   const sub = r.sub();
@@ -197,12 +220,12 @@ function readValue(r: WireReader, wire: number, type: string, path: string, keep
   }
 }
 
-function readMapEntry(r: WireReader, type: string, path: string): [string, unknown] {
+function readMapEntry(r: ProtoReader, type: string, path: string): [string, unknown] {
   const valueType = type.slice(type.indexOf(',') + 1, -1);
   let key = '';
   let value: unknown;
-  while (!r.done) {
-    const { field, wire } = r.tag();
+  while (r.more) {
+    const { field, wire } = tag(r);
     if (field === 1) key = String(readScalar(r, wire, 'string', `${path} key`));
     else if (field === 2) value = readValue(r, wire, valueType, `${path}[${key}]`, true);
     else r.skip(wire);
@@ -212,11 +235,11 @@ function readMapEntry(r: WireReader, type: string, path: string): [string, unkno
   return [key, value];
 }
 
-function readTime(r: WireReader, micro: boolean, path: string): string | undefined {
+function readTime(r: ProtoReader, micro: boolean, path: string): string | undefined {
   let seconds = 0;
   let nanos = 0;
-  while (!r.done) {
-    const { field, wire } = r.tag();
+  while (r.more) {
+    const { field, wire } = tag(r);
     if (field === 1) seconds = Number(readScalar(r, wire, 'int64', path));
     else if (field === 2) nanos = Number(readScalar(r, wire, 'int32', path));
     else r.skip(wire);
@@ -229,22 +252,22 @@ function readTime(r: WireReader, micro: boolean, path: string): string | undefin
   return micro ? `${base}.${String(Math.floor(nanos / 1000)).padStart(6, '0')}Z` : `${base}Z`;
 }
 
-function readQuantity(r: WireReader): string {
+function readQuantity(r: ProtoReader): string {
   let s = '';
-  while (!r.done) {
-    const { field, wire } = r.tag();
+  while (r.more) {
+    const { field, wire } = tag(r);
     if (field === 1) s = String(readScalar(r, wire, 'string', 'Quantity.string'));
     else r.skip(wire);
   }
   return s || '0';
 }
 
-function readIntOrString(r: WireReader, keepZero: boolean): number | string | undefined {
+function readIntOrString(r: ProtoReader, keepZero: boolean): number | string | undefined {
   let type = 0;
   let intVal = 0;
   let strVal = '';
-  while (!r.done) {
-    const { field, wire } = r.tag();
+  while (r.more) {
+    const { field, wire } = tag(r);
     if (field === 1) type = Number(readScalar(r, wire, 'int64', 'IntOrString.type'));
     else if (field === 2) intVal = Number(readScalar(r, wire, 'int32', 'IntOrString.intVal'));
     else if (field === 3) strVal = String(readScalar(r, wire, 'string', 'IntOrString.strVal'));
@@ -256,18 +279,18 @@ function readIntOrString(r: WireReader, keepZero: boolean): number | string | un
 }
 
 /** RawExtension / FieldsV1: `bytes raw = 1` holding JSON text. */
-function readEmbeddedJSON(r: WireReader, path: string): unknown {
-  let raw: Uint8Array | undefined;
-  while (!r.done) {
-    const { field, wire } = r.tag();
+function readEmbeddedJSON(r: ProtoReader, path: string): unknown {
+  let raw = '';
+  while (r.more) {
+    const { field, wire } = tag(r);
     if (field === 1) {
       expectWire(wire, WIRE_BYTES, path);
-      raw = r.bytes();
+      raw = r.string();
     } else r.skip(wire);
   }
-  if (!raw || raw.length === 0) return undefined;
+  if (!raw) return undefined;
   try {
-    return JSON.parse(new TextDecoder('utf-8').decode(raw));
+    return JSON.parse(raw);
   } catch {
     throw errors.badRequest(`unable to decode protobuf body: field ${path} does not hold JSON`);
   }
