@@ -31,3 +31,25 @@ export async function serveStandIn(handle: StandInHandler, tls?: { cert: string;
     },
   };
 }
+
+/** A JSON API request as the REST stand-ins (gcp, azure) record it for the tests to check. */
+export interface JSONRequest {
+  method: string;
+  /** Path without the query. */
+  path: string;
+  query: Record<string, string>;
+  /** The parsed JSON body; the text when it is not JSON; undefined when empty. */
+  body: any;
+  authorization: string;
+}
+
+export function jsonRequest(req: http.IncomingMessage, body: string): JSONRequest {
+  const u = new URL(req.url ?? '/', 'http://x');
+  let parsed: any;
+  try {
+    parsed = body ? JSON.parse(body) : undefined;
+  } catch {
+    parsed = body;
+  }
+  return { method: req.method ?? 'GET', path: u.pathname, query: Object.fromEntries(u.searchParams), body: parsed, authorization: String(req.headers.authorization ?? '') };
+}

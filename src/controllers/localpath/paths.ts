@@ -6,6 +6,7 @@
 
 import path from 'node:path';
 import type { KObject } from '../../api/types.ts';
+import { claimRefTo } from '../persistentvolume/matching.ts';
 
 export const PROVISIONER = 'rancher.io/local-path';
 export const STORAGE_CLASS = 'local-path';
@@ -83,14 +84,7 @@ export function newVolume(claim: KObject, sc: KObject, node: KObject | undefined
       volumeMode: claim.spec?.volumeMode ?? 'Filesystem',
       hostPath: { path: path.join(dir, volumeDirName(name, claim.metadata)), type: 'DirectoryOrCreate' },
       nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [hostname] }] }] } },
-      claimRef: {
-        kind: 'PersistentVolumeClaim',
-        namespace: claim.metadata.namespace,
-        name: claim.metadata.name,
-        uid: claim.metadata.uid,
-        apiVersion: 'v1',
-        resourceVersion: claim.metadata.resourceVersion,
-      },
+      claimRef: claimRefTo(claim),
     },
   };
 }

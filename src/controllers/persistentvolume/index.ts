@@ -16,7 +16,7 @@ import type { Lister } from '../../client/cache.ts';
 import { isDefaultStorageClass } from '../../api/storage/storage-class.ts';
 import { KeyWorker } from '../key-worker.ts';
 import type { Controller, ControllerContext, ControllerFactory } from '../types.ts';
-import { ann, claimClass, claimKey, findMatchingVolume, isClaimBindCompleted, isDelayBinding, isVolumeBoundToClaim, volumeClass, volumeMismatch, volumeModeMismatch } from './matching.ts';
+import { ann, claimClass, claimKey, claimRefTo, findMatchingVolume, isClaimBindCompleted, isDelayBinding, isVolumeBoundToClaim, volumeClass, volumeMismatch, volumeModeMismatch } from './matching.ts';
 
 const PVS = { version: 'v1', resource: 'persistentvolumes' };
 const PVCS = { version: 'v1', resource: 'persistentvolumeclaims' };
@@ -189,14 +189,7 @@ class PersistentVolumeController implements Controller {
       const next = structuredClone(pv);
       // A binding the controller makes is marked so; filling in the uid of a user's pre-binding is not.
       if (!c) next.metadata.annotations = { ...(next.metadata.annotations ?? {}), [ann.boundByController]: 'yes' };
-      next.spec.claimRef = {
-        kind: 'PersistentVolumeClaim',
-        namespace: claim.metadata.namespace,
-        name: claim.metadata.name,
-        uid: claim.metadata.uid,
-        apiVersion: 'v1',
-        resourceVersion: claim.metadata.resourceVersion,
-      };
+      next.spec.claimRef = claimRefTo(claim);
       pv = await this.ctx.client.update<KObject>(ref(PVS, pv), next);
     }
     if (pv.status?.phase !== 'Bound') pv = await this.setVolumePhase(pv, 'Bound');

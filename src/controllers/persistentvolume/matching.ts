@@ -48,6 +48,12 @@ export function isVolumeBoundToClaim(pv: KObject, claim: KObject): boolean {
   return !ref.uid || ref.uid === claim.metadata.uid;
 }
 
+/** A volume's spec.claimRef to this claim (the controller, the scheduler's pre-binding and local-path provisioning all bind so). */
+export function claimRefTo(claim: KObject): Record<string, unknown> {
+  const m = claim.metadata;
+  return { kind: 'PersistentVolumeClaim', namespace: m.namespace, name: m.name, uid: m.uid, apiVersion: 'v1', resourceVersion: m.resourceVersion };
+}
+
 /** A claim is bound once the controller marked it so (upstream's AnnBindCompleted). */
 export function isClaimBindCompleted(claim: KObject): boolean {
   return claim.metadata.annotations?.[ann.bindCompleted] !== undefined;

@@ -130,17 +130,25 @@ export interface ReplicaResult {
   rawAverage: number;
 }
 
-/** The replica count for a Utilization target (upstream GetResourceReplicas). */
-export function resourceReplicas(currentReplicas: number, targetUtilization: number, resource: string, pods: KObject[], samples: Map<string, PodSample>, o: CalculatorOptions, container?: string): ReplicaResult {
+/**
+ * The samples that count for a calculation (both targets): not of ignored or unready pods, nor of
+ * pods the selector no longer matches; with the pods' grouping.
+ */
+function countedSamples(pods: KObject[], samples: Map<string, PodSample>, resource: string, o: CalculatorOptions): { metrics: Map<string, PodSample>; g: Groups } {
   if (!pods.length) throw new MetricError('no pods returned by selector while calculating replica count');
   const metrics = new Map(samples);
   const g = groupPods(pods, metrics, resource, o);
   for (const n of g.ignored) metrics.delete(n);
   for (const n of g.unready) metrics.delete(n);
-  // Samples of pods the selector no longer matches do not count.
   const names = new Set(pods.map((p) => p.metadata.name!));
   for (const n of [...metrics.keys()]) if (!names.has(n)) metrics.delete(n);
   if (!metrics.size) throw new MetricError('did not receive metrics for targeted pods (pods might be unready)');
+  return { metrics, g };
+}
+
+/** The replica count for a Utilization target (upstream GetResourceReplicas). */
+export function resourceReplicas(currentReplicas: number, targetUtilization: number, resource: string, pods: KObject[], samples: Map<string, PodSample>, o: CalculatorOptions, container?: string): ReplicaResult {
+  const { metrics, g } = countedSamples(pods, samples, resource, o);
   const requests = podRequests(pods, resource, container);
   const first = utilizationRatio(metrics, requests, targetUtilization);
   const scaleUpWithUnready = g.unready.size > 0 && first.ratio > 1;
@@ -165,14 +173,7 @@ export function resourceReplicas(currentReplicas: number, targetUtilization: num
 
 /** The replica count for an AverageValue target in milli-units (upstream GetRawResourceReplicas). */
 export function averageValueReplicas(currentReplicas: number, targetMilli: number, resource: string, pods: KObject[], samples: Map<string, PodSample>, o: CalculatorOptions): ReplicaResult {
-  if (!pods.length) throw new MetricError('no pods returned by selector while calculating replica count');
-  const metrics = new Map(samples);
-  const g = groupPods(pods, metrics, resource, o);
-  for (const n of g.ignored) metrics.delete(n);
-  for (const n of g.unready) metrics.delete(n);
-  const names = new Set(pods.map((p) => p.metadata.name!));
-  for (const n of [...metrics.keys()]) if (!names.has(n)) metrics.delete(n);
-  if (!metrics.size) throw new MetricError('did not receive metrics for targeted pods (pods might be unready)');
+  const { metrics, g } = countedSamples(pods, samples, resource, o);
   const avg = (m: Map<string, PodSample>) => [...m.values()].reduce((s, x) => s + x.value, 0) / m.size;
   const usage = Math.trunc(avg(metrics));
   const ratio = usage / targetMilli;

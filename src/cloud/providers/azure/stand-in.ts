@@ -9,16 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensurePki } from '../../../apiserver/pki.ts';
-import { serveStandIn, type StandInServer } from '../../testing/stand-in-server.ts';
+import { jsonRequest, serveStandIn, type JSONRequest, type StandInServer } from '../../testing/stand-in-server.ts';
 
-export interface ArmRequest {
-  method: string;
-  /** Path without the query. */
-  path: string;
-  query: Record<string, string>;
-  body: any;
-  authorization: string;
-}
+export type ArmRequest = JSONRequest;
 
 interface Fault {
   method: string;
@@ -77,14 +70,9 @@ export class AzureStandIn {
 
   private handle(req: import('node:http').IncomingMessage, body: string, res: import('node:http').ServerResponse): void {
     const u = new URL(req.url ?? '/', this.url);
-    const method = req.method ?? 'GET';
-    let parsed: any;
-    try {
-      parsed = body ? JSON.parse(body) : undefined;
-    } catch {
-      parsed = body;
-    }
-    this.requests.push({ method, path: u.pathname, query: Object.fromEntries(u.searchParams), body: parsed, authorization: String(req.headers.authorization ?? '') });
+    const request = jsonRequest(req, body);
+    this.requests.push(request);
+    const { method, body: parsed } = request;
     const send = (status: number, obj: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-ms-request-id': `req-${++this.seq}`, ...headers });
       res.end(obj === undefined ? '' : JSON.stringify(obj));

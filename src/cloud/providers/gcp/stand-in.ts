@@ -5,17 +5,11 @@
 // later `wait`, errors in Google's JSON error shape, and injected faults.
 
 import http from 'node:http';
-import { serveStandIn, type StandInServer } from '../../testing/stand-in-server.ts';
+import { jsonRequest, serveStandIn, type JSONRequest, type StandInServer } from '../../testing/stand-in-server.ts';
 
 const SELF = 'https://www.googleapis.com/compute/v1';
 
-export interface GcpRequest {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  body: any;
-  authorization: string;
-}
+export type GcpRequest = JSONRequest;
 
 export interface StandInGceInstance {
   name: string;
@@ -82,16 +76,9 @@ export class GcpStandIn {
   }
 
   private handle(req: http.IncomingMessage, body: string, res: http.ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const path = url.pathname;
-    const method = req.method ?? 'GET';
-    let parsed: any;
-    try {
-      parsed = body ? JSON.parse(body) : undefined;
-    } catch {
-      parsed = body;
-    }
-    this.requests.push({ method, path, query: Object.fromEntries(url.searchParams), body: parsed, authorization: String(req.headers.authorization ?? '') });
+    const request = jsonRequest(req, body);
+    this.requests.push(request);
+    const { method, path, body: parsed } = request;
     const send = (status: number, obj: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
       res.end(JSON.stringify(obj));
@@ -103,7 +90,7 @@ export class GcpStandIn {
       return sendError(new GceError(fault.status, fault.reason, fault.message));
     }
     try {
-      send(200, this.route(method, path, parsed, url.searchParams));
+      send(200, this.route(method, path, parsed, new URLSearchParams(request.query)));
     } catch (e) {
       if (e instanceof GceError) return sendError(e);
       send(500, { error: { code: 500, message: (e as Error).message, errors: [{ reason: 'backendError' }] } });

@@ -7,7 +7,7 @@
 // every claim is (the PersistentVolume controller and the provisioner finish that).
 
 import type { KObject } from '../../../api/types.ts';
-import { ann, claimClass, findMatchingVolume, isClaimBindCompleted, isDelayBinding, noProvisioner, volumeAdmitsNode } from '../../../controllers/persistentvolume/matching.ts';
+import { ann, claimClass, claimRefTo, findMatchingVolume, isClaimBindCompleted, isDelayBinding, noProvisioner, volumeAdmitsNode } from '../../../controllers/persistentvolume/matching.ts';
 import { nodeMatchesSelectorTerms } from '../../../controllers/daemonset/node-eligibility.ts';
 import { Code, Status, asStatus, skip, unresolvable, type MaybeStatus } from '../../framework/status.ts';
 import type { ClusterEvent, CycleState, EnqueueExtensions, FilterPlugin, Handle, NodeInfo, Pod, PluginFactory, PreBindPlugin, PreFilterPlugin, PreFilterResult, ReservePlugin, VolumeListers } from '../../framework/types.ts';
@@ -147,7 +147,7 @@ export class VolumeBinding implements PreFilterPlugin, FilterPlugin, ReservePlug
       for (const { pv, claim } of chosen?.bindings ?? []) {
         const ref = { version: 'v1', resource: 'persistentvolumes', name: pv.metadata.name! };
         const fresh = await client.get<KObject>(ref);
-        fresh.spec.claimRef = { kind: 'PersistentVolumeClaim', namespace: claim.metadata.namespace, name: claim.metadata.name, uid: claim.metadata.uid, apiVersion: 'v1', resourceVersion: claim.metadata.resourceVersion };
+        fresh.spec.claimRef = claimRefTo(claim);
         fresh.metadata.annotations = { ...(fresh.metadata.annotations ?? {}), [ann.boundByController]: 'yes' };
         await client.update(ref, fresh);
       }
