@@ -109,6 +109,7 @@ export const COMMANDS: CommandSpec[] = [
       'simulated-node-capacity': { type: 'string' },
       'simulated-nodes-heartbeat-only': { type: 'boolean' },
       'node-monitor-grace-period': { type: 'string' },
+      'pod-gc-period': { type: 'string' },
       'cluster-cidr': { type: 'string' },
       'no-kubelet': { type: 'boolean' },
       'node-name': { type: 'string' },
@@ -145,6 +146,9 @@ ${serveFlagHelp}
                           (scheduler benchmarks, as upstream's scheduler_perf)
   --node-monitor-grace-period DURATION
                           how long a node may miss heartbeats before it is NotReady (default 50s)
+  --pod-gc-period DURATION
+                          how often the pod garbage collector runs; a deleted node's pods go after
+                          twice this (default 20s)
   --cluster-cidr CIDR     pod network range split into per-node podCIDRs (default 10.42.0.0/16)
   --no-kubelet            run no node on this machine (by default, as root, a real node named
                           after the host runs pods in containers; see mizzen kubelet --help)

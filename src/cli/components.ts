@@ -70,6 +70,7 @@ export function clientComponentGroups(opts: UpOptions, secrets: ComponentSecrets
   }
   if (secrets.serviceAccountKeyPem) cm.serviceAccountKeyPem = secrets.serviceAccountKeyPem;
   if (opts.nodeMonitorGracePeriodMs !== undefined) cm.nodeMonitorGracePeriodMs = opts.nodeMonitorGracePeriodMs;
+  if (opts.podGCPeriodMs !== undefined) cm.podGCPeriodMs = opts.podGCPeriodMs;
   if (opts.hpaSyncPeriodMs !== undefined) cm.hpaSyncPeriodMs = opts.hpaSyncPeriodMs;
   for (const k of ['hpaDownscaleStabilizationMs', 'hpaTolerance', 'hpaCpuInitializationPeriodMs', 'hpaInitialReadinessDelayMs'] as const) if (opts[k] !== undefined) cm[k] = opts[k];
   cm.clusterCIDR = opts.clusterCIDR ?? clusterCIDRFor(opts.simulatedNodes);

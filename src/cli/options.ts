@@ -104,6 +104,8 @@ export interface UpOptions extends ServeOptions {
   simulatedNodesHeartbeatOnly?: boolean;
   /** Passed to the controller manager (flag text like `50s`). */
   nodeMonitorGracePeriodMs?: number;
+  /** --pod-gc-period, passed to the controller manager. */
+  podGCPeriodMs?: number;
   clusterCIDR?: string;
   /** Run no local node (by default, as root, a real kubelet named after the host runs). */
   noKubelet: boolean;
@@ -159,6 +161,7 @@ export function upOptions(values: Record<string, string | boolean | undefined>):
     simulatedNodeCapacity: str('simulated-node-capacity'),
     simulatedNodesHeartbeatOnly: values['simulated-nodes-heartbeat-only'] === true,
     nodeMonitorGracePeriodMs: str('node-monitor-grace-period') === undefined ? undefined : parseDurationFlag(str('node-monitor-grace-period')!, '--node-monitor-grace-period'),
+    ...durationOption(str('pod-gc-period'), '--pod-gc-period', 'podGCPeriodMs', 1),
     clusterCIDR: str('cluster-cidr'),
     ...durationOption(str('metric-resolution'), '--metric-resolution', 'metricResolutionMs', 1),
     ...hpaOptions(values),

@@ -226,6 +226,8 @@ Flags:
   --controllers a,b,...               controllers to run (default: all). Known: ${Object.keys(controllerFactories).join(', ')}
   --node-monitor-grace-period DUR     time before an unresponsive node is marked unhealthy (default 50s)
   --node-monitor-period DUR           how often node health is checked (default 5s)
+  --pod-gc-period DUR                 how often the pod garbage collector runs; a deleted node's pods
+                                      go after twice this (default 20s)
   --cluster-cidr CIDR                 pod address range for node IPAM (default 10.42.0.0/16)
   --node-cidr-mask-size N             per-node pod range mask size (default 24)
   --concurrent-syncs N                workers per controller (default 5)
@@ -258,6 +260,7 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
         controllers: { type: 'string' },
         'node-monitor-grace-period': { type: 'string' },
         'node-monitor-period': { type: 'string' },
+        'pod-gc-period': { type: 'string' },
         'cluster-cidr': { type: 'string' },
         'node-cidr-mask-size': { type: 'string' },
         'concurrent-syncs': { type: 'string' },
@@ -293,6 +296,7 @@ export async function runControllerManagerCommand(argv: string[]): Promise<numbe
   try {
     if (values['node-monitor-grace-period']) options.nodeMonitorGracePeriodMs = parseDuration(String(values['node-monitor-grace-period']));
     if (values['node-monitor-period']) options.nodeMonitorPeriodMs = parseDuration(String(values['node-monitor-period']));
+    if (values['pod-gc-period']) options.podGCPeriodMs = parseDuration(String(values['pod-gc-period']));
   } catch (e) {
     return fail((e as Error).message);
   }

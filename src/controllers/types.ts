@@ -18,6 +18,11 @@ export interface ControllerManagerOptions {
   nodeEvictionRate: number;
   /** Terminated pods kept before PodGC removes the oldest (upstream 12500). */
   terminatedPodGCThreshold: number;
+  /**
+   * How often the pod garbage collector runs (upstream's fixed 20 s); pods of a deleted node are
+   * collected once it has been gone twice this long (upstream's fixed 40 s). Tests shorten it.
+   */
+  podGCPeriodMs?: number;
   /** Workers per controller (upstream --concurrent-*-syncs, mostly 5). */
   workers: number;
   /** PEM of the cluster CA, published as the kube-root-ca.crt ConfigMap in every namespace. */

@@ -162,4 +162,7 @@ function hasCondition(p: KObject, type: string): boolean {
   return (p.status?.conditions ?? []).some((c: any) => c.type === type && c.status === 'True');
 }
 
-export const podGCController: ControllerFactory = (ctx) => createPodGC(ctx);
+export const podGCController: ControllerFactory = (ctx) => {
+  const p = ctx.options.podGCPeriodMs;
+  return createPodGC(ctx, p === undefined ? {} : { periodMs: p, quarantineMs: 2 * p });
+};
