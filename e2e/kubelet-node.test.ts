@@ -61,6 +61,8 @@ describe('a real node (mizzen kubelet) with kubectl', { skip, timeout: 600_000 }
     const port = await freePort();
     kubeletArgs = ['--kubeconfig', kubeconfig, '--data-dir', join(nodeDir, 'data'), '--port', String(port),
       '--tls-cert-file', join(nodeDir, 'kubelet.crt'), '--tls-private-key-file', join(nodeDir, 'kubelet.key'),
+      // A 8 s Lease renewed every 2 s: the renewal test sees one without waiting upstream's 10 s.
+      '--node-lease-duration-seconds', '8',
       // This suite is about the kubelet: no service proxy (the host-global one is e2e/services-dns.test.ts's).
       ...realNodeFlags(names, cidrs)];
     startKubelet();
@@ -88,6 +90,7 @@ describe('a real node (mizzen kubelet) with kubectl', { skip, timeout: 600_000 }
     const wide = (await kubectl(['get', 'nodes', nodeName, '-o', 'wide'])).stdout;
     assert.match(wide, new RegExp(`${nodeName}\\s+Ready`));
     const l1 = await json(['get', 'lease', '-n', 'kube-node-lease', nodeName]);
+    assert.equal(l1.spec.leaseDurationSeconds, 8, '--node-lease-duration-seconds');
     await poll(async () => (await json(['get', 'lease', '-n', 'kube-node-lease', nodeName])).spec.renewTime !== l1.spec.renewTime, { what: 'a lease renewal', timeoutMs: 25_000, intervalMs: 1000 });
   });
 

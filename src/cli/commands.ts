@@ -263,6 +263,7 @@ Flags:
       'tls-private-key-file': { type: 'string' },
       'cgroup-root': { type: 'string' },
       'pod-bridge': { type: 'string' },
+      'node-lease-duration-seconds': { type: 'string' },
       'no-cluster-dns': { type: 'boolean' },
       'no-service-proxy': { type: 'boolean' },
       'no-network-policy': { type: 'boolean' },
@@ -307,6 +308,8 @@ Flags:
                           CertificateSigningRequest, which an admin approves)
   --cgroup-root PATH      parent cgroup of the pods (default /, so /kubepods/...)
   --pod-bridge NAME       Linux bridge of the pod network (default mizzen0)
+  --node-lease-duration-seconds N
+                          the node Lease's duration, renewed every quarter of it (default 40)
   --dns-upstream LIST     resolvers for names outside the cluster, IP or IP:port, comma-separated
                           (default: the nameservers of /etc/resolv.conf)
   --no-cluster-dns        no cluster DNS server on this node

@@ -39,8 +39,17 @@ export interface KubeletCommandOptions {
   tlsPrivateKeyFile?: string;
   cgroupRoot?: string;
   podBridge?: string;
+  /** --node-lease-duration-seconds: the node Lease's duration, renewed every quarter of it (default 40). */
+  nodeLeaseDurationSeconds?: number;
   /** Cluster DNS and the service proxy beside the kubelet (src/kubelet/node-services.ts). */
   services: NodeServicesOptions;
+}
+
+function leaseDuration(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = parseCount(v, '--node-lease-duration-seconds', 'kubelet');
+  if (n < 1) throw new UsageError(`invalid --node-lease-duration-seconds "${v}": must be positive`, 'kubelet');
+  return n;
 }
 
 export function defaultKubeletDataDir(): string {
@@ -101,6 +110,7 @@ export function kubeletOptions(values: Record<string, string | boolean | undefin
       dns: values['no-cluster-dns'] === true ? false : { upstreams: str('dns-upstream') === undefined ? undefined : wrap(() => str('dns-upstream')!.split(',').map((u) => u.trim()).filter(Boolean).map(parseUpstream)) },
       proxy: values['no-service-proxy'] === true ? false : { networkPolicy: values['no-network-policy'] !== true },
     },
+    nodeLeaseDurationSeconds: leaseDuration(str('node-lease-duration-seconds')),
     podBridge: checked(str('pod-bridge'), /^[A-Za-z0-9_.-]{1,15}$/, '--pod-bridge', 'a Linux interface name of at most 15 characters'),
   };
 }
@@ -135,6 +145,7 @@ export async function runKubelet(o: KubeletCommandOptions, io: CliIO, stopSignal
       cgroupRoot: o.cgroupRoot,
       bridge: o.podBridge,
       networkName: o.podBridge,
+      nodeLeaseDurationSeconds: o.nodeLeaseDurationSeconds,
       ...nodeServiceHooks(o.services),
       log,
     });

@@ -101,6 +101,8 @@ export interface StartNodeOptions {
   /** Shorter intervals for tests. */
   statusIntervalMs?: number;
   leaseRenewIntervalMs?: number;
+  /** --node-lease-duration-seconds (default 40): the Lease's duration; renewed every quarter of it unless leaseRenewIntervalMs says otherwise. */
+  nodeLeaseDurationSeconds?: number;
   /** The pod workers; default src/kubelet/core's Kubelet. */
   startPods?: (ctx: PodsContext) => Promise<RunningPods>;
   /** HOOK (dns): cluster DNS on this node, started once the pod network is up. */
@@ -212,7 +214,8 @@ export async function startNode(o: StartNodeOptions): Promise<StartNodeResult> {
       resources: o.resources,
       readinessErrors: () => (networkReady ? [] : ['network not configured yet: waiting for the node\'s podCIDR']),
       statusIntervalMs: o.statusIntervalMs,
-      leaseRenewIntervalMs: o.leaseRenewIntervalMs,
+      leaseRenewIntervalMs: o.leaseRenewIntervalMs ?? (o.nodeLeaseDurationSeconds === undefined ? undefined : o.nodeLeaseDurationSeconds * 250),
+      leaseDurationSeconds: o.nodeLeaseDurationSeconds,
       log,
     });
 

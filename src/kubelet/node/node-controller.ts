@@ -42,6 +42,7 @@ export interface NodeControllerOptions {
   statusIntervalMs?: number;
   reportIntervalMs?: number;
   leaseRenewIntervalMs?: number;
+  leaseDurationSeconds?: number;
   log: (msg: string) => void;
 }
 
@@ -64,7 +65,7 @@ export class NodeController {
 
   constructor(private readonly o: NodeControllerOptions) {
     this.machine = readMachineInfo(o.rootDir);
-    this.lease = new NodeLease({ client: o.client, nodeName: o.nodeName, nodeUid: () => this.node?.metadata.uid, renewIntervalMs: o.leaseRenewIntervalMs, log: o.log });
+    this.lease = new NodeLease({ client: o.client, nodeName: o.nodeName, nodeUid: () => this.node?.metadata.uid, renewIntervalMs: o.leaseRenewIntervalMs, durationSeconds: o.leaseDurationSeconds, log: o.log });
   }
 
   get identity(): NodeIdentity {
