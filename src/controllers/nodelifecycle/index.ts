@@ -196,7 +196,12 @@ export const nodeLifecycleController: ControllerFactory = (ctx: ControllerContex
     allZonesDisrupted = all;
     // Entering or leaving "every zone is down": the NoExecute taints of every node are reconsidered.
     if (was !== all) {
-      ctx.log(all ? 'node-lifecycle: all zones are fully disrupted; NoExecute tainting stops' : 'node-lifecycle: some zone is healthy again; NoExecute tainting resumes');
+      // Said plainly: at every start it shows until the first node is Ready, and must not read as a fault.
+      ctx.log(
+        all
+          ? 'node-lifecycle: no node is Ready (every zone is fully disrupted): pods are not evicted from NotReady nodes until one is'
+          : 'node-lifecycle: a node is Ready: pods are evicted from NotReady nodes again',
+      );
       for (const n of nodes.indexer.list()) taintWorker.add(n.metadata.name!);
     }
   };
