@@ -1,4 +1,5 @@
 import { unknownPlugins } from '../apiserver/admission/chain.ts';
+import type { ApiServerAuthOptions } from '../apiserver/server.ts';
 // Typed options for every command, with all defaults in one place.
 
 import { formatIPv4, parseIPv4 } from '../machinery/ipv4.ts';
@@ -34,23 +35,8 @@ export interface ServeOptions {
   auth?: AuthFlags;
 }
 
-/** What the auth flags set; mirrors ApiServerAuthOptions in src/apiserver/server.ts. */
-export interface AuthFlags {
-  tokenAuthFile?: string;
-  anonymous?: boolean;
-  authorizationModes?: ('Node' | 'RBAC' | 'AlwaysAllow')[];
-  serviceAccountIssuer?: string;
-  serviceAccountKeyFile?: string;
-  serviceAccountMaxTokenExpirationSeconds?: number;
-  apiAudiences?: string[];
-  disableAdmissionPlugins?: string[];
-  enableAdmissionPlugins?: string[];
-  auditPolicyFile?: string;
-  auditLogPath?: string;
-  encryptionProviderConfig?: string;
-  maxRequestsInflight?: number;
-  maxMutatingRequestsInflight?: number;
-}
+/** What the auth flags set: the API server's auth options that have a flag. */
+export type AuthFlags = Omit<ApiServerAuthOptions, 'defaultServiceAccountWaitMs'>;
 
 function parseBool(value: string, flag: string, command: string): boolean {
   if (value === 'true') return true;
