@@ -15,6 +15,10 @@
 // `--timeline S`: per-thread CPU sampled each second for S s, idle and with the pods (after
 // `later`): the main thread's ms in each second and % of a core by thread (bench/lib/proc-usage.ts).
 // `--log DIR`: the kubelet's output in DIR/<variant>.log (e.g. with a `--trace-gc` variant).
+// `--heap-sampling DIR`: a sampling heap profile of the steady state (from the measurement with
+// the pods to the one a minute later) that counts garbage too (objects collected by scavenges and
+// full GCs), DIR/<variant>.heapprofile (Chrome DevTools' format), and its top allocation sites in
+// the JSON line: what allocates while the kubelet idles with its pods.
 // Needs root and the node's packages (like pod-startup).
 
 import { spawn } from 'node:child_process';
@@ -43,7 +47,7 @@ const load = () => loadavg().map((l) => round(l, 2));
  * what follows). `profileDir`: CPU profiles from the first measurement to the second (the burst,
  * burst.cpuprofile) and from the second to the third (steady state, steady.cpuprofile).
  */
-function heapPreload(dir: string, snapshots?: string, profileDir?: string): string {
+function heapPreload(dir: string, snapshots?: string, profileDir?: string, sampleFile?: string): string {
   const file = path.join(dir, 'heap-preload.mjs');
   writeFileSync(
     file,
@@ -52,6 +56,7 @@ import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 let n = 0;
 let session;
+let sampler;
 const profile = (name, again) => session.post('Profiler.stop', (err, r) => {
   if (!err) writeFileSync(${JSON.stringify(profileDir ?? '.')} + '/' + name + '.cpuprofile', JSON.stringify(r.profile));
   if (again) session.post('Profiler.start');
@@ -66,6 +71,15 @@ process.on('SIGUSR2', () => {
   }
   if (session && n === 2) profile('burst', true);
   if (session && n === 3) profile('steady', false);
+  if (${JSON.stringify(sampleFile ?? '')} && n === 2) {
+    sampler = new Session();
+    sampler.connect();
+    sampler.post('HeapProfiler.enable', () => sampler.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }));
+  }
+  if (sampler && n === 3) sampler.post('HeapProfiler.stopSampling', (err, r) => {
+    if (!err) writeFileSync(${JSON.stringify(sampleFile ?? '.')}, JSON.stringify(r.profile));
+    sampler.disconnect();
+  });
   const mb = (b) => Math.round(b / 1048576 * 10) / 10;
   const m = process.memoryUsage();
   const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name.replace(/_space$/, ''), { sizeMB: mb(s.space_size), usedMB: mb(s.space_used_size) }]));
@@ -92,6 +106,34 @@ async function heapOf(pid: number, dir: string): Promise<unknown> {
 async function measure(pid: number, dir: string) {
   const u = await usage(pid, WINDOW_MS);
   return { ...u, byMapping: rssByMapping(pid), heap: await heapOf(pid, dir), loadavg: load() };
+}
+
+/**
+ * The sampling heap profile's total (MB/s over `seconds`) and its top sites: self bytes by
+ * function and location, and by the nearest frame in the kubelet's own code (dist/cli, not
+ * node's internals or npm packages) on the stack, which says which of our calls it was for.
+ */
+async function allocationSites(file: string, seconds: number) {
+  for (let i = 0; i < 100 && !existsSync(file); i++) await sleep(100);
+  if (!existsSync(file)) return undefined;
+  type Node = { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: Node[] };
+  const head = JSON.parse(readFileSync(file, 'utf8')).head as Node;
+  const self = new Map<string, number>();
+  const ours = new Map<string, number>();
+  let total = 0;
+  const where = (f: Node['callFrame']) => `${f.functionName || '(anonymous)'} ${path.basename(f.url) || '(native)'}:${f.lineNumber + 1}`;
+  const walk = (n: Node, own: string) => {
+    const mine = /dist\/cli\//.test(n.callFrame.url) ? where(n.callFrame) : own;
+    if (n.selfSize) {
+      total += n.selfSize;
+      self.set(where(n.callFrame), (self.get(where(n.callFrame)) ?? 0) + n.selfSize);
+      ours.set(mine, (ours.get(mine) ?? 0) + n.selfSize);
+    }
+    for (const c of n.children) walk(c, mine);
+  };
+  walk(head, '(no kubelet frame)');
+  const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([k, b]) => [k, round(b / 1024, 0)]);
+  return { MBperS: round(total / 1048576 / seconds, 3), seconds, topSelfKB: top(self), topByKubeletFrameKB: top(ours) };
 }
 
 function podObject(name: string, node: string) {
@@ -144,7 +186,8 @@ export async function main(argv: string[]): Promise<void> {
       const nodeDir = mkdtempSync(path.join(tmpdir(), 'mzkf-'));
       const args = await benchKubeletArgs({ cluster, pki, cidrs, nodeName, nodeDir, bridge, cgroupRoot });
       const dirArg = (name: string) => (argv.includes(name) ? path.resolve(argv[argv.indexOf(name) + 1]!) : undefined);
-      const preload = heapPreload(nodeDir, dirArg('--snapshots'), dirArg('--cpu-prof'));
+      const sampleFile = dirArg('--heap-sampling') && path.join(dirArg('--heap-sampling')!, `${v.name}.heapprofile`);
+      const preload = heapPreload(nodeDir, dirArg('--snapshots'), dirArg('--cpu-prof'), sampleFile);
       // Executed as people run it (the shebang's flags), or through node with the variant's flags.
       const kubelet = v.flags
         ? spawn(process.execPath, [...v.flags, `--import=${preload}`, v.bin ?? bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...v.env } })
@@ -183,6 +226,7 @@ export async function main(argv: string[]): Promise<void> {
         await sleep(40_000);
         const later = await measure(kubelet.pid!, nodeDir);
         const podsTimeline = timelineS ? await cpuTimeline(kubelet.pid!, timelineS) : undefined;
+        const allocation = sampleFile ? await allocationSites(sampleFile, (40_000 + WINDOW_MS) / 1000) : undefined;
         console.log(JSON.stringify({
           bench: 'kubelet-footprint',
           variant: v.name,
@@ -195,6 +239,7 @@ export async function main(argv: string[]): Promise<void> {
           [`with${pods}Pods`]: withPods,
           [`with${pods}PodsLater`]: later,
           ...(timelineS ? { idleTimeline, [`with${pods}PodsTimeline`]: podsTimeline } : {}),
+          ...(allocation ? { steadyAllocation: allocation } : {}),
         }));
       } finally {
         watch.abort();

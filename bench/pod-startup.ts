@@ -12,6 +12,8 @@
 // ~35-45 MB of code) from /proc/PID/smaps_rollup. Then (unless --no-up) the whole `mizzen up`
 // with its local node (DNS on, no service proxy, for the same reason) idle, and its containerd.
 // `--bin PATH`: measure another checkout's bin/mizzen.js (side-by-side comparisons under the same load).
+// `--up-only [--bin PATH]... [--rounds N]`: only the whole `mizzen up` idle, for each `--bin` in
+// turn (the order reversed every other round), one JSON line each: to compare checkouts' `up`.
 // `--trace`: the kubelet writes per-pod step timestamps (src/kubelet/core/trace.ts); the JSON line
 // then has, for the burst, the median and max time from the create request to each step.
 // `--perf`: the burst's CPU by process (kubelet, containerd, shims, runc, each CNI plugin, the
@@ -31,7 +33,7 @@ import { ensurePki } from '../src/apiserver/pki.ts';
 import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
 import { freePort, percentile, startCluster } from './lib/cluster.ts';
 import { perfAvailable, startPerfCpu, type PerfCpu } from './lib/perf-cpu.ts';
-import { usage } from './lib/proc-usage.ts';
+import { rssByMapping, usage } from './lib/proc-usage.ts';
 import { benchKubeletArgs, waitNodeReady } from './lib/bench-kubelet.ts';
 
 const repo = path.resolve(import.meta.dirname, '..');
@@ -59,6 +61,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(JSON.stringify({ bench: 'pod-startup', skipped: skip }));
     return;
   }
+  if (argv.includes('--up-only')) return upOnly(argv);
   const burst = arg(argv, '--pods', 30);
   const bin = argv.includes('--bin') ? path.resolve(argv[argv.indexOf('--bin') + 1]!) : path.join(repo, 'bin/mizzen.js');
   const singles = arg(argv, '--singles', 10);
@@ -167,6 +170,19 @@ export async function main(argv: string[]): Promise<void> {
   console.log(JSON.stringify(result));
 }
 
+async function upOnly(argv: string[]): Promise<void> {
+  const bins = argv.flatMap((a, i) => (a === '--bin' ? [path.resolve(argv[i + 1]!)] : []));
+  if (!bins.length) bins.push(path.join(repo, 'bin/mizzen.js'));
+  const cidrs = await pickTestCidrs();
+  for (let round = 0; round < arg(argv, '--rounds', 1); round++) {
+    for (const bin of round % 2 ? [...bins].reverse() : bins) {
+      const loadBefore = loadavg().map((l) => Math.round(l * 100) / 100);
+      const up = await upIdle(bin, cidrs).catch((e) => ({ error: (e as Error).message.slice(0, 2000) }));
+      console.log(JSON.stringify({ bench: 'pod-startup', upOnly: true, bin, round, up, loadBefore, loadAfter: loadavg().map((l) => Math.round(l * 100) / 100) }));
+    }
+  }
+}
+
 /**
  * The whole `mizzen up` (control plane and its local node, cluster DNS on, no service proxy)
  * idle: 20 s after its ready line (printed once the node is Ready), over 20 s. Its containerd
@@ -202,7 +218,7 @@ async function upIdle(bin: string, cidrs: TestCidrs) {
     await new Promise((r) => setTimeout(r, 20_000));
     const containerd = childPids(up.pid!).find((p) => /containerd$/.test(readFileSync(`/proc/${p}/comm`, 'utf8').trim()));
     const [mizzen, rt] = await Promise.all([usage(up.pid!, WINDOW_MS), containerd ? usage(containerd, WINDOW_MS) : undefined]);
-    return { mizzen, containerd: rt, target: { rssMB: 150 } };
+    return { mizzen: { ...mizzen, byMapping: rssByMapping(up.pid!) }, containerd: rt, target: { rssMB: 150 } };
   } finally {
     const exited = new Promise((res) => up.once('exit', res));
     up.kill('SIGTERM');

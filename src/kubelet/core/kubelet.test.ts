@@ -18,6 +18,7 @@ import { httpGet } from '../../testing/http-get.ts';
 import type { Node, Pod } from '../pods/api-types.ts';
 import { localNodeSkipReason, startLocalNode, type LocalNode } from '../testing/local-node.ts';
 import { Kubelet, type KubeletOptions } from './kubelet.ts';
+import { SummaryCollector } from '../stats/summary.ts';
 
 const skip = localNodeSkipReason();
 const NS = 'kubelet-core';
@@ -127,6 +128,13 @@ describe('kubelet core on a real containerd node', { skip }, () => {
     assert.equal(view.runningContainerId(seen, 'main'), c.containerID.slice('containerd://'.length));
     assert.ok(view.sandboxId(seen));
     assert.ok(kubelet.activePods().some((x) => x.metadata.name === 'web'));
+    // /stats/summary's pods: the pod's ready sandbox with its running container (from the
+    // runtime's unfiltered lists, filtered by state in the collector).
+    const summary = await new SummaryCollector({ nodeName, cri: node.runtime.cri, rootDir: join(node.dataDir, 'kubelet'), memoryCapacityBytes: 4 * 2 ** 30 }).summary();
+    const ps = summary.pods.find((x) => x.podRef.name === 'web' && x.podRef.namespace === NS);
+    assert.ok(ps, JSON.stringify(summary.pods.map((x) => x.podRef)));
+    assert.equal(ps.podRef.uid, p.metadata.uid);
+    assert.deepEqual(ps.containers.map((x) => x.name), ['main']);
   });
 
   test('init containers run in order before the containers; emptyDir is shared', async () => {

@@ -1,10 +1,14 @@
 // The CRI client's transport: unary gRPC calls on one HTTP/2 connection to the runtime's unix
-// socket (src/machinery/grpc-unary.ts, shared with the etcd store). The kubelet makes two calls a
-// second for the PLEG relist; without grpc-js a call costs about half the CPU, and the kubelet
-// does not load grpc-js at all. Deadlines go to the runtime as grpc-timeout; only calls in flight
-// keep the process alive; a call while the runtime is down fails at once with UNAVAILABLE.
+// socket. The kubelet makes two calls a second for the PLEG relist. By default they go over the
+// HTTP/2 client of our own that the etcd store uses (src/storage/etcd/h2-unary.ts): no
+// node:http2 stream object per call, and no 64 KB node:http2 read buffer kept alive per answer
+// (docs/kubelet-node.md, sixth pass). `MIZZEN_CRI_UNARY=node-http2` puts the calls on node:http2
+// (src/machinery/grpc-unary.ts) instead, for A/B runs and as a way back. Either way: deadlines go
+// to the runtime as grpc-timeout; only calls in flight keep the process alive; a call while the
+// runtime is down fails at once with UNAVAILABLE.
 
 import { GrpcChannel, GrpcCallError, GrpcCode } from '../../machinery/grpc-unary.ts';
+import { H2UnaryChannel } from '../../storage/etcd/h2-unary.ts';
 
 export { GrpcCode as Code, GrpcCallError as UnaryCallError };
 
@@ -13,11 +17,14 @@ export interface UnaryChannelOptions {
 }
 
 export class UnaryChannel {
-  private readonly channel: GrpcChannel;
+  private readonly channel: GrpcChannel | H2UnaryChannel;
   private closed = false;
 
   constructor(socketPath: string, o: UnaryChannelOptions) {
-    this.channel = new GrpcChannel({ connector: { socketPath }, maxReceiveBytes: o.maxReceiveBytes, sendDeadline: true, unrefWhenIdle: true });
+    this.channel =
+      process.env.MIZZEN_CRI_UNARY === 'node-http2'
+        ? new GrpcChannel({ connector: { socketPath }, maxReceiveBytes: o.maxReceiveBytes, sendDeadline: true, unrefWhenIdle: true })
+        : new H2UnaryChannel({ origin: 'http://localhost', socketPath, maxReceiveBytes: o.maxReceiveBytes, sendDeadline: true, unrefWhenIdle: true });
   }
 
   close(): void {

@@ -183,12 +183,16 @@ export class SummaryCollector {
     const cri = this.o.cri;
     let sandboxes, containers, cstats: ContainerStats[], pstats: PodSandboxStats[];
     try {
-      [sandboxes, containers, cstats, pstats] = await Promise.all([
-        cri.listPodSandbox({ state: { state: 'SANDBOX_READY' } }, { timeoutMs: 10_000 }),
-        cri.listContainers({ state: { state: 'CONTAINER_RUNNING' } }, { timeoutMs: 10_000 }),
+      // Unfiltered lists, filtered here: the CRI client answers those from its item cache (the
+      // relist asks for them every second), a filtered list is decoded afresh each scrape.
+      let all;
+      [all, containers, cstats, pstats] = await Promise.all([
+        cri.listPodSandbox(undefined, { timeoutMs: 10_000 }),
+        cri.listContainers(undefined, { timeoutMs: 10_000 }).then((cs) => cs.filter((c) => c.state === 'CONTAINER_RUNNING')),
         cri.listContainerStats(undefined, { timeoutMs: 10_000 }),
         cri.listPodSandboxStats(undefined, { timeoutMs: 10_000 }).catch(() => [] as PodSandboxStats[]),
       ]);
+      sandboxes = all.filter((sb) => sb.state === 'SANDBOX_READY');
     } catch {
       return [];
     }

@@ -366,3 +366,69 @@ test('a symlink inside an emptyDir does not make tearDown follow it out', async 
   await vm.tearDown(p.metadata.uid!);
   assert.equal(await readFile(join(hostDir, 'precious'), 'utf8'), 'keep');
 });
+
+test('refresh leaves volumes whose inputs did not change alone; changed ConfigMaps, labels and renewed tokens still reach the files', async () => {
+  // A real mounter that counts how often the mount table is read (root only; on disk otherwise).
+  class CountingMounter extends SystemMounter {
+    reads = 0;
+    override mountPointsUnder(dir: string): Promise<string[]> {
+      this.reads++;
+      return super.mountPointsUnder(dir);
+    }
+  }
+  const mounter = ROOT ? new CountingMounter() : null;
+  let now = Date.now();
+  let issued = 0;
+  const src = new StaticObjectSources();
+  src.addConfigMap({ metadata: { namespace: 'ns', name: 'steady', resourceVersion: '1' }, data: { v: '1' } });
+  src.issueToken = (_ns, _sa, spec) => ({ token: `tok-${++issued}`, expirationTimestamp: new Date(now + (spec.expirationSeconds ?? 3600) * 1000).toISOString() });
+  const own = new VolumeManager({ rootDir: root, sources: src, mounter, now: () => now });
+  const p = pod([
+    { name: 'cm', configMap: { name: 'steady' } },
+    { name: 'labels', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
+    { name: 'api', projected: { sources: [{ serviceAccountToken: { path: 'token', expirationSeconds: 3600 } }, { configMap: { name: 'steady' } }] } },
+  ]);
+  const r = await own.setUp(p);
+  assert.deepEqual(r.errors, []);
+  const dir = (name: string) => r.volumes.get(name)!.hostPath;
+  const dataDir = async (name: string) => (await import('node:fs/promises')).readlink(join(dir(name), '..data'));
+  const before = { cm: await dataDir('cm'), labels: await dataDir('labels'), api: await dataDir('api') };
+  const mountReads = mounter?.reads ?? 0;
+
+  // Nothing changed: no mount table read, no file read back (an edit made on the host inside the
+  // timestamped directory stays), no new timestamped directory.
+  await writeFile(join(dir('cm'), before.cm, 'v'), 'edited on the host');
+  assert.deepEqual(await own.refresh(p), []);
+  assert.deepEqual(await own.refresh(p), []);
+  assert.equal(mounter?.reads ?? 0, mountReads);
+  assert.deepEqual({ cm: await dataDir('cm'), labels: await dataDir('labels'), api: await dataDir('api') }, before);
+  assert.equal(await readFile(join(dir('cm'), 'v'), 'utf8'), 'edited on the host');
+  assert.equal(issued, 1);
+
+  // The ConfigMap changed: both volumes that show it are written, the other one is not.
+  src.addConfigMap({ metadata: { namespace: 'ns', name: 'steady', resourceVersion: '2' }, data: { v: '2' } });
+  assert.deepEqual(await own.refresh(p), []);
+  assert.deepEqual(await files(dir('cm')), { v: '2' });
+  assert.deepEqual(await files(dir('api')), { token: 'tok-1', v: '2' });
+  assert.notEqual(await dataDir('cm'), before.cm);
+  assert.notEqual(await dataDir('api'), before.api);
+  assert.equal(await dataDir('labels'), before.labels);
+
+  // The pod's labels changed: the downwardAPI volume follows.
+  const relabelled: Pod = { ...p, metadata: { ...p.metadata, labels: { app: 'web', tier: 'db' } } };
+  assert.deepEqual(await own.refresh(relabelled), []);
+  assert.equal(await readFile(join(dir('labels'), 'labels'), 'utf8'), 'app="web"\ntier="db"');
+
+  // The token reached 80 % of its life: a new one is requested and written.
+  now += 3000 * 1000;
+  assert.deepEqual(await own.refresh(relabelled), []);
+  assert.equal(issued, 2);
+  assert.equal(await readFile(join(dir('api'), 'token'), 'utf8'), 'tok-2');
+
+  // After a tear-down, a new set-up writes everything again.
+  await own.tearDown(p.metadata.uid!);
+  const again = await own.setUp(relabelled);
+  assert.deepEqual(await files(again.volumes.get('cm')!.hostPath), { v: '2' });
+  await own.tearDown(p.metadata.uid!);
+  mounter?.close();
+});

@@ -6,7 +6,14 @@
 // retries on its next sync, as upstream's reconciler does.
 //
 // One operation per pod runs at a time (a promise chain per pod UID).
+//
+// A projected-type volume (configMap, secret, downwardAPI, projected) whose files would come out
+// byte for byte as this process last wrote them is not touched again: the periodic refresh of
+// every pod then costs no mount table read and no file comparison (it was 200-300 ms of CPU once
+// a minute with 30 pods). The payload is still built from the current objects each time, so a
+// changed ConfigMap/Secret, label, resource or renewed token is written as before.
 
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { isObjectNotFound, type ObjectSources, type ServiceAccountToken } from '../objects/sources.ts';
 import type { ConfigMap, Pod, ResourceList, Secret, Volume } from '../pods/api-types.ts';
@@ -118,6 +125,8 @@ export class VolumeManager {
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly ready = new Map<string, Map<string, PodVolume>>();
   private readonly tokens = new Map<string, CachedToken>();
+  /** `<uid>/<volume>` → digest of the payload (and fsGroup) last written there by this process. */
+  private readonly written = new Map<string, string>();
 
   constructor(opts: VolumeManagerOptions) {
     this.opts = opts;
@@ -149,6 +158,7 @@ export class VolumeManager {
     return this.serialize(uid, async () => {
       this.ready.delete(uid);
       for (const key of [...this.tokens.keys()]) if (key.startsWith(`${uid}/`)) this.tokens.delete(key);
+      for (const key of [...this.written.keys()]) if (key.startsWith(`${uid}/`)) this.written.delete(key);
       const dir = this.paths.podDir(uid);
       if (this.opts.mounter) {
         for (const mp of await this.opts.mounter.mountPointsUnder(dir)) await this.opts.mounter.unmount(mp);
@@ -195,8 +205,11 @@ export class VolumeManager {
     const errors: VolumeError[] = [];
     const remountErrors: VolumeError[] = [];
     const used = mountedVolumeNames(pod);
-    await mkdir(this.paths.podVolumesDir(uid), { recursive: true, mode: 0o750 });
-    await mkdir(this.paths.podPluginsDir(uid), { recursive: true, mode: 0o750 });
+    // A refresh only rewrites volumes that were set up, so their directories exist.
+    if (!(refreshOnly && this.ready.has(uid))) {
+      await mkdir(this.paths.podVolumesDir(uid), { recursive: true, mode: 0o750 });
+      await mkdir(this.paths.podPluginsDir(uid), { recursive: true, mode: 0o750 });
+    }
     for (const v of pod.spec.volumes ?? []) {
       if (!used.has(v.name)) continue;
       const projected = !!(v.configMap || v.secret || v.downwardAPI || v.projected);
@@ -230,7 +243,7 @@ export class VolumeManager {
       const cm = await this.configMap(pod, src.name ?? '', optional);
       const payload = configMapPayload(src.items, cm, src.defaultMode ?? DEFAULT_MODE, optional);
       const dir = this.paths.volumeDir(uid, PLUGIN_CONFIGMAP, v.name);
-      await this.project(dir, payload, fsGroup);
+      await this.projectVolume(uid, v.name, dir, payload, fsGroup, undefined);
       return { name: v.name, plugin: PLUGIN_CONFIGMAP, hostPath: dir, readOnly: true };
     }
     if (v.secret) {
@@ -239,24 +252,21 @@ export class VolumeManager {
       const secret = await this.secret(pod, src.secretName ?? '', optional);
       const payload = secretPayload(src.items, secret, src.defaultMode ?? DEFAULT_MODE, optional);
       const dir = this.paths.volumeDir(uid, PLUGIN_SECRET, v.name);
-      await this.ensureTmpfs(dir, pod, undefined, false);
-      await this.project(dir, payload, fsGroup);
+      await this.projectVolume(uid, v.name, dir, payload, fsGroup, pod);
       return { name: v.name, plugin: PLUGIN_SECRET, hostPath: dir, readOnly: true };
     }
     if (v.downwardAPI) {
       const { payload, error } = downwardAPIPayload(v.downwardAPI.items, pod, v.downwardAPI.defaultMode ?? DEFAULT_MODE, this.opts.nodeAllocatable?.());
       if (error) throw error;
       const dir = this.paths.volumeDir(uid, PLUGIN_DOWNWARD_API, v.name);
-      await this.project(dir, payload, fsGroup);
+      await this.projectVolume(uid, v.name, dir, payload, fsGroup, undefined);
       return { name: v.name, plugin: PLUGIN_DOWNWARD_API, hostPath: dir, readOnly: true };
     }
     if (v.projected) {
       const payload = await this.projectedPayload(pod, v);
       traceStep(pod, 'volume-payload');
       const dir = this.paths.volumeDir(uid, PLUGIN_PROJECTED, v.name);
-      await this.ensureTmpfs(dir, pod, undefined, false);
-      traceStep(pod, 'volume-tmpfs');
-      await this.project(dir, payload, fsGroup);
+      await this.projectVolume(uid, v.name, dir, payload, fsGroup, pod);
       return { name: v.name, plugin: PLUGIN_PROJECTED, hostPath: dir, readOnly: true };
     }
     if (v.hostPath) {
@@ -387,10 +397,23 @@ export class VolumeManager {
     }
   }
 
-  private async project(dir: string, payload: Payload, fsGroup: number | undefined): Promise<void> {
+  /**
+   * Write a projected-type volume's files, on a tmpfs first when `tmpfsFor` (secret and projected
+   * volumes), unless this process already wrote exactly this payload there (see the top).
+   */
+  private async projectVolume(uid: string, name: string, dir: string, payload: Payload, fsGroup: number | undefined, tmpfsFor: Pod | undefined): Promise<void> {
+    const key = `${uid}/${name}`;
+    const digest = payloadDigest(payload, fsGroup);
+    if (this.written.get(key) === digest && this.ready.get(uid)?.has(name)) return;
+    this.written.delete(key);
+    if (tmpfsFor) {
+      await this.ensureTmpfs(dir, tmpfsFor, undefined, false);
+      traceStep(tmpfsFor, 'volume-tmpfs');
+    }
     await ensureDir(dir, 0o777);
     const changed = await atomicWrite(dir, payload);
     if (changed && fsGroup !== undefined) await setVolumeOwnership(dir, fsGroup, true);
+    this.written.set(key, digest);
   }
 
   /**
@@ -414,6 +437,18 @@ export class VolumeManager {
     await m.mountTmpfs(dir, size);
     await chmod(dir, 0o777);
   }
+}
+
+/** What decides a projected volume's files: paths, modes and contents, and the group owning them. */
+function payloadDigest(payload: Payload, fsGroup: number | undefined): string {
+  const h = createHash('sha256');
+  h.update(`${fsGroup ?? ''}\n`);
+  for (const p of [...payload.keys()].sort()) {
+    const f = payload.get(p)!;
+    h.update(`${p}\n${f.mode}\n${f.data.length}\n`);
+    h.update(f.data);
+  }
+  return h.digest('base64');
 }
 
 function tokenNeedsRefresh(c: CachedToken, now: number): boolean {

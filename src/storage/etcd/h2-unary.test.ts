@@ -5,6 +5,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { H2UnaryChannel } from './h2-unary.ts';
 import { huffmanCode, huffmanDecode, HpackDecoder, encodeHeaderBlock } from './hpack.ts';
@@ -182,5 +187,82 @@ describe('H2UnaryChannel against node:http2', () => {
     } finally {
       ch.close();
     }
+  });
+});
+
+const run = promisify(execFile);
+
+describe('H2UnaryChannel on a unix socket (the kubelet\'s CRI calls)', () => {
+  let server: http2.Http2Server;
+  let dir = '';
+  let socketPath = '';
+  const seenTimeouts: string[] = [];
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'mizzen-h2-unix-'));
+    socketPath = join(dir, 'rt.sock');
+    server = http2.createServer();
+    server.on('stream', (stream, headers) => {
+      seenTimeouts.push(String(headers['grpc-timeout'] ?? ''));
+      const chunks: Buffer[] = [];
+      stream.on('error', () => undefined);
+      stream.on('data', (d: Buffer) => chunks.push(d));
+      stream.on('end', () => {
+        const body = Buffer.concat(chunks).subarray(5);
+        if (headers[':path'] === '/t/Never') return;
+        const answer = headers[':path'] === '/t/Big' ? Buffer.alloc(Number(body.toString()), 1) : body;
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+        stream.end(frame(answer));
+      });
+    });
+    await new Promise<void>((r) => server.listen(socketPath, r));
+  });
+  after(() => {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sends the deadline as grpc-timeout, limits answers, ends aborted calls, and says "never sent" without a socket', async () => {
+    const ch = new H2UnaryChannel({ origin: 'http://localhost', socketPath, sendDeadline: true, maxReceiveBytes: 1000, unrefWhenIdle: true });
+    try {
+      assert.ok((await ch.unary('/t/Echo', Buffer.from('hi'), 1500)).equals(Buffer.from('hi')));
+      assert.ok((await ch.unary('/t/Echo', Buffer.from('hi'), 2 * 1e8)).equals(Buffer.from('hi')));
+      assert.deepEqual(seenTimeouts, ['1500m', '200000S']);
+      assert.equal((await ch.unary('/t/Big', Buffer.from('1000'), 5_000)).length, 1000);
+      const big = (await ch.unary('/t/Big', Buffer.from('1001'), 5_000).catch((e) => e)) as GrpcCallError;
+      assert.equal(big.code, GrpcCode.RESOURCE_EXHAUSTED);
+      const ac = new AbortController();
+      const pending = ch.unary('/t/Never', Buffer.from('x'), 10_000, ac.signal);
+      setTimeout(() => ac.abort(), 50);
+      const aborted = (await pending.catch((e) => e)) as GrpcCallError;
+      assert.equal(aborted.code, GrpcCode.CANCELLED);
+      assert.equal(aborted.notSent, false);
+      const before = (await ch.unary('/t/Echo', Buffer.from('x'), 5_000, AbortSignal.abort()).catch((e) => e)) as GrpcCallError;
+      assert.equal(before.code, GrpcCode.CANCELLED);
+      assert.equal(before.notSent, true);
+      // The connection still serves calls after all that.
+      assert.ok((await ch.unary('/t/Echo', Buffer.from('ok'), 5_000)).equals(Buffer.from('ok')));
+    } finally {
+      ch.close();
+    }
+    const none = new H2UnaryChannel({ origin: 'http://localhost', socketPath: join(dir, 'missing.sock') });
+    const e = (await none.unary('/t/Echo', Buffer.from('x'), 5_000).catch((err) => err)) as GrpcCallError;
+    assert.equal(e.code, GrpcCode.UNAVAILABLE);
+    assert.equal(e.notSent, true);
+    assert.match(e.details, /No connection established.*ENOENT/);
+    none.close();
+  });
+
+  it('with unrefWhenIdle, an open connection does not keep the process alive between calls', async () => {
+    // A child process makes one call and leaves the channel open: it must exit on its own.
+    const script = `
+      import { H2UnaryChannel } from ${JSON.stringify(new URL('./h2-unary.ts', import.meta.url).href)};
+      const ch = new H2UnaryChannel({ origin: 'http://localhost', socketPath: ${JSON.stringify(socketPath)}, unrefWhenIdle: true });
+      const a = await ch.unary('/t/Echo', Buffer.from('bye'), 5000);
+      console.log(a.toString());`;
+    // Not spawnSync: this process's server must answer meanwhile.
+    const r = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 }).catch((e) => e);
+    assert.equal(r.signal ?? null, null, `the child did not exit by itself: ${r.stderr}`);
+    assert.equal(r.stdout.trim(), 'bye', r.stderr);
   });
 });

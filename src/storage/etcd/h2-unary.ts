@@ -12,6 +12,12 @@
 // take fail as never sent, the others finish; new calls go to a new connection), RST_STREAM,
 // CONTINUATION, padding, and deadlines (RST_STREAM CANCEL). Frames are written once per event-loop
 // turn, many calls in one socket write, as node:http2 does.
+//
+// The kubelet's CRI client uses it too (src/kubelet/cri/h2-unary.ts), to containerd's unix socket:
+// hence `socketPath`, the grpc-timeout header (`sendDeadline`), `unrefWhenIdle`, `maxReceiveBytes`
+// and aborts. Beside node:http2's per-call objects, its reads do not keep node:http2's 64 KB read
+// buffers alive (a session's DATA chunks are views into one 64 KB ArrayBuffer per socket read;
+// a net socket's read buffer is cut to what was read).
 
 import net from 'node:net';
 import tls, { type ConnectionOptions } from 'node:tls';
@@ -44,9 +50,17 @@ const CONN_WINDOW = 1024 * 1024 * 1024;
 const MAX_STREAM_ID = 2 ** 31 - 1;
 
 export interface H2UnaryOptions {
-  /** http://host:port or https://host:port */
+  /** http://host:port or https://host:port (with socketPath: only the :authority sent, e.g. http://localhost) */
   origin: string;
   tls?: ConnectionOptions;
+  /** Connect to this unix socket instead of origin's host and port (no TLS). */
+  socketPath?: string;
+  /** Tell the server each call's deadline (grpc-timeout), so it stops working on a call given up. */
+  sendDeadline?: boolean;
+  /** Only calls in flight keep the process alive. */
+  unrefWhenIdle?: boolean;
+  /** An answer larger than this fails with RESOURCE_EXHAUSTED (default: no limit). */
+  maxReceiveBytes?: number;
   /** While calls wait, ping when nothing has been read for this long; drop the connection when the ping is not answered within keepaliveTimeoutMs. */
   keepaliveMs?: number;
   keepaliveTimeoutMs?: number;
@@ -66,6 +80,9 @@ interface Call {
   resolve: (b: Buffer) => void;
   reject: (e: GrpcCallError) => void;
   chunks: Buffer[];
+  received: number;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
   unackedBytes: number;
   gotHeaders: boolean;
   httpStatus: number;
@@ -136,10 +153,13 @@ class Session {
     host: string,
     port: number,
     private readonly onGone: (s: Session) => void,
+    private readonly maxReceiveBytes = Infinity,
+    private readonly unrefWhenIdle = false,
   ) {
-    const secure = o.origin.startsWith('https:');
-    this.socket = secure ? tls.connect({ ...(o.tls ?? {}), host, port, ALPNProtocols: ['h2'] }) : net.connect({ host, port });
-    this.socket.setNoDelay(true);
+    const secure = !o.socketPath && o.origin.startsWith('https:');
+    this.socket = o.socketPath ? net.connect(o.socketPath) : secure ? tls.connect({ ...(o.tls ?? {}), host, port, ALPNProtocols: ['h2'] }) : net.connect({ host, port });
+    if (!o.socketPath) this.socket.setNoDelay(true);
+    if (o.unrefWhenIdle) this.socket.unref();
     this.socket.on(secure ? 'secureConnect' : 'connect', () => {
       if (secure && (this.socket as tls.TLSSocket).alpnProtocol !== 'h2') return this.destroy(new Error('the server did not agree to HTTP/2 (ALPN)'));
       this.connected = true;
@@ -165,8 +185,9 @@ class Session {
     return !this.failed && !this.draining && this.nextId < MAX_STREAM_ID;
   }
 
-  call(block: Buffer, payload: Buffer, timeoutMs: number): Promise<Buffer> {
+  call(block: Buffer, payload: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
+      if (signal?.aborted) return reject(new GrpcCallError(GrpcCode.CANCELLED, 'call aborted', true));
       const c: Call = {
         id: 0,
         block,
@@ -178,12 +199,20 @@ class Session {
         resolve,
         reject,
         chunks: [],
+        received: 0,
+        signal,
+        onAbort: undefined,
         unackedBytes: 0,
         gotHeaders: false,
         httpStatus: 0,
         status: undefined,
       };
       if (timeoutMs > 0) c.timer = setTimeout(() => this.timedOut(c, timeoutMs), timeoutMs);
+      if (signal) {
+        c.onAbort = () => this.end(c, new GrpcCallError(GrpcCode.CANCELLED, 'call aborted', c.flushNo < 0 || c.flushNo >= this.flushes), undefined, true);
+        signal.addEventListener('abort', c.onAbort, { once: true });
+      }
+      if (this.unrefWhenIdle && this.calls.size === 0 && this.waiting.length === 0) this.socket.ref();
       if (this.calls.size >= this.peerMaxStreams) this.waiting.push(c);
       else this.start(c);
     });
@@ -354,6 +383,10 @@ class Session {
     if (!c) return;
     let data = p;
     if (flags & PADDED) data = p.subarray(1, p.length - p[0]);
+    c.received += data.length;
+    if (c.received > this.maxReceiveBytes + 5) {
+      return this.end(c, new GrpcCallError(GrpcCode.RESOURCE_EXHAUSTED, `Received message larger than max (${c.received} vs. ${this.maxReceiveBytes})`), undefined, true);
+    }
     c.chunks.push(data);
     if (!(flags & END_STREAM)) {
       c.unackedBytes += p.length;
@@ -396,6 +429,7 @@ class Session {
   /** Settle a call and forget it; a stream the server has not ended is reset. */
   private end(c: Call, err: GrpcCallError | undefined, answer?: Buffer, reset = false): void {
     clearTimeout(c.timer);
+    if (c.onAbort) c.signal!.removeEventListener('abort', c.onAbort);
     if (c.id) {
       if (!this.calls.delete(c.id)) return;
       if (c.sent < c.payload.length) {
@@ -412,6 +446,7 @@ class Session {
     if (err) c.reject(err);
     else c.resolve(answer!);
     this.startWaiting();
+    if (this.unrefWhenIdle && this.calls.size === 0 && this.waiting.length === 0) this.socket.unref();
     if (this.draining && this.calls.size === 0 && !this.failed) this.socket.end();
   }
 
@@ -467,31 +502,45 @@ export class H2UnaryChannel {
   }
 
   /** One call: the request message (serialized) in, the response message out. */
-  unary(path: string, body: Buffer, timeoutMs: number): Promise<Buffer> {
+  unary(path: string, body: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
     if (this.closed) return Promise.reject(new GrpcCallError(GrpcCode.CANCELLED, 'connection closed', true));
-    let block = this.blocks.get(path);
+    // The server's deadline in whole milliseconds (at most 8 digits, as the protocol allows).
+    const deadline = this.o.sendDeadline && timeoutMs > 0 ? (timeoutMs < 1e8 ? `${Math.ceil(timeoutMs)}m` : `${Math.min(99_999_999, Math.ceil(timeoutMs / 1000))}S`) : '';
+    const key = deadline ? `${path} ${deadline}` : path;
+    let block = this.blocks.get(key);
     if (!block) {
-      block = encodeHeaderBlock([
+      const headers: HeaderList = [
         [':method', 'POST'],
         [':scheme', this.scheme],
         [':path', path],
         [':authority', this.authority],
         ['content-type', 'application/grpc'],
         ['te', 'trailers'],
-      ]);
-      this.blocks.set(path, block);
+      ];
+      if (deadline) headers.push(['grpc-timeout', deadline]);
+      block = encodeHeaderBlock(headers);
+      // Blocks are kept per method and deadline; a caller with ever-changing deadlines must not grow this for good.
+      if (this.blocks.size >= 256) this.blocks.clear();
+      this.blocks.set(key, block);
     }
     let s = this.session;
     if (!s || !s.usable) {
-      s = this.session = new Session(this.o, this.host, this.port, (gone) => {
-        if (this.session === gone) this.session = undefined;
-      });
+      s = this.session = new Session(
+        this.o,
+        this.host,
+        this.port,
+        (gone) => {
+          if (this.session === gone) this.session = undefined;
+        },
+        this.o.maxReceiveBytes,
+        this.o.unrefWhenIdle,
+      );
     }
     const payload = Buffer.allocUnsafe(5 + body.length);
     payload[0] = 0;
     payload.writeUInt32BE(body.length, 1);
     body.copy(payload, 5);
-    return s.call(block, payload, timeoutMs);
+    return s.call(block, payload, timeoutMs, signal);
   }
 
   close(): void {
