@@ -454,3 +454,31 @@ describe('SqliteStore packing', () => {
     }
   });
 });
+
+describe('SqliteStore group commits', () => {
+  it('a write made as a commit returns joins the few already waiting in one transaction', async () => {
+    const { storageCommitsTotal } = await import('../../metrics/prometheus.ts');
+    const commits = async () => (await storageCommitsTotal.get()).values[0]?.value ?? 0;
+    const { dir, file } = tempFile();
+    const s = SqliteStore.open({ file, compactIntervalMs: 0 });
+    try {
+      const before = await commits();
+      const p1 = s.create('/r/1', 'a'); // goes out at the end of this task
+      await Promise.resolve(); // it is in flight now (its answer comes in a later turn)
+      const p2 = s.create('/r/2', 'b'); // waits for the first commit
+      // Made as the first write's caller proceeds, in the same turn as that commit's return.
+      const p3 = p1.then(() => s.create('/r/3', 'c'));
+      const [, k2, k3] = await Promise.all([p1, p2, p3]);
+      assert.equal((await commits()) - before, 2, 'the second and third writes share a transaction');
+      assert.equal(k3.modRevision, k2.modRevision + 1);
+      // A lone write is not held back.
+      const t = performance.now();
+      await s.create('/r/4', 'd');
+      assert.equal((await commits()) - before, 3);
+      assert.ok(performance.now() - t < 5_000);
+    } finally {
+      await s.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
