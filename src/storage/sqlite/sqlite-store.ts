@@ -46,14 +46,6 @@ const DEFAULT_COMPACT_INTERVAL_MS = 5 * 60_000;
 const DEFAULT_COMPACT_KEEP = 10_000;
 const DEFAULT_HISTORY_EVENTS = 20_000;
 const DEFAULT_HISTORY_BYTES = 64 * 1024 * 1024;
-/**
- * With fewer writes than this waiting when a commit returns, the next transaction waits for the
- * rest of the event loop's turn (see committed()). A COMMIT costs the writer thread about 0.2-0.3 ms
- * of CPU (its fsync and WAL writes) whatever it holds, a row about 0.04 ms more.
- */
-const GATHER_BELOW = 16;
-/** MIZZEN_STORE_NO_GATHER=1: send each transaction as soon as the previous one returns (for A/B runs). */
-const gatherOn = process.env.MIZZEN_STORE_NO_GATHER !== '1';
 
 const enum OpKind {
   Create,
@@ -99,8 +91,6 @@ export class SqliteStore implements Store {
   private compacted: number;
   private queue: PendingOp[] = [];
   private flushScheduled = false;
-  /** A flush is due at the end of this event-loop turn (see committed()). */
-  private gatherScheduled = false;
   private repliesScheduled = false;
   private inFlight: Batch | undefined;
   /** Settles when the in-flight batch does (close waits on it). */
@@ -268,8 +258,7 @@ export class SqliteStore implements Store {
       // With nothing in flight, send as soon as the current task ends (a microtask still groups a
       // synchronous burst of writes); with a batch in flight, wait for it (see committed()). So the
       // commit runs while the main thread goes on with the requests after this one.
-      // While gathering (see committed()), only a full batch goes out before the turn ends.
-      if (!this.flushScheduled && !this.inFlight && (!this.gatherScheduled || this.queue.length >= GATHER_BELOW)) {
+      if (!this.flushScheduled && !this.inFlight) {
         this.flushScheduled = true;
         queueMicrotask(() => this.flush());
       } else if (this.inFlight && !this.repliesScheduled && this.writer.hasReplies()) {
@@ -369,27 +358,8 @@ export class SqliteStore implements Store {
     this.delivered = batch.lastRevision;
     this.finishInFlight();
     this.settle(batch);
-    this.next();
-  }
-
-  /**
-   * After a commit: ops queued meanwhile go out at once when there are many, so the writer is busy
-   * while callers proceed; a few wait for the rest of this event-loop turn (setImmediate runs after
-   * the turn's I/O callbacks), whose requests join them in one transaction: a COMMIT's fixed cost
-   * (an fsync) is then shared by more writes. A write with nothing before it goes out at once
-   * (enqueue), so a lone writer waits for nothing.
-   */
-  private next(): void {
-    if (!gatherOn || this.queue.length >= GATHER_BELOW || this.closing) {
-      this.flush();
-      return;
-    }
-    if (this.gatherScheduled) return;
-    this.gatherScheduled = true;
-    setImmediate(() => {
-      this.gatherScheduled = false;
-      this.flush();
-    });
+    // Ops queued during the commit go out at once, so the writer is busy while callers proceed.
+    this.flush();
   }
 
   /** The transaction failed: nothing of the batch became visible, and every op of it fails. */
