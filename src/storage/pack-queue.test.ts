@@ -51,3 +51,16 @@ test('packAll packs at once; after stop nothing more is packed', async () => {
   await sleep(50);
   assert.equal(b.packed, false);
 });
+
+test('a backlog is packed within a few turns even when each turn allows almost no time', async () => {
+  const q = new PackQueue({ periodMs: 10, sliceMs: 0 });
+  const kvs = Array.from({ length: 3200 }, (_, i) => kv(i));
+  for (const x of kvs) q.add(x);
+  // Until the values fall due (two periods) and the first slice has run...
+  for (let t = 0; t < 400 && q.size === kvs.length; t++) await sleep(5);
+  assert.ok(q.size < kvs.length, 'packing started');
+  // ...then at most ~16 more turns of packing (each a setImmediate).
+  for (let t = 0; t < 24 && q.size > 0; t++) await new Promise((r) => setImmediate(r));
+  assert.equal(q.size, 0, `${q.size} left`);
+  q.stop();
+});

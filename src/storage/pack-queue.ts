@@ -92,10 +92,14 @@ export class PackQueue {
     const end = performance.now() + this.sliceMs;
     const due = this.due;
     let i = this.pos;
+    // At least a sixteenth of what is due, whatever the clock says: on a saturated thread the
+    // turns are long and few, and 2 ms per turn could fall behind the writes (the values would
+    // stay whole); this way a backlog is packed within about 16 turns.
+    const least = i + Math.ceil(due.length / 16);
     while (i < due.length) {
       due[i++].pack();
       // The clock is read every few values only: one pack is 10-30 µs.
-      if ((i & 15) === 0 && performance.now() >= end) break;
+      if ((i & 15) === 0 && i >= least && performance.now() >= end) break;
     }
     this.pos = i;
     if (i < due.length) {
