@@ -17,6 +17,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   'scheduling-cycle': () => import('./scheduling-cycle.ts'),
   store: () => import('./store.ts'),
   'store-cpu': () => import('./store-cpu.ts'),
+  'sqlite-commit-cost': () => import('./sqlite-commit-cost.ts'),
   'tls-fanout': () => import('./tls-fanout.ts'),
   'watch-floor': () => import('./watch-floor.ts'),
   'wake-jitter': () => import('./wake-jitter.ts'),

@@ -77,6 +77,7 @@ export interface WorkloadResult {
   rssMB: number;
   /** Events created by the time every pod was bound (the scheduler's Scheduled events, mostly). */
   eventsWritten: number;
+  storageCommits: { commits: number; rows: number; rowsPerCommit: number };
 }
 
 /** The pod of a workload: pause-like, small requests (as upstream's pod-default template). */
@@ -304,6 +305,10 @@ export async function runWorkload(
     const metrics = await request(cluster, 'GET', '/metrics');
     const eventsLine = metrics.body.split('\n').find((l) => l.startsWith('apiserver_request_total{verb="POST",dry_run="",group="",version="v1",resource="events",subresource="",scope="namespace",component="apiserver",code="201"}'));
     const eventsWritten = eventsLine ? Number(eventsLine.split(' ').pop()) : 0;
+    // The SQLite store's group commits over the server's life (setup included): writes per transaction.
+    const counter = (name: string) => Number(metrics.body.split('\n').find((l) => l.startsWith(`${name} `))?.split(' ')[1] ?? NaN);
+    const commits = counter('mizzen_storage_commits_total');
+    const rows = counter('mizzen_storage_committed_rows_total');
 
     const lat: number[] = [];
     for (let i = 0; i < opts.pods; i++) if (!Number.isNaN(bound[i])) lat.push(bound[i] - sent[i]);
@@ -355,6 +360,7 @@ export async function runWorkload(
       cpuCores: Math.round((cpuUsed / span) * 100) / 100,
       rssMB: Math.round(rssAfterRun),
       eventsWritten,
+      storageCommits: { commits, rows, rowsPerCommit: Math.round((rows / commits) * 100) / 100 },
     };
   } finally {
     // Which requests the run made (e.g. `BENCH_METRICS=/tmp/m.txt`, then grep apiserver_request_total).

@@ -40,6 +40,7 @@ try {
     await Promise.all(ups.map((t, k) => store.update(kvs[k].key, t, kvs[k].modRevision)));
     writeCpu += cpuMs() - c0;
   }
+  store.packPending();
   const t1 = used();
   // What packing costs a reader: the JSON of list items (joined and spliced).
   const entries = cache.entriesUnder();

@@ -61,6 +61,10 @@ export const storageRequestDuration = new Histogram({
   buckets: [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60],
 });
 
+/** The SQLite store's group commits (writes per transaction = rows / commits); no upstream equivalent. */
+export const storageCommitsTotal = new Counter({ name: 'mizzen_storage_commits_total', help: 'Transactions the SQLite store committed (one per group of writes).' });
+export const storageCommittedRowsTotal = new Counter({ name: 'mizzen_storage_committed_rows_total', help: 'Log rows (writes) the SQLite store committed.' });
+
 // --- Scheduler (upstream pkg/scheduler/metrics) ---
 
 export const schedulerPodSchedulingAttempts = new Histogram({

@@ -105,9 +105,10 @@ export function packedLength(p: Packed): number {
 /**
  * A stored key/value whose value is held packed once delivered. The SQLite store's key index, its
  * event history, the watch cache's entries and its cached objects all hold this one object, so
- * packing it packs the text for all of them. Until pack() (called once the write's watch events
- * are delivered) the value is the written string itself: the readers of that moment (the watch
- * cache decoding the event, encoding it for every watcher) get it without a join.
+ * packing it packs the text for all of them. Until pack() (called a little after the write's
+ * watch events are delivered, see pack-queue.ts) the value is the written string itself: the
+ * readers of that moment (the watch cache decoding the event, encoding it for every watcher, the
+ * next update reading the object) get it without a join.
  */
 export class PackedKeyValue implements KeyValue {
   readonly key: string;
@@ -134,6 +135,11 @@ export class PackedKeyValue implements KeyValue {
   /** The value's UTF-8 length, without joining it (packed text is ASCII). */
   get valueBytes(): number {
     return typeof this.v === 'string' ? Buffer.byteLength(this.v) : packedLength(this.v);
+  }
+
+  /** Is the value held as pieces (not as the written string)? */
+  get packed(): boolean {
+    return typeof this.v !== 'string';
   }
 
   /** Hold the value as shared pieces from now on. */

@@ -431,3 +431,45 @@ describe('SqliteStore writer thread', () => {
     }
   });
 });
+
+describe('SqliteStore packing', () => {
+  it('delivers and answers a write with its value whole, and packs it later, off the write path', async () => {
+    const { dir, file } = tempFile();
+    const s = SqliteStore.open({ file, compactIntervalMs: 0 });
+    try {
+      const text = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'pod-12345', uid: 'a1b2c3d4-0000' }, spec: { pad: 'x'.repeat(400) } });
+      const seen: StoreEvent[] = [];
+      s.watch('/registry/pods/', await s.currentRevision(), (ev) => seen.push(ev));
+      const kv = (await s.create('/registry/pods/ns/pod-12345', text)) as { packed?: boolean; value: string };
+      assert.equal(kv.packed, false, 'not packed when the caller gets it');
+      assert.equal((seen[0].kv as { packed?: boolean }).packed, false);
+      const got = (await s.get('/registry/pods/ns/pod-12345')) as { packed?: boolean; value: string };
+      assert.equal(got.packed, false);
+      s.packPending();
+      assert.equal(got.packed, true);
+      assert.equal(got.value, text);
+    } finally {
+      await s.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SqliteStore commit counters', () => {
+  it('counts transactions and rows on /metrics (writes of one task share one transaction)', async () => {
+    const { storageCommitsTotal, storageCommittedRowsTotal } = await import('../../metrics/prometheus.ts');
+    const value = async (c: typeof storageCommitsTotal) => (await c.get()).values[0]?.value ?? 0;
+    const { dir, file } = tempFile();
+    const s = SqliteStore.open({ file, compactIntervalMs: 0 });
+    try {
+      const [c0, r0] = [await value(storageCommitsTotal), await value(storageCommittedRowsTotal)];
+      await Promise.all([s.create('/r/1', 'a'), s.create('/r/2', 'b'), s.create('/r/3', 'c')]);
+      await s.create('/r/4', 'd');
+      assert.equal((await value(storageCommitsTotal)) - c0, 2);
+      assert.equal((await value(storageCommittedRowsTotal)) - r0, 4);
+    } finally {
+      await s.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
