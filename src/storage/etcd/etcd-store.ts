@@ -21,7 +21,6 @@ import { StorageError, type KeyValue, type ListResult, type Store, type StoreEve
 import { WatcherSet } from '../watchers.ts';
 import { EventHistory } from '../event-history.ts';
 import { prefixEnd } from '../prefix.ts';
-import { PackedKeyValue } from '../packed-text.ts';
 import { EtcdClient, EtcdError, type EtcdTLS } from './client.ts';
 import { encodeTxn, type EtcdKeyValue, type TxnRequest, type TxnResponse, type WatchEvent } from './codec.ts';
 import { WatchFollower } from './watch-follower.ts';
@@ -246,8 +245,7 @@ export class EtcdStore implements Store {
         if (!dr || !('deleteRange' in dr) || dr.deleteRange.deleted === 0) throw new StorageError('NotFound', op.key);
       }
       const ev = this.eventAt(op.key, rev);
-      // The event is this write (it succeeded at rev): its value is the one written, so the
-      // caller gets that string, not a join of the history's packed copy.
+      // The event is this write (it succeeded at rev): its value is the one written.
       if (ev) return op.kind === 'delete' ? ev.kv : { key: op.key, value: op.value, createRevision: ev.kv.createRevision, modRevision: rev };
       // Only if the history dropped it already (a huge burst): rebuild what we can.
       if (op.kind === 'delete') throw new StorageError('Unavailable', op.key, 'the delete was applied but its event is no longer in memory');
@@ -455,10 +453,6 @@ export class EtcdStore implements Store {
       const ev = this.toStoreEvent(e, n);
       this.history.push(ev);
       this.watchers.emit(ev);
-      // Every watcher has had the text; from now on the history and the watch caches hold it as
-      // shared pieces, as the SQLite store does (packed-text.ts): 10,000 pods held whole made
-      // the old generation, and its full collections, half again as large.
-      if (ev.kv instanceof PackedKeyValue) ev.kv.pack();
     }
     this.seen = revision;
     this.waiters.release(revision);
@@ -511,7 +505,7 @@ export class EtcdStore implements Store {
       const kv: KeyValue = { key, value: prev?.value ?? '', createRevision: prev?.createRevision ?? 0, modRevision: revision };
       return { type: 'DELETED', kv, prev, revision };
     }
-    const kv = new PackedKeyValue(key, e.kv.value, e.kv.createRevision, revision);
+    const kv: KeyValue = { key, value: e.kv.value, createRevision: e.kv.createRevision, modRevision: revision };
     if (e.kv.version === 1) return { type: 'ADDED', kv, revision };
     return { type: 'MODIFIED', kv, prev, revision };
   }
@@ -589,7 +583,7 @@ export class EtcdStore implements Store {
   }
 }
 
-/** The fields of a key/value (the history's are packed once delivered), value left to the caller. */
+/** The fields of a key/value but its value. */
 function plain(kv: KeyValue): Omit<KeyValue, 'value'> {
   return { key: kv.key, createRevision: kv.createRevision, modRevision: kv.modRevision };
 }
