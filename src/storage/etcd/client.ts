@@ -171,8 +171,9 @@ export class EtcdClient {
     return this.unary('/etcdserverpb.KV/Range', encodeRangeRequest(req), decodeRangeResponse, timeoutMs);
   }
 
-  txn(req: TxnRequest, timeoutMs: number): Promise<TxnResponse> {
-    return this.unary('/etcdserverpb.KV/Txn', encodeTxnRequest(req), decodeTxnResponse, timeoutMs);
+  /** A Txn, or one encoded already (codec.ts's encodeTxn). */
+  txn(req: TxnRequest | Buffer, timeoutMs: number): Promise<TxnResponse> {
+    return this.unary('/etcdserverpb.KV/Txn', Buffer.isBuffer(req) ? req : encodeTxnRequest(req), decodeTxnResponse, timeoutMs);
   }
 
   compact(revision: number, timeoutMs: number): Promise<{ revision: number }> {

@@ -14,6 +14,7 @@ import {
   decodeWatchResponse,
   encodeCompactionRequest,
   encodeRangeRequest,
+  encodeTxn,
   encodeTxnRequest,
   encodeWatchCancel,
   encodeWatchCreate,
@@ -57,6 +58,24 @@ describe('etcd codec', () => {
     assert.equal(txn.failure[0].request_range.key.toString(), '/a');
 
     assert.equal(Number(method('KV', 'Compact').requestDeserialize(encodeCompactionRequest(1234)).revision), 1234);
+  });
+
+  it("marks a Txn's put value, which a watch event of the same bytes reuses instead of decoding", () => {
+    const value = '{"name":"ü-pod"}';
+    const { body, value: bytes } = encodeTxn({ compare: [{ key: '/k', target: 'mod', result: 'equal', value: 0 }], success: [{ put: { key: '/k', value } }], failure: [{ range: { key: '/k' } }] });
+    assert.deepEqual(bytes, Buffer.from(value));
+    assert.equal(method('KV', 'Txn').requestDeserialize(body).success[0].request_put.value.toString(), value);
+    const kv = { key: Buffer.from('/k'), create_revision: 5, mod_revision: 5, version: 1, value: Buffer.from(value) };
+    const wire = method('Watch', 'Watch').responseSerialize({ header: { revision: 5 }, events: [{ type: 'PUT', kv }] });
+    const asked: string[] = [];
+    const known = (key: string, buf: Buffer, a: number, b: number) => {
+      asked.push(key);
+      return bytes!.equals(buf.subarray(a, b)) ? value : undefined;
+    };
+    assert.equal(decodeWatchResponse(wire, known).events[0].kv.value, value);
+    assert.deepEqual(asked, ['/k']);
+    // Not known: decoded as always.
+    assert.equal(decodeWatchResponse(wire, () => undefined).events[0].kv.value, value);
   });
 
   it('encodes watch requests', () => {

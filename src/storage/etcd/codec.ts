@@ -57,36 +57,71 @@ export interface TxnRequest {
 const TARGET = { version: 0, mod: 2 } as const;
 const RESULT = { equal: 0, 'not-equal': 3 } as const;
 
-function requestOp(op: RequestOp): ProtoWriter {
-  const w = new ProtoWriter();
-  if ('range' in op) return w.message(1, rangeRequest(op.range));
-  if ('put' in op) {
-    // Sized for the value up front: a growing writer copied a 2 KB pod several times over.
-    const size = putSize(op);
-    return new ProtoWriter(size + 8).message(2, new ProtoWriter(size).bytes(1, op.put.key).bytes(2, op.put.value).bool(4, op.put.prevKv));
-  }
-  return w.message(3, new ProtoWriter().bytes(1, op.deleteRange.key).bytes(2, op.deleteRange.rangeEnd).bool(3, op.deleteRange.prevKv));
-}
-
 /** About what a put op takes encoded (its key and value and a few bytes of tags and lengths). */
 function putSize(op: RequestOp): number {
   return 'put' in op ? Buffer.byteLength(op.put.key) + Buffer.byteLength(op.put.value) + 24 : 0;
 }
 
+/** One RequestOp, written in place (embedded lengths as padded varints: nothing is copied). */
+function writeRequestOp(w: ProtoWriter, field: number, op: RequestOp, value?: { at: number; end: number }): void {
+  w.tag(field, 2);
+  const outer = w.beginLength();
+  if ('range' in op) {
+    w.tag(1, 2);
+    const s = w.beginLength();
+    const r = op.range;
+    w.bytes(1, r.key).bytes(2, r.rangeEnd).uint(3, r.limit ?? 0).uint(4, r.revision ?? 0).bool(7, r.serializable).bool(8, r.keysOnly).bool(9, r.countOnly);
+    w.endLength(s);
+  } else if ('put' in op) {
+    w.tag(2, 2);
+    const s = w.beginLength();
+    w.bytes(1, op.put.key);
+    const before = w.pos;
+    w.bytes(2, op.put.value);
+    // Where the value's bytes are: its tag and length precede them.
+    if (value && w.pos > before) {
+      value.end = w.pos;
+      value.at = w.pos - Buffer.byteLength(op.put.value);
+    }
+    w.bool(4, op.put.prevKv);
+    w.endLength(s);
+  } else {
+    w.tag(3, 2);
+    const s = w.beginLength();
+    w.bytes(1, op.deleteRange.key).bytes(2, op.deleteRange.rangeEnd).bool(3, op.deleteRange.prevKv);
+    w.endLength(s);
+  }
+  w.endLength(outer);
+}
+
 export function encodeTxnRequest(t: TxnRequest): Buffer {
-  let size = 512;
-  for (const op of t.success) size += putSize(op);
-  for (const op of t.failure) size += putSize(op);
+  return encodeTxn(t).body;
+}
+
+/**
+ * A TxnRequest written in one buffer sized up front (a 2 KB pod was copied three times when each
+ * embedded message had its own writer); `value` is the view of it holding the first put's value
+ * bytes, by which the store recognises its own write in the watch (etcd-store.ts, ownValue).
+ */
+export function encodeTxn(t: TxnRequest): { body: Buffer; value: Buffer | undefined } {
+  let size = 64;
+  for (const c of t.compare) size += Buffer.byteLength(c.key) + 40;
+  for (const op of t.success) size += putSize(op) + 64;
+  for (const op of t.failure) size += putSize(op) + 64;
   const w = new ProtoWriter(size);
   for (const c of t.compare) {
-    const m = new ProtoWriter().uint(1, RESULT[c.result]).uint(2, TARGET[c.target]).bytes(3, c.key);
+    w.tag(1, 2);
+    const s = w.beginLength();
+    w.uint(1, RESULT[c.result]).uint(2, TARGET[c.target]).bytes(3, c.key);
     // The compared number is a oneof member: written even when 0, so etcd sees which target it is.
-    m.uint(c.target === 'mod' ? 6 : 4, c.value, true);
-    w.message(1, m);
+    w.uint(c.target === 'mod' ? 6 : 4, c.value, true);
+    w.endLength(s);
   }
-  for (const op of t.success) w.message(2, requestOp(op));
-  for (const op of t.failure) w.message(3, requestOp(op));
-  return w.finish();
+  const span = { at: -1, end: -1 };
+  for (const op of t.success) writeRequestOp(w, 2, op, span.at < 0 ? span : undefined);
+  for (const op of t.failure) writeRequestOp(w, 3, op);
+  const body = w.finish();
+  return { body, value: span.at >= 0 ? body.subarray(span.at, span.end) : undefined };
 }
 
 export function encodeCompactionRequest(revision: number, physical = false): Buffer {
@@ -168,11 +203,22 @@ function header(buf: Buffer, s: number, e: number, ids = false): ResponseHeader 
   return h;
 }
 
-function keyValue(buf: Buffer, s: number, e: number): EtcdKeyValue {
+/**
+ * Gives the string a value's bytes (buf[a, b)) decode to without decoding them, when the caller
+ * already holds it (a value it just wrote under that key), else undefined.
+ */
+export type KnownValue = (key: string, buf: Buffer, a: number, b: number) => string | undefined;
+
+function keyValue(buf: Buffer, s: number, e: number, known?: KnownValue): EtcdKeyValue {
   const kv: EtcdKeyValue = { key: '', value: '', createRevision: 0, modRevision: 0, version: 0, lease: 0 };
   fields(buf, s, e, (r, f, w) => {
     if (f === 1 && w === 2) kv.key = r.string();
-    else if (f === 5 && w === 2) kv.value = r.string();
+    else if (f === 5 && w === 2) {
+      if (known) {
+        const [a, b] = r.span();
+        kv.value = known(kv.key, buf, a, b) ?? buf.toString('utf8', a, b);
+      } else kv.value = r.string();
+    }
     else if (w !== 0) return false;
     else if (f === 2) kv.createRevision = r.int64();
     else if (f === 3) kv.modRevision = r.int64();
@@ -294,7 +340,8 @@ export interface WatchResponse {
   events: WatchEvent[];
 }
 
-export function decodeWatchResponse(buf: Buffer): WatchResponse {
+/** `known`: values the caller holds already (see KnownValue), for the events' new values. */
+export function decodeWatchResponse(buf: Buffer, known?: KnownValue): WatchResponse {
   const out: WatchResponse = { header: NO_HEADER, watchId: 0, created: false, canceled: false, compactRevision: 0, cancelReason: '', fragment: false, events: [] };
   fields(buf, 0, buf.length, (r, f, w) => {
     if (w === 0) {
@@ -314,7 +361,7 @@ export function decodeWatchResponse(buf: Buffer): WatchResponse {
       const [a, b] = r.span();
       fields(buf, a, b, (r2, f2, w2) => {
         if (f2 === 1 && w2 === 0) ev.type = r2.varint() === 1 ? 'DELETE' : 'PUT';
-        else if (f2 === 2 && w2 === 2) ev.kv = keyValue(buf, ...r2.span());
+        else if (f2 === 2 && w2 === 2) ev.kv = keyValue(buf, ...r2.span(), known);
         else if (f2 === 3 && w2 === 2) ev.prevKv = keyValue(buf, ...r2.span());
         else return false;
       });

@@ -22,7 +22,7 @@ import { WatcherSet } from '../watchers.ts';
 import { EventHistory } from '../event-history.ts';
 import { prefixEnd } from '../prefix.ts';
 import { EtcdClient, EtcdError, type EtcdTLS } from './client.ts';
-import type { EtcdKeyValue, TxnRequest, TxnResponse, WatchEvent } from './codec.ts';
+import { encodeTxn, type EtcdKeyValue, type TxnRequest, type TxnResponse, type WatchEvent } from './codec.ts';
 import { WatchFollower } from './watch-follower.ts';
 import { RevisionWaiters } from './revision-waiters.ts';
 import { KeyOrder } from './key-order.ts';
@@ -86,6 +86,13 @@ export class EtcdStore implements Store {
   // currentRevision() calls share Range requests, but never one sent before they were made.
   private revisionWaiting: { resolve: (r: number) => void; reject: (e: Error) => void }[] = [];
   private revisionInFlight = false;
+  /**
+   * The value of each write in flight and its bytes in the Txn, by etcd key (one write per key is
+   * in flight, key-order.ts): the watch event of the write carries the same bytes, and takes this
+   * string instead of a decoded copy, so the history, the watch caches and the caller share the
+   * written text (as with SQLite) and the event costs no UTF-8 decoding of the value.
+   */
+  private readonly writing = new Map<string, { value: string; bytes: Buffer }>();
 
   private constructor(client: EtcdClient, revision: number, opts: EtcdStoreOptions) {
     this.client = client;
@@ -107,6 +114,7 @@ export class EtcdStore implements Store {
         if (up) this.markUp();
         else if (err) this.log(err);
       },
+      knownValue: (key, buf, a, b) => this.ownValue(key, buf, a, b),
     });
     this.follower.start();
     const interval = opts.compactIntervalMs ?? DEFAULT_COMPACT_INTERVAL_MS;
@@ -181,8 +189,28 @@ export class EtcdStore implements Store {
   }
 
   private async writeNow(op: WriteOp): Promise<KeyValue> {
+    const { body, value } = encodeTxn(this.txnFor(op));
+    const k = this.ns + op.key;
+    // Only text that UTF-8 carries unchanged (no lone surrogates) is the same string once decoded.
+    const own = value && op.kind !== 'delete' && wellFormed(op.value) ? { value: op.value, bytes: value } : undefined;
+    if (!own) return this.send(op, body);
+    this.writing.set(k, own);
+    try {
+      return await this.send(op, body);
+    } finally {
+      if (this.writing.get(k) === own) this.writing.delete(k);
+    }
+  }
+
+  /** The string of a value the watch delivers, when it is one being written here (see `writing`). */
+  private ownValue(key: string, buf: Buffer, a: number, b: number): string | undefined {
+    const w = this.writing.get(key);
+    if (!w || w.bytes.length !== b - a || w.bytes.compare(buf, a, b) !== 0) return undefined;
+    return w.value;
+  }
+
+  private async send(op: WriteOp, txn: Buffer): Promise<KeyValue> {
     const deadline = Date.now() + this.timeoutMs;
-    const txn = this.txnFor(op);
     for (let attempt = 0; ; attempt++) {
       this.failIfDown(op.key);
       const before = this.seen;
@@ -217,7 +245,8 @@ export class EtcdStore implements Store {
         if (!dr || !('deleteRange' in dr) || dr.deleteRange.deleted === 0) throw new StorageError('NotFound', op.key);
       }
       const ev = this.eventAt(op.key, rev);
-      if (ev) return ev.kv;
+      // The event is this write (it succeeded at rev): its value is the one written.
+      if (ev) return op.kind === 'delete' ? ev.kv : { key: op.key, value: op.value, createRevision: ev.kv.createRevision, modRevision: rev };
       // Only if the history dropped it already (a huge burst): rebuild what we can.
       if (op.kind === 'delete') throw new StorageError('Unavailable', op.key, 'the delete was applied but its event is no longer in memory');
       return { key: op.key, value: op.value, createRevision: op.kind === 'create' ? rev : 0, modRevision: rev };
@@ -255,8 +284,8 @@ export class EtcdStore implements Store {
     }
     for (const ev of this.history.since(before, op.key)) {
       if (ev.kv.key !== op.key) continue;
-      if (op.kind === 'create' && ev.type === 'ADDED' && ev.kv.value === op.value) return ev.kv;
-      if (op.kind === 'update' && ev.type === 'MODIFIED' && ev.kv.value === op.value && ev.prev?.modRevision === op.expected) return ev.kv;
+      if (op.kind === 'create' && ev.type === 'ADDED' && ev.kv.value === op.value) return { ...plain(ev.kv), value: op.value };
+      if (op.kind === 'update' && ev.type === 'MODIFIED' && ev.kv.value === op.value && ev.prev?.modRevision === op.expected) return { ...plain(ev.kv), value: op.value };
       if (op.kind === 'delete' && ev.type === 'DELETED' && (op.expected === undefined || ev.prev?.modRevision === op.expected)) return ev.kv;
     }
     return undefined;
@@ -552,6 +581,16 @@ export class EtcdStore implements Store {
   private toKeyValue(kv: EtcdKeyValue): KeyValue {
     return { key: kv.key.slice(this.ns.length), value: kv.value, createRevision: kv.createRevision, modRevision: kv.modRevision };
   }
+}
+
+/** The fields of a key/value but its value. */
+function plain(kv: KeyValue): Omit<KeyValue, 'value'> {
+  return { key: kv.key, createRevision: kv.createRevision, modRevision: kv.modRevision };
+}
+
+/** No lone surrogates (String#isWellFormed, Node 20; not in the ES2022 lib). */
+function wellFormed(s: string): boolean {
+  return (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
 /** The call never reached etcd (no connection): safe to send again. */

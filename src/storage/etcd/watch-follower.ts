@@ -6,7 +6,7 @@
 // The stream asks etcd to cancel it when its member loses the raft leader ("hasleader"), as etcd's
 // own client does, so a member cut off from the others cannot keep us on a stale, silent stream.
 
-import { decodeWatchResponse, encodeWatchCreate, encodeWatchProgress, type WatchEvent } from './codec.ts';
+import { decodeWatchResponse, encodeWatchCreate, encodeWatchProgress, type KnownValue, type WatchEvent } from './codec.ts';
 import type { EtcdClient } from './client.ts';
 import type { GrpcError, GrpcStream } from './grpc-transport.ts';
 
@@ -19,6 +19,8 @@ export interface WatchFollowerHandlers {
   onCompacted(compactRevision: number): void;
   /** The stream is up (error undefined) or down (why). */
   onState(up: boolean, error?: string): void;
+  /** Values the owner holds already, used instead of decoding the events' (see KnownValue). */
+  knownValue?: KnownValue;
 }
 
 const WATCH_ID = 1;
@@ -136,7 +138,7 @@ export class WatchFollower {
   private onResponse(b: Buffer, stream: GrpcStream): void {
     let r;
     try {
-      r = decodeWatchResponse(b);
+      r = decodeWatchResponse(b, this.h.knownValue);
     } catch (e) {
       // A response we cannot read: drop this stream and resume from the last revision.
       stream.cancel();
