@@ -71,7 +71,7 @@ function podText(i: number): string {
 
 const texts = Array.from({ length: pods }, (_, i) => podText(i));
 const t0 = used();
-const transform = trimForCache();
+const transform = trimForCache({ sharePodParts: !process.argv.includes("--no-share-parts") });
 const objs = texts.map((t) => transform(JSON.parse(t)));
 const t1 = used();
 const indexer = new Indexer({
