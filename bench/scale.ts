@@ -30,6 +30,7 @@ import { heapSnapshotPreload, summarizeHeapSnapshot } from './lib/heap-summary.t
 import { runWorkload, percentile, benchPod } from './scheduler.ts';
 import { cpuProfileWindowPreload } from './lib/cpu-profile-window.ts';
 import { processCpuMs } from './lib/proc-cpu.ts';
+import { rssByMapping } from './lib/proc-usage.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
@@ -164,13 +165,16 @@ async function heapDump(c: BenchCluster, dir: string, n: number, snapshots: bool
   // Threads answer as they get to it; wait until the set stops growing.
   let seen = 0;
   let stableSince = performance.now();
+  // A busy worker answers late: wait for the three threads that hold pods (main, components,
+  // simulated nodes), up to two minutes.
+  const t0 = performance.now();
   for (;;) {
     await sleep(500);
     const now = mine().length;
     if (now !== seen) {
       seen = now;
       stableSince = performance.now();
-    } else if (existsSync(path.join(dir, `${n}-0.json`)) && performance.now() - stableSince > (snapshots ? 5000 : 2000)) break;
+    } else if (existsSync(path.join(dir, `${n}-0.json`)) && performance.now() - stableSince > (snapshots ? 5000 : 2000) && (seen >= 3 || performance.now() - t0 > 120_000)) break;
   }
   return mine().map((f) => {
     const j = JSON.parse(readFileSync(path.join(dir, f), 'utf8'));
@@ -224,9 +228,15 @@ export async function main(argv: string[]): Promise<void> {
   const opts = { nodes: Number(values.nodes), pods: Number(values.pods), clients: Number(values.clients), groupSize: 10, timeoutMs: Number(values['timeout-seconds']) * 1000, minReadyNodes: values['min-ready-nodes'] ? Number(values['min-ready-nodes']) : undefined, profileWindow: !!profDir, idleSeconds: Number(values['idle-seconds']) };
   const pageSize = Number(values['page-size']);
   const calibrationBefore = calibrationMs();
-  // --run-only: the create-and-bind run's figures only, without the lists and heaps after it.
-  const r = await runWorkload({ name: 'basic', workload: 'basic', runPods: false }, opts, values['run-only'] ? undefined : async (c) => {
+  // --run-only: the create-and-bind run's figures and the memory after it, without the lists.
+  const r = await runWorkload({ name: 'basic', workload: 'basic', runPods: false }, opts, values['run-only'] ? async (c) => {
+    // The memory figures without the lists: RSS by kind of mapping, then each thread's heap.
     const rssAfterRun = rssMB(c.proc.pid!);
+    const byMapping = rssByMapping(c.proc.pid!);
+    return { rssAfterRunMB: Math.round(rssAfterRun), rssKBPerPod: round((rssAfterRun * 1024) / opts.pods), rssByMapping: byMapping, heap: await heapDump(c, heapDir, 1, snapshots), rssAfterGCMB: Math.round(rssMB(c.proc.pid!)) };
+  } : async (c) => {
+    const rssAfterRun = rssMB(c.proc.pid!);
+    const byMapping = rssByMapping(c.proc.pid!);
     const paged = await pagedList(c, '/api/v1/pods', pageSize);
     const t = performance.now();
     const full = await request(c, 'GET', '/api/v1/pods');
@@ -238,6 +248,7 @@ export async function main(argv: string[]): Promise<void> {
     return {
       rssAfterRunMB: Math.round(rssAfterRun),
       rssKBPerPod: round((rssAfterRun * 1024) / opts.pods),
+      rssByMapping: byMapping,
       listPage: pageFigures(paged, pageSize),
       fullList: { ms: Math.round(fullListMs), MB: round(fullListMB) },
       ...(await tableFigures(c, pageSize)),

@@ -1,5 +1,5 @@
 // Per-pod heap of the components thread's layers, in-process, after full collections:
-// `node --import tsx bench/lib/components-footprint.ts [PODS] [NODES]`. Pods as `mizzen up` stores
+// `node --import tsx bench/lib/components-footprint.ts [PODS] [NODES] [--no-share-parts]` (without pod parts shared: as before src/client/share-pod-parts.ts). Pods as `mizzen up` stores
 // the scale benchmark's (service-account volume, default tolerations, bound, PodScheduled) go
 // through the informers' transform (trimForCache), an Indexer with the namespace, node and owner
 // indexes the controllers add, the garbage collector's uid map, the scheduler cache and its
@@ -22,7 +22,7 @@ function podText(i: number): string {
 
 const texts = Array.from({ length: pods }, (_, i) => podText(i));
 const t0 = used();
-const transform = trimForCache();
+const transform = trimForCache({ sharePodParts: !process.argv.includes("--no-share-parts") });
 const objs = texts.map((t) => transform(JSON.parse(t)));
 const t1 = used();
 const indexer = new Indexer({

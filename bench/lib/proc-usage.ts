@@ -32,25 +32,55 @@ export async function usage(pid: number, ms: number): Promise<{ cpuPercent: numb
 
 /**
  * RSS by kind of mapping (MB), from /proc/PID/smaps: the node binary's pages, other files
- * (shared libraries, ICU data), the malloc heap, and anonymous memory (V8's heap pages, thread
- * stacks, malloc arenas of other threads); with the thread count.
+ * (shared libraries, ICU data, a mapped database), the main malloc heap, the malloc arenas of the
+ * other threads (glibc maps each as a 64 MB-aligned region of 64 MB, partly accessible), thread
+ * stacks, and the rest of the anonymous memory (V8's heap pages, its code range, large mallocs
+ * served by mmap); with the thread count and the number of arenas.
  */
-export function rssByMapping(pid: number): { nodeBinaryMB: number; filesMB: number; mallocHeapMB: number; anonMB: number; threads: number } {
-  const text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
-  const sums = { nodeBinaryMB: 0, filesMB: 0, mallocHeapMB: 0, anonMB: 0 };
-  let kind: keyof typeof sums = 'anonMB';
-  for (const line of text.split('\n')) {
-    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line);
-    if (head) {
-      const name = head[1];
-      kind = name === '' || name.startsWith('[anon') || name === '[stack]' ? 'anonMB' : name === '[heap]' ? 'mallocHeapMB' : name === process.execPath || /\/node$/.test(name) ? 'nodeBinaryMB' : name.startsWith('/') ? 'filesMB' : 'anonMB';
-      continue;
-    }
+export function rssByMapping(pid: number): { nodeBinaryMB: number; filesMB: number; mallocHeapMB: number; arenasMB: number; stacksMB: number; anonMB: number; threads: number; arenas: number } {
+  const maps: { start: number; end: number; perms: string; name: string; rssKB: number }[] = [];
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \d+\s*(.*)$/.exec(line);
+    if (head) maps.push({ start: parseInt(head[1], 16), end: parseInt(head[2], 16), perms: head[3], name: head[4], rssKB: 0 });
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss) sums[kind] += Number(rss[1]) / 1024;
+    if (rss && maps.length) maps[maps.length - 1].rssKB = Number(rss[1]);
   }
+  // A glibc arena: 64 MB reserved at a 64 MB boundary, its used part readable and writable, the
+  // rest inaccessible (so: anonymous mappings that tile exactly [start, start + 64 MB), the first
+  // rw at the boundary, the last one the inaccessible rest unless the arena is full). V8's own
+  // 256 KB pages land on such a boundary by chance only, without such a tail.
+  const ARENA = 64 * 1024 * 1024;
+  const inArena = new Set<number>();
+  let arenas = 0;
+  for (let i = 0; i < maps.length; i++) {
+    const m = maps[i];
+    if (m.name !== '' || m.start % ARENA !== 0 || !m.perms.startsWith('rw')) continue;
+    let j = i;
+    while (j + 1 < maps.length && maps[j + 1].name === '' && maps[j + 1].start === maps[j].end && maps[j].end < m.start + ARENA) j++;
+    if (maps[j].end !== m.start + ARENA || (j > i ? !maps[j].perms.startsWith('---') : false)) continue;
+    arenas++;
+    for (let k = i; k <= j; k++) inArena.add(k);
+  }
+  const sums = { nodeBinaryMB: 0, filesMB: 0, mallocHeapMB: 0, arenasMB: 0, stacksMB: 0, anonMB: 0 };
+  maps.forEach((m, i) => {
+    const name = m.name;
+    const kind: keyof typeof sums = inArena.has(i)
+      ? 'arenasMB'
+      : name === '[stack]' || name.startsWith('[stack:')
+        ? 'stacksMB'
+        : name === '' || name.startsWith('[anon')
+          ? 'anonMB'
+          : name === '[heap]'
+            ? 'mallocHeapMB'
+            : name === process.execPath || /\/node$/.test(name)
+              ? 'nodeBinaryMB'
+              : name.startsWith('/')
+                ? 'filesMB'
+                : 'anonMB';
+    sums[kind] += m.rssKB / 1024;
+  });
   const threads = Number(/^Threads:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  return { nodeBinaryMB: mb(sums.nodeBinaryMB), filesMB: mb(sums.filesMB), mallocHeapMB: mb(sums.mallocHeapMB), anonMB: mb(sums.anonMB), threads };
+  return { nodeBinaryMB: mb(sums.nodeBinaryMB), filesMB: mb(sums.filesMB), mallocHeapMB: mb(sums.mallocHeapMB), arenasMB: mb(sums.arenasMB), stacksMB: mb(sums.stacksMB), anonMB: mb(sums.anonMB), threads, arenas };
 }
 
 /** CPU time so far (ns, from schedstat) of each thread of a process, by thread id, with its name. */

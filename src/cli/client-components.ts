@@ -70,7 +70,7 @@ export function sharedInformersFor(specs: ClientComponentSpec[], conn: ApiConnec
     userAgent: 'mizzen-shared-informers/0.1',
     headers: socketIdentityHeaders(COMPONENT_IDENTITIES['controller-manager']),
   });
-  const informers = new SharedInformerFactory(client, { log, transform: trimForCache() });
+  const informers = new SharedInformerFactory(client, { log, transform: trimForCache({ sharePodParts: true }) });
   return {
     informers,
     async close() {

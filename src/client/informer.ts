@@ -3,6 +3,7 @@
 // deletes. Survives dropped connections and expired resourceVersions.
 
 import { StringInterner } from './intern-strings.ts';
+import { PodPartSharer } from './share-pod-parts.ts';
 import type { KObject } from '../api/types.ts';
 import { ApiClient, ApiError, isResourceExpired, isTooLargeResourceVersion, type PageRetry, type ResourceRef, type WatchEvent, type WatchHandle } from './api-client.ts';
 import { Indexer, Lister, NAMESPACE_INDEX, metaNamespaceKey, namespaceIndexFunc, type IndexFunc } from './cache.ts';
@@ -62,11 +63,15 @@ export function dropManagedFields<T extends KObject>(obj: T): T {
 
 /**
  * The components' informer transform: dropManagedFields, then the strings that many objects repeat
- * shared (see StringInterner; one table per factory).
+ * shared (see StringInterner; one table per factory). With sharePodParts, also the parts that pods
+ * of one template repeat (see PodPartSharer: shared parts are frozen, so only for readers that
+ * never change cached objects in place: the scheduler's and the controllers' informers).
  */
-export function trimForCache(): <T extends KObject>(obj: T) => T {
+export function trimForCache(opts: { sharePodParts?: boolean } = {}): <T extends KObject>(obj: T) => T {
   const interner = new StringInterner();
-  return (obj) => interner.intern(dropManagedFields(obj));
+  if (!opts.sharePodParts) return (obj) => interner.intern(dropManagedFields(obj));
+  const parts = new PodPartSharer();
+  return (obj) => parts.share(interner.intern(dropManagedFields(obj)));
 }
 
 /** A relist sooner than this after the last list waits the backoff (client-go resets its backoff after 2 min). */

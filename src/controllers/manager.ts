@@ -105,7 +105,7 @@ export async function startControllerManager(opts: ControllerManagerStartOptions
 
   const startTerm = async () => {
     if (closed) return;
-    const informers = opts.informers ? opts.informers.scope() : new SharedInformerFactory(client, { log, transform: trimForCache() });
+    const informers = opts.informers ? opts.informers.scope() : new SharedInformerFactory(client, { log, transform: trimForCache({ sharePodParts: true }) });
     const recorders: EventRecorder[] = [];
     const contextFor = (c: ApiClient): ControllerContext => ({
       client: c,

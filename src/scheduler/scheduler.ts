@@ -359,7 +359,7 @@ export async function startScheduler(opts: SchedulerOptions): Promise<RunningSch
   const ownClient = !opts.client;
   const client = opts.client ?? new ApiClient({ ...loadKubeconfig(opts.kubeconfig), userAgent: 'mizzen-scheduler', maxSockets: 128 });
   const recorder = new EventRecorder(client, { source: { component: 'default-scheduler' }, log });
-  const factory = opts.informers ? opts.informers.scope() : new SharedInformerFactory(client, { log, transform: trimForCache() });
+  const factory = opts.informers ? opts.informers.scope() : new SharedInformerFactory(client, { log, transform: trimForCache({ sharePodParts: true }) });
   const pods = factory.informerFor<Pod>({ version: 'v1', resource: 'pods' });
   const nodes = factory.informerFor<Node>({ version: 'v1', resource: 'nodes' });
   const deps = {

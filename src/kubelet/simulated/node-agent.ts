@@ -4,6 +4,7 @@
 import type { KObject } from '../../api/types.ts';
 import { ApiClient, isAlreadyExists, isConflict, isNotFound, microTime, type ResourceRef } from '../../client/api-client.ts';
 import { realClock, type Clock } from '../../client/clock.ts';
+import { dropManagedFields } from '../../client/informer.ts';
 import { Limiter, Spreader } from './pacer.ts';
 import { LEASE_DURATION_SECONDS, NODE_LEASE_NAMESPACE, buildLease, buildNode, healthyNodeConditions, nodeLooksHealthy, nodeStatus, type NodeTemplate } from './node-object.ts';
 
@@ -198,9 +199,11 @@ export class NodeAgent {
     const now = new Date(this.clock.now());
     try {
       // A merge patch replaces the conditions list wholesale; healthyNodeConditions keeps others' entries.
-      n.node = await this.client(name).patch({ ...NODES, name, subresource: 'status' }, 'merge', {
-        status: { conditions: healthyNodeConditions(n.node?.status?.conditions, now) },
-      });
+      n.node = dropManagedFields(
+        await this.client(name).patch({ ...NODES, name, subresource: 'status' }, 'merge', {
+          status: { conditions: healthyNodeConditions(n.node?.status?.conditions, now) },
+        }),
+      );
     } catch (e) {
       if (isNotFound(e)) {
         if (n.node) this.forget(n.node);

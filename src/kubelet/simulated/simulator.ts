@@ -3,7 +3,7 @@
 
 import type { KObject } from '../../api/types.ts';
 import { ApiClient } from '../../client/api-client.ts';
-import { Informer } from '../../client/informer.ts';
+import { Informer, trimForCache } from '../../client/informer.ts';
 import { loadKubeconfig } from '../../client/kubeconfig.ts';
 import { impersonationHeaders, nodeIdentityFor, socketIdentityHeaders } from '../../client/identity.ts';
 import { DEFAULT_POD_CIDR_BASE, derivedPodCIDR, nodeInternalIP, parseCIDR, formatCIDR } from './addresses.ts';
@@ -179,7 +179,10 @@ export async function startSimulatedNodes(opts: SimulatedNodesOptions): Promise<
   const runner = new PodRunner({ client, clientFor, podFieldSelector: single ? `spec.nodeName=${single}` : undefined, nodes: { lookup: (n) => facts.get(n) }, workers: podWorkers, maxStopMs: opts.maxStopMs, log });
 
   // Node informer: notices podCIDR assignments, nodes marked unhealthy, and nodes deleted under us.
-  const nodeInformer = new Informer(client, { version: 'v1', resource: 'nodes' }, single ? { fieldSelector: `metadata.name=${single}`, log } : { labelSelector: `${SIMULATED_LABEL}=true`, log });
+  // Without managedFields (nothing here reads them; the agent keeps the informer's object as its
+  // copy of each node): 5,000 nodes' field sets are most of what this thread would hold.
+  const transform = trimForCache();
+  const nodeInformer = new Informer(client, { version: 'v1', resource: 'nodes' }, single ? { fieldSelector: `metadata.name=${single}`, log, transform } : { labelSelector: `${SIMULATED_LABEL}=true`, log, transform });
   const onNode = (node: KObject) => {
     const f = facts.get(node.metadata.name ?? '');
     if (!f) return;
