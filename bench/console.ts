@@ -248,6 +248,9 @@ async function loadOnceTry(c: BenchCluster, browser: Awaited<ReturnType<typeof l
       clearInterval(progress);
     }
     const wallMs = performance.now() - t0;
+    // CONSOLE_BENCH_SCREENSHOTS=DIR: the map as each load left it (to see the canvas is right).
+    const shots = process.env.CONSOLE_BENCH_SCREENSHOTS;
+    if (shots) await page.screenshot({ path: path.join(shots, `${build}-${Date.now()}.png`) });
     if (cdp && profileFile) writeFileSync(profileFile, JSON.stringify((await cdp.send('Profiler.stop')).profile));
     const t = await page.evaluate(() => (window as any).__t);
     let long: { start: number; duration: number }[] = await page.evaluate(() => (window as any).__long);

@@ -171,7 +171,7 @@ export class Store {
   /** Nodes by name (natural order: sim-2 before sim-10). */
   nodeList(): NodeSummary[] {
     if (!this.sortedNodes) {
-      this.sortedNodes = [...this.nodes.values()].sort((a, b) => naturalCompare(a.name, b.name));
+      this.sortedNodes = naturalSort([...this.nodes.values()]);
       this.nodeIndex.clear();
       this.sortedNodes.forEach((n, i) => this.nodeIndex.set(n.name, i));
     }
@@ -220,6 +220,23 @@ function firstOverview(): Overview {
     orphans: {},
     detailed: true,
   };
+}
+
+/**
+ * Nodes by name in natural order, each name split once into its text and its number at the end
+ * (most names are PREFIX-N): comparing those is cheap, and naturalCompare is left for the rest.
+ * naturalCompare alone took ~0.1 s of the page's main thread for 5,000 names under load.
+ */
+export function naturalSort<T extends { name: string }>(items: T[]): T[] {
+  const keyed = items.map((item) => {
+    const m = /^(.*?)(\d{1,15})$/.exec(item.name);
+    return { item, head: m ? m[1]! : item.name, num: m ? Number(m[2]) : -1, plain: !m || /\d/.test(m[1]!) || m[2]!.length > 1 && m[2]![0] === '0' };
+  });
+  keyed.sort((a, b) => {
+    if (a.plain || b.plain || a.head !== b.head) return naturalCompare(a.item.name, b.item.name);
+    return a.num - b.num;
+  });
+  return keyed.map((k) => k.item);
 }
 
 /**

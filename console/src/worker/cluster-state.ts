@@ -30,6 +30,8 @@ const POD_PAGE = 5000;
 const REST_AFTER_MS = 3000;
 /** The nodes' and Leases' lists wait at most this long for the nodes' Table. */
 const TABLE_WAIT_MS = 1500;
+/** Node summaries sent to the page in one message at most. */
+const NODES_PER_MESSAGE = 500;
 const COMPONENT_LEASES = ['kube-scheduler', 'kube-controller-manager', 'cloud-controller-manager'];
 
 type NodeBase = ReturnType<typeof nodeSummary>;
@@ -624,9 +626,11 @@ export class ClusterState {
     const remove = [...this.removedNodes];
     for (const r of remove) this.sentNodes.delete(r);
     this.removedNodes.clear();
-    // Large clusters: split so no single message (and its handling on the page) is long.
+    // Large clusters: split so no single message (and its handling on the page) is long: taking
+    // in 2,000 summaries was one task of up to 0.2 s on the page under load; the page draws once
+    // a frame whatever the number of messages.
     if (!upsert.length && !remove.length) return;
-    for (let i = 0; i < Math.max(upsert.length, 1); i += 2000) this.post({ t: 'nodes', upsert: upsert.slice(i, i + 2000), remove: i === 0 ? remove : [] });
+    for (let i = 0; i < Math.max(upsert.length, 1); i += NODES_PER_MESSAGE) this.post({ t: 'nodes', upsert: upsert.slice(i, i + NODES_PER_MESSAGE), remove: i === 0 ? remove : [] });
   }
 
   /** A node's summary as the page gets it, and what of it the page draws (heartbeats aside). */
