@@ -18,13 +18,16 @@
 //   heartbeatsMs  (builds that mark it) every node drawn with its health and its Lease's heartbeat
 //   longTasks     main-thread tasks over 50 ms (count, total, max) during the load, and in 10 s of
 //                 steady state after it (heartbeats arriving at nodes/10 per second; each build's last run)
+// `--page-profile DIR`: a CPU profile of the page's main thread (Chromium's, through CDP) over each
+// counted load, written to DIR/<build>-<n>.cpuprofile (summarise with bench/lib/cpuprofile-summary.ts):
+// where the long tasks went.
 // `--compare DIR` loads a second build of the console (e.g. one of an older commit, built with
 // `node console/build.mjs` in a checkout of it) in turns with this one, on the same cluster, so a
 // busy machine's noise falls on both alike. Prints one JSON line with each run and the medians.
 // The targets (issue 18): first load under 1 s, no freeze (no long task of several hundred ms)
 // at 5,000 nodes and 150,000 pods.
 
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -121,6 +124,12 @@ const BREAKDOWN = `(() => {
   if (wk) Object.assign(out, { workerScriptAsked: r(wk.startTime), workerScriptEnd: r(wk.responseEnd), workerScriptConnectMs: conn(wk) });
   const t = find('/api/v1/nodes?includeObject=None', '');
   if (t) Object.assign(out, { tableAsked: r(t.startTime), tableConnectMs: conn(t), tableFirstByte: r(t.responseStart), tableEnd: r(t.responseEnd), tableKB: r(t.encodedBodySize / 1024) + '/' + r(t.decodedBodySize / 1024) });
+  // The page's own marks of each step (builds that make them): its script run, the Table's
+  // answer, its body, parsed (on the page), then the map painted.
+  for (const [k, name] of [['appScript', 'mizzen:app'], ['tableMarkAsked', 'mizzen:table-asked'], ['tableResponse', 'mizzen:table-response'], ['tableBody', 'mizzen:table-body'], ['tableParsed', 'mizzen:table-parsed']]) {
+    const m = performance.getEntriesByName(name)[0];
+    if (m) out[k] = r(m.startTime);
+  }
   const drawn = performance.getEntriesByName('mizzen:map').find((e) => e.detail && e.detail.nodes > 0);
   if (drawn) out.firstMapMark = r(drawn.startTime);
   const fcp = performance.getEntriesByType('paint').find((e) => e.name === 'first-contentful-paint');
@@ -177,7 +186,7 @@ async function loadOnce(...args: Parameters<typeof loadOnceTry>): Promise<Run> {
 }
 
 /** One first visit: a fresh context opens a new login link; times as the page saw them. */
-async function loadOnceTry(c: BenchCluster, browser: Awaited<ReturnType<typeof launchBrowser>>, build: string, nNodes: number, nPods: number, steady: boolean, timeoutMs: number): Promise<Run> {
+async function loadOnceTry(c: BenchCluster, browser: Awaited<ReturnType<typeof launchBrowser>>, build: string, nNodes: number, nPods: number, steady: boolean, timeoutMs: number, profileFile?: string): Promise<Run> {
   const code = JSON.parse((await request(c, 'POST', '/ui/login-codes')).body);
   const ctx = await newContext(browser);
   try {
@@ -213,6 +222,12 @@ async function loadOnceTry(c: BenchCluster, browser: Awaited<ReturnType<typeof l
     })();`);
     const page = await ctx.newPage();
     page.on('pageerror', (e) => process.stderr.write(`console bench: page error: ${e.message}\n`));
+    const cdp = profileFile ? await ctx.newCDPSession(page) : undefined;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 1000 });
+      await cdp.send('Profiler.start');
+    }
     const t0 = performance.now();
     let rssPeak = 0;
     // Progress on stderr while the page loads (a large cluster takes a while on a busy machine).
@@ -233,6 +248,10 @@ async function loadOnceTry(c: BenchCluster, browser: Awaited<ReturnType<typeof l
       clearInterval(progress);
     }
     const wallMs = performance.now() - t0;
+    // CONSOLE_BENCH_SCREENSHOTS=DIR: the map as each load left it (to see the canvas is right).
+    const shots = process.env.CONSOLE_BENCH_SCREENSHOTS;
+    if (shots) await page.screenshot({ path: path.join(shots, `${build}-${Date.now()}.png`) });
+    if (cdp && profileFile) writeFileSync(profileFile, JSON.stringify((await cdp.send('Profiler.stop')).profile));
     const t = await page.evaluate(() => (window as any).__t);
     let long: { start: number; duration: number }[] = await page.evaluate(() => (window as any).__long);
     const run: Run = {
@@ -268,7 +287,7 @@ function median(xs: number[]): number {
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { nodes: { type: 'string' }, pods: { type: 'string' }, clients: { type: 'string' }, runs: { type: 'string' }, compare: { type: 'string' }, 'timeout-seconds': { type: 'string' } },
+    options: { nodes: { type: 'string' }, pods: { type: 'string' }, clients: { type: 'string' }, runs: { type: 'string' }, compare: { type: 'string' }, 'timeout-seconds': { type: 'string' }, 'page-profile': { type: 'string' } },
   });
   const nNodes = Number(values.nodes ?? 5000);
   const nPods = Number(values.pods ?? 50000);
@@ -309,7 +328,9 @@ export async function main(argv: string[]): Promise<void> {
       // Alternate which build goes first, so neither always follows the other.
       for (const name of i % 2 ? [...order].reverse() : order) {
         point(builds[name]!);
-        all.push(await loadOnce(c, browser, name, nNodes, nPods, i === runs - 1, timeoutMs));
+        const prof = values['page-profile'] ? path.join(values['page-profile'], `${name}-${i + 1}.cpuprofile`) : undefined;
+        if (prof) mkdirSync(path.dirname(prof), { recursive: true });
+        all.push(await loadOnce(c, browser, name, nNodes, nPods, i === runs - 1, timeoutMs, prof));
       }
     }
     const medians: Record<string, Record<string, number>> = {};

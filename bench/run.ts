@@ -4,6 +4,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   admission: () => import('./admission.ts'),
   apiserver: () => import('./apiserver.ts'),
   console: () => import('./console.ts'),
+  'console-requests': () => import('./console-requests.ts'),
   density: () => import('./density.ts'),
   dns: () => import('./dns.ts'),
   'list-index': () => import('./list-index.ts'),

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import zlib from 'node:zlib';
 import { startTestApiServer, type TestApiServer } from '../testing/api-server.ts';
-import { acceptsGzip } from './http-util.ts';
+import { acceptsGzip, syncGzipMaxBytes } from './http-util.ts';
 import { ApiClient } from '../client/api-client.ts';
 
 let api: TestApiServer;
@@ -16,7 +16,7 @@ before(async () => {
   api = await startTestApiServer({ name: 'gzip', unixSocket: true });
   sock = api.socketPath;
   const client = new ApiClient({ socketPath: sock, maxSockets: 8 });
-  const data = { blob: 'x'.repeat(1000) };
+  const data = { blob: 'x'.repeat(6000) };
   await Promise.all(Array.from({ length: 200 }, (_, i) => client.create({ version: 'v1', resource: 'configmaps', namespace: 'default' }, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data })));
   client.close();
 });
@@ -44,8 +44,10 @@ test('a big list is gzip-compressed when the client accepts it, and decompresses
   const gz = await get('/api/v1/namespaces/default/configmaps', { Accept: 'application/json', 'Accept-Encoding': 'gzip' });
   assert.equal(gz.headers['content-encoding'], 'gzip');
   assert.match(String(gz.headers.vary), /Accept-Encoding/);
-  // Streamed as it is compressed (upstream's compressing writer streams too): chunked, no length.
-  assert.equal(gz.headers['transfer-encoding'], 'chunked');
+  // Up to syncGzipMaxBytes compressed at once, with its length; bigger ones streamed as they are
+  // compressed (upstream's compressing writer streams too): chunked, no length.
+  if (plain.body.length <= syncGzipMaxBytes) assert.equal(Number(gz.headers['content-length']), gz.body.length);
+  else assert.equal(gz.headers['transfer-encoding'], 'chunked');
   assert.equal(Number(plain.headers['content-length']), plain.body.length);
   assert.ok(gz.body.length < plain.body.length / 10);
   assert.deepEqual(JSON.parse(zlib.gunzipSync(gz.body).toString()).items.length, 200);

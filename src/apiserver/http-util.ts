@@ -16,6 +16,15 @@ export const maxBodyBytes = 3 * 1024 * 1024;
 /** Answers at least this big are gzip-compressed for clients that accept it (upstream: 128 KB). */
 export const gzipMinBytes = 128 * 1024;
 
+/**
+ * Answers up to this big are compressed on the main thread, at once (level 1: ~2-5 ms for the
+ * nodes' Table of 5,000 rows, 754 KB), bigger ones on libuv's thread pool. Each 16-64 KB the pool
+ * compresses comes back to the main thread before the next goes out: on a server whose main
+ * thread is busy (5,000 nodes' heartbeats), each of those turns waited 0.1-0.25 s, and the
+ * console's first request (the nodes' Table, 12 writes) took 3 s to compress 754 KB.
+ */
+export const syncGzipMaxBytes = 1024 * 1024;
+
 /** Accept-Encoding names gzip (or *) without q=0. */
 export function acceptsGzip(req: IncomingMessage | undefined): boolean {
   const h = req?.headers['accept-encoding'];
@@ -35,12 +44,20 @@ export function acceptsGzip(req: IncomingMessage | undefined): boolean {
  * main thread goes on serving meanwhile.
  */
 function sendGzip(res: ServerResponse, code: number, body: string | Buffer, headers: Record<string, string | number>): void {
+  if (body.length <= syncGzipMaxBytes) return sendGzipped(res, code, zlib.gzipSync(body, { level: 1 }), headers);
   zlib.gzip(body, { level: 1 }, (err, gz) => {
     if (err) return sendPlain(res, code, body, headers);
     const vary = headers.Vary ? `${headers.Vary}, Accept-Encoding` : 'Accept-Encoding';
     res.writeHead(code, { ...headers, Vary: vary, 'Content-Encoding': 'gzip', 'Content-Length': gz.length });
     res.end(gz);
   });
+}
+
+/** A body compressed already, with its length. */
+export function sendGzipped(res: ServerResponse, code: number, gz: Buffer, headers: Record<string, string | number>): void {
+  const vary = headers.Vary ? `${headers.Vary}, Accept-Encoding` : 'Accept-Encoding';
+  res.writeHead(code, { ...headers, Vary: vary, 'Content-Encoding': 'gzip', 'Content-Length': gz.length });
+  res.end(gz);
 }
 
 function sendPlain(res: ServerResponse, code: number, body: string | Buffer, headers: Record<string, string | number>): void {

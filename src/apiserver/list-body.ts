@@ -8,7 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import zlib from 'node:zlib';
-import { acceptsGzip, gzipMinBytes, indentJSON, sendBody } from './http-util.ts';
+import { acceptsGzip, gzipMinBytes, indentJSON, sendBody, sendGzipped, syncGzipMaxBytes } from './http-util.ts';
 import { prettyRequested } from './query-params.ts';
 import { PIECE_BYTES, writeInPieces } from './piecewise-write.ts';
 
@@ -31,6 +31,12 @@ export function sendJSONList(res: ServerResponse, code: number, head: string, it
   let bytes = Buffer.byteLength(head) + Buffer.byteLength(tail) + Math.max(0, items.length - 1);
   for (const c of items) bytes += c.jsonBytes;
   if (bytes >= gzipMinBytes && acceptsGzip(res.req)) {
+    // A small one (the console's nodes' Table) joined and compressed at once: no thread pool
+    // round trips (see syncGzipMaxBytes), and one string of at most a megabyte.
+    if (bytes <= syncGzipMaxBytes) {
+      const text = `${head}${items.map((c) => c.json).join(',')}${tail}`;
+      return sendGzipped(res, code, zlib.gzipSync(text, { level: 1 }), { 'Content-Type': 'application/json', ...headers });
+    }
     const vary = headers.Vary ? `${headers.Vary}, Accept-Encoding` : 'Accept-Encoding';
     res.writeHead(code, { 'Content-Type': 'application/json', ...headers, Vary: vary, 'Content-Encoding': 'gzip' });
     const gz = zlib.createGzip({ level: 1 });

@@ -139,6 +139,7 @@ function Connection() {
   );
 }
 
+performance.mark('mizzen:app');
 // The data worker's script loads while the page checks the login (it starts nothing until told);
 // meanwhile the page asks for the nodes' Table itself, the map's first drawing.
 store.prefetchNodeTable(savedToken());

@@ -2,8 +2,9 @@
 // animation frame, and subscriptions to windows of long lists or flows.
 
 import { useEffect, useState } from 'preact/hooks';
-import { NODE_TABLE, type FromWorker, type NodeSummary, type Overview, type Query, type Ref, type ToWorker } from '../shared/types.ts';
+import { DETAIL_NODES, NODE_TABLE, type FromWorker, type NodeSummary, type Overview, type Query, type Ref, type ToWorker } from '../shared/types.ts';
 import { apiAnswer, apiFetch } from '../shared/http.ts';
+import { nodeSummariesFromTable } from '../worker/summaries.ts';
 
 type Listener = () => void;
 
@@ -43,7 +44,7 @@ export class Store {
     const response = boot && boot.token === token ? apiAnswer(boot.response) : apiFetch(NODE_TABLE.path, { token, headers: { Accept: NODE_TABLE.accept } });
     response.catch(() => {});
     const body = response.then(
-      (r) => r.arrayBuffer(),
+      (r) => r.arrayBuffer().then((b) => (performance.mark('mizzen:table-body'), b)),
       () => undefined,
     );
     this.early = { token, response, body };
@@ -65,14 +66,67 @@ export class Store {
     this.send({ t: 'init', token, nodeTable: !!early });
     if (early) {
       const worker = this.worker;
-      void early.body.then((body) => worker.postMessage({ t: 'nodeTable', body } satisfies ToWorker, body ? [body] : []));
+      void early.body.then((body) => {
+        if (this.worker !== worker) return;
+        const drawn = !!body && this.drawTable(body);
+        worker.postMessage({ t: 'nodeTable', body, drawn } satisfies ToWorker, body ? [body] : []);
+      });
     }
+  }
+
+  /** Node counts the page drew from the Table itself, shown until the worker knows the nodes. */
+  private tableCounts?: Overview['nodes'];
+
+  /**
+   * The first paint: every node with its health, from the nodes' Table, on the page itself as
+   * soon as its body is in (parsing 5,000 rows takes a few milliseconds). Through the worker it
+   * took a hand-over of the body, the worker's parse, its batch and four messages back, each
+   * waiting for a thread on a busy machine (0.6-1.4 s at 5,000 nodes under load 15-27). The
+   * worker still gets the body, and does not send these nodes again (`drawn`).
+   */
+  private drawTable(body: ArrayBuffer): boolean {
+    if (this.nodes.size) return false;
+    let table: any;
+    try {
+      table = JSON.parse(new TextDecoder().decode(body));
+    } catch {
+      return false;
+    }
+    if (table?.kind !== 'Table') return false;
+    const bases = nodeSummariesFromTable(table);
+    performance.mark('mizzen:table-parsed', { detail: { nodes: bases.length } });
+    if (!bases.length) return false;
+    const counts = { total: bases.length, ready: 0, notReady: 0, unknown: 0, simulated: 0 };
+    for (const b of bases) {
+      this.nodes.set(b.name, { ...b, pods: 0, running: 0, pending: 0, failed: 0, succeeded: 0, cpuRequested: 0, memoryRequested: 0 });
+      if (b.health === 'Ready') counts.ready++;
+      else if (b.health === 'NotReady') counts.notReady++;
+      else counts.unknown++;
+    }
+    this.sortedNodes = undefined;
+    this.nodesVersion++;
+    this.tableCounts = counts;
+    this.overview = this.withTableCounts(this.overview ?? firstOverview());
+    this.changed();
+    return true;
+  }
+
+  /** The worker's overview, with the Table's node counts while the worker has none yet. */
+  private withTableCounts(ov: Overview): Overview {
+    const t = this.tableCounts;
+    if (!t) return ov;
+    if (ov.nodes.total > 0 || (ov.resources.nodes && ov.resources.nodes.state !== 'loading')) {
+      this.tableCounts = undefined;
+      return ov;
+    }
+    return { ...ov, nodes: t, detailed: ov.detailed && t.total <= DETAIL_NODES };
   }
 
   stop(): void {
     this.worker?.terminate();
     this.worker = undefined;
     this.overview = undefined;
+    this.tableCounts = undefined;
     this.nodes.clear();
     this.sortedNodes = undefined;
     this.changed();
@@ -85,7 +139,7 @@ export class Store {
   private receive(m: FromWorker): void {
     switch (m.t) {
       case 'overview':
-        this.overview = m.overview;
+        this.overview = this.withTableCounts(m.overview);
         break;
       case 'nodes': {
         // Changed nodes keep their place in the sorted list; only new or removed ones re-sort it.
@@ -117,7 +171,7 @@ export class Store {
   /** Nodes by name (natural order: sim-2 before sim-10). */
   nodeList(): NodeSummary[] {
     if (!this.sortedNodes) {
-      this.sortedNodes = [...this.nodes.values()].sort((a, b) => naturalCompare(a.name, b.name));
+      this.sortedNodes = naturalSort([...this.nodes.values()]);
       this.nodeIndex.clear();
       this.sortedNodes.forEach((n, i) => this.nodeIndex.set(n.name, i));
     }
@@ -150,6 +204,39 @@ export class Store {
       },
     };
   }
+}
+
+/** The overview before the worker's first: nothing known but the nodes of the Table. */
+function firstOverview(): Overview {
+  return {
+    connection: { state: 'connecting', since: Date.now(), attempts: 0 },
+    skewMs: 0,
+    resources: { nodes: { state: 'loading', count: 0 } },
+    nodes: { total: 0, ready: 0, notReady: 0, unknown: 0, simulated: 0 },
+    pods: { total: 0, running: 0, pending: 0, unscheduled: 0, succeeded: 0, failed: 0, terminating: 0, orphaned: 0 },
+    components: [],
+    activity: {},
+    queue: [],
+    orphans: {},
+    detailed: true,
+  };
+}
+
+/**
+ * Nodes by name in natural order, each name split once into its text and its number at the end
+ * (most names are PREFIX-N): comparing those is cheap, and naturalCompare is left for the rest.
+ * naturalCompare alone took ~0.1 s of the page's main thread for 5,000 names under load.
+ */
+export function naturalSort<T extends { name: string }>(items: T[]): T[] {
+  const keyed = items.map((item) => {
+    const m = /^(.*?)(\d{1,15})$/.exec(item.name);
+    return { item, head: m ? m[1]! : item.name, num: m ? Number(m[2]) : -1, plain: !m || /\d/.test(m[1]!) || m[2]!.length > 1 && m[2]![0] === '0' };
+  });
+  keyed.sort((a, b) => {
+    if (a.plain || b.plain || a.head !== b.head) return naturalCompare(a.item.name, b.item.name);
+    return a.num - b.num;
+  });
+  return keyed.map((k) => k.item);
 }
 
 /**

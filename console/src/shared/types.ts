@@ -202,8 +202,11 @@ export interface Flow {
 export type ToWorker =
   /** `nodeTable`: the page fetches the nodes' Table itself and sends it in a `nodeTable` message. */
   | { t: 'init'; token?: string; detailLimit?: number; nodeTable?: boolean }
-  /** The nodes' Table's body as the page got it (undefined: it could not, the worker asks itself). */
-  | { t: 'nodeTable'; body?: ArrayBuffer }
+  /**
+   * The nodes' Table's body as the page got it (undefined: it could not, the worker asks itself);
+   * `drawn`: the page drew its nodes already (the worker does not send them again).
+   */
+  | { t: 'nodeTable'; body?: ArrayBuffer; drawn?: boolean }
   | { t: 'subscribe'; id: number; query: Query }
   | { t: 'unsubscribe'; id: number }
   | { t: 'follow'; armed: boolean };

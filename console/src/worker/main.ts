@@ -17,7 +17,7 @@ self.onmessage = (e) => {
       state.start();
       return;
     case 'nodeTable':
-      state?.receiveNodeTable(m.body);
+      state?.receiveNodeTable(m.body, m.drawn);
       return;
     case 'subscribe':
       state?.subscribe(m.id, m.query);
