@@ -5,9 +5,11 @@
 // byte, decoded as `bench apiserver` decodes) and the server's CPU per LIST (the mean over all
 // rounds as well: /proc counts in 10 ms ticks).
 // `npm run bench -- list-ab --base /tmp/base [--datastore etcd|sqlite] [--pods 10000] [--rounds 10]
-// [--query limit=500] [--no-warmup]`
+// [--query limit=500] [--no-warmup] [--cpu-prof DIR]`
 
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { cpuProfileWindowPreload, PROFILE_SIGNAL } from './lib/cpu-profile-window.ts';
 import { parseArgs } from 'node:util';
 import { startCluster, request, tlsCreds, type BenchCluster } from './lib/cluster.ts';
 import { nativeCreates, buildNativeClients } from './lib/native-clients.ts';
@@ -26,7 +28,7 @@ interface Side {
   mainCpuMs: number;
 }
 
-async function startSide(name: string, datastore: string, root: string | undefined, pods: number): Promise<Side> {
+async function startSide(name: string, datastore: string, root: string | undefined, pods: number, profDir?: string): Promise<Side> {
   let etcd: TestEtcd | undefined;
   const extra: string[] = [];
   if (datastore === 'etcd') {
@@ -36,10 +38,9 @@ async function startSide(name: string, datastore: string, root: string | undefin
   // BENCH_SERVER_LOG=FILE: each side's server output in FILE.<side> (e.g. with
   // BENCH_SERVER_NODE_ARGS=--trace-gc, to see which LISTs met a collection).
   const log = process.env.BENCH_SERVER_LOG;
-  if (log) process.env.BENCH_SERVER_LOG = `${log}.${name}`;
-  const c = await startCluster(extra, 'apiserver', {}, root).finally(() => {
-    if (log) process.env.BENCH_SERVER_LOG = log;
-  });
+  const env: Record<string, string> = log ? { BENCH_SERVER_LOG: `${log}.${name}` } : {};
+  if (profDir) env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import=${cpuProfileWindowPreload(path.resolve(profDir, name))}`;
+  const c = await startCluster(extra, 'apiserver', env, root);
   await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'bench' } });
   await request(c, 'POST', '/api/v1/namespaces/bench/serviceaccounts', { metadata: { name: 'default' } });
   // The pod of `bench apiserver`.
@@ -49,7 +50,7 @@ async function startSide(name: string, datastore: string, root: string | undefin
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { base: { type: 'string' }, datastore: { type: 'string', default: 'etcd' }, pods: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '10' }, query: { type: 'string', default: '' }, 'no-warmup': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ args: argv, options: { base: { type: 'string' }, datastore: { type: 'string', default: 'etcd' }, pods: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '10' }, query: { type: 'string', default: '' }, 'no-warmup': { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' } } });
   if (!values.base) throw new Error('--base DIR (a checkout to compare with) is required');
   const problem = buildNativeClients();
   if (problem) throw new Error(problem);
@@ -58,11 +59,16 @@ export async function main(argv: string[]): Promise<void> {
   const load0 = loadavg();
   const sides: Side[] = [];
   try {
-    sides.push(await startSide('branch', values.datastore!, undefined, pods));
-    sides.push(await startSide('base', values.datastore!, values.base, pods));
+    // Both filled at once, so neither sits idle (V8's memory reducer shrinks an idle heap) while the other fills.
+    const started = await Promise.allSettled([startSide('branch', values.datastore!, undefined, pods, values['cpu-prof']), startSide('base', values.datastore!, values.base, pods, values['cpu-prof'])]);
+    for (const r of started) if (r.status === 'fulfilled') sides.push(r.value);
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
     const list = `/api/v1/namespaces/bench/pods${values.query ? `?${values.query}` : ''}`;
     // --no-warmup: the first LIST right after the creates counts, as in `bench apiserver`.
     if (!values['no-warmup']) for (const s of sides) await timedGet(s.c, list, true, false);
+    // --cpu-prof DIR: each side's CPU profiles (every thread) of the timed LISTs, in DIR/<side>.
+    const toggleProfiles = () => values['cpu-prof'] && sides.forEach((s) => s.c.proc.kill(PROFILE_SIGNAL));
+    toggleProfiles();
     for (let r = 0; r < rounds; r++) {
       for (const s of r % 2 ? [...sides].reverse() : sides) {
         const cpu0 = processCpuMs(s.c.proc.pid!);
@@ -72,6 +78,8 @@ export async function main(argv: string[]): Promise<void> {
         s.mainCpuMs += (threadCpuMs(s.c.proc.pid!).main ?? 0) - main0;
       }
     }
+    toggleProfiles();
+    if (values['cpu-prof']) await new Promise((r) => setTimeout(r, 3000));
     const out: Record<string, unknown> = { bench: 'list-ab', datastore: values.datastore, pods, rounds, list, base: values.base };
     for (const s of sides) out[s.name] = { ...summary(s.times), serverCpuMeanMs: +(s.cpuMs / rounds).toFixed(1), serverMainThreadCpuMeanMs: +(s.mainCpuMs / rounds).toFixed(1), allDecodedMs: s.times.map((t) => Math.round(t.decoded)) };
     out.loadavg = { before: load0, after: loadavg() };

@@ -57,7 +57,7 @@ export async function startCluster(extraArgs: string[] = [], command: 'up' | 'ap
   const proc = spawn(process.execPath, [...serverNodeFlags(mizzen), mizzen, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   // BENCH_SERVER_LOG=FILE keeps everything the server prints (its components' logs), for diagnosis.
-  const logFile = process.env.BENCH_SERVER_LOG;
+  const logFile = env.BENCH_SERVER_LOG ?? process.env.BENCH_SERVER_LOG;
   if (logFile) {
     const sink = createWriteStream(logFile);
     proc.stdout!.pipe(sink);
