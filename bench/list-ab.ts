@@ -69,6 +69,11 @@ export async function main(argv: string[]): Promise<void> {
     // --cpu-prof DIR: each side's CPU profiles (every thread) of the timed LISTs, in DIR/<side>.
     const toggleProfiles = () => values['cpu-prof'] && sides.forEach((s) => s.c.proc.kill(PROFILE_SIGNAL));
     toggleProfiles();
+    // Each side's etcd CPU over the whole list phase: background work there slows the wall time
+    // of a LIST (two cores) without showing in the API server's CPU.
+    const etcdCpu = (s: Side) => (s.etcd?.members[0].proc?.pid ? processCpuMs(s.etcd.members[0].proc.pid) : 0);
+    const etcd0 = sides.map(etcdCpu);
+    const phase0 = performance.now();
     for (let r = 0; r < rounds; r++) {
       for (const s of r % 2 ? [...sides].reverse() : sides) {
         const cpu0 = processCpuMs(s.c.proc.pid!);
@@ -78,9 +83,13 @@ export async function main(argv: string[]): Promise<void> {
         s.mainCpuMs += (threadCpuMs(s.c.proc.pid!).main ?? 0) - main0;
       }
     }
+    const etcdMs = sides.map((s, i) => etcdCpu(s) - etcd0[i]);
+    const phaseSeconds = (performance.now() - phase0) / 1000;
     toggleProfiles();
     if (values['cpu-prof']) await new Promise((r) => setTimeout(r, 3000));
     const out: Record<string, unknown> = { bench: 'list-ab', datastore: values.datastore, pods, rounds, list, base: values.base };
+    out.listPhaseSeconds = +phaseSeconds.toFixed(1);
+    sides.forEach((s, i) => (out[`${s.name}EtcdCpuMsOverListPhase`] = etcdMs[i]));
     for (const s of sides) out[s.name] = { ...summary(s.times), serverCpuMeanMs: +(s.cpuMs / rounds).toFixed(1), serverMainThreadCpuMeanMs: +(s.mainCpuMs / rounds).toFixed(1), allDecodedMs: s.times.map((t) => Math.round(t.decoded)) };
     out.loadavg = { before: load0, after: loadavg() };
     console.log(JSON.stringify(out));

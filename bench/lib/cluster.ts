@@ -44,9 +44,12 @@ export function serverNodeFlags(mizzen = bin): string[] {
 
 /**
  * `mizzen up` (or `mizzen apiserver`, the API server alone) on a fresh data dir and a free port;
- * from another checkout when `root` is given (an A/B against an older commit's worktree).
+ * from another checkout when `root` (or BENCH_MIZZEN_ROOT) is given (an A/B against an older
+ * commit's worktree).
  */
 export async function startCluster(extraArgs: string[] = [], command: 'up' | 'apiserver' = 'up', env: Record<string, string> = {}, root?: string): Promise<BenchCluster> {
+  // BENCH_MIZZEN_ROOT: every benchmark's server from that checkout (this one's benchmark code, another build).
+  root ??= process.env.BENCH_MIZZEN_ROOT;
   const mizzen = root ? path.join(path.resolve(root), 'bin/mizzen.js') : bin;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mizzen-bench-'));
   const port = await freePort();
