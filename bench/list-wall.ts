@@ -16,7 +16,7 @@ import { startEtcd, type TestEtcd } from '../src/testing/etcd.ts';
 import type { BenchCluster } from './lib/cluster.ts';
 import { readFileSync } from 'node:fs';
 
-interface Timeline {
+export interface Timeline {
   head: number;
   lastByte: number;
   decoded: number;
@@ -34,7 +34,7 @@ const clientCpuMs = () => {
 };
 
 /** One GET timed at the client; `decode` as bench/lib/cluster.ts's request() does, or only counting bytes. */
-function timedGet(c: BenchCluster, path: string, decode: boolean, parse: boolean, headers: Record<string, string> = {}): Promise<Timeline> {
+export function timedGet(c: BenchCluster, path: string, decode: boolean, parse: boolean, headers: Record<string, string> = {}): Promise<Timeline> {
   const u = new URL(path, c.url);
   const cpu0 = processCpuMs(c.proc.pid!);
   const ccpu0 = clientCpuMs();
@@ -76,7 +76,7 @@ function timedGet(c: BenchCluster, path: string, decode: boolean, parse: boolean
 
 const med = (xs: number[]) => +percentile([...xs].sort((a, b) => a - b), 50).toFixed(1);
 
-function summary(ts: Timeline[]) {
+export function summary(ts: Timeline[]) {
   const pick = (k: keyof Timeline) => med(ts.map((t) => (t[k] as number) ?? NaN));
   return { n: ts.length, headMs: pick('head'), lastByteMs: pick('lastByte'), decodedMs: pick('decoded'), ...(ts[0]?.parsed !== undefined ? { parsedMs: pick('parsed') } : {}), serverCpuMs: pick('serverCpu'), clientCpuMs: pick('clientCpu'), clientDecodeCpuMs: pick('decodeCpu'), MB: +(ts[0]?.bytes / 1e6).toFixed(1) };
 }

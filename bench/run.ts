@@ -27,6 +27,8 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   'sandbox-floor': () => import('./sandbox-floor.ts'),
   'kubelet-footprint': () => import('./kubelet-footprint.ts'),
   'list-wall': () => import('./list-wall.ts'),
+  'list-ab': () => import('./list-ab.ts'),
+  'list-pages': () => import('./list-pages.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

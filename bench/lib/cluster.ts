@@ -36,24 +36,31 @@ const bin = path.join(repo, 'bin/mizzen.js');
  * Node flags for the server: those of bin/mizzen.js's shebang, as `npx mizzen` gets them, plus
  * BENCH_SERVER_NODE_ARGS if set (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
  */
-export function serverNodeFlags(): string[] {
-  const shebang = readFileSync(bin, 'utf8').split('\n', 1)[0];
+export function serverNodeFlags(mizzen = bin): string[] {
+  const shebang = readFileSync(mizzen, 'utf8').split('\n', 1)[0];
   const extra = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   return [...shebang.split(' ').filter((a) => a.startsWith('--')), ...extra];
 }
 
-/** `mizzen up` (or `mizzen apiserver`, the API server alone) on a fresh data dir and a free port. */
-export async function startCluster(extraArgs: string[] = [], command: 'up' | 'apiserver' = 'up', env: Record<string, string> = {}): Promise<BenchCluster> {
+/**
+ * `mizzen up` (or `mizzen apiserver`, the API server alone) on a fresh data dir and a free port;
+ * from another checkout when `root` (or BENCH_MIZZEN_ROOT) is given (an A/B against an older
+ * commit's worktree).
+ */
+export async function startCluster(extraArgs: string[] = [], command: 'up' | 'apiserver' = 'up', env: Record<string, string> = {}, root?: string): Promise<BenchCluster> {
+  // BENCH_MIZZEN_ROOT: every benchmark's server from that checkout (this one's benchmark code, another build).
+  root ??= process.env.BENCH_MIZZEN_ROOT;
+  const mizzen = root ? path.join(path.resolve(root), 'bin/mizzen.js') : bin;
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mizzen-bench-'));
   const port = await freePort();
   const t0 = performance.now();
   // No local node unless a benchmark asks for one (`--no-kubelet` left out of its own args).
   const noNode = command === 'up' && !extraArgs.includes('--with-kubelet') ? ['--no-kubelet'] : [];
   const args = [command, '--data-dir', dataDir, '--port', String(port), ...extraArgs.filter((a) => a !== '--with-kubelet'), ...noNode];
-  const proc = spawn(process.execPath, [...serverNodeFlags(), bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const proc = spawn(process.execPath, [...serverNodeFlags(mizzen), mizzen, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   // BENCH_SERVER_LOG=FILE keeps everything the server prints (its components' logs), for diagnosis.
-  const logFile = process.env.BENCH_SERVER_LOG;
+  const logFile = env.BENCH_SERVER_LOG ?? process.env.BENCH_SERVER_LOG;
   if (logFile) {
     const sink = createWriteStream(logFile);
     proc.stdout!.pipe(sink);

@@ -9,7 +9,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import http from 'node:http';
-import { CachedObject, encodeForStorage } from './registry/cached-object.ts';
+import { CachedObject, decodeKeyValue, encodeForStorage } from './registry/cached-object.ts';
+import { PackedKeyValue } from '../storage/packed-text.ts';
 import { tableRows } from './table-list.ts';
 import { toTable } from './output.ts';
 import { pods } from '../api/core/pod.ts';
@@ -68,10 +69,18 @@ function expectedAt(def: ResourceDef, objs: CachedObject[], include: string, now
 
 test('rows as toTable makes them: cells, metadata cut from the text, every includeObject', () => {
   const cached = samples.map((o, i) => CachedObject.fromStored(encodeForStorage(o), 100 + i)!);
-  for (const include of ['Metadata', 'None', 'Object']) {
-    // The first listing makes and keeps the cells; later ones reuse them with the ages redone.
-    for (const now of [t0, t0, t0 + 3 * 3600_000, t0 + 9 * 86400_000]) {
-      assert.deepEqual(rowsAt(pods, cached, include, now), expectedAt(pods, cached, include, now), `${include} at ${now - t0}`);
+  // The same objects held as the SQLite store holds them: packed key/values (pieces joined when read).
+  const packed = samples.map((o, i) => {
+    const kv = new PackedKeyValue(`/registry/pods/ns/${o.metadata.name}`, encodeForStorage(o), 200 + i, 200 + i);
+    kv.pack();
+    return decodeKeyValue(kv);
+  });
+  for (const objs of [cached, packed]) {
+    for (const include of ['Metadata', 'None', 'Object']) {
+      // The first listing makes and keeps the cells (and where metadata ends); later ones reuse them with the ages redone.
+      for (const now of [t0, t0, t0 + 3 * 3600_000, t0 + 9 * 86400_000]) {
+        assert.deepEqual(rowsAt(pods, objs, include, now), expectedAt(pods, objs, include, now), `${include} at ${now - t0}`);
+      }
     }
   }
   const meta = rowsAt(pods, cached, 'Metadata', t0);

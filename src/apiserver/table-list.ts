@@ -28,6 +28,8 @@ interface KeptCells {
   text: string;
   at: number;
   created: number;
+  /** Where metadata ends in the object's stored text (-1: not known), so a later row skips the scan for it. */
+  metaEnd: number;
 }
 
 const keptCells = new WeakMap<CachedObject, KeptCells>();
@@ -52,16 +54,24 @@ function ageAt(created: number, now: number): string {
   return Number.isNaN(created) ? '<unknown>' : humanDuration(Math.max(0, now - created));
 }
 
-/** The cells of one cached object as JSON text, from its kept cells where it may. */
-function cellsJSON(def: ResourceDef, c: CachedObject, ageCell: number, now: number): string {
+/** A stored text and where its metadata ends (CachedObject.storedWithMetadata). */
+type Stored = { text: string; metaEnd: number } | undefined;
+
+/**
+ * The cells of one cached object as JSON text, from its kept cells where it may; `stored` is
+ * the object's stored text when the row needs it anyway (one join and one scan serve both).
+ */
+function cellsJSON(def: ResourceDef, c: CachedObject, ageCell: number, now: number, stored: () => Stored): string {
   const k = keptCells.get(c);
   if (k) return k.at < 0 ? k.text : `${k.text.slice(0, k.at)}${JSON.stringify(ageAt(k.created, now))}${k.text.slice(k.at)}`;
-  const o = c.forCells;
+  const s = stored();
+  const o = s ? c.forCellsIn(s) : c.forCells;
   const cells = rowCells(def, o, now);
   const text = stringifyJSON(cells);
+  const metaEnd = s ? s.metaEnd : -1;
   if (ageCell === -2 || !agesOnly(def, o)) return text;
   if (ageCell === -1) {
-    keptCells.set(c, { text, at: -1, created: NaN });
+    keptCells.set(c, { text, at: -1, created: NaN, metaEnd });
     return text;
   }
   const ts = o.metadata.creationTimestamp;
@@ -72,7 +82,7 @@ function cellsJSON(def: ResourceDef, c: CachedObject, ageCell: number, now: numb
   const head = `[${cells.slice(0, ageCell).map(cell).join(',')}${ageCell > 0 ? ',' : ''}`;
   const tail = `${ageCell < cells.length - 1 ? ',' : ''}${cells.slice(ageCell + 1).map(cell).join(',')}]`;
   // Joined, not concatenated: one flat string, not a rope holding both halves.
-  keptCells.set(c, { text: [head, tail].join(''), at: head.length, created });
+  keptCells.set(c, { text: [head, tail].join(''), at: head.length, created, metaEnd });
   return text;
 }
 
@@ -86,11 +96,19 @@ export function tableRows(def: ResourceDef, objs: readonly CachedObject[], versi
   // Cells are kept for tables with no more than one Age column (-1: none, -2: several, not kept).
   const ageCell = ages.length === 0 ? -1 : ages.length === 1 ? ages[0] : -2;
   const partialHead = `{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/${version}","metadata":`;
+  const metadata = includeObject !== 'None' && includeObject !== 'Object';
   return objs.map((c) => {
-    const cells = cellsJSON(def, c, ageCell, now);
-    if (includeObject === 'None') return `{"cells":${cells}}`;
-    if (includeObject === 'Object') return `{"cells":${cells},"object":${c.json}}`;
-    return `{"cells":${cells},"object":${partialHead}${c.metadataJSON ?? stringifyJSON(c.obj.metadata)}}}`;
+    // The stored text is joined (packed pieces) and its metadata found once per row, for the
+    // cells (if not kept) and the metadata both; a kept row knows where metadata ends.
+    let stored: Stored | null = null;
+    const get = (): Stored => {
+      if (stored === null) stored = c.storedWithMetadata(keptCells.get(c)?.metaEnd);
+      return stored;
+    };
+    const cells = cellsJSON(def, c, ageCell, now, metadata ? get : () => undefined);
+    if (!metadata) return includeObject === 'None' ? `{"cells":${cells}}` : `{"cells":${cells},"object":${c.json}}`;
+    const s = get();
+    return `{"cells":${cells},"object":${partialHead}${s ? c.metadataJSONIn(s) : stringifyJSON(c.obj.metadata)}}}`;
   });
 }
 

@@ -106,18 +106,32 @@ export class CachedObject {
   }
 
   /**
+   * The stored text (pieces joined, without the resourceVersion) and where metadata's JSON ends
+   * in it, for cutting several parts from one join (metadataJSONIn, forCellsIn). `metaEnd`, if
+   * known from an earlier call on this object, saves the scan. Undefined when the object is not
+   * held as stored text.
+   */
+  storedWithMetadata(metaEnd = -1): { text: string; metaEnd: number } | undefined {
+    const st = this._text;
+    if (st === undefined || this._at < 0 || this._from) return undefined;
+    const text = typeof st === 'string' ? st : st.value;
+    const end = metaEnd >= 0 ? metaEnd : valueEnd(text, this._at - 1);
+    return end < 0 ? undefined : { text, metaEnd: end };
+  }
+
+  /**
    * The JSON of metadata (with the resourceVersion), cut from the stored text without a parse:
    * a Table row's PartialObjectMetadata. Undefined when the object is not held as stored text.
    */
   get metadataJSON(): string | undefined {
-    const st = this._text;
-    if (st === undefined || this._at < 0 || this._from) return undefined;
-    const t = typeof st === 'string' ? st : st.value;
-    const at = this._at;
-    const end = valueEnd(t, at - 1);
-    if (end < 0) return undefined;
+    const s = this.storedWithMetadata();
+    return s && this.metadataJSONIn(s);
+  }
+
+  /** metadataJSON from storedWithMetadata()'s answer. */
+  metadataJSONIn(s: { text: string; metaEnd: number }): string {
     const sep = this._bare ? '' : ',';
-    return `{"resourceVersion":"${this._rev}"${sep}${t.slice(at, end)}`;
+    return `{"resourceVersion":"${this._rev}"${sep}${s.text.slice(this._at, s.metaEnd)}`;
   }
 
   /**
@@ -128,11 +142,16 @@ export class CachedObject {
   get forCells(): KObject {
     const held = this._obj ?? this._parsed?.deref();
     if (held) return held;
-    const st = this._text;
-    if (st === undefined || this._at < 0 || this._from) return this.obj;
-    const t = typeof st === 'string' ? st : st.value;
-    const end = valueEnd(t, this._at - 1);
-    return JSON.parse(end < 0 ? t : withoutManagedFields(t, this._at - 1, end)) as KObject;
+    const s = this.storedWithMetadata();
+    if (!s) return this.obj;
+    return this.forCellsIn(s);
+  }
+
+  /** forCells from storedWithMetadata()'s answer. */
+  forCellsIn(s: { text: string; metaEnd: number }): KObject {
+    const held = this._obj ?? this._parsed?.deref();
+    if (held) return held;
+    return JSON.parse(withoutManagedFields(s.text, this._at - 1, s.metaEnd)) as KObject;
   }
 
   /** A private deep copy for a handler to modify. */
