@@ -22,7 +22,7 @@ type Auth = { state: 'checking' } | { state: 'in'; token?: string; user?: string
 
 function App() {
   const route = useRoute();
-  const [auth, setAuth] = useState<Auth>({ state: 'checking' });
+  const [auth, setAuth] = useState<Auth>(() => (store.acceptedEarly && route.path[0] !== 'login' ? { state: 'in', token: savedToken() } : { state: 'checking' }));
   const authIn = useRef(false);
   authIn.current = auth.state === 'in';
 
@@ -35,7 +35,7 @@ function App() {
     if (r.ok) {
       saveToken(token);
       // The user's name (one more round trip) follows into the header.
-      setAuth({ state: 'in', token });
+      setAuth((a) => (a.state === 'in' && a.token === token ? a : { state: 'in', token }));
       if (route.path[0] === 'login') go('/');
       void whoAmI(token).then((user) => user && setAuth((a) => (a.state === 'in' && a.token === token ? { ...a, user } : a)));
       return '';

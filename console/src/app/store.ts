@@ -35,20 +35,36 @@ export class Store {
   }
 
   /** The nodes' Table, asked for as the page starts (before the worker is up), for the first start. */
-  private early?: { token: string | undefined; response: Promise<Response>; body: Promise<ArrayBuffer | undefined> };
+  private early?: { token: string | undefined; response: Promise<Response>; drawn: Promise<{ body?: ArrayBuffer; drawn: boolean }> };
 
   prefetchNodeTable(token: string | undefined): void {
     // index.html's inline script asked for it already, as the page was parsed.
-    const boot = (globalThis as { __mizzenNodeTable?: { token?: string; response: Promise<Response> } }).__mizzenNodeTable;
+    const boot = (globalThis as { __mizzenNodeTable?: { token?: string; response: Promise<Response>; body?: Promise<ArrayBuffer | undefined>; ok?: boolean } }).__mizzenNodeTable;
     (globalThis as { __mizzenNodeTable?: unknown }).__mizzenNodeTable = undefined;
-    const response = boot && boot.token === token ? apiAnswer(boot.response) : apiFetch(NODE_TABLE.path, { token, headers: { Accept: NODE_TABLE.accept } });
+    const mine = boot && boot.token === token ? boot : undefined;
+    this.acceptedEarly = mine?.ok === true;
+    const response = mine ? apiAnswer(mine.response) : apiFetch(NODE_TABLE.path, { token, headers: { Accept: NODE_TABLE.accept } });
     response.catch(() => {});
-    const body = response.then(
-      (r) => r.arrayBuffer().then((b) => (performance.mark('mizzen:table-body'), b)),
-      () => undefined,
-    );
-    this.early = { token, response, body };
+    // The inline script reads the body as it comes (an older page's did not).
+    const body = mine?.body
+      ? mine.body.then((b) => b, () => undefined)
+      : response.then(
+          (r) => r.arrayBuffer().then((b) => (performance.mark('mizzen:table-body'), b)),
+          () => undefined,
+        );
+    // Drawn as soon as it is in, before the login check and the worker's start (the app's first
+    // effects run after its first frame): a Table answered is credentials accepted, and the map
+    // is shown only once the check says so. start() hands the body to the worker after.
+    const drawn = body.then((b) => ({ body: b, drawn: !!b && this.drawTable(b) }));
+    this.early = { token, response, drawn };
   }
+
+  /**
+   * Whether the early Table was answered (2xx) before the app's script ran: these credentials are
+   * accepted, and the app shows the map at once rather than after its login check's round of
+   * effects and frames (the check still runs).
+   */
+  acceptedEarly = false;
 
   /** The early Table's answer, for these credentials: it tells whether they are accepted. */
   earlyAnswer(token: string | undefined): Promise<Response> | undefined {
@@ -56,19 +72,19 @@ export class Store {
   }
 
   start(token: string | undefined): void {
-    this.stop();
+    const early = this.early?.token === token ? this.early : undefined;
+    this.early = undefined;
+    // The first start keeps what the early Table drew (there is no worker yet to stop).
+    if (!early || this.worker) this.stop();
     this.prepare();
     this.worker = this.spare!;
     this.spare = undefined;
     this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
-    const early = this.early?.token === token ? this.early : undefined;
-    this.early = undefined;
     this.send({ t: 'init', token, nodeTable: !!early });
     if (early) {
       const worker = this.worker;
-      void early.body.then((body) => {
+      void early.drawn.then(({ body, drawn }) => {
         if (this.worker !== worker) return;
-        const drawn = !!body && this.drawTable(body);
         worker.postMessage({ t: 'nodeTable', body, drawn } satisfies ToWorker, body ? [body] : []);
       });
     }
@@ -107,7 +123,8 @@ export class Store {
     this.nodesVersion++;
     this.tableCounts = counts;
     this.overview = this.withTableCounts(this.overview ?? firstOverview());
-    this.changed();
+    // Rendered now rather than at the next animation frame: the frame that follows paints it.
+    this.flush();
     return true;
   }
 
@@ -176,6 +193,14 @@ export class Store {
       this.sortedNodes.forEach((n, i) => this.nodeIndex.set(n.name, i));
     }
     return this.sortedNodes;
+  }
+
+  /** Tell the views now, not at the next frame (a pending frame's call is dropped). */
+  private flush(): void {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    this.version++;
+    for (const l of this.listeners) l();
   }
 
   private changed(): void {

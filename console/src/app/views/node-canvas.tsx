@@ -27,8 +27,10 @@ export function NodeCanvas({ nodes, version, loaded, pods }: { nodes: NodeSummar
   const ref = useRef<HTMLCanvasElement>(null);
   const [width, setWidth] = useState(960);
   const [hover, setHover] = useState<{ n: NodeSummary; x: number; y: number } | undefined>();
-  const cols = Math.max(10, Math.floor(width / (CELL + GAP)));
-  const rows = Math.ceil(nodes.length / cols);
+  const drawn = useRef('');
+  const colsNow = useRef(0);
+  const colsFor = (w: number) => Math.max(10, Math.floor(w / (CELL + GAP)));
+  const cols = colsFor(width);
 
   useEffect(() => {
     const el = ref.current?.parentElement;
@@ -43,6 +45,15 @@ export function NodeCanvas({ nodes, version, loaded, pods }: { nodes: NodeSummar
   useLayoutEffect(() => {
     const c = ref.current;
     if (!c) return;
+    // The box's width read here, not the default's: the first drawing is the right one, and the
+    // ResizeObserver's first report (the same width) does not draw all cells again.
+    const w = c.parentElement?.clientWidth;
+    const cols = w ? colsFor(w) : colsFor(width);
+    const key = `${version} ${nodes.length} ${cols} ${loaded}`;
+    if (drawn.current === key) return;
+    drawn.current = key;
+    colsNow.current = cols;
+    const rows = Math.ceil(nodes.length / cols);
     const dpr = devicePixelRatio || 1;
     const h = rows * (CELL + GAP);
     c.width = cols * (CELL + GAP) * dpr;
@@ -83,6 +94,7 @@ export function NodeCanvas({ nodes, version, loaded, pods }: { nodes: NodeSummar
   }, [version, nodes.length, cols, loaded]);
 
   const at = (e: MouseEvent) => {
+    const cols = colsNow.current;
     const r = (e.target as HTMLCanvasElement).getBoundingClientRect();
     const col = Math.floor((e.clientX - r.left) / (CELL + GAP));
     const row = Math.floor((e.clientY - r.top) / (CELL + GAP));
