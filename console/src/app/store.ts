@@ -39,7 +39,7 @@ export class Store {
 
   prefetchNodeTable(token: string | undefined): void {
     // index.html's inline script asked for it already, as the page was parsed.
-    const boot = (globalThis as { __mizzenNodeTable?: { token?: string; response: Promise<Response>; body?: Promise<ArrayBuffer | undefined>; ok?: boolean } }).__mizzenNodeTable;
+    const boot = (globalThis as { __mizzenNodeTable?: { token?: string; response: Promise<Response>; body?: Promise<ArrayBuffer | undefined>; ok?: boolean; buffer?: ArrayBuffer } }).__mizzenNodeTable;
     (globalThis as { __mizzenNodeTable?: unknown }).__mizzenNodeTable = undefined;
     const mine = boot && boot.token === token ? boot : undefined;
     this.acceptedEarly = mine?.ok === true;
@@ -55,7 +55,10 @@ export class Store {
     // Drawn as soon as it is in, before the login check and the worker's start (the app's first
     // effects run after its first frame): a Table answered is credentials accepted, and the map
     // is shown only once the check says so. start() hands the body to the worker after.
-    const drawn = body.then((b) => ({ body: b, drawn: !!b && this.drawTable(b) }));
+    // Already in (the usual case at 5,000 nodes: the app's script comes after the Table): drawn
+    // now, so the app's first render has the map.
+    const now = mine?.buffer ? { body: mine.buffer, drawn: this.drawTable(mine.buffer) } : undefined;
+    const drawn = now ? Promise.resolve(now) : body.then((b) => ({ body: b, drawn: !!b && this.drawTable(b) }));
     this.early = { token, response, drawn };
   }
 
@@ -300,7 +303,13 @@ export const store = new Store();
 /** Re-render on every merged batch from the worker. */
 export function useStore(): Store {
   const [, setV] = useState(0);
-  useEffect(() => store.listen(() => setV(store.version)), []);
+  const seen = store.version;
+  useEffect(() => {
+    const off = store.listen(() => setV(store.version));
+    // A change between this render and this effect (e.g. the first Table drawn) had no listener.
+    if (store.version !== seen) setV(store.version);
+    return off;
+  }, []);
   return store;
 }
 
