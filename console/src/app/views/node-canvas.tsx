@@ -63,27 +63,39 @@ export function NodeCanvas({ nodes, version, loaded, pods }: { nodes: NodeSummar
     const g = c.getContext('2d')!;
     g.scale(dpr, dpr);
     g.clearRect(0, 0, c.width, c.height);
-    // Grouped by colour: one fillStyle and globalAlpha per group rather than per cell (5,000
-    // cells' state changes took ~0.1 s on a loaded machine).
-    const groups = new Map<string, number[]>();
-    for (let i = 0; i < nodes.length; i++) {
-      const k = cls(nodes[i]!);
-      let list = groups.get(k);
-      if (!list) groups.set(k, (list = []));
-      list.push(i);
-    }
-    for (const [k, idx] of groups) {
-      g.fillStyle = COLOURS[k]!;
-      g.globalAlpha = 0.35;
-      for (const i of idx) g.fillRect((i % cols) * (CELL + GAP), Math.floor(i / cols) * (CELL + GAP), CELL, CELL);
-      g.globalAlpha = 1;
-      for (const i of idx) {
-        const n = nodes[i]!;
-        const f = n.podsAllocatable > 0 ? Math.min(1, n.pods / n.podsAllocatable) : 0;
-        const fh = Math.round(f * CELL);
-        if (fh > 0) g.fillRect((i % cols) * (CELL + GAP), Math.floor(i / cols) * (CELL + GAP) + CELL - fh, CELL, fh);
+    // A run of cells of one colour along a row is one rectangle, and the gaps between columns are
+    // cleared after, one strip each: ~100 calls for 5,000 healthy nodes rather than a fillRect
+    // per cell (5,000 of them took ~50 ms of the first load under load 3-4).
+    const STEP = CELL + GAP;
+    const keys = nodes.map(cls);
+    const fills = nodes.map((n) => Math.round((n.podsAllocatable > 0 ? Math.min(1, n.pods / n.podsAllocatable) : 0) * CELL));
+    const runs = (draw: (from: number, to: number) => void, same: (a: number, b: number) => boolean) => {
+      for (let i = 0; i < nodes.length; ) {
+        let j = i + 1;
+        while (j < nodes.length && j % cols !== 0 && same(i, j)) j++;
+        draw(i, j);
+        i = j;
       }
-    }
+    };
+    g.globalAlpha = 0.35;
+    runs(
+      (i, j) => {
+        g.fillStyle = COLOURS[keys[i]!]!;
+        g.fillRect((i % cols) * STEP, Math.floor(i / cols) * STEP, (j - i) * STEP - GAP, CELL);
+      },
+      (a, b) => keys[a] === keys[b],
+    );
+    g.globalAlpha = 1;
+    runs(
+      (i, j) => {
+        const fh = fills[i]!;
+        if (fh <= 0) return;
+        g.fillStyle = COLOURS[keys[i]!]!;
+        g.fillRect((i % cols) * STEP, Math.floor(i / cols) * STEP + CELL - fh, (j - i) * STEP - GAP, fh);
+      },
+      (a, b) => keys[a] === keys[b] && fills[a] === fills[b],
+    );
+    for (let col = 1; col < cols; col++) g.clearRect(col * STEP - GAP, 0, GAP, h);
     g.fillStyle = '#f2c94c';
     for (let i = 0; i < nodes.length; i++) if (nodes[i]!.pending) g.fillRect((i % cols) * (CELL + GAP) + CELL - 4, Math.floor(i / cols) * (CELL + GAP), 4, 4);
     // What the canvas holds (the bench's first load waits for every node drawn).
