@@ -39,24 +39,26 @@ export function acceptsGzip(req: IncomingMessage | undefined): boolean {
 }
 
 /**
- * A big answer compressed for a client that accepts gzip, as upstream's APIResponseCompression. It
- * is compressed on libuv's thread pool (level 1: a 10 MB list of pods takes ~10 ms there), so the
- * main thread goes on serving meanwhile.
+ * A big answer compressed for a client that accepts gzip, as upstream's APIResponseCompression. Up
+ * to syncGzipMaxBytes at once; bigger ones on libuv's thread pool (level 1: a 10 MB list of pods
+ * takes ~10 ms there), so the main thread goes on serving meanwhile.
  */
 function sendGzip(res: ServerResponse, code: number, body: string | Buffer, headers: Record<string, string | number>): void {
   if (body.length <= syncGzipMaxBytes) return sendGzipped(res, code, zlib.gzipSync(body, { level: 1 }), headers);
   zlib.gzip(body, { level: 1 }, (err, gz) => {
     if (err) return sendPlain(res, code, body, headers);
-    const vary = headers.Vary ? `${headers.Vary}, Accept-Encoding` : 'Accept-Encoding';
-    res.writeHead(code, { ...headers, Vary: vary, 'Content-Encoding': 'gzip', 'Content-Length': gz.length });
-    res.end(gz);
+    sendGzipped(res, code, gz, headers);
   });
+}
+
+/** The Vary header of a gzip-encoded answer: the caller's, plus Accept-Encoding. */
+export function gzipVary(headers: Record<string, string | number>): string {
+  return headers.Vary ? `${headers.Vary}, Accept-Encoding` : 'Accept-Encoding';
 }
 
 /** A body compressed already, with its length. */
 export function sendGzipped(res: ServerResponse, code: number, gz: Buffer, headers: Record<string, string | number>): void {
-  const vary = headers.Vary ? `${headers.Vary}, Accept-Encoding` : 'Accept-Encoding';
-  res.writeHead(code, { ...headers, Vary: vary, 'Content-Encoding': 'gzip', 'Content-Length': gz.length });
+  res.writeHead(code, { ...headers, Vary: gzipVary(headers), 'Content-Encoding': 'gzip', 'Content-Length': gz.length });
   res.end(gz);
 }
 

@@ -8,7 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Writable } from 'node:stream';
 import zlib from 'node:zlib';
-import { acceptsGzip, gzipMinBytes, indentJSON, sendBody, sendGzipped, syncGzipMaxBytes } from './http-util.ts';
+import { acceptsGzip, gzipMinBytes, gzipVary, indentJSON, sendBody, sendGzipped, syncGzipMaxBytes } from './http-util.ts';
 import { prettyRequested } from './query-params.ts';
 import { PIECE_BYTES, writeInPieces } from './piecewise-write.ts';
 
@@ -37,8 +37,7 @@ export function sendJSONList(res: ServerResponse, code: number, head: string, it
       const text = `${head}${items.map((c) => c.json).join(',')}${tail}`;
       return sendGzipped(res, code, zlib.gzipSync(text, { level: 1 }), { 'Content-Type': 'application/json', ...headers });
     }
-    const vary = headers.Vary ? `${headers.Vary}, Accept-Encoding` : 'Accept-Encoding';
-    res.writeHead(code, { 'Content-Type': 'application/json', ...headers, Vary: vary, 'Content-Encoding': 'gzip' });
+    res.writeHead(code, { 'Content-Type': 'application/json', ...headers, Vary: gzipVary(headers), 'Content-Encoding': 'gzip' });
     const gz = zlib.createGzip({ level: 1 });
     gz.on('error', () => res.destroy());
     res.on('close', () => gz.destroy());
