@@ -336,7 +336,7 @@ export class SqliteStore implements Store {
     }
     this.inFlight = batch;
     storageCommitsTotal.inc();
-    storageCommittedRowsTotal.inc(rows.length / 7);
+    storageCommittedRowsTotal.inc(events.length); // one history row per event
     this.inFlightDone = this.writer.commit(rows).then(
       () => this.committed(batch),
       (e: Error) => this.failed(batch, e),
