@@ -245,8 +245,7 @@ export class EtcdStore implements Store {
         if (!dr || !('deleteRange' in dr) || dr.deleteRange.deleted === 0) throw new StorageError('NotFound', op.key);
       }
       const ev = this.eventAt(op.key, rev);
-      // The event is this write (it succeeded at rev): its value is the one written.
-      if (ev) return op.kind === 'delete' ? ev.kv : { key: op.key, value: op.value, createRevision: ev.kv.createRevision, modRevision: rev };
+      if (ev) return ev.kv;
       // Only if the history dropped it already (a huge burst): rebuild what we can.
       if (op.kind === 'delete') throw new StorageError('Unavailable', op.key, 'the delete was applied but its event is no longer in memory');
       return { key: op.key, value: op.value, createRevision: op.kind === 'create' ? rev : 0, modRevision: rev };
@@ -284,8 +283,8 @@ export class EtcdStore implements Store {
     }
     for (const ev of this.history.since(before, op.key)) {
       if (ev.kv.key !== op.key) continue;
-      if (op.kind === 'create' && ev.type === 'ADDED' && ev.kv.value === op.value) return { ...plain(ev.kv), value: op.value };
-      if (op.kind === 'update' && ev.type === 'MODIFIED' && ev.kv.value === op.value && ev.prev?.modRevision === op.expected) return { ...plain(ev.kv), value: op.value };
+      if (op.kind === 'create' && ev.type === 'ADDED' && ev.kv.value === op.value) return ev.kv;
+      if (op.kind === 'update' && ev.type === 'MODIFIED' && ev.kv.value === op.value && ev.prev?.modRevision === op.expected) return ev.kv;
       if (op.kind === 'delete' && ev.type === 'DELETED' && (op.expected === undefined || ev.prev?.modRevision === op.expected)) return ev.kv;
     }
     return undefined;
@@ -581,11 +580,6 @@ export class EtcdStore implements Store {
   private toKeyValue(kv: EtcdKeyValue): KeyValue {
     return { key: kv.key.slice(this.ns.length), value: kv.value, createRevision: kv.createRevision, modRevision: kv.modRevision };
   }
-}
-
-/** The fields of a key/value but its value. */
-function plain(kv: KeyValue): Omit<KeyValue, 'value'> {
-  return { key: kv.key, createRevision: kv.createRevision, modRevision: kv.modRevision };
 }
 
 /** No lone surrogates (String#isWellFormed, Node 20; not in the ES2022 lib). */
