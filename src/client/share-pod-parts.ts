@@ -9,6 +9,8 @@
 // rule too; controllers copy before they write), and a shared part changed in place would change
 // every pod that holds it. Frozen, such a change throws at the line that makes it instead.
 
+import { TwoGenerations } from '../machinery/shared-strings.ts';
+
 /** Fields of a pod's spec that come from its template whole, when set. */
 const SPEC_PARTS = ['tolerations', 'affinity', 'nodeSelector', 'securityContext', 'topologySpreadConstraints', 'dnsConfig', 'readinessGates', 'imagePullSecrets', 'hostAliases', 'schedulingGates', 'resourceClaims', 'overhead', 'os', 'resources'] as const;
 /**
@@ -25,35 +27,19 @@ function deepFreeze(v: object): void {
   for (const x of Object.values(v)) if (x !== null && typeof x === 'object' && !Object.isFrozen(x)) deepFreeze(x);
 }
 
-export class PodPartSharer {
-  // Two generations, as SharedStrings: parts still in use carry over when a full table turns old;
+export class PodPartSharer extends TwoGenerations<object> {
+  // Two generations (TwoGenerations): parts still in use carry over when a full table turns old;
   // parts no longer seen (a rolled-out template's) are let go. Keys are the parts' JSON.
-  private cur = new Map<string, object>();
-  private old = new Map<string, object>();
-
-  constructor(private readonly maxEntries = 10_000) {}
-
-  /** Entries in the tables. */
-  get size(): number {
-    return this.cur.size + this.old.size;
+  constructor(maxEntries = 10_000) {
+    super(maxEntries);
   }
 
   /** The shared (frozen) copy of a part equal to v. */
   part<V extends object>(v: V): V {
-    const key = JSON.stringify(v);
-    const known = this.cur.get(key);
-    if (known !== undefined) return known as V;
-    let shared = this.old.get(key);
-    if (shared === undefined) {
+    return this.lookup(JSON.stringify(v), () => {
       deepFreeze(v);
-      shared = v;
-    }
-    if (this.cur.size >= this.maxEntries) {
-      this.old = this.cur;
-      this.cur = new Map();
-    }
-    this.cur.set(key, shared);
-    return shared as V;
+      return v;
+    }) as V;
   }
 
   /** Replace, in place, a pod's template parts by their shared copies; other objects are returned as they are. */
@@ -65,32 +51,25 @@ export class PodPartSharer {
     const meta = o.metadata;
     if (meta) this.fields(meta, ['labels', 'ownerReferences']);
     this.fields(spec, SPEC_PARTS);
-    for (const list of CONTAINER_LISTS) {
-      const cs = spec[list];
-      if (!Array.isArray(cs)) continue;
-      for (const c of cs) {
-        if (c === null || typeof c !== 'object') continue;
-        const cj = c as Json;
-        for (const k in cj) {
-          const v = cj[k];
-          if (v !== null && typeof v === 'object' && !CONTAINER_SKIP.has(k)) cj[k] = this.part(v);
-        }
-      }
-    }
+    for (const list of CONTAINER_LISTS) this.elementFields(spec[list], CONTAINER_SKIP);
     // A volume's name is the pod's own (the service-account volume's); its source is the template's.
-    if (Array.isArray(spec.volumes)) {
-      for (const vol of spec.volumes) {
-        if (vol === null || typeof vol !== 'object') continue;
-        const vj = vol as Json;
-        for (const k in vj) {
-          const v = vj[k];
-          if (v !== null && typeof v === 'object') vj[k] = this.part(v);
-        }
-      }
-    }
+    this.elementFields(spec.volumes);
     // Conditions written in the same second, and the node's addresses, repeat across pods.
     if (o.status) this.fields(o.status, ['conditions', 'hostIPs']);
     return obj;
+  }
+
+  /** In each object of a list, every object-valued field but those in skip. */
+  private elementFields(list: unknown, skip?: ReadonlySet<string>): void {
+    if (!Array.isArray(list)) return;
+    for (const el of list) {
+      if (el === null || typeof el !== 'object') continue;
+      const ej = el as Json;
+      for (const k in ej) {
+        const v = ej[k];
+        if (v !== null && typeof v === 'object' && !skip?.has(k)) ej[k] = this.part(v);
+      }
+    }
   }
 
   private fields(o: Json, keys: readonly string[]): void {
