@@ -162,7 +162,7 @@ export class GrpcChannel {
         session = this.current();
         const headers: http2.OutgoingHttpHeaders = { [HTTP2_HEADER_METHOD]: 'POST', [HTTP2_HEADER_PATH]: path, [HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc', [HTTP2_HEADER_TE]: 'trailers' };
         // The server's deadline in whole milliseconds (at most 8 digits, as the protocol allows).
-        if (this.o.sendDeadline && timeoutMs > 0) headers['grpc-timeout'] = timeoutMs < 1e8 ? `${Math.ceil(timeoutMs)}m` : `${Math.min(99_999_999, Math.ceil(timeoutMs / 1000))}S`;
+        if (this.o.sendDeadline && timeoutMs > 0) headers['grpc-timeout'] = grpcTimeout(timeoutMs);
         req = session.request(headers);
       } catch (e) {
         if (e instanceof GrpcCallError) return reject(e);
@@ -232,4 +232,9 @@ export class GrpcChannel {
     this.session?.destroy();
     this.session = undefined;
   }
+}
+
+/** A deadline as gRPC's grpc-timeout header: whole milliseconds, or seconds past 8 digits (the protocol's limit). */
+export function grpcTimeout(timeoutMs: number): string {
+  return timeoutMs < 1e8 ? `${Math.ceil(timeoutMs)}m` : `${Math.min(99_999_999, Math.ceil(timeoutMs / 1000))}S`;
 }

@@ -21,7 +21,7 @@
 
 import net from 'node:net';
 import tls, { type ConnectionOptions } from 'node:tls';
-import { GrpcCallError, GrpcCode } from '../../machinery/grpc-unary.ts';
+import { GrpcCallError, GrpcCode, grpcTimeout } from '../../machinery/grpc-unary.ts';
 import { encodeHeaderBlock, HpackDecoder, type HeaderList } from './hpack.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
@@ -504,8 +504,7 @@ export class H2UnaryChannel {
   /** One call: the request message (serialized) in, the response message out. */
   unary(path: string, body: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
     if (this.closed) return Promise.reject(new GrpcCallError(GrpcCode.CANCELLED, 'connection closed', true));
-    // The server's deadline in whole milliseconds (at most 8 digits, as the protocol allows).
-    const deadline = this.o.sendDeadline && timeoutMs > 0 ? (timeoutMs < 1e8 ? `${Math.ceil(timeoutMs)}m` : `${Math.min(99_999_999, Math.ceil(timeoutMs / 1000))}S`) : '';
+    const deadline = this.o.sendDeadline && timeoutMs > 0 ? grpcTimeout(timeoutMs) : '';
     const key = deadline ? `${path} ${deadline}` : path;
     let block = this.blocks.get(key);
     if (!block) {
