@@ -27,6 +27,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   'sandbox-floor': () => import('./sandbox-floor.ts'),
   'kubelet-footprint': () => import('./kubelet-footprint.ts'),
   'list-wall': () => import('./list-wall.ts'),
+  'list-floor': () => import('./list-floor.ts'),
   'list-ab': () => import('./list-ab.ts'),
   'list-pages': () => import('./list-pages.ts'),
 };
