@@ -1,0 +1,78 @@
+// What one pod create costs each process and thread, from /proc: the API server's threads (main,
+// V8's helper "node", libuv's pool, SQLite's writer) and etcd's, user and system time separately,
+// read and write system calls, bytes read and written, voluntary and involuntary context switches,
+// all per create over segments of creates from the native client (32 connections), after a
+// warm-up. The figures behind docs/design.md's "Creates on etcd: the anatomy of a create".
+// `node --import tsx bench/lib/create-anatomy.ts [etcd|sqlite] [CREATES_PER_SEGMENT] [SEGMENTS] [REPO]`
+
+import { readFileSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+
+const [ds = 'etcd', segStr = '5000', roundsStr = '2', repo = new URL('../..', import.meta.url).pathname] = process.argv.slice(2);
+const n = Number(segStr);
+const { nativeCreates, pickClient } = await import(`${repo}/bench/lib/native-clients.ts`);
+const { startEtcd } = await import(`${repo}/src/testing/etcd.ts`);
+const { startCluster, request, tlsCreds } = await import(`${repo}/bench/lib/cluster.ts`);
+pickClient('native');
+const body = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: '{NAME}', labels: { app: 'bench', tier: 'web' } }, spec: { containers: [{ name: 'c', image: 'registry.local/pause:3.9', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] } });
+
+interface Sample {
+  threads: Map<string, { name: string; user: number; sys: number; vctx: number; nvctx: number }>;
+  io: Record<string, number>;
+}
+
+function sample(pid: number): Sample {
+  const threads: Sample['threads'] = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const name = tid === String(pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const ctx = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+      threads.set(tid, { name, user: Number(f[11]) * 10, sys: Number(f[12]) * 10, vctx: ctx('voluntary_ctxt_switches'), nvctx: ctx('nonvoluntary_ctxt_switches') });
+    } catch {
+      // the thread ended
+    }
+  }
+  const io = Object.fromEntries(readFileSync(`/proc/${pid}/io`, 'utf8').trim().split('\n').map((l) => [l.split(': ')[0], Number(l.split(': ')[1])]));
+  return { threads, io };
+}
+
+/** Per create, by thread name (threads of one name summed), user/system ms and context switches; and the process's I/O. */
+function perCreate(a: Sample, b: Sample) {
+  const byName: Record<string, { userMs: number; sysMs: number; vctx: number; nvctx: number }> = {};
+  for (const [tid, t] of b.threads) {
+    const p = a.threads.get(tid) ?? { user: 0, sys: 0, vctx: 0, nvctx: 0 };
+    const x = (byName[t.name] ??= { userMs: 0, sysMs: 0, vctx: 0, nvctx: 0 });
+    x.userMs += (t.user - p.user) / n;
+    x.sysMs += (t.sys - p.sys) / n;
+    x.vctx += (t.vctx - p.vctx) / n;
+    x.nvctx += (t.nvctx - p.nvctx) / n;
+  }
+  const r3 = (v: number) => +v.toFixed(3);
+  const threads = Object.fromEntries(Object.entries(byName).filter(([, v]) => v.userMs + v.sysMs + v.vctx > 0).map(([k, v]) => [k, { userMs: r3(v.userMs), sysMs: r3(v.sysMs), vctx: r3(v.vctx), nvctx: r3(v.nvctx) }]));
+  const io = (k: string) => r3((b.io[k] - a.io[k]) / n);
+  return { threads, readCalls: io('syscr'), writeCalls: io('syscw'), bytesRead: Math.round(io('rchar')), bytesWritten: Math.round(io('wchar')) };
+}
+
+const etcd = ds === 'etcd' ? await startEtcd({ name: 'anatomy' }) : undefined;
+const c = await startCluster(etcd ? ['--datastore-endpoint', etcd.endpoints.join(',')] : [], 'apiserver');
+try {
+  await request(c, 'POST', '/api/v1/namespaces', { metadata: { name: 'bench' } });
+  await request(c, 'POST', '/api/v1/namespaces/bench/serviceaccounts', { metadata: { name: 'default' } });
+  const creds = tlsCreds(c);
+  await nativeCreates(creds, c.dataDir, '/api/v1/namespaces/bench/pods', 32, 1000, 'warm', body);
+  const etcdPid = etcd?.members[0].proc?.pid;
+  for (let r = 0; r < Number(roundsStr); r++) {
+    const a = sample(c.proc.pid!);
+    const ea = etcdPid ? sample(etcdPid) : undefined;
+    const rate = await nativeCreates(creds, c.dataDir, '/api/v1/namespaces/bench/pods', 32, n, `seg${r}`, body);
+    const b = sample(c.proc.pid!);
+    const eb = etcdPid ? sample(etcdPid) : undefined;
+    console.log(JSON.stringify({ datastore: ds, creates: n, createsPerSec: Math.round(rate), loadavg: +os.loadavg()[0].toFixed(1), apiserver: perCreate(a, b), ...(ea && eb ? { etcd: perCreate(ea, eb) } : {}) }));
+  }
+} finally {
+  await c.stop();
+  await etcd?.stop();
+}
