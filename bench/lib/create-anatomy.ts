@@ -56,6 +56,18 @@ function perCreate(a: Sample, b: Sample) {
   return { threads, readCalls: io('syscr'), writeCalls: io('syscw'), bytesRead: Math.round(io('rchar')), bytesWritten: Math.round(io('wchar')) };
 }
 
+/** etcd's WAL fsyncs and backend commits so far (count, seconds), from its /metrics (http endpoints only). */
+async function etcdDisk(url: string): Promise<Record<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const get = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    fsyncs: get('etcd_disk_wal_fsync_duration_seconds_count'),
+    fsyncSeconds: get('etcd_disk_wal_fsync_duration_seconds_sum'),
+    commits: get('etcd_disk_backend_commit_duration_seconds_count'),
+    commitSeconds: get('etcd_disk_backend_commit_duration_seconds_sum'),
+  };
+}
+
 const etcd = ds === 'etcd' ? await startEtcd({ name: 'anatomy' }) : undefined;
 const c = await startCluster(etcd ? ['--datastore-endpoint', etcd.endpoints.join(',')] : [], 'apiserver');
 try {
@@ -67,10 +79,15 @@ try {
   for (let r = 0; r < Number(roundsStr); r++) {
     const a = sample(c.proc.pid!);
     const ea = etcdPid ? sample(etcdPid) : undefined;
+    const url = etcd?.endpoints[0];
+    const da = url?.startsWith('http:') ? await etcdDisk(url) : undefined;
     const rate = await nativeCreates(creds, c.dataDir, '/api/v1/namespaces/bench/pods', 32, n, `seg${r}`, body);
     const b = sample(c.proc.pid!);
     const eb = etcdPid ? sample(etcdPid) : undefined;
-    console.log(JSON.stringify({ datastore: ds, creates: n, createsPerSec: Math.round(rate), loadavg: +os.loadavg()[0].toFixed(1), apiserver: perCreate(a, b), ...(ea && eb ? { etcd: perCreate(ea, eb) } : {}) }));
+    const db = da ? await etcdDisk(url!) : undefined;
+    // WAL fsyncs per create and their mean duration: a create's ack waits for one.
+    const disk = da && db ? { fsyncsPerCreate: +((db.fsyncs - da.fsyncs) / n).toFixed(3), meanFsyncMs: +((1000 * (db.fsyncSeconds - da.fsyncSeconds)) / (db.fsyncs - da.fsyncs)).toFixed(2), backendCommits: db.commits - da.commits } : undefined;
+    console.log(JSON.stringify({ datastore: ds, creates: n, createsPerSec: Math.round(rate), loadavg: +os.loadavg()[0].toFixed(1), apiserver: perCreate(a, b), ...(ea && eb ? { etcd: { ...perCreate(ea, eb), ...(disk ? { disk } : {}) } } : {}) }));
   }
 } finally {
   await c.stop();
