@@ -3,7 +3,8 @@
 // The node registers Ready with the machine's capacity and renews its Lease; a busybox httpd
 // Deployment is reachable at its pod IP from the host; logs, exec, cp and port-forward go through
 // the API server; readiness and liveness probes (the Service's Endpoints follow readiness), a
-// ConfigMap update, a graceful delete, OOMKilled and CrashLoopBackOff, all seen through kubectl;
+// ConfigMap update, a graceful delete, OOMKilled and CrashLoopBackOff, the securityContext fields,
+// all seen through kubectl;
 // the node goes NotReady when the kubelet is killed and Ready when it is back, with its running
 // container adopted (same container, no restart).
 // Host-global names are the test's own: node name, bridge, cgroup root, CIDRs, ports.
@@ -270,6 +271,38 @@ spec:
     assert.equal(cstatus(p).lastState.terminated.exitCode, 3);
     assert.match((await kubectl(['logs', 'crasher', '--previous'])).stdout, /crashing/);
     await kubectl(['delete', 'pod', 'hog', 'crasher', '--wait=false']);
+  });
+
+  test('securityContext on the real node: runAsUser/runAsGroup, readOnlyRootFilesystem, capabilities, privileged', async () => {
+    await kubectl(['apply', '-f', '-'], `apiVersion: v1
+kind: Pod
+metadata: {name: secure}
+spec:
+  terminationGracePeriodSeconds: 0
+  securityContext: {runAsUser: 1000, runAsGroup: 3000}
+  containers:
+  - name: c
+    image: busybox:1.35
+    command: [sleep, '3600']
+    securityContext: {readOnlyRootFilesystem: true, capabilities: {drop: [ALL], add: [NET_BIND_SERVICE]}}
+  - name: priv
+    image: busybox:1.35
+    command: [sleep, '3600']
+    securityContext: {privileged: true, runAsUser: 0}
+`);
+    await poll(async () => (await podJSON('secure')).status?.phase === 'Running', { what: `secure Running (kubelet output: ${kubeletOut.slice(-2000)})`, timeoutMs: 60_000, intervalMs: 500 });
+    const sh = async (container: string, script: string) => (await c.kubectl(['exec', 'secure', '-c', container, '--', 'sh', '-c', script], { allowFail: true })).stdout.trim();
+    assert.equal(await sh('c', 'echo $(id -u) $(id -g)'), '1000 3000');
+    // /tmp is world-writable in the image: only the read-only root stops the write.
+    assert.match(await sh('c', 'touch /tmp/x 2>&1; echo rc=$?'), /Read-only file system[\s\S]*rc=1/);
+    const capBits = async (container: string, field: string) => BigInt(`0x${/:\s*([0-9a-f]+)/.exec(await sh(container, `grep ${field} /proc/self/status`))![1]}`);
+    // Dropped all, added NET_BIND_SERVICE (bit 10): that is the whole bounding set.
+    assert.equal(await capBits('c', 'CapBnd'), 1n << 10n);
+    // Privileged: CAP_SYS_ADMIN (bit 21), which no default container has, and the host's devices.
+    assert.ok((await capBits('priv', 'CapEff')) & (1n << 21n), 'CAP_SYS_ADMIN in the privileged container');
+    assert.equal(await sh('priv', 'id -u'), '0');
+    assert.ok(Number(await sh('priv', 'ls /dev | wc -l')) > Number(await sh('c', 'ls /dev | wc -l')), 'the privileged container sees more devices');
+    await kubectl(['delete', 'pod', 'secure', '--wait=false']);
   });
 
   test('killed kubelet: the node goes NotReady; back: Ready, the running container adopted', async () => {
