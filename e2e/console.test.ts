@@ -122,6 +122,15 @@ describe('web console in a browser', { skip: missing }, () => {
     await page.waitForSelector('[data-testid=component-scheduler].ok');
     await page.waitForSelector('[data-testid=component-controller-manager].ok');
     assert.ok(await page.$('[data-testid=component-apiserver].ok'));
+    // The cloud controller manager too, and each box names its Lease's holder as the API has it.
+    await page.waitForSelector('[data-testid=component-cloud-controller-manager].ok');
+    for (const [id, lease] of [['scheduler', 'kube-scheduler'], ['controller-manager', 'kube-controller-manager'], ['cloud-controller-manager', 'cloud-controller-manager']]) {
+      const holder = (await c.kubectl(['get', 'lease', '-n', 'kube-system', lease!, '-o', 'jsonpath={.spec.holderIdentity}'])).stdout.trim();
+      assert.ok(holder, lease);
+      assert.match((await page.textContent(`[data-testid=component-${id}]`))!, new RegExp(`leader ${holder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} · renewed`), id);
+    }
+    // The API server's box lists its /readyz checks.
+    await page.waitForFunction(() => /\[\+\]etcd ok|\[\+\]ping ok/.test(document.querySelector('[data-testid=component-apiserver] .checks')?.textContent ?? ''), null, { timeout: 10_000 });
     // The link was for one use only.
     const other = await newContext(browser);
     const p2 = await other.newPage();
