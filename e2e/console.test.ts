@@ -1,6 +1,7 @@
 // The web console in a real browser (Debian's chromium, headless, driven by playwright-core)
 // against a real cluster of three simulated nodes: log in with `mizzen ui-url`'s link, see the
-// nodes, follow a Deployment from kubectl to Running pods on the map, see why a pod is Pending,
+// nodes, follow a Deployment from kubectl to Running pods on the map, read a pod's page (YAML,
+// events, owner chain, logs) and the filtered event stream, see why a pod is Pending,
 // delete a node and see its pods replaced, survive an API server restart; and a page on another
 // origin cannot use the console's session. Screenshots go to dist/screenshots (or
 // $CONSOLE_SCREENSHOTS).
@@ -121,6 +122,15 @@ describe('web console in a browser', { skip: missing }, () => {
     await page.waitForSelector('[data-testid=component-scheduler].ok');
     await page.waitForSelector('[data-testid=component-controller-manager].ok');
     assert.ok(await page.$('[data-testid=component-apiserver].ok'));
+    // The cloud controller manager too, and each box names its Lease's holder as the API has it.
+    await page.waitForSelector('[data-testid=component-cloud-controller-manager].ok');
+    for (const [id, lease] of [['scheduler', 'kube-scheduler'], ['controller-manager', 'kube-controller-manager'], ['cloud-controller-manager', 'cloud-controller-manager']]) {
+      const holder = (await c.kubectl(['get', 'lease', '-n', 'kube-system', lease!, '-o', 'jsonpath={.spec.holderIdentity}'])).stdout.trim();
+      assert.ok(holder, lease);
+      assert.match((await page.textContent(`[data-testid=component-${id}]`))!, new RegExp(`leader ${holder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} · renewed`), id);
+    }
+    // The API server's box lists its /readyz checks.
+    await page.waitForFunction(() => /\[\+\]etcd ok|\[\+\]ping ok/.test(document.querySelector('[data-testid=component-apiserver] .checks')?.textContent ?? ''), null, { timeout: 10_000 });
     // The link was for one use only.
     const other = await newContext(browser);
     const p2 = await other.newPage();
@@ -148,6 +158,40 @@ describe('web console in a browser', { skip: missing }, () => {
     await page.goto(`${base()}#/map`);
     await page.waitForFunction(() => document.querySelectorAll('.node-cards [data-pod^="web-"][data-phase="Running"]').length === 3, null, { timeout: 15_000 });
     await shot('console-map');
+  });
+
+  test('any object\'s page: YAML, events, owner chain, logs; the event stream filtered', async () => {
+    const pod = JSON.parse((await c.kubectl(['get', 'pods', '-l', 'app=web', '-o', 'json'])).stdout).items[0];
+    const name: string = pod.metadata.name;
+    await page.goto(`${base()}#/object/core/v1/pods/default/${name}`);
+    await page.waitForFunction((n) => new RegExp(`name: ${n}\\b`).test(document.querySelector('pre.yaml')?.textContent ?? ''), name, { timeout: 15_000 });
+    assert.match((await page.textContent('pre.yaml'))!, /nodeName: sim-\d/);
+    await page.click('button.tab:has-text("Events")');
+    await page.waitForFunction((n) => new RegExp(`Successfully assigned default/${n} to sim-\\d`).test(document.querySelector('.object')?.textContent ?? ''), name, { timeout: 15_000 });
+    await page.click('button.tab:has-text("Owner chain")');
+    await page.waitForFunction(() => /owned by Deployment web/.test(document.querySelector('ol.owners')?.textContent ?? ''), null, { timeout: 15_000 });
+    const owners = await page.$$eval('ol.owners li', (li) => li.map((l) => l.textContent?.trim()));
+    assert.match(owners[0]!, new RegExp(`^Pod ${name} \\(this object\\)`));
+    assert.match(owners[1]!, /^owned by ReplicaSet web-[a-z0-9]+$/);
+    assert.equal(owners[2], 'owned by Deployment web');
+    // A simulated node runs no containers: the logs tab says so rather than showing nothing.
+    await page.click('button.tab:has-text("Logs")');
+    await page.waitForFunction(() => /cannot be read: .*simulated/.test(document.querySelector('[data-testid=logs]')?.textContent ?? ''), null, { timeout: 15_000 });
+    await shot('console-object');
+
+    await page.goto(`${base()}#/events`);
+    await page.waitForSelector('[data-testid=events] .row.event', { timeout: 15_000 });
+    await page.fill('input[placeholder=reason]', 'ScalingReplicaSet');
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('[data-testid=events] .row.event')];
+      return rows.length > 0 && rows.every((r) => r.querySelector('.col-reason-short')?.textContent === 'ScalingReplicaSet');
+    }, null, { timeout: 15_000 });
+    assert.match((await page.textContent('[data-testid=events]'))!, /deployment\/web\s*Scaled up replica set web-[a-z0-9]+ (to|from 0 to) 3/);
+    // A filter nothing matches says so.
+    await page.fill('input[placeholder=reason]', 'NoSuchReason');
+    await page.waitForSelector('[data-testid=events-empty]', { timeout: 15_000 });
+    // The next test reads the scheduler's queue on the map.
+    await page.goto(`${base()}#/map`);
   });
 
   test('a pod that fits nowhere: waiting for the scheduler, with its reason', async () => {

@@ -570,7 +570,7 @@ spec:
         // The newest: by the time this test runs, earlier ticks may have made Jobs of their own,
         // and the CronJob's lastScheduleTime is the latest tick's.
         return jobs
-          .filter((j) => j.metadata.ownerReferences?.[0]?.name === 'tick' && j.status?.succeeded === 1)
+          .filter((j) => j.metadata.ownerReferences?.[0]?.name === 'tick' && j.status?.succeeded === 1 && j.status.completionTime)
           .sort((a, b) => b.metadata.name.localeCompare(a.metadata.name, 'en', { numeric: true }))[0];
       },
       { timeoutMs: Math.max(5_000, tickCreated + 130_000 - Date.now()), intervalMs: 500, what: 'a Job from the CronJob tick to complete' },
@@ -579,17 +579,32 @@ spec:
     const minutes = Number(/^tick-(\d+)$/.exec(job.metadata.name)?.[1]);
     assert.ok(minutes > 0, job.metadata.name);
     assert.equal(new Date(minutes * 60_000).getUTCSeconds(), 0);
-    const cj = await eventually(
+    // lastScheduleTime is the newest tick's, and a later tick may make its Job at any moment (on a
+    // loaded machine this test can run just after one): compare it with the newest Job the CronJob
+    // owns, read together; a tick between the two reads makes them disagree, so look again.
+    const { cj, newest } = await eventually(
       async () => {
         const c = await kjson(['-n', n, 'get', 'cronjob', 'tick']);
-        return c.status?.lastSuccessfulTime ? c : undefined;
+        const owned = (await kjson<{ items: any[] }>(['-n', n, 'get', 'jobs'])).items.filter((j) => j.metadata.ownerReferences?.[0]?.name === 'tick');
+        const newestMinutes = Math.max(...owned.map((j) => Number(/^tick-(\d+)$/.exec(j.metadata.name)?.[1] ?? 0)));
+        if (!c.status?.lastSuccessfulTime || Date.parse(c.status.lastScheduleTime) !== newestMinutes * 60_000) return undefined;
+        return { cj: c, newest: newestMinutes };
       },
-      { timeoutMs: WAIT_MS, what: 'lastSuccessfulTime' },
+      { timeoutMs: WAIT_MS, what: 'lastScheduleTime at the newest Job\'s tick, and lastSuccessfulTime' },
     );
-    assert.equal(Date.parse(cj.status.lastScheduleTime), minutes * 60_000);
-    const events = (await k(['-n', n, 'get', 'events', '--field-selector=involvedObject.kind=CronJob', '-o', 'custom-columns=REASON:.reason,MESSAGE:.message', '--no-headers'])).stdout;
-    assert.match(events, new RegExp(`SuccessfulCreate\\s+Created job ${job.metadata.name}`));
-    assert.match(events, new RegExp(`SawCompletedJob\\s+Saw completed job: ${job.metadata.name}, condition: Complete`));
+    assert.ok(newest >= minutes, `newest tick ${newest} before the completed Job's ${minutes}`);
+    // The completed Job counts: lastSuccessfulTime is at or after its completion.
+    assert.ok(Date.parse(cj.status.lastSuccessfulTime) >= Date.parse(job.status.completionTime), `lastSuccessfulTime ${cj.status.lastSuccessfulTime} before ${job.metadata.name} completed (${job.status.completionTime})`);
+    // Events are written a moment after the status (the recorder sends them on its own): wait for them.
+    const created = new RegExp(`SuccessfulCreate\\s+Created job ${job.metadata.name}`);
+    const saw = new RegExp(`SawCompletedJob\\s+Saw completed job: ${job.metadata.name}, condition: Complete`);
+    const cronEvents = async () => (await k(['-n', n, 'get', 'events', '--field-selector=involvedObject.kind=CronJob', '-o', 'custom-columns=REASON:.reason,MESSAGE:.message', '--no-headers'])).stdout;
+    const events = await eventually(async () => {
+      const out = await cronEvents();
+      return created.test(out) && saw.test(out) ? out : undefined;
+    }, { timeoutMs: WAIT_MS, what: `SuccessfulCreate and SawCompletedJob events for ${job.metadata.name}` }).catch(async () => cronEvents());
+    assert.match(events, created);
+    assert.match(events, saw);
   });
 
   test('kubectl delete namespace removes everything in it and then the namespace', { todo: NAMESPACE_TODO }, async () => {

@@ -137,6 +137,22 @@ describe('kubelet core on a real containerd node', { skip }, () => {
     assert.deepEqual(ps.containers.map((x) => x.name), ['main']);
   });
 
+  test('only changed status is written; a pod bound to another node is left alone', async () => {
+    // The web pod of the test before runs unchanged: relists (every second) and housekeeping
+    // (every 2 s here) find nothing new, so nothing is written and its resourceVersion stays.
+    const before = await waitPod('web', 'Running and ready', (p) => p.status?.phase === 'Running' && cstatus(p)?.ready === true);
+    await client.create<Pod>(podsRef, { metadata: { name: 'elsewhere' }, spec: { nodeName: 'another-node', containers: [{ name: 'main', image: 'busybox', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'] }] } });
+    await new Promise((r) => setTimeout(r, 6000));
+    const after = await getPod('web');
+    assert.equal(after.metadata.resourceVersion, before.metadata.resourceVersion, 'the status of an unchanged pod was written again');
+    const other = await getPod('elsewhere');
+    assert.equal(other.status?.containerStatuses, undefined, JSON.stringify(other.status));
+    assert.equal(kubelet.podsView().get(NS, 'elsewhere'), undefined);
+    const sandboxes = await node.runtime.cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.name': 'elsewhere' } });
+    assert.deepEqual(sandboxes, []);
+    await client.delete({ ...podsRef, name: 'elsewhere' }, { gracePeriodSeconds: 0 });
+  });
+
   test('init containers run in order before the containers; emptyDir is shared', async () => {
     await createPod('init', {
       restartPolicy: 'Never',
