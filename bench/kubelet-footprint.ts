@@ -9,7 +9,8 @@
 // `--snapshots DIR`: a heap snapshot at each measurement too (perturbs the later ones).
 // `--cpu-prof DIR`: the kubelet's CPU profiles DIR/burst.cpuprofile (from the burst's start until
 // `settle` s after it ran) and DIR/steady.cpuprofile (with the pods running, the next 60 s).
-// Without --variant: the command as people run it (bin/mizzen.js executed, its shebang's flags).
+// Without --variant: the command as people run it (bin/mizzen.js executed: the node flags and malloc
+// settings its first lines give `mizzen kubelet`).
 // A variant's `--bin=PATH` runs another checkout's bin/mizzen.js (side by side under one load).
 // `--window-s N`: CPU windows of N s (default 20; the kubelet has jobs every 10 and 60 s).
 // `--timeline S`: per-thread CPU sampled each second for S s, idle and with the pods (after
@@ -188,7 +189,7 @@ export async function main(argv: string[]): Promise<void> {
       const dirArg = (name: string) => (argv.includes(name) ? path.resolve(argv[argv.indexOf(name) + 1]!) : undefined);
       const sampleFile = dirArg('--heap-sampling') && path.join(dirArg('--heap-sampling')!, `${v.name}.heapprofile`);
       const preload = heapPreload(nodeDir, dirArg('--snapshots'), dirArg('--cpu-prof'), sampleFile);
-      // Executed as people run it (the shebang's flags), or through node with the variant's flags.
+      // Executed as people run it (bin/mizzen.js's kubelet flags), or through node with the variant's flags.
       const kubelet = v.flags
         ? spawn(process.execPath, [...v.flags, `--import=${preload}`, v.bin ?? bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...v.env } })
         : spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: `--import=${preload}` } });
@@ -230,7 +231,7 @@ export async function main(argv: string[]): Promise<void> {
         console.log(JSON.stringify({
           bench: 'kubelet-footprint',
           variant: v.name,
-          flags: v.flags ? [...Object.entries(v.env ?? {}).map(([k, x]) => `${k}=${x}`), ...v.flags] : 'shebang',
+          flags: v.flags ? [...Object.entries(v.env ?? {}).map(([k, x]) => `${k}=${x}`), ...v.flags] : 'as executed',
           ...(v.bin ? { bin: v.bin } : {}),
           nodeReadyMs,
           startCpuS,

@@ -4,10 +4,11 @@
 // scheduled as usual; the time is from the create request to the pod's Running status seen by a
 // watch. One pod at a time, then a burst created at once. Prints one JSON line. Needs root and the
 // node's packages.
-// Resources: the kubelet is started as people start it (bin/mizzen.js executed, so with its
-// shebang's node flags) and alone, as upstream's ~100 MB kubelet runs without kube-proxy and
-// CoreDNS (`--no-cluster-dns --no-service-proxy`; also, only one service proxy may run per host
-// network namespace). CPU is % of one core over 20 s; memory is RSS, and `privateMB` (what this
+// Resources: the kubelet is started as people start it (bin/mizzen.js executed, so with the node
+// flags and malloc settings its first lines give `mizzen kubelet`) and alone, as upstream's
+// ~100 MB kubelet runs without kube-proxy and CoreDNS (`--no-cluster-dns --no-service-proxy`;
+// also, only one service proxy may run per host network namespace). CPU is % of one core over
+// 20 s; memory is RSS, and `privateMB` (what this
 // process alone holds: RSS minus pages shared with other processes, mostly the node binary's
 // ~35-45 MB of code) from /proc/PID/smaps_rollup. Then (unless --no-up) the whole `mizzen up`
 // with its local node (DNS on, no service proxy, for the same reason) idle, and its containerd.
@@ -31,7 +32,7 @@ import { ApiClient } from '../src/client/api-client.ts';
 import { loadKubeconfig } from '../src/client/kubeconfig.ts';
 import { ensurePki } from '../src/apiserver/pki.ts';
 import { cleanupLocalNode, localNodeSkipReason, pickTestCidrs, type TestCidrs } from '../src/kubelet/testing/local-node.ts';
-import { freePort, percentile, startCluster } from './lib/cluster.ts';
+import { binNodeCommand, freePort, percentile, startCluster } from './lib/cluster.ts';
 import { perfAvailable, startPerfCpu, type PerfCpu } from './lib/perf-cpu.ts';
 import { rssByMapping, usage } from './lib/proc-usage.ts';
 import { benchKubeletArgs, waitNodeReady } from './lib/bench-kubelet.ts';
@@ -74,15 +75,16 @@ export async function main(argv: string[]): Promise<void> {
   const cidrs = await pickTestCidrs();
   const cluster = await startCluster(['--cluster-cidr', cidrs.clusterCIDR, '--service-cluster-ip-range', cidrs.serviceCIDR]);
   const pki = await ensurePki(cluster.dataDir);
-  // Executed, not run with this process's node: the shebang's flags apply, as for people.
+  // Executed, not run with this process's node: bin/mizzen.js's kubelet flags apply, as for people.
   // `--kubelet-cpu-prof DIR`: the kubelet writes a V8 CPU profile there when it exits (run through
-  // node with the shebang's flags plus the profiler's).
+  // node with those flags and environment plus the profiler's).
   const profDir = argv.includes('--kubelet-cpu-prof') ? argv[argv.indexOf('--kubelet-cpu-prof') + 1]! : undefined;
   const kubeletArgs = await benchKubeletArgs({ cluster, pki, cidrs, nodeName, nodeDir, bridge, cgroupRoot });
+  const asExecuted = binNodeCommand(bin, 'kubelet');
   const kubelet = spawn(
     profDir ? process.execPath : bin,
-    profDir ? ['--max-semi-space-size=16', '--v8-pool-size=1', '--cpu-prof', '--cpu-prof-dir', profDir, bin, ...kubeletArgs] : kubeletArgs,
-    { stdio: ['ignore', 'pipe', 'pipe'], env: traceFile ? { ...process.env, MIZZEN_KUBELET_TRACE: traceFile } : process.env },
+    profDir ? [...asExecuted.flags, '--cpu-prof', '--cpu-prof-dir', profDir, bin, ...kubeletArgs] : kubeletArgs,
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...(profDir ? asExecuted.env : {}), ...process.env, ...(traceFile ? { MIZZEN_KUBELET_TRACE: traceFile } : {}) } },
   );
   let out = '';
   kubelet.stdout!.on('data', (d) => (out += d));

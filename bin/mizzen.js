@@ -1,6 +1,13 @@
-#!/usr/bin/env -S node --max-semi-space-size=16 --v8-pool-size=1 --heap-growing-percent=30
-// (The flags: one V8 helper thread instead of one per core keeps an idle control plane smaller;
-// young-generation semi-spaces of up to 16 MB (they start at 1 MB and grow only under
+#!/bin/sh
+":" //; if [ "$1" = kubelet ]; then export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX-2}" MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_-65536}" MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_-65536}" MALLOC_TOP_PAD_="${MALLOC_TOP_PAD_-0}"
+":" //;   exec node --lite-mode --no-expose-wasm --max-semi-space-size=1 --v8-pool-size=1 --heap-growing-percent=30 "$0" "$@"; fi
+":" //; exec node --max-semi-space-size=16 --v8-pool-size=1 --heap-growing-percent=30 "$0" "$@"
+// The three lines above are both shell and JavaScript: executed, /bin/sh runs them and replaces
+// itself with node (exec: same pid, signals, stdio and exit status), with flags for the command;
+// run as `node bin/mizzen.js`, they are three string statements and comments. A shebang cannot
+// choose flags per command, and node 20 cannot exec itself again.
+// (The server's flags: one V8 helper thread instead of one per core keeps an idle control plane
+// smaller; young-generation semi-spaces of up to 16 MB (they start at 1 MB and grow only under
 // allocation pressure) keep garbage collection cheap when busy: at 2 MB, GC took a third of the
 // CPU of a 10,000-pod scheduling run. `npm start` passes the same flags. Measured with
 // `npm run bench -- apiserver` (idleRssMB) and `npm run bench -- scheduler` / `density`.
@@ -8,6 +15,14 @@
 // up to 4): RSS follows each heap's high mark, and in a 5,000-node scale run the components
 // thread's old space was twice its live size (replaced informer objects not yet collected);
 // docs/scale.md, `npm run bench -- scale`.)
+// (`mizzen kubelet`'s flags, for a small agent that mostly waits: V8's lite mode (no optimizing
+// or baseline compiler, feedback allocated lazily; --no-expose-wasm because it implies
+// --jitless, which has no WebAssembly and would print a warning) leaves TurboFan's code in the
+// node binary untouched and JIT code out of the heap, a young generation of 1 MB semi-spaces,
+// and malloc settings that glibc reads only at process start: two arenas, blocks of 64 KB and
+// more mmapped (given back when freed: the HTTP/2 and TLS read buffers), the heap's top trimmed
+// past 64 KB. Each is kept unless set already. Measured with `npm run bench --
+// kubelet-footprint`; docs/kubelet-node.md "Footprint, seventh pass".)
 // The `mizzen` command. The sources are TypeScript; for a fast start they run from a bundle
 // (dist/cli/main.mjs and the chunks it imports) that is rebuilt with esbuild whenever a source
 // file is newer. If the bundle cannot be built, the sources run through tsx instead (slower to start).

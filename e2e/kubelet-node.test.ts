@@ -37,7 +37,8 @@ describe('a real node (mizzen kubelet) with kubectl', { skip, timeout: 600_000 }
 
   const startKubelet = (extra: string[] = []) => {
     kubeletOut = '';
-    kubelet = spawn(process.execPath, [MIZZEN_BIN, 'kubelet', ...kubeletArgs, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Executed as people run it: bin/mizzen.js's shell lines exec node with the kubelet's flags.
+    kubelet = spawn(MIZZEN_BIN, ['kubelet', ...kubeletArgs, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
     kubelet.stdout!.on('data', (d) => (kubeletOut += d));
     kubelet.stderr!.on('data', (d) => (kubeletOut += d));
   };
@@ -84,6 +85,10 @@ describe('a real node (mizzen kubelet) with kubectl', { skip, timeout: 600_000 }
     await poll(readyStatus, { what: `node ${nodeName} Ready (kubelet output: ${kubeletOut})`, timeoutMs: 60_000, done: (s) => s === 'True', intervalMs: 500 }).catch((e) => {
       throw new Error(`${(e as Error).message}\n${kubeletOut}`);
     });
+    // The process we started (its pid: exec, not a child) runs node with the kubelet's flags.
+    const cmdline = readFileSync(`/proc/${kubelet!.pid}/cmdline`, 'utf8').split('\0');
+    assert.ok(cmdline.includes('--lite-mode') && cmdline.includes(MIZZEN_BIN), cmdline.join(' '));
+    assert.match(readFileSync(`/proc/${kubelet!.pid}/environ`, 'utf8'), /(^|\0)MALLOC_ARENA_MAX=\d/);
     const n = await json(['get', 'node', nodeName]);
     assert.equal(n.status.capacity.pods, '110');
     assert.match(n.status.capacity.memory, /^\d+Ki$/);

@@ -33,13 +33,30 @@ const repo = path.resolve(import.meta.dirname, '..', '..');
 const bin = path.join(repo, 'bin/mizzen.js');
 
 /**
- * Node flags for the server: those of bin/mizzen.js's shebang, as `npx mizzen` gets them, plus
+ * The node flags (and environment) bin/mizzen.js's first lines start node with when it is
+ * executed: `server` for every command but `mizzen kubelet`, `kubelet` for that one.
+ */
+export function binNodeCommand(mizzen = bin, command: 'server' | 'kubelet' = 'server'): { flags: string[]; env: Record<string, string> } {
+  const text = readFileSync(mizzen, 'utf8');
+  const head = text.split('\n').filter((l) => l.startsWith('":" //;'));
+  // Checkouts from before the shell lines: one `#!/usr/bin/env -S node FLAGS` line for every command.
+  if (!head.length) return { flags: command === 'server' ? text.split('\n', 1)[0]!.split(' ').filter((a) => a.startsWith('--')) : [], env: {} };
+  const execs = head.filter((l) => /\bexec node /.test(l));
+  const line = command === 'kubelet' ? execs[0] : execs[execs.length - 1];
+  if (!line || (command === 'kubelet' && execs.length < 2)) return { flags: [], env: {} };
+  const flags = line.slice(line.indexOf('exec node ') + 10, line.indexOf('"$0"')).split(' ').filter((a) => a.startsWith('--'));
+  const env: Record<string, string> = {};
+  if (command === 'kubelet') for (const m of head.join('\n').matchAll(/(\w+)="\$\{\1-([^}]*)\}"/g)) env[m[1]!] = m[2]!;
+  return { flags, env };
+}
+
+/**
+ * Node flags for the server: those bin/mizzen.js executes it with, as `npx mizzen` gets them, plus
  * BENCH_SERVER_NODE_ARGS if set (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it).
  */
 export function serverNodeFlags(mizzen = bin): string[] {
-  const shebang = readFileSync(mizzen, 'utf8').split('\n', 1)[0];
   const extra = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  return [...shebang.split(' ').filter((a) => a.startsWith('--')), ...extra];
+  return [...binNodeCommand(mizzen).flags, ...extra];
 }
 
 /**

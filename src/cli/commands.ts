@@ -278,6 +278,8 @@ set up the pod network from the node's podCIDR, run the pods bound to it, and se
 API on port 10250 (logs, exec, attach, port-forward, /stats/summary, /metrics/resource). Needs
 root and containerd, runc, the CNI plugins, iptables and busybox-static (installed with apt-get
 when missing). Ctrl-C stops the kubelet; containers keep running and are adopted at next start.
+The mizzen command runs it in node's lite mode (no optimizing compiler) with malloc settings for
+a small process (MALLOC_ARENA_MAX etc., unless set; \`node bin/mizzen.js kubelet\` runs without).
 
 Flags:
   --kubeconfig FILE       the node's own credentials (system:node:NAME), e.g. the kubeconfig

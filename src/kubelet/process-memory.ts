@@ -15,9 +15,10 @@ import { runInNewContext } from 'node:vm';
  * Called first thing by `mizzen kubelet`. Nothing at the moment: V8's own full GCs compact only
  * the pages it finds fragmented (compacting all of them on every full GC, as this once set, made
  * each of V8's own collections in the steady state cost more; the quiet-time GC below compacts).
- * Not `--no-opt` (no TurboFan), although its code costs ~4 MB of RSS (given on the command
- * line): the relist's protobuf decoding each second costs more CPU without it (set here, 2.7 %
- * of a core with 30 pods against 1.2-1.9 % in the runs without, at load average 24-30).
+ * The compiler flags cannot be set here: TurboFan's code in the node binary is paged in by
+ * start-up already. bin/mizzen.js gives the executed `mizzen kubelet` `--lite-mode` on node's
+ * command line instead (no TurboFan or Sparkplug: ~5 MB of the binary's pages and the JIT code
+ * out of the heap; the CRI codec's item cache made the steady state cheap enough to interpret).
  */
 export function useLeanV8(): void {}
 

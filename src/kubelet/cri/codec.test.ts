@@ -147,3 +147,24 @@ test('item cache: unchanged items come back as the same objects, in any order; c
   assert.deepEqual(cache.decode(answer([])), { containers: [] });
   assert.throws(() => new ItemCache(ours['runtime.v1.RuntimeService']!.ContainerStatus!.response), /one repeated message field/);
 });
+
+test('item cache: a field after the maps is compared too, where the reordered map entries leave it', () => {
+  const list = ours['runtime.v1.RuntimeService']!.ListPodSandbox!.response;
+  const cache = new ItemCache(list);
+  const answer = (items: Obj[]) => encodeMessage(list, { items });
+  const sandbox = (labels: Record<string, string>, runtimeHandler: string, state = 'SANDBOX_READY') => ({
+    id: 'f'.repeat(64), metadata: { name: 'p', uid: 'u', namespace: 'default', attempt: 0 }, state, createdAt: 2 ** 60, labels, annotations: { a: '1', bb: '22' }, runtimeHandler,
+  });
+  const labels = { 'io.kubernetes.pod.uid': 'u', 'io.kubernetes.pod.name': 'p', app: 'web' };
+  const first = (cache.decode(answer([sandbox(labels, 'runc')])) as { items: Obj[] }).items[0];
+  const reversed = Object.fromEntries(Object.entries(labels).reverse());
+  const same = (cache.decode(answer([sandbox(reversed, 'runc')])) as { items: Obj[] }).items[0];
+  assert.equal(same, first, 'map entries in another order: the same item');
+  // The same length, a changed field after the maps, or before them: decoded again.
+  for (const changed of [sandbox(reversed, 'crun'), sandbox(labels, 'runc', 'SANDBOX_NOTREADY')]) {
+    const before = (cache.decode(answer([sandbox(labels, 'runc')])) as { items: Obj[] }).items[0];
+    const got = (cache.decode(answer([changed])) as { items: Obj[] }).items[0];
+    assert.notEqual(got, before);
+    assert.deepEqual(got, (decodeMessage(list, answer([changed])) as { items: Obj[] }).items[0]);
+  }
+});
