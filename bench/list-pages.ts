@@ -2,12 +2,16 @@
 // each walk's page p50/p90/max at the client and the server's CPU per page (all its threads, from
 // /proc), in JSON and Table form. Quicker than `scale --list-only` (no kubectl, no churn) for
 // working on the page path; `--cpu-prof DIR` writes every thread's CPU profile of the walks only.
-// `npm run bench -- list-pages [--pods 30000] [--walks 3] [--page-size 500] [--table] [--cpu-prof DIR]`
+// `--writers N`: N clients renew a Lease each, back to back, all through the walks (as simulated
+// nodes' heartbeats do, at the rate the server takes), so pages meet a queue of writes; the
+// figures then include the writes per second.
+// `npm run bench -- list-pages [--pods 30000] [--walks 3] [--page-size 500] [--table] [--cpu-prof DIR] [--writers 0]`
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { request, startCluster, tlsCreds } from './lib/cluster.ts';
+import { FastConnection } from './lib/fast-client.ts';
 import { nativeCreates, buildNativeClients } from './lib/native-clients.ts';
 import { processCpuMs } from './lib/proc-cpu.ts';
 import { benchPod } from './scheduler.ts';
@@ -18,7 +22,7 @@ const round = (x: number) => Math.round(x * 10) / 10;
 const pct = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { pods: { type: 'string', default: '30000' }, walks: { type: 'string', default: '3' }, 'page-size': { type: 'string', default: '500' }, table: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { pods: { type: 'string', default: '30000' }, walks: { type: 'string', default: '3' }, 'page-size': { type: 'string', default: '500' }, table: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' }, writers: { type: 'string', default: '0' } } });
   const pods = Number(values.pods);
   const limit = Number(values['page-size']);
   const problem = buildNativeClients();
@@ -47,6 +51,33 @@ export async function main(argv: string[]): Promise<void> {
       const s = [...pages].sort((a, b) => a - b);
       return { pages: pages.length, first: round(pages[0]!), p50: round(pct(s, 50)), p90: round(pct(s, 90)), max: round(s[s.length - 1]!), serverCpuMsPerPage: round(cpu / pages.length) };
     };
+    // Heartbeat-like writers: each renews its own Lease with the object the last write returned.
+    const writers = Number(values.writers);
+    let stop = false;
+    let writes = 0;
+    const leases = `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`;
+    // The writers' sockets do not hold the process up (fast-client unrefs them): this does.
+    const alive = setInterval(() => {}, 1000);
+    const loops = await Promise.all(
+      Array.from({ length: writers }, async (_, i) => {
+        const conn = await FastConnection.open(tlsCreds(c));
+        const r = await conn.request('POST', leases, JSON.stringify({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `w-${i}` }, spec: { holderIdentity: `w-${i}`, leaseDurationSeconds: 40 } }));
+        if (r.status !== 201) throw new Error(`lease: ${r.status} ${r.body.toString().slice(0, 200)}`);
+        let lease = JSON.parse(r.body.toString());
+        // In an object: an async function returning the loop's promise would wait for it.
+        return { done: (async () => {
+          while (!stop) {
+            lease.spec.renewTime = new Date().toISOString().replace('Z', '000Z');
+            const u = await conn.request('PUT', `${leases}/w-${i}`, JSON.stringify(lease));
+            if (u.status !== 200) throw new Error(`lease update: ${u.status} ${u.body.toString().slice(0, 200)}`);
+            lease = JSON.parse(u.body.toString());
+            writes++;
+          }
+          conn.close();
+        })() };
+      }),
+    );
+    const w0 = performance.now();
     if (profDir) c.proc.kill(PROFILE_SIGNAL);
     const json = [];
     const table = [];
@@ -58,8 +89,12 @@ export async function main(argv: string[]): Promise<void> {
       c.proc.kill(PROFILE_SIGNAL);
       await new Promise((r) => setTimeout(r, 2000));
     }
+    stop = true;
+    const writesPerSec = Math.round(writes / ((performance.now() - w0) / 1000));
+    await Promise.all(loops.map((l) => l.done));
+    clearInterval(alive);
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-    console.log(JSON.stringify({ bench: 'list-pages', pods, limit, json, ...(values.table ? { table } : {}), loadavg: load }));
+    console.log(JSON.stringify({ bench: 'list-pages', pods, limit, json, ...(values.table ? { table } : {}), ...(writers ? { writers, writesPerSec } : {}), loadavg: load }));
   } finally {
     await c.stop();
   }

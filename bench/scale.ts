@@ -1,6 +1,6 @@
 // Scale benchmark: `npm run bench -- scale [--nodes 5000] [--pods 150000] [--clients 32]
 // [--heap-snapshot DIR] [--min-ready-nodes N] [--list-only] [--cpu-prof DIR] [--run-only]
-// [--idle-seconds 10]`.
+// [--idle-seconds 10] [--page-walks 1] [--pages-only] [--page-timeline DIR]`.
 //
 // Upstream's scale limits (5,000 nodes, 150,000 pods) on one `mizzen up`: the scheduler
 // benchmark's `basic` workload (heartbeat-only simulated nodes, pods created by 32 clients) at
@@ -13,12 +13,20 @@
 // Page figures carry the server's CPU per page (all threads, from /proc).
 // Prints one JSON line.
 //
+// `--page-walks N` walks the JSON pages N times after the run (`listPage` is the first, the rest
+// `moreWalks`); `--pages-only` stops there (no full LIST, no Table walks, no kubectl): with
+// `--nodes 5000 --pods 30000`, a few minutes for the pages of a cluster under 5,000 nodes'
+// heartbeats. `--page-timeline DIR` says what each page waited for (`pageWaits`, one per walk; see
+// bench/lib/page-timeline.ts): the server's own times for each page, the GC pauses and loop blocks
+// it met, the main thread's run-queue wait, and the walk's long tasks by cause (from a CPU profile
+// of the main thread over each walk, written to DIR).
+//
 // `--list-only`: the LIST figures alone, without nodes or scheduling: `mizzen apiserver`, --pods
 // pods created directly in one namespace, then a paged list of them (the first after the creates),
 // a second one, one while pods are being created (as in a busy cluster: every page comes after some
 // creates), then the Table walks and `kubectl get pods -A` (pages of 500 in Table form).
 
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { execFile } from 'node:child_process';
@@ -28,9 +36,10 @@ import { nativeCreates, pickClient } from './lib/native-clients.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { heapSnapshotPreload, summarizeHeapSnapshot } from './lib/heap-summary.ts';
 import { runWorkload, percentile, benchPod } from './scheduler.ts';
-import { cpuProfileWindowPreload } from './lib/cpu-profile-window.ts';
+import { cpuProfileWindowPreload, PROFILE_SIGNAL } from './lib/cpu-profile-window.ts';
 import { processCpuMs } from './lib/proc-cpu.ts';
 import { rssByMapping } from './lib/proc-usage.ts';
+import { explainPages, mainSchedstat, pageTimelinePreload, type ClientPage } from './lib/page-timeline.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
@@ -40,23 +49,62 @@ const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/j
 
 /**
  * Every page of a paged list of `path`; the time of each (request sent → body received), and the
- * server's CPU over the whole walk (all its threads: the page's work, its TLS, its garbage).
+ * server's CPU over the whole walk (all its threads: the page's work, its TLS, its garbage). With
+ * `timeline`, each page is marked for the server's page-timeline preload (`x-bench-page`) and its
+ * client-side times and the main thread's schedstat over it are kept there.
  */
-async function pagedList(c: BenchCluster, p: string, limit: number, accept = 'application/json'): Promise<{ pages: number[]; items: number; serverCpuMs: number }> {
+async function pagedList(c: BenchCluster, p: string, limit: number, accept = 'application/json', timeline?: ClientPage[]): Promise<{ pages: number[]; items: number; serverCpuMs: number }> {
   const pages: number[] = [];
   let cont = '';
   let items = 0;
-  const cpu0 = processCpuMs(c.proc.pid!);
+  const pid = c.proc.pid!;
+  const cpu0 = processCpuMs(pid);
   for (;;) {
+    const mark: Record<string, string> = timeline ? { 'x-bench-page': String(timeline.length) } : {};
+    const s0 = timeline ? mainSchedstat(pid) : undefined;
+    const sent = Number(process.hrtime.bigint());
     const t = performance.now();
-    const r = await request(c, 'GET', `${p}?limit=${limit}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`, undefined, { Accept: accept });
+    const r = await request(c, 'GET', `${p}?limit=${limit}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`, undefined, { Accept: accept, ...mark });
     pages.push(performance.now() - t);
+    if (timeline) {
+      const received = Number(process.hrtime.bigint());
+      const s1 = mainSchedstat(pid);
+      timeline.push({ page: timeline.length, sent, received, mainRunNs: s1[0] - s0![0], mainWaitNs: s1[1] - s0![1] });
+    }
     if (r.status !== 200) throw new Error(`paged list: ${r.status} ${r.body.slice(0, 300)}`);
     const list = JSON.parse(r.body);
     items += (list.items ?? list.rows).length;
     cont = list.metadata?.continue ?? '';
-    if (!cont) return { pages, items, serverCpuMs: processCpuMs(c.proc.pid!) - cpu0 };
+    if (!cont) return { pages, items, serverCpuMs: processCpuMs(pid) - cpu0 };
   }
+}
+
+/**
+ * The JSON walks after the run: `walks` of them, the first (or with a page timeline, each) timed
+ * page by page; with `timelineDir`, every page's wait explained (see page-timeline.ts) from the
+ * server's records and a CPU profile of its main thread over the walks.
+ */
+async function jsonWalks(c: BenchCluster, pageSize: number, walks: number, timelineDir?: string, profileDir = timelineDir): Promise<{ first: ReturnType<typeof pageFigures>; more: ReturnType<typeof pageFigures>[]; explained?: Record<string, unknown>[] }> {
+  const figures: ReturnType<typeof pageFigures>[] = [];
+  const explained: Record<string, unknown>[] = [];
+  for (let w = 0; w < walks; w++) {
+    if (!timelineDir) {
+      figures.push(pageFigures(await pagedList(c, '/api/v1/pods', pageSize), pageSize));
+      continue;
+    }
+    const before = new Set(readdirSync(profileDir!));
+    c.proc.kill(PROFILE_SIGNAL);
+    // Starting the profiler takes the main thread a while: not in the first page.
+    await sleep(2000);
+    const timeline: ClientPage[] = [];
+    figures.push(pageFigures(await pagedList(c, '/api/v1/pods', pageSize, 'application/json', timeline), pageSize));
+    c.proc.kill(PROFILE_SIGNAL);
+    // The profile and the last second's records are written a moment later.
+    await sleep(3000);
+    const prof = readdirSync(profileDir!).find((f) => !before.has(f) && /^\d+-\d+-0-main\.cpuprofile$/.test(f));
+    explained.push(explainPages(timeline, path.join(timelineDir, 'timeline.jsonl'), prof && path.join(profileDir!, prof)));
+  }
+  return { first: figures[0]!, more: figures.slice(1), ...(timelineDir ? { explained } : {}) };
 }
 
 /** `kubectl get pods -A` (pages of 500 in Table form, as it asks by default): seconds and rows. */
@@ -212,6 +260,12 @@ export async function main(argv: string[]): Promise<void> {
       'cpu-prof': { type: 'string' },
       'run-only': { type: 'boolean', default: false },
       'idle-seconds': { type: 'string', default: '10' },
+      // After the run: this many JSON walks (the first is `listPage`), and only those (no full
+      // LIST, no Table walks, no kubectl).
+      'page-walks': { type: 'string', default: '1' },
+      'pages-only': { type: 'boolean', default: false },
+      // DIR: what each page waited for (bench/lib/page-timeline.ts), with a CPU profile of each walk.
+      'page-timeline': { type: 'string' },
     },
   });
   if (values['list-only']) {
@@ -225,6 +279,12 @@ export async function main(argv: string[]): Promise<void> {
   // before the first create) and from the first create to the last binding (window 2).
   const profDir = values['cpu-prof'];
   if (profDir) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS} --import=${cpuProfileWindowPreload(path.resolve(profDir))}`;
+  const timelineDir = values['page-timeline'] && path.resolve(values['page-timeline']);
+  if (timelineDir) {
+    mkdirSync(timelineDir, { recursive: true });
+    process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS} --import=${pageTimelinePreload(path.join(timelineDir, 'timeline.jsonl'))}`;
+    if (!profDir) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS} --import=${cpuProfileWindowPreload(timelineDir)}`;
+  }
   const opts = { nodes: Number(values.nodes), pods: Number(values.pods), clients: Number(values.clients), groupSize: 10, timeoutMs: Number(values['timeout-seconds']) * 1000, minReadyNodes: values['min-ready-nodes'] ? Number(values['min-ready-nodes']) : undefined, profileWindow: !!profDir, idleSeconds: Number(values['idle-seconds']) };
   const pageSize = Number(values['page-size']);
   const calibrationBefore = calibrationMs();
@@ -237,7 +297,8 @@ export async function main(argv: string[]): Promise<void> {
   } : async (c) => {
     const rssAfterRun = rssMB(c.proc.pid!);
     const byMapping = rssByMapping(c.proc.pid!);
-    const paged = await pagedList(c, '/api/v1/pods', pageSize);
+    const walks = await jsonWalks(c, pageSize, Number(values['page-walks']), timelineDir, profDir ? path.resolve(profDir) : timelineDir);
+    if (values['pages-only']) return { rssAfterRunMB: Math.round(rssAfterRun), rssKBPerPod: round((rssAfterRun * 1024) / opts.pods), listPage: walks.first, moreWalks: walks.more, pageWaits: walks.explained };
     const t = performance.now();
     const full = await request(c, 'GET', '/api/v1/pods');
     const fullListMs = performance.now() - t;
@@ -249,7 +310,9 @@ export async function main(argv: string[]): Promise<void> {
       rssAfterRunMB: Math.round(rssAfterRun),
       rssKBPerPod: round((rssAfterRun * 1024) / opts.pods),
       rssByMapping: byMapping,
-      listPage: pageFigures(paged, pageSize),
+      listPage: walks.first,
+      ...(walks.more.length ? { moreWalks: walks.more } : {}),
+      ...(walks.explained ? { pageWaits: walks.explained } : {}),
       fullList: { ms: Math.round(fullListMs), MB: round(fullListMB) },
       ...(await tableFigures(c, pageSize)),
       rssAfterListsMB: Math.round(rssAfterLists),

@@ -13,6 +13,10 @@ import type { RequestInfo } from './request-info.ts';
 const mutatingVerbs = new Set(['create', 'update', 'patch', 'delete', 'deletecollection']);
 const longRunningSubresources = new Set(['log', 'exec', 'attach', 'portforward', 'proxy']);
 
+export function isMutating(info: RequestInfo): boolean {
+  return mutatingVerbs.has(info.verb);
+}
+
 export function isLongRunning(info: RequestInfo, q: URLSearchParams): boolean {
   if (info.verb === 'watch') return true;
   if (info.verb === 'list' && /^(1|true)$/i.test(q.get('watch') ?? '')) return true;

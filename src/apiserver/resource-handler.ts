@@ -37,6 +37,12 @@ export interface HandlerContext {
   subresourcePost?(info: RequestInfo, store: ResourceStore, body: any, res: ServerResponse, dryRun: boolean): Promise<boolean>;
   /** The request's authorizer, for checks beyond the request's own verb; absent under AlwaysAllow. */
   authorize?(a: Attributes): AuthorizerResult;
+  /**
+   * Resolves when a write's answer may be written: a committed batch resolves its callers all at
+   * once, and their answers go out within the writes' turns (write-turns.ts) after the reads of
+   * the turn, not in one stretch.
+   */
+  writeTurn?(): Promise<void>;
 }
 
 /** The verb an unsafe delete of a corrupt object needs besides `delete` (upstream's). */
@@ -151,6 +157,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       const warnings: string[] = [];
       hc.validateFields(def, body, q.get('fieldValidation'), warnings, duplicatesIn(raw, req, q));
       const created = await store.create(ns, body, { dryRun, warnings, user, annotations, managedFields: tracking(def, undefined, req, q) });
+      await hc.writeTurn?.();
       return writeObject(res, 201, def, created, form, q, warnings);
     }
     case 'update': {
@@ -170,6 +177,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
       // Status writes are decoded as the whole kind too: unknown fields are reported and dropped.
       if (!sub || sub === 'status') hc.validateFields(def, body, q.get('fieldValidation'), warnings, duplicatesIn(raw, req, q));
       const updated = await store.update(ns, info.name!, () => body, { dryRun, warnings, user, annotations, subresource: sub, managedFields: tracking(def, sub, req, q) });
+      await hc.writeTurn?.();
       return writeObject(res, 200, def, updated, form, q, warnings);
     }
     case 'patch': {
@@ -205,6 +213,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
         },
         { dryRun, warnings, user, annotations, subresource: sub, managedFields: tracking(def, sub, req, q) },
       );
+      await hc.writeTurn?.();
       return writeObject(res, 200, def, updated, form, q, warnings);
     }
     case 'delete': {
@@ -221,6 +230,7 @@ export async function handleResource(req: IncomingMessage, res: ServerResponse, 
         return sendJSON(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name: info.name, group: def.group, kind: def.plural } });
       }
       const r = await store.delete(ns, info.name!, opts);
+      await hc.writeTurn?.();
       if (r.deleted && form.kind === 'json') {
         return sendJSON(res, 200, {
           kind: 'Status',

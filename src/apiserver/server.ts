@@ -60,7 +60,8 @@ import { Aggregator } from './aggregator/aggregator.ts';
 import { FlowControlHeaders } from './flowcontrol-headers.ts';
 import { loadEncryptionConfig } from './encryption-config.ts';
 import { AuditLog, auditAnnotations } from './audit.ts';
-import { isLongRunning, MaxInFlight } from './max-in-flight.ts';
+import { isLongRunning, isMutating, MaxInFlight } from './max-in-flight.ts';
+import { WriteTurns } from './write-turns.ts';
 import { EncryptedStore } from '../storage/encryption/encrypted-store.ts';
 import { UI_HEADER, WebConsole } from './web-console/index.ts';
 
@@ -368,6 +369,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
       ? undefined
       : new MaxInFlight(authOpts.maxRequestsInflight ?? 400, authOpts.maxMutatingRequestsInflight ?? 200);
 
+  const writeTurns = new WriteTurns();
   const health = healthChecker(store);
   const hc: HandlerContext = {
     stores,
@@ -375,6 +377,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     patchSchemaFor,
     subresourcePost: async (info, store, body, res, dryRun) => (await podPost(info, store, body, res, dryRun)) || tokenPost(info, store, body, res, dryRun),
     authorize: authz.alwaysAllow ? undefined : authorizeFn,
+    writeTurn: () => writeTurns.wait(),
   };
 
   const streams: PodStreamDeps = { pods: lookup('', 'pods')!, nodes: lookup('', 'nodes')!, kubelet: opts.kubeletClient };
@@ -548,6 +551,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     if (info.prefix === 'apis' && !registry.hasGroup(info.group) && !customResources.hasGroup(info.group))
       throw errors.notFoundPath(`the server could not find the requested resource: API group ${JSON.stringify(info.group)} is not served`);
     const def = registry.lookup(info.group, info.version, info.resource!);
+    // Reads that arrived with this write are served first (see write-turns.ts).
+    if (isMutating(info) && !longRunning) await writeTurns.wait();
     if (!def) {
       const cr = info.prefix === 'apis' ? customResources.lookup(info.group, info.version, info.resource!) : undefined;
       if (cr) {
