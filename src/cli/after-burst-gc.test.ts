@@ -36,7 +36,7 @@ it('each burst gets its own collection', () => {
   assert.deepEqual(run([0.9, 0.1, 0.1, 0.1, 0.8, 0.1, 0.1]), [2, 6]);
 });
 
-it('a thread that allocated a burst and went quiet gets its heap back (old space and young generation)', { timeout: 90_000 }, async () => {
+it('a thread that allocated a burst and went quiet gets its heap back', { timeout: 90_000 }, async () => {
   // A worker of its own (one isolate: this file, below).
   const boot = `const { workerData } = require('node:worker_threads'); import(workerData.tsx).then((t) => t.tsImport(workerData.script, workerData.script));`;
   const w = new Worker(boot, { eval: true, workerData: { script: import.meta.url, tsx: import.meta.resolve('tsx/esm/api') }, execArgv: [] });
@@ -45,20 +45,17 @@ it('a thread that allocated a burst and went quiet gets its heap back (old space
       w.once('message', resolve);
       w.once('error', reject);
     });
-    assert.ok(r.busy.newSpace >= 8 * 1048576, `the burst grew the young generation (${r.busy.newSpace})`);
-    assert.ok(r.now.newSpace <= r.busy.newSpace / 2, `young generation ${r.busy.newSpace} → ${r.now.newSpace}`);
-    assert.ok(r.now.total < r.busy.total * 0.7, `heap ${r.busy.total} → ${r.now.total}`);
+    assert.ok(r.now.old < r.busy.old * 0.6, `old generation ${r.busy.old} → ${r.now.old}`);
   } finally {
     await w.terminate();
   }
 });
 
 interface Sizes {
-  newSpace: number;
-  total: number;
+  old: number;
 }
 
-const sizes = (): Sizes => ({ newSpace: v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_size, total: v8.getHeapStatistics().total_heap_size });
+const sizes = (): Sizes => ({ old: v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space')!.space_size });
 
 // The worker: fills and grows its heap, then idles at a low allocation rate until the monitor
 // gave its heap back (or a minute passed).
@@ -79,7 +76,7 @@ if (!isMainThread) {
   }, 50);
   const deadline = Date.now() + 60_000;
   let now = sizes();
-  while (Date.now() < deadline && !(now.newSpace <= busy.newSpace / 2 && now.total < busy.total * 0.7)) {
+  while (Date.now() < deadline && !(now.old < busy.old * 0.6)) {
     await new Promise((r) => setTimeout(r, 500));
     now = sizes();
   }

@@ -1,18 +1,17 @@
 // Memory back after a burst, for the long-lived threads of `mizzen up` (the API server's main
 // thread, the components' and the simulated nodes' worker threads). Each runs its own monitor:
-// V8 keeps what a busy time grew (old-space pages left half empty by replaced objects, a young
-// generation grown to 16 MB semi-spaces) for as long as the thread keeps allocating, and a control
-// plane with thousands of nodes keeps allocating when idle (lease renewals), so neither a full
-// collection nor V8's memory reducer comes by itself (docs/scale.md, "Memory after a burst").
+// V8 keeps the old-space pages a busy time grew (half empty once replaced objects die) until its
+// next full collection, and a thread that allocates little when idle may not make one for a long
+// time; V8's memory reducer does not come either while the thread still allocates a few MB a
+// second, as a control plane with thousands of nodes does when idle (lease renewals)
+// (docs/scale.md, "Memory after a burst").
 //
 // When a thread that was busy (event-loop utilization at or above `busyUtilization` in a period)
 // has been quiet for `quietPeriods` periods in a row (utilization under `quietFraction` of the
-// burst's peak), it runs one full collection and, for `reduceWindowMs` after it, tells V8 to
-// optimize for memory (`--optimize-for-size`): V8's memory reducer, which that GC arms, then
-// makes its memory-reducing collections about 8 s later (old-space compaction, the young
-// generation shrunk to what the idle allocation rate needs), as it does by itself only when the
-// allocation rate is near zero. A thread that stays busy is never collected; one burst gives
-// one collection.
+// burst's peak) and its old generation grew since its last such collection, it runs one full,
+// compacting collection. A thread that stays busy is never collected; one burst gives at most one
+// collection. The young generation is left to V8 (it shrinks it when the idle allocation rate is
+// low).
 
 import v8 from 'node:v8';
 import { performance, type EventLoopUtilization } from 'node:perf_hooks';
@@ -25,11 +24,11 @@ export interface AfterBurstGCOptions {
   busyUtilization?: number;
   /** A period is quiet below this fraction of the burst's peak utilization (default 0.5). */
   quietFraction?: number;
-  /** Quiet periods in a row that end a burst (default 2). */
+  /** Quiet periods in a row that end a burst (default 3). */
   quietPeriods?: number;
-  /** How long V8 is told to optimize for memory after the collection (default 15 s: its memory reducer waits 8 s). */
-  reduceWindowMs?: number;
-  /** Told after each collection: heap committed before and after it (bytes; the memory reducer's collections come later). */
+  /** Growth of the old generation's committed size since the last collection below which none is made (default 8 MiB). */
+  growthBytes?: number;
+  /** Told after each collection: heap committed before and after it (bytes). */
   onCollect?: (before: number, after: number) => void;
 }
 
@@ -62,35 +61,38 @@ export function burstStep(state: BurstState, utilization: number, opts: Required
 /** Starts the monitor on the calling thread; returns a stop function. */
 export function startAfterBurstGC(opts: AfterBurstGCOptions = {}): () => void {
   const periodMs = opts.periodMs ?? 5_000;
-  const params = { busyUtilization: opts.busyUtilization ?? 0.5, quietFraction: opts.quietFraction ?? 0.5, quietPeriods: opts.quietPeriods ?? 2 };
-  const reduceWindowMs = opts.reduceWindowMs ?? 15_000;
+  const params = { busyUtilization: opts.busyUtilization ?? 0.5, quietFraction: opts.quietFraction ?? 0.5, quietPeriods: opts.quietPeriods ?? 3 };
+  const growth = opts.growthBytes ?? 8 * 1024 * 1024;
   v8.setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   const state: BurstState = { busy: false, peak: 0, quiet: 0 };
+  let reference = oldGenerationCommitted();
   let last: EventLoopUtilization = performance.eventLoopUtilization();
-  let reduceTimer: NodeJS.Timeout | undefined;
   const timer = setInterval(() => {
     const now = performance.eventLoopUtilization();
     const u = performance.eventLoopUtilization(now, last).utilization;
     last = now;
-    if (!burstStep(state, u, params)) return;
+    if (!burstStep(state, u, params) || oldGenerationCommitted() < reference + growth) return;
     const before = v8.getHeapStatistics().total_heap_size;
-    // Process-wide flag: another thread's window may overlap (or end this one early); both
-    // only mean a memory-reducing collection more or less, never a wrong one.
-    v8.setFlagsFromString('--optimize-for-size');
-    gc();
+    // Every page compacted, not only those V8 finds fragmented: what gives a burst's pages back.
+    // The flag is process-wide; another thread's full GC in these few hundred ms compacts too.
+    v8.setFlagsFromString('--compact-on-every-full-gc');
+    try {
+      gc();
+    } finally {
+      v8.setFlagsFromString('--no-compact-on-every-full-gc');
+    }
+    reference = oldGenerationCommitted();
     opts.onCollect?.(before, v8.getHeapStatistics().total_heap_size);
-    clearTimeout(reduceTimer);
-    reduceTimer = setTimeout(() => v8.setFlagsFromString('--no-optimize-for-size'), reduceWindowMs);
-    reduceTimer.unref();
     last = performance.eventLoopUtilization(); // the collection's own time is not the thread being busy
   }, periodMs);
   timer.unref();
-  return () => {
-    clearInterval(timer);
-    if (reduceTimer) {
-      clearTimeout(reduceTimer);
-      v8.setFlagsFromString('--no-optimize-for-size');
-    }
-  };
+  return () => clearInterval(timer);
+}
+
+/** Committed bytes of the spaces that live long: old, code, large objects (not the young generation). */
+function oldGenerationCommitted(): number {
+  let n = 0;
+  for (const s of v8.getHeapSpaceStatistics()) if (!s.space_name.startsWith('new')) n += s.space_size;
+  return n;
 }
