@@ -1,6 +1,6 @@
 // Scale benchmark: `npm run bench -- scale [--nodes 5000] [--pods 150000] [--clients 32]
 // [--heap-snapshot DIR] [--min-ready-nodes N] [--list-only] [--cpu-prof DIR] [--run-only]
-// [--idle-seconds 10] [--page-walks 1] [--pages-only] [--page-timeline DIR]`.
+// [--idle-seconds 10] [--page-walks 1] [--pages-only] [--page-timeline DIR] [--settle-seconds N]`.
 //
 // Upstream's scale limits (5,000 nodes, 150,000 pods) on one `mizzen up`: the scheduler
 // benchmark's `basic` workload (heartbeat-only simulated nodes, pods created by 32 clients) at
@@ -244,6 +244,21 @@ async function heapDump(c: BenchCluster, dir: string, n: number, snapshots: bool
   });
 }
 
+/**
+ * The idle cluster after the run (nodes still heartbeating): RSS every 5 s for `seconds`, then
+ * the last sample's RSS by mapping. Nothing when `seconds` is 0.
+ */
+async function settle(c: BenchCluster, seconds: number, pods: number): Promise<Record<string, unknown>> {
+  if (!seconds) return {};
+  const series: number[] = [];
+  for (let t = 5; t <= seconds; t += 5) {
+    await sleep(5000);
+    series.push(Math.round(rssMB(c.proc.pid!)));
+  }
+  const last = series[series.length - 1] ?? Math.round(rssMB(c.proc.pid!));
+  return { settled: { seconds, rssMB: last, rssKBPerPod: round((last * 1024) / pods), rssEvery5sMB: series, rssByMapping: rssByMapping(c.proc.pid!) } };
+}
+
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -266,6 +281,9 @@ export async function main(argv: string[]): Promise<void> {
       'pages-only': { type: 'boolean', default: false },
       // DIR: what each page waited for (bench/lib/page-timeline.ts), with a CPU profile of each walk.
       'page-timeline': { type: 'string' },
+      // After the run, RSS every 5 s for N seconds (before the lists and the heap dump): what the
+      // process gives back once the burst is over (V8's memory reducer, the quiet-time GC).
+      'settle-seconds': { type: 'string', default: '0' },
     },
   });
   if (values['list-only']) {
@@ -289,16 +307,19 @@ export async function main(argv: string[]): Promise<void> {
   const pageSize = Number(values['page-size']);
   const calibrationBefore = calibrationMs();
   // --run-only: the create-and-bind run's figures and the memory after it, without the lists.
+  const settleSeconds = Number(values['settle-seconds']);
   const r = await runWorkload({ name: 'basic', workload: 'basic', runPods: false }, opts, values['run-only'] ? async (c) => {
     // The memory figures without the lists: RSS by kind of mapping, then each thread's heap.
     const rssAfterRun = rssMB(c.proc.pid!);
     const byMapping = rssByMapping(c.proc.pid!);
-    return { rssAfterRunMB: Math.round(rssAfterRun), rssKBPerPod: round((rssAfterRun * 1024) / opts.pods), rssByMapping: byMapping, heap: await heapDump(c, heapDir, 1, snapshots), rssAfterGCMB: Math.round(rssMB(c.proc.pid!)) };
+    const settled = await settle(c, settleSeconds, opts.pods);
+    return { rssAfterRunMB: Math.round(rssAfterRun), rssKBPerPod: round((rssAfterRun * 1024) / opts.pods), rssByMapping: byMapping, ...settled, heap: await heapDump(c, heapDir, 1, snapshots), rssAfterGCMB: Math.round(rssMB(c.proc.pid!)) };
   } : async (c) => {
     const rssAfterRun = rssMB(c.proc.pid!);
     const byMapping = rssByMapping(c.proc.pid!);
+    const settled = await settle(c, settleSeconds, opts.pods);
     const walks = await jsonWalks(c, pageSize, Number(values['page-walks']), timelineDir, profDir ? path.resolve(profDir) : timelineDir);
-    if (values['pages-only']) return { rssAfterRunMB: Math.round(rssAfterRun), rssKBPerPod: round((rssAfterRun * 1024) / opts.pods), listPage: walks.first, moreWalks: walks.more, pageWaits: walks.explained };
+    if (values['pages-only']) return { rssAfterRunMB: Math.round(rssAfterRun), rssKBPerPod: round((rssAfterRun * 1024) / opts.pods), ...settled, listPage: walks.first, moreWalks: walks.more, pageWaits: walks.explained };
     const t = performance.now();
     const full = await request(c, 'GET', '/api/v1/pods');
     const fullListMs = performance.now() - t;
@@ -310,6 +331,7 @@ export async function main(argv: string[]): Promise<void> {
       rssAfterRunMB: Math.round(rssAfterRun),
       rssKBPerPod: round((rssAfterRun * 1024) / opts.pods),
       rssByMapping: byMapping,
+      ...settled,
       listPage: walks.first,
       ...(walks.more.length ? { moreWalks: walks.more } : {}),
       ...(walks.explained ? { pageWaits: walks.explained } : {}),

@@ -250,6 +250,9 @@ export async function runWorkload(
     const ns = `bench-${workload}`;
     const nsr = await request(cluster, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     if (nsr.status !== 201) throw new Error(`creating namespace: ${nsr.status} ${nsr.body}`);
+    // Pods are admitted only once the namespace's default ServiceAccount exists (the controller
+    // manager makes it; on a loaded machine that can take seconds).
+    for (let i = 0; i < 600 && (await request(cluster, 'GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status !== 200; i++) await sleep(100);
 
     const sent = new Float64Array(opts.pods).fill(NaN);
     const bound = new Float64Array(opts.pods).fill(NaN);

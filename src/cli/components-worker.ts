@@ -7,6 +7,7 @@ import { sharedInformersFor, startClientComponent, type ApiConnection, type Clie
 import type { RunningComponent } from './components.ts';
 import { serveThreadPort } from '../metrics/thread-port.ts';
 import { serveThreadMetrics } from '../metrics/prometheus.ts';
+import { startAfterBurstGC } from './after-burst-gc.ts';
 
 const { specs, connection, port: servicesPort } = workerData as { specs: ClientComponentSpec[]; connection: ApiConnection; port?: import('node:worker_threads').MessagePort };
 // The parent's questions (Prometheus metrics, metrics.k8s.io) come on their own port.
@@ -15,6 +16,10 @@ if (servicesPort) {
   serveThreadPort(servicesPort);
 }
 const port = parentPort!;
+// This thread's heap back after a burst (src/cli/after-burst-gc.ts).
+startAfterBurstGC({
+  onCollect: (a, b) => port.postMessage({ type: 'log', name: specs.map((s) => s.name).join('+'), msg: `heap after a burst: ${Math.round(a / 1048576)} → ${Math.round(b / 1048576)} MB` }),
+});
 const running: { name: string; c: RunningComponent }[] = [];
 const shared = sharedInformersFor(specs, connection, (msg) => port.postMessage({ type: 'log', name: 'informers', msg }));
 

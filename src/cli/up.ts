@@ -18,6 +18,7 @@ import type { CliIO } from './io.ts';
 import { Lifecycle, listenForStop, type StopSignal } from './lifecycle.ts';
 import type { UpOptions } from './options.ts';
 import { startUpNode, waitForUpNode } from './up-node.ts';
+import { startAfterBurstGC } from './after-burst-gc.ts';
 import {
   apiSocketPath,
   clientURL,
@@ -84,6 +85,9 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
       extraRoutes: bootstrapRoutes({ ca: { certPem: pki.caCertPem, keyPem: pki.caKeyPem }, token, datastore: opts.datastore, serviceCIDR: opts.serviceCIDR, pkiDir: pki.dir }),
     });
     life.add('apiserver', () => api.close());
+    // The API server's heap back after a burst (src/cli/after-burst-gc.ts); the worker threads run their own.
+    const stopGC = startAfterBurstGC({ onCollect: (a, b) => log(`main thread heap after a burst: ${Math.round(a / 1048576)} → ${Math.round(b / 1048576)} MB`) });
+    life.add('after-burst-gc', async () => stopGC());
     const url = clientURL(opts.bindAddress, api.port);
     log(`API server is serving at ${url}`);
 
