@@ -21,6 +21,8 @@ interface Boot {
   buffer?: ArrayBuffer;
   /** The first paint's outcome, after the frame that showed it (src/first-paint). */
   paint?: Promise<{ nodes?: NodeSummary[]; painted: boolean }>;
+  /** The data worker, told to start by the inline script when the Table came, and its messages since. */
+  worker?: { worker: Worker; queue: FromWorker[] };
   /** The same, once settled. */
   painted?: { nodes?: NodeSummary[]; painted: boolean };
 }
@@ -45,11 +47,16 @@ export class Store {
   private spare?: Worker;
 
   prepare(): void {
+    // index.html's inline script started the worker itself (its watches): start() takes it.
+    if (this.spare || this.boot?.worker) return;
     // index.html's inline script started one as the page was parsed (see build.mjs).
     const w = globalThis as { __mizzenWorker?: Worker };
     this.spare ??= w.__mizzenWorker ?? new Worker(new URL('../worker/main.ts', import.meta.url), { type: 'module' });
     w.__mizzenWorker = undefined;
   }
+
+  /** What index.html's inline scripts left for these credentials. */
+  private boot?: Boot;
 
   /** The nodes' Table, asked for as the page starts (before the worker is up), for the first start. */
   private early?: { token: string | undefined; response: Promise<Response>; drawn: Promise<{ body?: ArrayBuffer; drawn: boolean }> };
@@ -59,6 +66,7 @@ export class Store {
     const boot = (globalThis as { __mizzenNodeTable?: Boot }).__mizzenNodeTable;
     (globalThis as { __mizzenNodeTable?: unknown }).__mizzenNodeTable = undefined;
     const mine = boot && boot.token === token ? boot : undefined;
+    this.boot = mine;
     this.acceptedEarly = mine?.ok === true;
     const response = mine ? apiAnswer(mine.response) : apiFetch(NODE_TABLE.path, { token, headers: { Accept: NODE_TABLE.accept } });
     response.catch(() => {});
@@ -104,6 +112,16 @@ export class Store {
     this.early = undefined;
     // The first start keeps what the early Table drew (there is no worker yet to stop).
     if (!early || this.worker) this.stop();
+    // The inline script told the worker to start when the Table came (before this script ran):
+    // its messages since are taken in first, and it is not told again.
+    const booted = early ? this.boot?.worker : undefined;
+    if (this.boot) this.boot.worker = undefined;
+    if (booted) {
+      this.worker = booted.worker;
+      for (const m of booted.queue.splice(0)) this.receive(m);
+      this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
+      return;
+    }
     this.prepare();
     this.worker = this.spare!;
     this.spare = undefined;
