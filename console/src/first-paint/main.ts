@@ -19,10 +19,10 @@ export const FIRST_PAINT_ID = 'first-paint';
 
 /**
  * The Table's nodes, sorted as the map sorts them (handed to the app: it does not parse them
- * again), and whether they were drawn: only on the map's page (the address's fragment says which
+ * again), and whether they were drawn: only when asked (the app is not running yet), on the map's page (the address's fragment says which
  * page), and only when the map draws them as canvas cells (more than DETAIL_NODES).
  */
-export function paint(body: ArrayBuffer): { nodes?: NodeSummary[]; painted: boolean } {
+export function paint(body: ArrayBuffer, draw = true): { nodes?: NodeSummary[]; painted: boolean } {
   let table: any;
   try {
     table = JSON.parse(new TextDecoder().decode(body));
@@ -34,7 +34,7 @@ export function paint(body: ArrayBuffer): { nodes?: NodeSummary[]; painted: bool
   performance.mark('mizzen:table-parsed', { detail: { nodes: bases.length } });
   const nodes: NodeSummary[] = naturalSort(bases.map((b) => ({ ...b, pods: 0, running: 0, pending: 0, failed: 0, succeeded: 0, cpuRequested: 0, memoryRequested: 0 })));
   const page = location.hash.replace(/^#\/?/, '').split(/[/?]/)[0];
-  if ((page && page !== 'map') || nodes.length <= DETAIL_NODES || !document.body || document.getElementById(FIRST_PAINT_ID)) return { nodes, painted: false };
+  if (!draw || (page && page !== 'map') || nodes.length <= DETAIL_NODES || !document.body || document.getElementById(FIRST_PAINT_ID)) return { nodes, painted: false };
   let ready = 0;
   let notReady = 0;
   for (const n of nodes) {
