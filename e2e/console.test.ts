@@ -281,4 +281,33 @@ describe('web console in a browser', { skip: missing }, () => {
     }
     assert.deepEqual(failures, []);
   });
+
+  test('more nodes than cards: the page draws them from the Table before its app runs, then the app takes over', async () => {
+    // 70 Node objects with no kubelet (no Ready condition: Unknown), so the map draws canvas cells.
+    const items = Array.from({ length: 70 }, (_, i) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: `paint-${i}`, labels: { 'console-first-paint': '1' } } }));
+    await c.kubectl(['create', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) });
+    const total = JSON.parse((await c.kubectl(['get', 'nodes', '-o', 'json'])).stdout).items.length as number;
+    const other = await newContext(browser);
+    try {
+      const p = await other.newPage();
+      p.on('pageerror', (e) => failures.push(`page error: ${e.message}`));
+      await p.goto(await loginLink());
+      await p.waitForSelector(`[data-testid=component-apiserver][data-nodes="${total}"]`, { timeout: 30_000 });
+      await p.waitForSelector(`[data-testid=node-canvas] canvas[data-drawn="${total}"]`);
+      const seen = await p.evaluate((total) => ({
+        firstPaint: performance.getEntriesByName('mizzen:map').some((e: any) => e.detail?.firstPaint && e.detail.nodes === total),
+        appMap: performance.getEntriesByName('mizzen:map').some((e: any) => !e.detail?.firstPaint && e.detail?.nodes === total),
+        left: !!document.getElementById('first-paint'),
+        canvases: document.querySelectorAll('[data-testid=node-canvas]').length,
+        headers: document.querySelectorAll('header').length,
+      }), total);
+      assert.deepEqual(seen, { firstPaint: true, appMap: true, left: false, canvases: 1, headers: 1 });
+      assert.match((await p.textContent('section.nodes h2'))!, new RegExp(`, 70 Unknown of ${total}`));
+      await p.screenshot({ path: join(SHOTS, 'console-first-paint-taken-over.png'), fullPage: true });
+    } finally {
+      await other.close();
+      await c.kubectl(['delete', 'nodes', '-l', 'console-first-paint=1', '--wait=false']);
+    }
+    assert.deepEqual(failures, []);
+  });
 });

@@ -10,7 +10,7 @@ import { TOKEN_KEY } from './auth.ts';
 
 test("index.html's early request is the app's nodes' Table, with its headers", () => {
   const html = readFileSync(new URL('../../index.html', import.meta.url), 'utf8');
-  const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+  const script = [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map((m) => m[1]!).find((s) => s.includes('fetch(')) ?? '';
   assert.ok(script.includes(`fetch('${NODE_TABLE.path}'`), 'the path');
   assert.ok(script.includes(`Accept: '${NODE_TABLE.accept}'`), 'the Accept header');
   assert.ok(script.includes(`sessionStorage.getItem('${TOKEN_KEY}')`), 'the saved token');

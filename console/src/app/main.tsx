@@ -2,7 +2,7 @@
 
 import { render } from 'preact';
 import { lazy, Suspense } from 'preact/compat';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import './styles.css';
 import { logout, probe, saveToken, savedToken, whoAmI } from './auth.ts';
 import { store, useStore } from './store.ts';
@@ -14,6 +14,7 @@ import { EventsView } from './views/events.tsx';
 import { FlowView } from './views/flow.tsx';
 import { NodeView } from './views/node.tsx';
 import { duration } from './format.ts';
+import { FIRST_PAINT_ID, dropFirstPaint } from '../first-paint/main.ts';
 
 // The object page pulls in a YAML printer: loaded when first opened, not with the map.
 const ObjectView = lazy(() => import('./views/object.tsx').then((m) => ({ default: m.ObjectView })));
@@ -59,7 +60,12 @@ function App() {
     else void check(savedToken());
   }, []);
 
-  if (auth.state === 'checking') return <div class="splash">Mizzen</div>;
+  // The login page replaces the page's first paint (index.html, src/first-paint), if any.
+  useLayoutEffect(() => {
+    if (auth.state === 'out') dropFirstPaint();
+  }, [auth.state]);
+
+  if (auth.state === 'checking') return document.getElementById(FIRST_PAINT_ID) ? null : <div class="splash">Mizzen</div>;
   if (auth.state === 'out')
     return (
       <Login
@@ -88,6 +94,14 @@ function Shell(props: { user?: string; onLogout(): void }) {
   const s = useStore();
   const ov = s.overview;
   const view = route.path[0] ?? 'map';
+  // The page's first paint (index.html, src/first-paint) stays until this page has the nodes to
+  // draw the map (or shows another page): taken out as the DOM is updated, before the browser
+  // paints, so no frame shows both or neither.
+  const waitForNodes = view === 'map' && s.nodes.size === 0 && !!document.getElementById(FIRST_PAINT_ID);
+  useLayoutEffect(() => {
+    if (!waitForNodes) dropFirstPaint();
+  });
+  if (waitForNodes) return null;
   const tab = (name: string, label: string, extra?: string) => (
     <a class={view === name ? 'tab on' : 'tab'} href={`#/${name}`}>
       {label}

@@ -5,8 +5,27 @@ import { useEffect, useState } from 'preact/hooks';
 import { DETAIL_NODES, NODE_TABLE, type FromWorker, type NodeSummary, type Overview, type Query, type Ref, type ToWorker } from '../shared/types.ts';
 import { apiAnswer, apiFetch } from '../shared/http.ts';
 import { nodeSummariesFromTable } from '../worker/summaries.ts';
+import { naturalSort } from '../shared/natural-sort.ts';
+
+export { naturalCompare, naturalSort } from '../shared/natural-sort.ts';
 
 type Listener = () => void;
+
+/** What index.html's inline scripts leave for the app: the nodes' Table and its first paint. */
+interface Boot {
+  token?: string;
+  response: Promise<Response>;
+  body?: Promise<ArrayBuffer | undefined>;
+  /** The Table was answered 2xx (set when its headers came). */
+  ok?: boolean;
+  buffer?: ArrayBuffer;
+  /** The first paint's outcome, after the frame that showed it (src/first-paint). */
+  paint?: Promise<{ nodes?: NodeSummary[]; painted: boolean }>;
+  /** The data worker, told to start by the inline script when the Table came, and its messages since. */
+  worker?: { worker: Worker; queue: FromWorker[] };
+  /** The same, once settled. */
+  painted?: { nodes?: NodeSummary[]; painted: boolean };
+}
 
 export class Store {
   private worker?: Worker;
@@ -28,20 +47,26 @@ export class Store {
   private spare?: Worker;
 
   prepare(): void {
+    // index.html's inline script started the worker itself (its watches): start() takes it.
+    if (this.spare || this.boot?.worker) return;
     // index.html's inline script started one as the page was parsed (see build.mjs).
     const w = globalThis as { __mizzenWorker?: Worker };
     this.spare ??= w.__mizzenWorker ?? new Worker(new URL('../worker/main.ts', import.meta.url), { type: 'module' });
     w.__mizzenWorker = undefined;
   }
 
+  /** What index.html's inline scripts left for these credentials. */
+  private boot?: Boot;
+
   /** The nodes' Table, asked for as the page starts (before the worker is up), for the first start. */
   private early?: { token: string | undefined; response: Promise<Response>; drawn: Promise<{ body?: ArrayBuffer; drawn: boolean }> };
 
   prefetchNodeTable(token: string | undefined): void {
     // index.html's inline script asked for it already, as the page was parsed.
-    const boot = (globalThis as { __mizzenNodeTable?: { token?: string; response: Promise<Response>; body?: Promise<ArrayBuffer | undefined>; ok?: boolean; buffer?: ArrayBuffer } }).__mizzenNodeTable;
+    const boot = (globalThis as { __mizzenNodeTable?: Boot }).__mizzenNodeTable;
     (globalThis as { __mizzenNodeTable?: unknown }).__mizzenNodeTable = undefined;
     const mine = boot && boot.token === token ? boot : undefined;
+    this.boot = mine;
     this.acceptedEarly = mine?.ok === true;
     const response = mine ? apiAnswer(mine.response) : apiFetch(NODE_TABLE.path, { token, headers: { Accept: NODE_TABLE.accept } });
     response.catch(() => {});
@@ -55,10 +80,18 @@ export class Store {
     // Drawn as soon as it is in, before the login check and the worker's start (the app's first
     // effects run after its first frame): a Table answered is credentials accepted, and the map
     // is shown only once the check says so. start() hands the body to the worker after.
+    // The page's first paint (src/first-paint) drew it already, and parsed it: its nodes are
+    // taken as they are, and drawn here only after that paint's frame (drawing them now would
+    // hold that frame back behind the app's render of the whole page).
+    const draw = (b: ArrayBuffer | undefined, nodes: NodeSummary[] | undefined) => ({ body: b, drawn: nodes ? this.drawTable(nodes) : !!b && this.drawTable(b) });
     // Already in (the usual case at 5,000 nodes: the app's script comes after the Table): drawn
     // now, so the app's first render has the map.
-    const now = mine?.buffer ? { body: mine.buffer, drawn: this.drawTable(mine.buffer) } : undefined;
-    const drawn = now ? Promise.resolve(now) : body.then((b) => ({ body: b, drawn: !!b && this.drawTable(b) }));
+    const now = mine?.painted ? draw(mine.buffer, mine.painted.nodes) : mine?.buffer && !mine.paint ? draw(mine.buffer, undefined) : undefined;
+    const drawn = now
+      ? Promise.resolve(now)
+      : mine?.paint
+        ? mine.paint.then((p) => draw(mine.buffer, p.nodes), () => draw(mine.buffer, undefined))
+        : body.then((b) => draw(b, undefined));
     this.early = { token, response, drawn };
   }
 
@@ -79,6 +112,16 @@ export class Store {
     this.early = undefined;
     // The first start keeps what the early Table drew (there is no worker yet to stop).
     if (!early || this.worker) this.stop();
+    // The inline script told the worker to start when the Table came (before this script ran):
+    // its messages since are taken in first, and it is not told again.
+    const booted = early ? this.boot?.worker : undefined;
+    if (this.boot) this.boot.worker = undefined;
+    if (booted) {
+      this.worker = booted.worker;
+      for (const m of booted.queue.splice(0)) this.receive(m);
+      this.worker.onmessage = (e: MessageEvent<FromWorker>) => this.receive(e.data);
+      return;
+    }
     this.prepare();
     this.worker = this.spare!;
     this.spare = undefined;
@@ -103,17 +146,22 @@ export class Store {
    * waiting for a thread on a busy machine (0.6-1.4 s at 5,000 nodes under load 15-27). The
    * worker still gets the body, and does not send these nodes again (`drawn`).
    */
-  private drawTable(body: ArrayBuffer): boolean {
+  private drawTable(from: ArrayBuffer | NodeSummary[]): boolean {
     if (this.nodes.size) return false;
-    let table: any;
-    try {
-      table = JSON.parse(new TextDecoder().decode(body));
-    } catch {
-      return false;
+    let bases: Omit<NodeSummary, 'pods' | 'running' | 'pending' | 'failed' | 'succeeded' | 'cpuRequested' | 'memoryRequested'>[];
+    if (Array.isArray(from)) {
+      bases = from;
+    } else {
+      let table: any;
+      try {
+        table = JSON.parse(new TextDecoder().decode(from));
+      } catch {
+        return false;
+      }
+      if (table?.kind !== 'Table') return false;
+      bases = nodeSummariesFromTable(table);
+      performance.mark('mizzen:table-parsed', { detail: { nodes: bases.length } });
     }
-    if (table?.kind !== 'Table') return false;
-    const bases = nodeSummariesFromTable(table);
-    performance.mark('mizzen:table-parsed', { detail: { nodes: bases.length } });
     if (!bases.length) return false;
     const counts = { total: bases.length, ready: 0, notReady: 0, unknown: 0, simulated: 0 };
     for (const b of bases) {
@@ -122,7 +170,13 @@ export class Store {
       else if (b.health === 'NotReady') counts.notReady++;
       else counts.unknown++;
     }
+    // The first paint's nodes come sorted as nodeList() sorts them.
     this.sortedNodes = undefined;
+    if (Array.isArray(from) && from.length === this.nodes.size) {
+      this.sortedNodes = [...this.nodes.values()];
+      this.nodeIndex.clear();
+      this.sortedNodes.forEach((n, i) => this.nodeIndex.set(n.name, i));
+    }
     this.nodesVersion++;
     this.tableCounts = counts;
     this.overview = this.withTableCounts(this.overview ?? firstOverview());
@@ -248,54 +302,6 @@ function firstOverview(): Overview {
     orphans: {},
     detailed: true,
   };
-}
-
-/**
- * Nodes by name in natural order, each name split once into its text and its number at the end
- * (most names are PREFIX-N): comparing those is cheap, and naturalCompare is left for the rest.
- * naturalCompare alone took ~0.1 s of the page's main thread for 5,000 names under load.
- */
-export function naturalSort<T extends { name: string }>(items: T[]): T[] {
-  const keyed = items.map((item) => {
-    const m = /^(.*?)(\d{1,15})$/.exec(item.name);
-    return { item, head: m ? m[1]! : item.name, num: m ? Number(m[2]) : -1, plain: !m || /\d/.test(m[1]!) || m[2]!.length > 1 && m[2]![0] === '0' };
-  });
-  keyed.sort((a, b) => {
-    if (a.plain || b.plain || a.head !== b.head) return naturalCompare(a.item.name, b.item.name);
-    return a.num - b.num;
-  });
-  return keyed.map((k) => k.item);
-}
-
-/**
- * Names in natural order (sim-2 before sim-10). Hand-written: Intl.Collator's numeric compare took
- * ~0.4 s to sort 5,000 node names on the page's main thread.
- */
-export function naturalCompare(a: string, b: string): number {
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const ca = a.charCodeAt(i);
-    const cb = b.charCodeAt(j);
-    const da = ca >= 48 && ca <= 57;
-    const db = cb >= 48 && cb <= 57;
-    if (da && db) {
-      let ei = i;
-      while (ei < a.length && a.charCodeAt(ei) >= 48 && a.charCodeAt(ei) <= 57) ei++;
-      let ej = j;
-      while (ej < b.length && b.charCodeAt(ej) >= 48 && b.charCodeAt(ej) <= 57) ej++;
-      const na = Number(a.slice(i, ei));
-      const nb = Number(b.slice(j, ej));
-      if (na !== nb) return na - nb;
-      i = ei;
-      j = ej;
-      continue;
-    }
-    if (ca !== cb) return ca - cb;
-    i++;
-    j++;
-  }
-  return a.length - i - (b.length - j);
 }
 
 export const store = new Store();

@@ -10,6 +10,7 @@ import { store, useStore } from '../store.ts';
 import { age, bytes, count, cpu, serverNow } from '../format.ts';
 import { href } from '../router.ts';
 import { NodeCanvas } from './node-canvas.tsx';
+import { heartbeatFresh } from './node-cells.ts';
 
 export function MapView() {
   const s = useStore();
@@ -167,10 +168,6 @@ function Pod({ p }: { p: MiniPod }) {
   );
 }
 
-export function heartbeatFresh(n: NodeSummary): boolean {
-  if (n.heartbeat === undefined) return true;
-  return serverNow() - n.heartbeat < (n.leaseDurationSeconds ?? 40) * 1000;
-}
 
 function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
   const n = ov.nodes;

@@ -5,18 +5,8 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { NodeSummary } from '../../shared/types.ts';
 import { go, href } from '../router.ts';
-import { heartbeatFresh } from './map.tsx';
 import { count } from '../format.ts';
-
-const CELL = 12;
-const GAP = 2;
-
-const COLOURS: Record<string, string> = { ok: '#2e9d5b', stale: '#d9912b', bad: '#d64545', unknown: '#8a8f98' };
-
-function cls(n: NodeSummary): string {
-  if (n.health === 'Ready') return heartbeatFresh(n) ? 'ok' : 'stale';
-  return n.health === 'NotReady' ? 'bad' : 'unknown';
-}
+import { CELL, CELLS_LEGEND, GAP, colsFor, drawNodeCells } from './node-cells.ts';
 
 /**
  * `loaded` says which lists are complete (e.g. "nodes leases pods"): with the number of nodes and
@@ -29,7 +19,6 @@ export function NodeCanvas({ nodes, version, loaded, pods }: { nodes: NodeSummar
   const [hover, setHover] = useState<{ n: NodeSummary; x: number; y: number } | undefined>();
   const drawn = useRef('');
   const colsNow = useRef(0);
-  const colsFor = (w: number) => Math.max(10, Math.floor(w / (CELL + GAP)));
   const cols = colsFor(width);
 
   useEffect(() => {
@@ -53,53 +42,7 @@ export function NodeCanvas({ nodes, version, loaded, pods }: { nodes: NodeSummar
     if (drawn.current === key) return;
     drawn.current = key;
     colsNow.current = cols;
-    const rows = Math.ceil(nodes.length / cols);
-    const dpr = devicePixelRatio || 1;
-    const h = rows * (CELL + GAP);
-    c.width = cols * (CELL + GAP) * dpr;
-    c.height = h * dpr;
-    c.style.height = `${h}px`;
-    c.style.width = `${cols * (CELL + GAP)}px`;
-    const g = c.getContext('2d')!;
-    g.scale(dpr, dpr);
-    g.clearRect(0, 0, c.width, c.height);
-    // A run of cells of one colour along a row is one rectangle, and the gaps between columns are
-    // cleared after, one strip each: ~100 calls for 5,000 healthy nodes rather than a fillRect
-    // per cell (5,000 of them took ~50 ms of the first load under load 3-4).
-    const STEP = CELL + GAP;
-    const keys = nodes.map(cls);
-    const fills = nodes.map((n) => Math.round((n.podsAllocatable > 0 ? Math.min(1, n.pods / n.podsAllocatable) : 0) * CELL));
-    const runs = (draw: (from: number, to: number) => void, same: (a: number, b: number) => boolean) => {
-      for (let i = 0; i < nodes.length; ) {
-        let j = i + 1;
-        while (j < nodes.length && j % cols !== 0 && same(i, j)) j++;
-        draw(i, j);
-        i = j;
-      }
-    };
-    g.globalAlpha = 0.35;
-    runs(
-      (i, j) => {
-        g.fillStyle = COLOURS[keys[i]!]!;
-        g.fillRect((i % cols) * STEP, Math.floor(i / cols) * STEP, (j - i) * STEP - GAP, CELL);
-      },
-      (a, b) => keys[a] === keys[b],
-    );
-    g.globalAlpha = 1;
-    runs(
-      (i, j) => {
-        const fh = fills[i]!;
-        if (fh <= 0) return;
-        g.fillStyle = COLOURS[keys[i]!]!;
-        g.fillRect((i % cols) * STEP, Math.floor(i / cols) * STEP + CELL - fh, (j - i) * STEP - GAP, fh);
-      },
-      (a, b) => keys[a] === keys[b] && fills[a] === fills[b],
-    );
-    for (let col = 1; col < cols; col++) g.clearRect(col * STEP - GAP, 0, GAP, h);
-    g.fillStyle = '#f2c94c';
-    for (let i = 0; i < nodes.length; i++) if (nodes[i]!.pending) g.fillRect((i % cols) * (CELL + GAP) + CELL - 4, Math.floor(i / cols) * (CELL + GAP), 4, 4);
-    // What the canvas holds (the bench's first load waits for every node drawn).
-    c.dataset.drawn = String(nodes.length);
+    drawNodeCells(c, nodes, cols);
     // Marked at the next frame, the one that paints this drawing.
     const detail = { nodes: nodes.length, pods, loaded };
     requestAnimationFrame(() => performance.mark('mizzen:map', { detail }));
@@ -117,8 +60,7 @@ export function NodeCanvas({ nodes, version, loaded, pods }: { nodes: NodeSummar
   return (
     <div class="node-canvas" data-testid="node-canvas" data-nodes={nodes.length} data-draws="canvas">
       <p class="muted">
-        {count(nodes.length)} nodes, one cell each: colour is health (green Ready, orange heartbeat late, red NotReady, grey Unknown), fill is pods / pod capacity, a yellow corner
-        means pods starting. Click a node for its pods.
+        {count(nodes.length)} {CELLS_LEGEND}
       </p>
       <canvas
         ref={ref}
