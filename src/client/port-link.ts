@@ -9,34 +9,71 @@ import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 
-/** One message: [stream id, bytes] per write, [stream id, null] when that side closed the stream. */
-type Frame = [number, Uint8Array | null];
+/**
+ * One message: the stream ids, each frame's length (-1: that side closed the stream), and every
+ * frame's bytes in one buffer that is transferred, not copied (a Buffer's view would be cloned with
+ * the whole pooled slab under it).
+ */
+interface Batch {
+  ids: number[];
+  lengths: number[];
+  bytes: Uint8Array;
+}
 
 /** The end of a port that batches what its streams write and routes what arrives to them. */
 class PortEnd {
-  private out: Frame[] = [];
+  private ids: number[] = [];
+  private chunks: (Uint8Array | null)[] = [];
+  private size = 0;
   private flushing = false;
 
   constructor(
     protected readonly port: MessagePort,
-    onFrame: (id: number, data: Uint8Array | null) => void,
+    onFrame: (id: number, data: Buffer | null) => void,
   ) {
-    port.on('message', (frames: Frame[]) => {
-      for (const [id, data] of frames) onFrame(id, data);
+    port.on('message', (b: Batch) => {
+      let at = 0;
+      for (let i = 0; i < b.ids.length; i++) {
+        const n = b.lengths[i]!;
+        if (n < 0) {
+          onFrame(b.ids[i]!, null);
+          continue;
+        }
+        onFrame(b.ids[i]!, Buffer.from(b.bytes.buffer, b.bytes.byteOffset + at, n));
+        at += n;
+      }
     });
   }
 
   send(id: number, data: Uint8Array | null): void {
-    this.out.push([id, data]);
+    this.ids.push(id);
+    this.chunks.push(data);
+    if (data) this.size += data.byteLength;
     if (this.flushing) return;
     this.flushing = true;
     // After this turn's I/O callbacks: everything the turn wrote goes in one message.
-    setImmediate(() => {
-      this.flushing = false;
-      const frames = this.out;
-      this.out = [];
-      this.port.postMessage(frames);
-    });
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushing = false;
+    const bytes = new Uint8Array(this.size);
+    const lengths: number[] = [];
+    let at = 0;
+    for (const c of this.chunks) {
+      if (!c) {
+        lengths.push(-1);
+        continue;
+      }
+      bytes.set(c, at);
+      at += c.byteLength;
+      lengths.push(c.byteLength);
+    }
+    const batch: Batch = { ids: this.ids, lengths, bytes };
+    this.ids = [];
+    this.chunks = [];
+    this.size = 0;
+    this.port.postMessage(batch, [bytes.buffer]);
   }
 }
 
@@ -54,7 +91,7 @@ export class PortConnector extends PortEnd {
     super(port, (id, data) => {
       const s = this.streams.get(id);
       if (!s) return;
-      if (data) s.emit('data', Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      if (data) s.emit('data', data);
       else s.closedByPeer();
     });
     port.unref();
@@ -165,7 +202,7 @@ export function acceptPortStreams(port: MessagePort, accept: (stream: Duplex) =>
       accept(s);
     }
     s.touch();
-    s.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    s.push(data);
   });
   // The server's listening sockets keep its thread alive, not this port.
   port.unref();
