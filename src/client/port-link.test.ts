@@ -81,3 +81,30 @@ test('a request with Connection: close, and a stream closed under the pool, are 
   const got = await client.get<KObject>({ ...cms, name: 'over-port' });
   assert.equal(got.metadata.name, 'over-port');
 });
+
+test('bytes for a stream the server closed are dropped, not served as a new connection', async () => {
+  const ch = new MessageChannel();
+  const accepted: number[] = [];
+  const { acceptPortStreams } = await import('./port-link.ts');
+  const server = acceptPortStreams(ch.port1, (s) => {
+    accepted.push(1);
+    s.on('data', () => s.destroy());
+  });
+  const c = new PortConnector(ch.port2);
+  try {
+    const s = c.connect();
+    const closed = new Promise((r) => s.once('close', r));
+    s.write('first');
+    await closed;
+    // The same stream's id again (as a write racing the close would arrive): ignored.
+    (c as unknown as { send(id: number, d: Uint8Array): void }).send(s.id, Buffer.from('late'));
+    const s2 = c.connect();
+    const closed2 = new Promise((r) => s2.once('close', r));
+    s2.write('second');
+    await closed2;
+    assert.equal(accepted.length, 2);
+  } finally {
+    c.close();
+    server.close();
+  }
+});

@@ -186,6 +186,8 @@ export class PortSocket extends EventEmitter {
  */
 export function acceptPortStreams(port: MessagePort, accept: (stream: Duplex) => void): { close(): void } {
   const streams = new Map<number, ServerPortStream>();
+  /** The client numbers its streams 1, 2, 3, ...: the highest opened so far. */
+  let lastId = 0;
   const end: PortEnd = new PortEnd(port, (id, data) => {
     let s = streams.get(id);
     if (!data) {
@@ -197,6 +199,11 @@ export function acceptPortStreams(port: MessagePort, accept: (stream: Duplex) =>
       return;
     }
     if (!s) {
+      // Bytes for a stream this side closed already (a request sent as the server's keep-alive
+      // timeout ended it) are dropped, as the kernel drops them on a closed socket: the client
+      // sees the close and sends the request again; serving it here too would run it twice.
+      if (id <= lastId) return;
+      lastId = id;
       s = new ServerPortStream(end, id, () => streams.delete(id));
       streams.set(id, s);
       accept(s);
