@@ -13,6 +13,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   proxy: () => import('./proxy.ts'),
   metrics: () => import('./metrics.ts'),
   scale: () => import('./scale.ts'),
+  'port-transport': () => import('./port-transport.ts'),
   'request-costs': () => import('./request-costs.ts'),
   scheduler: () => import('./scheduler.ts'),
   'scheduling-cycle': () => import('./scheduling-cycle.ts'),

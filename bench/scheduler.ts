@@ -15,7 +15,7 @@
 // /metrics at the end of each workload.
 
 import https from 'node:https';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -23,7 +23,7 @@ import { startCluster, request, rssMB, tlsCreds, type BenchCluster } from './lib
 import { FastConnection, type TlsCreds } from './lib/fast-client.ts';
 import { calibration, calibrationMs } from './lib/calibrate.ts';
 import { PROFILE_SIGNAL } from './lib/cpu-profile-window.ts';
-import { processCpuMs, threadCpuMsById } from './lib/proc-cpu.ts';
+import { processCpuMs, threadCpuMsById, threadNamesById } from './lib/proc-cpu.ts';
 
 export const ZONE_LABEL = 'topology.kubernetes.io/zone';
 
@@ -72,6 +72,12 @@ export interface WorkloadResult {
   cpuMsPerPodNetOfIdleByThreadStartOrder?: number[];
   /** CPU per pod of each thread with ≥ 1 % of the run's CPU, in start order (main thread first). */
   cpuMsPerPodByThreadStartOrder: number[];
+  /** Those threads' names (a worker's is its own, libuv's pool and V8's helpers theirs). */
+  threadNamesStartOrder: string[];
+  /** Each tenth of the pods bound: pods/s and CPU per pod, in all and by thread (start order). */
+  /** With BENCH_SERVER_LOG: the log's size at the first create and at the last binding. */
+  serverLogRunBytes?: [number, number];
+  windows: { boundTo: number; podsPerSec: number; cpuMsPerPod: number; byThreadStartOrder: number[] }[];
   /** That CPU time over the same wall time: how busy the process was (1 = one full core). */
   cpuCores: number;
   rssMB: number;
@@ -261,18 +267,27 @@ export async function runWorkload(
     let cpuAtLastBound = 0;
     let threadsAtLastBound: Map<number, number> | undefined;
     let clientAtLastBound: NodeJS.CpuUsage | undefined;
+    let logAtLastBound = 0;
+    // With BENCH_SERVER_LOG (and e.g. BENCH_SERVER_NODE_ARGS=--trace-gc), where the run starts and
+    // ends in that log: bench/lib/trace-gc-summary.ts sums each thread's collections in between.
+    const logSize = () => (process.env.BENCH_SERVER_LOG ? statSync(process.env.BENCH_SERVER_LOG).size : 0);
     const pid = cluster.proc.pid!;
     let resolveAll!: () => void;
     const allBound = new Promise<void>((r) => (resolveAll = r));
+    // CPU by thread at every tenth of the pods bound: whether a pod costs more as the cluster fills.
+    const windowEvery = Math.max(1, Math.ceil(opts.pods / 10));
+    const marks: { bound: number; t: number; threads: Map<number, number> }[] = [];
     const watch = await watchBindings(cluster, ns, (name, t) => {
       const i = Number(name.slice(4));
       if (!Number.isInteger(i) || i < 0 || i >= opts.pods || !Number.isNaN(bound[i])) return;
       bound[i] = t;
       lastBound = Math.max(lastBound, t);
+      if ((boundCount + 1) % windowEvery === 0 && boundCount + 1 < opts.pods) marks.push({ bound: boundCount + 1, t: performance.now(), threads: threadCpuMsById(pid) });
       if (++boundCount >= opts.pods) {
         cpuAtLastBound = processCpuMs(pid);
         threadsAtLastBound = threadCpuMsById(pid);
         clientAtLastBound = process.cpuUsage();
+        logAtLastBound = logSize();
         if (opts.profileWindow) cluster.proc.kill(PROFILE_SIGNAL);
         resolveAll();
       }
@@ -282,6 +297,8 @@ export async function runWorkload(
     const threadsAtStart = threadCpuMsById(pid);
     const clientAtStart = process.cpuUsage();
     const createStart = performance.now();
+    marks.push({ bound: 0, t: createStart, threads: threadsAtStart });
+    const logAtStart = logSize();
     // The server's CPU profiles (bench/lib/cpu-profile-window.ts) cover the first create to the last binding.
     if (opts.profileWindow) cluster.proc.kill(PROFILE_SIGNAL);
     let failures = 0;
@@ -339,6 +356,15 @@ export async function runWorkload(
       byThreadStartOrder: busy.map((t) => round((idle!.threads.get(t) ?? 0) / idle!.seconds)),
     };
     const netOf = (run: number, idleMs: number) => round2((run - (idleMs / idle!.seconds) * spanSec) / Math.max(1, boundCount));
+    // Each tenth of the run: pods/s and CPU per pod by thread (start order, as above).
+    if (threadsAtLastBound) marks.push({ bound: boundCount, t: lastBound, threads: threadsAtLastBound });
+    const names = threadNamesById(pid);
+    const windows = marks.slice(1).map((m, i) => {
+      const prev = marks[i]!;
+      const n = Math.max(1, m.bound - prev.bound);
+      const byThread = busy.map((tid) => round2(((m.threads.get(tid) ?? 0) - (prev.threads.get(tid) ?? 0)) / n));
+      return { boundTo: m.bound, podsPerSec: round((n / (m.t - prev.t)) * 1000), cpuMsPerPod: round2(byThread.reduce((a, b) => a + b, 0)), byThreadStartOrder: byThread };
+    });
     const rssAfterRun = rssMB(cluster.proc.pid!);
     return {
       ...(after ? { after: await after(cluster) } : {}),
@@ -361,6 +387,9 @@ export async function runWorkload(
       cpuMsPerPodByThreadStartOrder: busy.map((t) => perPod(runMs(t))),
       ...(idle ? { idle: idleOut, cpuMsPerPodNetOfIdle: netOf(cpuUsed, idle.ms), cpuMsPerPodNetOfIdleByThreadStartOrder: busy.map((t) => netOf(runMs(t), idle!.threads.get(t) ?? 0)) } : {}),
       cpuCores: Math.round((cpuUsed / span) * 100) / 100,
+      threadNamesStartOrder: busy.map((t) => names.get(t) ?? '?'),
+      windows,
+      ...(process.env.BENCH_SERVER_LOG ? { serverLogRunBytes: [logAtStart, logAtLastBound] } : {}),
       rssMB: Math.round(rssAfterRun),
       eventsWritten,
       storageCommits: { commits, rows, rowsPerCommit: Math.round((rows / commits) * 100) / 100 },

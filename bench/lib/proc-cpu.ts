@@ -63,6 +63,11 @@ export function threadCpuMsById(pid: number): Map<number, number> {
   return new Map(threadStats(pid).map(([tid, stat]) => [tid, statCpuMs(stat)]));
 }
 
+/** Each thread's name by id (e.g. the main thread's, a worker's, libuv's pool, V8's helpers). */
+export function threadNamesById(pid: number): Map<number, string> {
+  return new Map(threadStats(pid).map(([tid, stat]) => [tid, stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).trim()]));
+}
+
 /** Difference of two threadCpuMs() samples, per operation, in ms (threads that used none left out). */
 export function perOpByThread(before: Record<string, number>, after: Record<string, number>, ops: number): Record<string, number> {
   const out: Record<string, number> = {};

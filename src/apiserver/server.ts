@@ -64,6 +64,8 @@ import { isLongRunning, isMutating, MaxInFlight } from './max-in-flight.ts';
 import { WriteTurns } from './write-turns.ts';
 import { EncryptedStore } from '../storage/encryption/encrypted-store.ts';
 import { UI_HEADER, WebConsole } from './web-console/index.ts';
+import { acceptPortStreams } from '../client/port-link.ts';
+import type { MessagePort } from 'node:worker_threads';
 
 export interface ApiServerOptions {
   /** Holds state.db (the SQLite store, unless `datastore` names etcd) and pki/. */
@@ -161,6 +163,12 @@ export interface RunningApiServer {
    * answered by the resource metrics pipeline when it runs there.
    */
   attachThread(t: AttachedThread): void;
+  /**
+   * With a private socket: serve what a thread of this process sends over `port` as connections
+   * to that socket (same handler, same identity rules), batched per event-loop turn (see
+   * src/client/port-link.ts). The thread connects with a PortConnector.
+   */
+  acceptPort?(port: MessagePort): void;
   close(): Promise<void>;
 }
 
@@ -584,8 +592,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
 
   let closing: Promise<void> | undefined;
   let socketListening = false;
+  const portLinks: { close(): void }[] = [];
   const close = () => {
     closing ??= (async () => {
+      for (const l of portLinks) l.close();
       await Promise.all(
         [server, socketListening ? socketServer : undefined].map(
           (s) =>
@@ -636,6 +646,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<RunningApi
     attachThread(t: AttachedThread) {
       threads.push(t);
     },
+    ...(socketServer
+      ? {
+          acceptPort(port: MessagePort) {
+            portLinks.push(acceptPortStreams(port, (stream) => socketServer.emit('connection', stream)));
+          },
+        }
+      : {}),
     close,
   };
 }

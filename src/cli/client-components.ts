@@ -3,6 +3,7 @@
 // the components worker thread.
 
 import { ApiClient } from '../client/api-client.ts';
+import type { PoolSocket } from '../client/http1-pool.ts';
 import { SharedInformerFactory, trimForCache } from '../client/informer.ts';
 import { COMPONENT_IDENTITIES, socketIdentityHeaders } from '../client/identity.ts';
 import type { LeaderElectionTiming } from './leader-election-flags.ts';
@@ -28,6 +29,11 @@ export interface ApiConnection {
   kubeconfigs?: Partial<Record<ClientComponentSpec['name'], string>>;
   /** Preferred over the kubeconfig when set. */
   socketPath?: string;
+  /**
+   * With socketPath, in the components worker: requests (not watches) go over streams to the
+   * server's thread instead of the socket (src/client/port-link.ts). Not plain data: set in the worker.
+   */
+  connect?: () => PoolSocket;
 }
 
 /** Per component: keep-alive sockets (as each sizes its own kubeconfig client) and user agent. */
@@ -49,9 +55,9 @@ function identityOf(name: ClientComponentSpec['name']) {
 }
 
 /** The client a component uses over the private socket; undefined means "read the kubeconfig". */
-export function socketClientFor(name: ClientComponentSpec['name'], socketPath: string | undefined): ApiClient | undefined {
+export function socketClientFor(name: ClientComponentSpec['name'], socketPath: string | undefined, connect?: () => PoolSocket): ApiClient | undefined {
   if (!socketPath) return undefined;
-  return new ApiClient({ socketPath, ...clientSettings[name], headers: socketIdentityHeaders(identityOf(name)) });
+  return new ApiClient({ socketPath, connect, ...clientSettings[name], headers: socketIdentityHeaders(identityOf(name)) });
 }
 
 /**
@@ -66,6 +72,7 @@ export function sharedInformersFor(specs: ClientComponentSpec[], conn: ApiConnec
   // (its role may list and watch everything), which also covers what the scheduler watches.
   const client = new ApiClient({
     socketPath: conn.socketPath,
+    connect: conn.connect,
     maxSockets: 32,
     userAgent: 'mizzen-shared-informers/0.1',
     headers: socketIdentityHeaders(COMPONENT_IDENTITIES['controller-manager']),
@@ -81,7 +88,7 @@ export function sharedInformersFor(specs: ClientComponentSpec[], conn: ApiConnec
 }
 
 export async function startClientComponent(spec: ClientComponentSpec, conn: ApiConnection, log: (m: string) => void, informers?: SharedInformerFactory): Promise<RunningComponent> {
-  const client = socketClientFor(spec.name, conn.socketPath);
+  const client = socketClientFor(spec.name, conn.socketPath, conn.connect);
   const ctx = { kubeconfig: conn.kubeconfigs?.[spec.name] ?? conn.kubeconfig, client, log, informers };
   let running: RunningComponent;
   try {

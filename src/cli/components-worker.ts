@@ -5,11 +5,20 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { sharedInformersFor, startClientComponent, type ApiConnection, type ClientComponentSpec } from './client-components.ts';
 import type { RunningComponent } from './components.ts';
+import { PortConnector } from '../client/port-link.ts';
 import { serveThreadPort } from '../metrics/thread-port.ts';
 import { serveThreadMetrics } from '../metrics/prometheus.ts';
 import { startAfterBurstGC } from './after-burst-gc.ts';
 
-const { specs, connection, port: servicesPort } = workerData as { specs: ClientComponentSpec[]; connection: ApiConnection; port?: import('node:worker_threads').MessagePort };
+const { specs, connection, port: servicesPort, apiPort } = workerData as {
+  specs: ClientComponentSpec[];
+  connection: ApiConnection;
+  port?: import('node:worker_threads').MessagePort;
+  /** The API server's thread serves requests sent over this port (src/client/port-link.ts). */
+  apiPort?: import('node:worker_threads').MessagePort;
+};
+const connector = apiPort && connection.socketPath ? new PortConnector(apiPort) : undefined;
+if (connector) connection.connect = () => connector.connect();
 // The parent's questions (Prometheus metrics, metrics.k8s.io) come on their own port.
 if (servicesPort) {
   serveThreadMetrics();
@@ -32,6 +41,7 @@ async function stopAll(): Promise<void> {
     }
   }
   await shared?.close();
+  connector?.close();
 }
 
 port.on('message', (m: { type: string }) => {

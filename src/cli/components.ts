@@ -6,7 +6,7 @@
 // its private Unix socket when it has one, else through the admin kubeconfig like any client.
 
 import type { Pki } from '../apiserver/pki.ts';
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ThreadPortClient } from '../metrics/thread-port.ts';
 import { join } from 'node:path';
 import { nodeNameFromHost } from '../kubelet/node/host-node-name.ts';
@@ -24,6 +24,12 @@ export interface ComponentContext {
   serviceAccountKeyPem?: string;
   /** The API server's private Unix socket, when it serves one: components connect there instead. */
   socketPath?: string;
+  /**
+   * The API server of this process serving a thread's requests over a MessagePort (its
+   * RunningApiServer.acceptPort): a components worker then sends them there, batched per turn of
+   * its event loop, instead of over the socket (watches stay on the socket).
+   */
+  acceptApiPort?: (port: MessagePort) => void;
   pki: Pki;
   dataDir: string;
   serviceCIDR?: string;
@@ -138,14 +144,17 @@ export function startMetricsServerWorker(
 }
 
 /** Runs the client components on a worker thread and resolves once all have started. */
-function startComponentsWorker(specs: ClientComponentSpec[], ctx: Pick<ComponentContext, 'kubeconfig' | 'componentKubeconfigs' | 'socketPath' | 'log'>): Promise<RunningComponent> {
+function startComponentsWorker(specs: ClientComponentSpec[], ctx: Pick<ComponentContext, 'kubeconfig' | 'componentKubeconfigs' | 'socketPath' | 'acceptApiPort' | 'log'>): Promise<RunningComponent> {
   // From the bundle (dist/cli/main.mjs) the worker is its sibling bundle; from sources, tsx runs it.
   const fromSources = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSources ? './components-worker.ts' : './components-worker.mjs', import.meta.url);
   const channel = new MessageChannel();
+  // Requests to the API server of this process over a port of their own (see ComponentContext).
+  const api = ctx.socketPath && ctx.acceptApiPort ? new MessageChannel() : undefined;
+  if (api) ctx.acceptApiPort!(api.port1);
   const worker = new Worker(entry, {
-    workerData: { specs, connection: { kubeconfig: ctx.kubeconfig, kubeconfigs: ctx.componentKubeconfigs, socketPath: ctx.socketPath } satisfies ApiConnection, port: channel.port2 },
-    transferList: [channel.port2],
+    workerData: { specs, connection: { kubeconfig: ctx.kubeconfig, kubeconfigs: ctx.componentKubeconfigs, socketPath: ctx.socketPath } satisfies ApiConnection, port: channel.port2, apiPort: api?.port2 },
+    transferList: api ? [channel.port2, api.port2] : [channel.port2],
     // No resourceLimits: the young generation follows bin/mizzen.js's --max-semi-space-size. A
     // 4 MB cap here (for idle RSS) made garbage collection a sixth of this thread's busy time.
     execArgv: fromSources ? ['--import', 'tsx'] : [],

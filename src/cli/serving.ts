@@ -32,6 +32,8 @@ export interface RunningApiServerLike {
   close(): Promise<void>;
   /** A components worker's port (Prometheus metrics, metrics.k8s.io); absent on fakes. */
   attachThread?(t: import('../metrics/thread-port.ts').ThreadPortClient): void;
+  /** A thread's requests over a MessagePort, as connections to the private socket; absent on fakes. */
+  acceptPort?(port: import('node:worker_threads').MessagePort): void;
 }
 
 export type StartApiServer = (opts: ApiServerStartOptions) => Promise<RunningApiServerLike>;

@@ -123,6 +123,7 @@ export async function runUp(opts: UpOptions, io: CliIO, deps: UpDeps = {}): Prom
         serviceAccountKeyPem,
         // Only when the server really listens there (a fake server in tests may not).
         socketPath: api.socketPath,
+        acceptApiPort: api.acceptPort && ((port) => api.acceptPort!(port)),
         pki,
         dataDir: opts.dataDir,
         serviceCIDR: opts.serviceCIDR,

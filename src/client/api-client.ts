@@ -7,7 +7,7 @@ import https from 'node:https';
 import type { Status, StatusDetails } from '../machinery/errors.ts';
 import type { KObject } from '../api/types.ts';
 import type { ClientConfig } from './kubeconfig.ts';
-import { Http1Pool } from './http1-pool.ts';
+import { Http1Pool, type PoolSocket } from './http1-pool.ts';
 
 /** Where a request goes: /api/v1/... for the core group, /apis/<group>/<version>/... otherwise. */
 export interface ResourceRef {
@@ -117,6 +117,11 @@ export interface ApiClientOptions extends Partial<ClientConfig> {
    * server's private socket for in-process components). server then only names the Host header.
    */
   socketPath?: string;
+  /**
+   * With socketPath: open the connections of requests (not watches) with this instead of
+   * connecting to the socket, e.g. a PortConnector's streams to the server's thread.
+   */
+  connect?: () => PoolSocket;
   /** Keep-alive sockets per host (default 64). */
   maxSockets?: number;
   userAgent?: string;
@@ -255,7 +260,7 @@ export class ApiClient {
       this.transport = http;
       this.agent = new http.Agent({ keepAlive: true, maxSockets });
     }
-    if (opts.socketPath) this.pool = new Http1Pool(opts.socketPath, maxSockets, this.server.hostname);
+    if (opts.socketPath) this.pool = new Http1Pool(opts.connect ?? opts.socketPath, maxSockets, this.server.hostname);
   }
 
   /** True when this client talks to the API server's private Unix socket (identity by headers there). */

@@ -5,6 +5,19 @@
 // answering. Watches do not come here (ApiClient streams them through node:http).
 
 import net from 'node:net';
+import type { EventEmitter } from 'node:events';
+
+/** What a connection needs of its socket: a net.Socket, or a stream of src/client/port-link.ts. */
+export interface PoolSocket extends EventEmitter {
+  write(data: string | Uint8Array, encoding?: BufferEncoding): boolean;
+  destroy(): void;
+  setNoDelay(noDelay?: boolean): unknown;
+  ref(): unknown;
+  unref(): unknown;
+}
+
+/** Where connections go: a Unix socket's path, or a function that opens a stream. */
+export type PoolTarget = string | (() => PoolSocket);
 
 export interface PoolResponse {
   code: number;
@@ -27,7 +40,7 @@ interface Pending {
 const IDLE_MS = 60_000;
 
 class Conn {
-  readonly socket: net.Socket;
+  readonly socket: PoolSocket;
   private buf: Buffer = Buffer.alloc(0);
   private parts: Buffer[] = [];
   private partsLength = 0;
@@ -41,10 +54,10 @@ class Conn {
   reused = false;
 
   constructor(
-    path: string,
+    target: PoolTarget,
     private readonly pool: Http1Pool,
   ) {
-    this.socket = net.connect(path);
+    this.socket = typeof target === 'string' ? net.connect(target) : target();
     this.socket.setNoDelay(true);
     this.socket.on('data', (d: Buffer) => this.onData(d));
     this.socket.on('error', (e) => this.fail(e));
@@ -145,7 +158,7 @@ export class Http1Pool {
   private closed = false;
 
   constructor(
-    private readonly socketPath: string,
+    private readonly socketPath: PoolTarget,
     private readonly maxSockets: number,
     /** The Host header (node:http sends the server URL's host name, which the API server ignores). */
     private readonly host = 'localhost',
