@@ -5,9 +5,7 @@
 export function findDuplicateFields(text: string): string[] {
   const out: string[] = [];
   interface Frame {
-    /** An object's keys so far (a list while short: a Set per object cost more than the check). */
-    keys?: string[];
-    set?: Set<string>;
+    keys?: Set<string>;
     index: number;
     key: string;
   }
@@ -36,11 +34,10 @@ export function findDuplicateFields(text: string): string[] {
       if (expectKey && top?.keys) {
         const raw = text.slice(i + 1, j);
         const key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : raw;
-        if (top.set ? top.set.has(key) : top.keys!.includes(key)) {
+        if (top.keys!.has(key)) {
           const prefix = path();
           out.push(prefix ? `${prefix}.${key}` : key);
-        } else if (top.set) top.set.add(key);
-        else if (top.keys!.push(key) > 32) top.set = new Set(top.keys);
+        } else top.keys!.add(key);
         top.key = key;
         expectKey = false;
       }
@@ -48,7 +45,7 @@ export function findDuplicateFields(text: string): string[] {
       continue;
     }
     if (c === 123 /* { */) {
-      stack.push({ keys: [], index: 0, key: '' });
+      stack.push({ keys: new Set(), index: 0, key: '' });
       expectKey = true;
     } else if (c === 91 /* [ */) {
       stack.push({ index: 0, key: '' });
