@@ -361,19 +361,42 @@ function shortModel(model: string): string {
   return model.replace(/^(Core|Events|Discovery|Policy|Authentication|Storage|Networking|Rbac|Flowcontrol)?V\d+(alpha\d+|beta\d+)?/, '');
 }
 
-function walkUnknown(model: string, obj: unknown, path: string, w: Walk, goPath: string): void {
+/**
+ * The walk's position: path segments (field and map keys, list indexes) on a stack, turned into
+ * the path strings only for what is reported, so a valid object costs no strings.
+ */
+interface Position {
+  root: string;
+  segs: Array<string | number>;
+  /** Per segment: a struct field (part of the Go field path; map keys and indexes are not). */
+  field: boolean[];
+}
+
+function pathOf(pos: Position): string {
+  let p = '';
+  for (const s of pos.segs) p = typeof s === 'number' ? `${p}[${s}]` : p ? `${p}.${s}` : s;
+  return p;
+}
+
+function goPathOf(pos: Position): string {
+  let g = shortModel(pos.root);
+  for (let i = 0; i < pos.segs.length; i++) if (pos.field[i]) g = `${g}.${pos.segs[i]}`;
+  return g;
+}
+
+function walkUnknown(model: string, obj: unknown, w: Walk, pos: Position): void {
   const info = loadModel(model);
   if (!info || !obj || typeof obj !== 'object' || Array.isArray(obj)) return;
-  for (const [key, value] of Object.entries(obj as Record<string, unknown>)) {
-    const p = path ? `${path}.${key}` : key;
+  const o = obj as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    pos.segs.push(key);
+    pos.field.push(true);
     const f = info.byJSONName.get(key);
-    if (!f) {
-      w.unknown.push(p);
-      continue;
-    }
-    if (anyFieldTypes[model]?.[key]) continue; // free-form (fieldsV1, RawExtension)
-    const g = goPath ? `${goPath}.${key}` : `${shortModel(model)}.${p}`;
-    walkType(f.parsed, value, p, w, g, quantityFields[model]?.includes(f.baseName) ?? false);
+    if (!f) w.unknown.push(pathOf(pos));
+    // Free-form fields (fieldsV1, RawExtension) are not walked.
+    else if (!anyFieldTypes[model]?.[key]) walkType(f.parsed, o[key], w, pos, quantityFields[model]?.includes(f.baseName) ?? false);
+    pos.segs.pop();
+    pos.field.pop();
   }
 }
 
@@ -396,41 +419,57 @@ function expectedName(t: TypeRef): string {
   }
 }
 
-function walkType(t: TypeRef, value: unknown, path: string, w: Walk, goPath: string, quantity = false): void {
+/** The first wrongly typed value is the one reported. */
+function mismatch(w: Walk, pos: Position, t: TypeRef, value: unknown): void {
+  w.mismatch ??= { goField: goPathOf(pos), found: jsonKind(value), expected: expectedName(t) };
+}
+
+function walkType(t: TypeRef, value: unknown, w: Walk, pos: Position, quantity = false): void {
   if (value === null || value === undefined) return;
-  const mismatch = () => {
-    w.mismatch ??= { goField: goPath, found: jsonKind(value), expected: expectedName(t) };
-  };
   switch (t.kind) {
     case 'model':
       // Names client-node declares but does not generate (V1MicroTime) are scalars, not objects.
       if (!loadModel(t.name)) {
-        if (/Time$/.test(t.name) && typeof value !== 'string') mismatch();
+        if (/Time$/.test(t.name) && typeof value !== 'string') mismatch(w, pos, t, value);
         return;
       }
-      if (typeof value !== 'object' || Array.isArray(value)) return mismatch();
-      return walkUnknown(t.name, value, path, w, goPath);
+      if (typeof value !== 'object' || Array.isArray(value)) return mismatch(w, pos, t, value);
+      return walkUnknown(t.name, value, w, pos);
     case 'array':
-      if (!Array.isArray(value)) return mismatch();
-      value.forEach((v, i) => walkType(t.items, v, `${path}[${i}]`, w, goPath, quantity));
+      if (!Array.isArray(value)) return mismatch(w, pos, t, value);
+      for (let i = 0; i < value.length; i++) {
+        pos.segs.push(i);
+        pos.field.push(false);
+        walkType(t.items, value[i], w, pos, quantity);
+        pos.segs.pop();
+        pos.field.pop();
+      }
       return;
-    case 'map':
-      if (typeof value !== 'object' || Array.isArray(value)) return mismatch();
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) walkType(t.values, v, `${path}.${k}`, w, goPath, quantity);
+    case 'map': {
+      if (typeof value !== 'object' || Array.isArray(value)) return mismatch(w, pos, t, value);
+      const m = value as Record<string, unknown>;
+      for (const k of Object.keys(m)) {
+        pos.segs.push(k);
+        pos.field.push(false);
+        walkType(t.values, m[k], w, pos, quantity);
+        pos.segs.pop();
+        pos.field.pop();
+      }
       return;
+    }
     case 'primitive':
       if (t.type === 'string') {
         // Quantities may be written as JSON numbers (`cpu: 1`).
-        if (typeof value !== 'string' && !(quantity && typeof value === 'number')) mismatch();
+        if (typeof value !== 'string' && !(quantity && typeof value === 'number')) mismatch(w, pos, t, value);
       } else if (t.type === 'boolean') {
-        if (typeof value !== 'boolean') mismatch();
-      } else if (typeof value !== 'number' || (t.format.startsWith('int') && !Number.isInteger(value))) mismatch();
+        if (typeof value !== 'boolean') mismatch(w, pos, t, value);
+      } else if (typeof value !== 'number' || (t.format.startsWith('int') && !Number.isInteger(value))) mismatch(w, pos, t, value);
       return;
     case 'date':
-      if (typeof value !== 'string') mismatch();
+      if (typeof value !== 'string') mismatch(w, pos, t, value);
       return;
     case 'intOrString':
-      if (typeof value !== 'string' && !(typeof value === 'number' && Number.isInteger(value))) mismatch();
+      if (typeof value !== 'string' && !(typeof value === 'number' && Number.isInteger(value))) mismatch(w, pos, t, value);
       return;
   }
 }
@@ -447,7 +486,7 @@ export function unknownFields(model: string, obj: unknown): string[] {
 /** Unknown fields and the first wrongly typed value, in one walk. */
 export function checkFields(model: string, obj: unknown): Walk {
   const w: Walk = { unknown: [] };
-  walkUnknown(model, obj, '', w, '');
+  walkUnknown(model, obj, w, { root: model, segs: [], field: [] });
   return w;
 }
 

@@ -46,8 +46,22 @@ export class KeyIndex<V = KeyValue> {
 
   /** Live entries whose key starts with prefix, sorted by key. */
   list(prefix: string): V[] {
+    // The loop of scan() without its generator: admission lists a few (mostly empty) resources on
+    // every create, and a generator's objects were a tenth of a create's allocation.
     const out: V[] = [];
-    for (const v of this.scan(prefix)) out.push(v);
+    const blocks = this.blocks;
+    if (blocks.length === 0) return out;
+    const end = prefixEnd(prefix);
+    let b = this.blockFor(prefix);
+    let i = lowerBound(blocks[b], prefix);
+    for (; b < blocks.length; b++, i = 0) {
+      const block = blocks[b];
+      for (; i < block.length; i++) {
+        const k = block[i];
+        if (end !== undefined && k >= end) return out;
+        out.push(this.map.get(k)!);
+      }
+    }
     return out;
   }
 

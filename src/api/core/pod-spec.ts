@@ -117,37 +117,37 @@ export function defaultPodTemplateSpec(template: any): void {
 // ---------------------------------------------------------------------------------------------
 // QoS
 
-const computeResources = ['cpu', 'memory'];
-
 /** Upstream's QoS class: Guaranteed, Burstable or BestEffort. */
 export function podQOSClass(pod: any): string {
   const spec = pod?.spec ?? {};
-  const containers = [...(Array.isArray(spec.initContainers) ? spec.initContainers : []), ...(Array.isArray(spec.containers) ? spec.containers : [])];
-  const requests = new Map<string, number>();
-  const limits = new Map<string, number>();
+  // Sums per compute resource (cpu, memory) and whether any container set one; plain variables,
+  // since every pod create asks.
+  let reqCpu = 0, reqMem = 0, limCpu = 0, limMem = 0;
+  let hasReqCpu = false, hasReqMem = false, hasLimCpu = false, hasLimMem = false;
   let guaranteed = true;
-  for (const c of containers) {
-    const req = c?.resources?.requests ?? {};
-    const lim = c?.resources?.limits ?? {};
-    for (const n of computeResources) {
-      const q = quantityNumber(req[n]);
-      if (q !== undefined && q !== 0) requests.set(n, (requests.get(n) ?? 0) + q);
+  for (const list of [spec.initContainers, spec.containers]) {
+    if (!Array.isArray(list)) continue;
+    for (const c of list) {
+      const req = c?.resources?.requests ?? {};
+      const lim = c?.resources?.limits ?? {};
+      let q = quantityNumber(req.cpu);
+      if (q !== undefined && q !== 0) (reqCpu += q), (hasReqCpu = true);
+      q = quantityNumber(req.memory);
+      if (q !== undefined && q !== 0) (reqMem += q), (hasReqMem = true);
+      let found = 0;
+      q = quantityNumber(lim.cpu);
+      if (q !== undefined && q !== 0) (limCpu += q), (hasLimCpu = true), found++;
+      q = quantityNumber(lim.memory);
+      if (q !== undefined && q !== 0) (limMem += q), (hasLimMem = true), found++;
+      // Every container needs both cpu and memory limits to be Guaranteed.
+      if (found !== 2) guaranteed = false;
     }
-    let found = 0;
-    for (const n of computeResources) {
-      const q = quantityNumber(lim[n]);
-      if (q !== undefined && q !== 0) {
-        limits.set(n, (limits.get(n) ?? 0) + q);
-        found++;
-      }
-    }
-    // Every container needs both cpu and memory limits to be Guaranteed.
-    if (found !== computeResources.length) guaranteed = false;
   }
-  if (requests.size === 0 && limits.size === 0) return 'BestEffort';
+  if (!hasReqCpu && !hasReqMem && !hasLimCpu && !hasLimMem) return 'BestEffort';
   if (guaranteed) {
-    for (const [n, r] of requests) if (limits.get(n) !== r) guaranteed = false;
-    if (requests.size !== limits.size) guaranteed = false;
+    if (hasReqCpu && (!hasLimCpu || limCpu !== reqCpu)) guaranteed = false;
+    if (hasReqMem && (!hasLimMem || limMem !== reqMem)) guaranteed = false;
+    if (hasReqCpu !== hasLimCpu || hasReqMem !== hasLimMem) guaranteed = false;
   }
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }

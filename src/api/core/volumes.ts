@@ -80,6 +80,9 @@ function validateLocalPath(p: unknown, path: string): FieldError[] {
   return [];
 }
 
+// A projected volume's source kinds (every pod's service-account volume has three sources).
+const projectedKinds = ['secret', 'configMap', 'downwardAPI', 'serviceAccountToken', 'clusterTrustBundle', 'podCertificate'];
+
 function validateSource(v: any, key: string, path: string): FieldError[] {
   const s = v[key];
   const p = `${path}.${key}`;
@@ -124,8 +127,7 @@ function validateSource(v: any, key: string, path: string): FieldError[] {
       errs.push(...validateMode(s.defaultMode, `${p}.defaultMode`));
       (s.sources ?? []).forEach((src: any, i: number) => {
         const sp = `${p}.sources[${i}]`;
-        const kinds = ['secret', 'configMap', 'downwardAPI', 'serviceAccountToken', 'clusterTrustBundle', 'podCertificate'].filter((k) => src?.[k]);
-        if (kinds.length === 0) errs.push(field.required(sp, 'must specify exactly 1 of: secret, configMap, downwardAPI, serviceAccountToken, clusterTrustBundle, podCertificate'));
+        if (!projectedKinds.some((k) => src?.[k])) errs.push(field.required(sp, 'must specify exactly 1 of: secret, configMap, downwardAPI, serviceAccountToken, clusterTrustBundle, podCertificate'));
         if (src?.serviceAccountToken) {
           const t = src.serviceAccountToken;
           if (!t.path) errs.push(field.required(`${sp}.serviceAccountToken.path`));

@@ -91,6 +91,12 @@ export class FieldManager {
   }
 
   private updateFields(live: KObject | undefined, obj: KObject, manager: string): void {
+    // A create that sends no managed fields starts from none (what decoding none would give).
+    const sent = obj.metadata.managedFields;
+    if (!live && (sent === undefined || sent === null)) {
+      delete obj.metadata.managedFields;
+      return this.recordCreate(obj, manager || 'unknown');
+    }
     const managed = this.decodeLiveOrNew(live, obj);
     delete obj.metadata.managedFields;
     // An existing object without managed fields is not tracked again until an apply (upstream's

@@ -59,6 +59,23 @@ function keysOf(v: Record<string, unknown> | undefined, m: MapType): string[] {
   return keys;
 }
 
+/**
+ * Sorts object keys in place as `keys.sort()` does (UTF-16 code units): by insertion when short,
+ * since V8's sort copies the array first and a create sorts the keys of every object it holds.
+ */
+function sortKeys(keys: string[]): void {
+  if (keys.length > 32) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < keys.length; i++) {
+    const x = keys[i];
+    let j = i - 1;
+    for (; j >= 0 && keys[j] > x; j--) keys[j + 1] = keys[j];
+    keys[j + 1] = x;
+  }
+}
+
 function isZeroField(m: MapType, key: string): boolean {
   if (m.zero) for (const [name] of m.zero) if (name === key) return true;
   return false;
@@ -239,7 +256,7 @@ export function allOf(v: unknown, t: FieldType, ign: FieldSet | undefined): Fiel
     const obj = isObject(v) ? v : undefined;
     const keys = keysOf(obj, m);
     if (keys.length === 0) return LEAF;
-    keys.sort();
+    sortKeys(keys);
     const out: FieldSet = { [SELF]: LEAF };
     for (const k of keys) {
       const pe = fieldElement(k);
@@ -295,7 +312,7 @@ function createdNode(v: unknown, t: FieldType, ign: FieldSet | undefined): Field
     if (!isObject(v)) return undefined;
     const keys = Object.keys(v);
     if (keys.length === 0) return undefined;
-    keys.sort();
+    sortKeys(keys);
     let out: FieldSet | undefined;
     for (const k of keys) {
       const pe = fieldElement(k);

@@ -45,6 +45,17 @@ export function itemElements(t: ListType, list: readonly unknown[]): Array<PathE
 /** Sorts path elements into upstream's order (in place). */
 export function sortElements(pes: PathElement[]): PathElement[] {
   if (pes.length < 2) return pes;
+  // A short list sorts in place by insertion (stable, as Array.prototype.sort): V8's sort copies
+  // the array first, and creates sort a few short lists each.
+  if (pes.length <= 16) {
+    for (let i = 1; i < pes.length; i++) {
+      const x = pes[i];
+      let j = i - 1;
+      for (; j >= 0 && compareElements(pes[j], x) > 0; j--) pes[j + 1] = pes[j];
+      pes[j + 1] = x;
+    }
+    return pes;
+  }
   // Field names compare as strings; list items need their decoded keys, so sort once with a comparator.
   return pes.sort(compareElements);
 }
