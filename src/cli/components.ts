@@ -6,7 +6,8 @@
 // its private Unix socket when it has one, else through the admin kubeconfig like any client.
 
 import type { Pki } from '../apiserver/pki.ts';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { newWorker } from './source-worker.ts';
 import { ThreadPortClient } from '../metrics/thread-port.ts';
 import { join } from 'node:path';
 import { nodeNameFromHost } from '../kubelet/node/host-node-name.ts';
@@ -183,12 +184,12 @@ function startComponentsWorker(
   /** One thread: resolves with its port once all its components started, rejects if it cannot. */
   const launch = (): Promise<{ worker: Worker; port: MessagePort }> => {
     const channel = new MessageChannel();
-    const worker = new Worker(entry, {
+    const worker = newWorker(entry, {
       workerData: { specs, connection: { kubeconfig: ctx.kubeconfig, kubeconfigs: ctx.componentKubeconfigs, socketPath: ctx.socketPath } satisfies ApiConnection, port: channel.port2 },
       transferList: [channel.port2],
       // No resourceLimits: the young generation follows bin/mizzen.js's --max-semi-space-size. A
       // 4 MB cap here (for idle RSS) made garbage collection a sixth of this thread's busy time.
-      execArgv: fromSources ? ['--import', 'tsx'] : [],
+      execArgv: [],
     });
     current = worker;
     const startedAt = performance.now();
