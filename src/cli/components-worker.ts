@@ -2,6 +2,7 @@
 // order, and stops them in reverse order when asked. Messages to the parent:
 // {type:'log', msg}, {type:'started', name}, {type:'ready'}, {type:'failed', error}, {type:'stopped'}.
 
+import { existsSync, unlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { sharedInformersFor, startClientComponent, type ApiConnection, type ClientComponentSpec } from './client-components.ts';
 import type { RunningComponent } from './components.ts';
@@ -55,7 +56,25 @@ try {
     port.postMessage({ type: 'started', name: spec.name });
   }
   port.postMessage({ type: 'ready' });
+  crashHookForTests();
 } catch (e) {
   await stopAll();
   port.postMessage({ type: 'failed', error: (e as Error)?.stack ?? String(e) });
+}
+
+/**
+ * For tests of the restart (e2e/components-restart.test.ts): with MIZZEN_TEST_COMPONENTS_CRASH_FILE
+ * set, the scheduler's thread throws an uncaught error once that file appears (and removes it,
+ * so the restarted thread lives on).
+ */
+function crashHookForTests(): void {
+  const file = process.env.MIZZEN_TEST_COMPONENTS_CRASH_FILE;
+  if (!file || !specs.some((s) => s.name === 'scheduler')) return;
+  const timer = setInterval(() => {
+    if (!existsSync(file)) return;
+    unlinkSync(file);
+    clearInterval(timer);
+    throw new Error(`crashing on purpose: ${file} appeared (MIZZEN_TEST_COMPONENTS_CRASH_FILE)`);
+  }, 200);
+  timer.unref();
 }

@@ -6,7 +6,8 @@
 // its private Unix socket when it has one, else through the admin kubeconfig like any client.
 
 import type { Pki } from '../apiserver/pki.ts';
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import { newWorker } from './source-worker.ts';
 import { ThreadPortClient } from '../metrics/thread-port.ts';
 import { join } from 'node:path';
 import { nodeNameFromHost } from '../kubelet/node/host-node-name.ts';
@@ -143,54 +144,135 @@ export function startMetricsServerWorker(
   return startComponentsWorker([{ name: 'metrics-server', options: { resolutionMs: opts.resolutionMs, kubeletClient: opts.kubeletClient } }], ctx);
 }
 
-/** Runs the client components on a worker thread and resolves once all have started. */
-function startComponentsWorker(specs: ClientComponentSpec[], ctx: Pick<ComponentContext, 'kubeconfig' | 'componentKubeconfigs' | 'socketPath' | 'acceptApiPort' | 'log'>): Promise<RunningComponent> {
+/** How a dead components worker is restarted: after `initialMs`, doubling to `maxMs`; reset once it ran `resetAfterMs`. */
+export interface WorkerRestartPolicy {
+  initialMs: number;
+  maxMs: number;
+  resetAfterMs: number;
+}
+
+/** As a supervisor restarts upstream's kube-scheduler and kube-controller-manager: 1 s doubling to 1 min. */
+export const WORKER_RESTART: WorkerRestartPolicy = { initialMs: 1000, maxMs: 60_000, resetAfterMs: 600_000 };
+
+/** The delay before restart number `failures` (1-based) under `policy`. */
+export function restartDelayMs(failures: number, policy: WorkerRestartPolicy = WORKER_RESTART): number {
+  return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, failures - 1));
+}
+
+interface WorkerMessage {
+  type: string;
+  name?: string;
+  msg?: string;
+  error?: string;
+}
+
+/**
+ * Runs the client components on a worker thread and resolves once all have started. If the thread
+ * dies later (an uncaught error in a controller), it is started again after a back-off, with a log
+ * line each time: without it the cluster would go on with no scheduler and no controllers. The
+ * returned port stays the same object; it is rebound to each new thread.
+ */
+function startComponentsWorker(
+  specs: ClientComponentSpec[],
+  ctx: Pick<ComponentContext, 'kubeconfig' | 'componentKubeconfigs' | 'socketPath' | 'acceptApiPort' | 'log'>,
+  policy: WorkerRestartPolicy = WORKER_RESTART,
+): Promise<RunningComponent> {
   // From the bundle (dist/cli/main.mjs) the worker is its sibling bundle; from sources, tsx runs it.
   const fromSources = import.meta.url.endsWith('.ts');
   const entry = new URL(fromSources ? './components-worker.ts' : './components-worker.mjs', import.meta.url);
-  const channel = new MessageChannel();
-  // Requests to the API server of this process over a port of their own (see ComponentContext).
-  const api = ctx.socketPath && ctx.acceptApiPort ? new MessageChannel() : undefined;
-  if (api) ctx.acceptApiPort!(api.port1);
-  const worker = new Worker(entry, {
-    workerData: { specs, connection: { kubeconfig: ctx.kubeconfig, kubeconfigs: ctx.componentKubeconfigs, socketPath: ctx.socketPath } satisfies ApiConnection, port: channel.port2, apiPort: api?.port2 },
-    transferList: api ? [channel.port2, api.port2] : [channel.port2],
-    // No resourceLimits: the young generation follows bin/mizzen.js's --max-semi-space-size. A
-    // 4 MB cap here (for idle RSS) made garbage collection a sixth of this thread's busy time.
-    execArgv: fromSources ? ['--import', 'tsx'] : [],
-  });
+  let current: Worker | undefined;
+  let client: ThreadPortClient | undefined;
+  let closing = false;
   let stopped: (() => void) | undefined;
-  return new Promise((resolve, reject) => {
+  let restartTimer: NodeJS.Timeout | undefined;
+  let failures = 0;
+
+  /** One thread: resolves with its port once all its components started, rejects if it cannot. */
+  const launch = (): Promise<{ worker: Worker; port: MessagePort }> => {
+    const channel = new MessageChannel();
+    // Requests to the API server of this process over a port of their own (see ComponentContext);
+    // each thread gets a new one (the server drops a link when its other end closes).
+    const api = ctx.socketPath && ctx.acceptApiPort ? new MessageChannel() : undefined;
+    if (api) ctx.acceptApiPort!(api.port1);
+    const worker = newWorker(entry, {
+      workerData: { specs, connection: { kubeconfig: ctx.kubeconfig, kubeconfigs: ctx.componentKubeconfigs, socketPath: ctx.socketPath } satisfies ApiConnection, port: channel.port2, apiPort: api?.port2 },
+      transferList: api ? [channel.port2, api.port2] : [channel.port2],
+      // No resourceLimits: the young generation follows bin/mizzen.js's --max-semi-space-size. A
+      // 4 MB cap here (for idle RSS) made garbage collection a sixth of this thread's busy time.
+      execArgv: [],
+    });
+    current = worker;
+    const startedAt = performance.now();
     let ready = false;
-    worker.on('message', (m: { type: string; name?: string; msg?: string; error?: string }) => {
-      if (m.type === 'log') ctx.log(m.msg!.startsWith(`${m.name}: `) ? m.msg! : `${m.name}: ${m.msg}`);
-      else if (m.type === 'started') ctx.log(`started ${m.name}`);
-      else if (m.type === 'failed') reject(new Error(`a control-plane component failed to start: ${m.error}`));
-      else if (m.type === 'stopped') stopped?.();
-      else if (m.type === 'ready') {
-        ready = true;
-        const port = new ThreadPortClient(channel.port1);
-        resolve({
-          port,
-          close: () =>
-            new Promise<void>((done) => {
-              const timer = setTimeout(() => void worker.terminate().then(() => done()), 10_000);
-              stopped = () => {
-                clearTimeout(timer);
-                void worker.terminate().then(() => done());
-              };
-              port.close();
-              worker.postMessage({ type: 'stop' });
-            }),
-        });
-      }
+    let lastError: Error | undefined;
+    return new Promise((resolve, reject) => {
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.type === 'log') ctx.log(m.msg!.startsWith(`${m.name}: `) ? m.msg! : `${m.name}: ${m.msg}`);
+        else if (m.type === 'started') ctx.log(`started ${m.name}`);
+        else if (m.type === 'failed') {
+          reject(new Error(`a control-plane component failed to start: ${m.error}`));
+          void worker.terminate();
+        } else if (m.type === 'stopped') stopped?.();
+        else if (m.type === 'ready') {
+          ready = true;
+          resolve({ worker, port: channel.port1 });
+        }
+      });
+      worker.on('error', (e) => {
+        lastError = e;
+        if (!ready) reject(e);
+        else ctx.log(`components worker failed: ${e.stack ?? e.message}`);
+      });
+      worker.on('exit', (code) => {
+        if (!ready) reject(lastError ?? new Error(`the components worker exited with code ${code} before it was ready`));
+        else if (!closing && current === worker) {
+          // A run long enough counts as healthy: the next failure starts the back-off again.
+          if (performance.now() - startedAt >= policy.resetAfterMs) failures = 0;
+          scheduleRestart(`exited with code ${code}`);
+        }
+      });
     });
-    worker.on('error', (e) => {
-      if (!ready) reject(e);
-      else ctx.log(`components worker failed: ${e.stack ?? e.message}`);
-    });
-    worker.on('exit', (code) => {
-      if (!ready) reject(new Error(`the components worker exited with code ${code} before it was ready`));
-    });
+  };
+
+  const scheduleRestart = (why: string) => {
+    current = undefined;
+    failures++;
+    const delay = restartDelayMs(failures, policy);
+    ctx.log(`components worker ${why}; restarting it in ${(delay / 1000).toFixed(1)}s (restart ${failures})`);
+    restartTimer = setTimeout(() => {
+      restartTimer = undefined;
+      if (closing) return;
+      launch().then(
+        ({ worker, port }) => {
+          if (closing) return void worker.terminate();
+          client!.rebind(port);
+          ctx.log('components worker restarted');
+        },
+        (e: Error) => {
+          if (!closing) scheduleRestart(`could not start again (${e.message.split('\n')[0]})`);
+        },
+      );
+    }, delay);
+  };
+
+  return launch().then(({ port }) => {
+    client = new ThreadPortClient(port);
+    return {
+      port: client,
+      close: () =>
+        new Promise<void>((done) => {
+          closing = true;
+          clearTimeout(restartTimer);
+          client!.close();
+          const worker = current;
+          if (!worker) return done();
+          const timer = setTimeout(() => void worker.terminate().then(() => done()), 10_000);
+          stopped = () => {
+            clearTimeout(timer);
+            void worker.terminate().then(() => done());
+          };
+          worker.postMessage({ type: 'stop' });
+        }),
+    };
   });
 }

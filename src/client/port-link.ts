@@ -213,12 +213,14 @@ export function acceptPortStreams(port: MessagePort, accept: (stream: Duplex) =>
   });
   // The server's listening sockets keep its thread alive, not this port.
   port.unref();
-  return {
-    close() {
-      for (const s of streams.values()) s.destroy();
-      port.close();
-    },
+  const close = () => {
+    for (const s of streams.values()) s.destroy();
+    port.close();
   };
+  // The other end's thread gone (a components worker that died and is started again with a new
+  // port): its streams end here too instead of waiting for the keep-alive timeout.
+  port.once('close', close);
+  return { close };
 }
 
 /** A stream as the HTTP server sees it: a Duplex with the socket methods it calls. */

@@ -39,7 +39,11 @@ export class ThreadPortClient {
   private next = 1;
   private waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
 
-  constructor(private readonly port: MessagePort) {
+  constructor(private port: MessagePort) {
+    this.listen(port);
+  }
+
+  private listen(port: MessagePort): void {
     port.on('message', (r: Reply) => {
       const w = this.waiting.get(r.id);
       if (!w) return;
@@ -49,6 +53,25 @@ export class ThreadPortClient {
       else w.reject(new Error(r.error));
     });
     port.unref();
+  }
+
+  /**
+   * Talks to a new thread from now on (a restarted components worker): whoever holds this client
+   * (the API server's /metrics and metrics.k8s.io) keeps it. Questions to the old thread fail.
+   */
+  rebind(port: MessagePort): void {
+    this.rejectWaiting('the components thread was restarted');
+    this.port.close();
+    this.port = port;
+    this.listen(port);
+  }
+
+  private rejectWaiting(why: string): void {
+    for (const w of this.waiting.values()) {
+      clearTimeout(w.timer);
+      w.reject(new Error(why));
+    }
+    this.waiting.clear();
   }
 
   private ask(req: { type: 'prom' } | { type: 'resource-metrics'; query: MetricsQuery }, timeoutMs: number): Promise<unknown> {
@@ -74,11 +97,7 @@ export class ThreadPortClient {
   }
 
   close(): void {
-    for (const w of this.waiting.values()) {
-      clearTimeout(w.timer);
-      w.reject(new Error('the components thread stopped'));
-    }
-    this.waiting.clear();
+    this.rejectWaiting('the components thread stopped');
     this.port.close();
   }
 }
