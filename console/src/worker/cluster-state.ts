@@ -80,7 +80,7 @@ export class ClusterState {
   private timer?: ReturnType<typeof setTimeout>;
   private followArmed = false;
   private detailed = false;
-  private focus?: { key: string; root: Ref; object?: any; middle: Map<string, any>; watcher?: Watcher };
+  private focus?: { key: string; root: Ref; object?: any; middle: Map<string, any>; watcher?: Watcher; rootRead?: ReturnType<typeof setTimeout> };
 
   /** The nodes' Table the page fetched, when it said it would send one. */
   private pageTable?: Promise<ArrayBuffer | undefined>;
@@ -465,6 +465,11 @@ export class ClusterState {
             } else if (owned) {
               if (live && !focus.middle.has(uid)) this.seenTimes.set(uid, { created: Date.now() });
               focus.middle.set(uid, o);
+              // The Deployment's status follows its ReplicaSets' (no event says so): read again, at most every 500 ms.
+              if (live && !focus.rootRead) focus.rootRead = setTimeout(() => {
+                focus.rootRead = undefined;
+                if (this.focus === focus) void this.refreshFocusRoot();
+              }, 500);
             }
             this.markFlows();
           },
