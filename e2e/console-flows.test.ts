@@ -2,7 +2,8 @@
 // browser (Debian's chromium, headless, playwright-core) against `mizzen up --simulated-nodes 3`:
 // a rollout (`kubectl set image`: a new ReplicaSet, the old pods going), a deletion (a pod, then
 // the Deployment), a node's death (its pods gone, new ones placed on the others) — each as lanes
-// of steps with who acted and how long each took; and no polling: over ~10 s of an idle page,
+// of steps with who acted and how long each took; a node's resource use from the metrics API on
+// its page; and no polling: over ~10 s of an idle page,
 // no list is asked for again, only the watches stay open. Screenshots go to dist/screenshots (or
 // $CONSOLE_SCREENSHOTS).
 
@@ -44,7 +45,7 @@ describe('the console\'s flows for a rollout, a deletion and a node\'s death; no
 
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    c = await startCluster({ extraArgs: ['--simulated-nodes', '3', '--simulated-node-capacity', 'cpu=4,memory=16Gi,pods=110', '--pod-gc-period', '2s'], readyTimeoutMs: 120_000 });
+    c = await startCluster({ extraArgs: ['--simulated-nodes', '3', '--simulated-node-capacity', 'cpu=4,memory=16Gi,pods=110', '--pod-gc-period', '2s', '--metric-resolution', '3s'], readyTimeoutMs: 120_000 });
     browser = await launchBrowser();
     const ctx = await newContext(browser);
     page = await ctx.newPage();
@@ -113,6 +114,28 @@ describe('the console\'s flows for a rollout, a deletion and a node\'s death; no
       return `${u.pathname}?${u.searchParams.get('continue') ?? ''}${u.searchParams.get('includeObject') ?? ''}`;
     });
     assert.equal(new Set(keys).size, keys.length, JSON.stringify(keys));
+  });
+
+  test('a node\'s resource use from the metrics API on its page, as kubectl top reads it', { timeout: 90_000 }, async () => {
+    // A simulated node with no pods uses 25m cpu and 256 MiB for its system (docs/metrics.md).
+    let top = '';
+    for (let i = 0; i < 30 && !/^sim-1\s+25m\s/m.test(top); i++) {
+      top = (await c.kubectl(['top', 'node', 'sim-1', '--no-headers'])).stdout;
+      if (!/^sim-1\s+25m\s/m.test(top)) await new Promise((r) => setTimeout(r, 1000));
+    }
+    assert.match(top, /^sim-1\s+25m\s+\S+\s+256Mi\s/m);
+    await page.goto(`${base()}#/node/sim-1`);
+    await page.waitForFunction(() => /used cpu/.test(document.querySelector('[data-testid=node-usage]')?.textContent ?? ''), null, { timeout: 20_000 });
+    assert.match((await page.textContent('[data-testid=node-usage]'))!, /^used cpu 25m · memory 256Mi \(metrics API, .+ ago, over \d+(\.\d+)?s\)/);
+    // Read when asked, not on a timer: a pod started on the node shows after "read again".
+    await c.kubectl(['run', 'busy', '--image=nginx', '--overrides', JSON.stringify({ spec: { nodeName: 'sim-1' }, metadata: { annotations: { 'mizzen.dev/simulate-cpu': '500m' } } })]);
+    await page.waitForFunction(async () => {
+      (document.querySelector('[data-testid=node-usage-again]') as HTMLButtonElement).click();
+      await new Promise((r) => setTimeout(r, 1000));
+      return /used cpu 525m/.test(document.querySelector('[data-testid=node-usage]')?.textContent ?? '');
+    }, null, { timeout: 40_000, polling: 1500 });
+    await shot('console-node-usage');
+    await c.kubectl(['delete', 'pod', 'busy', '--wait=false']);
   });
 
   test('a rollout: kubectl set image makes a new ReplicaSet, its pods come and the old ones go, each step timed', { timeout: 120_000 }, async () => {
