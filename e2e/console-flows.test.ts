@@ -126,7 +126,7 @@ describe('the console\'s flows for a rollout, a deletion and a node\'s death; no
     assert.match(top, /^sim-1\s+25m\s+\S+\s+256Mi\s/m);
     await page.goto(`${base()}#/node/sim-1`);
     await page.waitForFunction(() => /used cpu/.test(document.querySelector('[data-testid=node-usage]')?.textContent ?? ''), null, { timeout: 20_000 });
-    assert.match((await page.textContent('[data-testid=node-usage]'))!, /^used cpu 25m · memory 256Mi \(metrics API, .+ ago, over \d+(\.\d+)?s\)/);
+    assert.match((await page.textContent('[data-testid=node-usage]'))!, /^used cpu 25m · memory 256Mi \(metrics API, (.+ ago|just now), over \d+(\.\d+)?s\)/);
     // Read when asked, not on a timer: a pod started on the node shows after "read again".
     await c.kubectl(['run', 'busy', '--image=nginx', '--overrides', JSON.stringify({ spec: { nodeName: 'sim-1' }, metadata: { annotations: { 'mizzen.dev/simulate-cpu': '500m' } } })]);
     let usage = '';

@@ -73,7 +73,7 @@ function NodeUsage({ name }: { name: string }) {
     let live = true;
     setGot(undefined);
     apiJSON(`/apis/metrics.k8s.io/v1beta1/nodes/${encodeURIComponent(name)}`, { token: savedToken() }).then(
-      (m: any) => live && setGot({ ok: true, text: `used cpu ${cpu(Math.round(quantity(m.usage?.cpu) * 1000))} · memory ${bytes(quantity(m.usage?.memory))} (metrics API, ${m.timestamp ? `${age(Date.parse(m.timestamp))} ago` : 'no time'}, over ${m.window ?? '?'})` }),
+      (m: any) => live && setGot({ ok: true, text: `used cpu ${cpu(Math.round(quantity(m.usage?.cpu) * 1000))} · memory ${bytes(quantity(m.usage?.memory))} (metrics API, ${m.timestamp ? ago(Date.parse(m.timestamp)) : 'no time'}, over ${m.window ?? '?'})` }),
       (e) => live && setGot({ ok: false, text: e instanceof ApiError && e.code === 404 ? 'no usage from the metrics API yet (a node is reported after its first collection)' : `usage not available: ${e instanceof Error ? e.message : String(e)}` }),
     );
     return () => {
@@ -88,4 +88,9 @@ function NodeUsage({ name }: { name: string }) {
       </button>
     </span>
   );
+}
+
+function ago(t: number): string {
+  const a = age(t);
+  return a === 'now' ? 'just now' : `${a} ago`;
 }
