@@ -116,7 +116,7 @@ describe('the console\'s flows for a rollout, a deletion and a node\'s death; no
     assert.equal(new Set(keys).size, keys.length, JSON.stringify(keys));
   });
 
-  test('a node\'s resource use from the metrics API on its page, as kubectl top reads it', { timeout: 90_000 }, async () => {
+  test('nodes\' resource use from the metrics API on a node\'s page and the map\'s cards, as kubectl top reads it', { timeout: 90_000 }, async () => {
     // A simulated node with no pods uses 25m cpu and 256 MiB for its system (docs/metrics.md).
     let top = '';
     for (let i = 0; i < 30 && !/^sim-1\s+25m\s/m.test(top); i++) {
@@ -137,6 +137,18 @@ describe('the console\'s flows for a rollout, a deletion and a node\'s death; no
     }
     assert.match(usage, /^used cpu 525m · memory /);
     await shot('console-node-usage');
+    // The map's node cards show it too (read when the map opens, and on "read again").
+    await page.goto(`${base()}#/map`);
+    let card = '';
+    for (let i = 0; i < 30 && !/used cpu 525m/.test(card); i++) {
+      await page.waitForSelector('[data-testid=nodes-usage-again]', { timeout: 20_000 });
+      if (i) await page.click('[data-testid=nodes-usage-again]');
+      await page.waitForTimeout(1000);
+      card = (await page.textContent('[data-node="sim-1"] [data-testid=node-card-usage]').catch(() => null)) ?? '';
+    }
+    assert.match(card, /^used cpu 525m · memory \d/);
+    assert.match((await page.textContent('[data-node="sim-0"] [data-testid=node-card-usage]'))!, /^used cpu 25m · memory 256Mi$/);
+    await shot('console-map-usage');
     await c.kubectl(['delete', 'pod', 'busy', '--wait=false']);
   });
 
