@@ -80,7 +80,7 @@ export class ClusterState {
   private timer?: ReturnType<typeof setTimeout>;
   private followArmed = false;
   private detailed = false;
-  private focus?: { key: string; root: Ref; object?: any; middle: Map<string, any>; watcher?: Watcher };
+  private focus?: { key: string; root: Ref; object?: any; middle: Map<string, any>; watcher?: Watcher; rootRead?: ReturnType<typeof setTimeout> };
 
   /** The nodes' Table the page fetched, when it said it would send one. */
   private pageTable?: Promise<ArrayBuffer | undefined>;
@@ -262,6 +262,7 @@ export class ClusterState {
       this.removedNodes.add(name);
       this.dirtyNodes.delete(name);
       if (live) this.seenTimes.set(obj.metadata?.uid, { ...this.seenTimes.get(obj.metadata?.uid), deleted: Date.now() });
+      if (this.focus?.root.kind === 'Node' && this.focus.root.name === name) this.markFlows();
       this.resources.nodes!.count = this.nodes.size;
       return;
     }
@@ -457,10 +458,18 @@ export class ClusterState {
             const owned = (o.metadata?.ownerReferences ?? []).some((r: any) => r.uid === focus.object?.metadata?.uid);
             if (type === 'DELETED') {
               if (live && uid) this.seenTimes.set(uid, { ...this.seenTimes.get(uid), deleted: Date.now() });
-              for (const [u, m] of focus.middle) if (m.metadata?.name === o.metadata?.name) focus.middle.delete(u);
+              // Kept, marked gone: a deleted Deployment's flow still shows its ReplicaSets and pods going.
+              if (!live) for (const [u, m] of focus.middle) if (m.metadata?.name === o.metadata?.name) focus.middle.delete(u);
+              // The Deployment itself may be going too (its ReplicaSets are deleted by the garbage collector).
+              if (live) void this.refreshFocusRoot();
             } else if (owned) {
               if (live && !focus.middle.has(uid)) this.seenTimes.set(uid, { created: Date.now() });
               focus.middle.set(uid, o);
+              // The Deployment's status follows its ReplicaSets' (no event says so): read again, at most every 500 ms.
+              if (live && !focus.rootRead) focus.rootRead = setTimeout(() => {
+                focus.rootRead = undefined;
+                if (this.focus === focus) void this.refreshFocusRoot();
+              }, 500);
             }
             this.markFlows();
           },
@@ -482,7 +491,13 @@ export class ClusterState {
       focus.object = await apiJSON(resourcePath(focus.root), { token: this.token });
       if (this.focus === focus && focus.object?.metadata?.uid && !this.seenTimes.has(focus.object.metadata.uid)) this.seenTimes.set(focus.object.metadata.uid, {});
     } catch (e) {
-      if (e instanceof ApiError && e.code === 404) focus.object = undefined;
+      if (e instanceof ApiError && e.code === 404) {
+        // Gone while shown: keep what was there and say when it went, rather than "not found".
+        const uid = focus.object?.metadata?.uid;
+        if (uid && !focus.object.forbidden) {
+          if (this.seenTimes.get(uid)?.deleted === undefined) this.seenTimes.set(uid, { ...this.seenTimes.get(uid), deleted: Date.now() });
+        } else focus.object = undefined;
+      }
       else if (e instanceof ApiError && e.code === 403) focus.object = { forbidden: e.message };
     }
     this.markFlows();

@@ -56,6 +56,11 @@ function eventSteps(events: EventSummary[], skip: Set<string>): FlowStep[] {
  * involving a second-precision time is itself only good to a second: it says so (`precision: 's'`).
  */
 function finish(steps: (FlowStep | undefined)[], base?: { at: number; precision: 'ms' | 's' }): FlowStep[] {
+  // The first step given is the object's creation. An event stamped to the second (its time cut
+  // down to the whole second) can read up to a second before a creation seen to the millisecond:
+  // it happened after it, so it is put at the creation rather than listed before it.
+  const created = steps[0];
+  if (created) for (const s of steps) if (s && s !== created && s.precision === 's' && s.at < created.at && created.at - s.at < 1000) s.at = created.at;
   const out = steps.filter((s): s is FlowStep => !!s).sort((a, b) => a.at - b.at);
   let prev = base;
   for (const s of out) {
@@ -125,7 +130,9 @@ const MIDDLE_REF: Record<string, Omit<Ref, 'name'>> = {
 
 export function buildFlow(inputs: FlowInputs): Flow {
   const root = inputs.root;
-  if (!inputs.rootObject && root.kind !== 'Pod') return { root, found: false, message: `${root.kind} ${root.namespace ? `${root.namespace}/` : ''}${root.name} was not found`, start: Date.now(), lanes: [] };
+  // A node already gone when its flow is opened still has the pods that were on it to show.
+  const goneNode = !inputs.rootObject && root.kind === 'Node' && inputs.pods.length > 0;
+  if (!inputs.rootObject && root.kind !== 'Pod' && !goneNode) return { root, found: false, message: `${root.kind} ${root.namespace ? `${root.namespace}/` : ''}${root.name} was not found`, start: Date.now(), lanes: [] };
   const lanes: FlowLane[] = [];
   const rootCreated = time(inputs.rootObject?.metadata?.creationTimestamp);
   if (inputs.rootObject && root.kind !== 'Pod') lanes.push(objectLane(inputs.rootObject, root, inputs, 'user'));

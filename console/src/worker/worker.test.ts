@@ -98,6 +98,22 @@ test('flows: a Deployment, its ReplicaSet and pods, with who acted and how long 
   assert.match(missing.message!, /not found/);
 });
 
+test('flows: an event stamped to the second is not put before a creation seen live; a node already gone shows its pods', () => {
+  const t = (s: number) => Date.parse('2025-01-01T00:00:00Z') + s * 1000;
+  const deploy = { kind: 'Deployment', metadata: { name: 'web', namespace: 'default', uid: 'd1', creationTimestamp: '2025-01-01T00:00:00Z' }, spec: { replicas: 1 }, status: {} };
+  const rs = { kind: 'ReplicaSet', metadata: { name: 'web-new', namespace: 'default', uid: 'rs2', creationTimestamp: '2025-01-01T00:00:00Z' }, spec: { replicas: 1 }, status: {} };
+  const events: Record<string, EventSummary[]> = {
+    rs2: [{ uid: 'e2', namespace: 'default', type: 'Normal', reason: 'SuccessfulCreate', message: 'Created pod: web-new-x', object: { kind: 'ReplicaSet', name: 'web-new', uid: 'rs2' }, source: 'replicaset-controller', count: 1, time: t(0), first: t(0) }],
+  };
+  const seen = (u: string) => (u === 'rs2' ? { created: t(0.6) } : undefined);
+  const flow = buildFlow({ root: { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments', namespace: 'default', name: 'web' }, rootObject: deploy, middle: [rs], pods: [], events: (u) => events[u] ?? [], seen });
+  assert.deepEqual(flow.lanes[1]!.steps.map((s) => s.what), ['ReplicaSet web-new created', 'SuccessfulCreate: Created pod: web-new-x']);
+  const p = podSummary(pod({ metadata: { name: 'x', uid: 'p1' }, spec: { nodeName: 'sim-0' } }), undefined, t(1));
+  const node = buildFlow({ root: { group: '', version: 'v1', kind: 'Node', resource: 'nodes', name: 'sim-0' }, middle: [], pods: [p], events: () => [], seen: () => undefined });
+  assert.equal(node.found, true);
+  assert.deepEqual(node.lanes.map((l) => l.ref.name), ['x']);
+});
+
 test('node summaries from a Table: health and cordon from Status, columns found by name', () => {
   const table = {
     kind: 'Table',

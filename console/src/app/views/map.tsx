@@ -11,6 +11,7 @@ import { age, bytes, count, cpu, serverNow } from '../format.ts';
 import { href } from '../router.ts';
 import { NodeCanvas } from './node-canvas.tsx';
 import { heartbeatFresh } from './node-cells.ts';
+import { useNodesUsage, type Usage } from './usage.ts';
 
 export function MapView() {
   const s = useStore();
@@ -171,6 +172,8 @@ function Pod({ p }: { p: MiniPod }) {
 
 function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
   const n = ov.nodes;
+  const cards = ov.detailed && nodes.length <= DETAIL_NODES;
+  const [usage, readUsage] = useNodesUsage(cards);
   return (
     <section class="nodes">
       <h2>
@@ -192,12 +195,22 @@ function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
         )}
       </h2>
       {/* Cards only for a few nodes, even if the overview saying otherwise is a batch late. */}
-      {ov.detailed && nodes.length <= DETAIL_NODES ? (
-        <div class="node-cards">
-          {nodes.map((node) => (
-            <NodeCard node={node} />
-          ))}
-        </div>
+      {cards ? (
+        <>
+          {usage?.at !== undefined && (
+            <p class="muted" data-testid="nodes-usage">
+              Use from the metrics API, read {age(usage.at) === 'now' ? 'just now' : `${age(usage.at)} ago`}{' '}
+              <button type="button" class="link" data-testid="nodes-usage-again" onClick={readUsage}>
+                read again
+              </button>
+            </p>
+          )}
+          <div class="node-cards">
+            {nodes.map((node) => (
+              <NodeCard node={node} usage={usage?.nodes.get(node.name)} />
+            ))}
+          </div>
+        </>
       ) : (
         <NodeCanvas nodes={nodes} version={store.nodesVersion} pods={ov.pods.total} loaded={['nodes', 'leases', 'pods', 'events'].filter((r) => ov.resources[r]?.state === 'synced').join(' ')} />
       )}
@@ -215,7 +228,7 @@ function Bar({ used, total, label }: { used: number; total: number; label: strin
   );
 }
 
-function NodeCard({ node }: { node: NodeSummary }) {
+function NodeCard({ node, usage }: { node: NodeSummary; usage?: Usage }) {
   const fresh = heartbeatFresh(node);
   const cls = node.health === 'Ready' ? (fresh ? 'ok' : 'stale') : node.health === 'NotReady' ? 'bad' : 'unknown';
   return (
@@ -234,6 +247,11 @@ function NodeCard({ node }: { node: NodeSummary }) {
       {node.taints.length > 0 && <div class="node-line muted">taints: {node.taints.join(', ')}</div>}
       <Bar used={node.cpuRequested} total={node.cpuAllocatable} label={`cpu ${cpu(node.cpuRequested)} / ${cpu(node.cpuAllocatable)} requested`} />
       <Bar used={node.memoryRequested} total={node.memoryAllocatable} label={`memory ${bytes(node.memoryRequested)} / ${bytes(node.memoryAllocatable)}`} />
+      {usage && (
+        <div class="node-line" data-testid="node-card-usage">
+          used cpu {cpu(usage.cpu)} · memory {bytes(usage.memory)}
+        </div>
+      )}
       <div class="pods">
         {(node.podList ?? []).map((p) => (
           <Pod p={p} />
