@@ -9,23 +9,14 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { hasKubectl, REPO_ROOT, runMizzen, startCluster, type Cluster } from './harness.ts';
-import { browserMissing, launchBrowser, newContext } from './browser.ts';
+import { runMizzen, startCluster, type Cluster } from './harness.ts';
+import { launchBrowser, newContext } from './browser.ts';
+import { consoleTestsMissing, SHOTS } from './console-setup.ts';
 
-const SHOTS = process.env.CONSOLE_SCREENSHOTS || join(REPO_ROOT, 'dist', 'screenshots');
-const consoleBuilt = (() => {
-  try {
-    readFileSync(join(REPO_ROOT, 'dist', 'console', 'index.html'));
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-const missing = !hasKubectl ? 'kubectl not found' : !consoleBuilt ? 'the console is not built (npm run build:console)' : await browserMissing();
+const missing = await consoleTestsMissing();
 
 interface Lane {
   name: string;
