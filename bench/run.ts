@@ -14,6 +14,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   metrics: () => import('./metrics.ts'),
   scale: () => import('./scale.ts'),
   'port-transport': () => import('./port-transport.ts'),
+  'port-watch': () => import('./port-watch.ts'),
   'request-costs': () => import('./request-costs.ts'),
   scheduler: () => import('./scheduler.ts'),
   'scheduling-cycle': () => import('./scheduling-cycle.ts'),

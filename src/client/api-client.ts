@@ -8,6 +8,7 @@ import type { Status, StatusDetails } from '../machinery/errors.ts';
 import type { KObject } from '../api/types.ts';
 import type { ClientConfig } from './kubeconfig.ts';
 import { Http1Pool, type PoolSocket } from './http1-pool.ts';
+import { streamWatch } from './watch-stream.ts';
 
 /** Where a request goes: /api/v1/... for the core group, /apis/<group>/<version>/... otherwise. */
 export interface ResourceRef {
@@ -118,7 +119,7 @@ export interface ApiClientOptions extends Partial<ClientConfig> {
    */
   socketPath?: string;
   /**
-   * With socketPath: open the connections of requests (not watches) with this instead of
+   * With socketPath: open the connections of requests and watches with this instead of
    * connecting to the socket, e.g. a PortConnector's streams to the server's thread.
    */
   connect?: () => PoolSocket;
@@ -221,6 +222,8 @@ export class ApiClient {
   private readonly transport: typeof http | typeof https;
   /** Requests (not watches) over the private socket go through this lean pool (see http1-pool.ts). */
   private readonly pool?: Http1Pool;
+  /** Opens a stream for each watch (a port's, see `connect`); without it watches go through node:http. */
+  private readonly connectWatch?: () => PoolSocket;
   /** Where requests connect: the Unix socket, or the server URL's host and port. */
   private readonly target: http.RequestOptions;
   private readonly token?: string;
@@ -261,6 +264,7 @@ export class ApiClient {
       this.agent = new http.Agent({ keepAlive: true, maxSockets });
     }
     if (opts.socketPath) this.pool = new Http1Pool(opts.connect ?? opts.socketPath, maxSockets, this.server.hostname);
+    if (opts.socketPath && opts.connect) this.connectWatch = opts.connect;
   }
 
   /** True when this client talks to the API server's private Unix socket (identity by headers there). */
@@ -463,6 +467,35 @@ export class ApiClient {
         resolveClosed();
       }
     };
+    if (this.connectWatch) {
+      // Over a port stream: the same request, read by watch-stream.ts (see there).
+      let head = `GET ${path} HTTP/1.1\r\nHost: ${this.server.hostname}\r\nAccept: application/json\r\nUser-Agent: ${this.userAgent}\r\n`;
+      const auth = this.authHeader();
+      for (const k in auth) head += `${k}: ${auth[k]}\r\n`;
+      head += '\r\n';
+      const stop = streamWatch(this.connectWatch(), head, {
+        onLine: (line) => {
+          let ev: WatchEvent<T>;
+          try {
+            ev = JSON.parse(line) as WatchEvent<T>;
+          } catch (e) {
+            stop();
+            return finish(new Error(`malformed watch event: ${(e as Error).message}`));
+          }
+          if (!finished) onEvent(ev);
+        },
+        onFailure: (code, text) => finish(new ApiError(statusFromBody(code, text))),
+        onEnd: (err) => finish(err),
+      });
+      return {
+        abort: () => {
+          aborted = true;
+          stop();
+          finish();
+        },
+        closed,
+      };
+    }
     const req = this.transport.request(
       {
         ...this.target,

@@ -2,7 +2,8 @@
 // request at a time on each, requests beyond `maxSockets` queued. The in-process components
 // (scheduler, controllers, simulated nodes) make thousands of small requests a second; node:http's
 // ClientRequest/IncomingMessage machinery cost them more CPU per request than the API server spends
-// answering. Watches do not come here (ApiClient streams them through node:http).
+// answering. Watches do not come here (ApiClient streams them through node:http, or over a port
+// stream with watch-stream.ts).
 
 import net from 'node:net';
 import type { EventEmitter } from 'node:events';

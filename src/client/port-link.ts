@@ -12,24 +12,36 @@ import type { MessagePort } from 'node:worker_threads';
 /**
  * One message: the stream ids, each frame's length (-1: that side closed the stream), and every
  * frame's bytes in one buffer that is transferred, not copied (a Buffer's view would be cloned with
- * the whole pooled slab under it).
+ * the whole pooled slab under it). `acks` (client to server only): pairs of a stream id and how many
+ * of its bytes the client has read, so the server knows what a stream has waiting (see ACK_BYTES).
  */
 interface Batch {
   ids: number[];
   lengths: number[];
   bytes: Uint8Array;
+  acks?: number[];
 }
+
+/**
+ * The client tells the server once it has read this many bytes of a stream: the server counts a
+ * stream's unread bytes as it counts a socket's unsent ones, so a watcher whose thread falls behind
+ * is closed at the same limit as on a socket instead of filling the port's queue without bound.
+ */
+export const ACK_BYTES = 256 * 1024;
 
 /** The end of a port that batches what its streams write and routes what arrives to them. */
 class PortEnd {
   private ids: number[] = [];
-  private chunks: (Uint8Array | null)[] = [];
+  private lengths: number[] = [];
+  private parts: Uint8Array[] = [];
+  private acks: number[] = [];
   private size = 0;
   private flushing = false;
 
   constructor(
     protected readonly port: MessagePort,
     onFrame: (id: number, data: Buffer | null) => void,
+    onAck?: (id: number, bytes: number) => void,
   ) {
     port.on('message', (b: Batch) => {
       let at = 0;
@@ -42,13 +54,37 @@ class PortEnd {
         onFrame(b.ids[i]!, Buffer.from(b.bytes.buffer, b.bytes.byteOffset + at, n));
         at += n;
       }
+      if (b.acks && onAck) for (let i = 0; i < b.acks.length; i += 2) onAck(b.acks[i]!, b.acks[i + 1]!);
     });
   }
 
-  send(id: number, data: Uint8Array | null): void {
+  /** One frame of a stream: its bytes in one or more parts (a corked stream's writes), or null to close it. */
+  send(id: number, data: Uint8Array | readonly Uint8Array[] | null): void {
     this.ids.push(id);
-    this.chunks.push(data);
-    if (data) this.size += data.byteLength;
+    if (!data) this.lengths.push(-1);
+    else if (data instanceof Uint8Array) {
+      this.parts.push(data);
+      this.lengths.push(data.byteLength);
+      this.size += data.byteLength;
+    } else {
+      let n = 0;
+      for (const d of data) {
+        this.parts.push(d);
+        n += d.byteLength;
+      }
+      this.lengths.push(n);
+      this.size += n;
+    }
+    this.schedule();
+  }
+
+  /** Tell the other end that `bytes` more of stream `id` were read. */
+  ack(id: number, bytes: number): void {
+    this.acks.push(id, bytes);
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (this.flushing) return;
     this.flushing = true;
     // After this turn's I/O callbacks: everything the turn wrote goes in one message.
@@ -57,21 +93,19 @@ class PortEnd {
 
   private flush(): void {
     this.flushing = false;
+    // One copy of each part (a watch event's frame is shared by its watchers and cannot move).
     const bytes = new Uint8Array(this.size);
-    const lengths: number[] = [];
     let at = 0;
-    for (const c of this.chunks) {
-      if (!c) {
-        lengths.push(-1);
-        continue;
-      }
+    for (const c of this.parts) {
       bytes.set(c, at);
       at += c.byteLength;
-      lengths.push(c.byteLength);
     }
-    const batch: Batch = { ids: this.ids, lengths, bytes };
+    const batch: Batch = { ids: this.ids, lengths: this.lengths, bytes };
+    if (this.acks.length) batch.acks = this.acks;
     this.ids = [];
-    this.chunks = [];
+    this.lengths = [];
+    this.parts = [];
+    this.acks = [];
     this.size = 0;
     this.port.postMessage(batch, [bytes.buffer]);
   }
@@ -91,8 +125,14 @@ export class PortConnector extends PortEnd {
     super(port, (id, data) => {
       const s = this.streams.get(id);
       if (!s) return;
-      if (data) s.emit('data', data);
-      else s.closedByPeer();
+      if (!data) return s.closedByPeer();
+      s.emit('data', data);
+      // Read (the 'data' listeners ran): past ACK_BYTES, the server hears of it.
+      s.unacked += data.byteLength;
+      if (s.unacked >= ACK_BYTES && !s.isClosed) {
+        this.ack(id, s.unacked);
+        s.unacked = 0;
+      }
     });
     port.unref();
   }
@@ -126,6 +166,8 @@ export class PortConnector extends PortEnd {
 export class PortSocket extends EventEmitter {
   private closed = false;
   private refd = true;
+  /** Bytes read and not yet acknowledged to the server. */
+  unacked = 0;
 
   constructor(
     private readonly link: PortConnector,
@@ -145,6 +187,10 @@ export class PortSocket extends EventEmitter {
     if (this.closed) return;
     this.link.send(this.id, null);
     this.finish();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** The server ended the stream (its keep-alive timeout, `Connection: close`). */
@@ -188,29 +234,33 @@ export function acceptPortStreams(port: MessagePort, accept: (stream: Duplex) =>
   const streams = new Map<number, ServerPortStream>();
   /** The client numbers its streams 1, 2, 3, ...: the highest opened so far. */
   let lastId = 0;
-  const end: PortEnd = new PortEnd(port, (id, data) => {
-    let s = streams.get(id);
-    if (!data) {
-      if (s) {
-        s.peerClosed = true;
-        s.push(null);
-        s.destroy();
+  const end: PortEnd = new PortEnd(
+    port,
+    (id, data) => {
+      let s = streams.get(id);
+      if (!data) {
+        if (s) {
+          s.peerClosed = true;
+          s.push(null);
+          s.destroy();
+        }
+        return;
       }
-      return;
-    }
-    if (!s) {
-      // Bytes for a stream this side closed already (a request sent as the server's keep-alive
-      // timeout ended it) are dropped, as the kernel drops them on a closed socket: the client
-      // sees the close and sends the request again; serving it here too would run it twice.
-      if (id <= lastId) return;
-      lastId = id;
-      s = new ServerPortStream(end, id, () => streams.delete(id));
-      streams.set(id, s);
-      accept(s);
-    }
-    s.touch();
-    s.push(data);
-  });
+      if (!s) {
+        // Bytes for a stream this side closed already (a request sent as the server's keep-alive
+        // timeout ended it) are dropped, as the kernel drops them on a closed socket: the client
+        // sees the close and sends the request again; serving it here too would run it twice.
+        if (id <= lastId) return;
+        lastId = id;
+        s = new ServerPortStream(end, id, () => streams.delete(id));
+        streams.set(id, s);
+        accept(s);
+      }
+      s.touch();
+      s.push(data);
+    },
+    (id, bytes) => streams.get(id)?.acked(bytes),
+  );
   // The server's listening sockets keep its thread alive, not this port.
   port.unref();
   const close = () => {
@@ -239,16 +289,28 @@ class ServerPortStream extends Duplex {
 
   override _read(): void {}
 
+  /** Bytes sent that the client has not said it read (see ACK_BYTES). */
+  unread = 0;
+
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     this.touch();
+    this.unread += chunk.byteLength;
     this.portEnd.send(this.id, chunk);
     cb();
   }
 
   override _writev(chunks: { chunk: Buffer }[], cb: (e?: Error | null) => void): void {
     this.touch();
-    this.portEnd.send(this.id, chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)));
+    // A corked watch's frames: one frame of several parts, copied once into the turn's message.
+    const parts = chunks.map((c) => c.chunk);
+    for (const p of parts) this.unread += p.byteLength;
+    this.portEnd.send(this.id, parts);
     cb();
+  }
+
+  /** @internal the client read `bytes` more. */
+  acked(bytes: number): void {
+    this.unread = Math.max(0, this.unread - bytes);
   }
 
   override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
@@ -298,3 +360,12 @@ class ServerPortStream extends Duplex {
     return this;
   }
 }
+
+// What a writer sees as buffered: its own queue and what the client has not read yet, as a
+// socket's writableLength plus the kernel's buffer (the watch handler closes a watcher past a limit).
+const duplexWritableLength = Object.getOwnPropertyDescriptor(Duplex.prototype, 'writableLength')!.get!;
+Object.defineProperty(ServerPortStream.prototype, 'writableLength', {
+  get(this: ServerPortStream) {
+    return (duplexWritableLength.call(this) as number) + this.unread;
+  },
+});
