@@ -30,7 +30,7 @@ export interface ApiConnection {
   /** Preferred over the kubeconfig when set. */
   socketPath?: string;
   /**
-   * With socketPath, in the components worker: requests (not watches) go over streams to the
+   * With socketPath, in the components worker: requests and watches go over streams to the
    * server's thread instead of the socket (src/client/port-link.ts). Not plain data: set in the worker.
    */
   connect?: () => PoolSocket;

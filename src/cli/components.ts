@@ -28,7 +28,7 @@ export interface ComponentContext {
   /**
    * The API server of this process serving a thread's requests over a MessagePort (its
    * RunningApiServer.acceptPort): a components worker then sends them there, batched per turn of
-   * its event loop, instead of over the socket (watches stay on the socket).
+   * its event loop, instead of over the socket (its watches too, see src/client/watch-stream.ts).
    */
   acceptApiPort?: (port: MessagePort) => void;
   pki: Pki;
