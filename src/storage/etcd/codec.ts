@@ -59,7 +59,9 @@ const RESULT = { equal: 0, 'not-equal': 3 } as const;
 
 /** About what a put op takes encoded (its key and value and a few bytes of tags and lengths). */
 function putSize(op: RequestOp): number {
-  return 'put' in op ? Buffer.byteLength(op.put.key) + Buffer.byteLength(op.put.value) + 24 : 0;
+  if ('put' in op) return Buffer.byteLength(op.put.key) + Buffer.byteLength(op.put.value) + 24;
+  const r = 'range' in op ? op.range : op.deleteRange;
+  return Buffer.byteLength(r.key) + (r.rangeEnd === undefined ? 0 : Buffer.byteLength(r.rangeEnd));
 }
 
 /** One RequestOp, written in place (embedded lengths as padded varints: nothing is copied). */
@@ -98,17 +100,49 @@ export function encodeTxnRequest(t: TxnRequest): Buffer {
   return encodeTxn(t).body;
 }
 
+// Txn bodies are carved from slabs of 256 KB: Buffer.allocUnsafe's 8 KB pool took a new
+// ArrayBuffer every two or three creates of a 2 KB pod (with the gRPC framing's copy, every one or
+// two), and an ArrayBuffer costs microseconds to make and more to collect. A slab lives as long as
+// one of its bodies (calls in flight), so a stuck call holds at most one slab.
+const SLAB_BYTES = 256 * 1024;
+let slab = Buffer.alloc(0);
+let slabAt = 0;
+
+/** `size` bytes of the current slab (a fresh buffer when larger than a sixteenth of a slab). */
+function carve(size: number): Buffer {
+  if (size > SLAB_BYTES / 16) return Buffer.allocUnsafe(size);
+  if (slabAt + size > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabAt = 0;
+  }
+  const b = slab.subarray(slabAt, slabAt + size);
+  slabAt += size;
+  return b;
+}
+
+/** Hands back the end of the last carved buffer that was not used (`used` of it was). */
+function uncarve(b: Buffer, used: number): void {
+  if (b.buffer === slab.buffer && b.byteOffset + b.length === slab.byteOffset + slabAt) slabAt -= b.length - Math.min(b.length, (used + 7) & ~7);
+}
+
+/** The gRPC message prefix (not compressed, 4-byte length) that `framed` leaves room for. */
+export const GRPC_PREFIX = 5;
+
 /**
  * A TxnRequest written in one buffer sized up front (a 2 KB pod was copied three times when each
  * embedded message had its own writer); `value` is the view of it holding the first put's value
  * bytes, by which the store recognises its own write in the watch (etcd-store.ts, ownValue).
+ * `framed` is the same bytes as a gRPC message (the 5-byte prefix, then `body`), which the
+ * transport sends as it is instead of copying `body` behind a prefix.
  */
-export function encodeTxn(t: TxnRequest): { body: Buffer; value: Buffer | undefined } {
-  let size = 64;
+export function encodeTxn(t: TxnRequest): { body: Buffer; value: Buffer | undefined; framed: Buffer } {
+  let size = 64 + GRPC_PREFIX;
   for (const c of t.compare) size += Buffer.byteLength(c.key) + 40;
   for (const op of t.success) size += putSize(op) + 64;
   for (const op of t.failure) size += putSize(op) + 64;
-  const w = new ProtoWriter(size);
+  const carved = carve(size);
+  const w = new ProtoWriter(size, carved);
+  w.pos = GRPC_PREFIX;
   for (const c of t.compare) {
     w.tag(1, 2);
     const s = w.beginLength();
@@ -120,8 +154,11 @@ export function encodeTxn(t: TxnRequest): { body: Buffer; value: Buffer | undefi
   const span = { at: -1, end: -1 };
   for (const op of t.success) writeRequestOp(w, 2, op, span.at < 0 ? span : undefined);
   for (const op of t.failure) writeRequestOp(w, 3, op);
-  const body = w.finish();
-  return { body, value: span.at >= 0 ? body.subarray(span.at, span.end) : undefined };
+  const framed = w.finish();
+  if (w.buf === carved) uncarve(carved, framed.length);
+  framed[0] = 0;
+  framed.writeUInt32BE(framed.length - GRPC_PREFIX, 1);
+  return { body: framed.subarray(GRPC_PREFIX), value: span.at >= 0 ? framed.subarray(span.at, span.end) : undefined, framed };
 }
 
 export function encodeCompactionRequest(revision: number, physical = false): Buffer {
