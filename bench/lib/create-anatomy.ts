@@ -4,8 +4,14 @@
 // all per create over segments of creates from the native client (32 connections), after a
 // warm-up. The figures behind docs/design.md's "Creates on etcd: the anatomy of a create".
 // `node --import tsx bench/lib/create-anatomy.ts [etcd|sqlite] [CREATES_PER_SEGMENT] [SEGMENTS] [REPO]`
+// ANATOMY_CPU_PROF=DIR also writes every server thread's CPU profile of the segments (not the warm-up)
+// to DIR (bench/lib/cpuprofile-summary.ts summarises them). Those are wall-clock samples: on a busy
+// machine a thread preempted inside a socket write is charged to the write. ANATOMY_PERF=FILE
+// instead records `perf record -g` of the API server's process over the segments (CPU time only,
+// JIT frames named through --perf-basic-prof): `perf report -i FILE --no-children --comm node`.
 
 import { readFileSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 
 const [ds = 'etcd', segStr = '5000', roundsStr = '2', repo = new URL('../..', import.meta.url).pathname] = process.argv.slice(2);
@@ -14,6 +20,13 @@ const { nativeCreates, pickClient } = await import(`${repo}/bench/lib/native-cli
 const { startEtcd } = await import(`${repo}/src/testing/etcd.ts`);
 const { startCluster, request, tlsCreds } = await import(`${repo}/bench/lib/cluster.ts`);
 pickClient('native');
+const profDir = process.env.ANATOMY_CPU_PROF;
+if (profDir) {
+  const { cpuProfileWindowPreload } = await import('./cpu-profile-window.ts');
+  process.env.BENCH_SERVER_NODE_ARGS = `${process.env.BENCH_SERVER_NODE_ARGS ?? ''} --import=${cpuProfileWindowPreload(profDir)}`;
+}
+const perfFile = process.env.ANATOMY_PERF;
+if (perfFile) process.env.BENCH_SERVER_NODE_ARGS = `${process.env.BENCH_SERVER_NODE_ARGS ?? ''} ${process.env.ANATOMY_PERF_ARGS ?? "--perf-basic-prof"}`;
 const body = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: '{NAME}', labels: { app: 'bench', tier: 'web' } }, spec: { containers: [{ name: 'c', image: 'registry.local/pause:3.9', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] } });
 
 interface Sample {
@@ -76,6 +89,9 @@ try {
   const creds = tlsCreds(c);
   await nativeCreates(creds, c.dataDir, '/api/v1/namespaces/bench/pods', 32, 1000, 'warm', body);
   const etcdPid = etcd?.members[0].proc?.pid;
+  if (profDir) c.proc.kill('SIGWINCH');
+  const perf = perfFile ? spawn('perf', ['record', '-q', '-F', '1999', '-g', ...(process.env.ANATOMY_PERF_ARGS?.includes('--perf-prof') ? ['-k', 'mono'] : []), '-p', String(c.proc.pid), '-o', perfFile], { stdio: 'inherit' }) : undefined;
+  if (perf) await new Promise((r) => setTimeout(r, 500));
   for (let r = 0; r < Number(roundsStr); r++) {
     const a = sample(c.proc.pid!);
     const ea = etcdPid ? sample(etcdPid) : undefined;
@@ -87,6 +103,11 @@ try {
     const db = da ? await etcdDisk(url!) : undefined;
     // WAL fsyncs per create and their mean duration: a create's ack waits for one.
     const disk = da && db ? { fsyncsPerCreate: +((db.fsyncs - da.fsyncs) / n).toFixed(3), meanFsyncMs: +((1000 * (db.fsyncSeconds - da.fsyncSeconds)) / (db.fsyncs - da.fsyncs)).toFixed(2), backendCommits: db.commits - da.commits } : undefined;
+    if (profDir && r === Number(roundsStr) - 1) c.proc.kill('SIGWINCH');
+    if (perf && r === Number(roundsStr) - 1) {
+      perf.kill('SIGINT');
+      await new Promise((r) => perf.once('exit', r));
+    }
     console.log(JSON.stringify({ datastore: ds, creates: n, createsPerSec: Math.round(rate), loadavg: +os.loadavg()[0].toFixed(1), apiserver: perCreate(a, b), ...(ea && eb ? { etcd: { ...perCreate(ea, eb), ...(disk ? { disk } : {}) } } : {}) }));
   }
 } finally {

@@ -9,9 +9,9 @@ export class ProtoWriter {
   buf: Buffer;
   pos = 0;
 
-  /** `size`: the bytes first allocated; the buffer doubles as needed. */
-  constructor(size = 256) {
-    this.buf = Buffer.allocUnsafe(size);
+  /** `size`: the bytes first allocated; the buffer doubles as needed. Or `into`: the buffer to start in. */
+  constructor(size = 256, into?: Buffer) {
+    this.buf = into ?? Buffer.allocUnsafe(size);
   }
 
   /** Makes room for `n` more bytes at `pos`. */

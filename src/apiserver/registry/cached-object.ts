@@ -186,18 +186,22 @@ export function withResourceVersion(stored: string, rev: number): string | undef
 }
 
 /**
- * Objects being written, by the text they are stored as. While a write is in flight the watch
- * cache keeps a weak reference to the object itself, so a reader (a field-selected watch, the next
- * update of the object) uses it instead of parsing the text again while it is still in memory.
- * The registry adds an entry just before the write and removes it after; a store that reports
- * writes later than that simply finds none and parses.
+ * Objects being written, by storage key, with the text they are stored as. While a write is in
+ * flight the watch cache keeps a weak reference to the object itself, so a reader (a
+ * field-selected watch, the next update of the object) uses it instead of parsing the text again
+ * while it is still in memory. The registry adds an entry just before the write and removes it
+ * after; a store that reports writes later than that simply finds none and parses. An event whose
+ * value is not the entry's text (another write of the key) parses too. Keyed by the key, not by
+ * the text: a Map keyed by the text hashed all of it, ~2 KB per write.
  */
-export const objectsInFlight = new Map<string, KObject>();
+export const objectsInFlight = new Map<string, { stored: string; obj: KObject }>();
 
 /** Stored values are the object's JSON without resourceVersion; it comes from the revision. */
 export function decodeKeyValue(kv: KeyValue): CachedObject {
   const stored = kv.value;
-  const written = objectsInFlight.get(stored);
+  const inFlight = objectsInFlight.get(kv.key);
+  // The same string when the store hands back the written text (etcd's ownValue, SQLite), else compared.
+  const written = inFlight !== undefined && inFlight.stored === stored ? inFlight.obj : undefined;
   const c = CachedObject.fromStored(stored, kv.modRevision, written, kv);
   if (c) {
     if (written) written.metadata.resourceVersion = String(kv.modRevision);
@@ -222,7 +226,22 @@ export const writtenJSON = new WeakMap<object, string>();
  * their own json.Marshal of a template.
  */
 export function encodeForStorage(obj: KObject): string {
+  // A created object is usually in that layout already (clients send apiVersion, kind and metadata
+  // first, and create drops resourceVersion): written as it is, without copying it and its metadata.
+  if (inStoredLayout(obj)) return goEscapeJSON(stringifyJSON(obj));
   const { apiVersion, kind, metadata, ...rest } = obj;
   const { resourceVersion: _rv, ...meta } = metadata ?? {};
   return goEscapeJSON(stringifyJSON({ apiVersion, kind, metadata: meta, ...rest }));
+}
+
+/** Whether obj's first keys are apiVersion, kind and metadata, in that order, and metadata has no resourceVersion. */
+function inStoredLayout(obj: KObject): boolean {
+  const m = obj.metadata;
+  if (typeof m !== 'object' || m === null || Array.isArray(m) || Object.hasOwn(m, 'resourceVersion') || obj.apiVersion === undefined || obj.kind === undefined) return false;
+  let i = 0;
+  for (const k in obj) {
+    if (k !== (i === 0 ? 'apiVersion' : i === 1 ? 'kind' : 'metadata')) return false;
+    if (++i === 3) return true;
+  }
+  return false;
 }

@@ -125,13 +125,15 @@ export class ResourceStore {
    * Run a write with its object offered to the watch cache (see objectsInFlight). From here on the
    * object belongs to the cache too: nothing may change it after the write.
    */
-  private async inFlight<T>(stored: string, obj: KObject, write: () => Promise<T>): Promise<T> {
+  private async inFlight<T>(key: string, stored: string, obj: KObject, write: () => Promise<T>): Promise<T> {
     if (this.def.storedAs || this.codec) return write();
-    objectsInFlight.set(stored, obj);
+    const entry = { stored, obj };
+    objectsInFlight.set(key, entry);
     try {
       return await write();
     } finally {
-      objectsInFlight.delete(stored);
+      // A later write of the same key may have taken the entry over: leave it to that one.
+      if (objectsInFlight.get(key) === entry) objectsInFlight.delete(key);
     }
   }
 
@@ -245,7 +247,8 @@ export class ResourceStore {
       try {
         if (storedForm !== obj) storedForm.metadata.name = m.name;
         const stored = this.encode(storedForm);
-        const kv = await this.inFlight(stored, obj, () => this.store.create(this.key(m.namespace, m.name!), stored));
+        const key = this.key(m.namespace, m.name!);
+        const kv = await this.inFlight(key, stored, obj, () => this.store.create(key, stored));
         obj.metadata.resourceVersion = String(kv.modRevision);
         this.remember(obj, stored, kv.modRevision);
         return obj;
@@ -311,7 +314,8 @@ export class ResourceStore {
           return next;
         }
         const stored = this.encode(this.codec ? await this.codec.encode(next) : next);
-        const kv = await this.inFlight(stored, next, () => this.store.update(this.key(namespace, name), stored, Number(old.metadata.resourceVersion)));
+        const key = this.key(namespace, name);
+        const kv = await this.inFlight(key, stored, next, () => this.store.update(key, stored, Number(old.metadata.resourceVersion)));
         next.metadata.resourceVersion = String(kv.modRevision);
         this.remember(next, stored, kv.modRevision);
         return next;
@@ -504,7 +508,8 @@ export class ResourceStore {
         if (deepEqual(obj.metadata, old.metadata) && deepEqual(obj.status, old.status)) return { obj: old, deleted: false };
         try {
           const stored = this.encode(obj);
-          const kv = await this.inFlight(stored, obj, () => this.store.update(this.key(namespace, name), stored, Number(old.metadata.resourceVersion)));
+          const key = this.key(namespace, name);
+          const kv = await this.inFlight(key, stored, obj, () => this.store.update(key, stored, Number(old.metadata.resourceVersion)));
           obj.metadata.resourceVersion = String(kv.modRevision);
           return { obj, deleted: false };
         } catch (e) {

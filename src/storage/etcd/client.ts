@@ -147,12 +147,13 @@ export class EtcdClient {
     if (this.current === i && this.endpoints.length > 1) this.current = (i + 1) % this.endpoints.length;
   }
 
-  private async unary<T>(method: string, body: Buffer, decode: (b: Buffer) => T, timeoutMs: number, endpoint?: number): Promise<T> {
+  /** `framed`: body is a framed gRPC message (codec.ts's encodeTxn). */
+  private async unary<T>(method: string, body: Buffer, decode: (b: Buffer) => T, timeoutMs: number, endpoint?: number, framed = false): Promise<T> {
     const i = endpoint ?? this.current;
     const target = this.endpoints[i].target;
     let res: Buffer;
     try {
-      res = await this.client(i).unary(method, body, timeoutMs);
+      res = await (framed ? this.client(i).unaryFramed(method, body, timeoutMs) : this.client(i).unary(method, body, timeoutMs));
     } catch (err) {
       if (err instanceof EtcdError) throw err;
       const g = err instanceof GrpcError ? err : new GrpcError(Status.UNKNOWN, (err as Error).message);
@@ -171,8 +172,9 @@ export class EtcdClient {
     return this.unary('/etcdserverpb.KV/Range', encodeRangeRequest(req), decodeRangeResponse, timeoutMs);
   }
 
-  /** A Txn, or one encoded already (codec.ts's encodeTxn). */
-  txn(req: TxnRequest | Buffer, timeoutMs: number): Promise<TxnResponse> {
+  /** A Txn, or one encoded already: its body, or `{ framed }` (both from codec.ts's encodeTxn). */
+  txn(req: TxnRequest | Buffer | { framed: Buffer }, timeoutMs: number): Promise<TxnResponse> {
+    if (!Buffer.isBuffer(req) && 'framed' in req) return this.unary('/etcdserverpb.KV/Txn', req.framed, decodeTxnResponse, timeoutMs, undefined, true);
     return this.unary('/etcdserverpb.KV/Txn', Buffer.isBuffer(req) ? req : encodeTxnRequest(req), decodeTxnResponse, timeoutMs);
   }
 

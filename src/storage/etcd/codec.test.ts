@@ -78,6 +78,25 @@ describe('etcd codec', () => {
     assert.equal(decodeWatchResponse(wire, () => undefined).events[0].kv.value, value);
   });
 
+  it('frames an encoded Txn for gRPC in place, each in bytes of its own (carved from a shared slab)', () => {
+    const txn = (value: string) => ({ compare: [{ key: '/k', target: 'mod' as const, result: 'equal' as const, value: 0 }], success: [{ put: { key: '/k', value } }], failure: [{ range: { key: '/k' } }] });
+    const a = encodeTxn(txn('{"a":1}'));
+    const b = encodeTxn(txn('{"b":"' + 'x'.repeat(3000) + '"}'));
+    // A key longer than the size estimate allowed for: the writer grows out of the slab.
+    const c = encodeTxn({ compare: [], success: [], failure: [{ range: { key: '/' + 'k'.repeat(500) } }] });
+    const huge = encodeTxn(txn('y'.repeat(100_000)));
+    for (const [t, v] of [[a, '{"a":1}'], [b, '{"b":"' + 'x'.repeat(3000) + '"}'], [huge, 'y'.repeat(100_000)]] as const) {
+      assert.equal(t.framed[0], 0);
+      assert.equal(t.framed.readUInt32BE(1), t.body.length);
+      assert.deepEqual(t.framed.subarray(5), t.body);
+      assert.equal(t.value!.toString(), v);
+      assert.equal(method('KV', 'Txn').requestDeserialize(t.body).success[0].request_put.value.toString(), v);
+    }
+    assert.equal(method('KV', 'Txn').requestDeserialize(c.body).failure[0].request_range.key.toString(), '/' + 'k'.repeat(500));
+    // Later encodings did not write over earlier ones.
+    assert.equal(a.value!.toString(), '{"a":1}');
+  });
+
   it('encodes watch requests', () => {
     const m = method('Watch', 'Watch');
     const c = m.requestDeserialize(encodeWatchCreate({ key: Buffer.from([0]), rangeEnd: Buffer.from([0]), startRevision: 2 ** 40, progressNotify: true, prevKv: true, watchId: 1, fragment: true }));

@@ -59,7 +59,9 @@ const RESULT = { equal: 0, 'not-equal': 3 } as const;
 
 /** About what a put op takes encoded (its key and value and a few bytes of tags and lengths). */
 function putSize(op: RequestOp): number {
-  return 'put' in op ? Buffer.byteLength(op.put.key) + Buffer.byteLength(op.put.value) + 24 : 0;
+  if ('put' in op) return Buffer.byteLength(op.put.key) + Buffer.byteLength(op.put.value) + 24;
+  const r = 'range' in op ? op.range : op.deleteRange;
+  return Buffer.byteLength(r.key) + (r.rangeEnd === undefined ? 0 : Buffer.byteLength(r.rangeEnd));
 }
 
 /** One RequestOp, written in place (embedded lengths as padded varints: nothing is copied). */
@@ -98,17 +100,49 @@ export function encodeTxnRequest(t: TxnRequest): Buffer {
   return encodeTxn(t).body;
 }
 
+// Txn bodies are carved from slabs of 256 KB: Buffer.allocUnsafe's 8 KB pool took a new
+// ArrayBuffer every two or three creates of a 2 KB pod (with the gRPC framing's copy, every one or
+// two), and an ArrayBuffer costs microseconds to make and more to collect. A slab lives as long as
+// one of its bodies (calls in flight), so a stuck call holds at most one slab.
+const SLAB_BYTES = 256 * 1024;
+let slab = Buffer.alloc(0);
+let slabAt = 0;
+
+/** `size` bytes of the current slab (a fresh buffer when larger than a sixteenth of a slab). */
+function carve(size: number): Buffer {
+  if (size > SLAB_BYTES / 16) return Buffer.allocUnsafe(size);
+  if (slabAt + size > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabAt = 0;
+  }
+  const b = slab.subarray(slabAt, slabAt + size);
+  slabAt += size;
+  return b;
+}
+
+/** Hands back the end of the last carved buffer that was not used (`used` of it was). */
+function uncarve(b: Buffer, used: number): void {
+  if (b.buffer === slab.buffer && b.byteOffset + b.length === slab.byteOffset + slabAt) slabAt -= b.length - Math.min(b.length, (used + 7) & ~7);
+}
+
+/** The gRPC message prefix (not compressed, 4-byte length) that `framed` leaves room for. */
+export const GRPC_PREFIX = 5;
+
 /**
  * A TxnRequest written in one buffer sized up front (a 2 KB pod was copied three times when each
  * embedded message had its own writer); `value` is the view of it holding the first put's value
  * bytes, by which the store recognises its own write in the watch (etcd-store.ts, ownValue).
+ * `framed` is the same bytes as a gRPC message (the 5-byte prefix, then `body`), which the
+ * transport sends as it is instead of copying `body` behind a prefix.
  */
-export function encodeTxn(t: TxnRequest): { body: Buffer; value: Buffer | undefined } {
-  let size = 64;
+export function encodeTxn(t: TxnRequest): { body: Buffer; value: Buffer | undefined; framed: Buffer } {
+  let size = 64 + GRPC_PREFIX;
   for (const c of t.compare) size += Buffer.byteLength(c.key) + 40;
   for (const op of t.success) size += putSize(op) + 64;
   for (const op of t.failure) size += putSize(op) + 64;
-  const w = new ProtoWriter(size);
+  const carved = carve(size);
+  const w = new ProtoWriter(size, carved);
+  w.pos = GRPC_PREFIX;
   for (const c of t.compare) {
     w.tag(1, 2);
     const s = w.beginLength();
@@ -120,8 +154,11 @@ export function encodeTxn(t: TxnRequest): { body: Buffer; value: Buffer | undefi
   const span = { at: -1, end: -1 };
   for (const op of t.success) writeRequestOp(w, 2, op, span.at < 0 ? span : undefined);
   for (const op of t.failure) writeRequestOp(w, 3, op);
-  const body = w.finish();
-  return { body, value: span.at >= 0 ? body.subarray(span.at, span.end) : undefined };
+  const framed = w.finish();
+  if (w.buf === carved) uncarve(carved, framed.length);
+  framed[0] = 0;
+  framed.writeUInt32BE(framed.length - GRPC_PREFIX, 1);
+  return { body: framed.subarray(GRPC_PREFIX), value: span.at >= 0 ? framed.subarray(span.at, span.end) : undefined, framed };
 }
 
 export function encodeCompactionRequest(revision: number, physical = false): Buffer {
@@ -189,17 +226,38 @@ export interface EtcdKeyValue {
   lease: number;
 }
 
+// The decoders below run for every write (a Txn's answer) and every event (a WatchResponse): each
+// message gets its reader and a plain loop, with no callback and no [start, end] pair per field.
+
+/** Enters the length-delimited field at r.pos: returns where it ends, r.pos at its first byte. */
+function enter(r: ProtoReader): number {
+  const n = r.length();
+  return r.pos + n;
+}
+
 /** With ids, the cluster and member IDs too (exact uint64s, slower: only Status needs them). */
 function header(buf: Buffer, s: number, e: number, ids = false): ResponseHeader {
   const h: ResponseHeader = { clusterId: '0', memberId: '0', revision: 0, raftTerm: 0 };
-  fields(buf, s, e, (r, f, w) => {
-    if (w !== 0) return false;
-    if (f === 1 && ids) h.clusterId = r.uint64String();
-    else if (f === 2 && ids) h.memberId = r.uint64String();
+  const r = new ProtoReader(buf, s, e);
+  while (r.more) {
+    const tag = r.varint();
+    const f = Math.floor(tag / 8);
+    const w = tag & 7;
+    if (w !== 0) r.skip(w);
     else if (f === 3) h.revision = r.int64();
     else if (f === 4) h.raftTerm = r.varint();
-    else return false;
-  });
+    else if (f === 1 && ids) h.clusterId = r.uint64String();
+    else if (f === 2 && ids) h.memberId = r.uint64String();
+    else r.skip(w);
+  }
+  return h;
+}
+
+/** The header field at r.pos (r moves past it). */
+function headerField(r: ProtoReader, ids = false): ResponseHeader {
+  const b = enter(r);
+  const h = header(r.buf, r.pos, b, ids);
+  r.pos = b;
   return h;
 }
 
@@ -211,21 +269,36 @@ export type KnownValue = (key: string, buf: Buffer, a: number, b: number) => str
 
 function keyValue(buf: Buffer, s: number, e: number, known?: KnownValue): EtcdKeyValue {
   const kv: EtcdKeyValue = { key: '', value: '', createRevision: 0, modRevision: 0, version: 0, lease: 0 };
-  fields(buf, s, e, (r, f, w) => {
-    if (f === 1 && w === 2) kv.key = r.string();
-    else if (f === 5 && w === 2) {
-      if (known) {
-        const [a, b] = r.span();
-        kv.value = known(kv.key, buf, a, b) ?? buf.toString('utf8', a, b);
-      } else kv.value = r.string();
-    }
-    else if (w !== 0) return false;
+  const r = new ProtoReader(buf, s, e);
+  while (r.more) {
+    const tag = r.varint();
+    const f = Math.floor(tag / 8);
+    const w = tag & 7;
+    if (w === 2) {
+      if (f === 1) kv.key = r.string();
+      else if (f === 5) {
+        if (known) {
+          const b = enter(r);
+          const a = r.pos;
+          r.pos = b;
+          kv.value = known(kv.key, buf, a, b) ?? buf.toString('utf8', a, b);
+        } else kv.value = r.string();
+      } else r.skip(w);
+    } else if (w !== 0) r.skip(w);
     else if (f === 2) kv.createRevision = r.int64();
     else if (f === 3) kv.modRevision = r.int64();
     else if (f === 4) kv.version = r.int64();
     else if (f === 6) kv.lease = r.int64();
-    else return false;
-  });
+    else r.skip(w);
+  }
+  return kv;
+}
+
+/** The KeyValue field at r.pos (r moves past it). */
+function keyValueField(r: ProtoReader, known?: KnownValue): EtcdKeyValue {
+  const b = enter(r);
+  const kv = keyValue(r.buf, r.pos, b, known);
+  r.pos = b;
   return kv;
 }
 
@@ -240,13 +313,17 @@ export interface RangeResponse {
 
 function rangeResponse(buf: Buffer, s: number, e: number): RangeResponse {
   const out: RangeResponse = { header: NO_HEADER, kvs: [], more: false, count: 0 };
-  fields(buf, s, e, (r, f, w) => {
-    if (f === 1 && w === 2) out.header = header(buf, ...r.span());
-    else if (f === 2 && w === 2) out.kvs.push(keyValue(buf, ...r.span()));
+  const r = new ProtoReader(buf, s, e);
+  while (r.more) {
+    const tag = r.varint();
+    const f = Math.floor(tag / 8);
+    const w = tag & 7;
+    if (f === 1 && w === 2) out.header = headerField(r);
+    else if (f === 2 && w === 2) out.kvs.push(keyValueField(r));
     else if (f === 3 && w === 0) out.more = r.varint() !== 0;
     else if (f === 4 && w === 0) out.count = r.int64();
-    else return false;
-  });
+    else r.skip(w);
+  }
   return out;
 }
 
@@ -269,29 +346,46 @@ export type ResponseOp = { range: RangeResponse } | { put: PutResponse } | { del
 
 function responseOp(buf: Buffer, s: number, e: number): ResponseOp {
   let out: ResponseOp | undefined;
-  fields(buf, s, e, (r, f, w) => {
-    if (w !== 2) return false;
-    const [a, b] = r.span();
-    if (f === 1) out = { range: rangeResponse(buf, a, b) };
-    else if (f === 2) {
-      const put: PutResponse = { header: NO_HEADER };
-      fields(buf, a, b, (r2, f2, w2) => {
-        if (f2 === 1 && w2 === 2) put.header = header(buf, ...r2.span());
-        else if (f2 === 2 && w2 === 2) put.prevKv = keyValue(buf, ...r2.span());
-        else return false;
-      });
-      out = { put };
-    } else if (f === 3) {
-      const del: DeleteRangeResponse = { header: NO_HEADER, deleted: 0, prevKvs: [] };
-      fields(buf, a, b, (r2, f2, w2) => {
-        if (f2 === 1 && w2 === 2) del.header = header(buf, ...r2.span());
-        else if (f2 === 2 && w2 === 0) del.deleted = r2.int64();
-        else if (f2 === 3 && w2 === 2) del.prevKvs.push(keyValue(buf, ...r2.span()));
-        else return false;
-      });
-      out = { deleteRange: del };
+  const r = new ProtoReader(buf, s, e);
+  while (r.more) {
+    const tag = r.varint();
+    const f = Math.floor(tag / 8);
+    const w = tag & 7;
+    if (w !== 2 || f < 1 || f > 3) {
+      r.skip(w);
+      continue;
     }
-  });
+    const b = enter(r);
+    if (f === 1) out = { range: rangeResponse(buf, r.pos, b) };
+    else {
+      const r2 = new ProtoReader(buf, r.pos, b);
+      if (f === 2) {
+        const put: PutResponse = { header: NO_HEADER };
+        while (r2.more) {
+          const tag2 = r2.varint();
+          const f2 = Math.floor(tag2 / 8);
+          const w2 = tag2 & 7;
+          if (f2 === 1 && w2 === 2) put.header = headerField(r2);
+          else if (f2 === 2 && w2 === 2) put.prevKv = keyValueField(r2);
+          else r2.skip(w2);
+        }
+        out = { put };
+      } else {
+        const del: DeleteRangeResponse = { header: NO_HEADER, deleted: 0, prevKvs: [] };
+        while (r2.more) {
+          const tag2 = r2.varint();
+          const f2 = Math.floor(tag2 / 8);
+          const w2 = tag2 & 7;
+          if (f2 === 1 && w2 === 2) del.header = headerField(r2);
+          else if (f2 === 2 && w2 === 0) del.deleted = r2.int64();
+          else if (f2 === 3 && w2 === 2) del.prevKvs.push(keyValueField(r2));
+          else r2.skip(w2);
+        }
+        out = { deleteRange: del };
+      }
+    }
+    r.pos = b;
+  }
   if (!out) throw new ProtobufError('empty ResponseOp');
   return out;
 }
@@ -304,12 +398,19 @@ export interface TxnResponse {
 
 export function decodeTxnResponse(buf: Buffer): TxnResponse {
   const out: TxnResponse = { header: NO_HEADER, succeeded: false, responses: [] };
-  fields(buf, 0, buf.length, (r, f, w) => {
-    if (f === 1 && w === 2) out.header = header(buf, ...r.span());
+  const r = new ProtoReader(buf, 0, buf.length);
+  while (r.more) {
+    const tag = r.varint();
+    const f = Math.floor(tag / 8);
+    const w = tag & 7;
+    if (f === 1 && w === 2) out.header = headerField(r);
     else if (f === 2 && w === 0) out.succeeded = r.varint() !== 0;
-    else if (f === 3 && w === 2) out.responses.push(responseOp(buf, ...r.span()));
-    else return false;
-  });
+    else if (f === 3 && w === 2) {
+      const b = enter(r);
+      out.responses.push(responseOp(buf, r.pos, b));
+      r.pos = b;
+    } else r.skip(w);
+  }
   return out;
 }
 
@@ -317,7 +418,7 @@ export function decodeTxnResponse(buf: Buffer): TxnResponse {
 export function decodeHeaderOnly(buf: Buffer): { header: ResponseHeader } {
   let h = NO_HEADER;
   fields(buf, 0, buf.length, (r, f, w) => {
-    if (f === 1 && w === 2) h = header(buf, ...r.span());
+    if (f === 1 && w === 2) h = headerField(r);
     else return false;
   });
   return { header: h };
@@ -343,7 +444,11 @@ export interface WatchResponse {
 /** `known`: values the caller holds already (see KnownValue), for the events' new values. */
 export function decodeWatchResponse(buf: Buffer, known?: KnownValue): WatchResponse {
   const out: WatchResponse = { header: NO_HEADER, watchId: 0, created: false, canceled: false, compactRevision: 0, cancelReason: '', fragment: false, events: [] };
-  fields(buf, 0, buf.length, (r, f, w) => {
+  const r = new ProtoReader(buf, 0, buf.length);
+  while (r.more) {
+    const tag = r.varint();
+    const f = Math.floor(tag / 8);
+    const w = tag & 7;
     if (w === 0) {
       const v = r.int64();
       if (f === 2) out.watchId = v;
@@ -351,24 +456,27 @@ export function decodeWatchResponse(buf: Buffer, known?: KnownValue): WatchRespo
       else if (f === 4) out.canceled = v !== 0;
       else if (f === 5) out.compactRevision = v;
       else if (f === 7) out.fragment = v !== 0;
-      return;
-    }
-    if (w !== 2) return false;
-    if (f === 1) out.header = header(buf, ...r.span());
+    } else if (w !== 2) r.skip(w);
+    else if (f === 1) out.header = headerField(r);
     else if (f === 6) out.cancelReason = r.string();
     else if (f === 11) {
+      const b = enter(r);
+      const r2 = new ProtoReader(buf, r.pos, b);
       const ev: WatchEvent = { type: 'PUT', kv: undefined as unknown as EtcdKeyValue };
-      const [a, b] = r.span();
-      fields(buf, a, b, (r2, f2, w2) => {
+      while (r2.more) {
+        const tag2 = r2.varint();
+        const f2 = Math.floor(tag2 / 8);
+        const w2 = tag2 & 7;
         if (f2 === 1 && w2 === 0) ev.type = r2.varint() === 1 ? 'DELETE' : 'PUT';
-        else if (f2 === 2 && w2 === 2) ev.kv = keyValue(buf, ...r2.span(), known);
-        else if (f2 === 3 && w2 === 2) ev.prevKv = keyValue(buf, ...r2.span());
-        else return false;
-      });
+        else if (f2 === 2 && w2 === 2) ev.kv = keyValueField(r2, known);
+        else if (f2 === 3 && w2 === 2) ev.prevKv = keyValueField(r2);
+        else r2.skip(w2);
+      }
+      r.pos = b;
       if (!ev.kv) throw new ProtobufError('watch event without a key-value');
       out.events.push(ev);
-    } else return false;
-  });
+    } else r.skip(w);
+  }
   return out;
 }
 
@@ -386,7 +494,7 @@ export interface StatusResponse {
 export function decodeStatusResponse(buf: Buffer): StatusResponse {
   const out: StatusResponse = { header: NO_HEADER, version: '', dbSize: 0, leader: '0', raftIndex: 0, raftTerm: 0, errors: [], isLearner: false };
   fields(buf, 0, buf.length, (r, f, w) => {
-    if (f === 1 && w === 2) out.header = header(buf, ...r.span(), true);
+    if (f === 1 && w === 2) out.header = headerField(r, true);
     else if (f === 2 && w === 2) out.version = r.string();
     else if (f === 8 && w === 2) out.errors.push(r.string());
     else if (w !== 0) return false;
@@ -411,7 +519,7 @@ export interface Member {
 export function decodeMemberListResponse(buf: Buffer): { header: ResponseHeader; members: Member[] } {
   const out = { header: NO_HEADER, members: [] as Member[] };
   fields(buf, 0, buf.length, (r, f, w) => {
-    if (f === 1 && w === 2) out.header = header(buf, ...r.span(), true);
+    if (f === 1 && w === 2) out.header = headerField(r, true);
     else if (f === 2 && w === 2) {
       const m: Member = { id: '0', name: '', peerURLs: [], clientURLs: [], isLearner: false };
       const [a, b] = r.span();

@@ -189,14 +189,14 @@ export class EtcdStore implements Store {
   }
 
   private async writeNow(op: WriteOp): Promise<KeyValue> {
-    const { body, value } = encodeTxn(this.txnFor(op));
+    const { framed, value } = encodeTxn(this.txnFor(op));
     const k = this.ns + op.key;
     // Only text that UTF-8 carries unchanged (no lone surrogates) is the same string once decoded.
     const own = value && op.kind !== 'delete' && wellFormed(op.value) ? { value: op.value, bytes: value } : undefined;
-    if (!own) return this.send(op, body);
+    if (!own) return this.send(op, framed);
     this.writing.set(k, own);
     try {
-      return await this.send(op, body);
+      return await this.send(op, framed);
     } finally {
       if (this.writing.get(k) === own) this.writing.delete(k);
     }
@@ -209,14 +209,15 @@ export class EtcdStore implements Store {
     return w.value;
   }
 
-  private async send(op: WriteOp, txn: Buffer): Promise<KeyValue> {
+  /** `framed`: the Txn as a framed gRPC message (encodeTxn's). */
+  private async send(op: WriteOp, framed: Buffer): Promise<KeyValue> {
     const deadline = Date.now() + this.timeoutMs;
     for (let attempt = 0; ; attempt++) {
       this.failIfDown(op.key);
       const before = this.seen;
       let res: TxnResponse;
       try {
-        res = await this.client.txn(txn, this.left(deadline));
+        res = await this.client.txn({ framed }, this.left(deadline));
       } catch (e) {
         if (e instanceof EtcdError && e.tooLarge) throw new StorageError('TooLarge', op.key, `etcd refused the object: ${e.details}`);
         if (e instanceof EtcdError && e.permanent) throw new StorageError('Unavailable', op.key, e.message);

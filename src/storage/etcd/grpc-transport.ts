@@ -80,7 +80,7 @@ export class GrpcStream extends EventEmitter {
  */
 export class GrpcConnection {
   private readonly channel: GrpcChannel;
-  private readonly unaryChannel: { unary(path: string, body: Buffer, timeoutMs: number): Promise<Buffer>; close(): void };
+  private readonly unaryChannel: { unary(path: string, body: Buffer, timeoutMs: number): Promise<Buffer>; unaryFramed?(path: string, framed: Buffer, timeoutMs: number): Promise<Buffer>; close(): void };
 
   constructor(o: TransportOptions) {
     const keepaliveMs = o.keepaliveMs ?? 10_000;
@@ -92,6 +92,12 @@ export class GrpcConnection {
   /** One request, one response. */
   unary(path: string, body: Buffer, timeoutMs: number): Promise<Buffer> {
     return this.unaryChannel.unary(path, body, timeoutMs);
+  }
+
+  /** The same with the request framed already (a 5-byte gRPC prefix, then the message). */
+  unaryFramed(path: string, framed: Buffer, timeoutMs: number): Promise<Buffer> {
+    const ch = this.unaryChannel;
+    return ch.unaryFramed ? ch.unaryFramed(path, framed, timeoutMs) : ch.unary(path, framed.subarray(5), timeoutMs);
   }
 
   /** A bidirectional stream (the Watch). */

@@ -503,6 +503,15 @@ export class H2UnaryChannel {
 
   /** One call: the request message (serialized) in, the response message out. */
   unary(path: string, body: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
+    const payload = Buffer.allocUnsafe(5 + body.length);
+    payload[0] = 0;
+    payload.writeUInt32BE(body.length, 1);
+    body.copy(payload, 5);
+    return this.unaryFramed(path, payload, timeoutMs, signal);
+  }
+
+  /** The same with the message framed already (its 5-byte gRPC prefix, then the message). */
+  unaryFramed(path: string, payload: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
     if (this.closed) return Promise.reject(new GrpcCallError(GrpcCode.CANCELLED, 'connection closed', true));
     const deadline = this.o.sendDeadline && timeoutMs > 0 ? grpcTimeout(timeoutMs) : '';
     const key = deadline ? `${path} ${deadline}` : path;
@@ -535,10 +544,6 @@ export class H2UnaryChannel {
         this.o.unrefWhenIdle,
       );
     }
-    const payload = Buffer.allocUnsafe(5 + body.length);
-    payload[0] = 0;
-    payload.writeUInt32BE(body.length, 1);
-    body.copy(payload, 5);
     return s.call(block, payload, timeoutMs, signal);
   }
 
