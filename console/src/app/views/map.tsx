@@ -2,7 +2,7 @@
 // node with its kubelet and pods. Pods are drawn one by one while the cluster is small, counted
 // per node on a canvas when it is not.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { apiFetch } from '../../shared/http.ts';
 import type { ComponentHealth, MiniPod, NodeSummary, Overview } from '../../shared/types.ts';
 import { DETAIL_NODES } from '../../shared/types.ts';
@@ -173,7 +173,10 @@ function Pod({ p }: { p: MiniPod }) {
 function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
   const n = ov.nodes;
   const cards = ov.detailed && nodes.length <= DETAIL_NODES;
-  const [usage, readUsage] = useNodesUsage(cards);
+  // The grid reads the use once the nodes' list is in, not during the first load (at 5,000 nodes
+  // the NodeMetrics list would be queued beside the map's own requests); cards read it at once.
+  const listed = useLatch(ov.resources.nodes?.state === 'synced');
+  const [usage, readUsage, usageError] = useNodesUsage(cards || listed);
   return (
     <section class="nodes">
       <h2>
@@ -195,16 +198,16 @@ function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
         )}
       </h2>
       {/* Cards only for a few nodes, even if the overview saying otherwise is a batch late. */}
+      {(usage?.at !== undefined || usageError) && (
+        <p class="muted" data-testid="nodes-usage">
+          {usage ? `Use from the metrics API, read ${age(usage.at) === 'now' ? 'just now' : `${age(usage.at)} ago`}` : `Use from the metrics API: not available (${usageError})`}{' '}
+          <button type="button" class="link" data-testid="nodes-usage-again" onClick={readUsage}>
+            read again
+          </button>
+        </p>
+      )}
       {cards ? (
         <>
-          {usage?.at !== undefined && (
-            <p class="muted" data-testid="nodes-usage">
-              Use from the metrics API, read {age(usage.at) === 'now' ? 'just now' : `${age(usage.at)} ago`}{' '}
-              <button type="button" class="link" data-testid="nodes-usage-again" onClick={readUsage}>
-                read again
-              </button>
-            </p>
-          )}
           <div class="node-cards">
             {nodes.map((node) => (
               <NodeCard node={node} usage={usage?.nodes.get(node.name)} />
@@ -212,10 +215,24 @@ function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
           </div>
         </>
       ) : (
-        <NodeCanvas nodes={nodes} version={store.nodesVersion} pods={ov.pods.total} loaded={['nodes', 'leases', 'pods', 'events'].filter((r) => ov.resources[r]?.state === 'synced').join(' ')} />
+        <NodeCanvas
+          nodes={nodes}
+          version={store.nodesVersion}
+          pods={ov.pods.total}
+          loaded={['nodes', 'leases', 'pods', 'events'].filter((r) => ov.resources[r]?.state === 'synced').join(' ')}
+          usage={usage}
+          usageError={usageError}
+        />
       )}
     </section>
   );
+}
+
+/** True from the first render where `now` is, on: a condition met once, not followed after. */
+function useLatch(now: boolean): boolean {
+  const was = useRef(false);
+  if (now) was.current = true;
+  return was.current;
 }
 
 function Bar({ used, total, label }: { used: number; total: number; label: string }) {
