@@ -2,7 +2,7 @@
 // node with its kubelet and pods. Pods are drawn one by one while the cluster is small, counted
 // per node on a canvas when it is not.
 
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { apiFetch } from '../../shared/http.ts';
 import type { ComponentHealth, MiniPod, NodeSummary, Overview } from '../../shared/types.ts';
 import { DETAIL_NODES } from '../../shared/types.ts';
@@ -173,10 +173,11 @@ function Pod({ p }: { p: MiniPod }) {
 function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
   const n = ov.nodes;
   const cards = ov.detailed && nodes.length <= DETAIL_NODES;
-  // The grid reads the use once the nodes' list is in, not during the first load (at 5,000 nodes
-  // the NodeMetrics list would be queued beside the map's own requests); cards read it at once.
-  const listed = useLatch(ov.resources.nodes?.state === 'synced');
-  const [usage, readUsage, usageError] = useNodesUsage(cards || listed);
+  // Cards read the use at once. The grid reads it when first wanted (a use fill chosen, a cell
+  // hovered), not with the map: at 5,000 nodes the NodeMetrics list is ~2 MB of JSON, whose parse
+  // (60-100 ms on this machine under load) would land in the first load.
+  const [wanted, setWanted] = useState(false);
+  const [usage, readUsage, usageError] = useNodesUsage(cards || wanted);
   return (
     <section class="nodes">
       <h2>
@@ -198,13 +199,20 @@ function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
         )}
       </h2>
       {/* Cards only for a few nodes, even if the overview saying otherwise is a batch late. */}
-      {(usage?.at !== undefined || usageError) && (
+      {usage || usageError ? (
         <p class="muted" data-testid="nodes-usage">
           {usage ? `Use from the metrics API, read ${age(usage.at) === 'now' ? 'just now' : `${age(usage.at)} ago`}` : `Use from the metrics API: not available (${usageError})`}{' '}
           <button type="button" class="link" data-testid="nodes-usage-again" onClick={readUsage}>
             read again
           </button>
         </p>
+      ) : (
+        // The grid's line is there before the use is read, so the grid does not move under the pointer when it comes.
+        !cards && (
+          <p class="muted" data-testid="nodes-usage-unread">
+            {wanted ? 'Use from the metrics API: reading…' : 'Use from the metrics API: read when a use fill is chosen or a node hovered (that API has no watch, so it is read when wanted)'}
+          </p>
+        )
       )}
       {cards ? (
         <>
@@ -222,17 +230,11 @@ function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
           loaded={['nodes', 'leases', 'pods', 'events'].filter((r) => ov.resources[r]?.state === 'synced').join(' ')}
           usage={usage}
           usageError={usageError}
+          wantUsage={() => setWanted(true)}
         />
       )}
     </section>
   );
-}
-
-/** True from the first render where `now` is, on: a condition met once, not followed after. */
-function useLatch(now: boolean): boolean {
-  const was = useRef(false);
-  if (now) was.current = true;
-  return was.current;
 }
 
 function Bar({ used, total, label }: { used: number; total: number; label: string }) {

@@ -37,7 +37,11 @@ const pct = (used: number, total: number) => (total > 0 ? ` (${Math.round((used 
  * pods drawn it goes into a `mizzen:map` performance mark at each drawing, which is how `npm run
  * bench -- console` sees when the map was first drawn whole.
  */
-export function NodeCanvas({ nodes, version, loaded, pods, usage, usageError }: { nodes: NodeSummary[]; version: number; loaded: string; pods: number; usage?: NodesUsage; usageError?: string }) {
+/**
+ * `usage` is the nodes' use from the metrics API, read by the map when `wantUsage` is first called
+ * (a use fill chosen, a cell hovered), not before: the map's first load does not wait on it.
+ */
+export function NodeCanvas({ nodes, version, loaded, pods, usage, usageError, wantUsage }: { nodes: NodeSummary[]; version: number; loaded: string; pods: number; usage?: NodesUsage; usageError?: string; wantUsage: () => void }) {
   const ref = useRef<HTMLCanvasElement>(null);
   const [fill, setFill] = useState<CellFill>('pods');
   const [width, setWidth] = useState(960);
@@ -90,7 +94,7 @@ export function NodeCanvas({ nodes, version, loaded, pods, usage, usageError }: 
       <p class="cell-fills" data-testid="cell-fills">
         Fill:{' '}
         {FILLS.map((f) => (
-          <button type="button" class={fill === f.fill ? 'tab on' : 'tab'} data-testid={`cell-fill-${f.fill}`} onClick={() => setFill(f.fill)}>
+          <button type="button" class={fill === f.fill ? 'tab on' : 'tab'} data-testid={`cell-fill-${f.fill}`} onClick={() => (setFill(f.fill), f.fill !== 'pods' && wantUsage())}>
             {f.label}
           </button>
         ))}
@@ -109,6 +113,7 @@ export function NodeCanvas({ nodes, version, loaded, pods, usage, usageError }: 
         ref={ref}
         onMouseMove={(e) => {
           const n = at(e as unknown as MouseEvent);
+          if (n) wantUsage();
           // Placed in the box that holds the legends too, not in the canvas's own coordinates.
           const box = (e.currentTarget as HTMLElement).parentElement!.getBoundingClientRect();
           setHover(n ? { n, x: e.clientX - box.left, y: e.clientY - box.top } : undefined);
