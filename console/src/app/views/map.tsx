@@ -173,7 +173,11 @@ function Pod({ p }: { p: MiniPod }) {
 function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
   const n = ov.nodes;
   const cards = ov.detailed && nodes.length <= DETAIL_NODES;
-  const [usage, readUsage] = useNodesUsage(cards);
+  // Cards read the use at once. The grid reads it when first wanted (a use fill chosen, a cell
+  // hovered), not with the map: at 5,000 nodes the NodeMetrics list is ~2 MB of JSON, whose parse
+  // (60-100 ms on this machine under load) would land in the first load.
+  const [wanted, setWanted] = useState(false);
+  const [usage, readUsage, usageError] = useNodesUsage(cards || wanted);
   return (
     <section class="nodes">
       <h2>
@@ -195,16 +199,23 @@ function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
         )}
       </h2>
       {/* Cards only for a few nodes, even if the overview saying otherwise is a batch late. */}
+      {usage || usageError ? (
+        <p class="muted" data-testid="nodes-usage">
+          {usage ? `Use from the metrics API, read ${age(usage.at) === 'now' ? 'just now' : `${age(usage.at)} ago`}` : `Use from the metrics API: not available (${usageError})`}{' '}
+          <button type="button" class="link" data-testid="nodes-usage-again" onClick={readUsage}>
+            read again
+          </button>
+        </p>
+      ) : (
+        // The grid's line is there before the use is read, so the grid does not move under the pointer when it comes.
+        !cards && (
+          <p class="muted" data-testid="nodes-usage-unread">
+            {wanted ? 'Use from the metrics API: reading…' : 'Use from the metrics API: read when a use fill is chosen or a node hovered (that API has no watch, so it is read when wanted)'}
+          </p>
+        )
+      )}
       {cards ? (
         <>
-          {usage?.at !== undefined && (
-            <p class="muted" data-testid="nodes-usage">
-              Use from the metrics API, read {age(usage.at) === 'now' ? 'just now' : `${age(usage.at)} ago`}{' '}
-              <button type="button" class="link" data-testid="nodes-usage-again" onClick={readUsage}>
-                read again
-              </button>
-            </p>
-          )}
           <div class="node-cards">
             {nodes.map((node) => (
               <NodeCard node={node} usage={usage?.nodes.get(node.name)} />
@@ -212,7 +223,15 @@ function Nodes({ ov, nodes }: { ov: Overview; nodes: NodeSummary[] }) {
           </div>
         </>
       ) : (
-        <NodeCanvas nodes={nodes} version={store.nodesVersion} pods={ov.pods.total} loaded={['nodes', 'leases', 'pods', 'events'].filter((r) => ov.resources[r]?.state === 'synced').join(' ')} />
+        <NodeCanvas
+          nodes={nodes}
+          version={store.nodesVersion}
+          pods={ov.pods.total}
+          loaded={['nodes', 'leases', 'pods', 'events'].filter((r) => ov.resources[r]?.state === 'synced').join(' ')}
+          usage={usage}
+          usageError={usageError}
+          wantUsage={() => setWanted(true)}
+        />
       )}
     </section>
   );

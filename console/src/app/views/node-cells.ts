@@ -1,4 +1,5 @@
-// The node canvas's drawing: a cell per node, coloured by health, filled by pods / pod capacity.
+// The node canvas's drawing: a cell per node, coloured by health, filled by pods / pod capacity
+// (or, on the map when asked, by resource use from the metrics API against allocatable).
 // Shared by the map (NodeCanvas) and the page's first paint (src/first-paint), which draws the
 // same cells before the app's script has run; no Preact here, so the first paint stays small.
 
@@ -27,8 +28,14 @@ function cls(n: NodeSummary): string {
   return n.health === 'NotReady' ? 'bad' : 'unknown';
 }
 
-/** Sizes the canvas for `cols` columns and draws every node; says what it holds in data-drawn. */
-export function drawNodeCells(c: HTMLCanvasElement, nodes: NodeSummary[], cols: number): void {
+const podsFill = (n: NodeSummary) => (n.podsAllocatable > 0 ? n.pods / n.podsAllocatable : 0);
+
+/**
+ * Sizes the canvas for `cols` columns and draws every node; says what it holds in data-drawn.
+ * `fillOf` gives each cell's fill as a fraction (pods / pod capacity unless given); undefined
+ * means not known (no use reported for that node), drawn as an empty cell with a dark corner.
+ */
+export function drawNodeCells(c: HTMLCanvasElement, nodes: NodeSummary[], cols: number, fillOf: (n: NodeSummary) => number | undefined = podsFill): void {
   const rows = Math.ceil(nodes.length / cols);
   const dpr = devicePixelRatio || 1;
   const STEP = CELL + GAP;
@@ -44,7 +51,8 @@ export function drawNodeCells(c: HTMLCanvasElement, nodes: NodeSummary[], cols: 
   // cleared after, one strip each: ~100 calls for 5,000 healthy nodes rather than a fillRect
   // per cell (5,000 of them took ~50 ms of the first load under load 3-4).
   const keys = nodes.map(cls);
-  const fills = nodes.map((n) => Math.round((n.podsAllocatable > 0 ? Math.min(1, n.pods / n.podsAllocatable) : 0) * CELL));
+  const known = nodes.map(fillOf);
+  const fills = known.map((f) => Math.round(Math.max(0, Math.min(1, f ?? 0)) * CELL));
   const runs = (draw: (from: number, to: number) => void, same: (a: number, b: number) => boolean) => {
     for (let i = 0; i < nodes.length; ) {
       let j = i + 1;
@@ -74,6 +82,8 @@ export function drawNodeCells(c: HTMLCanvasElement, nodes: NodeSummary[], cols: 
   for (let col = 1; col < cols; col++) g.clearRect(col * STEP - GAP, 0, GAP, h);
   g.fillStyle = '#f2c94c';
   for (let i = 0; i < nodes.length; i++) if (nodes[i]!.pending) g.fillRect((i % cols) * STEP + CELL - 4, Math.floor(i / cols) * STEP, 4, 4);
+  g.fillStyle = '#3b3f46';
+  for (let i = 0; i < nodes.length; i++) if (known[i] === undefined) g.fillRect((i % cols) * STEP, Math.floor(i / cols) * STEP + CELL - 4, 4, 4);
   // What the canvas holds (the bench's first load waits for every node drawn).
   c.dataset.drawn = String(nodes.length);
 }

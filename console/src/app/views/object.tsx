@@ -149,22 +149,49 @@ function Owners({ obj, loc }: { obj: any; loc: Loc }) {
   );
 }
 
+/** How much of a followed log the page keeps (the newest), so a chatty container cannot fill the tab. */
+const FOLLOW_KEEP = 256 * 1024;
+
 function Logs({ pod, loc }: { pod: any; loc: Loc }) {
   const containers: string[] = (pod.spec?.containers ?? []).map((c: any) => c.name);
   const [c, setC] = useState(containers[0] ?? '');
   const [text, setText] = useState<string>();
+  const [follow, setFollow] = useState(false);
+  const [ended, setEnded] = useState<string>();
   useEffect(() => {
     let stop = false;
+    const abort = new AbortController();
     setText(undefined);
-    const q = new URLSearchParams({ container: c, tailLines: '500' });
-    apiFetch(`${resourcePath({ ...loc, resource: 'pods' }, 'log')}?${q}`, { token: savedToken(), headers: { Accept: '*/*' } })
-      .then((r) => r.text())
-      .then((t) => !stop && setText(t || '(no output yet)'))
+    setEnded(undefined);
+    const q = new URLSearchParams({ container: c, tailLines: '500', ...(follow ? { follow: 'true' } : {}) });
+    apiFetch(`${resourcePath({ ...loc, resource: 'pods' }, 'log')}?${q}`, { token: savedToken(), headers: { Accept: '*/*' }, signal: abort.signal })
+      .then(async (r) => {
+        if (!follow) {
+          const t = await r.text();
+          if (!stop) setText(t || '(no output yet)');
+          return;
+        }
+        // Followed: the kubelet's stream, shown as it comes (one open request, ended when the
+        // container's output ends, the user stops following or leaves the page).
+        const reader = r.body!.pipeThrough(new TextDecoderStream()).getReader();
+        let all = '';
+        setText('');
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (stop) return;
+          if (done) break;
+          all += value;
+          if (all.length > FOLLOW_KEEP) all = all.slice(all.indexOf('\n', all.length - FOLLOW_KEEP) + 1);
+          setText(all);
+        }
+        setEnded('the log stream ended (the container stopped, or the kubelet closed it)');
+      })
       .catch((e) => !stop && setText(e instanceof ApiError ? `The logs cannot be read: ${e.message}` : String(e)));
     return () => {
       stop = true;
+      abort.abort();
     };
-  }, [c, loc.name]);
+  }, [c, loc.name, follow]);
   return (
     <div>
       {containers.length > 1 && (
@@ -173,10 +200,14 @@ function Logs({ pod, loc }: { pod: any; loc: Loc }) {
             <option>{n}</option>
           ))}
         </select>
-      )}
-      <pre class="logs" data-testid="logs">
-        {text ?? 'loading…'}
+      )}{' '}
+      <label>
+        <input type="checkbox" data-testid="logs-follow" checked={follow} onChange={(e) => setFollow((e.target as HTMLInputElement).checked)} /> follow
+      </label>
+      <pre class="logs" data-testid="logs" data-following={follow && !ended ? 'true' : 'false'}>
+        {text === undefined ? 'loading…' : text === '' && follow ? '(waiting for output…)' : text}
       </pre>
+      {ended && <p class="muted">{ended}</p>}
     </div>
   );
 }
