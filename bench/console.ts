@@ -21,6 +21,11 @@
 // `--page-profile DIR`: a CPU profile of the page's main thread (Chromium's, through CDP) over each
 // counted load, written to DIR/<build>-<n>.cpuprofile (summarise with bench/lib/cpuprofile-summary.ts):
 // where the long tasks went.
+// `--server-timeline`: the API server records its side of each load (bench/lib/console-server-
+// timeline.ts: each console request parsed → head (its handler's CPU) → body out, TLS handshakes,
+// GC pauses, event-loop blocks), printed with each run as `server`, on the page's clock.
+// The first load is printed over all runs too (`firstLoad`: min, median, p90, max, how many over
+// 1 s): the target holds for every load, not the median.
 // `--compare DIR` loads a second build of the console (e.g. one of an older commit, built with
 // `node console/build.mjs` in a checkout of it) in turns with this one, on the same cluster, so a
 // busy machine's noise falls on both alike. Prints one JSON line with each run and the medians.
