@@ -85,10 +85,10 @@ async function firstPaintScript(vite) {
 /**
  * index.html after Vite: the first paint's script inlined, its stylesheet inlined (one request less before the map's Table: a
  * browser's first connection to a busy API server carries the page's requests one after another),
- * and the data worker's hashed script named in the inline script that starts it while the page's
- * own script loads.
+ * and the data worker's and the app's hashed scripts named in the inline script, which asks for
+ * them after the first paint.
  */
-function inlineFirstLoad(dir, firstPaint) {
+export function inlineFirstLoad(dir, firstPaint) {
   const file = path.join(dir, 'index.html');
   let html = readFileSync(file, 'utf8');
   // The first paint's code, inline (no request of its own: it must be there when the Table is).
@@ -102,8 +102,11 @@ function inlineFirstLoad(dir, firstPaint) {
   if (worker) html = html.replace("'%WORKER%'", `'${worker[1]}'`);
   // The app's script tag out of the page, its name into the inline script that asks for it after
   // the Table (one tag, no preloads of other chunks: checked, or the page is left as Vite made it).
+  // The check looks for Vite's <link rel="modulepreload"> tags, not the word: the inline script
+  // says it too (it makes the app's own preload), and a check for the word left the tag in every
+  // build since (the app then ran as soon as it came, under the first paint).
   const tags = html.match(/<script type="module"[^>]*><\/script>/g) ?? [];
-  if (app && tags.length === 1 && tags[0].includes(`/ui/${app[1]}`) && !html.includes('modulepreload')) {
+  if (app && tags.length === 1 && tags[0].includes(`/ui/${app[1]}`) && !/<link[^>]*rel="?modulepreload/.test(html)) {
     html = html.replace(tags[0], '').replace("'%APP%'", `'/ui/${app[1]}'`);
   }
   writeFileSync(file, html);

@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import http from 'node:http';
 import { CachedObject, decodeKeyValue, encodeForStorage } from './registry/cached-object.ts';
 import { PackedKeyValue } from '../storage/packed-text.ts';
-import { tableRows } from './table-list.ts';
+import { noneRows, tableRows } from './table-list.ts';
 import { toTable } from './output.ts';
 import { pods } from '../api/core/pod.ts';
 import { nodes } from '../api/core/node.ts';
@@ -106,6 +106,29 @@ test('a new version of an object gets new cells; nodes and tables without column
   // An object not held as stored text (written as an object) goes the parsed way.
   const plain = new CachedObject(undefined, { ...pod('q'), metadata: { ...pod('q').metadata, resourceVersion: '9' } });
   assert.deepEqual(rowsAt(pods, [plain], 'Metadata', t0), expectedAt(pods, [plain], 'Metadata', t0));
+});
+
+test('includeObject=None rows kept whole while their Age reads the same: the same text and byte length as made afresh', () => {
+  const objs = samples.map((o, i) => CachedObject.fromStored(encodeForStorage(o), 300 + i)!);
+  // 65 s, 65.5 s (the same Age: rows reused), 3 h, 9 days: each as tableRows makes it.
+  for (const now of [t0, t0, t0 + 500, t0 + 3 * 3600_000, t0 + 9 * 86400_000, t0 + 9 * 86400_000 + 1000]) {
+    const items = noneRows(pods, objs, 'v1', now);
+    assert.deepEqual(
+      items.map((r) => r.json),
+      tableRows(pods, objs, 'v1', 'None', now),
+      `at ${now - t0}`,
+    );
+    for (const r of items) assert.equal(r.jsonBytes, Buffer.byteLength(r.json));
+    assert.deepEqual(items.map((r) => JSON.parse(r.json)), expectedAt(pods, objs, 'None', now));
+  }
+  // The restarted pod's cells say "ago" (not kept): made again each time, right each time.
+  assert.equal(JSON.parse(noneRows(pods, objs, 'v1', t0 + 3600_000)[3]!.json).cells[3], '3 (60m ago)');
+  // A node row reused as it is while its Age reads the same.
+  const node = CachedObject.fromStored(encodeForStorage({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n', creationTimestamp: created }, status: { conditions: [{ type: 'Ready', status: 'True' }] } }), 7)!;
+  for (let i = 0; i < 3; i++) noneRows(nodes, [node], 'v1', t0);
+  const a = noneRows(nodes, [node], 'v1', t0)[0]!;
+  assert.equal(noneRows(nodes, [node], 'v1', t0 + 400)[0], a, 'the same row, not made again');
+  assert.notEqual(noneRows(nodes, [node], 'v1', t0 + 60_000)[0]!.json, a.json, 'a new Age, a new row');
 });
 
 // ---- against a real API server, read by kubectl ----

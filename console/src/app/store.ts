@@ -49,7 +49,8 @@ export class Store {
   prepare(): void {
     // index.html's inline script started the worker itself (its watches): start() takes it.
     if (this.spare || this.boot?.worker) return;
-    // index.html's inline script started one as the page was parsed (see build.mjs).
+    // Older pages' inline scripts started one as the page was parsed; index.html's now starts
+    // it after the first paint (boot.worker) or, when the Table was not drawn, leaves it to this.
     const w = globalThis as { __mizzenWorker?: Worker };
     this.spare ??= w.__mizzenWorker ?? new Worker(new URL('../worker/main.ts', import.meta.url), { type: 'module' });
     w.__mizzenWorker = undefined;
