@@ -6,7 +6,7 @@
 //
 // Starts `mizzen apiserver` alone (no scheduler, controllers or nodes, so nothing else runs) and
 // sends, over --clients keep-alive HTTPS connections, --ops of each: a pod create (the scheduler
-// benchmark's pod), its binding, a Scheduled event (events.k8s.io/v1, as the scheduler writes it)
+// benchmark's pod), its binding, a Scheduled event (events.k8s.io/v1, and core/v1 as Mizzen's scheduler writes it)
 // and a Lease renewal (PUT, as a kubelet's heartbeat: 5,000 nodes renew 500 a second). Pods are
 // created again with --watchers watches on pods open, which prices the watch fan-out. For each it
 // prints the server's CPU per request (main thread and whole process, from /proc), which is steady
@@ -111,6 +111,27 @@ export async function main(argv: string[]): Promise<void> {
         type: 'Normal',
       };
       check('event', await fc.request('POST', '/apis/events.k8s.io/v1/namespaces/rc-a/events', JSON.stringify(ev)), 201);
+    });
+    // The Scheduled event as the scheduler writes it (core/v1, src/scheduler/scheduled-events.ts).
+    await measure('scheduledCoreEvent', async (fc, i) => {
+      const ts = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+      const ev = {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name: `pod-${i}.${(2e12 + i).toString(16)}`, namespace: 'rc-a' },
+        involvedObject: { apiVersion: 'v1', kind: 'Pod', namespace: 'rc-a', name: `pod-${i}`, uid: `00000000-0000-0000-0000-${String(i).padStart(12, '0')}`, resourceVersion: String(1000 + i) },
+        reason: 'Scheduled',
+        message: `Successfully assigned rc-a/pod-${i} to node-${i % 5000}`,
+        source: { component: 'default-scheduler' },
+        firstTimestamp: ts,
+        lastTimestamp: ts,
+        count: 1,
+        type: 'Normal',
+        eventTime: null,
+        reportingComponent: 'default-scheduler',
+        reportingInstance: '',
+      };
+      check('core event', await fc.request('POST', '/api/v1/namespaces/rc-a/events', JSON.stringify(ev)), 201);
     });
     // Leases: one per "node", created, then each renewed once (a PUT of the last copy, as a kubelet).
     const leases: any[] = new Array(ops);

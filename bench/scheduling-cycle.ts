@@ -1,8 +1,11 @@
 // The scheduling algorithm alone, in this process: `npm run bench -- scheduling-cycle [--nodes 5000]
-// [--pods 10000] [--workload basic|affinity]`. Builds the default profile's framework over a cache
-// of --nodes nodes and runs, for each pod, what Scheduler.scheduleOne does up to the binding:
-// snapshot update, filter and score (schedulePod), assume. No API server, no informers: CPU per pod
-// of the algorithm, steadier than the end-to-end `scheduler` benchmark on a shared machine.
+// [--pods 10000] [--workload basic|affinity] [--prefill N] [--confirm]`. Builds the default profile's
+// framework over a cache of --nodes nodes and runs, for each pod, what Scheduler.scheduleOne does up
+// to the binding: snapshot update, filter and score (schedulePod), assume. No API server, no
+// informers: CPU per pod of the algorithm, steadier than the end-to-end `scheduler` benchmark on a
+// shared machine. --prefill N binds N pods round-robin first (a cluster that is already full:
+// 150,000 pods on 5,000 nodes is 30 a node); --confirm has each assumption confirmed right after by
+// the informer's copy of the bound pod (cache.addPod), as the binding's watch event does.
 
 import { parseArgs } from 'node:util';
 import { buildFramework, profilesOf } from '../src/scheduler/config.ts';
@@ -27,7 +30,13 @@ function node(i: number): Node {
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { nodes: { type: 'string', default: '5000' }, pods: { type: 'string', default: '10000' }, workload: { type: 'string', default: 'basic' } },
+    options: {
+      nodes: { type: 'string', default: '5000' },
+      pods: { type: 'string', default: '10000' },
+      workload: { type: 'string', default: 'basic' },
+      prefill: { type: 'string', default: '0' },
+      confirm: { type: 'boolean', default: false },
+    },
   });
   const nodes = Number(values.nodes);
   const pods = Number(values.pods);
@@ -36,6 +45,15 @@ export async function main(argv: string[]): Promise<void> {
   const snapshot = new Snapshot();
   const fwk = buildFramework(profilesOf(undefined)[0], (f) => makeHandle({ snapshot }, 'default-scheduler', f));
   for (let i = 0; i < nodes; i++) cache.addNode(node(i));
+  const prefill = Number(values.prefill);
+  for (let i = 0; i < prefill; i++) {
+    const p = benchPod(workload, i, 10) as unknown as Pod;
+    p.metadata.namespace = 'bench';
+    p.metadata.name = `prefill-${i}`;
+    p.metadata.uid = `prefill-${i}`;
+    p.spec.nodeName = `sim-${i % nodes}`;
+    cache.addPod(p);
+  }
   const window = new NodeWindow();
   const all: Pod[] = Array.from({ length: pods }, (_, i) => {
     const p = benchPod(workload, i, 10) as unknown as Pod;
@@ -50,7 +68,9 @@ export async function main(argv: string[]): Promise<void> {
       const state = new CycleState();
       try {
         const { suggestedHost } = schedulePod(fwk, state, all[i], snapshot, window);
-        cache.assumePod({ ...all[i], spec: { ...all[i].spec, nodeName: suggestedHost } });
+        const bound = { ...all[i], spec: { ...all[i].spec, nodeName: suggestedHost } };
+        cache.assumePod(bound);
+        if (values.confirm) cache.addPod(structuredClone(bound));
       } catch {
         unschedulable++;
       }
@@ -73,6 +93,8 @@ export async function main(argv: string[]): Promise<void> {
       nodes,
       pods: timed,
       warmupPods: warm,
+      prefill,
+      confirm: values.confirm,
       unschedulable,
       podsPerSec: Math.round((timed / wallMs) * 1000),
       cpuMsPerPod: +((cpu.user + cpu.system) / 1000 / timed).toFixed(3),

@@ -408,6 +408,9 @@ export class ResourceStore {
     }
     const validated = this.admit.validate(ar(obj));
     if (validated) await validated;
+    // A binding always changes the pod (its handler refuses a pod that has a node already): no
+    // need to compare the whole pod with the stored one to find out.
+    if (sub === 'binding') return obj;
     // A no-op update leaves the object (and its resourceVersion) as it is, like upstream; managed
     // fields that differ only in their times do not make a change either.
     const { resourceVersion: _a, managedFields: nmf, ...nm } = obj.metadata;

@@ -67,6 +67,81 @@ describe('snapshot indexes', () => {
   });
 });
 
+describe('snapshot label index, updated by changes only', () => {
+  // What a full scan of the snapshot's nodes says the index must hold: label -> uid -> node name.
+  function scan(snap: Snapshot): Map<string, Map<string, string>> {
+    const want = new Map<string, Map<string, string>>();
+    for (const ni of snap.list())
+      for (const pi of ni.pods)
+        for (const [k, v] of Object.entries(pi.pod.metadata.labels ?? {})) {
+          const key = `${pi.pod.metadata.namespace}/${k}=${v}`;
+          if (!want.has(key)) want.set(key, new Map());
+          want.get(key)!.set(pi.pod.metadata.uid!, ni.name);
+        }
+    return want;
+  }
+
+  it('matches a full scan after pods are assumed, confirmed, moved, relabelled and removed, and nodes go and come back', () => {
+    let seed = 7;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const cache = new SchedulerCache();
+    const snap = new Snapshot();
+    const nodes = Array.from({ length: 6 }, (_, i) => mkNode(`n${i}`));
+    for (const n of nodes) cache.addNode(n);
+    const live = new Map<string, Pod>();
+    const labelsOf = () => ({ app: `a${rand(3)}`, ...(rand(2) ? { tier: `t${rand(2)}` } : {}) });
+    for (let step = 0; step < 600; step++) {
+      const pods = [...live.values()];
+      const op = rand(8);
+      if (op <= 2 || pods.length === 0) {
+        const name = `p${step}`;
+        const pod = mkPod(name, { labels: labelsOf(), nodeName: `n${rand(6)}`, uid: `u-${name}` });
+        // Half through the scheduler's path (assumed, then confirmed by the informer's copy).
+        if (rand(2)) {
+          cache.assumePod(pod);
+          if (rand(2)) snap.update(cache);
+          cache.addPod(structuredClone(pod));
+        } else cache.addPod(pod);
+        live.set(pod.metadata.uid!, pod);
+      } else if (op === 3) {
+        const old = pods[rand(pods.length)];
+        const moved = { ...structuredClone(old), spec: { ...old.spec, nodeName: `n${rand(6)}` } };
+        cache.updatePod(old, moved);
+        live.set(old.metadata.uid!, moved);
+      } else if (op === 4) {
+        const old = pods[rand(pods.length)];
+        const relabelled = structuredClone(old);
+        relabelled.metadata.labels = labelsOf();
+        cache.updatePod(old, relabelled);
+        live.set(old.metadata.uid!, relabelled);
+      } else if (op === 5) {
+        const gone = pods[rand(pods.length)];
+        cache.removePod(gone);
+        live.delete(gone.metadata.uid!);
+      } else if (op === 6) {
+        const n = nodes[rand(6)];
+        if (rand(2)) cache.removeNode(n);
+        else cache.addNode(n);
+      }
+      if (rand(3) === 0) continue;
+      snap.update(cache);
+      const want = scan(snap);
+      for (const ns of ['default'])
+        for (const app of ['a0', 'a1', 'a2', 't0', 't1']) {
+          const [k, v] = app.startsWith('t') ? ['tier', app] : ['app', app];
+          const got = new Map<string, string>();
+          for (const ref of snap.podsWithLabel(ns, k, v)) {
+            // Every entry's node is the snapshot's current copy of it, holding that very pod.
+            assert.equal(ref.ni, snap.get(ref.ni.name), `step ${step}: stale node copy`);
+            assert.ok(ref.ni.pods.includes(ref.pi), `step ${step}: pod not on its node`);
+            got.set(ref.pi.pod.metadata.uid!, ref.ni.name);
+          }
+          assert.deepEqual(got, want.get(`${ns}/${k}=${v}`) ?? new Map(), `step ${step}, ${k}=${v}`);
+        }
+    }
+  });
+});
+
 describe('snapshot nodesVersion', () => {
   it('moves when nodes come and go or labels change, not on status-only updates', () => {
     const cache = new SchedulerCache();

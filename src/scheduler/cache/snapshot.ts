@@ -1,9 +1,30 @@
 // The per-cycle snapshot: private NodeInfo copies so that a cycle sees a stable cluster. Only nodes
 // changed since the last update are copied, so a cycle costs O(changes), not O(nodes).
 
-import { PACKED_STRIDE, podUID, type AffinityTerm, type NodeInfo } from '../framework/node-info.ts';
+import { PACKED_STRIDE, podUID, type AffinityTerm, type NodeInfo, type PodInfo } from '../framework/node-info.ts';
 import type { AntiAffinityGroup, PodRef, SnapshotLister } from '../framework/types.ts';
 import type { SchedulerCache } from './cache.ts';
+
+/** The snapshot's current copy of one node, shared by the index entries of its pods. */
+interface NodeSlot {
+  ni: NodeInfo;
+}
+
+/**
+ * A pod in the label index. Its node is read through the node's slot, so a node copied again for
+ * a new cycle (every pod bound to it, every confirmation) moves all its pods' entries with one
+ * write instead of a removal and an insertion per pod and label.
+ */
+class IndexedPod implements PodRef {
+  constructor(
+    readonly pi: PodInfo,
+    private readonly slot: NodeSlot,
+  ) {}
+
+  get ni(): NodeInfo {
+    return this.slot.ni;
+  }
+}
 
 export class Snapshot implements SnapshotLister {
   private map = new Map<string, NodeInfo>();
@@ -12,7 +33,8 @@ export class Snapshot implements SnapshotLister {
   private withAntiAffinity: NodeInfo[] = [];
   private pos = new Map<string, number>();
   /** namespace\0key\0value -> pods carrying that label. */
-  private byLabel = new Map<string, Map<string, PodRef>>();
+  private byLabel = new Map<string, Map<string, IndexedPod>>();
+  private slots = new Map<string, NodeSlot>();
   private antiGroups = new Map<string, AntiAffinityGroup>();
   /**
    * The groups again, under one `key=value` their term's selector requires (terms that require no
@@ -38,25 +60,27 @@ export class Snapshot implements SnapshotLister {
       const src = cache.nodes.get(name);
       const prev = this.map.get(name);
       if (prev) {
-        this.unindex(prev);
+        this.bumpAnti(prev, -1);
         // Its slot goes to the copy below (or away): whoever still holds it reads its objects.
         prev.packed = undefined;
       }
       this.affinityNodes.delete(name);
       this.antiNodes.delete(name);
       if (!src || !src.node) {
+        if (prev) this.unindexPods(prev.pods);
+        this.slots.delete(name);
         if (this.map.delete(name)) rebuild = true;
         this.version++;
         continue;
       }
       const copy = src.clone();
+      this.reindex(name, prev, copy);
       // Only the node set and node labels matter to the version's users (topology domains);
       // heartbeats and status updates replace the Node object without touching either.
       if (!prev || (prev.node !== copy.node && !sameLabels(prev.node?.metadata.labels, copy.node?.metadata.labels))) this.version++;
       if (copy.podsWithAffinity.length) this.affinityNodes.set(name, copy);
       if (copy.podsWithRequiredAntiAffinity.length) this.antiNodes.set(name, copy);
       this.map.set(name, copy);
-      this.index(copy);
       if (!prev) rebuild = true;
       else if (!rebuild) {
         // Swap the copy into the lists in place.
@@ -82,34 +106,58 @@ export class Snapshot implements SnapshotLister {
     }
   }
 
-  private index(ni: NodeInfo): void {
-    for (const pi of ni.pods) {
-      const ns = pi.pod.metadata.namespace ?? '';
-      const uid = podUID(pi.pod);
-      for (const [k, v] of Object.entries(pi.pod.metadata.labels ?? {})) {
-        const key = `${ns}\u0000${k}\u0000${v}`;
-        let m = this.byLabel.get(key);
-        if (!m) this.byLabel.set(key, (m = new Map()));
-        m.set(uid, { pi, ni });
-      }
+  /**
+   * Points the node's slot at its new copy and indexes only the pods that changed. A NodeInfo
+   * appends added pods and keeps the order of the rest when one is removed, so one walk of both
+   * lists finds them; pods out of that order are taken out and put back, which is still right.
+   */
+  private reindex(name: string, prev: NodeInfo | undefined, copy: NodeInfo): void {
+    let slot = this.slots.get(name);
+    if (!slot) this.slots.set(name, (slot = { ni: copy }));
+    slot.ni = copy;
+    const before = prev?.pods ?? [];
+    const now = copy.pods;
+    let j = 0;
+    let removed: PodInfo[] | undefined;
+    for (let i = 0; i < before.length; i++) {
+      if (j < now.length && before[i] === now[j]) j++;
+      else (removed ??= []).push(before[i]);
     }
-    this.bumpAnti(ni, 1);
+    if (removed) this.unindexPods(removed);
+    for (; j < now.length; j++) this.indexPod(now[j], slot);
+    this.bumpAnti(copy, 1);
   }
 
-  private unindex(ni: NodeInfo): void {
-    for (const pi of ni.pods) {
+  private indexPod(pi: PodInfo, slot: NodeSlot): void {
+    const labels = pi.pod.metadata.labels;
+    if (!labels) return;
+    const ns = pi.pod.metadata.namespace ?? '';
+    const uid = podUID(pi.pod);
+    for (const k in labels) {
+      const key = `${ns}\u0000${k}\u0000${labels[k]}`;
+      let m = this.byLabel.get(key);
+      if (!m) this.byLabel.set(key, (m = new Map()));
+      m.set(uid, new IndexedPod(pi, slot));
+    }
+  }
+
+  /** Drops these pods' entries, unless their uid's entry is another pod's now (it moved). */
+  private unindexPods(pods: PodInfo[]): void {
+    for (let i = 0; i < pods.length; i++) {
+      const pi = pods[i];
+      const labels = pi.pod.metadata.labels;
+      if (!labels) continue;
       const ns = pi.pod.metadata.namespace ?? '';
       const uid = podUID(pi.pod);
-      for (const [k, v] of Object.entries(pi.pod.metadata.labels ?? {})) {
-        const key = `${ns}\u0000${k}\u0000${v}`;
+      for (const k in labels) {
+        const key = `${ns}\u0000${k}\u0000${labels[k]}`;
         const m = this.byLabel.get(key);
-        if (m?.get(uid)?.ni === ni) {
+        if (m?.get(uid)?.pi === pi) {
           m.delete(uid);
           if (m.size === 0) this.byLabel.delete(key);
         }
       }
     }
-    this.bumpAnti(ni, -1);
   }
 
   private bumpAnti(ni: NodeInfo, delta: number): void {
