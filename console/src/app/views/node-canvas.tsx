@@ -1,6 +1,6 @@
 // Thousands of nodes as one canvas: a cell per node, coloured by health, filled by how many pods
-// it runs against how many it may. Drawing 5,000 cells takes a few milliseconds; only the canvas
-// is redrawn when a batch of changes arrives.
+// it runs against how many it may. Drawing 5,000 cells takes a few milliseconds; only the cells
+// that look different are redrawn when a batch of changes arrives (node-cells.ts).
 
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { NodeSummary } from '../../shared/types.ts';
@@ -19,12 +19,17 @@ export function NodeCanvas({ nodes, version, loaded, pods }: { nodes: NodeSummar
   const [hover, setHover] = useState<{ n: NodeSummary; x: number; y: number } | undefined>();
   const drawn = useRef('');
   const colsNow = useRef(0);
+  /** The box's width: read at the first drawing, then as the ResizeObserver reports it. */
+  const boxWidth = useRef(0);
   const cols = colsFor(width);
 
   useEffect(() => {
     const el = ref.current?.parentElement;
     if (!el) return;
-    const ro = new ResizeObserver(() => setWidth(el.clientWidth));
+    const ro = new ResizeObserver(() => {
+      boxWidth.current = el.clientWidth;
+      setWidth(el.clientWidth);
+    });
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
@@ -34,9 +39,10 @@ export function NodeCanvas({ nodes, version, loaded, pods }: { nodes: NodeSummar
   useLayoutEffect(() => {
     const c = ref.current;
     if (!c) return;
-    // The box's width read here, not the default's: the first drawing is the right one, and the
-    // ResizeObserver's first report (the same width) does not draw all cells again.
-    const w = c.parentElement?.clientWidth;
+    // The box's width read here at the first drawing, not the default's: the first drawing is the
+    // right one, and the ResizeObserver's first report (the same width) does not draw all cells
+    // again. Later drawings take the observer's width (reading it here would force a layout).
+    const w = (boxWidth.current ||= c.parentElement?.clientWidth ?? 0);
     const cols = w ? colsFor(w) : colsFor(width);
     const key = `${version} ${nodes.length} ${cols} ${loaded}`;
     if (drawn.current === key) return;
