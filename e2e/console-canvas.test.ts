@@ -1,6 +1,7 @@
 // The map's node canvas draws only the cells that changed (console/src/app/views/node-cells.ts):
 // which cells those are, and, in a real browser (Debian's chromium, headless), that a canvas
-// drawn again cell by cell holds exactly the pixels of one drawn whole from the same nodes.
+// drawn again cell by cell (or taken over from the first paint's, then drawn again) holds exactly
+// the pixels of one drawn whole from the same nodes.
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -84,6 +85,20 @@ describe('node canvas in a browser', { skip: missing }, () => {
           if (diff === 0) for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) diff++;
           if (diff) mismatches.push('step ' + step + ' (' + k + ' nodes changed): ' + diff + ' bytes differ');
         }
+        // The app taking over the first paint's canvas (adoptCells), then drawing changes on it.
+        const adopted = document.createElement('canvas');
+        const adoptedCols = window.__cells.adoptCells(adopted, live);
+        if (adoptedCols !== cols) mismatches.push('adopted ' + adoptedCols + ' columns');
+        for (let j = 0; j < 50; j++) nodes[j * 97].pods = (nodes[j * 97].pods + 40) % 130;
+        const copy = nodes.map((n) => ({ ...n }));
+        drawNodeCells(adopted, copy, cols);
+        const whole = document.createElement('canvas');
+        drawNodeCells(whole, copy, cols);
+        const a = pixels(adopted);
+        const b = pixels(whole);
+        let diff = a.length === b.length ? 0 : -1;
+        if (diff === 0) for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) diff++;
+        if (diff) mismatches.push('adopted: ' + diff + ' bytes differ');
         return { mismatches, drawn: live.dataset.drawn };
       })()`);
       assert.deepEqual(result.mismatches, []);

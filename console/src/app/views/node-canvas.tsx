@@ -6,7 +6,8 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { NodeSummary } from '../../shared/types.ts';
 import { go, href } from '../router.ts';
 import { count } from '../format.ts';
-import { CELL, CELLS_LEGEND, GAP, colsFor, drawNodeCells } from './node-cells.ts';
+import { CELL, CELLS_LEGEND, GAP, adoptCells, colsFor, drawNodeCells } from './node-cells.ts';
+import { FIRST_PAINT_ID } from '../../first-paint/main.ts';
 
 /**
  * `loaded` says which lists are complete (e.g. "nodes leases pods"): with the number of nodes and
@@ -42,6 +43,13 @@ export function NodeCanvas({ nodes, version, loaded, pods }: { nodes: NodeSummar
     // The box's width read here at the first drawing, not the default's: the first drawing is the
     // right one, and the ResizeObserver's first report (the same width) does not draw all cells
     // again. Later drawings take the observer's width (reading it here would force a layout).
+    // The first drawing over the page's first paint (src/first-paint) takes over its canvas:
+    // the same cells, and its columns (the same box).
+    if (!drawn.current && !boxWidth.current) {
+      const first = document.querySelector<HTMLCanvasElement>(`#${FIRST_PAINT_ID} canvas`);
+      const firstCols = first && first.dataset.drawn === String(nodes.length) ? adoptCells(c, first) : undefined;
+      if (firstCols) boxWidth.current = firstCols * (CELL + GAP);
+    }
     const w = (boxWidth.current ||= c.parentElement?.clientWidth ?? 0);
     const cols = w ? colsFor(w) : colsFor(width);
     const key = `${version} ${nodes.length} ${cols} ${loaded}`;

@@ -62,8 +62,37 @@ const KEYS = ['ok', 'stale', 'bad', 'unknown'];
 const colourOf = (code: number) => COLOURS[KEYS[code >> 8]!]!;
 const fillOf = (code: number) => (code >> 1) & 0x7f;
 
-/** What each canvas holds now (its size and every cell's code), for the next drawing. */
-const held = new WeakMap<HTMLCanvasElement, { cols: number; dpr: number; codes: Int32Array }>();
+/**
+ * What a canvas holds now (its size and every cell's code), for the next drawing: kept on the
+ * element, where the app finds the first paint's (a bundle of its own) to take it over.
+ */
+interface Held {
+  cols: number;
+  dpr: number;
+  codes: Int32Array;
+}
+const HELD = '__mizzenCells';
+const heldOf = (c: HTMLCanvasElement) => (c as unknown as { [HELD]?: Held })[HELD];
+const hold = (c: HTMLCanvasElement, h: Held) => void ((c as unknown as { [HELD]?: Held })[HELD] = h);
+
+/**
+ * Takes over another canvas's drawing (the page's first paint): its pixels copied in one call,
+ * and what its cells hold, so the next drawNodeCells redraws only what changed since. Returns its
+ * number of columns (the app need not read the box's width, which would force a layout in the
+ * task of its first render), or undefined if it has none.
+ */
+export function adoptCells(c: HTMLCanvasElement, from: HTMLCanvasElement): number | undefined {
+  const h = heldOf(from);
+  if (!h || !from.width || !from.height) return undefined;
+  c.width = from.width;
+  c.height = from.height;
+  c.style.width = from.style.width;
+  c.style.height = from.style.height;
+  c.getContext('2d')!.drawImage(from, 0, 0);
+  hold(c, h);
+  c.dataset.drawn = from.dataset.drawn ?? '';
+  return h.cols;
+}
 
 /**
  * Sizes the canvas for `cols` columns and draws every node; says what it holds in data-drawn.
@@ -78,13 +107,14 @@ export function drawNodeCells(c: HTMLCanvasElement, nodes: NodeSummary[], cols: 
   const STEP = CELL + GAP;
   const h = rows * STEP;
   const codes = cellCodes(nodes);
-  const prev = held.get(c);
+  const prev = heldOf(c);
   const g = c.getContext('2d')!;
   const same = prev && prev.cols === cols && prev.dpr === dpr && c.width === cols * STEP * dpr && c.height === h * dpr;
   const changed = same ? changedCells(prev.codes, codes) : undefined;
-  held.set(c, { cols, dpr, codes });
+  hold(c, { cols, dpr, codes });
   c.dataset.drawn = String(nodes.length);
   if (changed) {
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
     for (const i of changed) {
       const x = (i % cols) * STEP;
       const y = Math.floor(i / cols) * STEP;
