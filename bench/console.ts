@@ -218,6 +218,9 @@ async function pressKeys(page: import('playwright-core').Page, done: () => boole
 async function churn(c: BenchCluster, tag: string, rate: number, seconds: number): Promise<{ created: number; deleted: number; bound: number }> {
   const ns = 'console-bench-churn';
   await request(c, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  // Pods are refused until the namespace's default ServiceAccount exists, which its controller
+  // makes late on a busy server: made here (a 409 if it is there already).
+  await request(c, 'POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
   const pool = await Promise.all(Array.from({ length: 8 }, () => FastConnection.open(tlsCreds(c))));
   const body = (name: string) =>
     JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'console-churn' } }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] } });
