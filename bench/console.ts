@@ -1,5 +1,5 @@
 // The web console at size: `npm run bench -- console [--nodes 5000] [--pods 50000] [--clients 16]
-// [--runs 3] [--compare DIR] [--timeout-seconds 600]`.
+// [--runs 3] [--compare DIR] [--timeout-seconds 600] [--churn-seconds S [--churn-rate 200]]`.
 //
 // Starts `mizzen up` with heartbeat-only simulated nodes (their Leases renewed every 10 s, pods
 // left as bound), creates the pods in bulk already bound to nodes (round robin, so the scheduler is
@@ -16,8 +16,14 @@
 //   completeMs    the map complete: every pod counted and drawn into its node's cell, and all four
 //                 lists (nodes, Leases, pods, events) loaded
 //   heartbeatsMs  (builds that mark it) every node drawn with its health and its Lease's heartbeat
-//   longTasks     main-thread tasks over 50 ms (count, total, max) during the load, and in 10 s of
-//                 steady state after it (heartbeats arriving at nodes/10 per second; each build's last run)
+//   longTasks     main-thread tasks over 50 ms (count, over 200 ms, total, max) during the load, and
+//                 in 10 s of steady state after it (heartbeats arriving at nodes/10 per second; each
+//                 build's last run)
+//   inputDuringLoad  a key pressed every ~200 ms while the page loads: how late its handler ran
+//                 (from the input's timestamp), p50 / p95 / max: whether the page stays responsive
+// `--churn-seconds S`: after each counted load, a burst of pod changes on the loaded page: `--churn-rate`
+// pods a second created without a node (the scheduler binds them) and deleted 5 s later, for S
+// seconds, with the same long tasks and key presses measured over it (`churn`).
 // `--page-profile DIR`: a CPU profile of the page's main thread (Chromium's, through CDP) over each
 // counted load, written to DIR/<build>-<n>.cpuprofile (summarise with bench/lib/cpuprofile-summary.ts):
 // where the long tasks went.
@@ -98,8 +104,12 @@ interface Run {
   firstLoadMs: number;
   heartbeatsMs?: number;
   completeMs: number;
-  longTasksDuringLoad: { count: number; totalMs: number; maxMs: number };
-  longTasksSteady10s?: { count: number; totalMs: number; maxMs: number };
+  longTasksDuringLoad: LongTasks;
+  longTasksSteady10s?: LongTasks;
+  /** Input delays (a key pressed every ~200 ms) while the pods loaded: how soon the page answered. */
+  inputDuringLoad?: InputDelays;
+  /** The churn (--churn-seconds): pods created, bound by the scheduler and deleted meanwhile. */
+  churn?: { seconds: number; created: number; deleted: number; bound: number; longTasks: LongTasks; input: InputDelays };
   pageHeapMB?: number;
   /** Resident memory of the tab's renderer process (the page and its data worker), at the end. */
   tabRssMB?: number;
@@ -183,7 +193,101 @@ function tabRssMB(): number | undefined {
   return best;
 }
 
-const sum = (xs: { duration: number }[]) => ({ count: xs.length, totalMs: Math.round(xs.reduce((n, x) => n + x.duration, 0)), maxMs: Math.round(Math.max(0, ...xs.map((x) => x.duration))) });
+/** Main-thread tasks over 50 ms (the longtask API's floor): how many, their total, the longest, and how many over 200 ms (a freeze one notices). */
+interface LongTasks { count: number; over200: number; totalMs: number; maxMs: number }
+const sum = (xs: { duration: number }[]): LongTasks => ({
+  count: xs.length,
+  over200: xs.filter((x) => x.duration > 200).length,
+  totalMs: Math.round(xs.reduce((n, x) => n + x.duration, 0)),
+  maxMs: Math.round(Math.max(0, ...xs.map((x) => x.duration))),
+});
+
+/** From a key pressed (the input's own timestamp) to the page's handler running. */
+interface InputDelays { presses: number; p50Ms: number; p95Ms: number; maxMs: number }
+function delays(xs: number[]): InputDelays {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (f: number) => Math.round(s[Math.min(s.length - 1, Math.floor(s.length * f))] ?? 0);
+  return { presses: s.length, p50Ms: q(0.5), p95Ms: q(0.95), maxMs: Math.round(s[s.length - 1] ?? 0) };
+}
+
+/**
+ * Presses a key (Shift: does nothing on the page) every ~200 ms until `done()`, as a user typing
+ * while the page works; the page records how late each keydown's handler ran (see the init script).
+ */
+async function pressKeys(page: import('playwright-core').Page, done: () => boolean): Promise<void> {
+  while (!done()) {
+    await page.keyboard.press('Shift').catch(() => {});
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * A burst of pod changes for `seconds`: `rate` pods a second created without a node (the
+ * scheduler binds each: a second change) and, 5 s after, deleted (a third). Returns what was done.
+ */
+async function churn(c: BenchCluster, tag: string, rate: number, seconds: number): Promise<{ created: number; deleted: number; bound: number }> {
+  const ns = 'console-bench-churn';
+  await request(c, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+  // Pods are refused until the namespace's default ServiceAccount exists, which its controller
+  // makes late on a busy server: made here (a 409 if it is there already).
+  await request(c, 'POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } });
+  const pool = await Promise.all(Array.from({ length: 8 }, () => FastConnection.open(tlsCreds(c))));
+  const body = (name: string) =>
+    JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'console-churn' } }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] } });
+  // Requests waiting for a connection (FastConnection has one in flight at a time).
+  const queue: { method: string; path: string; body?: string; done: (status: number) => void }[] = [];
+  let stopping = false;
+  const made: { name: string; at: number }[] = [];
+  let created = 0, deleted = 0, next = 0, failed = 0;
+  const del = (name: string) => queue.push({ method: 'DELETE', path: `/api/v1/namespaces/${ns}/pods/${name}?gracePeriodSeconds=0`, done: (st) => void (st === 200 || st === 202 ? deleted++ : 0) });
+  const senders = pool.map(async (fc) => {
+    for (;;) {
+      const job = queue.shift();
+      if (!job) {
+        if (stopping) return;
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
+      const st = await fc.request(job.method, job.path, job.body).then((r) => (r.status >= 300 && failed++ < 3 && process.stderr.write(`console bench: churn ${job.method} ${r.status} ${r.body.toString().slice(0, 200)}\n`), r.status), (e) => (failed++ < 3 && process.stderr.write(`console bench: churn ${job.method}: ${e}\n`), 0));
+      job.done(st);
+    }
+  });
+  const t0 = performance.now();
+  try {
+    while (performance.now() - t0 < seconds * 1000) {
+      const due = Math.floor(((performance.now() - t0) / 1000) * rate);
+      for (; next < due; next++) {
+        const name = `churn-${tag}-${next}`;
+        queue.push({ method: 'POST', path: `/api/v1/namespaces/${ns}/pods`, body: body(name), done: (st) => void (st === 201 && (created++, made.push({ name, at: performance.now() }))) });
+      }
+      while (made.length && performance.now() - made[0]!.at > 5000) del(made.shift()!.name);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // What is still queued is dropped; what was created goes.
+    queue.length = 0;
+    stopping = true;
+    await Promise.all(senders);
+    stopping = false;
+    for (const m of made.splice(0)) del(m.name);
+    const finish = pool.map(async (fc) => {
+      for (let job = queue.shift(); job; job = queue.shift()) job.done(await fc.request(job.method, job.path).then((r) => r.status, () => 0));
+    });
+    await Promise.all(finish);
+  } finally {
+    stopping = true;
+    for (const fc of pool) fc.close();
+  }
+  // Nothing of the burst may stay: the next load waits for exactly the bench's pods.
+  for (const t1 = Date.now(); Date.now() - t1 < 120_000; ) {
+    const left = (JSON.parse((await request(c, 'GET', `/api/v1/namespaces/${ns}/pods`)).body).items ?? []) as any[];
+    if (!left.length) break;
+    process.stderr.write(`console bench: ${left.length} churn pods left, deleting\n`);
+    for (const p of left) await request(c, 'DELETE', `/api/v1/namespaces/${ns}/pods/${p.metadata.name}?gracePeriodSeconds=0`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const ev = JSON.parse((await request(c, 'GET', `/api/v1/namespaces/${ns}/events`)).body);
+  return { created, deleted, bound: (ev.items ?? []).filter((e: any) => e.reason === 'Scheduled' && String(e.involvedObject?.name).startsWith(`churn-${tag}-`)).length };
+}
 
 /**
  * One first visit, tried again when Chromium drops it because the host's network changed (other
@@ -201,7 +305,7 @@ async function loadOnce(...args: Parameters<typeof loadOnceTry>): Promise<Run> {
 }
 
 /** One first visit: a fresh context opens a new login link; times as the page saw them. */
-async function loadOnceTry(c: BenchCluster, browser: Awaited<ReturnType<typeof launchBrowser>>, build: string, nNodes: number, nPods: number, steady: boolean, timeoutMs: number, profileFile?: string, timeline?: string): Promise<Run> {
+async function loadOnceTry(c: BenchCluster, browser: Awaited<ReturnType<typeof launchBrowser>>, build: string, nNodes: number, nPods: number, steady: boolean, timeoutMs: number, profileFile?: string, timeline?: string, burst?: { rate: number; seconds: number; tag: string }): Promise<Run> {
   const code = JSON.parse((await request(c, 'POST', '/ui/login-codes')).body);
   const ctx = await newContext(browser);
   try {
@@ -212,6 +316,9 @@ async function loadOnceTry(c: BenchCluster, browser: Awaited<ReturnType<typeof l
       const w = window;
       w.__long = [];
       w.__t = {};
+      // How late each key's handler ran: the input's own timestamp to now (see pressKeys).
+      w.__keys = [];
+      addEventListener('keydown', (e) => w.__keys.push({ at: e.timeStamp, delay: performance.now() - e.timeStamp }), true);
       new PerformanceObserver((l) => {
         for (const e of l.getEntries()) w.__long.push({ start: e.startTime, duration: e.duration });
       }).observe({ type: 'longtask', buffered: true });
@@ -256,17 +363,20 @@ async function loadOnceTry(c: BenchCluster, browser: Awaited<ReturnType<typeof l
         })
         .then((m) => process.stderr.write(`console bench: ${build} ${Math.round((performance.now() - t0) / 1000)}s ${m} tab ${rssPeak} MB peak\n`), () => {});
     }, 10_000);
+    let loaded = false;
     try {
       await page.goto(new URL(code.path, c.url).toString());
-      await page.waitForFunction(() => (window as any).__t?.complete !== undefined, undefined, { timeout: timeoutMs, polling: 200 });
+      const typing = pressKeys(page, () => loaded);
+      await page.waitForFunction(() => (window as any).__t?.complete !== undefined, undefined, { timeout: timeoutMs, polling: 200 }).finally(() => (loaded = true));
+      await typing;
     } finally {
+      loaded = true;
       clearInterval(progress);
     }
     const wallMs = performance.now() - t0;
     // CONSOLE_BENCH_SCREENSHOTS=DIR: the map as each load left it (to see the canvas is right).
     const shots = process.env.CONSOLE_BENCH_SCREENSHOTS;
     if (shots) await page.screenshot({ path: path.join(shots, `${build}-${Date.now()}.png`) });
-    if (cdp && profileFile) writeFileSync(profileFile, JSON.stringify((await cdp.send('Profiler.stop')).profile));
     const t = await page.evaluate(() => (window as any).__t);
     let long: { start: number; duration: number }[] = await page.evaluate(() => (window as any).__long);
     const run: Run = {
@@ -285,11 +395,35 @@ async function loadOnceTry(c: BenchCluster, browser: Awaited<ReturnType<typeof l
       await new Promise((r) => setTimeout(r, 250));
       run.server = serverSide(timeline, await page.evaluate(() => performance.timeOrigin), t.nodes);
     }
+    const keys: { at: number; delay: number }[] = await page.evaluate(() => (window as any).__keys);
+    run.inputDuringLoad = delays(keys.filter((k) => k.at <= t.complete).map((k) => k.delay));
+    if (burst) {
+      // A burst of pod changes on the loaded page: its long tasks and how soon it answers keys.
+      const from = await page.evaluate(() => performance.now());
+      let over = false;
+      const typing = pressKeys(page, () => over);
+      const t1 = performance.now();
+      const did = await churn(c, burst.tag, burst.rate, burst.seconds).finally(() => (over = true));
+      await typing;
+      // The changes' last batches reach the page after the last request.
+      await page.waitForTimeout(2000);
+      const to = await page.evaluate(() => performance.now());
+      const long2: { start: number; duration: number }[] = await page.evaluate(() => (window as any).__long);
+      const keys2: { at: number; delay: number }[] = await page.evaluate(() => (window as any).__keys);
+      run.churn = {
+        seconds: Math.round((performance.now() - t1) / 100) / 10,
+        ...did,
+        longTasks: sum(long2.filter((l) => l.start >= from && l.start <= to)),
+        input: delays(keys2.filter((k) => k.at >= from && k.at <= to).map((k) => k.delay)),
+      };
+    }
     run.tabRssPeakMB = Math.max(rssPeak, tabRssMB() ?? 0) || undefined;
+    if (cdp && profileFile) writeFileSync(profileFile, JSON.stringify((await cdp.send('Profiler.stop')).profile));
     if (steady) {
+      const from = await page.evaluate(() => performance.now());
       await page.waitForTimeout(10_000);
       long = await page.evaluate(() => (window as any).__long);
-      run.longTasksSteady10s = sum(long.filter((l) => l.start > t.complete));
+      run.longTasksSteady10s = sum(long.filter((l) => l.start > from));
       run.pageHeapMB = Math.round((await page.evaluate(() => (performance as any).memory?.usedJSHeapSize ?? 0)) / 1e6);
       run.tabRssMB = tabRssMB();
     }
@@ -314,13 +448,15 @@ function quantile(xs: number[], q: number): number {
 export async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { nodes: { type: 'string' }, pods: { type: 'string' }, clients: { type: 'string' }, runs: { type: 'string' }, compare: { type: 'string' }, 'timeout-seconds': { type: 'string' }, 'page-profile': { type: 'string' }, 'server-timeline': { type: 'boolean' } },
+    options: { nodes: { type: 'string' }, pods: { type: 'string' }, 'churn-rate': { type: 'string' }, 'churn-seconds': { type: 'string' }, clients: { type: 'string' }, runs: { type: 'string' }, compare: { type: 'string' }, 'timeout-seconds': { type: 'string' }, 'page-profile': { type: 'string' }, 'server-timeline': { type: 'boolean' } },
   });
   const nNodes = Number(values.nodes ?? 5000);
   const nPods = Number(values.pods ?? 50000);
   const clients = Number(values.clients ?? 16);
   const runs = Number(values.runs ?? 3);
   const timeoutMs = Number(values['timeout-seconds'] ?? 600) * 1000;
+  const churnSeconds = Number(values['churn-seconds'] ?? 0);
+  const churnRate = Number(values['churn-rate'] ?? 200);
   const missing = await browserMissing();
   if (missing) throw new Error(`console bench needs a browser: ${missing}`);
   const cal0 = calibrationMs();
@@ -362,7 +498,8 @@ export async function main(argv: string[]): Promise<void> {
         point(builds[name]!);
         const prof = values['page-profile'] ? path.join(values['page-profile'], `${name}-${i + 1}.cpuprofile`) : undefined;
         if (prof) mkdirSync(path.dirname(prof), { recursive: true });
-        all.push(await loadOnce(c, browser, name, nNodes, nPods, i === runs - 1, timeoutMs, prof, timeline));
+        const burst = churnSeconds > 0 ? { rate: churnRate, seconds: churnSeconds, tag: `${name}-${i}` } : undefined;
+        all.push(await loadOnce(c, browser, name, nNodes, nPods, i === runs - 1, timeoutMs, prof, timeline, burst));
       }
     }
     const medians: Record<string, Record<string, number>> = {};
@@ -378,6 +515,9 @@ export async function main(argv: string[]): Promise<void> {
         ...(mine.every((r) => r.heartbeatsMs !== undefined) ? { heartbeatsMs: median(mine.map((r) => r.heartbeatsMs!)) } : {}),
         completeMs: median(mine.map((r) => r.completeMs)),
         longTaskMaxMs: median(mine.map((r) => r.longTasksDuringLoad.maxMs)),
+        longTasksOver200: median(mine.map((r) => r.longTasksDuringLoad.over200)),
+        inputP95Ms: median(mine.map((r) => r.inputDuringLoad?.p95Ms ?? NaN)),
+        ...(mine.every((r) => r.churn) ? { churnLongTaskMaxMs: median(mine.map((r) => r.churn!.longTasks.maxMs)), churnOver200: median(mine.map((r) => r.churn!.longTasks.over200)), churnInputMaxMs: median(mine.map((r) => r.churn!.input.maxMs)) } : {}),
       };
     }
     console.log(

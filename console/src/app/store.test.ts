@@ -13,3 +13,26 @@ test('naturalSort orders names as naturalCompare does', () => {
   assert.deepEqual(got, expect);
   assert.deepEqual(got.slice(0, 3), ['1', '9', '10']);
 });
+
+test('the page takes node counts in place: same order, new numbers, a new version to draw', async () => {
+  (globalThis as any).requestAnimationFrame ??= (f: () => void) => setTimeout(f, 0);
+  (globalThis as any).cancelAnimationFrame ??= (t: any) => clearTimeout(t);
+  const { Store } = await import('./store.ts');
+  const { COUNT_FIELDS } = await import('../shared/types.ts');
+  const s = new Store() as any;
+  const n = (i: number) => ({ name: `sim-${i}`, uid: `u${i}`, health: 'Ready', problems: [], unschedulable: false, taints: [], simulated: true, kubeletVersion: '', created: 0, cpuAllocatable: 0, memoryAllocatable: 0, podsAllocatable: 110, pods: 0, running: 0, pending: 0, failed: 0, succeeded: 0, cpuRequested: 0, memoryRequested: 0, heartbeat: 5 });
+  s.receive({ t: 'nodes', upsert: [n(10), n(2), n(1)], remove: [] });
+  const before = s.nodeList().map((x: any) => x.name);
+  const v = s.nodesVersion;
+  const values = new Float64Array(2 * COUNT_FIELDS.length);
+  values.set([7, 1, 6, 0, 0, 700, 1000, 99], 0);
+  values.set([3, 3, 0, 0, 0, 300, 100, NaN], COUNT_FIELDS.length);
+  s.receive({ t: 'nodeCounts', names: ['sim-2', 'sim-10'], values });
+  assert.deepEqual(s.nodeList().map((x: any) => x.name), before);
+  assert.equal(s.nodesVersion, v + 1);
+  const two = s.nodes.get('sim-2');
+  assert.deepEqual([two.pods, two.running, two.pending, two.cpuRequested, two.memoryRequested, two.heartbeat], [7, 1, 6, 700, 1000, 99]);
+  assert.equal(s.nodes.get('sim-10').pods, 3);
+  assert.equal(s.nodes.get('sim-10').heartbeat, undefined);
+  assert.equal(s.nodes.get('sim-1').pods, 0);
+});

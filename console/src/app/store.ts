@@ -2,7 +2,7 @@
 // animation frame, and subscriptions to windows of long lists or flows.
 
 import { useEffect, useState } from 'preact/hooks';
-import { DETAIL_NODES, NODE_TABLE, type FromWorker, type NodeSummary, type Overview, type Query, type Ref, type ToWorker } from '../shared/types.ts';
+import { COUNT_FIELDS, DETAIL_NODES, NODE_TABLE, type FromWorker, type NodeSummary, type Overview, type Query, type Ref, type ToWorker } from '../shared/types.ts';
 import { apiAnswer, apiFetch } from '../shared/http.ts';
 import { nodeSummariesFromTable } from '../worker/summaries.ts';
 import { naturalSort } from '../shared/natural-sort.ts';
@@ -227,6 +227,22 @@ export class Store {
         }
         for (const r of m.remove) this.nodes.delete(r);
         if (reorder) this.sortedNodes = undefined;
+        this.nodesVersion++;
+        break;
+      }
+      case 'nodeCounts': {
+        // Changed in place: the node keeps its place in the sorted list, and the views draw
+        // again from the bumped version.
+        const v = m.values;
+        const k = COUNT_FIELDS.length;
+        for (let i = 0; i < m.names.length; i++) {
+          const n = this.nodes.get(m.names[i]!);
+          if (!n) continue;
+          for (let j = 0; j < k; j++) {
+            const x = v[i * k + j]!;
+            (n as unknown as Record<string, number | undefined>)[COUNT_FIELDS[j]!] = Number.isNaN(x) ? undefined : x;
+          }
+        }
         this.nodesVersion++;
         break;
       }

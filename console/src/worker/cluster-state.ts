@@ -5,7 +5,7 @@
 import type {
   ComponentHealth, EventFilter, EventSummary, FromWorker, MiniPod, NodeSummary, Overview, PodFilter, PodSummary, Query, Ref, ResourceStatus, Window,
 } from '../shared/types.ts';
-import { DETAIL_NODES, NODE_TABLE } from '../shared/types.ts';
+import { COUNT_FIELDS, DETAIL_NODES, NODE_TABLE } from '../shared/types.ts';
 import { apiJSON, ApiError, clockSkew, resourcePath } from '../shared/http.ts';
 import { Watcher, type EventType } from './watch.ts';
 import { miniPod, nodeSummariesFromTable, nodeSummary, podSummary, time } from './summaries.ts';
@@ -64,6 +64,8 @@ export class ClusterState {
   private readonly dirtyNodes = new Set<string>();
   private readonly removedNodes = new Set<string>();
   private readonly sentNodes = new Map<string, string>();
+  /** What the page has of each node but its counts and heartbeat (see 'nodeCounts'). */
+  private readonly sentBase = new Map<string, string>();
   private overviewDirty = true;
   /**
    * Only the activity counts changed ("N heartbeats in 10 s"): the overview goes at most once a
@@ -294,8 +296,10 @@ export class ClusterState {
       this.tableNodes.add(n.name);
       // Drawn by the page as this summary (no pods, no Lease yet): recorded as sent, not sent.
       const drawn = this.pageDrewTable && this.sentNodes.get(n.name) === undefined && this.signature(n.name, now, detailed);
-      if (drawn) this.sentNodes.set(n.name, drawn.sig);
-      else this.dirtyNodes.add(n.name);
+      if (drawn) {
+        this.sentNodes.set(n.name, drawn.sig);
+        this.sentBase.set(n.name, drawn.base);
+      } else this.dirtyNodes.add(n.name);
     }
     this.resources.nodes!.count = this.nodes.size;
     this.overviewDirty = true;
@@ -629,18 +633,31 @@ export class ClusterState {
   private flushNodes(now: number): void {
     if (!this.dirtyNodes.size && !this.removedNodes.size) return;
     const upsert: NodeSummary[] = [];
+    const names: string[] = [];
+    const values: number[] = [];
     for (const name of this.dirtyNodes) {
       const x = this.signature(name, now);
       if (!x) continue;
       // Send a node again only when what the page draws changed (not for every heartbeat).
       if (this.sentNodes.get(name) === x.sig) continue;
       this.sentNodes.set(name, x.sig);
+      // Only its counts (or heartbeat) changed, on the canvas (no pod list): those numbers alone.
+      if (!this.detailed && this.sentBase.get(name) === x.base) {
+        names.push(name);
+        for (const f of COUNT_FIELDS) values.push(x.s[f] ?? NaN);
+        continue;
+      }
+      this.sentBase.set(name, x.base);
       upsert.push(x.s);
     }
     this.dirtyNodes.clear();
     const remove = [...this.removedNodes];
-    for (const r of remove) this.sentNodes.delete(r);
+    for (const r of remove) {
+      this.sentNodes.delete(r);
+      this.sentBase.delete(r);
+    }
     this.removedNodes.clear();
+    if (names.length) this.post({ t: 'nodeCounts', names, values: Float64Array.from(values) });
     // Large clusters: split so no single message (and its handling on the page) is long: taking
     // in 2,000 summaries was one task of up to 0.2 s on the page under load; the page draws once
     // a frame whatever the number of messages.
@@ -648,8 +665,11 @@ export class ClusterState {
     for (let i = 0; i < Math.max(upsert.length, 1); i += NODES_PER_MESSAGE) this.post({ t: 'nodes', upsert: upsert.slice(i, i + NODES_PER_MESSAGE), remove: i === 0 ? remove : [] });
   }
 
-  /** A node's summary as the page gets it, and what of it the page draws (heartbeats aside). */
-  private signature(name: string, now: number, detailed = this.detailed): { s: NodeSummary; sig: string } | undefined {
+  /**
+   * A node's summary as the page gets it, and what of it the page draws (heartbeats aside):
+   * `sig` all of it, `base` all but the counts ('nodeCounts').
+   */
+  private signature(name: string, now: number, detailed = this.detailed): { s: NodeSummary; sig: string; base: string } | undefined {
     const base = this.nodes.get(name);
     if (!base) return undefined;
     const s = this.nodeWithPods(base, detailed);
@@ -659,7 +679,8 @@ export class ClusterState {
       s.leaseDurationSeconds = lease.duration;
     }
     const fresh = lease ? now + clockSkew() - lease.renew < lease.duration * 1000 : true;
-    return { s, sig: `${fresh ? 'fresh' : 'stale'}|${JSON.stringify({ ...s, heartbeat: undefined })}` };
+    const rest = JSON.stringify({ ...s, heartbeat: undefined, pods: undefined, running: undefined, pending: undefined, failed: undefined, succeeded: undefined, cpuRequested: undefined, memoryRequested: undefined });
+    return { s, base: rest, sig: `${fresh ? 'fresh' : 'stale'}|${rest}|${s.pods} ${s.running} ${s.pending} ${s.failed} ${s.succeeded} ${s.cpuRequested} ${s.memoryRequested}` };
   }
 
   private nodeWithPods(base: NodeBase, detailed = this.detailed): NodeSummary {

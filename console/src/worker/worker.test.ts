@@ -135,3 +135,46 @@ test('node summaries from a Table: health and cordon from Status, columns found 
   assert.deepEqual(nodeSummariesFromTable({ kind: 'Table', columnDefinitions: [{ name: 'Name' }], rows: [{ cells: ['x'] }] }), []);
   assert.deepEqual(nodeSummariesFromTable(undefined), []);
 });
+
+test('node updates on a large cluster: pods alone changed go as counts; anything else as the whole summary', async () => {
+  const { ClusterState } = await import('./cluster-state.ts');
+  const { COUNT_FIELDS } = await import('../shared/types.ts');
+  const out: any[] = [];
+  const st = new ClusterState((m) => out.push(m), undefined) as any;
+  // As start() sets them (without its watches).
+  for (const r of ['nodes', 'leases', 'pods', 'events']) st.resources[r] = { state: 'loading', count: 0 };
+  const node = (i: number, taints: any[] = []) => ({
+    metadata: { name: `sim-${i}`, uid: `n${i}` },
+    spec: { taints },
+    status: { allocatable: { cpu: '4', memory: '16Gi', pods: '110' }, conditions: [{ type: 'Ready', status: 'True' }] },
+  });
+  const podOn = (i: number, n: number) => pod({ metadata: { name: `p-${i}`, uid: `p${i}` }, spec: { nodeName: `sim-${n}` } });
+  // 100 nodes, 700 pods: drawn as canvas cells, not cards with each pod.
+  for (let i = 0; i < 100; i++) st.onNode('ADDED', node(i), false);
+  for (let i = 0; i < 700; i++) st.onPod('ADDED', podOn(i, i % 100), false);
+  st.flush();
+  const first = out.filter((m) => m.t === 'nodes').flatMap((m) => m.upsert);
+  assert.equal(first.length, 100);
+  assert.equal(first.find((n: any) => n.name === 'sim-3').pods, 7);
+  assert.equal(out.some((m) => m.t === 'nodeCounts'), false);
+  // Two more pods on sim-3, one on sim-4 deleted, a taint on sim-5.
+  out.length = 0;
+  st.onPod('ADDED', podOn(1000, 3), true);
+  st.onPod('ADDED', podOn(1001, 3), true);
+  st.onPod('DELETED', podOn(4, 4), true);
+  st.onNode('MODIFIED', node(5, [{ key: 'k', effect: 'NoSchedule' }]), true);
+  st.flush();
+  const counts = out.find((m) => m.t === 'nodeCounts');
+  assert.deepEqual(counts.names.sort(), ['sim-3', 'sim-4']);
+  const at = (name: string, field: string) => counts.values[counts.names.indexOf(name) * COUNT_FIELDS.length + COUNT_FIELDS.indexOf(field as any)];
+  assert.equal(at('sim-3', 'pods'), 9);
+  assert.equal(at('sim-3', 'cpuRequested'), 9 * 1250);
+  assert.equal(at('sim-4', 'pods'), 6);
+  assert.ok(Number.isNaN(at('sim-4', 'heartbeat')));
+  assert.deepEqual(out.filter((m) => m.t === 'nodes').flatMap((m) => m.upsert.map((n: any) => n.name)), ['sim-5']);
+  // Nothing changed: nothing sent.
+  out.length = 0;
+  st.flush();
+  assert.equal(out.some((m) => m.t === 'nodes' || m.t === 'nodeCounts'), false);
+  st.stop();
+});

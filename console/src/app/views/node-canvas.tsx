@@ -1,13 +1,14 @@
 // Thousands of nodes as one canvas: a cell per node, coloured by health, filled by how many pods
 // it runs against how many it may, or (when chosen) by its cpu or memory use from the metrics API
-// against its allocatable. Drawing 5,000 cells takes a few milliseconds; only the canvas is
-// redrawn when a batch of changes arrives or the use is read again.
+// against its allocatable. Drawing 5,000 cells takes a few milliseconds; only the cells that look
+// different are redrawn when a batch of changes arrives or the use is read again (node-cells.ts).
 
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { NodeSummary } from '../../shared/types.ts';
 import { go, href } from '../router.ts';
 import { bytes, count, cpu } from '../format.ts';
-import { CELL, CELLS_LEGEND, GAP, colsFor, drawNodeCells } from './node-cells.ts';
+import { CELL, CELLS_LEGEND, GAP, adoptCells, colsFor, drawNodeCells } from './node-cells.ts';
+import { FIRST_PAINT_ID } from '../../first-paint/main.ts';
 import type { NodesUsage } from './usage.ts';
 
 /** What a cell's fill shows. */
@@ -48,12 +49,17 @@ export function NodeCanvas({ nodes, version, loaded, pods, usage, usageError, wa
   const [hover, setHover] = useState<{ n: NodeSummary; x: number; y: number } | undefined>();
   const drawn = useRef('');
   const colsNow = useRef(0);
+  /** The box's width: read at the first drawing, then as the ResizeObserver reports it. */
+  const boxWidth = useRef(0);
   const cols = colsFor(width);
 
   useEffect(() => {
     const el = ref.current?.parentElement;
     if (!el) return;
-    const ro = new ResizeObserver(() => setWidth(el.clientWidth));
+    const ro = new ResizeObserver(() => {
+      boxWidth.current = el.clientWidth;
+      setWidth(el.clientWidth);
+    });
     ro.observe(el);
     return () => ro.disconnect();
   }, []);
@@ -63,9 +69,17 @@ export function NodeCanvas({ nodes, version, loaded, pods, usage, usageError, wa
   useLayoutEffect(() => {
     const c = ref.current;
     if (!c) return;
-    // The box's width read here, not the default's: the first drawing is the right one, and the
-    // ResizeObserver's first report (the same width) does not draw all cells again.
-    const w = c.parentElement?.clientWidth;
+    // The box's width read here at the first drawing, not the default's: the first drawing is the
+    // right one, and the ResizeObserver's first report (the same width) does not draw all cells
+    // again. Later drawings take the observer's width (reading it here would force a layout).
+    // The first drawing over the page's first paint (src/first-paint) takes over its canvas:
+    // the same cells, and its columns (the same box).
+    if (!drawn.current && !boxWidth.current) {
+      const first = document.querySelector<HTMLCanvasElement>(`#${FIRST_PAINT_ID} canvas`);
+      const firstCols = first && first.dataset.drawn === String(nodes.length) ? adoptCells(c, first) : undefined;
+      if (firstCols) boxWidth.current = firstCols * (CELL + GAP);
+    }
+    const w = (boxWidth.current ||= c.parentElement?.clientWidth ?? 0);
     const cols = w ? colsFor(w) : colsFor(width);
     const key = `${version} ${nodes.length} ${cols} ${loaded} ${fill} ${fill === 'pods' ? '' : usage?.at}`;
     if (drawn.current === key) return;
