@@ -68,7 +68,7 @@ export function changedCells(prev: Int32Array, next: Int32Array): number[] | und
 const KEYS = ['ok', 'stale', 'bad', 'unknown'];
 const colourOf = (code: number) => COLOURS[KEYS[code >> 9]!]!;
 const unknownFill = (code: number) => ((code >> 8) & 1) === 1;
-const fillOf = (code: number) => (code >> 1) & 0x7f;
+const fillPx = (code: number) => (code >> 1) & 0x7f;
 
 /**
  * What a canvas holds now (its size and every cell's code), for the next drawing: kept on the
@@ -133,7 +133,7 @@ export function drawNodeCells(c: HTMLCanvasElement, nodes: NodeSummary[], cols: 
       g.globalAlpha = 0.35;
       g.fillRect(x, y, CELL, CELL);
       g.globalAlpha = 1;
-      const fh = fillOf(code);
+      const fh = fillPx(code);
       if (fh > 0) g.fillRect(x, y + CELL - fh, CELL, fh);
       if (code & 1) {
         g.fillStyle = '#f2c94c';
@@ -177,7 +177,7 @@ export function drawNodeCells(c: HTMLCanvasElement, nodes: NodeSummary[], cols: 
   g.globalAlpha = 1;
   runs(
     (i, j) => {
-      const fh = fillOf(codes[i]!);
+      const fh = fillPx(codes[i]!);
       if (fh <= 0) return;
       g.fillStyle = colourOf(codes[i]!);
       g.fillRect((i % cols) * STEP, Math.floor(i / cols) * STEP + CELL - fh, (j - i) * STEP - GAP, fh);
