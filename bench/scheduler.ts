@@ -78,6 +78,8 @@ export interface WorkloadResult {
   /** With BENCH_SERVER_LOG: the log's size at the first create and at the last binding. */
   serverLogRunBytes?: [number, number];
   windows: { boundTo: number; podsPerSec: number; cpuMsPerPod: number; byThreadStartOrder: number[] }[];
+  /** Every 10 s of the run: pods bound so far, the scheduler's queue sizes, nodes tainted not-ready/unreachable. */
+  timeline: { s: number; bound: number; active?: number; backoff?: number; unschedulable?: number; taintedNodes: number }[];
   /** That CPU time over the same wall time: how busy the process was (1 = one full core). */
   cpuCores: number;
   rssMB: number;
@@ -219,6 +221,55 @@ function watchBindings(c: BenchCluster, ns: string, onBound: (name: string, t: n
   });
 }
 
+/**
+ * Watches nodes and counts those the node lifecycle controller has tainted not-ready or
+ * unreachable (NoSchedule): the scheduler can place nothing there. For the run's timeline.
+ */
+function watchNodeTaints(c: BenchCluster): Promise<{ tainted(): number; close(): void }> {
+  const u = new URL('/api/v1/nodes?watch=true&allowWatchBookmarks=false', c.url);
+  const down = new Set<string>();
+  const keys = new Set(['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']);
+  return new Promise((resolve, reject) => {
+    const req = https.get({ hostname: u.hostname, port: u.port, path: u.pathname + u.search, agent: c.agent, headers: { Accept: 'application/json' } }, (res) => {
+      if (res.statusCode !== 200) {
+        reject(new Error(`node watch: HTTP ${res.statusCode}`));
+        return;
+      }
+      let buf = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        buf += d;
+        let start = 0;
+        let nl: number;
+        while ((nl = buf.indexOf('\n', start)) >= 0) {
+          const ev = JSON.parse(buf.slice(start, nl));
+          start = nl + 1;
+          const name: string | undefined = ev.object?.metadata?.name;
+          if (!name) continue;
+          const taints: any[] = ev.object?.spec?.taints ?? [];
+          if (ev.type !== 'DELETED' && taints.some((t) => t.effect === 'NoSchedule' && keys.has(t.key))) down.add(name);
+          else down.delete(name);
+        }
+        buf = buf.slice(start);
+      });
+      res.on('error', () => {});
+      resolve({ tainted: () => down.size, close: () => req.destroy() });
+    });
+    req.on('error', (e) => reject(e));
+  });
+}
+
+/** The scheduler's queue sizes (scheduler_pending_pods) from the process's /metrics. */
+async function pendingPods(c: BenchCluster): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const body = (await request(c, 'GET', '/metrics')).body as string;
+  for (const l of body.split('\n')) {
+    const m = /^scheduler_pending_pods\{queue="(\w+)"\} (\S+)/.exec(l);
+    if (m) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
 export async function runWorkload(
   run: BenchRun,
   opts: { nodes: number; pods: number; clients: number; groupSize: number; timeoutMs: number; capacity?: string; upArgs?: string[]; minReadyNodes?: number; profileWindow?: boolean; idleSeconds?: number },
@@ -293,6 +344,22 @@ export async function runWorkload(
       }
     });
 
+    // Every 10 s of the run: pods bound, the scheduler's queues and the nodes tainted not-ready or
+    // unreachable, so a stretch with no binding shows whether the scheduler had no pods (its pod
+    // watch not delivering), held them as unschedulable, or had no node to put them on.
+    const nodeTaints = await watchNodeTaints(cluster);
+    const timeline: { s: number; bound: number; active?: number; backoff?: number; unschedulable?: number; taintedNodes: number }[] = [];
+    const sampleStart = performance.now();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        await sleep(10_000);
+        // The run may have thrown (its cluster stopped): then stop here too.
+        if (!sampling || cluster.proc.exitCode !== null || cluster.proc.signalCode !== null) break;
+        const q = await pendingPods(cluster).catch(() => ({}) as Record<string, number>);
+        timeline.push({ s: Math.round((performance.now() - sampleStart) / 1000), bound: boundCount, active: q.active, backoff: q.backoff, unschedulable: q.unschedulable, taintedNodes: nodeTaints.tainted() });
+      }
+    })();
     const cpuAtStart = processCpuMs(pid);
     const threadsAtStart = threadCpuMsById(pid);
     const clientAtStart = process.cpuUsage();
@@ -319,6 +386,9 @@ export async function runWorkload(
     await Promise.race([allBound, new Promise<void>((r) => (timer = setTimeout(() => ((timedOut = true), r()), opts.timeoutMs)))]);
     clearTimeout(timer);
     watch.close();
+    sampling = false;
+    await sampler;
+    nodeTaints.close();
     // The scheduler writes its Scheduled events one at a time and drops them beyond 1,000 waiting
     // (as client-go); how many were written by the last binding shows how much of that work the
     // CPU figures include.
@@ -389,6 +459,7 @@ export async function runWorkload(
       cpuCores: Math.round((cpuUsed / span) * 100) / 100,
       threadNamesStartOrder: busy.map((t) => names.get(t) ?? '?'),
       windows,
+      timeline,
       ...(process.env.BENCH_SERVER_LOG ? { serverLogRunBytes: [logAtStart, logAtLastBound] } : {}),
       rssMB: Math.round(rssAfterRun),
       eventsWritten,
