@@ -6,7 +6,7 @@
 // mean pause, from a GC observer: the garbage a page leaves is what makes a page meet a scavenge.
 // `--base DIR` runs another checkout's list writer and cached objects (e.g. a worktree of an
 // older commit) in the same process, alternated with this one's, on the same pods.
-// `npm run bench -- page-build [--pods 150000] [--walks 3] [--rounds 2] [--base DIR]`
+// `npm run bench -- page-build [--pods 150000] [--limit 500] [--walks 3] [--rounds 2] [--base DIR]`
 // Run it with the server's young generation: NODE_OPTIONS="--max-semi-space-size=16 --v8-pool-size=1".
 
 import path from 'node:path';
@@ -59,7 +59,8 @@ function sink(): Writable & { bytes: number } {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { pods: { type: 'string', default: '150000' }, walks: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' }, base: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { pods: { type: 'string', default: '150000' }, walks: { type: 'string', default: '3' }, rounds: { type: 'string', default: '2' }, base: { type: 'string' }, limit: { type: 'string', default: '500' } } });
+  const limit = Number(values.limit);
   const n = Number(values.pods);
   const before = calibrationMs();
   const here = path.resolve(import.meta.dirname, '..');
@@ -81,9 +82,9 @@ export async function main(argv: string[]): Promise<void> {
       let bytes = 0;
       const cpu0 = process.cpuUsage();
       for (let w = 0; w < Number(values.walks); w++) {
-        for (let at = 0; at < s.pods.length; at += 500) {
+        for (let at = 0; at < s.pods.length; at += limit) {
           const out = sink();
-          s.send(out, 200, '{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[', s.pods.slice(at, at + 500).map((p) => p.obj), ']}');
+          s.send(out, 200, '{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[', s.pods.slice(at, at + limit).map((p) => p.obj), ']}');
           bytes += out.bytes;
           pages++;
           // A turn of the loop per page, as the server's pages have: GC records come in.
@@ -95,5 +96,5 @@ export async function main(argv: string[]): Promise<void> {
       results.push({ side: s.name, pages, mbPerPage: round(bytes / pages / 1048576, 3), cpuMsPerPage: round((cpu.user + cpu.system) / 1000 / pages), scavengesPerPage: round((scavenges - s0) / pages, 3), scavengeMeanMs: scavenges > s0 ? round((scavengeMs - ms0) / (scavenges - s0)) : 0 });
     }
   }
-  console.log(JSON.stringify({ bench: 'page-build', pods: n, results, calibration: calibration(before), loadAverage: (await import('node:os')).loadavg().map((x) => round(x, 1)) }));
+  console.log(JSON.stringify({ bench: 'page-build', pods: n, limit, results, calibration: calibration(before), loadAverage: (await import('node:os')).loadavg().map((x) => round(x, 1)) }));
 }

@@ -58,20 +58,19 @@ export function sendJSONList(res: ServerResponse, code: number, head: string, it
  * item that is not plain ASCII may be stored two bytes a character, so it counts double), then
  * ends it. An item of half a piece or more is written as it is, never copied into a piece: a
  * joined string of PIECE_BYTES or more lands in V8's large-object space (see piecewise-write.ts).
- * A piece that is all ASCII (every packed pod's is) is copied straight into a Buffer, outside
- * V8's heap, from the items' stored pieces (see asciiPiece).
+ * A packed object's stored pieces go into the piece as they are held (ListItem.pushJSON): a page
+ * of 500 pods joined each pod's pieces into its text, then the texts into 64 KB pieces, two
+ * copies of the page (~2 MB) in V8's young generation; now one (`npm run bench -- page-build`).
  */
 function pump(sink: Writable, head: string, items: readonly ListItem[], tail: string): void {
   const n = items.length;
   let i = 0;
   const queue: string[] = [head];
-  const tailAscii = Buffer.byteLength(tail) === tail.length;
   writeInPieces(sink, () => {
     if (queue.length) return queue.shift();
     if (i > n) return undefined;
     const piece: string[] = [];
     let bytes = 0;
-    let ascii = true;
     for (; i < n; i++) {
       const c = items[i];
       const size0 = c.pushJSON ? c.jsonBytes : -1;
@@ -88,8 +87,7 @@ function pump(sink: Writable, head: string, items: readonly ListItem[], tail: st
       }
       // Once: a stored object's JSON is built when asked for (resourceVersion spliced in, pieces joined).
       const json = c.json;
-      const plain = c.jsonBytes === json.length;
-      const size = plain ? json.length : 2 * json.length;
+      const size = c.jsonBytes === json.length ? json.length : 2 * json.length;
       if (size >= PIECE_BYTES / 2) {
         // Alone: the comma (if any) ends the current piece, the item follows as its own write.
         if (i > 0) piece.push(',');
@@ -101,39 +99,13 @@ function pump(sink: Writable, head: string, items: readonly ListItem[], tail: st
       if (i > 0) piece.push(',');
       piece.push(json);
       bytes += size + 1;
-      ascii &&= plain;
     }
     if (i === n) {
       // The tail after the last item (joined into this piece, or queued after a lone big item).
       if (queue.length) queue.push(tail);
-      else {
-        piece.push(tail);
-        ascii &&= tailAscii;
-      }
+      else piece.push(tail);
       i++;
     }
-    if (!piece.length) return queue.shift();
-    return ascii ? asciiPiece(piece) : piece.join('');
+    return piece.length ? piece.join('') : queue.shift();
   });
-}
-
-type Latin1Writer = Buffer & { latin1Write?(s: string, offset: number): number };
-
-/**
- * ASCII strings copied one after the other into a Buffer of their total length. A page of 500
- * pods joined into V8 strings (each pod's stored pieces into its text, the texts into a 64 KB
- * piece) was two copies of the page in the young generation, about 2 MB of garbage a page and a
- * scavenge every few pages at 150,000 pods; the Buffer is one copy, outside V8's heap, and the
- * socket writes it as it is where a string is encoded to UTF-8 first (one copy more).
- * `npm run bench -- scale --page-timeline`, docs/scale.md.
- */
-function asciiPiece(parts: readonly string[]): Buffer {
-  let len = 0;
-  for (let k = 0; k < parts.length; k++) len += parts[k].length;
-  const b = Buffer.allocUnsafeSlow(len) as Latin1Writer;
-  let off = 0;
-  // latin1Write (Buffer's own, without write()'s argument checks) when there, else write().
-  if (typeof b.latin1Write === 'function') for (let k = 0; k < parts.length; k++) off += b.latin1Write(parts[k], off);
-  else for (let k = 0; k < parts.length; k++) off += b.write(parts[k], off, 'latin1');
-  return b;
 }

@@ -20,7 +20,7 @@ export const PIECE_BYTES = 64 * 1024;
 export const PIECE_CHARS = 64 * 1024;
 
 /** Writes `next()`'s pieces until it returns undefined, then ends the stream; stops if it is destroyed. */
-export function writeInPieces(sink: Writable, next: () => string | Buffer | undefined): void {
+export function writeInPieces(sink: Writable, next: () => string | undefined): void {
   const write = (): void => {
     for (;;) {
       if (sink.destroyed) return;
