@@ -32,6 +32,7 @@ const benches: Record<string, () => Promise<{ main(argv: string[]): Promise<void
   'list-floor': () => import('./list-floor.ts'),
   'list-ab': () => import('./list-ab.ts'),
   'list-pages': () => import('./list-pages.ts'),
+  'page-build': () => import('./page-build.ts'),
 };
 
 const [name, ...rest] = process.argv.slice(2);

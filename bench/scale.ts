@@ -24,7 +24,10 @@
 // `--list-only`: the LIST figures alone, without nodes or scheduling: `mizzen apiserver`, --pods
 // pods created directly in one namespace, then a paged list of them (the first after the creates),
 // a second one, one while pods are being created (as in a busy cluster: every page comes after some
-// creates), then the Table walks and `kubectl get pods -A` (pages of 500 in Table form).
+// creates), then the Table walks and `kubectl get pods -A` (pages of 500 in Table form). There,
+// `--page-walks N` adds N-1 idle walks and `--pages-only` leaves out the Table walks and kubectl.
+// Both modes print `pagesByOffset`: every walk's pages by where they start in the list (tenths),
+// p50 / p99 / slowest of each.
 
 import { readdirSync, readFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -84,12 +87,15 @@ async function pagedList(c: BenchCluster, p: string, limit: number, accept = 'ap
  * page by page; with `timelineDir`, every page's wait explained (see page-timeline.ts) from the
  * server's records and a CPU profile of its main thread over the walks.
  */
-async function jsonWalks(c: BenchCluster, pageSize: number, walks: number, timelineDir?: string, profileDir = timelineDir): Promise<{ first: ReturnType<typeof pageFigures>; more: ReturnType<typeof pageFigures>[]; explained?: Record<string, unknown>[] }> {
+async function jsonWalks(c: BenchCluster, pageSize: number, walks: number, timelineDir?: string, profileDir = timelineDir): Promise<{ first: ReturnType<typeof pageFigures>; more: ReturnType<typeof pageFigures>[]; byOffset: Record<string, unknown>; explained?: Record<string, unknown>[] }> {
   const figures: ReturnType<typeof pageFigures>[] = [];
   const explained: Record<string, unknown>[] = [];
+  const all: number[][] = [];
   for (let w = 0; w < walks; w++) {
     if (!timelineDir) {
-      figures.push(pageFigures(await pagedList(c, '/api/v1/pods', pageSize), pageSize));
+      const walk = await pagedList(c, '/api/v1/pods', pageSize);
+      all.push(walk.pages);
+      figures.push(pageFigures(walk, pageSize));
       continue;
     }
     const before = new Set(readdirSync(profileDir!));
@@ -97,14 +103,39 @@ async function jsonWalks(c: BenchCluster, pageSize: number, walks: number, timel
     // Starting the profiler takes the main thread a while: not in the first page.
     await sleep(2000);
     const timeline: ClientPage[] = [];
-    figures.push(pageFigures(await pagedList(c, '/api/v1/pods', pageSize, 'application/json', timeline), pageSize));
+    const walk = await pagedList(c, '/api/v1/pods', pageSize, 'application/json', timeline);
+    all.push(walk.pages);
+    figures.push(pageFigures(walk, pageSize));
     c.proc.kill(PROFILE_SIGNAL);
     // The profile and the last second's records are written a moment later.
     await sleep(3000);
     const prof = readdirSync(profileDir!).find((f) => !before.has(f) && /^\d+-\d+-0-main\.cpuprofile$/.test(f));
     explained.push(explainPages(timeline, path.join(timelineDir, 'timeline.jsonl'), prof && path.join(profileDir!, prof)));
   }
-  return { first: figures[0]!, more: figures.slice(1), ...(timelineDir ? { explained } : {}) };
+  return { first: figures[0]!, more: figures.slice(1), byOffset: byOffset(all), ...(timelineDir ? { explained } : {}) };
+}
+
+/**
+ * Pages by where they start, over several walks of the same list: the walk cut into `buckets`
+ * equal stretches (0-10 % of the list, 10-20 %, ...), each stretch's pages of every walk
+ * together: p50, p99 and the slowest. (The first page of a walk also finds and counts the whole
+ * list's start; it is in the first stretch.)
+ */
+function byOffset(walks: number[][], buckets = 10): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let b = 0; b < buckets; b++) {
+    const ms: number[] = [];
+    for (const w of walks) {
+      const from = Math.floor((b * w.length) / buckets);
+      const to = Math.floor(((b + 1) * w.length) / buckets);
+      ms.push(...w.slice(from, to));
+    }
+    ms.sort((x, y) => x - y);
+    if (ms.length) out[`${b * (100 / buckets)}%`] = { pages: ms.length, p50: round(percentile(ms, 50)), p99: round(percentile(ms, 99)), max: round(ms[ms.length - 1]!) };
+  }
+  const every = walks.flat().sort((x, y) => x - y);
+  out.all = { pages: every.length, p50: round(percentile(every, 50)), p99: round(percentile(every, 99)), max: round(every[every.length - 1]!), over15ms: every.filter((x) => x > 15).length };
+  return out;
 }
 
 /** `kubectl get pods -A` (pages of 500 in Table form, as it asks by default): seconds and rows. */
@@ -145,7 +176,7 @@ function pageFigures({ pages, items, serverCpuMs }: { pages: number[]; items: nu
 }
 
 /** `--list-only`: the list figures on an API server holding `pods` pods and nothing else. */
-async function listOnly(pods: number, clients: number, pageSize: number): Promise<Record<string, unknown>> {
+async function listOnly(pods: number, clients: number, pageSize: number, walks = 1, pagesOnly = false): Promise<Record<string, unknown>> {
   const calibrationBefore = calibrationMs();
   const c = await startCluster([], 'apiserver');
   try {
@@ -169,6 +200,9 @@ async function listOnly(pods: number, clients: number, pageSize: number): Promis
     const createSeconds = (performance.now() - t0) / 1000;
     const afterCreates = await pagedList(c, '/api/v1/pods', pageSize);
     const again = await pagedList(c, '/api/v1/pods', pageSize);
+    // --page-walks N: N-1 more idle walks, for the pages' spread by offset.
+    const idle = [afterCreates.pages, again.pages];
+    for (let w = 1; w < walks; w++) idle.push((await pagedList(c, '/api/v1/pods', pageSize)).pages);
     // One client creating pods one after the other while the list is paged.
     const conn = await FastConnection.open(creds);
     let stop = false;
@@ -183,7 +217,7 @@ async function listOnly(pods: number, clients: number, pageSize: number): Promis
     stop = true;
     await churn;
     conn.close();
-    const table = await tableFigures(c, pageSize);
+    const table = pagesOnly ? {} : await tableFigures(c, pageSize);
     return {
       bench: 'scale',
       mode: 'list-only',
@@ -194,6 +228,8 @@ async function listOnly(pods: number, clients: number, pageSize: number): Promis
         again: pageFigures(again, pageSize),
         whileCreating: { ...pageFigures(busy, pageSize), podsCreatedMeanwhile: churned },
       },
+      // Every idle walk (after the creates, again, and --page-walks more).
+      pagesByOffset: byOffset(idle),
       ...table,
       rssMB: Math.round(rssMB(c.proc.pid!)),
       calibration: calibration(calibrationBefore),
@@ -287,7 +323,7 @@ export async function main(argv: string[]): Promise<void> {
     },
   });
   if (values['list-only']) {
-    console.log(JSON.stringify(await listOnly(Number(values.pods), Number(values.clients), Number(values['page-size']))));
+    console.log(JSON.stringify(await listOnly(Number(values.pods), Number(values.clients), Number(values['page-size']), Number(values['page-walks']), values['pages-only'])));
     return;
   }
   const snapshots = values['heap-snapshot'] !== undefined;
@@ -319,7 +355,7 @@ export async function main(argv: string[]): Promise<void> {
     const byMapping = rssByMapping(c.proc.pid!);
     const settled = await settle(c, settleSeconds, opts.pods);
     const walks = await jsonWalks(c, pageSize, Number(values['page-walks']), timelineDir, profDir ? path.resolve(profDir) : timelineDir);
-    if (values['pages-only']) return { rssAfterRunMB: Math.round(rssAfterRun), rssKBPerPod: round((rssAfterRun * 1024) / opts.pods), ...settled, listPage: walks.first, moreWalks: walks.more, pageWaits: walks.explained };
+    if (values['pages-only']) return { rssAfterRunMB: Math.round(rssAfterRun), rssKBPerPod: round((rssAfterRun * 1024) / opts.pods), ...settled, listPage: walks.first, moreWalks: walks.more, pagesByOffset: walks.byOffset, pageWaits: walks.explained };
     const t = performance.now();
     const full = await request(c, 'GET', '/api/v1/pods');
     const fullListMs = performance.now() - t;
@@ -334,6 +370,7 @@ export async function main(argv: string[]): Promise<void> {
       ...settled,
       listPage: walks.first,
       ...(walks.more.length ? { moreWalks: walks.more } : {}),
+      pagesByOffset: walks.byOffset,
       ...(walks.explained ? { pageWaits: walks.explained } : {}),
       fullList: { ms: Math.round(fullListMs), MB: round(fullListMB) },
       ...(await tableFigures(c, pageSize)),

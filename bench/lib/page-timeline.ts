@@ -93,7 +93,8 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const GC_KINDS: Record<number, string> = { 1: 'scavenge', 2: 'mark-compact', 4: 'incremental', 8: 'weak', 16: 'minor-mc' };
+// perf_hooks' constants.NODE_PERFORMANCE_GC_*: MINOR 1, MAJOR 4, INCREMENTAL 8, WEAKCB 16.
+const GC_KINDS: Record<number, string> = { 1: 'scavenge', 4: 'mark-compact', 8: 'incremental', 16: 'weak' };
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;
 
 /**

@@ -153,3 +153,37 @@ test('a string is cut into pieces that never split a surrogate pair', () => {
   assert.equal(pieces.join(''), s);
   assert.equal(Buffer.concat(pieces.map((p) => Buffer.from(p))).toString(), s);
 });
+
+test('packed objects are copied into the pieces from their stored pieces: the same bytes as their JSON, mixed with others', async () => {
+  const { Writable } = await import('node:stream');
+  const { PackedKeyValue } = await import('../storage/packed-text.ts');
+  const { sendJSONList } = await import('./list-body.ts');
+  // Pods of ~2 KB as the store holds them (packed once delivered), every 7th not ASCII (kept
+  // whole, joined as before), one with empty metadata (no comma after the resourceVersion).
+  const items: CachedObject[] = [];
+  for (let i = 0; i < 700; i++) {
+    const note = i % 7 === 3 ? `日本 ${i}` : `plain-${i}`;
+    const stored = i === 5 ? `{"apiVersion":"v1","kind":"Pod","metadata":{},"spec":{"note":"${note}","pad":"${'p'.repeat(2000)}"}}` : `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"pod-${i}","uid":"uid-${i}-${i * 7}"},"spec":{"nodeName":"node-${i % 13}","note":"${note}","pad":"${'p'.repeat(2000)}"}}`;
+    const kv = new PackedKeyValue(`/registry/pods/default/pod-${i}`, stored, i + 1, i + 100);
+    kv.pack();
+    items.push(CachedObject.fromStored(kv.value, kv.modRevision, undefined, kv)!);
+  }
+  assert.ok(items.filter((c) => c.pushJSON([])).length > 500, 'most are held packed');
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    write(c: Buffer, _e, cb) {
+      chunks.push(Buffer.from(c));
+      cb();
+    },
+  });
+  let headers: Record<string, unknown> = {};
+  Object.assign(sink, { req: { headers: {}, url: '/api/v1/pods' }, writeHead: (_code: number, h: Record<string, unknown>) => ((headers = h), sink) });
+  const done = new Promise((resolve) => sink.on('finish', resolve));
+  sendJSONList(sink as any, 200, '{"kind":"PodList","items":[', items, '],"note":"é"}');
+  await done;
+  const body = Buffer.concat(chunks);
+  const want = Buffer.from(`{"kind":"PodList","items":[${items.map((c) => c.json).join(',')}],"note":"é"}`);
+  assert.equal(Number(headers['Content-Length']), want.length);
+  assert.ok(body.equals(want));
+  assert.equal(JSON.parse(body.toString()).items[5].metadata.resourceVersion, '105');
+});

@@ -137,6 +137,11 @@ export class PackedKeyValue implements KeyValue {
     return typeof this.v === 'string' ? Buffer.byteLength(this.v) : packedLength(this.v);
   }
 
+  /** The value as held: the written string, or its shared pieces (never to be changed). */
+  get pieces(): Packed {
+    return this.v;
+  }
+
   /** Is the value held as pieces (not as the written string)? */
   get packed(): boolean {
     return typeof this.v !== 'string';

@@ -9,7 +9,7 @@ import type { KObject } from '../../api/types.ts';
 import type { KeyValue } from '../../storage/store.ts';
 import { goEscapeJSON } from '../../machinery/go-json.ts';
 import { stringifyJSON } from '../../machinery/json-values.ts';
-import { valueBytes } from '../../storage/packed-text.ts';
+import { PackedKeyValue, valueBytes } from '../../storage/packed-text.ts';
 import { valueEnd, withoutManagedFields } from './json-spans.ts';
 
 export class CachedObject {
@@ -94,6 +94,24 @@ export class CachedObject {
     const at = this._at;
     const sep = this._bare ? '' : ',';
     return `${t.slice(0, at)}"resourceVersion":"${this._rev}"${sep}${t.slice(at)}`;
+  }
+
+  /**
+   * Pushes `json` onto `out` as pieces and says true, when the stored text is held packed (ASCII
+   * pieces, see packed-text.ts): its own shared pieces with the resourceVersion spliced in, for a
+   * LIST writer that copies many objects into one piece without joining each object's text first.
+   * Otherwise pushes nothing and says false.
+   */
+  pushJSON(out: string[]): boolean {
+    const st = this._text;
+    const at = this._at;
+    if (!(st instanceof PackedKeyValue) || this._from || at < 0) return false;
+    const parts = st.pieces;
+    if (typeof parts === 'string' || parts.length === 0 || parts[0].length < at) return false;
+    const first = parts[0];
+    out.push(first.slice(0, at), this._bare ? `"resourceVersion":"${this._rev}"` : `"resourceVersion":"${this._rev}",`, first.slice(at));
+    for (let i = 1; i < parts.length; i++) out.push(parts[i]);
+    return true;
   }
 
   /** The UTF-8 length of `json`, without building it (a LIST's Content-Length). */
