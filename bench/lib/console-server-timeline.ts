@@ -10,6 +10,7 @@
 // Records are appended to FILE as JSON lines every 100 ms. `serverSide` sums one load's window.
 
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { GC_KINDS } from './page-timeline.ts';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -72,7 +73,6 @@ if (isMainThread) {
   return pre;
 }
 
-const GC_KINDS: Record<number, string> = { 1: 'scavenge', 2: 'mark-compact', 4: 'incremental', 8: 'weak', 16: 'minor-mc' };
 const r = (x: number) => Math.round(x);
 
 /**

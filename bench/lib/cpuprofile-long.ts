@@ -5,21 +5,7 @@
 // `node --import tsx bench/lib/cpuprofile-long.ts FILE.cpuprofile [MIN_MS=50] [TOP=8]`.
 
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-
-interface Profile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
+import { frameName, type Profile, type ProfileNode } from './cpuprofile-summary.ts';
 
 export interface Stretch {
   /** ms from the profile's start. */
@@ -34,11 +20,7 @@ export function longStretches(file: string, minMs = 50, top = 8): Stretch[] {
   const byId = new Map(p.nodes.map((x) => [x.id, x]));
   const parent = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const name = (n: ProfileNode) => {
-    const cf = n.callFrame;
-    const where = cf.url ? path.basename(cf.url) : '';
-    return `${cf.functionName || '(anonymous)'}${where ? ` ${where}:${cf.lineNumber + 1}` : ''}`;
-  };
+  const name = (n: ProfileNode) => frameName(n.callFrame);
   // The outermost frame under the root that is JavaScript (or the native bucket it is).
   const outer = (id: number) => {
     let cur = id;

@@ -5,18 +5,24 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-interface ProfileNode {
+export interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
 }
 
-interface Profile {
+export interface Profile {
   nodes: ProfileNode[];
   startTime: number;
   endTime: number;
   samples: number[];
   timeDeltas: number[];
+}
+
+/** A frame as "function file:line" (the file's base name, without a file:// URL's path). */
+export function frameName(cf: ProfileNode['callFrame']): string {
+  const where = cf.url ? path.basename(cf.url.replace(/^file:\/\//, '')) : '';
+  return `${cf.functionName || '(anonymous)'}${where ? ` ${where}:${cf.lineNumber + 1}` : ''}`;
 }
 
 export interface ProfileSummary {
@@ -36,8 +42,7 @@ export function summarizeProfile(file: string, n = 25): ProfileSummary {
   for (const [id, us] of self) {
     const cf = byId.get(id)!.callFrame;
     total += us;
-    const where = cf.url ? path.basename(cf.url.replace(/^file:\/\//, '')) : '';
-    const name = `${cf.functionName || '(anonymous)'}${where ? ` ${where}:${cf.lineNumber + 1}` : ''}`;
+    const name = frameName(cf);
     fn.set(name, (fn.get(name) ?? 0) + us);
     const f = cf.url ? cf.url.replace(/^file:\/\/.*?\/(src|node_modules|bench)\//, '$1/') : `(${cf.functionName || 'native'})`;
     files.set(f, (files.get(f) ?? 0) + us);

@@ -94,7 +94,7 @@ interface Profile {
 }
 
 // perf_hooks' constants.NODE_PERFORMANCE_GC_*: MINOR 1, MAJOR 4, INCREMENTAL 8, WEAKCB 16.
-const GC_KINDS: Record<number, string> = { 1: 'scavenge', 4: 'mark-compact', 8: 'incremental', 16: 'weak' };
+export const GC_KINDS: Record<number, string> = { 1: 'scavenge', 4: 'mark-compact', 8: 'incremental', 16: 'weak' };
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;
 
 /**
