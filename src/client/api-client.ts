@@ -7,7 +7,7 @@ import https from 'node:https';
 import type { Status, StatusDetails } from '../machinery/errors.ts';
 import type { KObject } from '../api/types.ts';
 import type { ClientConfig } from './kubeconfig.ts';
-import { Http1Pool, type PoolSocket } from './http1-pool.ts';
+import { Http1Pool, requestHead, type PoolSocket } from './http1-pool.ts';
 import { streamWatch } from './watch-stream.ts';
 
 /** Where a request goes: /api/v1/... for the core group, /apis/<group>/<version>/... otherwise. */
@@ -469,10 +469,7 @@ export class ApiClient {
     };
     if (this.connectWatch) {
       // Over a port stream: the same request, read by watch-stream.ts (see there).
-      let head = `GET ${path} HTTP/1.1\r\nHost: ${this.server.hostname}\r\nAccept: application/json\r\nUser-Agent: ${this.userAgent}\r\n`;
-      const auth = this.authHeader();
-      for (const k in auth) head += `${k}: ${auth[k]}\r\n`;
-      head += '\r\n';
+      const head = requestHead('GET', path, this.server.hostname, { Accept: 'application/json', 'User-Agent': this.userAgent, ...this.authHeader() });
       const stop = streamWatch(this.connectWatch(), head, {
         onLine: (line) => {
           let ev: WatchEvent<T>;

@@ -152,6 +152,14 @@ class Conn {
   }
 }
 
+/** An HTTP/1.1 request's head: `headers` must not contain CR or LF; Host (and Content-Length, when given) added. */
+export function requestHead(method: string, path: string, host: string, headers: Record<string, string | number>, contentLength?: number): string {
+  let head = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n`;
+  for (const k in headers) head += `${k}: ${headers[k]}\r\n`;
+  if (contentLength !== undefined) head += `Content-Length: ${contentLength}\r\n`;
+  return head + '\r\n';
+}
+
 export class Http1Pool {
   private readonly idleConns: Conn[] = [];
   private readonly all = new Set<Conn>();
@@ -165,14 +173,11 @@ export class Http1Pool {
     private readonly host = 'localhost',
   ) {}
 
-  /** `headers` must not contain CR or LF; Host and Content-Length are added here. */
+  /** `headers` must not contain CR or LF; Host and Content-Length are added (see requestHead). */
   request(method: string, path: string, headers: Record<string, string | number>, body: string | Buffer | undefined, timeoutMs: number): Promise<PoolResponse> {
     if (this.closed) return Promise.reject(new Error('client is closed'));
     const payload = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
-    let head = `${method} ${path} HTTP/1.1\r\nHost: ${this.host}\r\n`;
-    for (const k in headers) head += `${k}: ${headers[k]}\r\n`;
-    if (payload) head += `Content-Length: ${payload.length}\r\n`;
-    head += '\r\n';
+    const head = requestHead(method, path, this.host, headers, payload?.length);
     return new Promise((resolve, reject) => this.enqueue({ head, body: payload, timeoutMs, resolve, reject }));
   }
 
